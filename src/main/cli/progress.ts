@@ -1,0 +1,29 @@
+import type { Job } from '../../shared/contract';
+
+/** "3 minutes", "45 seconds", "about 2 hours" — rounded the way a person says it. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown';
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function progressLine(job: Job): string {
+  const p = job.progress;
+  const parts = [job.title];
+  if (p.total !== null && p.total > 0) {
+    const pct = Math.floor((100 * p.done) / p.total);
+    parts.push(`${p.done}/${p.total} ${p.unit} (${pct}%)`);
+  } else parts.push(`${p.done} ${p.unit}`);
+  if (p.ratePerSecond !== null) parts.push(`${p.ratePerSecond.toFixed(1)} ${p.unit}/s`);
+  if (p.etaSeconds !== null && job.status === 'running') parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  if (job.status !== 'running') parts.push(job.status);
+  return parts.join(' · ');
+}
+
+/** One updating line on a terminal, plain lines otherwise (CI logs, pipes). */
+export function renderProgress(job: Job): void {
+  const line = progressLine(job);
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
+  else if (job.status !== 'running' || job.progress.done === 0) process.stderr.write(`${line}\n`);
+}

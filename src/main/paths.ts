@@ -1,0 +1,47 @@
+/** Where things are: the app's own state folder, the default projects folder, the installed app. */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export function appHome(): string {
+  if (process.env.GAN_AUGMENT_HOME) return process.env.GAN_AUGMENT_HOME;
+  if (process.platform === 'win32') return join(process.env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'GAN Augment');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'GAN Augment');
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'gan-augment');
+}
+
+export function defaultProjectsDir(): string {
+  return process.env.GAN_AUGMENT_PROJECTS_DIR ?? join(homedir(), 'GAN Augment Projects');
+}
+
+let cachedRoot: string | undefined;
+
+/**
+ * Root of the installed app (the folder holding our package.json, out/ and resources/). Found by
+ * walking up from this file, because bundling moves code between out/main and out/main/chunks.
+ */
+export function appRoot(): string {
+  if (cachedRoot) return cachedRoot;
+  let dir = __dirname;
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'gan-augment') return (cachedRoot = dir);
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return (cachedRoot = join(__dirname, '..', '..'));
+    dir = up;
+  }
+}
+
+export function appVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,167 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useTmp } from '../../../test/helpers/tmp';
+import type { Job } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import { Project } from '../store/project';
+import { nodeWorkerLauncher } from '../worker-host';
+import { JobRunner, RateMeter } from './jobs';
+import { verifySpec } from './verify';
+import { WorkerClient } from './worker-client';
+
+const tmp = useTmp();
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function setup() {
+  const project = Project.create(tmp(), 'jobs');
+  const worker = new WorkerClient(nodeWorkerLauncher);
+  const events: Job[] = [];
+  const runner = new JobRunner(project, worker, (j) => events.push(j));
+  cleanups.push(() => {
+    worker.dispose();
+    project.close();
+  });
+  return { project, worker, runner, events };
+}
+
+describe('RateMeter', () => {
+  it('smooths the rate and derives the ETA', () => {
+    const m = new RateMeter();
+    m.update(0, 0);
+    expect(m.rate).toBeNull();
+    m.update(10, 1000); // 10/s
+    expect(m.rate).toBeCloseTo(10);
+    expect(m.eta(10, 110)).toBeCloseTo(10);
+    m.update(30, 2000); // 20/s sample -> 0.3*20 + 0.7*10 = 13
+    expect(m.rate).toBeCloseTo(13);
+    expect(m.eta(30, null)).toBeNull();
+  });
+});
+
+describe('JobRunner', () => {
+  it('runs jobs in order with statuses and progress, storing results', async () => {
+    const { runner, events, project } = setup();
+    const order: string[] = [];
+    const a = runner.enqueue({
+      type: 'verify',
+      title: 'A',
+      unit: 'things',
+      run: async (ctx) => {
+        order.push('a');
+        for (let i = 1; i <= 3; i++) ctx.progress(i, 3);
+        return { value: 42 };
+      },
+    });
+    const b = runner.enqueue({ type: 'verify', title: 'B', unit: 'things', run: async () => void order.push('b') });
+    await runner.whenIdle();
+    expect(order).toEqual(['a', 'b']);
+    expect(project.jobs.get(a.id)).toMatchObject({ status: 'completed', result: { value: 42 }, progress: { done: 3, total: 3 } });
+    expect(project.jobs.get(b.id)?.status).toBe('completed');
+    const statuses = events.filter((e) => e.id === a.id).map((e) => e.status);
+    expect(statuses[0]).toBe('queued');
+    expect(statuses).toContain('running');
+    expect(statuses.at(-1)).toBe('completed');
+  });
+
+  it('records a failure as data with a plain message', async () => {
+    const { runner, project } = setup();
+    const j = runner.enqueue({
+      type: 'verify',
+      title: 'Fails',
+      unit: 'x',
+      run: async () => {
+        throw new AppError('read-only', 'The export folder cannot be written to.');
+      },
+    });
+    await runner.whenIdle();
+    expect(project.jobs.get(j.id)).toMatchObject({ status: 'failed', error: { kind: 'read-only', message: 'The export folder cannot be written to.' } });
+  });
+
+  it('cancels a running job through its signal, and a queued one before it starts', async () => {
+    const { runner, project } = setup();
+    let started!: () => void;
+    const isStarted = new Promise<void>((r) => (started = r));
+    const running = runner.enqueue({
+      type: 'verify',
+      title: 'Long',
+      unit: 'x',
+      run: (ctx) =>
+        new Promise((_, reject) => {
+          started();
+          ctx.signal.addEventListener('abort', () => reject(new AppError('cancelled', 'Cancelled.')));
+        }),
+    });
+    const queued = runner.enqueue({ type: 'verify', title: 'Never', unit: 'x', run: async () => 'ran' });
+    await isStarted;
+    runner.cancel(queued.id);
+    runner.cancel(running.id);
+    await runner.whenIdle();
+    expect(project.jobs.get(running.id)?.status).toBe('stopped');
+    expect(project.jobs.get(queued.id)).toMatchObject({ status: 'stopped', result: null });
+    expect(() => runner.cancel(running.id)).toThrow(expect.objectContaining({ kind: 'conflict' }));
+  });
+});
+
+describe('verify job in the real worker process', () => {
+  it('re-hashes files in the worker and reports missing and changed ones', async () => {
+    const { runner, project, worker } = setup();
+    const dir = tmp();
+    const good = join(dir, 'good.png');
+    const changed = join(dir, 'changed.png');
+    writeFileSync(good, 'good bytes');
+    writeFileSync(changed, 'original bytes');
+    const sha = (s: string) => require('node:crypto').createHash('sha256').update(s).digest('hex') as string;
+    const now = new Date().toISOString();
+    project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('nevus', now);
+    const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
+    ins.run(sha('good bytes'), good, now);
+    ins.run(sha('original bytes'), changed, now);
+    ins.run(sha('gone'), join(dir, 'gone.png'), now);
+    writeFileSync(changed, 'edited bytes');
+
+    const job = runner.enqueue(verifySpec());
+    await runner.whenIdle();
+    const done = project.jobs.get(job.id)!;
+    expect(done.status).toBe('completed');
+    expect(done.result).toMatchObject({ checked: 3, intact: 1, missing: [{ file: join(dir, 'gone.png') }], changed: [{ file: changed }] });
+    expect(done.message).toBe('1 files are missing and 1 have changed since import.');
+    expect(worker.running).toBe(true);
+    const pid = worker.pid!;
+    worker.dispose();
+    // the worker process is released: it exits after dispose
+    await expect.poll(() => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    }).toBe(false);
+  });
+
+  it('fails the job in plain words when the worker crashes mid-task, and recovers for the next one', async () => {
+    const { runner, project, worker } = setup();
+    const dir = tmp();
+    const now = new Date().toISOString();
+    project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('c', now);
+    const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
+    for (let i = 0; i < 2000; i++) {
+      const f = join(dir, `${i}.bin`);
+      writeFileSync(f, Buffer.alloc(64 * 1024, i));
+      ins.run(String(i), f, now);
+    }
+    const job = runner.enqueue(verifySpec());
+    await expect.poll(() => worker.pid, { timeout: 10_000 }).toBeDefined();
+    await expect.poll(() => runner.get(job.id)?.progress.done ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+    process.kill(worker.pid!, 'SIGKILL');
+    await runner.whenIdle();
+    expect(project.jobs.get(job.id)).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('background worker') } });
+    const again = runner.enqueue(verifySpec());
+    await runner.whenIdle();
+    expect(project.jobs.get(again.id)?.status).toBe('completed');
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * The job runner: jobs run one at a time in FIFO order (heavy work shares one worker and one disk),
+ * each with progress (done/total, smoothed rate, ETA), cancellation through an AbortSignal, and a
+ * row in the project's `jobs` table that survives a crash (the next open marks it interrupted).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job, JobType } from '../../shared/contract';
+import { AppError, toErrorData } from '../../shared/errors';
+import type { Project } from '../store/project';
+import type { WorkerClient } from './worker-client';
+
+export interface JobContext {
+  readonly jobId: string;
+  readonly signal: AbortSignal;
+  readonly project: Project;
+  readonly worker: WorkerClient;
+  /** Report progress; cheap to call often (events and DB writes are throttled). */
+  progress(done: number, total?: number | null, message?: string): void;
+}
+
+export interface JobSpec {
+  type: JobType;
+  title: string;
+  unit: string; // plural noun: "files"
+  params?: unknown;
+  run(ctx: JobContext): Promise<unknown>;
+}
+
+const EMIT_EVERY_MS = 100; // UI updates at most 10 times a second
+const SAVE_EVERY_MS = 1000; // progress rows written at most once a second
+const RATE_SMOOTHING = 0.3; // weight of the newest rate sample in the moving average
+
+/** Exponentially smoothed rate and the ETA it implies. Pure and separately tested. */
+export class RateMeter {
+  #lastT: number | undefined;
+  #lastDone = 0;
+  #rate: number | null = null;
+
+  update(done: number, nowMs: number): void {
+    if (this.#lastT === undefined) {
+      this.#lastT = nowMs;
+      this.#lastDone = done;
+      return;
+    }
+    const dt = (nowMs - this.#lastT) / 1000;
+    if (dt < 0.2) return; // too short an interval gives a noisy rate
+    const sample = Math.max(0, done - this.#lastDone) / dt;
+    this.#rate = this.#rate === null ? sample : RATE_SMOOTHING * sample + (1 - RATE_SMOOTHING) * this.#rate;
+    this.#lastT = nowMs;
+    this.#lastDone = done;
+  }
+
+  get rate(): number | null {
+    return this.#rate;
+  }
+
+  eta(done: number, total: number | null): number | null {
+    if (total === null || this.#rate === null || this.#rate <= 0) return null;
+    return Math.max(0, (total - done) / this.#rate);
+  }
+}
+
+interface Running {
+  id: string;
+  spec: JobSpec;
+  abort: AbortController;
+  meter: RateMeter;
+  done: number;
+  total: number | null;
+  message: string | null;
+  lastEmit: number;
+  lastSave: number;
+}
+
+export class JobRunner {
+  readonly #project: Project;
+  readonly #worker: WorkerClient;
+  readonly #emit: (job: Job) => void;
+  readonly #queue: { id: string; spec: JobSpec; abort: AbortController }[] = [];
+  #current: Running | undefined;
+  #idle: Promise<void> = Promise.resolve();
+  #drain: (() => void) | undefined;
+
+  constructor(project: Project, worker: WorkerClient, emit: (job: Job) => void) {
+    this.#project = project;
+    this.#worker = worker;
+    this.#emit = emit;
+  }
+
+  enqueue(spec: JobSpec): Job {
+    const id = randomUUID();
+    const job = this.#project.jobs.insert({ id, type: spec.type, title: spec.title, params: spec.params ?? {}, unit: spec.unit });
+    this.#queue.push({ id, spec, abort: new AbortController() });
+    this.#emit(job);
+    if (!this.#current && this.#queue.length === 1) {
+      this.#idle = new Promise((r) => (this.#drain = r));
+      queueMicrotask(() => void this.#pump());
+    }
+    return job;
+  }
+
+  /** Stops a queued or running job. Cancelling a finished job is a conflict. */
+  cancel(id: string): Job {
+    const queued = this.#queue.findIndex((q) => q.id === id);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#project.jobs.setStatus(id, 'stopped', { message: 'Cancelled before it started.' });
+      const job = this.#project.jobs.get(id)!;
+      this.#emit(job);
+      return job;
+    }
+    if (this.#current?.id === id) {
+      this.#current.abort.abort();
+      return this.#live(this.#current);
+    }
+    const job = this.#project.jobs.get(id);
+    if (!job) throw new AppError('not-found', 'That task no longer exists.');
+    throw new AppError('conflict', `That task has already ${job.status === 'completed' ? 'finished' : job.status}.`);
+  }
+
+  list(): Job[] {
+    const jobs = this.#project.jobs.list();
+    const cur = this.#current;
+    return cur ? jobs.map((j) => (j.id === cur.id ? this.#live(cur) : j)) : jobs;
+  }
+
+  get(id: string): Job | undefined {
+    if (this.#current?.id === id) return this.#live(this.#current);
+    return this.#project.jobs.get(id);
+  }
+
+  /** Resolves when the queue is empty and nothing runs. */
+  whenIdle(): Promise<void> {
+    return this.#idle;
+  }
+
+  /** Cancels everything and waits for the running job to wind down. */
+  async dispose(): Promise<void> {
+    for (const q of this.#queue.splice(0)) this.#project.jobs.setStatus(q.id, 'stopped', { message: 'Cancelled when the project closed.' });
+    this.#current?.abort.abort();
+    await this.#idle;
+  }
+
+  #live(r: Running): Job {
+    const base = this.#project.jobs.get(r.id)!;
+    return {
+      ...base,
+      progress: { done: r.done, total: r.total, unit: r.spec.unit, ratePerSecond: r.meter.rate, etaSeconds: r.meter.eta(r.done, r.total) },
+      message: r.message ?? base.message,
+    };
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      const r: Running = { ...next, meter: new RateMeter(), done: 0, total: null, message: null, lastEmit: 0, lastSave: 0 };
+      this.#current = r;
+      await this.#runOne(r);
+      this.#current = undefined;
+    }
+    this.#drain?.();
+  }
+
+  async #runOne(r: Running): Promise<void> {
+    const jobs = this.#project.jobs;
+    jobs.setStatus(r.id, 'running');
+    this.#emit(this.#live(r));
+    const ctx: JobContext = {
+      jobId: r.id,
+      signal: r.abort.signal,
+      project: this.#project,
+      worker: this.#worker,
+      progress: (done, total, message) => {
+        const now = Date.now();
+        r.done = done;
+        if (total !== undefined) r.total = total;
+        if (message !== undefined) r.message = message;
+        r.meter.update(done, now);
+        if (now - r.lastSave >= SAVE_EVERY_MS) {
+          r.lastSave = now;
+          jobs.setProgress(r.id, r.done, r.total, r.message);
+        }
+        if (now - r.lastEmit >= EMIT_EVERY_MS) {
+          r.lastEmit = now;
+          this.#emit(this.#live(r));
+        }
+      },
+    };
+    try {
+      const result = await r.spec.run(ctx);
+      jobs.setProgress(r.id, r.done, r.total, r.message);
+      if (r.abort.signal.aborted) jobs.setStatus(r.id, 'stopped', { message: 'Cancelled.', result: result ?? null });
+      else jobs.setStatus(r.id, 'completed', { result: result ?? null });
+    } catch (err) {
+      jobs.setProgress(r.id, r.done, r.total, r.message);
+      const data = toErrorData(err);
+      if (data.kind === 'cancelled' || r.abort.signal.aborted) jobs.setStatus(r.id, 'stopped', { message: 'Cancelled.' });
+      else jobs.setStatus(r.id, 'failed', { error: data, message: data.message });
+    }
+    this.#emit(jobs.get(r.id)!);
+  }
+}

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { useTmp } from '../../../test/helpers/tmp';
+import { nodeWorkerLauncher } from '../worker-host';
+import { AppSession } from './session';
+
+const tmp = useTmp();
+const sessions: AppSession[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) await s.dispose();
+});
+
+function session() {
+  const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
+  sessions.push(s);
+  return s;
+}
+
+describe('AppSession.dispatch validates every input against the contract', () => {
+  it('names the offending field for wrong-typed input, and nothing runs', async () => {
+    const s = session();
+    const r = await s.dispatch('projects.create', { parentDir: 42, name: 'x' });
+    expect(r).toEqual({ ok: false, error: { kind: 'validation', field: 'parentDir', message: expect.stringContaining('parentDir') } });
+    expect(s.project).toBeUndefined();
+  });
+
+  it('refuses unknown calls and unknown fields', async () => {
+    const s = session();
+    expect(await s.dispatch('projects.delete', {})).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    expect(await s.dispatch('projects.close', { extra: 1 })).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    expect(await s.dispatch('projects.create', { parentDir: tmp(), name: 'a/b' })).toMatchObject({
+      ok: false,
+      error: { kind: 'validation', field: 'name', message: expect.stringContaining('cannot contain') },
+    });
+  });
+
+  it('creates, reports, lists recent, closes and reopens a project; project calls need one open', async () => {
+    const s = session();
+    const events: string[] = [];
+    s.onEvent((name) => events.push(name));
+    expect(await s.dispatch('jobs.list', {})).toMatchObject({ ok: false, error: { kind: 'no-project' } });
+    const parent = tmp();
+    const created = await s.dispatch('projects.create', { parentDir: parent, name: 'Derm study' });
+    expect(created).toMatchObject({ ok: true, value: { name: 'Derm study', imageCount: 0 } });
+    const path = (created as { value: { path: string } }).value.path;
+    expect(await s.dispatch('projects.recent', {})).toMatchObject({ ok: true, value: [{ path, name: 'Derm study', available: true }] });
+    expect(await s.dispatch('projects.close', {})).toEqual({ ok: true, value: { ok: true } });
+    expect(await s.dispatch('project.current', {})).toEqual({ ok: true, value: null });
+    expect(await s.dispatch('projects.open', { path })).toMatchObject({ ok: true, value: { path } });
+    expect(events).toEqual(['project.changed', 'project.changed', 'project.changed']);
+    expect(await s.dispatch('dialog.pickFolder', {})).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+  });
+
+  it('runs the verify job and streams job.updated events to completion', async () => {
+    const s = session();
+    await s.dispatch('projects.create', { parentDir: tmp(), name: 'v' });
+    const updates: { status: string }[] = [];
+    s.onEvent((name, payload) => name === 'job.updated' && updates.push(payload as { status: string }));
+    const r = await s.dispatch('jobs.start', { type: 'verify' });
+    expect(r).toMatchObject({ ok: true, value: { type: 'verify', status: 'queued' } });
+    await s.runner.whenIdle();
+    expect(updates.at(-1)).toMatchObject({ status: 'completed', message: 'Nothing to verify yet: import images first.' });
+  });
+});

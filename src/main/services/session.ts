@@ -1,0 +1,184 @@
+/**
+ * The app as the UI sees it: at most one open project, its job runner and the worker. Both
+ * transports (Electron IPC and the loopback server) create one AppSession and dispatch contract
+ * calls into it; dispatch() validates every input against the contract before a handler runs.
+ */
+import { EventEmitter } from 'node:events';
+import { platform } from 'node:os';
+import {
+  calls,
+  isCallName,
+  type CallResult,
+  type EventName,
+  type EventPayload,
+  type Handlers,
+  type ProjectStatus,
+} from '../../shared/contract';
+import { AppError, toErrorData } from '../../shared/errors';
+import { parseOrThrow } from '../../shared/validate';
+import { appHome, defaultProjectsDir } from '../paths';
+import { appVersion, Project } from '../store/project';
+import type { WorkerLauncher } from '../worker-host';
+import { JobRunner } from './jobs';
+import { RecentProjects } from './recent';
+import { verifySpec } from './verify';
+import { WorkerClient } from './worker-client';
+
+export interface SessionOptions {
+  mode: 'electron' | 'web';
+  launchWorker: WorkerLauncher;
+  /** A native folder picker (Electron); absent in the browser mode. */
+  pickFolder?: (title?: string) => Promise<string | null>;
+  /** better-sqlite3 binary for Electron's ABI, when running inside Electron. */
+  nativeBinding?: string;
+  /** Folder for app-level state (recent projects); defaults to appHome(). */
+  home?: string;
+  /** Who holds the project lock, in words. */
+  purpose?: string;
+}
+
+type Listener = (name: EventName, payload: unknown) => void;
+
+interface Open {
+  project: Project;
+  runner: JobRunner;
+}
+
+export class AppSession {
+  readonly #opts: SessionOptions;
+  readonly #events = new EventEmitter();
+  readonly #recent: RecentProjects;
+  readonly #worker: WorkerClient;
+  #open: Open | undefined;
+  readonly handlers: Handlers;
+
+  constructor(opts: SessionOptions) {
+    this.#opts = opts;
+    this.#recent = new RecentProjects(opts.home ?? appHome());
+    this.#worker = new WorkerClient(opts.launchWorker);
+    this.handlers = this.#makeHandlers();
+  }
+
+  get project(): Project | undefined {
+    return this.#open?.project;
+  }
+
+  get worker(): WorkerClient {
+    return this.#worker;
+  }
+
+  onEvent(listener: Listener): () => void {
+    const l = (name: EventName, payload: unknown) => listener(name, payload);
+    this.#events.on('event', l);
+    return () => this.#events.off('event', l);
+  }
+
+  #emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
+    this.#events.emit('event', name, payload);
+  }
+
+  /** Validates `rawInput` against the contract, runs the handler, returns errors as data. */
+  async dispatch(name: string, rawInput: unknown): Promise<CallResult<unknown>> {
+    try {
+      if (!isCallName(name)) throw new AppError('validation', `There is no call named "${name}".`, { field: 'name' });
+      const input = parseOrThrow(calls[name].input, rawInput ?? {});
+      const handler = this.handlers[name] as (i: unknown) => Promise<unknown>;
+      return { ok: true, value: await handler(input) };
+    } catch (err) {
+      const error = toErrorData(err);
+      if (error.kind === 'internal') console.error(`[gan-augment] ${name} failed:`, err);
+      return { ok: false, error };
+    }
+  }
+
+  /** Opens a project (closing the current one) and remembers it in the recent list. */
+  openProject(path: string): ProjectStatus {
+    const project = Project.open(path, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
+    return this.#adopt(project);
+  }
+
+  #adopt(project: Project): ProjectStatus {
+    const previous = this.#open;
+    this.#open = { project, runner: new JobRunner(project, this.#worker, (job) => this.#emit('job.updated', job)) };
+    if (previous) void this.#closeOpen(previous);
+    this.#recent.touch(project.dir, project.name);
+    const status = project.status();
+    this.#emit('project.changed', status);
+    return status;
+  }
+
+  async #closeOpen(o: Open): Promise<void> {
+    await o.runner.dispose();
+    o.project.close();
+  }
+
+  async closeProject(): Promise<void> {
+    const o = this.#open;
+    this.#open = undefined;
+    if (o) {
+      await this.#closeOpen(o);
+      this.#emit('project.changed', null);
+    }
+  }
+
+  #require(): Open {
+    if (!this.#open) throw new AppError('no-project', 'Open or create a project first.');
+    return this.#open;
+  }
+
+  async dispose(): Promise<void> {
+    await this.closeProject();
+    this.#worker.dispose();
+    this.#events.removeAllListeners();
+  }
+
+  #makeHandlers(): Handlers {
+    return {
+      'app.info': async () => ({
+        name: 'GAN Augment',
+        version: appVersion(),
+        mode: this.#opts.mode,
+        platform: platform(),
+        defaultProjectsDir: defaultProjectsDir(),
+      }),
+      'projects.recent': async () => this.#recent.list(),
+      'projects.create': async ({ parentDir, name }) => {
+        const project = Project.create(parentDir, name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
+        return this.#adopt(project);
+      },
+      'projects.open': async ({ path }) => {
+        if (this.#open && this.#open.project.dir === path) return this.#open.project.status();
+        return this.openProject(path);
+      },
+      'projects.forget': async ({ path }) => {
+        this.#recent.forget(path);
+        return { ok: true as const };
+      },
+      'projects.close': async () => {
+        await this.closeProject();
+        return { ok: true as const };
+      },
+      'project.current': async () => this.#open?.project.status() ?? null,
+      'jobs.list': async () => this.#require().runner.list(),
+      'jobs.start': async ({ type }) => {
+        const { runner } = this.#require();
+        switch (type) {
+          case 'verify':
+            return runner.enqueue(verifySpec());
+        }
+      },
+      'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
+      'dialog.pickFolder': async ({ title }) => {
+        if (!this.#opts.pickFolder) {
+          throw new AppError('unsupported', 'Folder browsing is not available in the browser. Type or paste the folder path instead.');
+        }
+        return { path: await this.#opts.pickFolder(title) };
+      },
+    };
+  }
+
+  /** The runner of the open project (for the CLI and tests). */
+  get runner(): JobRunner {
+    return this.#require().runner;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Owns the worker process: starts it on first use, runs one task at a time through it, restarts it
+ * after a crash, and kills it on dispose. Tasks see the worker only through runTask().
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../../shared/errors';
+import type { WorkerExitReason, WorkerTask, WorkerToMain } from '../../shared/worker-protocol';
+import type { WorkerLauncher, WorkerProcess } from '../worker-host';
+
+export interface TaskCallbacks {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number | null, message?: string) => void;
+  onItem?: (item: unknown) => void;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  cb: TaskCallbacks;
+}
+
+function exitSentence(reason: WorkerExitReason): string {
+  switch (reason) {
+    case 'oom':
+      return 'The background worker ran out of memory and stopped. Try a smaller batch or resolution.';
+    case 'crashed':
+      return 'The background worker stopped unexpectedly. Your project is safe; you can run the task again.';
+    case 'killed':
+      return 'The background worker was stopped from outside GAN Augment (for example by the system when memory ran low). Your project is safe; you can run the task again.';
+    case 'clean-exit':
+      return 'The background worker exited before finishing the task.';
+  }
+}
+
+export class WorkerClient {
+  readonly #launch: WorkerLauncher;
+  #proc: WorkerProcess | undefined;
+  readonly #pending = new Map<string, Pending>();
+  #disposed = false;
+
+  constructor(launch: WorkerLauncher) {
+    this.#launch = launch;
+  }
+
+  get running(): boolean {
+    return this.#proc !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  #ensure(): WorkerProcess {
+    if (this.#disposed) throw new AppError('conflict', 'The app is shutting down.');
+    if (this.#proc) return this.#proc;
+    const proc = this.#launch();
+    proc.onMessage((msg) => this.#onMessage(msg));
+    proc.onExit((reason) => {
+      if (this.#proc === proc) this.#proc = undefined;
+      for (const [, p] of this.#pending) p.reject(this.#disposed ? new AppError('cancelled', 'Cancelled.') : new AppError('internal', exitSentence(reason)));
+      this.#pending.clear();
+    });
+    this.#proc = proc;
+    return proc;
+  }
+
+  #onMessage(msg: WorkerToMain): void {
+    if (msg.type === 'ready') return;
+    const p = this.#pending.get(msg.taskId);
+    if (!p) return;
+    switch (msg.type) {
+      case 'progress':
+        p.cb.onProgress?.(msg.done, msg.total, msg.message);
+        return;
+      case 'item':
+        p.cb.onItem?.(msg.item);
+        return;
+      case 'done':
+        this.#pending.delete(msg.taskId);
+        p.resolve(msg.result);
+        return;
+      case 'cancelled':
+        this.#pending.delete(msg.taskId);
+        p.reject(new AppError('cancelled', 'Cancelled.'));
+        return;
+      case 'failed':
+        this.#pending.delete(msg.taskId);
+        p.reject(new AppError(msg.error.kind, msg.error.message));
+        return;
+    }
+  }
+
+  runTask(task: WorkerTask, cb: TaskCallbacks = {}): Promise<unknown> {
+    if (cb.signal?.aborted) return Promise.reject(new AppError('cancelled', 'Cancelled.'));
+    const proc = this.#ensure();
+    const taskId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => proc.send({ type: 'cancel', taskId });
+      cb.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => cb.signal?.removeEventListener('abort', onAbort);
+      this.#pending.set(taskId, {
+        resolve: (v) => (cleanup(), resolve(v)),
+        reject: (e) => (cleanup(), reject(e)),
+        cb,
+      });
+      proc.send({ type: 'run', taskId, task });
+    });
+  }
+
+  /** Kills the worker (safe to call twice); pending tasks reject. */
+  dispose(): void {
+    this.#disposed = true;
+    const proc = this.#proc;
+    this.#proc = undefined;
+    proc?.kill();
+  }
+}

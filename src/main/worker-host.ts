@@ -1,0 +1,84 @@
+/**
+ * One interface over the worker process: Electron's `utilityProcess.fork` in the desktop app
+ * (src/main/electron/utility-worker.ts), `child_process.fork` in plain Node (here). The owner of
+ * a WorkerProcess must call kill() (safe to call twice) when done with it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { appRoot } from './paths';
+import type { MainToWorker, WorkerExitReason, WorkerToMain } from '../shared/worker-protocol';
+
+export interface WorkerProcess {
+  readonly pid: number | undefined;
+  send(msg: MainToWorker): void;
+  onMessage(listener: (msg: WorkerToMain) => void): void;
+  onExit(listener: (reason: WorkerExitReason, code: number | null) => void): void;
+  kill(): void;
+}
+
+export type WorkerLauncher = () => WorkerProcess;
+
+/**
+ * Where the worker's entry is: out/main/worker.js next to the built main bundle, or the
+ * TypeScript source (run through tsx) when main itself runs from source under vitest.
+ */
+export function resolveWorkerEntry(): { entry: string; execArgv: string[] } {
+  const root = appRoot();
+  const fromSource = __filename.endsWith('.ts'); // vitest runs main from source: run the worker from source too
+  const source = join(root, 'src', 'worker', 'index.ts');
+  if (fromSource && existsSync(source)) return { entry: source, execArgv: ['--import', 'tsx'] };
+  return { entry: join(root, 'out', 'main', 'worker.js'), execArgv: [] };
+}
+
+export function exitReason(code: number | null, signal: NodeJS.Signals | null, killedByUs: boolean): WorkerExitReason {
+  if (killedByUs) return 'killed';
+  if (code === 0) return 'clean-exit';
+  // V8 aborts with SIGABRT (or exit code 134) when the heap is exhausted.
+  if (signal === 'SIGABRT' || code === 134) return 'oom';
+  if (signal === 'SIGKILL' || signal === 'SIGTERM') return 'killed';
+  return 'crashed';
+}
+
+class NodeWorkerProcess implements WorkerProcess {
+  #child: ChildProcess | undefined;
+  #killedByUs = false;
+  readonly pid: number | undefined;
+
+  constructor(entry: string, execArgv: string[]) {
+    this.#child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    this.pid = this.#child.pid;
+    this.#child.once('exit', () => {
+      this.#child = undefined;
+    });
+  }
+
+  send(msg: MainToWorker): void {
+    if (this.#child?.connected) this.#child.send(msg);
+  }
+
+  onMessage(listener: (msg: WorkerToMain) => void): void {
+    this.#child?.on('message', (m) => listener(m as WorkerToMain));
+  }
+
+  onExit(listener: (reason: WorkerExitReason, code: number | null) => void): void {
+    const child = this.#child;
+    if (!child) {
+      listener('clean-exit', 0);
+      return;
+    }
+    child.once('exit', (code, signal) => listener(exitReason(code, signal, this.#killedByUs), code));
+  }
+
+  kill(): void {
+    if (!this.#child) return; // already exited, crashed or never started
+    this.#killedByUs = true;
+    this.#child.kill();
+    this.#child = undefined;
+  }
+}
+
+export const nodeWorkerLauncher: WorkerLauncher = () => {
+  const { entry, execArgv } = resolveWorkerEntry();
+  return new NodeWorkerProcess(entry, execArgv);
+};

@@ -1,0 +1,154 @@
+/**
+ * The contract between the window (renderer) and the app (main). Every call the UI can make and
+ * every event it can receive, each with a zod schema. Both transports (Electron IPC and the
+ * loopback HTTP/WebSocket server) carry exactly this, and main validates every input with it
+ * before a service sees it.
+ */
+import { z } from 'zod';
+
+export const ErrorKindSchema = z.enum([
+  'validation',
+  'not-found',
+  'not-a-project',
+  'newer-version',
+  'locked',
+  'read-only',
+  'disk-full',
+  'no-project',
+  'conflict',
+  'unsupported',
+  'cancelled',
+  'unauthorized',
+  'internal',
+]);
+export const AppErrorDataSchema = z.object({ kind: ErrorKindSchema, message: z.string(), field: z.string().optional() });
+
+export const JobTypeSchema = z.enum(['verify', 'import', 'train', 'generate', 'evaluate', 'export']);
+export type JobType = z.infer<typeof JobTypeSchema>;
+
+/** queued -> running -> (paused <-> running) -> completed | stopped | failed; `interrupted` = the process died mid-job. */
+export const JobStatusSchema = z.enum(['queued', 'running', 'paused', 'completed', 'stopped', 'failed', 'interrupted']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'stopped', 'failed', 'interrupted'];
+
+export const ProgressSchema = z.object({
+  done: z.number().nonnegative(),
+  total: z.number().nonnegative().nullable(), // null while unknown
+  unit: z.string(), // what is counted, plural: "files", "steps"
+  ratePerSecond: z.number().nonnegative().nullable(), // smoothed; null until measurable
+  etaSeconds: z.number().nonnegative().nullable(),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+export const JobSchema = z.object({
+  id: z.string(),
+  type: JobTypeSchema,
+  title: z.string(), // for a person: "Verify project files"
+  status: JobStatusSchema,
+  progress: ProgressSchema,
+  message: z.string().nullable(), // latest plain-language note: "Checked 120 of 400 files"
+  error: AppErrorDataSchema.nullable(),
+  result: z.unknown().nullable(),
+  createdAt: z.string(), // ISO 8601
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+export const ClassSummarySchema = z.object({ id: z.number().int(), name: z.string(), imageCount: z.number().int() });
+export type ClassSummary = z.infer<typeof ClassSummarySchema>;
+
+export const ProjectStatusSchema = z.object({
+  path: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  schemaVersion: z.number().int(),
+  classes: z.array(ClassSummarySchema),
+  imageCount: z.number().int(),
+  jobs: z.array(JobSchema), // most recent first
+});
+export type ProjectStatus = z.infer<typeof ProjectStatusSchema>;
+
+export const RecentProjectSchema = z.object({
+  path: z.string(),
+  name: z.string(),
+  lastOpenedAt: z.string(),
+  available: z.boolean(), // false when the folder is gone or no longer a project
+});
+export type RecentProject = z.infer<typeof RecentProjectSchema>;
+
+export const AppInfoSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  mode: z.enum(['electron', 'web']),
+  platform: z.string(),
+  defaultProjectsDir: z.string(),
+});
+export type AppInfo = z.infer<typeof AppInfoSchema>;
+
+const Empty = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+/** A project name: what the person types; becomes `<name>.ganaug`. */
+export const ProjectNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Give the project a name.')
+  .max(120, 'Use a name of at most 120 characters.')
+  .refine((s) => !/[/\\:*?"<>|\u0000-\u001f]/.test(s), 'A project name cannot contain / \\ : * ? " < > |.')
+  .refine((s) => s !== '.' && s !== '..', 'Choose another name.');
+
+export const calls = {
+  'app.info': { input: Empty, output: AppInfoSchema },
+  'projects.recent': { input: Empty, output: z.array(RecentProjectSchema) },
+  'projects.create': {
+    input: z.object({ parentDir: z.string().min(1, 'Choose a folder for the project.'), name: ProjectNameSchema }).strict(),
+    output: ProjectStatusSchema,
+  },
+  'projects.open': { input: z.object({ path: z.string().min(1) }).strict(), output: ProjectStatusSchema },
+  'projects.forget': { input: z.object({ path: z.string().min(1) }).strict(), output: Ok },
+  'projects.close': { input: Empty, output: Ok },
+  'project.current': { input: Empty, output: ProjectStatusSchema.nullable() },
+  'jobs.list': { input: Empty, output: z.array(JobSchema) },
+  'jobs.start': { input: z.object({ type: z.literal('verify') }).strict(), output: JobSchema },
+  'jobs.cancel': { input: z.object({ id: z.string().min(1) }).strict(), output: JobSchema },
+  'dialog.pickFolder': {
+    input: z.object({ title: z.string().optional() }).strict(),
+    output: z.object({ path: z.string().nullable() }),
+  },
+} as const;
+
+export const events = {
+  'job.updated': JobSchema,
+  'project.changed': ProjectStatusSchema.nullable(),
+} as const;
+
+export type Calls = typeof calls;
+export type CallName = keyof Calls;
+export type CallInput<N extends CallName> = z.input<Calls[N]['input']>;
+export type CallOutput<N extends CallName> = z.output<Calls[N]['output']>;
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export type CallResult<T> = { ok: true; value: T } | { ok: false; error: z.infer<typeof AppErrorDataSchema> };
+
+export const CALL_NAMES = Object.keys(calls) as CallName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+export function isCallName(s: string): s is CallName {
+  return Object.prototype.hasOwnProperty.call(calls, s);
+}
+
+/** Handlers for every call; main implements this once and both transports dispatch into it. */
+export type Handlers = { [N in CallName]: (input: z.output<Calls[N]['input']>) => Promise<CallOutput<N>> };
+
+/** The client the renderer uses; the same shape over IPC or HTTP. */
+export interface ContractClient {
+  call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallOutput<N>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** Electron preload exposes this on `window.ganAugment`. */
+export interface PreloadBridge {
+  invoke(name: string, input: unknown): Promise<unknown>; // resolves to a CallResult
+  subscribe(listener: (event: string, payload: unknown) => void): () => void;
+}

@@ -1,0 +1,48 @@
+/**
+ * The worker process entry. Runs under Electron's utilityProcess (messages on process.parentPort)
+ * or Node's child_process.fork (messages on process.on('message')). Never touches SQLite: it reads
+ * and writes files and reports through the typed protocol in src/shared/worker-protocol.ts.
+ */
+import type { MainToWorker, WorkerToMain } from '../shared/worker-protocol';
+import { runTask } from './tasks';
+
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  postMessage(msg: unknown): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+function send(msg: WorkerToMain): void {
+  if (parentPort) parentPort.postMessage(msg);
+  else process.send?.(msg);
+}
+
+const running = new Map<string, AbortController>();
+
+function onMessage(msg: MainToWorker): void {
+  switch (msg.type) {
+    case 'run': {
+      const abort = new AbortController();
+      running.set(msg.taskId, abort);
+      void runTask(msg.taskId, msg.task, abort.signal, send).finally(() => running.delete(msg.taskId));
+      return;
+    }
+    case 'cancel':
+      running.get(msg.taskId)?.abort();
+      return;
+    case 'shutdown':
+      for (const a of running.values()) a.abort();
+      setImmediate(() => process.exit(0));
+      return;
+  }
+}
+
+if (parentPort) parentPort.on('message', (e) => onMessage(e.data as MainToWorker));
+else {
+  process.on('message', (m) => onMessage(m as MainToWorker));
+  // The parent died (or closed the channel): nothing is left to report to, so stop.
+  process.on('disconnect', () => process.exit(0));
+}
+
+send({ type: 'ready', pid: process.pid });
