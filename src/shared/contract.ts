@@ -95,7 +95,7 @@ export const ProjectNameSchema = z
   .trim()
   .min(1, 'Give the project a name.')
   .max(120, 'Use a name of at most 120 characters.')
-  .refine((s) => !/[/\\:*?"<>|\u0000-\u001f]/.test(s), 'A project name cannot contain / \\ : * ? " < > |.')
+  .refine((s) => !/[/\\:*?"<>|]/.test(s) && ![...s].some((c) => c.charCodeAt(0) < 32), 'A project name cannot contain / \\ : * ? " < > | or control characters.')
   .refine((s) => s !== '.' && s !== '..', 'Choose another name.');
 
 export const calls = {

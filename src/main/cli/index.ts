@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Job } from '../../shared/contract';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
 import { appRoot } from '../paths';
 import { startServer } from '../server/server';
@@ -33,7 +34,7 @@ function parsePort(v: string): number {
 /** Runs one job against a project opened by this process, with a progress line on stderr and Ctrl+C to cancel. */
 async function runJobHere(project: Project, spec: ReturnType<typeof verifySpec>, quiet: boolean): Promise<unknown> {
   const worker = new WorkerClient(nodeWorkerLauncher);
-  let last: import('../../shared/contract').Job | undefined;
+  let last: Job | undefined;
   const runner = new JobRunner(project, worker, (job) => {
     last = job;
     if (!quiet) renderProgress(job);

@@ -21,9 +21,20 @@ export function progressLine(job: Job): string {
   return parts.join(' · ');
 }
 
-/** One updating line on a terminal, plain lines otherwise (CI logs, pipes). */
+const PLAIN_EVERY_MS = 2000; // without a terminal (logs, pipes), one line every 2 s at most
+
+let lastPlain = 0;
+
+/** One updating line on a terminal, occasional plain lines otherwise. */
 export function renderProgress(job: Job): void {
   const line = progressLine(job);
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
-  else if (job.status !== 'running' || job.progress.done === 0) process.stderr.write(`${line}\n`);
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r\x1b[2K${line}`);
+    return;
+  }
+  const now = Date.now();
+  if (job.status !== 'running' || now - lastPlain >= PLAIN_EVERY_MS) {
+    lastPlain = now;
+    process.stderr.write(`${line}\n`);
+  }
 }

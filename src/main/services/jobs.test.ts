@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -114,7 +115,7 @@ describe('verify job in the real worker process', () => {
     const changed = join(dir, 'changed.png');
     writeFileSync(good, 'good bytes');
     writeFileSync(changed, 'original bytes');
-    const sha = (s: string) => require('node:crypto').createHash('sha256').update(s).digest('hex') as string;
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
     const now = new Date().toISOString();
     project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('nevus', now);
     const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');

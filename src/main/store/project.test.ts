@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTmp } from '../../../test/helpers/tmp';
@@ -80,7 +81,7 @@ describe('Project store', () => {
   it('takes over a lock left by a process that no longer exists (kill -9)', () => {
     const p = Project.create(tmp(), 'stale');
     p.close();
-    writeFileSync(join(p.dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: require('node:os').hostname(), since: new Date().toISOString(), purpose: 'dead' }));
+    writeFileSync(join(p.dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: new Date().toISOString(), purpose: 'dead' }));
     const reopened = Project.open(p.dir);
     reopened.close();
   });
