@@ -59,7 +59,7 @@ describe('gan-augment CLI', () => {
     expect(init.stdout).toContain('Dermoscopy.ganaug');
     const status = cli(['status', join(dir, 'Dermoscopy.ganaug'), '--json']);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: 1 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: 2 });
     expect(cli(['status', join(dir, 'Dermoscopy')]).stdout).toContain('none yet (import images first)');
     expect(cli(['init', join(dir, 'Dermoscopy')])).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
   });

@@ -1,7 +1,8 @@
 import { migration001 } from './001-initial';
+import { migration002 } from './002-import';
 import type { Migration } from './types';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
 export const LATEST_VERSION = MIGRATIONS.length;
 export type { Migration };
