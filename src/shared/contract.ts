@@ -98,6 +98,96 @@ export const ProjectNameSchema = z
   .refine((s) => !/[/\\:*?"<>|]/.test(s) && ![...s].some((c) => c.charCodeAt(0) < 32), 'A project name cannot contain / \\ : * ? " < > | or control characters.')
   .refine((s) => s !== '.' && s !== '..', 'Choose another name.');
 
+// --- Import, balance, splits ------------------------------------------------------------------
+
+const CsvMappingSchema = z.discriminatedUnion('format', [
+  z.object({ format: z.literal('columns'), fileColumn: z.string().min(1), labelColumn: z.string().min(1), groupColumn: z.string().min(1).optional() }).strict(),
+  z.object({ format: z.literal('one-hot'), fileColumn: z.string().min(1), labelColumns: z.array(z.string().min(1)).min(2), groupColumn: z.string().min(1).optional() }).strict(),
+]);
+
+export const SourceSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('folder'), root: z.string().min(1, 'Choose the folder that holds one subfolder per class.') }).strict(),
+  z
+    .object({
+      kind: z.literal('csv'),
+      imagesDir: z.string().min(1, 'Choose the folder that holds the images.'),
+      csvFile: z.string().min(1, 'Choose the CSV file with the labels.'),
+      mapping: CsvMappingSchema.optional(),
+      groupCsv: z.object({ file: z.string().min(1), idColumn: z.string().min(1), groupColumn: z.string().min(1) }).strict().optional(),
+    })
+    .strict(),
+]);
+
+const SourceProblemSchema = z.object({
+  kind: z.string(),
+  message: z.string(),
+  file: z.string().optional(),
+  relPath: z.string().optional(),
+  row: z.number().optional(),
+});
+
+export const ScanSummarySchema = z.object({
+  classes: z.array(z.object({ name: z.string(), count: z.number() })),
+  total: z.number(),
+  problems: z.array(SourceProblemSchema),
+});
+
+export const CsvPreviewSchema = z.object({
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.string())),
+  delimiter: z.string(),
+  detectedFormat: z.enum(['one-hot', 'columns']),
+  suggested: CsvMappingSchema,
+});
+
+export const ImportSummarySchema = z.object({
+  importId: z.number(),
+  imported: z.number(),
+  classes: z.record(z.string(), z.number()),
+  rejected: z.array(z.object({ file: z.string(), relPath: z.string(), kind: z.string(), reason: z.string() })),
+  duplicates: z.array(z.object({ file: z.string(), relPath: z.string(), duplicateOf: z.string() })),
+  conflicts: z.array(z.object({ file: z.string(), relPath: z.string(), labels: z.array(z.string()) })),
+  problems: z.array(SourceProblemSchema),
+  resumed: z.number(),
+});
+
+export const BalanceTargetSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('max') }).strict(),
+  z.object({ mode: z.literal('median') }).strict(),
+  z.object({ mode: z.literal('custom'), value: z.number().int('Use a whole number.').min(1, 'Use a number of at least 1.').max(1_000_000) }).strict(),
+]);
+
+export const BalanceSchema = z.object({
+  classes: z.array(
+    z.object({ name: z.string(), count: z.number(), share: z.number(), target: z.number(), needed: z.number(), tooSmall: z.boolean() }),
+  ),
+  imbalanceRatio: z.number().nullable(),
+  targetCount: z.number(),
+  totalNeeded: z.number(),
+  target: BalanceTargetSchema,
+  conflicts: z.number(), // images held back until the person resolves their label
+});
+
+export const SplitRatiosSchema = z
+  .object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) })
+  .strict()
+  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, 'The three shares must add up to 100%.')
+  .refine((r) => r.train > 0, 'The training share must be above 0.');
+
+export const SplitsSchema = z.object({
+  seed: z.number().int(),
+  ratios: z.object({ train: z.number(), val: z.number(), test: z.number() }),
+  grouped: z.boolean(), // true when images carry a group (patient / lesion) id
+  classes: z.array(z.object({ name: z.string(), train: z.number(), val: z.number(), test: z.number() })),
+});
+
+export const ImageThumbSchema = z.object({ id: z.number(), relPath: z.string(), thumb: z.string().nullable() /* data: URL */ });
+
+export const JobStartSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('verify') }).strict(),
+  z.object({ type: z.literal('import'), source: SourceSpecSchema }).strict(),
+]);
+
 export const calls = {
   'app.info': { input: Empty, output: AppInfoSchema },
   'projects.recent': { input: Empty, output: z.array(RecentProjectSchema) },
@@ -110,7 +200,19 @@ export const calls = {
   'projects.close': { input: Empty, output: Ok },
   'project.current': { input: Empty, output: ProjectStatusSchema.nullable() },
   'jobs.list': { input: Empty, output: z.array(JobSchema) },
-  'jobs.start': { input: z.object({ type: z.literal('verify') }).strict(), output: JobSchema },
+  'jobs.start': { input: JobStartSchema, output: JobSchema },
+  'import.previewCsv': { input: z.object({ file: z.string().min(1, 'Choose a CSV file.') }).strict(), output: CsvPreviewSchema },
+  'import.scan': { input: z.object({ source: SourceSpecSchema }).strict(), output: ScanSummarySchema },
+  /** The latest finished import's full report (lists capped at `limit` each). */
+  'import.latest': { input: z.object({ limit: z.number().int().min(1).max(10_000).default(2000) }).strict(), output: ImportSummarySchema.nullable() },
+  'balance.get': { input: Empty, output: BalanceSchema },
+  'balance.setTarget': { input: z.object({ target: BalanceTargetSchema }).strict(), output: BalanceSchema },
+  'classes.samples': {
+    input: z.object({ className: z.string().min(1), limit: z.number().int().min(1).max(200).default(24) }).strict(),
+    output: z.array(ImageThumbSchema),
+  },
+  'splits.get': { input: Empty, output: SplitsSchema },
+  'splits.set': { input: z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1), ratios: SplitRatiosSchema }).strict(), output: SplitsSchema },
   'jobs.cancel': { input: z.object({ id: z.string().min(1) }).strict(), output: JobSchema },
   'dialog.pickFolder': {
     input: z.object({ title: z.string().optional() }).strict(),

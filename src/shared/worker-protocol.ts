@@ -4,10 +4,29 @@
  * never touches SQLite: it reads and writes files and reports through these messages.
  */
 import type { AppErrorData } from './errors';
+import type { SourceSpec } from './import-types';
 
 export type WorkerTask =
-  /** Re-hash files (sha256, hex) to verify a project's cache. */
-  { kind: 'hash-files'; files: { id: number; path: string }[] };
+  /** Re-hash files (sha256, hex) to verify a project's cache. Items: { id, sha256 | null }. */
+  | { kind: 'hash-files'; files: { id: number; path: string }[] }
+  /** Walk a source without decoding anything: classes, counts, problems. Result: ScanSummary. */
+  | { kind: 'scan-source'; spec: SourceSpec }
+  /** The first rows of a CSV and a suggested column mapping. Result: CsvPreview. */
+  | { kind: 'preview-csv'; file: string; rows: number }
+  /**
+   * Probe every file of a source into the project's cache. Items: ImportBatch. Files in
+   * `skipFiles` were staged by an earlier run (resume); content in `knownShas` is stored already
+   * and is not decoded again.
+   */
+  | {
+      kind: 'import';
+      spec: SourceSpec;
+      cacheDir: string;
+      thumbDir: string;
+      cacheSize: number;
+      skipFiles: string[];
+      knownShas: string[];
+    };
 
 export type TaskId = string;
 

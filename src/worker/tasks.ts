@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { toErrorData } from '../shared/errors';
+import { runImport, runPreview, runScan } from './import-tasks';
 import type { TaskId, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
 
 type Send = (msg: WorkerToMain) => void;
@@ -42,6 +43,15 @@ export async function runTask(taskId: TaskId, task: WorkerTask, signal: AbortSig
     switch (task.kind) {
       case 'hash-files':
         result = await hashFiles(taskId, task, signal, send);
+        break;
+      case 'scan-source':
+        result = await runScan(task, signal);
+        break;
+      case 'preview-csv':
+        result = await runPreview(task);
+        break;
+      case 'import':
+        result = await runImport(taskId, task, signal, send);
         break;
     }
     if (result === 'cancelled' || signal.aborted) send({ type: 'cancelled', taskId });

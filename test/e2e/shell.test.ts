@@ -42,7 +42,7 @@ describe('browser mode shell', () => {
     expect(page.url()).not.toContain('token=');
 
     await page.getByLabel('Project name').fill('Dermoscopy study');
-    await expect.poll(() => page.getByLabel('Folder').inputValue()).toBe(served.projectsDir);
+    await expect.poll(() => page.getByTestId('create-folder').inputValue()).toBe(served.projectsDir);
     await page.getByRole('button', { name: 'Create project' }).click();
 
     await page.getByTestId('project-name').getByText('Dermoscopy study').waitFor();

@@ -7,10 +7,14 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Job } from '../../shared/contract';
+import type { BalanceTarget } from '../../shared/balance';
+import type { CsvMapping, ImportSummary, SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
 import { appRoot } from '../paths';
 import { startServer } from '../server/server';
-import { JobRunner } from '../services/jobs';
+import { JobRunner, type JobSpec } from '../services/jobs';
+import { getBalance, balanceTarget } from '../services/dataset';
+import { importSpec } from '../services/import';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
 import { WorkerClient } from '../services/worker-client';
@@ -25,6 +29,13 @@ function fail(err: unknown, json: boolean): never {
   process.exit(e.kind === 'validation' ? 2 : e.kind === 'cancelled' ? 130 : 1);
 }
 
+function parseTarget(v: string): BalanceTarget {
+  if (v === 'max' || v === 'median') return { mode: v };
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('Use "max", "median" or a whole number of images.');
+  return { mode: 'custom', value: n };
+}
+
 function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('Use a port number between 0 and 65535.');
@@ -32,7 +43,7 @@ function parsePort(v: string): number {
 }
 
 /** Runs one job against a project opened by this process, with a progress line on stderr and Ctrl+C to cancel. */
-async function runJobHere(project: Project, spec: ReturnType<typeof verifySpec>, quiet: boolean): Promise<unknown> {
+async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Promise<unknown> {
   const worker = new WorkerClient(nodeWorkerLauncher);
   let last: Job | undefined;
   const runner = new JobRunner(project, worker, (job) => {
@@ -131,6 +142,95 @@ export function buildProgram(): Command {
         fail(err, !!o.json);
       } finally {
         project?.close();
+      }
+    });
+
+  program
+    .command('import')
+    .description('import labelled images: a folder of class subfolders, or images plus a CSV of labels')
+    .argument('<project>', 'project folder')
+    .argument('<source>', 'folder with one subfolder per class, or (with --labels) the folder holding the images')
+    .option('--labels <csv>', 'CSV of labels: "filename,label" columns or the ISIC one-hot format (detected)')
+    .option('--file-column <name>', 'CSV column with the file name or image id')
+    .option('--label-column <name>', 'CSV column with the class label')
+    .option('--group-column <name>', 'CSV column with a patient or lesion id, kept together in splits')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (path: string, sourceDir: string, o: { labels?: string; fileColumn?: string; labelColumn?: string; groupColumn?: string; json?: boolean }) => {
+      let project: Project | undefined;
+      try {
+        let source: SourceSpec;
+        if (o.labels) {
+          let mapping: CsvMapping | undefined;
+          if (o.fileColumn || o.labelColumn) {
+            if (!o.fileColumn || !o.labelColumn) throw new AppError('validation', 'Give both --file-column and --label-column, or neither (then they are detected).');
+            mapping = { format: 'columns', fileColumn: o.fileColumn, labelColumn: o.labelColumn, ...(o.groupColumn ? { groupColumn: o.groupColumn } : {}) };
+          }
+          source = { kind: 'csv', imagesDir: sourceDir, csvFile: o.labels, ...(mapping ? { mapping } : {}) };
+        } else source = { kind: 'folder', root: sourceDir };
+        project = Project.open(path, { purpose: 'gan-augment import' });
+        let summary: ImportSummary | undefined;
+        await runJobHere(project, importSpec(source, { onSummary: (s) => (summary = s) }), false);
+        if (!summary) throw new AppError('internal', 'The import ended without a report.');
+        if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+        else {
+          const lines = [`Imported ${summary.imported} images into ${Object.keys(summary.classes).length} classes.`];
+          for (const [name, n] of Object.entries(summary.classes)) lines.push(`  ${name}: ${n}`);
+          if (summary.resumed) lines.push(`Resumed: ${summary.resumed} files had been done by an earlier, interrupted run.`);
+          if (summary.duplicates.length) lines.push(`Duplicates (imported once): ${summary.duplicates.length}`);
+          if (summary.conflicts.length) {
+            lines.push(`Conflicts (same image under several labels; held back from training until resolved): ${summary.conflicts.length}`);
+            for (const c of summary.conflicts.slice(0, 10)) lines.push(`  ${c.relPath}: ${c.labels.join(' / ')}`);
+          }
+          if (summary.rejected.length) {
+            lines.push(`Rejected: ${summary.rejected.length}`);
+            for (const r of summary.rejected.slice(0, 20)) lines.push(`  ${r.relPath}: ${r.reason}`);
+          }
+          if (summary.problems.length) {
+            lines.push(`Other problems: ${summary.problems.length}`);
+            for (const p of summary.problems.slice(0, 20)) lines.push(`  ${p.message}`);
+          }
+          process.stdout.write(lines.join('\n') + '\n');
+        }
+      } catch (err) {
+        project?.close();
+        project = undefined;
+        fail(err, !!o.json);
+      } finally {
+        project?.close();
+      }
+    });
+
+  program
+    .command('balance')
+    .description('how many images each class has, and how many synthetic images it needs')
+    .argument('<project>', 'project folder')
+    .option('--target <target>', 'max (match the largest class), median, or a number', parseTarget)
+    .option('--json', 'print the result as JSON')
+    .action((path: string, o: { target?: BalanceTarget; json?: boolean }) => {
+      try {
+        const project = Project.openReadOnly(path);
+        const b = getBalance(project, o.target ?? balanceTarget(project));
+        project.close();
+        if (o.json) {
+          process.stdout.write(JSON.stringify(b) + '\n');
+          return;
+        }
+        if (b.classes.length === 0) {
+          process.stdout.write('No images yet. Import some first: gan-augment import <project> <folder>\n');
+          return;
+        }
+        const width = Math.max(...b.classes.map((c) => c.name.length), 5);
+        const lines = [`${'class'.padEnd(width)}  images  share  target  needed`];
+        for (const c of b.classes) {
+          lines.push(
+            `${c.name.padEnd(width)}  ${String(c.count).padStart(6)}  ${(c.share * 100).toFixed(1).padStart(4)}%  ${String(c.target).padStart(6)}  ${String(c.needed).padStart(6)}${c.tooSmall ? '  (too few for reliable GAN training)' : ''}`,
+          );
+        }
+        lines.push(`Imbalance (largest / smallest): ${b.imbalanceRatio === null ? 'n/a' : b.imbalanceRatio.toFixed(1)}`);
+        if (b.conflicts) lines.push(`${b.conflicts} images are held back because they appear under more than one label.`);
+        process.stdout.write(lines.join('\n') + '\n');
+      } catch (err) {
+        fail(err, !!o.json);
       }
     });
 

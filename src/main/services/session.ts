@@ -8,6 +8,7 @@ import { platform } from 'node:os';
 import {
   calls,
   isCallName,
+  type CallOutput,
   type CallResult,
   type EventName,
   type EventPayload,
@@ -22,6 +23,8 @@ import type { WorkerLauncher } from '../worker-host';
 import { JobRunner } from './jobs';
 import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
+import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
+import { importSpec, normaliseSource } from './import';
 import { WorkerClient } from './worker-client';
 
 export interface SessionOptions {
@@ -160,13 +163,23 @@ export class AppSession {
       },
       'project.current': async () => this.#open?.project.status() ?? null,
       'jobs.list': async () => this.#require().runner.list(),
-      'jobs.start': async ({ type }) => {
+      'jobs.start': async (input) => {
         const { runner } = this.#require();
-        switch (type) {
+        switch (input.type) {
           case 'verify':
             return runner.enqueue(verifySpec());
+          case 'import':
+            return runner.enqueue(importSpec(input.source));
         }
       },
+      'import.previewCsv': async ({ file }) => (await this.#worker.runTask({ kind: 'preview-csv', file, rows: 10 })) as CallOutput<'import.previewCsv'>,
+      'import.scan': async ({ source }) => (await this.#worker.runTask({ kind: 'scan-source', spec: normaliseSource(source) })) as CallOutput<'import.scan'>,
+      'import.latest': async ({ limit }) => latestImport(this.#require().project, limit),
+      'balance.get': async () => getBalance(this.#require().project),
+      'balance.setTarget': async ({ target }) => setBalanceTarget(this.#require().project, target),
+      'classes.samples': async ({ className, limit }) => classSamples(this.#require().project, className, limit),
+      'splits.get': async () => getSplits(this.#require().project),
+      'splits.set': async ({ seed, ratios }) => setSplits(this.#require().project, seed, ratios),
       'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
       'dialog.pickFolder': async ({ title }) => {
         if (!this.#opts.pickFolder) {

@@ -205,6 +205,10 @@ export class Project {
     return row?.value;
   }
 
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO project_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
   get name(): string {
     return this.meta('name') ?? basename(this.dir, PROJECT_EXT);
   }

@@ -1,0 +1,2 @@
+// TEMPORARY shim until the import engine moves to src/worker/import
+export * from '../main/import/classify';
