@@ -27,6 +27,8 @@ export async function runImport(taskId: TaskId, task: Extract<WorkerTask, { kind
     cacheDir: task.cacheDir,
     thumbDir: task.thumbDir,
     cacheSize: task.cacheSize,
+    // small batches: each is one transaction in main, and what a killed import keeps
+    batchSize: 16,
     signal,
     skip: (key) => (key.kind === 'path' ? skipFiles.has(key.entry.file) : knownShas.has(key.sha256)),
     onProgress: (p) => {

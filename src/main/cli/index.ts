@@ -71,6 +71,7 @@ async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Prom
 
 export function buildProgram(): Command {
   const program = new Command();
+  program.exitOverride(); // before the subcommands, which inherit it: usage errors exit with 2, not 1
   program
     .name('gan-augment')
     .description('GAN Augment: balance medical image datasets with generated images.')
@@ -273,7 +274,6 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

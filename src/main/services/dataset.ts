@@ -70,7 +70,8 @@ export function classSamples(project: Project, className: string, limit: number)
     let thumb: string | null = null;
     if (r.thumb_file) {
       try {
-        thumb = `data:image/webp;base64,${readFileSync(join(project.dir, r.thumb_file)).toString('base64')}`;
+        const mime = r.thumb_file.endsWith('.webp') ? 'image/webp' : r.thumb_file.endsWith('.png') ? 'image/png' : 'image/jpeg';
+        thumb = `data:${mime};base64,${readFileSync(join(project.dir, r.thumb_file)).toString('base64')}`;
       } catch {
         thumb = null; // cache file gone: the UI shows a placeholder; "Verify project" reports it
       }

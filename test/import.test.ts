@@ -1,0 +1,168 @@
+/**
+ * Import through the built CLI, on real files made by the fixtures: every kind of bad file,
+ * duplicates, conflicts, an ISIC one-hot CSV, re-import without doubles, kill -9 and resume.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImageFolderFixture, makeIsicFixture, makeTempDir, removeDir, writeJpeg } from './fixtures/images';
+
+const root = join(__dirname, '..');
+const bin = join(root, 'bin', 'gan-augment.js');
+let work: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('Build first: npm run build');
+  work = await makeTempDir('gan-import-cli-');
+});
+afterAll(async () => removeDir(work));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T = Record<string, unknown>>(args: string[]): T {
+  const r = cli(args);
+  if (r.code !== 0) throw new Error(`gan-augment ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface Summary {
+  imported: number;
+  classes: Record<string, number>;
+  rejected: { relPath: string; kind: string; reason: string }[];
+  duplicates: { relPath: string; duplicateOf: string }[];
+  conflicts: { relPath: string; labels: string[] }[];
+  problems: { kind: string; message: string; relPath?: string; row?: number }[];
+  resumed: number;
+}
+
+function allFiles(dir: string): string[] {
+  // (readdirSync's `recursive` with `withFileTypes` misses nested entries on some Node 20 releases)
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? allFiles(join(dir, d.name)) : [join(dir, d.name)]));
+}
+
+describe('gan-augment import (folder of class subfolders)', () => {
+  let project: string;
+  let first: Summary;
+
+  beforeAll(async () => {
+    const source = await makeImageFolderFixture(join(work, 'folder-source'));
+    cli(['init', join(work, 'folder')]);
+    project = join(work, 'folder.ganaug');
+    first = json<Summary>(['import', project, source, '--json']);
+  });
+
+  it('imports every decodable image, normalising CMYK, 16-bit, alpha, grayscale and EXIF rotation', () => {
+    expect(first.classes).toEqual({ MEL: 12, NV: 2 });
+    expect(first.imported).toBe(14);
+  });
+
+  it('rejects unreadable files with a plain reason each', () => {
+    const byFile = Object.fromEntries(first.rejected.map((r) => [r.relPath, r.kind]));
+    expect(byFile).toEqual({ 'NV/truncated.jpg': 'truncated', 'NV/corrupt.jpg': expect.any(String), 'NV/empty.jpg': 'empty', 'NV/text.jpg': 'not-an-image' });
+    for (const r of first.rejected) expect(r.reason).toMatch(/\w+ \w+/);
+  });
+
+  it('reports duplicates within a class and conflicts across classes', () => {
+    // "g copy.jpg" sorts before "g.jpg", so it is the one imported and g.jpg the duplicate
+    expect(first.duplicates).toEqual([{ file: expect.any(String), relPath: 'NV/g.jpg', duplicateOf: expect.stringContaining('g copy.jpg') }]);
+    expect(first.conflicts.map((c) => c.relPath).sort()).toEqual(['MEL/same.jpg', 'NV/same.jpg']);
+    expect(first.conflicts[0]!.labels).toEqual(['MEL', 'NV']);
+  });
+
+  it('reports files outside class folders, non-images and empty class folders', () => {
+    const kinds = first.problems.map((p) => `${p.kind}:${p.relPath ?? ''}`).sort();
+    expect(kinds).toEqual(expect.arrayContaining(['not-in-class-folder:README.txt', 'not-in-class-folder:stray.jpg', 'not-an-image-extension:MEL/notes.pdf']));
+    expect(first.problems.some((p) => p.kind === 'empty-class-folder')).toBe(true);
+  });
+
+  it('re-importing the same folder creates no doubles', () => {
+    const again = json<Summary>(['import', project, join(work, 'folder-source'), '--json']);
+    expect(again.imported).toBe(0);
+    expect(again.duplicates.length).toBe(15); // the 14 images plus "g copy"
+    expect(json<{ imageCount: number }>(['status', project, '--json']).imageCount).toBe(14);
+  });
+
+  it('balance shows counts, targets, needed images and the imbalance ratio', () => {
+    const b = json<{ classes: { name: string; count: number; target: number; needed: number }[]; imbalanceRatio: number; conflicts: number }>([
+      'balance',
+      project,
+      '--json',
+    ]);
+    expect(b.classes.map(({ name, count, target, needed }) => ({ name, count, target, needed }))).toEqual([
+      { name: 'MEL', count: 12, target: 12, needed: 0 },
+      { name: 'NV', count: 2, target: 12, needed: 10 },
+    ]);
+    expect(b.imbalanceRatio).toBe(6);
+    expect(b.conflicts).toBe(1);
+    const custom = json<{ classes: { name: string; needed: number }[] }>(['balance', project, '--target', '20', '--json']);
+    expect(custom.classes.map((c) => c.needed)).toEqual([8, 18]);
+    expect(cli(['balance', project, '--target', 'lots']).code).toBe(2);
+  });
+
+  it('keeps no EXIF or GPS metadata in the cache and never touches the originals', async () => {
+    const sharp = (await import('sharp')).default;
+    const cached = allFiles(join(project, 'cache')).filter((f) => /\.(png|webp|jpg)$/.test(f));
+    expect(cached.length).toBeGreaterThanOrEqual(28);
+    for (const f of cached.slice(0, 10)) expect((await sharp(f).metadata()).exif).toBeUndefined();
+    expect(existsSync(join(work, 'folder-source', 'NV', 'g copy.jpg'))).toBe(true);
+  });
+});
+
+describe('gan-augment import --labels (ISIC one-hot CSV)', () => {
+  it('imports the labelled rows and reports every row it could not use', async () => {
+    const { imagesDir, csvFile } = await makeIsicFixture(join(work, 'isic-source'));
+    cli(['init', join(work, 'isic')]);
+    const s = json<Summary>(['import', join(work, 'isic.ganaug'), imagesDir, '--labels', csvFile, '--json']);
+    expect(s.classes).toEqual({ MEL: 1, NV: 1, BCC: 1 });
+    const kinds = s.problems.map((p) => p.kind).sort();
+    expect(kinds).toEqual(expect.arrayContaining(['missing-file', 'several-labels', 'no-label', 'duplicate-row', 'no-row']));
+    const missing = s.problems.find((p) => p.kind === 'missing-file')!;
+    expect(missing.message).toContain('ISIC_0000003');
+  });
+
+  it('says which columns exist when the CSV does not have the ones asked for', async () => {
+    const { imagesDir, csvFile } = await makeIsicFixture(join(work, 'isic-source-2'));
+    cli(['init', join(work, 'isic2')]);
+    const r = cli(['import', join(work, 'isic2.ganaug'), imagesDir, '--labels', csvFile, '--file-column', 'filename', '--label-column', 'label']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/filename/);
+    expect(r.stderr).toMatch(/MEL/);
+  });
+});
+
+describe('an import killed mid-way', () => {
+  it('leaves a consistent project, and running it again continues where it stopped', async () => {
+    const source = join(work, 'many');
+    for (let i = 0; i < 240; i++) await writeJpeg(join(source, i % 2 ? 'a' : 'b', `${i}.jpg`), { seed: 1000 + i, width: 640, height: 480 });
+    cli(['init', join(work, 'killed')]);
+    const project = join(work, 'killed.ganaug');
+
+    const child = spawn(process.execPath, [bin, 'import', project, source], { env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') } });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        // wait until some files are staged (progress lines appear every 2 s without a terminal)
+        if (/Import images from "many" · ([4-9]\d|1\d\d|2[0-3]\d)\/240/.test(err)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`import finished (${code}) before it could be killed: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    // consistent: the project opens, nothing was half-imported into images
+    expect(json<{ imageCount: number; jobs: { status: string }[] }>(['status', project, '--json'])).toMatchObject({ imageCount: 0 });
+    const resumed = json<Summary>(['import', project, source, '--json']);
+    expect(resumed.resumed).toBeGreaterThan(0);
+    expect(resumed.imported).toBe(240);
+    expect(resumed.duplicates).toEqual([]);
+    expect(allFiles(join(project, 'cache')).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    const status = json<{ imageCount: number; jobs: { status: string; type: string }[] }>(['status', project, '--json']);
+    expect(status.imageCount).toBe(240);
+    expect(status.jobs.filter((j) => j.type === 'import').map((j) => j.status)).toEqual(['completed', 'interrupted']);
+  });
+});
