@@ -140,7 +140,7 @@ export interface ProbeOk {
   info: ImageInfo;
   /** `<cacheDir>/<sha256[0:2]>/<sha256>.png` */
   cacheFile: string;
-  /** `<thumbDir>/<sha256[0:2]>/<sha256>.webp` */
+  /** `<thumbDir>/<sha256[0:2]>/<sha256>.jpg` (or `.webp` with thumbFormat 'webp') */
   thumbFile: string;
 }
 

@@ -1,8 +1,8 @@
 /** Worker side of the import: scan, CSV preview, and the streaming import (see src/main/services/import.ts). */
 import type { ImportBatch } from '../shared/import-types';
 import type { TaskId, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
-import { importSource, removeStaleTempFiles } from '../main/import/pipeline';
-import { previewCsv, scanSource } from '../main/import/sources';
+import { importSource, removeStaleTempFiles } from './import/pipeline';
+import { previewCsv, scanSource } from './import/sources';
 
 type Send = (msg: WorkerToMain) => void;
 const PROGRESS_EVERY_MS = 100;

@@ -15,7 +15,7 @@ export interface VerifyResult {
 interface Target {
   id: number;
   path: string;
-  expected: string;
+  expected: string | null; // null: only presence is checked (cache copies carry no hash of their own)
   kind: 'cache' | 'original';
 }
 
@@ -33,7 +33,7 @@ export function verifySpec(): JobSpec {
       const targets: Target[] = [];
       for (const r of rows) {
         targets.push({ id: targets.length, path: r.source_path, expected: r.sha256, kind: 'original' });
-        if (r.cache_file && r.cache_sha256) {
+        if (r.cache_file) {
           targets.push({ id: targets.length, path: join(ctx.project.dir, r.cache_file), expected: r.cache_sha256, kind: 'cache' });
         }
       }
@@ -54,7 +54,7 @@ export function verifySpec(): JobSpec {
             if (sha256 === null) {
               missingCount++;
               if (result.missing.length < LIST_LIMIT) result.missing.push({ file: t.path, kind: t.kind });
-            } else if (sha256 !== t.expected) {
+            } else if (t.expected !== null && sha256 !== t.expected) {
               changedCount++;
               if (result.changed.length < LIST_LIMIT) result.changed.push({ file: t.path, kind: t.kind });
             } else result.intact++;
