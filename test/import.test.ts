@@ -166,3 +166,11 @@ describe('an import killed mid-way', () => {
     expect(status.jobs.filter((j) => j.type === 'import').map((j) => j.status)).toEqual(['completed', 'interrupted']);
   });
 });
+
+describe('gan-augment init --sample', () => {
+  it('creates a project filled with the bundled, imbalanced sample set', () => {
+    const s = json<{ classes: { name: string; imageCount: number }[]; imageCount: number }>(['init', join(work, 'sample'), '--sample', '--json']);
+    expect(s.imageCount).toBe(430);
+    expect(Object.fromEntries(s.classes.map((c) => [c.name, c.imageCount]))).toMatchObject({ 'T-shirt': 200, Bag: 30 });
+  });
+});

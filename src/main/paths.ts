@@ -38,6 +38,11 @@ export function appRoot(): string {
   }
 }
 
+/** The small imbalanced sample set (Fashion-MNIST, MIT licence) offered as "Try with sample data". */
+export function sampleDataDir(): string {
+  return join(appRoot(), 'resources', 'sample', 'fashion-mnist-imbalanced');
+}
+
 export function appVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version;

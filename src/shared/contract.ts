@@ -195,6 +195,11 @@ export const calls = {
     input: z.object({ parentDir: z.string().min(1, 'Choose a folder for the project.'), name: ProjectNameSchema }).strict(),
     output: ProjectStatusSchema,
   },
+  /** Creates "<name>.ganaug" and starts importing the bundled sample set into it. */
+  'projects.createSample': {
+    input: z.object({ parentDir: z.string().min(1, 'Choose a folder for the project.'), name: ProjectNameSchema.default('Sample (Fashion-MNIST)') }).strict(),
+    output: ProjectStatusSchema,
+  },
   'projects.open': { input: z.object({ path: z.string().min(1) }).strict(), output: ProjectStatusSchema },
   'projects.forget': { input: z.object({ path: z.string().min(1) }).strict(), output: Ok },
   'projects.close': { input: Empty, output: Ok },

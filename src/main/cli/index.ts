@@ -10,7 +10,7 @@ import type { Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
 import type { CsvMapping, ImportSummary, SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
-import { appRoot } from '../paths';
+import { appRoot, sampleDataDir } from '../paths';
 import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
@@ -83,16 +83,24 @@ export function buildProgram(): Command {
     .command('init')
     .description('create a new, empty project folder (<dir>.ganaug)')
     .argument('<dir>', 'where to create the project; ".ganaug" is added if missing')
+    .option('--sample', 'fill it with the bundled sample set (430 Fashion-MNIST images in 5 lopsided classes)')
     .option('--json', 'print the result as JSON')
-    .action((dir: string, o: { json?: boolean }) => {
+    .action(async (dir: string, o: { json?: boolean; sample?: boolean }) => {
+      let project: Project | undefined;
       try {
         const abs = resolve(dir);
-        const project = Project.create(dirname(abs), basename(abs), { purpose: 'gan-augment init' });
+        project = Project.create(dirname(abs), basename(abs), { purpose: 'gan-augment init' });
+        if (o.sample) await runJobHere(project, importSpec({ kind: 'folder', root: sampleDataDir() }), !!o.json);
         const status = project.status();
         project.close();
+        project = undefined;
         if (o.json) process.stdout.write(JSON.stringify(status) + '\n');
-        else process.stdout.write(`Created project "${status.name}" at ${status.path}\n`);
+        else {
+          process.stdout.write(`Created project "${status.name}" at ${status.path}\n`);
+          if (o.sample) process.stdout.write(`Imported the sample set: ${status.classes.map((c) => `${c.name} ${c.imageCount}`).join(', ')}\n`);
+        }
       } catch (err) {
+        project?.close();
         fail(err, !!o.json);
       }
     });

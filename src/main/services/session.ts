@@ -17,7 +17,7 @@ import {
 } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
 import { parseOrThrow } from '../../shared/validate';
-import { appHome, defaultProjectsDir } from '../paths';
+import { appHome, defaultProjectsDir, sampleDataDir } from '../paths';
 import { appVersion, Project } from '../store/project';
 import type { WorkerLauncher } from '../worker-host';
 import { JobRunner } from './jobs';
@@ -148,6 +148,12 @@ export class AppSession {
       'projects.create': async ({ parentDir, name }) => {
         const project = Project.create(parentDir, name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
         return this.#adopt(project);
+      },
+      'projects.createSample': async ({ parentDir, name }) => {
+        const project = Project.create(parentDir, name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
+        const status = this.#adopt(project);
+        const job = this.#require().runner.enqueue(importSpec({ kind: 'folder', root: sampleDataDir() }));
+        return { ...status, jobs: [job, ...status.jobs] };
       },
       'projects.open': async ({ path }) => {
         if (this.#open && this.#open.project.dir === path) return this.#open.project.status();
