@@ -1,5 +1,5 @@
 import { Button, Card, Group, Stack, Text, TextInput, Title } from '@mantine/core';
-import { IconFolderOpen, IconPlus } from '@tabler/icons-react';
+import { IconFlask, IconFolderOpen, IconPlus } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import type { ProjectStatus } from '../../../shared/contract';
 import { useClient } from '../../api/hooks';
@@ -22,6 +22,7 @@ export function CreateProjectForm({ defaultParentDir, canBrowse, pickFolder, onO
   const [parentDir, setParentDir] = useState<string | null>(null);
   const [errors, setErrors] = useState<FieldErrors<(typeof FIELDS)[number]>>({});
   const [busy, setBusy] = useState(false);
+  const [sampleBusy, setSampleBusy] = useState(false);
   const folder = parentDir ?? defaultParentDir;
 
   const submit = async (e: FormEvent) => {
@@ -38,6 +39,24 @@ export function CreateProjectForm({ defaultParentDir, canBrowse, pickFolder, onO
       else notifyError(err);
     } finally {
       setBusy(false);
+    }
+  };
+
+  /** A ready-made, lopsided project (430 Fashion-MNIST images) to walk the workflow without data of one's own. */
+  const trySample = async () => {
+    if (folder.trim() === '') {
+      setErrors({ parentDir: 'Choose a folder for the project.' });
+      return;
+    }
+    setSampleBusy(true);
+    try {
+      onOpened(await client.call('projects.createSample', { parentDir: folder.trim(), name: trimmed || 'Sample (Fashion-MNIST)' }));
+    } catch (err) {
+      const fieldError = fieldErrorOf(err, FIELDS);
+      if (fieldError) setErrors(fieldError);
+      else notifyError(err);
+    } finally {
+      setSampleBusy(false);
     }
   };
 
@@ -111,7 +130,16 @@ export function CreateProjectForm({ defaultParentDir, canBrowse, pickFolder, onO
               Will be saved as “{trimmed}.ganaug” in {folder.trim()}
             </Text>
           )}
-          <Group justify="flex-end">
+          <Group justify="space-between">
+            <Button
+              variant="subtle"
+              onClick={trySample}
+              loading={sampleBusy}
+              leftSection={<IconFlask size={16} />}
+              title="Creates a project with 430 small Fashion-MNIST pictures in 5 lopsided classes, to try every step without your own data"
+            >
+              Try with sample data
+            </Button>
             <Button type="submit" loading={busy} leftSection={<IconPlus size={16} />}>
               Create project
             </Button>
