@@ -69,6 +69,21 @@ async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Prom
   return final?.result;
 }
 
+/** Opens a project for writing (taking its lock), runs `fn`, and always closes it; errors end the process in words. */
+async function withProject(path: string, purpose: string, json: boolean, fn: (project: Project) => Promise<void>): Promise<void> {
+  let project: Project | undefined;
+  try {
+    project = Project.open(path, { purpose });
+    await fn(project);
+  } catch (err) {
+    project?.close();
+    project = undefined;
+    fail(err, json);
+  } finally {
+    project?.close();
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program.exitOverride(); // before the subcommands, which inherit it: usage errors exit with 2, not 1
@@ -138,21 +153,13 @@ export function buildProgram(): Command {
     .description("re-check every file's hash against what was recorded at import")
     .argument('<project>', 'project folder')
     .option('--json', 'print the result as JSON')
-    .action(async (path: string, o: { json?: boolean }) => {
-      let project: Project | undefined;
-      try {
-        project = Project.open(path, { purpose: 'gan-augment verify' });
+    .action((path: string, o: { json?: boolean }) =>
+      withProject(path, 'gan-augment verify', !!o.json, async (project) => {
         const result = await runJobHere(project, verifySpec(), false);
         if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
         else process.stdout.write(`${project.jobs.list(1)[0]?.message ?? 'Done.'}\n`);
-      } catch (err) {
-        project?.close();
-        project = undefined;
-        fail(err, !!o.json);
-      } finally {
-        project?.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('import')
@@ -164,9 +171,8 @@ export function buildProgram(): Command {
     .option('--label-column <name>', 'CSV column with the class label')
     .option('--group-column <name>', 'CSV column with a patient or lesion id, kept together in splits')
     .option('--json', 'print the result as one JSON object')
-    .action(async (path: string, sourceDir: string, o: { labels?: string; fileColumn?: string; labelColumn?: string; groupColumn?: string; json?: boolean }) => {
-      let project: Project | undefined;
-      try {
+    .action((path: string, sourceDir: string, o: { labels?: string; fileColumn?: string; labelColumn?: string; groupColumn?: string; json?: boolean }) =>
+      withProject(path, 'gan-augment import', !!o.json, async (project) => {
         let source: SourceSpec;
         if (o.labels) {
           let mapping: CsvMapping | undefined;
@@ -176,7 +182,6 @@ export function buildProgram(): Command {
           }
           source = { kind: 'csv', imagesDir: sourceDir, csvFile: o.labels, ...(mapping ? { mapping } : {}) };
         } else source = { kind: 'folder', root: sourceDir };
-        project = Project.open(path, { purpose: 'gan-augment import' });
         let summary: ImportSummary | undefined;
         await runJobHere(project, importSpec(source, { onSummary: (s) => (summary = s) }), false);
         if (!summary) throw new AppError('internal', 'The import ended without a report.');
@@ -200,14 +205,8 @@ export function buildProgram(): Command {
           }
           process.stdout.write(lines.join('\n') + '\n');
         }
-      } catch (err) {
-        project?.close();
-        project = undefined;
-        fail(err, !!o.json);
-      } finally {
-        project?.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('balance')

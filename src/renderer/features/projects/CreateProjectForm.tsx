@@ -30,15 +30,20 @@ export function CreateProjectForm({ defaultParentDir, canBrowse, pickFolder, onO
     const local = checkCreateForm(name, folder);
     setErrors(local);
     if (Object.keys(local).length > 0) return;
-    setBusy(true);
+    await openWith(setBusy, () => client.call('projects.create', { name: name.trim(), parentDir: folder.trim() }));
+  };
+
+  /** Runs a create call; field errors go next to their input, others to a notification. */
+  const openWith = async (setLoading: (b: boolean) => void, create: () => Promise<ProjectStatus>) => {
+    setLoading(true);
     try {
-      onOpened(await client.call('projects.create', { name: name.trim(), parentDir: folder.trim() }));
+      onOpened(await create());
     } catch (err) {
       const fieldError = fieldErrorOf(err, FIELDS);
       if (fieldError) setErrors(fieldError);
       else notifyError(err);
     } finally {
-      setBusy(false);
+      setLoading(false);
     }
   };
 
@@ -48,16 +53,7 @@ export function CreateProjectForm({ defaultParentDir, canBrowse, pickFolder, onO
       setErrors({ parentDir: 'Choose a folder for the project.' });
       return;
     }
-    setSampleBusy(true);
-    try {
-      onOpened(await client.call('projects.createSample', { parentDir: folder.trim(), name: trimmed || 'Sample (Fashion-MNIST)' }));
-    } catch (err) {
-      const fieldError = fieldErrorOf(err, FIELDS);
-      if (fieldError) setErrors(fieldError);
-      else notifyError(err);
-    } finally {
-      setSampleBusy(false);
-    }
+    await openWith(setSampleBusy, () => client.call('projects.createSample', { parentDir: folder.trim(), name: trimmed || 'Sample (Fashion-MNIST)' }));
   };
 
   const browse = async () => {
