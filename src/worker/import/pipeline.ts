@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { classify, type ClassifyResult, type ExistingImage } from '../../shared/import-classify';
-import { probeFile, TEMP_SUFFIX, type ProbeOk, type ProbeOptions, type ProbeRejected } from './probe';
+import { probeFile, TEMP_SUFFIX, type ProbeOptions } from './probe';
 import { enumerateSource, type CandidateEntry, type SourceProblem, type SourceSpec } from './sources';
 import type { ImportRecord, ImportBatch } from '../../shared/import-types';
 export type { ImportRecord, ImportBatch };

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * Runs our training benchmark and the PyTorch reference (../shared/bench/torch_dcgan.py) on the
+ * same machine in one go, and prints both JSON lines and the ratio (ours ms/step / PyTorch ms/step).
+ *
+ *   node bench/run-train-bench.mjs [--model dcgan] [--resolution 32] [--batch 16] [--backend webgpu]
+ *     [--steps 3] [--warmup 1] [--torch-steps 20] [--torch-script PATH] [--python /usr/bin/python3]
+ *
+ * PyTorch runs on `cuda` when nvidia-smi exists, else on the CPU (Debian: apt-get install python3-torch).
+ * The reference is a DCGAN; for --model cwgan-gp the ratio compares different work and is labelled so.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
+};
+const model = arg('model', 'dcgan');
+const res = arg('resolution', '32');
+const batch = arg('batch', '16');
+const backend = arg('backend', 'webgpu');
+const steps = arg('steps', '3');
+const warmup = arg('warmup', '1');
+const torchSteps = arg('torch-steps', '20');
+const torchScript = arg('torch-script', path.resolve(root, '../shared/bench/torch_dcgan.py'));
+const python = arg('python', '/usr/bin/python3');
+const hasNvidia = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).status === 0;
+const torchDevice = arg('torch-device', hasNvidia ? 'cuda' : 'cpu');
+
+function lastJsonLine(text) {
+  const lines = text.trim().split('\n').filter((l) => l.startsWith('{'));
+  return lines.length ? JSON.parse(lines[lines.length - 1]) : null;
+}
+
+const oursArgs = ['tsx', 'bench/train.bench.ts', '--model', model, '--resolution', res, '--batch', batch, '--backend', backend, '--steps', steps, '--warmup', warmup, '--json'];
+console.error(`> npx ${oursArgs.join(' ')}`);
+const ours = spawnSync('npx', oursArgs, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+const oursJson = lastJsonLine(ours.stdout ?? '');
+if (!oursJson) console.error(`ours failed (exit ${ours.status}):\n${ours.stderr}`);
+else console.log(JSON.stringify({ run: 'tfjs', ...oursJson }));
+
+let torchJson = null;
+if (!existsSync(torchScript)) console.error(`PyTorch reference not found at ${torchScript}`);
+else {
+  const torchArgs = [torchScript, res, batch, torchDevice, torchSteps];
+  console.error(`> ${python} ${torchArgs.join(' ')}`);
+  const torch = spawnSync(python, torchArgs, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  torchJson = lastJsonLine(torch.stdout ?? '');
+  if (!torchJson) console.error(`PyTorch reference failed (exit ${torch.status}): ${torch.stderr?.trim().split('\n').slice(-3).join(' ')}`);
+  else console.log(JSON.stringify({ run: 'pytorch', ...torchJson }));
+}
+
+if (oursJson && torchJson) {
+  const ratio = oursJson.msPerStep / torchJson.msPerStep;
+  console.log(
+    JSON.stringify({
+      run: 'ratio',
+      comparable: model === 'dcgan',
+      model,
+      resolution: Number(res),
+      batch: Number(batch),
+      oursBackend: oursJson.backend,
+      oursDevice: oursJson.device,
+      torchDevice,
+      oursMsPerStep: oursJson.msPerStep,
+      torchMsPerStep: torchJson.msPerStep,
+      slowdown: Math.round(ratio * 10) / 10,
+    }),
+  );
+  console.error(`tfjs (${oursJson.device}) is ${ratio.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'faster'} than PyTorch (${torchDevice}).`);
+}
+process.exit(oursJson && torchJson ? 0 : 1);

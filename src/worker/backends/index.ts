@@ -1,0 +1,221 @@
+/**
+ * Compute backend selection for the worker process. Call `initBackend` once, before building any
+ * model; the choice is process-wide (tfjs has one global engine).
+ *
+ *   auto: tfjs-node-gpu / tfjs-node (optional packages, not in package.json) when they load and
+ *         run a test op -> WebGPU through Dawn (`webgpu` npm) when an adapter exists -> the pure-JS
+ *         CPU backend, with a warning.
+ *   The environment variable GAN_AUGMENT_BACKEND (auto|webgpu|tensorflow|cpu) overrides the argument.
+ */
+import { tf } from './tf';
+
+export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'cpu'];
+
+export interface BackendInfo {
+  /** tfjs backend name: 'webgpu' | 'tensorflow' | 'cpu'. */
+  name: 'webgpu' | 'tensorflow' | 'cpu';
+  /** The device in words, for the UI and CLI. */
+  device: string;
+  /** Set when the choice will be slow or fell back from what was asked. */
+  warning?: string;
+  /** True when the device is a real GPU (not a software rasteriser / CPU). */
+  isGpu: boolean;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+const CPU_WARNING =
+  'Training runs on the CPU in pure JavaScript: very slow (minutes per step at 64x64). ' +
+  'Use it for tiny test runs only; a computer with a GPU trains far faster.';
+
+let current: BackendInfo | null = null;
+
+/** The backend chosen by the last successful `initBackend`, or null. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
+
+function readEnvChoice(): BackendChoice | null {
+  const raw = process.env.GAN_AUGMENT_BACKEND?.trim().toLowerCase();
+  if (!raw) return null;
+  if ((BACKEND_CHOICES as readonly string[]).includes(raw)) return raw as BackendChoice;
+  throw new BackendUnavailableError(
+    `GAN_AUGMENT_BACKEND is "${raw}"; use one of ${BACKEND_CHOICES.join(', ')}.`,
+  );
+}
+
+/**
+ * Picks and initialises the backend. Throws `BackendUnavailableError` (a plain sentence) when an
+ * explicitly requested backend cannot start; `auto` never throws (the CPU is always there).
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  const effective = readEnvChoice() ?? choice;
+  let info: BackendInfo;
+  switch (effective) {
+    case 'cpu':
+      info = await initCpu();
+      break;
+    case 'webgpu':
+      info = await initWebGpu();
+      break;
+    case 'tensorflow':
+      info = await initTensorflow();
+      break;
+    case 'auto': {
+      const reasons: string[] = [];
+      info = await initTensorflow().catch(async (e1: unknown) => {
+        reasons.push(message(e1));
+        return initWebGpu().catch(async (e2: unknown) => {
+          reasons.push(message(e2));
+          const cpu = await initCpu();
+          return { ...cpu, warning: `${cpu.warning} (No GPU backend: ${reasons.join(' ')})` };
+        });
+      });
+      break;
+    }
+  }
+  current = info;
+  return info;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function initCpu(): Promise<BackendInfo> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('The CPU backend failed to start.');
+  await tf.ready();
+  return { name: 'cpu', device: 'CPU (pure JavaScript — very slow)', warning: CPU_WARNING, isGpu: false };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * WebGPU through Dawn. The globals must exist before @tensorflow/tfjs-backend-webgpu is imported.
+ * ------------------------------------------------------------------------------------------- */
+
+interface AdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<{
+    info?: AdapterInfoLike;
+  } | null>;
+}
+
+/** Installs Dawn's WebGPU on globalThis (once) and returns navigator.gpu, or null. */
+async function ensureNodeWebGpu(): Promise<GpuLike | null> {
+  const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
+  if (g.navigator?.gpu) return g.navigator.gpu;
+  const mod = (await import('webgpu')) as unknown as {
+    create: (options: string[]) => GpuLike;
+    globals: Record<string, unknown>;
+  };
+  Object.assign(globalThis, mod.globals);
+  const gpu = mod.create([]);
+  // Node 21+ has a read-only global navigator: define the property instead of assigning.
+  if (g.navigator) {
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  } else {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  }
+  return gpu;
+}
+
+/** "GPU: NVIDIA H200, WebGPU" or "CPU: llvmpipe (lavapipe, Mesa 25.0.7) via WebGPU". */
+export function describeAdapter(info: AdapterInfoLike | undefined): { device: string; isGpu: boolean } {
+  const vendor = info?.vendor ?? '';
+  const description = info?.description || info?.device || vendor || 'unknown adapter';
+  const software =
+    info?.isFallbackAdapter === true ||
+    info?.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+  if (software) {
+    const mesa = /Mesa [0-9.]+/.exec(description)?.[0];
+    const name = /swiftshader/i.test(description) ? 'SwiftShader' : 'llvmpipe/lavapipe';
+    return { device: `CPU: ${name}${mesa ? ` (${mesa})` : ''} via WebGPU`, isGpu: false };
+  }
+  const api = process.platform === 'darwin' ? 'Metal' : process.platform === 'win32' ? 'D3D12' : 'Vulkan';
+  return { device: `GPU: ${description} (${api}), WebGPU`, isGpu: true };
+}
+
+async function initWebGpu(): Promise<BackendInfo> {
+  let gpu: GpuLike | null;
+  try {
+    gpu = await ensureNodeWebGpu();
+  } catch (e) {
+    throw new BackendUnavailableError(`WebGPU could not load (${message(e)}).`, { cause: e });
+  }
+  const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
+  if (!adapter) throw new BackendUnavailableError('WebGPU found no graphics adapter on this computer.');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  let ok = false;
+  try {
+    ok = await tf.setBackend('webgpu');
+  } catch (e) {
+    throw new BackendUnavailableError(`WebGPU failed to start (${message(e)}).`, { cause: e });
+  }
+  if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
+  await tf.ready();
+  const { device, isGpu } = describeAdapter(adapter.info);
+  return isGpu
+    ? { name: 'webgpu', device, isGpu }
+    : {
+        name: 'webgpu',
+        device,
+        isGpu,
+        warning: 'No GPU was found: WebGPU runs on the CPU through a software driver. Training is slow.',
+      };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * tfjs-node-gpu / tfjs-node: optional, never in package.json (their install downloads
+ * libtensorflow). A computed specifier keeps bundlers and tsc from resolving them.
+ * ------------------------------------------------------------------------------------------- */
+
+const OPTIONAL_TF_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+async function initTensorflow(): Promise<BackendInfo> {
+  const failures: string[] = [];
+  for (const pkg of OPTIONAL_TF_PACKAGES) {
+    try {
+      await importOptional(pkg);
+    } catch (e) {
+      failures.push(`${pkg}: ${message(e).split('\n')[0]}`);
+      continue;
+    }
+    try {
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend returned false');
+      await tf.ready();
+      // A test op: a broken CUDA/cuDNN install fails here rather than in the middle of training.
+      const probe = tf.matMul(tf.ones([8, 8]), tf.ones([8, 8]));
+      await probe.data();
+      probe.dispose();
+    } catch (e) {
+      failures.push(`${pkg} loaded but failed: ${message(e).split('\n')[0]}`);
+      continue;
+    }
+    const gpu = pkg.endsWith('-gpu');
+    return {
+      name: 'tensorflow',
+      device: gpu ? 'GPU: NVIDIA CUDA, TensorFlow (tfjs-node-gpu)' : 'CPU: TensorFlow C library (tfjs-node)',
+      isGpu: gpu,
+    };
+  }
+  throw new BackendUnavailableError(
+    `The TensorFlow backend is not installed or does not work (${failures.join('; ')}).`,
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * Losses of both families. All functions take and return tensors and create only intermediate
+ * tensors: call them inside tf.tidy / tf.variableGrads.
+ */
+import { tf } from '../backends/tf';
+
+/** BCE with logits, mean over the batch: labels 1 for "real", 0 for "fake". logits [B, 1]. */
+export function bceWithLogits(logits: tf.Tensor, target: 0 | 1): tf.Scalar {
+  const labels = target === 1 ? tf.onesLike(logits) : tf.zerosLike(logits);
+  return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+/**
+ * WGAN-GP gradient penalty (Gulrajani et al. 2017):
+ *   x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1] with ONE weight per sample ([B, 1, 1, 1]);
+ *   GP = mean_b (|| d critic(x_hat)_b / d x_hat_b ||_2 - 1)^2.
+ * `critic` maps images [B, R, R, C] to scores [B, 1] with samples independent of each other (no
+ * batch norm), so the gradient of sum_b score_b is the per-sample gradient. Differentiable w.r.t.
+ * the critic's weights (double backward); `eps` is [B, 1, 1, 1].
+ */
+export function gradientPenalty(
+  critic: (images: tf.Tensor4D) => tf.Tensor,
+  real: tf.Tensor4D,
+  fake: tf.Tensor4D,
+  eps: tf.Tensor4D,
+): tf.Scalar {
+  const xHat = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor4D;
+  const grad = tf.grad((x: tf.Tensor) => tf.sum(critic(x as tf.Tensor4D)))(xHat);
+  // 1e-12 keeps sqrt differentiable where a gradient is exactly zero.
+  const norm = tf.sqrt(tf.add(tf.sum(tf.square(grad), [1, 2, 3]), 1e-12));
+  return tf.mean(tf.square(tf.sub(norm, 1))) as tf.Scalar;
+}

@@ -1,0 +1,126 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../backends/tf';
+import { initBackend } from '../backends';
+import { makeConfig } from './config';
+import { buildConditionalGenerator, buildDcganDiscriminator, buildDcganGenerator, buildProjectionCritic } from './networks';
+import { gradientPenalty } from './losses';
+import { makeDiffAugment } from './diffaugment';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe('network shapes (tiny preset, 32 px)', () => {
+  for (const channels of [1, 3] as const) {
+    it(`DCGAN G and D, ${channels} channel(s)`, () => {
+      const c = makeConfig('dcgan', 32, { preset: 'tiny', channels });
+      const G = buildDcganGenerator(c, 1);
+      const D = buildDcganDiscriminator(c, 1);
+      const z = tf.randomNormal([3, c.latentDim]);
+      const img = G.predict(z) as tf.Tensor;
+      expect(img.shape).toEqual([3, 32, 32, channels]);
+      const [lo, hi] = [tf.min(img).dataSync()[0]!, tf.max(img).dataSync()[0]!];
+      expect(lo).toBeGreaterThanOrEqual(-1);
+      expect(hi).toBeLessThanOrEqual(1);
+      expect((D.predict(img) as tf.Tensor).shape).toEqual([3, 1]);
+      tf.dispose([z, img]);
+      G.dispose();
+      D.dispose();
+    });
+  }
+
+  it('conditional G and projection critic', () => {
+    const c = makeConfig('cwgan-gp', 32, { preset: 'tiny', numClasses: 4 });
+    const G = buildConditionalGenerator(c, 1);
+    const D = buildProjectionCritic(c, 1);
+    const z = tf.randomNormal([2, c.latentDim]);
+    const y = tf.tensor2d([[0], [3]], [2, 1], 'int32');
+    const img = G.predict([z, y]) as tf.Tensor;
+    expect(img.shape).toEqual([2, 32, 32, 3]);
+    expect((D.predict([img, y]) as tf.Tensor).shape).toEqual([2, 1]);
+    // Different labels, same z: different images (the label is used).
+    const img2 = G.predict([z, tf.tensor2d([[1], [2]], [2, 1], 'int32')]) as tf.Tensor;
+    expect(tf.max(tf.abs(tf.sub(img, img2))).dataSync()[0]).toBeGreaterThan(0);
+    // No batch norm in the critic.
+    expect(D.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(false);
+    G.dispose();
+    D.dispose();
+  });
+
+  it('the default 64 px DCGAN has the reference architecture (parameter counts as PyTorch)', () => {
+    const c = makeConfig('dcgan', 64, { preset: 'default' });
+    const G = buildDcganGenerator(c, 1);
+    const D = buildDcganDiscriminator(c, 1);
+    // PyTorch reference (torch_dcgan.py, RES 64): G 3,576,707 and D 2,765,633 (counted with PyTorch 1.13) trainable parameters.
+    const count = (m: typeof G) => m.trainableWeights.reduce((a, w) => a + w.shape.reduce((x, y) => x! * y!, 1)!, 0);
+    expect(count(G)).toBe(3576707);
+    expect(count(D)).toBe(2765633);
+    G.dispose();
+    D.dispose();
+  });
+});
+
+describe('DiffAugment', () => {
+  it('keeps shapes, is deterministic per seed and passes gradients', () => {
+    const cfg = { enabled: true, color: true, translation: true, translationRatio: 0.125, cutout: true, cutoutRatio: 0.5 };
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const a = makeDiffAugment(cfg, 2, 32, 3, 42)(x);
+    const b = makeDiffAugment(cfg, 2, 32, 3, 42)(x);
+    expect(a.shape).toEqual([2, 32, 32, 3]);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    const g = tf.grad((t: tf.Tensor) => tf.sum(makeDiffAugment(cfg, 2, 32, 3, 7)(t as tf.Tensor4D)))(x);
+    expect(g.shape).toEqual(x.shape);
+    expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    // Translation only: a pure shift, so every output pixel equals some input pixel or 0.
+    const t = makeDiffAugment({ ...cfg, color: false, cutout: false }, 2, 32, 3, 5)(x);
+    const inputs = new Set(Array.from(x.dataSync()));
+    for (const v of t.dataSync()) expect(v === 0 || inputs.has(v)).toBe(true);
+  });
+});
+
+describe('gradient penalty', () => {
+  it("its weight gradient (double backward) matches finite differences", () => {
+    // Larger init than training (0.2) so gradients are well above float32 noise. GP is piecewise
+    // smooth in the weights: a LeakyReLU unit changing side makes it jump, so indices where the two
+    // one-sided differences disagree (a jump within +-h) are skipped, and enough must remain.
+    for (const criticNorm of ['none', 'layer'] as const) {
+      const c = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', numClasses: 3 }), criticNorm, initStdDev: 0.2 };
+      const D = buildProjectionCritic(c, 11);
+      const real = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+      const fake = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+      const eps = tf.tensor4d([0.3, 0.8], [2, 1, 1, 1]);
+      const y = tf.tensor2d([[0], [2]], [2, 1], 'int32');
+      const f = () => tf.tidy(() => gradientPenalty((x) => D.apply([x, y], { training: true }) as tf.Tensor, real, fake, eps));
+      const vars = D.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(f, vars);
+      const f0 = value.dataSync()[0]!;
+      let checked = 0;
+      const h = 1e-3;
+      for (const v of vars) {
+        const g = grads[v.name];
+        const analytic = g ? g.dataSync() : new Float32Array(v.size);
+        const orig = v.dataSync().slice();
+        for (const k of [0, 19].map((i) => i % v.size)) {
+          const p = orig.slice();
+          p[k] = orig[k]! + h;
+          v.assign(tf.tensor(p, v.shape));
+          const up = f().dataSync()[0]!;
+          p[k] = orig[k]! - h;
+          v.assign(tf.tensor(p, v.shape));
+          const dn = f().dataSync()[0]!;
+          v.assign(tf.tensor(orig, v.shape));
+          const right = (up - f0) / h;
+          const left = (f0 - dn) / h;
+          const scale = Math.max(1, Math.abs(right), Math.abs(left));
+          if (Math.abs(right - left) > 0.02 * scale) continue; // a jump: FD not valid here
+          const central = (up - dn) / (2 * h);
+          expect(analytic[k]!, `${criticNorm} ${v.name}[${k}]`).toBeCloseTo(central, 0);
+          expect(Math.abs(analytic[k]! - central)).toBeLessThan(0.01 * scale + 2e-3);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(vars.length);
+      D.dispose();
+    }
+  });
+});

@@ -1,0 +1,51 @@
+/** Generator output -> PNG files (sharp). */
+import sharp from 'sharp';
+import { tf } from '../backends/tf';
+
+/** [N, R, R, C] in [-1, 1] -> uint8 NHWC (rounded, clipped). Disposes nothing it did not create. */
+export async function toUint8(images: tf.Tensor4D): Promise<Uint8Array> {
+  const u8 = tf.tidy(() => tf.cast(tf.clipByValue(tf.round(tf.mul(tf.add(images, 1), 127.5)), 0, 255), 'int32'));
+  try {
+    return Uint8Array.from(await u8.data());
+  } finally {
+    u8.dispose();
+  }
+}
+
+export async function pngFromPixels(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels } })
+    .png()
+    .toBuffer();
+}
+
+/** One PNG per image. */
+export async function imagesToPngs(images: tf.Tensor4D): Promise<Buffer[]> {
+  const [n, r, , c] = images.shape;
+  const px = await toUint8(images);
+  const size = r * r * c;
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) out.push(await pngFromPixels(px.subarray(i * size, (i + 1) * size), r, r, c as 1 | 3));
+  return out;
+}
+
+/**
+ * A grid PNG: `rows` x `cols` images (row-major in `images`), `gap` px of mid-grey between them.
+ * images: [rows * cols, R, R, C].
+ */
+export async function gridPng(images: tf.Tensor4D, rows: number, cols: number, gap = 2): Promise<Buffer> {
+  const [n, r, , c] = images.shape;
+  if (n !== rows * cols) throw new Error(`gridPng: ${n} images for a ${rows}x${cols} grid.`);
+  const px = await toUint8(images);
+  const W = cols * r + (cols - 1) * gap;
+  const H = rows * r + (rows - 1) * gap;
+  const out = new Uint8Array(W * H * c).fill(128);
+  for (let i = 0; i < n; i++) {
+    const oy = Math.floor(i / cols) * (r + gap);
+    const ox = (i % cols) * (r + gap);
+    for (let y = 0; y < r; y++) {
+      const src = px.subarray((i * r * r + y * r) * c, (i * r * r + (y + 1) * r) * c);
+      out.set(src, ((oy + y) * W + ox) * c);
+    }
+  }
+  return pngFromPixels(out, W, H, c as 1 | 3);
+}

@@ -1,0 +1,188 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../backends/tf';
+import { initBackend } from '../backends';
+import { type GanConfig, makeConfig } from '../models/config';
+import { createTrainer, loadTrainer, readCheckpoint } from './trainer';
+import { datasetFromPixels, loadDataset, type Dataset } from './dataset';
+import { hashSeed, Prng } from './rng';
+import { DeviceOutOfMemoryError, isOutOfMemory, withOomCheck } from './errors';
+
+let tmp: string;
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'gan-trainer-'));
+});
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+/** A random dataset: `perClass` images per class, 32 px RGB. */
+function randomDataset(classes: number, perClass: number, channels: 1 | 3 = 3): Dataset {
+  const rng = new Prng(99);
+  const n = classes * perClass;
+  const pixels = Uint8Array.from({ length: n * 32 * 32 * channels }, () => rng.int(256));
+  const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
+  return datasetFromPixels(pixels, labels, 32, channels);
+}
+
+function tinyConfig(family: GanConfig['family'], extra: Partial<GanConfig> = {}): GanConfig {
+  return { ...makeConfig(family, 32, { preset: 'tiny', numClasses: 3, batchSize: 2 }), nCritic: 2, ...extra };
+}
+
+const families = ['dcgan', 'cwgan-gp'] as const;
+
+describe.each(families)('%s trainer (tiny, 32 px, CPU)', (family) => {
+  it('steps and reports metrics', async () => {
+    const t = createTrainer(tinyConfig(family), randomDataset(3, 4), { seed: 1 });
+    const m = await t.step();
+    expect(m.step).toBe(1);
+    expect(Number.isFinite(m.dLoss)).toBe(true);
+    expect(Number.isFinite(m.gLoss)).toBe(true);
+    expect(m.stepMs).toBeGreaterThan(0);
+    if (family === 'cwgan-gp') {
+      expect(Number.isFinite(m.wassersteinEstimate)).toBe(true);
+      expect(m.gradientPenalty).toBeGreaterThanOrEqual(0);
+    } else {
+      expect(m.wassersteinEstimate).toBeUndefined();
+    }
+    t.dispose();
+  });
+
+  it('leaks no tensors: numTensors unchanged after a step (after a burn-in step)', async () => {
+    const t = createTrainer(tinyConfig(family, { diffAugment: { ...makeConfig(family, 32).diffAugment, enabled: true } }), randomDataset(3, 4), {
+      seed: 2,
+      readLossEvery: 2,
+    });
+    await t.step(); // burn-in: Adam creates its accumulators
+    const before = tf.memory().numTensors;
+    const m2 = await t.step(); // reads losses (step 2)
+    expect(m2.synced).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    const m3 = await t.step(); // does not read losses
+    expect(m3.synced).toBe(false);
+    expect(m3.dLoss).toBeNull();
+    expect(tf.memory().numTensors).toBe(before);
+    await t.sampleGrid({ perClass: 2 });
+    await t.generate(0, 3, 5, { batchSize: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    t.dispose();
+  });
+
+  it('checkpoint round trip: resumed step 3 is bit-identical', async () => {
+    const ds = randomDataset(3, 4);
+    const dir = path.join(tmp, `${family}-rt`, 'step-2');
+    const a = createTrainer(tinyConfig(family), ds, { seed: 7 });
+    await a.step();
+    await a.step();
+    await a.saveCheckpoint(dir);
+    const metricsA = await a.step();
+    const gridA = await a.sampleGrid({ perClass: 2 });
+    const b = await loadTrainer(dir, ds);
+    expect(b.currentStep).toBe(2);
+    const metricsB = await b.step();
+    const gridB = await b.sampleGrid({ perClass: 2 });
+    const strip = (m: typeof metricsA) => ({ ...m, stepMs: 0 });
+    expect(strip(metricsB)).toEqual(strip(metricsA));
+    // The weights after step 3 are identical too (checked through the sample grid).
+    expect(gridB.equals(gridA)).toBe(true);
+    const meta = await readCheckpoint(dir);
+    expect(meta).toMatchObject({ formatVersion: 1, family, step: 2, runSeed: 7 });
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('checkpoint atomicity', () => {
+  it('a crash while writing leaves the previous checkpoint intact', async () => {
+    const ds = randomDataset(1, 4);
+    const dir = path.join(tmp, 'atomic', 'latest');
+    const t = createTrainer(tinyConfig('dcgan'), ds, { seed: 3 });
+    await t.step();
+    await t.saveCheckpoint(dir);
+    await t.step();
+    for (const stage of ['generator.weights.bin', 'checkpoint.json', 'before-commit']) {
+      await expect(
+        t.saveCheckpoint(dir, {
+          fault: (s) => {
+            if (s === stage) throw new Error('simulated crash');
+          },
+        }),
+      ).rejects.toThrow('simulated crash');
+      expect((await readCheckpoint(dir)).step).toBe(1);
+    }
+    // A crash between the two renames: only `<dir>.old-<pid>` exists; load finds it.
+    await fs.rename(dir, `${dir}.old-12345`);
+    const loaded = await loadTrainer(dir, ds);
+    expect(loaded.currentStep).toBe(1);
+    loaded.dispose();
+    await fs.rename(`${dir}.old-12345`, dir);
+    // The next good save replaces it and leaves no temp directories behind.
+    await t.saveCheckpoint(dir);
+    expect((await readCheckpoint(dir)).step).toBe(2);
+    expect((await fs.readdir(path.dirname(dir))).sort()).toEqual(['latest']);
+    t.dispose();
+  });
+});
+
+describe('images', () => {
+  it('sampleGrid and generate give PNGs of the right size; generate is reproducible per (seed, latent index)', async () => {
+    const t = createTrainer(tinyConfig('cwgan-gp'), randomDataset(3, 2), { seed: 4 });
+    const grid = await sharp(await t.sampleGrid({ perClass: 4 })).metadata();
+    expect([grid.width, grid.height]).toEqual([4 * 32 + 3 * 2, 3 * 32 + 2 * 2]);
+    const a = await t.generate(2, 3, 77, { batchSize: 2 });
+    expect(a.map((g) => g.latentIndex)).toEqual([0, 1, 2]);
+    const b = await t.generate(2, 1, 77);
+    expect(b[0]!.png.equals(a[0]!.png)).toBe(true);
+    const meta = await sharp(a[1]!.png).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([32, 32, 3]);
+    await expect(t.generate(5, 1, 1)).rejects.toThrow(/not one this model/);
+    t.dispose();
+  });
+});
+
+describe('loadDataset', () => {
+  it('reads PNG files into [-1, 1] batches (RGB and grayscale)', async () => {
+    const files = [];
+    for (let i = 0; i < 3; i++) {
+      const file = path.join(tmp, `img${i}.png`);
+      // 40x40 solid colour, resized to 32.
+      await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 255, g: i * 100, b: 0 } } }).png().toFile(file);
+      files.push({ path: file, classIndex: i % 2 });
+    }
+    const rgb = await loadDataset(files, 32, 3);
+    expect(rgb.count).toBe(3);
+    expect(rgb.numClasses).toBe(2);
+    expect(Array.from(rgb.pixels.subarray(32 * 32 * 3, 32 * 32 * 3 + 3))).toEqual([255, 100, 0]);
+    const { batchImages } = await import('./dataset');
+    const b = batchImages(rgb, Int32Array.from([0]));
+    expect(b.shape).toEqual([1, 32, 32, 3]);
+    expect(Array.from(b.dataSync().slice(0, 3))).toEqual([1, -1, -1]);
+    b.dispose();
+    const gray = await loadDataset(files, 32, 1);
+    expect(gray.pixels.length).toBe(3 * 32 * 32);
+    await expect(loadDataset([{ path: path.join(tmp, 'missing.png'), classIndex: 0 }], 32, 3)).rejects.toThrow(/missing.png/);
+  });
+});
+
+describe('rng and errors', () => {
+  it('seeds depend on every part', () => {
+    expect(hashSeed(1, 2, 'z')).toBe(hashSeed(1, 2, 'z'));
+    expect(new Set([hashSeed(1, 2, 'z'), hashSeed(1, 3, 'z'), hashSeed(2, 2, 'z'), hashSeed(1, 2, 'batch')]).size).toBe(4);
+    expect(hashSeed(0)).toBeGreaterThan(0);
+  });
+
+  it('out-of-memory errors become a sentence with a suggestion', async () => {
+    expect(isOutOfMemory(new Error('Failed to allocate buffer of size 123'))).toBe(true);
+    expect(isOutOfMemory(new Error('shape mismatch'))).toBe(false);
+    const err = await withOomCheck(async () => {
+      throw new Error('GPUOutOfMemoryError: out of memory');
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceOutOfMemoryError);
+    expect((err as Error).message).toBe('The GPU ran out of memory. Try a smaller batch size or resolution.');
+  });
+});

@@ -1,0 +1,471 @@
+/**
+ * Training of both model families. One Trainer owns G, D (or the critic), their Adam optimizers,
+ * the step counter and the run seed; it never touches files except in saveCheckpoint / load.
+ *
+ * Determinism: every random draw of step s takes a seed from hashSeed(runSeed, s, purpose)
+ * (batches, z, interpolation weights, DiffAugment parameters), so the RNG state is (runSeed, step)
+ * and a resumed run replays exactly what the uninterrupted run would have done (bit-identical on the
+ * CPU backend; GPU kernels may differ in the last bits between runs).
+ *
+ * Sync cost: reading a loss back (`await t.data()`) waits for the device to finish the whole step
+ * (a GPU->CPU round trip and a pipeline drain, typically 0.1-1 ms plus the queued work on WebGPU).
+ * With `readLossEvery: N > 1` the losses of other steps are not read (null in the metrics) and the
+ * GPU can run ahead; their `stepMs` then measures only the time to enqueue the step, and the step
+ * that reads pays for the queue. Average stepMs over N steps for a true rate.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { tf, type tfl } from '../backends/tf';
+import { currentBackend } from '../backends';
+import { type GanConfig, validateConfig } from '../models/config';
+import {
+  buildConditionalGenerator,
+  buildDcganDiscriminator,
+  buildDcganGenerator,
+  buildProjectionCritic,
+} from '../models/networks';
+import { bceWithLogits, gradientPenalty } from '../models/losses';
+import { makeDiffAugment } from '../models/diffaugment';
+import { hashSeed, prngFor } from './rng';
+import { type Dataset, batchImages, batchLabels, sampleIndices } from './dataset';
+import { gridPng, imagesToPngs } from './images';
+import { DeviceOutOfMemoryError, isOutOfMemory } from './errors';
+import {
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointMeta,
+  type WriteFault,
+  deserializeModel,
+  readCheckpointMeta,
+  resolveCheckpointDir,
+  restoreOptimizer,
+  serializeModel,
+  serializeOptimizer,
+  writeDirAtomically,
+} from './checkpoint';
+
+export interface StepMetrics {
+  /** The step just completed (1-based: the first step() returns 1). */
+  step: number;
+  /** D loss (DCGAN: BCE real + fake) or critic loss (WGAN-GP: E[D(fake)] - E[D(real)] + lambda GP), last critic update; null when not read back. */
+  dLoss: number | null;
+  /** G loss (DCGAN: BCE of fakes as real; WGAN-GP: -E[D(fake)]); null when not read back. */
+  gLoss: number | null;
+  /** WGAN-GP: E[D(real)] - E[D(fake)] of the last critic update (the Wasserstein estimate). */
+  wassersteinEstimate?: number | null;
+  /** WGAN-GP: the gradient penalty (without lambda) of the last critic update. */
+  gradientPenalty?: number | null;
+  /** Wall time of this step in ms (see the header about syncs). */
+  stepMs: number;
+  /** Whether the losses were read back (the device was synced) in this step. */
+  synced: boolean;
+}
+
+export interface TrainerOptions {
+  /** Seed of the run: every random draw derives from it. */
+  seed: number;
+  /** Read losses back every N steps (1 = every step). Default 1. */
+  readLossEvery?: number;
+}
+
+export interface GeneratedImage {
+  /** PNG bytes. */
+  png: Buffer;
+  /** Index of the latent vector within (seed): z = normal(hashSeed(seed, 'latent', latentIndex)). */
+  latentIndex: number;
+  classIndex: number;
+  seed: number;
+}
+
+type Family = GanConfig['family'];
+
+function onCpu(): boolean {
+  return currentBackend()?.name !== 'webgpu' || currentBackend()?.isGpu === false;
+}
+
+interface ErrorScopeDevice {
+  pushErrorScope(filter: 'out-of-memory' | 'validation' | 'internal'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+}
+
+/** Runs fn; WebGPU out-of-memory errors (reported asynchronously by the device) become exceptions. */
+async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
+  const device =
+    tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: ErrorScopeDevice }).device : undefined;
+  device?.pushErrorScope('out-of-memory');
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    if (device) await device.popErrorScope().catch(() => null);
+    if (isOutOfMemory(e)) throw e instanceof DeviceOutOfMemoryError ? e : new DeviceOutOfMemoryError(e, onCpu());
+    throw e;
+  }
+  const err = device ? await device.popErrorScope().catch(() => null) : null;
+  if (err) throw new DeviceOutOfMemoryError(new Error(err.message), false);
+  return result;
+}
+
+/** Trainable variables in a fixed order (Adam keys its state by position). */
+function trainableVars(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** variableGrads + applyGradients, with zeros for variables that got no gradient. */
+function applyStep(opt: tf.Optimizer, vars: tf.Variable[], loss: () => tf.Scalar): tf.Scalar {
+  const { value, grads } = tf.variableGrads(loss, vars);
+  const ordered: tf.NamedTensorMap = {};
+  for (const v of vars) ordered[v.name] = grads[v.name] ?? tf.zerosLike(v);
+  opt.applyGradients(ordered);
+  return value;
+}
+
+export abstract class GanTrainer {
+  readonly config: GanConfig;
+  readonly seed: number;
+  readonly generator: tfl.LayersModel;
+  readonly discriminator: tfl.LayersModel;
+  protected readonly optG: tf.AdamOptimizer;
+  protected readonly optD: tf.AdamOptimizer;
+  protected readonly dataset: Dataset | null;
+  protected readonly readLossEvery: number;
+  /** Steps completed. */
+  protected stepCount = 0;
+
+  protected constructor(
+    config: GanConfig,
+    dataset: Dataset | null,
+    options: TrainerOptions,
+    models?: { generator: tfl.LayersModel; discriminator: tfl.LayersModel },
+  ) {
+    validateConfig(config);
+    if (dataset) {
+      if (dataset.resolution !== config.resolution || dataset.channels !== config.channels)
+        throw new Error(
+          `The dataset is ${dataset.resolution}px x ${dataset.channels} channels; the model expects ${config.resolution}px x ${config.channels}.`,
+        );
+      if (config.family === 'cwgan-gp' && dataset.numClasses > config.numClasses)
+        throw new Error(`The dataset has ${dataset.numClasses} classes; the model knows ${config.numClasses}.`);
+    }
+    this.config = config;
+    this.seed = options.seed >>> 0;
+    this.dataset = dataset;
+    this.readLossEvery = Math.max(1, Math.floor(options.readLossEvery ?? 1));
+    const built = models ?? this.build();
+    this.generator = built.generator;
+    this.discriminator = built.discriminator;
+    this.optG = tf.train.adam(config.learningRateG, config.beta1, config.beta2, config.adamEpsilon);
+    this.optD = tf.train.adam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
+  }
+
+  protected abstract build(): { generator: tfl.LayersModel; discriminator: tfl.LayersModel };
+  /** One training step's tensors; returns the scalars to read (kept outside tidy; caller disposes). */
+  protected abstract stepTensors(step: number): Record<string, tf.Scalar>;
+
+  get family(): Family {
+    return this.config.family;
+  }
+
+  /** Steps completed so far. */
+  get currentStep(): number {
+    return this.stepCount;
+  }
+
+  protected requireDataset(): Dataset {
+    if (!this.dataset) throw new Error('This trainer was loaded without a dataset: it can generate but not train.');
+    return this.dataset;
+  }
+
+  /** One training step (DCGAN: one D and one G update; WGAN-GP: n_critic critic updates and one G update). */
+  async step(options: { forceRead?: boolean } = {}): Promise<StepMetrics> {
+    this.requireDataset();
+    const s = this.stepCount + 1;
+    const t0 = performance.now();
+    const read = options.forceRead === true || s % this.readLossEvery === 0;
+    return guardDevice(async () => {
+      const scalars = this.stepTensors(s);
+      let values: Record<string, number> | null = null;
+      try {
+        if (read) {
+          const keys = Object.keys(scalars);
+          const data = await Promise.all(keys.map((k) => scalars[k]!.data()));
+          values = Object.fromEntries(keys.map((k, i) => [k, data[i]![0]!]));
+        }
+      } finally {
+        Object.values(scalars).forEach((t) => t.dispose());
+      }
+      this.stepCount = s;
+      const metrics: StepMetrics = {
+        step: s,
+        dLoss: values?.dLoss ?? null,
+        gLoss: values?.gLoss ?? null,
+        stepMs: performance.now() - t0,
+        synced: read,
+      };
+      if (this.family === 'cwgan-gp') {
+        metrics.wassersteinEstimate = values?.wasserstein ?? null;
+        metrics.gradientPenalty = values?.gp ?? null;
+      }
+      return metrics;
+    });
+  }
+
+  /** z for (seed, latent index): normal(0, 1), [latentDim], independent of batch composition. */
+  protected latents(seed: number, first: number, count: number): tf.Tensor2D {
+    return tf.tidy(() =>
+      tf.stack(
+        Array.from({ length: count }, (_, i) =>
+          tf.randomNormal([this.config.latentDim], 0, 1, 'float32', hashSeed(seed, 'latent', first + i)),
+        ),
+      ) as tf.Tensor2D,
+    );
+  }
+
+  /** Runs G in inference mode (BatchNorm uses its moving averages). */
+  protected generateTensor(z: tf.Tensor2D, classIndex: number): tf.Tensor4D {
+    return tf.tidy(() => {
+      if (this.family === 'dcgan') return this.generator.predict(z) as tf.Tensor4D;
+      const labels = tf.fill([z.shape[0], 1], classIndex, 'int32');
+      return this.generator.predict([z, labels]) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * A PNG grid: one row per class (DCGAN: one row), `perClass` columns. Column j of every row uses
+   * the same fixed latent (seed hashSeed(runSeed, 'grid'), index j), so grids of successive
+   * checkpoints are comparable and mode collapse shows as identical columns.
+   */
+  async sampleGrid(options: { perClass?: number; classes?: number[] } = {}): Promise<Buffer> {
+    const perClass = options.perClass ?? 8;
+    const classes = this.family === 'dcgan' ? [0] : (options.classes ?? Array.from({ length: this.config.numClasses }, (_, i) => i));
+    return guardDevice(async () => {
+      const images = tf.tidy(() => {
+        const z = this.latents(hashSeed(this.seed, 'grid'), 0, perClass);
+        return tf.concat(classes.map((c) => this.generateTensor(z, c))) as tf.Tensor4D;
+      });
+      try {
+        return await gridPng(images, classes.length, perClass);
+      } finally {
+        images.dispose();
+      }
+    });
+  }
+
+  /** `count` PNGs of class `classIndex` (ignored by DCGAN) from latents (seed, 0..count-1). */
+  async generate(classIndex: number, count: number, seed: number, options: { batchSize?: number } = {}): Promise<GeneratedImage[]> {
+    if (this.family === 'cwgan-gp' && (classIndex < 0 || classIndex >= this.config.numClasses))
+      throw new Error(`Class ${classIndex} is not one this model was trained on.`);
+    const bs = options.batchSize ?? 32;
+    const out: GeneratedImage[] = [];
+    for (let first = 0; first < count; first += bs) {
+      const n = Math.min(bs, count - first);
+      const pngs = await guardDevice(async () => {
+        const images = tf.tidy(() => this.generateTensor(this.latents(seed, first, n), classIndex));
+        try {
+          return await imagesToPngs(images);
+        } finally {
+          images.dispose();
+        }
+      });
+      pngs.forEach((png, i) => out.push({ png, latentIndex: first + i, classIndex, seed }));
+    }
+    return out;
+  }
+
+  /** Writes a checkpoint directory atomically (see checkpoint.ts). `fault` is a test hook. */
+  async saveCheckpoint(dir: string, options: { fault?: WriteFault } = {}): Promise<void> {
+    const g = await serializeModel(this.generator);
+    const d = await serializeModel(this.discriminator);
+    const og = await serializeOptimizer(this.optG);
+    const od = await serializeOptimizer(this.optD);
+    const meta: CheckpointMeta = {
+      formatVersion: CHECKPOINT_FORMAT_VERSION,
+      family: this.family,
+      step: this.stepCount,
+      runSeed: this.seed,
+      config: this.config,
+      optimizerG: og.state,
+      optimizerD: od.state,
+      savedAt: new Date().toISOString(),
+      tfjsVersion: tf.version_core,
+    };
+    await fs.mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+    await writeDirAtomically(
+      dir,
+      [
+        ['generator.json', g.json],
+        ['generator.weights.bin', g.weights],
+        ['discriminator.json', d.json],
+        ['discriminator.weights.bin', d.weights],
+        ['optimizer-g.bin', og.bytes],
+        ['optimizer-d.bin', od.bytes],
+        // Last: a directory without checkpoint.json is never taken for a checkpoint.
+        ['checkpoint.json', JSON.stringify(meta, null, 2)],
+      ],
+      options.fault,
+    );
+  }
+
+  /** Restores optimizer state and the step counter (models are restored by the factory). */
+  protected async restoreState(dir: string, meta: CheckpointMeta): Promise<void> {
+    // Adam creates its accumulators lazily; setWeights creates them from the checkpoint.
+    await restoreOptimizer(this.optG, meta.optimizerG, await fs.readFile(path.join(dir, 'optimizer-g.bin')));
+    await restoreOptimizer(this.optD, meta.optimizerD, await fs.readFile(path.join(dir, 'optimizer-d.bin')));
+    this.stepCount = meta.step;
+  }
+
+  /** Frees all tensors and variables of this trainer. */
+  dispose(): void {
+    this.generator.dispose();
+    this.discriminator.dispose();
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
+
+/** DCGAN (Radford et al. 2016): BCE with logits, one D update and one G update per step. */
+export class DcganTrainer extends GanTrainer {
+  constructor(config: GanConfig, dataset: Dataset | null, options: TrainerOptions, models?: { generator: tfl.LayersModel; discriminator: tfl.LayersModel }) {
+    if (config.family !== 'dcgan') throw new Error('DcganTrainer needs a dcgan config.');
+    super(config, dataset, options, models);
+  }
+
+  protected build() {
+    return { generator: buildDcganGenerator(this.config, this.seed), discriminator: buildDcganDiscriminator(this.config, this.seed) };
+  }
+
+  protected stepTensors(s: number): Record<string, tf.Scalar> {
+    const ds = this.requireDataset();
+    const c = this.config;
+    const B = c.batchSize;
+    const idx = sampleIndices(ds, B, prngFor(this.seed, s, 'batch'), c.balancedClasses);
+    const G = this.generator;
+    const D = this.discriminator;
+    const augD = makeDiffAugment(c.diffAugment, B, c.resolution, c.channels, hashSeed(this.seed, s, 'augment/d'));
+    const augG = makeDiffAugment(c.diffAugment, B, c.resolution, c.channels, hashSeed(this.seed, s, 'augment/g'));
+    return tf.tidy(() => {
+      const real = batchImages(ds, idx); // [B, R, R, C] in [-1, 1]
+      const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, 'z')) as tf.Tensor2D; // [B, latentDim]
+      // D update on real and (detached) fake. G runs in training mode (batch statistics), as in PyTorch.
+      const fake = G.apply(z, { training: true }) as tf.Tensor4D;
+      const dLoss = applyStep(this.optD, trainableVars(D), () =>
+        tf.add(
+          bceWithLogits(D.apply(augD(real), { training: true }) as tf.Tensor, 1),
+          bceWithLogits(D.apply(augD(fake), { training: true }) as tf.Tensor, 0),
+        ) as tf.Scalar,
+      );
+      // G update: the same z through G again (tfjs tapes cannot be reused across updates).
+      const gLoss = applyStep(this.optG, trainableVars(G), () =>
+        bceWithLogits(D.apply(augG(G.apply(z, { training: true }) as tf.Tensor4D), { training: true }) as tf.Tensor, 1),
+      );
+      return { dLoss, gLoss };
+    });
+  }
+}
+
+/**
+ * Conditional WGAN-GP (Gulrajani et al. 2017) with a projection critic: n_critic critic updates
+ * (each on a fresh real batch, its labels for the fakes) and one generator update per step.
+ */
+export class CwganGpTrainer extends GanTrainer {
+  constructor(config: GanConfig, dataset: Dataset | null, options: TrainerOptions, models?: { generator: tfl.LayersModel; discriminator: tfl.LayersModel }) {
+    if (config.family !== 'cwgan-gp') throw new Error('CwganGpTrainer needs a cwgan-gp config.');
+    super(config, dataset, options, models);
+  }
+
+  protected build() {
+    return { generator: buildConditionalGenerator(this.config, this.seed), discriminator: buildProjectionCritic(this.config, this.seed) };
+  }
+
+  protected stepTensors(s: number): Record<string, tf.Scalar> {
+    const ds = this.requireDataset();
+    const c = this.config;
+    const B = c.batchSize;
+    const G = this.generator;
+    const D = this.discriminator;
+    const critic = (x: tf.Tensor4D, y: tf.Tensor2D) => D.apply([x, y], { training: true }) as tf.Tensor;
+    const out: Record<string, tf.Scalar> = {};
+    for (let i = 0; i < c.nCritic; i++) {
+      const purpose = `critic${i}`;
+      const idx = sampleIndices(ds, B, prngFor(this.seed, s, `${purpose}/batch`), c.balancedClasses);
+      const aug = makeDiffAugment(c.diffAugment, B, c.resolution, c.channels, hashSeed(this.seed, s, `${purpose}/augment`));
+      const last = i === c.nCritic - 1;
+      let w: tf.Scalar | null = null;
+      let gp: tf.Scalar | null = null;
+      const loss = tf.tidy(() => {
+        const real = batchImages(ds, idx); // [B, R, R, C]
+        const labels = batchLabels(ds, idx); // [B, 1] int32
+        const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, `${purpose}/z`)) as tf.Tensor2D;
+        const fake = G.apply([z, labels], { training: true }) as tf.Tensor4D;
+        // One interpolation weight per sample: [B, 1, 1, 1].
+        const eps = tf.randomUniform([B, 1, 1, 1], 0, 1, 'float32', hashSeed(this.seed, s, `${purpose}/eps`)) as tf.Tensor4D;
+        return applyStep(this.optD, trainableVars(D), () => {
+          const realA = aug(real);
+          const fakeA = aug(fake);
+          const wEst = tf.sub(tf.mean(critic(realA, labels)), tf.mean(critic(fakeA, labels))) as tf.Scalar;
+          const penalty = gradientPenalty((x) => critic(x, labels), realA, fakeA, eps);
+          if (last) {
+            w = tf.keep(tf.clone(wEst));
+            gp = tf.keep(tf.clone(penalty));
+          }
+          return tf.add(tf.neg(wEst), tf.mul(c.gradientPenaltyWeight, penalty)) as tf.Scalar;
+        });
+      });
+      if (last && w && gp) {
+        out.dLoss = loss;
+        out.wasserstein = w;
+        out.gp = gp;
+      } else {
+        loss.dispose();
+      }
+    }
+    // Generator update: labels of a real batch (class-balanced if configured).
+    const idx = sampleIndices(ds, B, prngFor(this.seed, s, 'gen/batch'), c.balancedClasses);
+    const augG = makeDiffAugment(c.diffAugment, B, c.resolution, c.channels, hashSeed(this.seed, s, 'gen/augment'));
+    out.gLoss = tf.tidy(() => {
+      const labels = batchLabels(ds, idx);
+      const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, 'gen/z')) as tf.Tensor2D;
+      return applyStep(this.optG, trainableVars(G), () =>
+        tf.neg(tf.mean(critic(augG(G.apply([z, labels], { training: true }) as tf.Tensor4D), labels))) as tf.Scalar,
+      );
+    });
+    return out;
+  }
+}
+
+export type Trainer = DcganTrainer | CwganGpTrainer;
+
+/** A new trainer with freshly initialised networks (initialisation seeded from options.seed). */
+export function createTrainer(config: GanConfig, dataset: Dataset | null, options: TrainerOptions): Trainer {
+  return config.family === 'dcgan' ? new DcganTrainer(config, dataset, options) : new CwganGpTrainer(config, dataset, options);
+}
+
+/**
+ * Loads a checkpoint directory (or the `.old-<pid>` copy a crash left) into a new trainer. Pass the
+ * dataset to continue training; null to only generate.
+ */
+export async function loadTrainer(dir: string, dataset: Dataset | null, options: { readLossEvery?: number } = {}): Promise<Trainer> {
+  const resolved = await resolveCheckpointDir(dir);
+  if (!resolved) throw new Error(`No checkpoint found at ${dir}.`);
+  const meta = await readCheckpointMeta(resolved);
+  const read = async (name: string) => ({
+    json: await fs.readFile(path.join(resolved, `${name}.json`), 'utf8'),
+    weights: await fs.readFile(path.join(resolved, `${name}.weights.bin`)),
+  });
+  const generator = await deserializeModel(await read('generator'));
+  const discriminator = await deserializeModel(await read('discriminator'));
+  const models = { generator, discriminator };
+  const opts: TrainerOptions = { seed: meta.runSeed, readLossEvery: options.readLossEvery };
+  const trainer =
+    meta.family === 'dcgan'
+      ? new DcganTrainer(meta.config, dataset, opts, models)
+      : new CwganGpTrainer(meta.config, dataset, opts, models);
+  await (trainer as unknown as { restoreState(d: string, m: CheckpointMeta): Promise<void> }).restoreState(resolved, meta);
+  return trainer;
+}
+
+/** Reads a checkpoint's metadata (step, config, seed) without building models. */
+export async function readCheckpoint(dir: string): Promise<CheckpointMeta> {
+  const resolved = await resolveCheckpointDir(dir);
+  if (!resolved) throw new Error(`No checkpoint found at ${dir}.`);
+  return readCheckpointMeta(resolved);
+}

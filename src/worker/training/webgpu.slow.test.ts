@@ -1,0 +1,42 @@
+/**
+ * SLOW (about 30-60 s on 2 cores): DCGAN steps on WebGPU through Dawn. Here that is Mesa's lavapipe
+ * (a CPU Vulkan driver); on a machine with a GPU it is the GPU. Skipped, with the reason printed,
+ * when no WebGPU adapter exists. Its own file: the tfjs backend is process-wide.
+ */
+import { describe, expect, it } from 'vitest';
+import { tf } from '../backends/tf';
+import { initBackend, type BackendInfo } from '../backends';
+import { makeConfig } from '../models/config';
+import { createTrainer } from './trainer';
+import { datasetFromPixels } from './dataset';
+import { Prng } from './rng';
+
+let info: BackendInfo | null = null;
+let reason = '';
+try {
+  info = await initBackend('webgpu');
+} catch (e) {
+  reason = (e as Error).message;
+  console.log(`[skip] WebGPU DCGAN test: ${reason}`);
+}
+
+describe.skipIf(info === null)('WebGPU (slow)', () => {
+  it('runs tiny DCGAN steps without leaks, losses finite', async () => {
+    console.log(`WebGPU device: ${info?.device}`);
+    expect(tf.getBackend()).toBe('webgpu');
+    const rng = new Prng(1);
+    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), new Int32Array(4), 32, 3);
+    const t = createTrainer({ ...makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4 }) }, ds, { seed: 1 });
+    const m1 = await t.step();
+    const before = tf.memory().numTensors;
+    const m2 = await t.step();
+    expect(tf.memory().numTensors).toBe(before);
+    for (const m of [m1, m2]) {
+      expect(Number.isFinite(m.dLoss)).toBe(true);
+      expect(Number.isFinite(m.gLoss)).toBe(true);
+    }
+    const grid = await t.sampleGrid({ perClass: 2 });
+    expect(grid.subarray(1, 4).toString()).toBe('PNG');
+    t.dispose();
+  }, 180_000);
+});
