@@ -2,7 +2,7 @@
  * The CLI as a user runs it: the built bin/gan-augment.js in a child process, on real projects.
  * `npm test` builds first; run `npm run build` before running this file alone.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,7 +12,7 @@ import { useTmp } from './helpers/tmp';
 const root = join(__dirname, '..');
 const bin = join(root, 'bin', 'gan-augment.js');
 const tmp = useTmp();
-const children: import('node:child_process').ChildProcess[] = [];
+const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
@@ -59,7 +59,7 @@ describe('gan-augment CLI', () => {
     expect(init.stdout).toContain('Dermoscopy.ganaug');
     const status = cli(['status', join(dir, 'Dermoscopy.ganaug'), '--json']);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: 2 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: 3 });
     expect(cli(['status', join(dir, 'Dermoscopy')]).stdout).toContain('none yet (import images first)');
     expect(cli(['init', join(dir, 'Dermoscopy')])).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
   });

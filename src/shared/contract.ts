@@ -183,6 +183,81 @@ export const SplitsSchema = z.object({
 
 export const ImageThumbSchema = z.object({ id: z.number(), relPath: z.string(), thumb: z.string().nullable() /* data: URL */ });
 
+// --- Training and generation ---------------------------------------------------------------
+
+export const ModelSchema = z.enum(['dcgan', 'cwgan-gp']);
+export const BackendChoiceSchema = z.enum(['auto', 'webgpu', 'tensorflow', 'cpu']);
+export const RunStatusSchema = z.enum(['queued', 'running', 'paused', 'completed', 'stopped', 'failed', 'interrupted']);
+
+/** What the person chooses to start a training run. */
+export const TrainSettingsSchema = z
+  .object({
+    model: ModelSchema,
+    /** DCGAN: one model per class (one run each); cWGAN-GP: one model for all of these. */
+    classes: z.array(z.string().min(1)).min(1, 'Choose at least one class.'),
+    resolution: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+    preset: z.enum(['default', 'tiny']).default('default'),
+    steps: z.number().int().min(1, 'Train for at least 1 step.').max(10_000_000),
+    batch: z.number().int().min(1).max(1024).optional(), // default: the preset's
+    backend: BackendChoiceSchema.default('auto'),
+    diffAugment: z.boolean().default(false),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    /** Checkpoint and sample grid every this many steps (default: about 20 per run, at least every 10). */
+    checkpointEvery: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
+
+export const MetricPointSchema = z.object({
+  step: z.number(),
+  dLoss: z.number().nullable(), // D loss (DCGAN) or critic loss (WGAN-GP)
+  gLoss: z.number().nullable(),
+  wasserstein: z.number().nullable(),
+  gradientPenalty: z.number().nullable(),
+  stepMs: z.number(),
+  imagesPerSec: z.number(),
+});
+export type MetricPoint = z.infer<typeof MetricPointSchema>;
+
+export const RunSchema = z.object({
+  id: z.string(),
+  model: ModelSchema,
+  classes: z.array(z.string()),
+  resolution: z.number(),
+  preset: z.string(),
+  batch: z.number(),
+  totalSteps: z.number(),
+  seed: z.number(),
+  backendChoice: BackendChoiceSchema,
+  backend: z.string().nullable(), // chosen backend, once the worker started it
+  device: z.string().nullable(), // in words: "GPU: NVIDIA H200 (Vulkan), WebGPU"
+  backendWarning: z.string().nullable(),
+  status: RunStatusSchema,
+  step: z.number(),
+  checkpointStep: z.number().nullable(),
+  sampleStep: z.number().nullable(), // step of the latest sample grid
+  imagesPerSec: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  health: z.array(z.string()), // plain-language hints ("The generator may have collapsed...")
+  error: AppErrorDataSchema.nullable(),
+  jobId: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Run = z.infer<typeof RunSchema>;
+
+export const GeneratedImageSchema = z.object({
+  id: z.number(),
+  runId: z.string(),
+  checkpointStep: z.number(),
+  className: z.string(),
+  seed: z.number(),
+  latentIndex: z.number(),
+  file: z.string(), // absolute path of the PNG
+  thumb: z.string().nullable(), // data: URL
+  createdAt: z.string(),
+});
+
 export const JobStartSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('verify') }).strict(),
   z.object({ type: z.literal('import'), source: SourceSpecSchema }).strict(),
@@ -217,6 +292,35 @@ export const calls = {
     output: z.array(ImageThumbSchema),
   },
   'splits.get': { input: Empty, output: SplitsSchema },
+  /** Times a few steps on a small batch of the real data: backend in words and an ETA before committing hours. */
+  'train.estimate': {
+    input: TrainSettingsSchema,
+    output: z.object({ backend: z.string(), device: z.string(), warning: z.string().nullable(), msPerStep: z.number(), etaSeconds: z.number() }),
+  },
+  /** Queues training: one run (cWGAN-GP) or one run per class (DCGAN). */
+  'train.start': { input: TrainSettingsSchema, output: z.array(RunSchema) },
+  'runs.list': { input: Empty, output: z.array(RunSchema) },
+  'runs.get': { input: z.object({ runId: z.string().min(1) }).strict(), output: z.object({ run: RunSchema, metrics: z.array(MetricPointSchema) }) },
+  'runs.pause': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunSchema },
+  'runs.resume': { input: z.object({ runId: z.string().min(1), steps: z.number().int().min(1).optional() }).strict(), output: RunSchema },
+  'runs.stop': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunSchema },
+  /** The latest sample grid (one row per class, fixed latent seeds per column) as a data: URL. */
+  'runs.sample': { input: z.object({ runId: z.string().min(1) }).strict(), output: z.object({ step: z.number(), image: z.string() }).nullable() },
+  'generate.start': {
+    input: z
+      .object({
+        runId: z.string().min(1),
+        className: z.string().min(1),
+        count: z.number().int().min(1, 'Generate at least 1 image.').max(10_000),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      })
+      .strict(),
+    output: JobSchema,
+  },
+  'generated.list': {
+    input: z.object({ runId: z.string().optional(), className: z.string().optional(), limit: z.number().int().min(1).max(1000).default(200) }).strict(),
+    output: z.array(GeneratedImageSchema),
+  },
   'splits.set': { input: z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1), ratios: SplitRatiosSchema }).strict(), output: SplitsSchema },
   'jobs.cancel': { input: z.object({ id: z.string().min(1) }).strict(), output: JobSchema },
   'dialog.pickFolder': {
@@ -227,6 +331,8 @@ export const calls = {
 
 export const events = {
   'job.updated': JobSchema,
+  /** A run changed (status, step, checkpoint, new sample grid); `metrics` holds the points since the last event. */
+  'run.updated': z.object({ run: RunSchema, metrics: z.array(MetricPointSchema) }),
   'project.changed': ProjectStatusSchema.nullable(),
 } as const;
 

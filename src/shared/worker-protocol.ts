@@ -18,6 +18,21 @@ export type WorkerTask =
    * `skipFiles` were staged by an earlier run (resume); content in `knownShas` is stored already
    * and is not decoded again.
    */
+  /** Train (or resume) a GAN run. Items: TrainItem. Saves a checkpoint when cancelled (pause/stop). */
+  | {
+      kind: 'train';
+      runDir: string;
+      settings: TrainTaskSettings;
+      files: { path: string; classIndex: number }[];
+      totalSteps: number;
+      checkpointEvery: number;
+      /** Checkpoint folder to resume from; null starts a new run. */
+      resumeFrom: string | null;
+    }
+  /** Times a few steps on a small batch of the real data. Result: { backend, device, warning, msPerStep }. */
+  | { kind: 'train-estimate'; settings: TrainTaskSettings; files: { path: string; classIndex: number }[]; steps: number }
+  /** Generate `count` images of one class from a checkpoint into `outDir`. Items: { latentIndex, file }. */
+  | { kind: 'generate'; checkpointDir: string; classIndex: number; count: number; seed: number; outDir: string }
   | {
       kind: 'import';
       spec: SourceSpec;
@@ -29,6 +44,29 @@ export type WorkerTask =
     };
 
 export type TaskId = string;
+
+export interface TrainTaskSettings {
+  model: 'dcgan' | 'cwgan-gp';
+  resolution: 32 | 64 | 128;
+  preset: 'default' | 'tiny';
+  batch?: number;
+  diffAugment: boolean;
+  channels: 1 | 3;
+  numClasses: number;
+  seed: number;
+  backend: 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
+}
+
+/** What a training task streams back. */
+export type TrainItem =
+  | { kind: 'backend'; name: string; device: string; warning: string | null }
+  | {
+      kind: 'metrics';
+      points: { step: number; dLoss: number | null; gLoss: number | null; wasserstein: number | null; gradientPenalty: number | null; stepMs: number; imagesPerSec: number }[];
+    }
+  | { kind: 'checkpoint'; step: number; dir: string }
+  /** A sample grid from the fixed latent seeds; `diversity` = mean pixel distance between its samples (0..1), low = collapse. */
+  | { kind: 'sample'; step: number; file: string; diversity: number };
 
 export type MainToWorker =
   | { type: 'run'; taskId: TaskId; task: WorkerTask }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { toErrorData } from '../shared/errors';
 import { runImport, runPreview, runScan } from './import-tasks';
+import { runEstimate, runGenerate, runTrain } from './train-tasks';
 import type { TaskId, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
 
 type Send = (msg: WorkerToMain) => void;
@@ -52,6 +53,15 @@ export async function runTask(taskId: TaskId, task: WorkerTask, signal: AbortSig
         break;
       case 'import':
         result = await runImport(taskId, task, signal, send);
+        break;
+      case 'train':
+        result = await runTrain(taskId, task, signal, send);
+        break;
+      case 'train-estimate':
+        result = await runEstimate(task, signal);
+        break;
+      case 'generate':
+        result = await runGenerate(taskId, task, signal, send);
         break;
     }
     if (result === 'cancelled' || signal.aborted) send({ type: 'cancelled', taskId });

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Job } from '../../shared/contract';
+import { TrainSettingsSchema, type Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
 import type { CsvMapping, ImportSummary, SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
@@ -15,6 +15,8 @@ import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
 import { importSpec } from '../services/import';
+import { createRuns, generateSpec, getRun, trainSpec, type RunEvent } from '../services/training';
+import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
 import { WorkerClient } from '../services/worker-client';
@@ -241,6 +243,101 @@ export function buildProgram(): Command {
         fail(err, !!o.json);
       }
     });
+
+  program
+    .command('train')
+    .description('train a GAN on the project\'s images (DCGAN: one model per class; cwgan-gp: one model for all chosen classes)')
+    .argument('<project>', 'project folder')
+    .option('--model <model>', 'dcgan or cwgan-gp', 'cwgan-gp')
+    .option('--resolution <px>', '32, 64 or 128', '64')
+    .option('--preset <preset>', 'default, or tiny (small widths, for smoke tests)', 'default')
+    .option('--classes <names>', 'comma-separated classes (default: every class that needs images)')
+    .option('--steps <n>', "the run's total number of steps", '2000')
+    .option('--batch <n>', 'images per step (default: the preset\'s)')
+    .option('--backend <backend>', 'auto, webgpu, tensorflow or cpu', 'auto')
+    .option('--diff-augment', 'differentiable augmentation (for classes with a few hundred images or fewer)')
+    .option('--seed <n>', 'random seed of the run')
+    .option('--resume <run>', 'continue this run from its last checkpoint up to --steps')
+    .option('--json', 'end with one JSON object: run, step, backend, checkpoint, metrics')
+    .action(
+      (
+        path: string,
+        o: {
+          model: string;
+          resolution: string;
+          preset: string;
+          classes?: string;
+          steps: string;
+          batch?: string;
+          backend: string;
+          diffAugment?: boolean;
+          seed?: string;
+          resume?: string;
+          json?: boolean;
+        },
+      ) =>
+        withProject(path, 'gan-augment train', !!o.json, async (project) => {
+          const emit = (e: RunEvent) => {
+            const m = e.metrics.at(-1);
+            if (m && !o.json) process.stderr.write(`step ${m.step}: D ${m.dLoss?.toFixed(4) ?? '-'}  G ${m.gLoss?.toFixed(4) ?? '-'}  ${m.imagesPerSec.toFixed(1)} img/s\n`);
+          };
+          let runIds: string[];
+          let totalSteps: number | undefined;
+          if (o.resume) {
+            getRun(project, o.resume); // not found -> a clear error
+            runIds = [o.resume];
+            totalSteps = Number(o.steps);
+          } else {
+            const classes = o.classes
+              ? o.classes.split(',').map((c) => c.trim()).filter(Boolean)
+              : getBalance(project).classes.filter((c) => c.needed > 0).map((c) => c.name);
+            const settings = parseOrThrow(TrainSettingsSchema, {
+              model: o.model,
+              classes,
+              resolution: Number(o.resolution),
+              preset: o.preset,
+              steps: Number(o.steps),
+              ...(o.batch ? { batch: Number(o.batch) } : {}),
+              backend: o.backend,
+              diffAugment: !!o.diffAugment,
+              ...(o.seed ? { seed: Number(o.seed) } : {}),
+            }, 'option');
+            runIds = createRuns(project, settings);
+          }
+          const outcomes: unknown[] = [];
+          for (const id of runIds) {
+            process.stderr.write(`Training ${id}…\n`);
+            outcomes.push(await runJobHere(project, trainSpec(id, emit, totalSteps === undefined ? {} : { totalSteps }), !!o.json));
+            const run = getRun(project, id);
+            if (run.backendWarning) process.stderr.write(`Note: ${run.backendWarning}\n`);
+            if (!o.json) process.stdout.write(`${id}: step ${run.step} of ${run.totalSteps} on ${run.device ?? run.backend}; checkpoint at step ${run.checkpointStep}.\n`);
+          }
+          if (o.json) {
+            const last = outcomes[outcomes.length - 1] as Record<string, unknown>;
+            process.stdout.write(JSON.stringify(outcomes.length > 1 ? { ...last, runs: outcomes } : last) + '\n');
+          }
+        }),
+    );
+
+  program
+    .command('generate')
+    .description('generate labelled images of one class from a run\'s latest checkpoint')
+    .argument('<project>', 'project folder')
+    .requiredOption('--run <run>', 'the training run')
+    .requiredOption('--class <name>', 'the class to generate')
+    .requiredOption('--count <n>', 'how many images')
+    .option('--seed <n>', 'random seed (the same seed gives the same images)')
+    .option('--json', 'print { generated: [{ id, file, class, seed }] }')
+    .action((path: string, o: { run: string; class: string; count: string; seed?: string; json?: boolean }) =>
+      withProject(path, 'gan-augment generate', !!o.json, async (project) => {
+        const count = Number(o.count);
+        if (!Number.isInteger(count) || count < 1) throw new AppError('validation', 'Use a whole number of at least 1 for --count.', { field: 'count' });
+        const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(o.seed);
+        const result = (await runJobHere(project, generateSpec(o.run, o.class, count, seed), !!o.json)) as { generated: { id: number; file: string; class: string; seed: number }[] };
+        if (o.json) process.stdout.write(JSON.stringify({ generated: result.generated.map(({ id, file, class: c, seed: s }) => ({ id, file, class: c, seed: s })) }) + '\n');
+        else process.stdout.write(`Generated ${result.generated.length} images of "${o.class}" (seed ${seed}) in ${join(project.dir, 'generated', o.run)}\n`);
+      }),
+    );
 
   program
     .command('serve')

@@ -99,18 +99,22 @@ export class JobRunner {
     return job;
   }
 
-  /** Stops a queued or running job. Cancelling a finished job is a conflict. */
-  cancel(id: string): Job {
+  /**
+   * Stops a queued or running job. `pause` ends it as `paused` (a training run keeps its
+   * checkpoint and can go on later); the job sees the mode as `ctx.signal.reason`. Cancelling a
+   * finished job is a conflict.
+   */
+  cancel(id: string, mode: 'stop' | 'pause' = 'stop'): Job {
     const queued = this.#queue.findIndex((q) => q.id === id);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
-      this.#project.jobs.setStatus(id, 'stopped', { message: 'Cancelled before it started.' });
+      this.#project.jobs.setStatus(id, mode === 'pause' ? 'paused' : 'stopped', { message: mode === 'pause' ? 'Paused before it started.' : 'Cancelled before it started.' });
       const job = this.#project.jobs.get(id)!;
       this.#emit(job);
       return job;
     }
     if (this.#current?.id === id) {
-      this.#current.abort.abort();
+      this.#current.abort.abort(mode);
       return this.#live(this.#current);
     }
     const job = this.#project.jobs.get(id);
@@ -161,6 +165,10 @@ export class JobRunner {
     this.#drain?.();
   }
 
+  #stopped(r: Running, result: unknown): ['paused' | 'stopped', { message: string; result: unknown }] {
+    return r.abort.signal.reason === 'pause' ? ['paused', { message: 'Paused.', result: result ?? null }] : ['stopped', { message: 'Cancelled.', result: result ?? null }];
+  }
+
   async #runOne(r: Running): Promise<void> {
     const jobs = this.#project.jobs;
     jobs.setStatus(r.id, 'running');
@@ -189,12 +197,12 @@ export class JobRunner {
     try {
       const result = await r.spec.run(ctx);
       jobs.setProgress(r.id, r.done, r.total, r.message);
-      if (r.abort.signal.aborted) jobs.setStatus(r.id, 'stopped', { message: 'Cancelled.', result: result ?? null });
+      if (r.abort.signal.aborted) jobs.setStatus(r.id, ...this.#stopped(r, result));
       else jobs.setStatus(r.id, 'completed', { result: result ?? null });
     } catch (err) {
       jobs.setProgress(r.id, r.done, r.total, r.message);
       const data = toErrorData(err);
-      if (data.kind === 'cancelled' || r.abort.signal.aborted) jobs.setStatus(r.id, 'stopped', { message: 'Cancelled.' });
+      if (data.kind === 'cancelled' || r.abort.signal.aborted) jobs.setStatus(r.id, ...this.#stopped(r, null));
       else jobs.setStatus(r.id, 'failed', { error: data, message: data.message });
     }
     this.#emit(jobs.get(r.id)!);

@@ -25,6 +25,7 @@ import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
 import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
 import { importSpec, normaliseSource } from './import';
+import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 
 export interface SessionOptions {
@@ -129,6 +130,12 @@ export class AppSession {
     return this.#open;
   }
 
+  #enqueueTraining(runId: string, totalSteps?: number): void {
+    const { project, runner } = this.#require();
+    const job = runner.enqueue(trainSpec(runId, (e) => this.#emit('run.updated', e), totalSteps === undefined ? {} : { totalSteps }));
+    project.db.prepare(`UPDATE runs SET status = 'queued', job_id = ?, updated_at = ? WHERE id = ?`).run(job.id, new Date().toISOString(), runId);
+  }
+
   async dispose(): Promise<void> {
     await this.closeProject();
     this.#worker.dispose();
@@ -186,6 +193,48 @@ export class AppSession {
       'classes.samples': async ({ className, limit }) => classSamples(this.#require().project, className, limit),
       'splits.get': async () => getSplits(this.#require().project),
       'splits.set': async ({ seed, ratios }) => setSplits(this.#require().project, seed, ratios),
+      'train.estimate': async (settings) => estimate(this.#require().project, this.#worker, settings),
+      'train.start': async (settings) => {
+        const { project } = this.#require();
+        const ids = createRuns(project, settings);
+        for (const id of ids) this.#enqueueTraining(id);
+        return ids.map((id) => getRun(project, id));
+      },
+      'runs.list': async () => listRuns(this.#require().project),
+      'runs.get': async ({ runId }) => runDetail(this.#require().project, runId),
+      'runs.sample': async ({ runId }) => latestSample(this.#require().project, runId),
+      'runs.pause': async ({ runId }) => {
+        const { project, runner } = this.#require();
+        const run = getRun(project, runId);
+        if ((run.status !== 'running' && run.status !== 'queued') || !run.jobId) throw new AppError('conflict', `This run is ${run.status}, so there is nothing to pause.`);
+        runner.cancel(run.jobId, 'pause');
+        // a run that had not started yet is paused at once; a running one when its checkpoint is saved
+        project.db.prepare(`UPDATE runs SET status = 'paused', updated_at = ? WHERE id = ? AND status = 'queued'`).run(new Date().toISOString(), runId);
+        return getRun(project, runId);
+      },
+      'runs.resume': async ({ runId, steps }) => {
+        const { project } = this.#require();
+        const run = getRun(project, runId);
+        if (run.status === 'running' || run.status === 'queued') throw new AppError('conflict', 'This run is already training.');
+        if (run.status === 'completed' && (steps === undefined || steps <= run.step)) {
+          throw new AppError('validation', `This run finished at step ${run.step}. Give a larger total number of steps to train it further.`, { field: 'steps' });
+        }
+        this.#enqueueTraining(runId, steps);
+        return getRun(project, runId);
+      },
+      'runs.stop': async ({ runId }) => {
+        const { project, runner } = this.#require();
+        const run = getRun(project, runId);
+        if ((run.status === 'running' || run.status === 'queued') && run.jobId) runner.cancel(run.jobId, 'stop');
+        else if (run.status === 'paused' || run.status === 'interrupted') {
+          project.db.prepare(`UPDATE runs SET status = 'stopped', updated_at = ? WHERE id = ?`).run(new Date().toISOString(), runId);
+          this.#emit('run.updated', { run: getRun(project, runId), metrics: [] });
+        } else throw new AppError('conflict', `This run is ${run.status}, so there is nothing to stop.`);
+        return getRun(project, runId);
+      },
+      'generate.start': async ({ runId, className, count, seed }) =>
+        this.#require().runner.enqueue(generateSpec(runId, className, count, seed ?? Math.floor(Math.random() * 2 ** 31))),
+      'generated.list': async (filter) => listGenerated(this.#require().project, filter),
       'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
       'dialog.pickFolder': async ({ title }) => {
         if (!this.#opts.pickFolder) {

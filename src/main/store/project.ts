@@ -122,6 +122,8 @@ export class Project {
       migrate(db); // throws newer-version before writing anything
       const project = new Project(dir, db, lock);
       project.jobs.markInterrupted();
+      // training runs a dead process left running resume from their last checkpoint
+      db.prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status IN ('running', 'queued')`).run(new Date().toISOString());
       return project;
     } catch (err) {
       db?.close();

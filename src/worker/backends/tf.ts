@@ -13,6 +13,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+// Production mode: no per-op debug checks, and no console banner urging tfjs-node on every start.
+tf.enableProdMode();
+
 /**
  * Kernels whose output is boolean (piecewise constant in the inputs): the derivative is 0.
  * Value: the kernel's input names, which a gradient function must return.

@@ -250,14 +250,15 @@ export abstract class GanTrainer {
     });
   }
 
-  /** `count` PNGs of class `classIndex` (ignored by DCGAN) from latents (seed, 0..count-1). */
-  async generate(classIndex: number, count: number, seed: number, options: { batchSize?: number } = {}): Promise<GeneratedImage[]> {
+  /** `count` PNGs of class `classIndex` (ignored by DCGAN) from latents (seed, from..from+count-1). */
+  async generate(classIndex: number, count: number, seed: number, options: { batchSize?: number; from?: number } = {}): Promise<GeneratedImage[]> {
     if (this.family === 'cwgan-gp' && (classIndex < 0 || classIndex >= this.config.numClasses))
       throw new Error(`Class ${classIndex} is not one this model was trained on.`);
     const bs = options.batchSize ?? 32;
     const out: GeneratedImage[] = [];
-    for (let first = 0; first < count; first += bs) {
-      const n = Math.min(bs, count - first);
+    const from = options.from ?? 0;
+    for (let first = from; first < from + count; first += bs) {
+      const n = Math.min(bs, from + count - first);
       const pngs = await guardDevice(async () => {
         const images = tf.tidy(() => this.generateTensor(this.latents(seed, first, n), classIndex));
         try {

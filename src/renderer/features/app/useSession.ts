@@ -44,7 +44,12 @@ export function useSession(): [Session, SessionHandlers] {
 
   useEffect(() => load(false), [load]);
   useEvent('project.changed', setProject);
-  useEvent('job.updated', applyJob);
+  useEvent('job.updated', (job) => {
+    const previous = lastSeen.current.get(job.id);
+    applyJob(job);
+    // A finished import changes the classes and image counts that the project status carries.
+    if (job.type === 'import' && job.status === 'completed' && previous?.status !== 'completed') load(true);
+  });
   // Events sent while the connection was down are lost; the project status carries them all.
   useOnReconnect(() => load(true));
 

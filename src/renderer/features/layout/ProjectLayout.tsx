@@ -7,14 +7,11 @@ import { useClient } from '../../api/hooks';
 import { ThemeToggle } from '../../components/ThemeToggle';
 import { notifyError } from '../../lib/notify';
 import { Overview } from '../overview/Overview';
-import {
-  BalanceScreen,
-  EvaluateScreen,
-  ExportScreen,
-  GalleryScreen,
-  ImportScreen,
-  TrainingScreen,
-} from '../placeholders/screens';
+import { BalanceScreen } from '../balance/BalanceScreen';
+import { ImportScreen } from '../import/ImportScreen';
+import { GalleryScreen } from '../generate/GalleryScreen';
+import { EvaluateScreen, ExportScreen } from '../placeholders/screens';
+import { TrainingScreen } from '../training/TrainingScreen';
 import { ProjectNav } from './ProjectNav';
 import { SCREENS, type ScreenId } from './screens';
 import { ShortcutsHelp } from './ShortcutsHelp';
@@ -59,16 +56,16 @@ export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
       content = <Overview project={project} jobs={jobs} onJob={onJob} onGoToImport={() => navigate('import')} />;
       break;
     case 'import':
-      content = <ImportScreen />;
+      content = <ImportScreen project={project} jobs={jobs} onJob={onJob} onGoToBalance={() => navigate('balance')} />;
       break;
     case 'balance':
-      content = <BalanceScreen />;
+      content = <BalanceScreen onGoToImport={() => navigate('import')} />;
       break;
     case 'training':
-      content = <TrainingScreen />;
+      content = <TrainingScreen project={project} onGoToImport={() => navigate('import')} />;
       break;
     case 'gallery':
-      content = <GalleryScreen />;
+      content = <GalleryScreen jobs={jobs} onJob={onJob} onGoToTraining={() => navigate('training')} />;
       break;
     case 'evaluate':
       content = <EvaluateScreen />;

@@ -1,0 +1,418 @@
+/**
+ * Training runs and generation, main side. A run is the lasting record (settings, status, step,
+ * last checkpoint, metrics); each start, resume or generation is a job executed by the worker.
+ * Main writes every row; the worker writes checkpoints, sample grids and images to files.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import type { MetricPoint, Run, TrainSettings } from '../../shared/contract';
+import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
+import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
+import type { Project } from '../store/project';
+import type { JobContext, JobSpec } from './jobs';
+import type { WorkerClient } from './worker-client';
+
+export type RunEvent = { run: Run; metrics: MetricPoint[] };
+export type EmitRun = (e: RunEvent) => void;
+
+interface RunRow {
+  id: string;
+  model: 'dcgan' | 'cwgan-gp';
+  classes: string;
+  resolution: number;
+  preset: string;
+  batch: number;
+  total_steps: number;
+  seed: number;
+  checkpoint_every: number;
+  settings: string;
+  backend_choice: Run['backendChoice'];
+  backend: string | null;
+  device: string | null;
+  backend_warning: string | null;
+  status: Run['status'];
+  step: number;
+  checkpoint_step: number | null;
+  checkpoint_dir: string | null;
+  sample_step: number | null;
+  sample_file: string | null;
+  diversity: number | null;
+  error: string | null;
+  job_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const PRESET_BATCH: Record<string, number> = { tiny: 8, default: 64 }; // images per step when not chosen
+const DIVERSITY_COLLAPSE = 0.03; // mean pixel distance between fixed-seed samples below which they look alike
+
+export function newRunId(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `run-${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
+}
+
+function rel(project: Project, file: string): string {
+  return isAbsolute(file) ? relative(project.dir, file) : file;
+}
+
+function metricsOf(project: Project, runId: string, sinceStep = 0): MetricPoint[] {
+  return (
+    project.db
+      .prepare(
+        `SELECT step, d_loss AS dLoss, g_loss AS gLoss, wasserstein, gradient_penalty AS gradientPenalty, step_ms AS stepMs, images_per_sec AS imagesPerSec
+         FROM run_metrics WHERE run_id = ? AND step > ? ORDER BY step`,
+      )
+      .all(runId, sinceStep) as MetricPoint[]
+  );
+}
+
+/** Plain-language hints from the recent metrics and the latest sample grid. Pure, tested. */
+export function healthHints(model: 'dcgan' | 'cwgan-gp', recent: readonly MetricPoint[], diversity: number | null, step: number): string[] {
+  const hints: string[] = [];
+  const bad = recent.some((m) => [m.dLoss, m.gLoss, m.wasserstein].some((v) => v !== null && !Number.isFinite(v)));
+  if (bad) hints.push('The losses became invalid (not a number): training has diverged. Stop it and start again with a smaller batch or another seed.');
+  if (diversity !== null && diversity < DIVERSITY_COLLAPSE && step >= 50) {
+    hints.push(
+      'The generator may have collapsed: the samples in the grid look almost identical. Try turning on DiffAugment, or start again with another seed.',
+    );
+  }
+  const last = recent.slice(-20);
+  if (model === 'cwgan-gp' && last.length >= 10) {
+    const w = last.map((m) => Math.abs(m.wasserstein ?? 0));
+    const firstHalf = w.slice(0, w.length >> 1).reduce((a, b) => a + b, 0) / (w.length >> 1);
+    const secondHalf = w.slice(w.length >> 1).reduce((a, b) => a + b, 0) / (w.length - (w.length >> 1));
+    if (secondHalf > 50 && secondHalf > 2 * firstHalf) {
+      hints.push("The critic's Wasserstein estimate is large and growing: training may be diverging. Watch the sample grid; if it gets worse, stop and lower the batch size.");
+    }
+  }
+  if (model === 'dcgan' && last.length >= 10 && last.every((m) => m.dLoss !== null && m.dLoss < 0.01)) {
+    hints.push('The discriminator wins every time (its loss is near zero), so the generator learns little. DiffAugment or more images of this class usually help.');
+  }
+  return hints;
+}
+
+export function rowToRun(project: Project, r: RunRow): Run {
+  const recent = (
+    project.db
+      .prepare(
+        `SELECT step, d_loss AS dLoss, g_loss AS gLoss, wasserstein, gradient_penalty AS gradientPenalty, step_ms AS stepMs, images_per_sec AS imagesPerSec
+         FROM run_metrics WHERE run_id = ? ORDER BY step DESC LIMIT 20`,
+      )
+      .all(r.id) as MetricPoint[]
+  ).reverse();
+  const msPerStep = recent.length ? recent.reduce((a, m) => a + m.stepMs, 0) / recent.length : null;
+  const running = r.status === 'running';
+  return {
+    id: r.id,
+    model: r.model,
+    classes: JSON.parse(r.classes) as string[],
+    resolution: r.resolution,
+    preset: r.preset,
+    batch: r.batch,
+    totalSteps: r.total_steps,
+    seed: r.seed,
+    backendChoice: r.backend_choice,
+    backend: r.backend,
+    device: r.device,
+    backendWarning: r.backend_warning,
+    status: r.status,
+    step: r.step,
+    checkpointStep: r.checkpoint_step,
+    sampleStep: r.sample_step,
+    imagesPerSec: running && recent.length ? recent[recent.length - 1]!.imagesPerSec : null,
+    etaSeconds: running && msPerStep !== null ? ((r.total_steps - r.step) * msPerStep) / 1000 : null,
+    health: healthHints(r.model, recent, r.diversity, r.step),
+    error: r.error ? (JSON.parse(r.error) as AppErrorData) : null,
+    jobId: r.job_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function getRow(project: Project, runId: string): RunRow {
+  const row = project.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  if (!row) throw new AppError('not-found', `There is no training run "${runId}" in this project.`);
+  return row;
+}
+
+export function getRun(project: Project, runId: string): Run {
+  return rowToRun(project, getRow(project, runId));
+}
+
+export function listRuns(project: Project): Run[] {
+  return (project.db.prepare('SELECT * FROM runs ORDER BY created_at DESC').all() as RunRow[]).map((r) => rowToRun(project, r));
+}
+
+export function runDetail(project: Project, runId: string): { run: Run; metrics: MetricPoint[] } {
+  return { run: getRun(project, runId), metrics: metricsOf(project, runId) };
+}
+
+export function latestSample(project: Project, runId: string): { step: number; image: string } | null {
+  const r = getRow(project, runId);
+  if (!r.sample_file || r.sample_step === null) return null;
+  const file = join(project.dir, r.sample_file);
+  if (!existsSync(file)) return null;
+  return { step: r.sample_step, image: `data:image/png;base64,${readFileSync(file).toString('base64')}` };
+}
+
+function updateRun(project: Project, runId: string, fields: Partial<Record<keyof RunRow, unknown>>): void {
+  const keys = Object.keys(fields);
+  if (keys.length === 0) return;
+  const sets = keys.map((k) => `${k} = @${k}`).join(', ');
+  project.db.prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...fields, id: runId, updated_at: new Date().toISOString() });
+}
+
+/** Runs left running by a process that died become interrupted (they resume from their last checkpoint). */
+export function markRunsInterrupted(project: Project): void {
+  project.db.prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status IN ('running', 'queued')`).run(new Date().toISOString());
+}
+
+/** Training images of these classes (train split only: validation and test stay unseen), class index = position. */
+export function trainingFiles(project: Project, classes: readonly string[]): { files: { path: string; classIndex: number }[]; grayscale: boolean } {
+  const files: { path: string; classIndex: number }[] = [];
+  let gray = true;
+  const q = project.db.prepare(
+    `SELECT i.cache_file, i.colour_space FROM images i JOIN classes c ON c.id = i.class_id
+     LEFT JOIN image_splits s ON s.image_id = i.id
+     WHERE c.name = ? AND i.status = 'ok' AND i.cache_file IS NOT NULL AND COALESCE(s.split, 'train') = 'train' ORDER BY i.id`,
+  );
+  classes.forEach((name, classIndex) => {
+    const rows = q.all(name) as { cache_file: string; colour_space: string | null }[];
+    if (rows.length === 0) throw new AppError('validation', `The class "${name}" has no training images. Import some, or choose another class.`, { field: 'classes' });
+    for (const r of rows) {
+      files.push({ path: join(project.dir, r.cache_file), classIndex });
+      if (r.colour_space !== 'b-w') gray = false;
+    }
+  });
+  return { files, grayscale: gray };
+}
+
+export function taskSettings(project: Project, s: TrainSettings, classes: readonly string[], seed: number): TrainTaskSettings {
+  const { grayscale } = trainingFiles(project, classes);
+  return {
+    model: s.model,
+    resolution: s.resolution,
+    preset: s.preset,
+    ...(s.batch ? { batch: s.batch } : {}),
+    diffAugment: s.diffAugment,
+    channels: grayscale ? 1 : 3,
+    numClasses: classes.length,
+    seed,
+    backend: s.backend,
+  };
+}
+
+/** Creates the run rows: one per class for DCGAN, one for all classes for the conditional WGAN-GP. */
+export function createRuns(project: Project, s: TrainSettings): string[] {
+  const known = new Set(project.classes().map((c) => c.name));
+  for (const c of s.classes) if (!known.has(c)) throw new AppError('validation', `There is no class named "${c}" in this project.`, { field: 'classes' });
+  const groups = s.model === 'dcgan' ? s.classes.map((c) => [c]) : [s.classes];
+  const now = new Date().toISOString();
+  const insert = project.db.prepare(
+    `INSERT INTO runs (id, model, classes, resolution, preset, batch, total_steps, seed, checkpoint_every, settings, backend_choice, status, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+  );
+  const ids: string[] = [];
+  project.db.transaction(() => {
+    for (const classes of groups) {
+      const id = newRunId();
+      const seed = s.seed ?? randomBytes(4).readUInt32LE() % 2 ** 31;
+      const settings = taskSettings(project, s, classes, seed);
+      const checkpointEvery = s.checkpointEvery ?? Math.min(1000, Math.max(1, Math.ceil(s.steps / 20)));
+      insert.run(id, s.model, JSON.stringify(classes), s.resolution, s.preset, s.batch ?? PRESET_BATCH[s.preset] ?? 64, s.steps, seed, checkpointEvery, JSON.stringify(settings), s.backend, now, now);
+      ids.push(id);
+    }
+  })();
+  return ids;
+}
+
+export interface TrainOutcome {
+  run: string;
+  step: number;
+  backend: string | null;
+  device: string | null;
+  checkpoint: string | null;
+  metrics: MetricPoint | null;
+}
+
+/** The job that trains (or resumes) one run up to `totalSteps`. */
+export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: number } = {}): JobSpec {
+  return {
+    type: 'train',
+    title: `Train ${runId}`,
+    unit: 'steps',
+    params: { runId },
+    async run(ctx: JobContext) {
+      const { project } = ctx;
+      let row = getRow(project, runId);
+      if (opts.totalSteps !== undefined) {
+        if (opts.totalSteps < row.step) throw new AppError('validation', `This run is already at step ${row.step}; choose a total of at least that.`, { field: 'steps' });
+        updateRun(project, runId, { total_steps: opts.totalSteps });
+        row = getRow(project, runId);
+      }
+      const classes = JSON.parse(row.classes) as string[];
+      const { files } = trainingFiles(project, classes);
+      const resumeFrom = row.checkpoint_dir ? join(project.dir, row.checkpoint_dir) : null;
+      updateRun(project, runId, { status: 'running', job_id: ctx.jobId, error: null, step: row.checkpoint_step ?? 0 });
+      let sentStep = row.checkpoint_step ?? 0;
+      const publish = () => {
+        const metrics = metricsOf(project, runId, sentStep);
+        if (metrics.length) sentStep = metrics[metrics.length - 1]!.step;
+        emit({ run: getRun(project, runId), metrics });
+      };
+      publish();
+      const insertMetric = project.db.prepare(
+        `INSERT OR REPLACE INTO run_metrics (run_id, step, d_loss, g_loss, wasserstein, gradient_penalty, step_ms, images_per_sec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const onItem = (raw: unknown) => {
+        const item = raw as TrainItem;
+        switch (item.kind) {
+          case 'backend':
+            updateRun(project, runId, { backend: item.name, device: item.device, backend_warning: item.warning });
+            break;
+          case 'metrics':
+            project.db.transaction(() => {
+              for (const m of item.points) insertMetric.run(runId, m.step, m.dLoss, m.gLoss, m.wasserstein, m.gradientPenalty, m.stepMs, m.imagesPerSec);
+            })();
+            updateRun(project, runId, { step: item.points[item.points.length - 1]!.step });
+            break;
+          case 'checkpoint':
+            updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: rel(project, item.dir), step: item.step });
+            break;
+          case 'sample':
+            updateRun(project, runId, { sample_step: item.step, sample_file: rel(project, item.file), diversity: item.diversity });
+            break;
+        }
+        publish();
+      };
+      ctx.progress(row.checkpoint_step ?? 0, row.total_steps, `Loading ${files.length} training images…`);
+      try {
+        await ctx.worker.runTask(
+          {
+            kind: 'train',
+            runDir: join(project.dir, 'runs', runId),
+            settings: JSON.parse(row.settings) as TrainTaskSettings,
+            files,
+            totalSteps: row.total_steps,
+            checkpointEvery: row.checkpoint_every,
+            resumeFrom,
+          },
+          { signal: ctx.signal, onItem, onProgress: (done, total) => ctx.progress(done, total, `Step ${done} of ${total}`) },
+        );
+      } catch (err) {
+        const data = toErrorData(err);
+        if (data.kind === 'cancelled' || ctx.signal.aborted) {
+          updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
+          publish();
+          throw err;
+        }
+        updateRun(project, runId, { status: 'failed', error: JSON.stringify(data) });
+        publish();
+        throw err;
+      }
+      if (ctx.signal.aborted) {
+        updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
+        publish();
+        return null;
+      }
+      updateRun(project, runId, { status: 'completed' });
+      publish();
+      const final = getRow(project, runId);
+      const last = metricsOf(project, runId, final.step - 1)[0] ?? null;
+      const outcome: TrainOutcome = {
+        run: runId,
+        step: final.step,
+        backend: final.backend,
+        device: final.device,
+        checkpoint: final.checkpoint_dir ? join(project.dir, final.checkpoint_dir) : null,
+        metrics: last,
+      };
+      return outcome;
+    },
+  };
+}
+
+export async function estimate(project: Project, worker: WorkerClient, s: TrainSettings) {
+  const classes = s.model === 'dcgan' ? s.classes.slice(0, 1) : s.classes;
+  const { files } = trainingFiles(project, classes);
+  const settings = taskSettings(project, s, classes, s.seed ?? 1);
+  // a few images per class are enough to time a step; the step cost does not depend on the set's size
+  const sample = files.filter((_, i) => i % Math.max(1, Math.floor(files.length / 64)) === 0).slice(0, 64);
+  const r = (await worker.runTask({ kind: 'train-estimate', settings, files: sample, steps: 2 })) as {
+    backend: string;
+    device: string;
+    warning: string | null;
+    msPerStep: number;
+  };
+  return { ...r, etaSeconds: (r.msPerStep * s.steps * (s.model === 'dcgan' ? s.classes.length : 1)) / 1000 };
+}
+
+/** The job that generates `count` images of one class from a run's latest checkpoint. */
+export function generateSpec(runId: string, className: string, count: number, seed: number): JobSpec {
+  return {
+    type: 'generate',
+    title: `Generate ${count} "${className}" images`,
+    unit: 'images',
+    params: { runId, className, count, seed },
+    async run(ctx) {
+      const { project } = ctx;
+      const row = getRow(project, runId);
+      const classes = JSON.parse(row.classes) as string[];
+      const classIndex = classes.indexOf(className);
+      if (classIndex < 0) throw new AppError('validation', `Run ${runId} was not trained on "${className}" (it knows ${classes.join(', ')}).`, { field: 'className' });
+      if (!row.checkpoint_dir || row.checkpoint_step === null) throw new AppError('conflict', `Run ${runId} has no checkpoint yet: let it train for a while first.`);
+      const outDir = join(project.dir, 'generated', runId, `step-${row.checkpoint_step}`, className);
+      const insert = project.db.prepare(
+        `INSERT OR REPLACE INTO generated_images (run_id, checkpoint_step, class_name, seed, latent_index, file, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const generated: { id: number; file: string; class: string; seed: number; latentIndex: number }[] = [];
+      ctx.progress(0, count);
+      await ctx.worker.runTask(
+        { kind: 'generate', checkpointDir: join(project.dir, row.checkpoint_dir), classIndex: row.model === 'dcgan' ? 0 : classIndex, count, seed, outDir },
+        {
+          signal: ctx.signal,
+          onProgress: (done, total) => ctx.progress(done, total, `Generated ${done} of ${total}`),
+          onItem: (raw) => {
+            const { latentIndex, file } = raw as { latentIndex: number; file: string };
+            const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, rel(project, file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
+            generated.push({ id, file, class: className, seed, latentIndex });
+          },
+        },
+      );
+      ctx.progress(count, count, `Generated ${generated.length} "${className}" images from step ${row.checkpoint_step} of ${runId}.`);
+      return { generated };
+    },
+  };
+}
+
+export function listGenerated(project: Project, filter: { runId?: string; className?: string; limit: number }) {
+  const rows = project.db
+    .prepare(
+      `SELECT id, run_id AS runId, checkpoint_step AS checkpointStep, class_name AS className, seed, latent_index AS latentIndex, file, created_at AS createdAt
+       FROM generated_images WHERE (@runId IS NULL OR run_id = @runId) AND (@className IS NULL OR class_name = @className)
+       ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({ runId: filter.runId ?? null, className: filter.className ?? null, limit: filter.limit }) as {
+    id: number;
+    runId: string;
+    checkpointStep: number;
+    className: string;
+    seed: number;
+    latentIndex: number;
+    file: string;
+    createdAt: string;
+  }[];
+  return rows.map((r) => {
+    const abs = join(project.dir, r.file);
+    let thumb: string | null = null;
+    try {
+      thumb = `data:image/png;base64,${readFileSync(abs).toString('base64')}`;
+    } catch {
+      thumb = null;
+    }
+    return { ...r, file: abs, thumb };
+  });
+}

@@ -1,0 +1,81 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { useEffect, useState } from 'react';
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../../shared/contract';
+import { Root } from '../../Root';
+import { createFakeClient, makeJob, type FakeClient, type FakeHandlers } from '../../test-utils/fakeClient';
+import { applyJobUpdate } from '../jobs/jobsState';
+import { makeRun, testBalance } from '../training/testData';
+import { GalleryScreen } from './GalleryScreen';
+import type { GeneratedImage } from './generateState';
+
+function Harness({ client }: { client: FakeClient }) {
+  const [jobs, setJobs] = useState<Job[]>([]);
+  // what useSession does with job.updated
+  const onJob = (job: Job) => setJobs((j) => applyJobUpdate(j, job));
+  useEffect(() => client.on('job.updated', (job) => setJobs((j) => applyJobUpdate(j, job))), [client]);
+  return <GalleryScreen jobs={jobs} onJob={onJob} onGoToTraining={() => {}} />;
+}
+
+const image = (id: number, className: string): GeneratedImage => ({
+  id,
+  runId: 'run-1',
+  checkpointStep: 600,
+  className,
+  seed: 9,
+  latentIndex: id - 1,
+  file: `/p/generated/${id}.png`,
+  thumb: 'data:image/png;base64,iVBORw0KGgo=',
+  createdAt: '2025-01-01T10:00:00.000Z',
+});
+
+function renderGallery(handlers: FakeHandlers) {
+  const client = createFakeClient({ 'balance.get': () => testBalance, 'generated.list': () => [], ...handlers });
+  render(
+    <Root client={client} env="test">
+      <Harness client={client} />
+    </Root>,
+  );
+  return client;
+}
+
+describe('GalleryScreen generation', () => {
+  it('says to train first when no run can generate', async () => {
+    renderGallery({ 'runs.list': () => [makeRun({ status: 'running' })] });
+    expect((await screen.findByTestId('generate-no-runs')).textContent).toMatch(/No trained model yet/);
+    expect(screen.getByText('Gallery')).toBeTruthy();
+  });
+
+  it('pre-fills the count from the balance, starts a job, follows it and shows the grid per class', async () => {
+    let images: GeneratedImage[] = [];
+    const job = makeJob({ id: 'gen-1', type: 'generate', title: 'Generate 4 images of dermatofibroma', status: 'queued', progress: { done: 0, total: 4, unit: 'images', ratePerSecond: null, etaSeconds: null } });
+    const client = renderGallery({
+      'runs.list': () => [makeRun({ status: 'completed', step: 600, checkpointStep: 600 })],
+      'generate.start': () => job,
+      'generated.list': () => images,
+    });
+    const count = (await screen.findByTestId('generate-count')) as HTMLInputElement;
+    // melanoma needs 1,174: capped at 1,000
+    expect(count.value).toBe('1,000');
+    fireEvent.change(screen.getByTestId('generate-class'), { target: { value: 'dermatofibroma' } });
+    await waitFor(() => expect((screen.getByTestId('generate-count') as HTMLInputElement).value).toBe('1,000'));
+    fireEvent.change(screen.getByTestId('generate-count'), { target: { value: '4' } });
+    fireEvent.change(screen.getByTestId('generate-seed'), { target: { value: '9' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Generate images' }));
+    await waitFor(() => expect(client.calls.some((c) => c.name === 'generate.start')).toBe(true));
+    expect(client.calls.find((c) => c.name === 'generate.start')?.input).toEqual({ runId: 'run-1', className: 'dermatofibroma', count: 4, seed: 9 });
+
+    act(() => client.emit('job.updated', { ...job, status: 'running', progress: { ...job.progress, done: 2 } }));
+    expect((await screen.findByTestId('job-progress')).textContent).toMatch(/2 of 4 images/);
+
+    images = [1, 2, 3, 4].map((i) => image(i, 'dermatofibroma'));
+    act(() => client.emit('job.updated', { ...job, status: 'completed', progress: { ...job.progress, done: 4 }, message: 'Generated 4 images.' }));
+    expect((await screen.findByTestId('generate-done')).textContent).toBe('Generated 4 images.');
+    await waitFor(() => expect(screen.getAllByTestId('generated-thumb')).toHaveLength(4));
+    const section = screen.getByTestId('generated-class');
+    expect(within(section).getByText('dermatofibroma')).toBeTruthy();
+    expect(screen.getAllByTestId('generated-thumb')[2]!.getAttribute('aria-label')).toBe(
+      'dermatofibroma: Run run-1, checkpoint step 600, seed 9, latent index 2',
+    );
+  });
+});

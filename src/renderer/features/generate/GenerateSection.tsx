@@ -1,0 +1,226 @@
+import { Button, Card, Group, Loader, NativeSelect, NumberInput, Stack, Text, Title } from '@mantine/core';
+import { IconSparkles } from '@tabler/icons-react';
+import { useState, type FormEvent } from 'react';
+import type { Job } from '../../../shared/contract';
+import { asApiError, useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
+import { notifyError } from '../../lib/notify';
+import { JobProgress } from '../jobs/JobProgress';
+import { isActive } from '../jobs/jobsState';
+import { runTitle } from '../training/trainingState';
+import { GeneratedGrid } from './GeneratedGrid';
+import { DEFAULT_COUNT_CAP, defaultCount, usableRuns } from './generateState';
+
+interface Props {
+  jobs: readonly Job[];
+  onJob: (job: Job) => void;
+  onGoToTraining: () => void;
+}
+
+const toInt = (v: number | string): number | undefined => {
+  if (v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? Math.round(n) : undefined;
+};
+
+/** Generate images for a class from a trained run, follow the job, and see the results per class. */
+export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
+  const client = useClient();
+  const [runsCall, runsOps] = useCall('runs.list', {});
+  const [balance] = useCall('balance.get', {});
+  const [generated, generatedOps] = useCall('generated.list', { limit: 1000 });
+  const [runChoice, setRunChoice] = useState<string | null>(null);
+  const [classChoice, setClassChoice] = useState<string | null>(null);
+  const [count, setCount] = useState<{ key: string; value: number | string } | null>(null);
+  const [seed, setSeed] = useState<number | string>('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+
+  useEvent('run.updated', () => runsOps.reload());
+  useEvent('job.updated', (job) => {
+    if (job.type === 'generate' && job.status === 'completed') generatedOps.reload();
+  });
+  useOnReconnect(() => {
+    runsOps.reload();
+    generatedOps.reload();
+  });
+
+  const runs = usableRuns(runsCall.data ?? []);
+  const run = runs.find((r) => r.id === runChoice) ?? runs[0];
+  const className = run && classChoice && run.classes.includes(classChoice) ? classChoice : run?.classes[0];
+  const needed = balance.data?.classes.find((c) => c.name === className)?.needed;
+  const countKey = `${run?.id}:${className}`;
+  const countValue = count?.key === countKey ? count.value : defaultCount(needed);
+  const job = jobId ? jobs.find((j) => j.id === jobId) : undefined;
+  const jobRunning = job !== undefined && isActive(job.status);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!run || !className) return;
+    const n = toInt(countValue);
+    const s = toInt(seed);
+    const next: Record<string, string> = {};
+    if (n === undefined || n < 1 || n > 10_000) next.count = 'Generate from 1 to 10,000 images at a time.';
+    if (s !== undefined && (s < 0 || s > 2 ** 31 - 1)) next.seed = 'Use a seed from 0 to 2,147,483,647.';
+    setErrors(next);
+    if (Object.keys(next).length > 0) return;
+    setBusy(true);
+    try {
+      const started = await client.call('generate.start', { runId: run.id, className, count: n!, ...(s !== undefined ? { seed: s } : {}) });
+      onJob(started);
+      setJobId(started.id);
+    } catch (err) {
+      const ae = asApiError(err);
+      if (ae.kind === 'validation' && ae.field) setErrors({ [ae.field]: ae.message });
+      else notifyError(ae);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const cancel = async () => {
+    if (!job) return;
+    setCancelling(true);
+    try {
+      onJob(await client.call('jobs.cancel', { id: job.id }));
+    } catch (err) {
+      notifyError(err);
+    } finally {
+      setCancelling(false);
+    }
+  };
+
+  let form;
+  if (runsCall.status === 'loading' && !runsCall.data) {
+    form = <Loader size="sm" aria-label="Loading training runs" />;
+  } else if (!run) {
+    form = (
+      <Text size="sm" c="dimmed" data-testid="generate-no-runs">
+        No trained model yet. Train one on the{' '}
+        <Text
+          component="a"
+          href="#/training"
+          inherit
+          c="blue"
+          onClick={(e) => {
+            e.preventDefault();
+            onGoToTraining();
+          }}
+        >
+          Training
+        </Text>{' '}
+        screen; once it has finished, or is paused or stopped with a saved checkpoint, it can generate images here.
+      </Text>
+    );
+  } else {
+    form = (
+      <form onSubmit={submit} noValidate>
+        <Stack gap="sm">
+          <Group gap="md" align="flex-start" grow>
+            <NativeSelect
+              label="Trained model"
+              value={run.id}
+              onChange={(e) => setRunChoice(e.currentTarget.value)}
+              data={runs.map((r) => ({ value: r.id, label: `${runTitle(r)} · step ${(r.checkpointStep ?? 0).toLocaleString('en')} (${r.status})` }))}
+              data-testid="generate-run"
+            />
+            <NativeSelect
+              label="Class"
+              value={className}
+              onChange={(e) => setClassChoice(e.currentTarget.value)}
+              data={run.classes}
+              data-testid="generate-class"
+            />
+          </Group>
+          <Group gap="md" align="flex-start" grow>
+            <NumberInput
+              label="Number of images"
+              description={
+                needed && needed > 0
+                  ? `This class needs ${needed.toLocaleString('en')} to reach the target${needed > DEFAULT_COUNT_CAP ? `; ${DEFAULT_COUNT_CAP.toLocaleString('en')} are offered per batch` : ''}.`
+                  : 'This class already reaches the target; a few images let you judge the model.'
+              }
+              value={countValue}
+              onChange={(v) => setCount({ key: countKey, value: v })}
+              min={1}
+              max={10_000}
+              allowDecimal={false}
+              allowNegative={false}
+              thousandSeparator=","
+              error={errors.count}
+              data-testid="generate-count"
+            />
+            <NumberInput
+              label="Random seed (optional)"
+              description="The same seed gives the same images again."
+              placeholder="Chosen for you"
+              value={seed}
+              onChange={setSeed}
+              min={0}
+              max={2 ** 31 - 1}
+              allowDecimal={false}
+              allowNegative={false}
+              error={errors.seed}
+              data-testid="generate-seed"
+            />
+          </Group>
+          <Group>
+            <Button type="submit" leftSection={<IconSparkles size={16} />} loading={busy} disabled={jobRunning} data-testid="generate-start">
+              Generate images
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    );
+  }
+
+  const images = generated.data ?? [];
+  return (
+    <Stack gap="lg">
+      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="generate-title" data-testid="generate-panel">
+        <Stack gap="sm">
+          <Title order={3} size="h4" id="generate-title">
+            Generate images
+          </Title>
+          {form}
+          {job && (isActive(job.status) ? <JobProgress job={job} cancelling={cancelling} onCancel={cancel} /> : null)}
+          {job && job.status === 'completed' && (
+            <Text size="sm" c="green" data-testid="generate-done">
+              {job.message ?? 'The images are ready.'}
+            </Text>
+          )}
+          {job && job.status === 'failed' && (
+            <Text size="sm" c="red">
+              {job.error?.message ?? 'Generation stopped because of an error.'}
+            </Text>
+          )}
+        </Stack>
+      </Card>
+
+      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="generated-title">
+        <Stack gap="sm">
+          <Title order={3} size="h4" id="generated-title">
+            Generated images
+          </Title>
+          {images.length === 0 ? (
+            generated.status === 'loading' ? (
+              <Loader size="sm" aria-label="Loading generated images" />
+            ) : (
+              <Text size="sm" c="dimmed" data-testid="generated-empty">
+                Images you generate appear here, grouped by class.
+              </Text>
+            )
+          ) : (
+            <>
+              <Text size="xs" c="dimmed">
+                Hover over or tab to an image to see which run, checkpoint, seed and latent index made it.
+              </Text>
+              <GeneratedGrid images={images} />
+            </>
+          )}
+        </Stack>
+      </Card>
+    </Stack>
+  );
+}

@@ -1,0 +1,142 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import type { ProjectStatus } from '../../../shared/contract';
+import { Root } from '../../Root';
+import { createFakeClient, makeJob, type FakeHandlers } from '../../test-utils/fakeClient';
+import { ImportReport } from './ImportResult';
+import { ImportScreen } from './ImportScreen';
+import type { ImportSummary } from './types';
+
+const info = { name: 'GAN Augment', version: '0.1.0', mode: 'web' as const, platform: 'linux', defaultProjectsDir: '/home/ana' };
+const project: ProjectStatus = {
+  path: '/p/Study.ganaug',
+  name: 'Study',
+  createdAt: '2025-01-01T00:00:00Z',
+  schemaVersion: 1,
+  classes: [],
+  imageCount: 0,
+  jobs: [],
+};
+
+function renderImport(handlers: FakeHandlers, over: Partial<ProjectStatus> = {}) {
+  const client = createFakeClient({ 'app.info': () => info, ...handlers });
+  const onJob = vi.fn();
+  const utils = render(
+    <Root client={client} env="test">
+      <ImportScreen project={{ ...project, ...over }} jobs={[]} onJob={onJob} onGoToBalance={() => {}} />
+    </Root>,
+  );
+  return { client, onJob, ...utils };
+}
+
+describe('ImportScreen', () => {
+  it('reads the CSV and shows the first rows with the suggested mapping', async () => {
+    const { client } = renderImport({
+      'import.previewCsv': () => ({
+        columns: ['image', 'MEL', 'NV', 'lesion_id'],
+        rows: [
+          ['ISIC_0000000', '0.0', '1.0', 'IL_1'],
+          ['ISIC_0000001', '1.0', '0.0', 'IL_2'],
+        ],
+        delimiter: ',',
+        detectedFormat: 'one-hot',
+        suggested: { format: 'one-hot', fileColumn: 'image', labelColumns: ['MEL', 'NV'] },
+      }),
+    });
+    fireEvent.click(screen.getByText('Images in a folder, plus a CSV file of labels'));
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    // web mode: no Browse buttons
+    expect(screen.queryByRole('button', { name: /Browse/ })).toBeNull();
+    fireEvent.change(screen.getByLabelText(/^Folder with the images/), { target: { value: '/data/img' } });
+    fireEvent.change(screen.getByLabelText(/^CSV file with the labels/), { target: { value: '/data/labels.csv' } });
+    fireEvent.click(screen.getByTestId('read-csv'));
+
+    const table = await screen.findByTestId('csv-preview');
+    expect(within(table).getByText('ISIC_0000001')).toBeTruthy();
+    expect(within(table).getAllByRole('row')).toHaveLength(3);
+    expect(client.calls.find((c) => c.name === 'import.previewCsv')?.input).toEqual({ file: '/data/labels.csv' });
+    expect((screen.getByTestId('map-file') as HTMLInputElement).value).toBe('image');
+    const classes = screen.getByTestId('map-classes');
+    expect((within(classes).getByLabelText('MEL') as HTMLInputElement).checked).toBe(true);
+    expect((within(classes).getByLabelText('lesion_id') as HTMLInputElement).checked).toBe(false);
+    expect(screen.getByText(/keeps one person’s images in one split/)).toBeTruthy();
+  });
+
+  it('shows the pre-scan and warns clearly when no images were found', async () => {
+    renderImport({ 'import.scan': () => ({ classes: [], total: 0, problems: [{ kind: 'not-in-class-folder', message: '"x.jpg" is not inside a class folder.' }] }) });
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    fireEvent.change(screen.getByLabelText(/^Folder with one subfolder per class/), { target: { value: '/data' } });
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    expect(await screen.findByTestId('scan-empty')).toBeTruthy();
+    expect(screen.getByText(/Files not inside a class folder/)).toBeTruthy();
+    expect((screen.getByTestId('start-import') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('starts the import from the pre-scan and shows its progress', async () => {
+    const job = makeJob({ id: 'imp', type: 'import', title: 'Import images from "skin"', progress: { done: 10, total: 40, unit: 'files', ratePerSecond: 20, etaSeconds: 2 } });
+    const { onJob, rerender, client } = renderImport({
+      'import.scan': () => ({ classes: [{ name: 'nevus', count: 30 }, { name: 'melanoma', count: 10 }], total: 40, problems: [] }),
+      'jobs.start': () => job,
+    });
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    fireEvent.change(screen.getByLabelText(/^Folder with one subfolder per class/), { target: { value: '/data/skin' } });
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    expect(await screen.findByText('melanoma')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Import 40 files' }));
+    await waitFor(() => expect(onJob).toHaveBeenCalledWith(job));
+    expect(client.calls.find((c) => c.name === 'jobs.start')?.input).toEqual({ type: 'import', source: { kind: 'folder', root: '/data/skin' } });
+    rerender(
+      <Root client={client} env="test">
+        <ImportScreen project={project} jobs={[job]} onJob={onJob} onGoToBalance={() => {}} />
+      </Root>,
+    );
+    expect(await screen.findByText(/10 of 40 files · 20 files per second/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeTruthy();
+  });
+
+  it('offers "Add more images" for a project that already has images', () => {
+    renderImport({}, { imageCount: 120, classes: [{ id: 1, name: 'a', imageCount: 120 }] });
+    expect(screen.getByTestId('add-more')).toBeTruthy();
+    expect(screen.getByText(/does not create doubles/)).toBeTruthy();
+  });
+});
+
+const summary: ImportSummary = {
+  importId: 1,
+  imported: 20,
+  classes: { nevus: 12, melanoma: 8 },
+  rejected: [
+    { file: '/d/nevus/bad.jpg', relPath: 'nevus/bad.jpg', kind: 'unreadable', reason: '"bad.jpg" is damaged: its image data cannot be decoded.' },
+    { file: '/d/nevus/notes.jpg', relPath: 'nevus/notes.jpg', kind: 'not-an-image', reason: '"notes.jpg" is not an image.' },
+  ],
+  duplicates: [{ file: '/d/nevus/copy.jpg', relPath: 'nevus/copy.jpg', duplicateOf: 'nevus/orig.jpg' }],
+  conflicts: [{ file: '/d/melanoma/same.png', relPath: 'melanoma/same.png', labels: ['melanoma', 'nevus'] }],
+  problems: [],
+  resumed: 0,
+};
+
+describe('ImportReport', () => {
+  it('counts each outcome and filters the list by outcome', () => {
+    const client = createFakeClient({});
+    render(
+      <Root client={client} env="test">
+        <ImportReport summary={summary} onGoToBalance={() => {}} />
+      </Root>,
+    );
+    expect(screen.getByTestId('count-imported').textContent).toBe('20');
+    expect(screen.getAllByTestId('outcome-row')).toHaveLength(2);
+    expect(screen.getByText(/its image data cannot be decoded/)).toBeTruthy();
+
+    fireEvent.click(screen.getByText('Conflicts (1)'));
+    expect(screen.getAllByTestId('outcome-row')).toHaveLength(1);
+    expect(screen.getByText('melanoma/same.png')).toBeTruthy();
+    expect(screen.getByText(/kept out of training until you decide/)).toBeTruthy();
+    expect(screen.queryByText(/cannot be decoded/)).toBeNull();
+
+    fireEvent.click(screen.getByText('Duplicates (1)'));
+    expect(screen.getByText(/An exact copy of “nevus\/orig.jpg”/)).toBeTruthy();
+
+    fireEvent.click(screen.getByText('Other problems (0)'));
+    expect(screen.getByTestId('outcome-empty')).toBeTruthy();
+  });
+});

@@ -1,0 +1,223 @@
+import { Alert, Button, Card, Grid, Group, Image, Loader, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { IconAlertTriangle, IconInfoCircle, IconPlayerPause, IconPlayerPlay, IconPlayerStop } from '@tabler/icons-react';
+import { useCallback, useEffect, useState } from 'react';
+import type { MetricPoint, Run } from '../../../shared/contract';
+import { useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
+import { notifyError } from '../../lib/notify';
+import { formatEta, formatRate } from '../jobs/format';
+import { LossCharts } from './LossCharts';
+import { RunStatusBadge, runPercent } from './RunsList';
+import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle } from './trainingState';
+
+interface Props {
+  run: Run;
+  onRun: (run: Run) => void;
+}
+
+function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="sm" fw={500} data-testid={testId}>
+        {value}
+      </Text>
+    </div>
+  );
+}
+
+function SampleGrid({ run }: { run: Run }) {
+  const [sample] = useCall('runs.sample', { runId: run.id }, `${run.id}:${run.sampleStep ?? 'none'}`);
+  const data = sample.data;
+  return (
+    <Stack gap={6} data-testid="sample-grid">
+      <Text size="sm" fw={600}>
+        Sample images{data ? ` at step ${data.step.toLocaleString('en')}` : ''}
+      </Text>
+      {data ? (
+        <Image
+          src={data.image}
+          alt={`Generated samples at step ${data.step}: one row per class (${run.classes.join(', ')})`}
+          radius="sm"
+          fit="contain"
+          mah={360}
+          style={{ imageRendering: 'pixelated', background: 'var(--mantine-color-default-hover)' }}
+          data-testid="sample-image"
+          data-step={data.step}
+        />
+      ) : sample.status === 'loading' ? (
+        <Loader size="sm" aria-label="Loading sample images" />
+      ) : (
+        <Text size="sm" c="dimmed" data-testid="sample-empty">
+          The first samples appear at the first checkpoint.
+        </Text>
+      )}
+      <Text size="xs" c="dimmed">
+        One row per class{run.model === 'cwgan-gp' ? ` (${run.classes.join(', ')})` : ''}, same random seeds each time so you can
+        watch the same samples improve.
+      </Text>
+    </Stack>
+  );
+}
+
+/** One run: progress, controls, health hints, live loss curves and the latest sample grid. */
+export function RunDashboard({ run, onRun }: Props) {
+  const client = useClient();
+  const [metrics, setMetrics] = useState<MetricPoint[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [busy, setBusy] = useState<'pause' | 'resume' | 'stop' | null>(null);
+  const runId = run.id;
+
+  const load = useCallback(() => {
+    let live = true;
+    client.call('runs.get', { runId }).then(
+      (detail) => {
+        if (!live) return;
+        setMetrics((m) => mergeMetrics(m, detail.metrics));
+        setLoaded(true);
+        onRun(detail.run);
+      },
+      (err: unknown) => {
+        if (!live) return;
+        setLoaded(true);
+        notifyError(err);
+      },
+    );
+    return () => {
+      live = false;
+    };
+    // onRun is a state setter wrapper from the parent; the run id is what matters
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, runId]);
+  useEffect(() => load(), [load]);
+  useOnReconnect(() => void load());
+
+  useEvent('run.updated', (update) => {
+    if (update.run.id !== runId) return;
+    if (update.metrics.length > 0) setMetrics((m) => mergeMetrics(m, update.metrics));
+  });
+
+  const act = async (action: 'pause' | 'resume' | 'stop') => {
+    setBusy(action);
+    try {
+      const name = action === 'pause' ? 'runs.pause' : action === 'resume' ? 'runs.resume' : 'runs.stop';
+      onRun(await client.call(name, { runId }));
+    } catch (err) {
+      notifyError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const allowed = allowedActions(run.status);
+  const sentence = runStatusSentence(run);
+  const rate = formatRate(run.imagesPerSec, 'images');
+
+  return (
+    <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="dashboard-title" data-testid="run-dashboard" data-run-id={run.id}>
+      <Stack gap="md">
+        <Group justify="space-between" align="flex-start">
+          <Stack gap={4}>
+            <Group gap="sm">
+              <Title order={3} size="h4" id="dashboard-title">
+                {runTitle(run)}
+              </Title>
+              <RunStatusBadge status={run.status} />
+            </Group>
+            <Text size="xs" c="dimmed">
+              {run.resolution} × {run.resolution} pixels · {run.preset === 'tiny' ? 'tiny model' : 'standard model'} · {run.batch} images per
+              batch · seed {run.seed}
+            </Text>
+          </Stack>
+          <Group gap="xs">
+            <Button
+              variant="default"
+              leftSection={<IconPlayerPause size={16} />}
+              disabled={!allowed.pause || busy !== null}
+              loading={busy === 'pause'}
+              onClick={() => void act('pause')}
+              data-testid="run-pause"
+            >
+              Pause
+            </Button>
+            <Button
+              variant="default"
+              leftSection={<IconPlayerPlay size={16} />}
+              disabled={!allowed.resume || busy !== null}
+              loading={busy === 'resume'}
+              onClick={() => void act('resume')}
+              data-testid="run-resume"
+            >
+              Resume
+            </Button>
+            <Button
+              variant="default"
+              color="red"
+              leftSection={<IconPlayerStop size={16} />}
+              disabled={!allowed.stop || busy !== null}
+              loading={busy === 'stop'}
+              onClick={() => void act('stop')}
+              data-testid="run-stop"
+            >
+              Stop
+            </Button>
+          </Group>
+        </Group>
+
+        <Stack gap={6}>
+          <Progress
+            value={runPercent(run)}
+            size="lg"
+            radius="xl"
+            color={run.status === 'paused' ? 'yellow' : run.status === 'failed' ? 'red' : run.status === 'completed' ? 'green' : undefined}
+            striped={run.status === 'running'}
+            animated={run.status === 'running'}
+            aria-label={`Training progress: step ${run.step} of ${run.totalSteps}`}
+          />
+          <SimpleGrid cols={{ base: 2, sm: 4 }}>
+            <Stat label="Step" value={`${run.step.toLocaleString('en')} of ${run.totalSteps.toLocaleString('en')}`} testId="run-step" />
+            <Stat
+              label="Time left"
+              value={run.status === 'running' ? formatEta(run.etaSeconds) : run.status === 'completed' ? 'done' : '—'}
+              testId="run-eta"
+            />
+            <Stat label="Speed" value={rate ?? '—'} testId="run-speed" />
+            <Stat label="Computing on" value={run.device ?? BACKEND_LABEL[run.backendChoice]} testId="run-device" />
+          </SimpleGrid>
+          {sentence && (
+            <Text size="sm" c={run.status === 'failed' ? 'red' : 'dimmed'} data-testid="run-status-sentence" aria-live="polite">
+              {sentence}
+            </Text>
+          )}
+        </Stack>
+
+        {run.backendWarning && (
+          <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} data-testid="run-backend-warning">
+            {run.backendWarning}
+          </Alert>
+        )}
+        {run.health.map((hint) => (
+          <Alert key={hint} color="orange" variant="light" icon={<IconInfoCircle size={18} />} title="Something to check" data-testid="run-health">
+            {hint}
+          </Alert>
+        ))}
+
+        <Grid gap="lg">
+          <Grid.Col span={{ base: 12, md: 8 }}>
+            <Stack gap={6}>
+              {loaded ? <LossCharts model={run.model} metrics={metrics} /> : <Loader size="sm" aria-label="Loading the curves" />}
+              <Text size="xs" c="dimmed">
+                In a GAN the two networks compete, so the losses go up and down; that is normal. Judge progress by the sample images. A
+                curve that climbs or falls steadily for a long time can mean training has gone wrong.
+              </Text>
+            </Stack>
+          </Grid.Col>
+          <Grid.Col span={{ base: 12, md: 4 }}>
+            <SampleGrid run={run} />
+          </Grid.Col>
+        </Grid>
+      </Stack>
+    </Card>
+  );
+}

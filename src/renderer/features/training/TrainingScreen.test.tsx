@@ -1,0 +1,138 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import type { ProjectStatus, Run } from '../../../shared/contract';
+import { Root } from '../../Root';
+import { createFakeClient, type FakeHandlers } from '../../test-utils/fakeClient';
+import { makeMetrics, makeRun, testBalance } from './testData';
+import { TrainingScreen } from './TrainingScreen';
+
+const project: ProjectStatus = {
+  path: '/p/Study.ganaug',
+  name: 'Study',
+  createdAt: '2025-01-01T09:00:00.000Z',
+  schemaVersion: 3,
+  classes: testBalance.classes.map((c, i) => ({ id: i + 1, name: c.name, imageCount: c.count })),
+  imageCount: 1438,
+  jobs: [],
+};
+
+const SAMPLE = 'data:image/png;base64,iVBORw0KGgo=';
+
+function renderTraining(handlers: FakeHandlers, p: ProjectStatus = project) {
+  const client = createFakeClient({
+    'balance.get': () => testBalance,
+    'runs.list': () => [],
+    'runs.sample': () => ({ step: 100, image: SAMPLE }),
+    ...handlers,
+  });
+  let navigated = '';
+  render(
+    <Root client={client} env="test">
+      <TrainingScreen project={p} onGoToImport={() => (navigated = 'import')} />
+    </Root>,
+  );
+  return { client, navigated: () => navigated };
+}
+
+describe('TrainingScreen', () => {
+  it('links to Import when there are no images', async () => {
+    const { navigated } = renderTraining({}, { ...project, classes: [], imageCount: 0 });
+    const card = await screen.findByTestId('training-no-images');
+    fireEvent.click(within(card).getByRole('link', { name: 'Import' }));
+    expect(navigated()).toBe('import');
+  });
+
+  it('explains training when there are no runs, pre-selects rare classes and estimates the time', async () => {
+    const { client } = renderTraining({
+      'train.estimate': () => ({ backend: 'cpu', device: 'Processor (pure JavaScript)', warning: 'The processor is very slow for training.', msPerStep: 2430, etaSeconds: 4 * 3600 }),
+      'train.start': (s) => [makeRun({ id: 'new', classes: s.classes, status: 'queued', step: 0 })],
+      'runs.get': () => ({ run: makeRun({ id: 'new', status: 'queued', step: 0 }), metrics: [] }),
+    });
+    expect((await screen.findByTestId('training-no-runs')).textContent).toMatch(/Training teaches a generative model/);
+    const classes = screen.getByTestId('train-classes');
+    expect((within(classes).getByLabelText(/^melanoma/) as HTMLInputElement).checked).toBe(true);
+    expect((within(classes).getByLabelText(/^dermatofibroma/) as HTMLInputElement).checked).toBe(true);
+    expect((within(classes).getByLabelText(/^nevus/) as HTMLInputElement).checked).toBe(false);
+    expect(within(classes).getByText('Very few images')).toBeTruthy();
+    // 5000 steps x 5 x 64 / 144 images
+    expect(screen.getByText(/That is about 11,111 passes over the 144 images/)).toBeTruthy();
+    // small classes: DiffAugment on
+    expect((screen.getByLabelText(/DiffAugment/) as HTMLInputElement).checked).toBe(true);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Estimate time' }));
+    const estimate = await screen.findByTestId('train-estimate');
+    expect(estimate.textContent).toMatch(/Backend: Processor \(pure JavaScript\)/);
+    expect(estimate.textContent).toMatch(/The processor is very slow/);
+    expect(estimate.textContent).toMatch(/2.4 seconds per step: about 4 hours in total for 5,000 steps/);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    await waitFor(() => expect(client.calls.some((c) => c.name === 'train.start')).toBe(true));
+    expect(client.calls.find((c) => c.name === 'train.start')?.input).toEqual({
+      model: 'cwgan-gp',
+      classes: ['melanoma', 'dermatofibroma'],
+      resolution: 64,
+      preset: 'default',
+      steps: 5000,
+      backend: 'auto',
+      diffAugment: true,
+    });
+    expect(await screen.findByTestId('run-dashboard')).toBeTruthy();
+    expect(screen.getAllByTestId('run-row')).toHaveLength(1);
+  });
+
+  it('shows the dashboard of a running run with curves, samples and live updates', async () => {
+    let run: Run = makeRun();
+    const { client } = renderTraining({
+      'runs.list': () => [run, makeRun({ id: 'old', status: 'completed', step: 600 })],
+      'runs.get': () => ({ run, metrics: makeMetrics(1, 120) }),
+      'runs.pause': () => (run = makeRun({ status: 'paused', updatedAt: '2025-01-01T10:07:00.000Z' })),
+      'runs.sample': () => ({ step: run.sampleStep ?? 0, image: `${SAMPLE}#${run.sampleStep}` }),
+    });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    expect(dashboard.getAttribute('data-run-id')).toBe('run-1');
+    expect(await within(dashboard).findByTestId('loss-charts')).toBeTruthy();
+    expect(within(dashboard).getByTestId('chart-critic')).toBeTruthy();
+    expect((await within(dashboard).findByTestId('sample-image')).getAttribute('src')).toBe(`${SAMPLE}#100`);
+    expect(within(dashboard).getByText(/same random seeds each time/)).toBeTruthy();
+    expect(within(dashboard).getByTestId('run-step').textContent).toBe('120 of 600');
+    expect(within(dashboard).getByTestId('run-eta').textContent).toBe('about 5 minutes left');
+    expect(within(dashboard).getByTestId('run-speed').textContent).toBe('48 images per second');
+    expect(within(dashboard).getByTestId('run-device').textContent).toBe('GPU: llvmpipe (Vulkan), WebGPU');
+    expect((screen.getByTestId('run-pause') as HTMLButtonElement).disabled).toBe(false);
+    expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(false);
+
+    // a live update: new step, a new sample grid and a health hint
+    run = makeRun({ step: 140, sampleStep: 140, updatedAt: '2025-01-01T10:06:00.000Z', health: ['The critic loss keeps growing: training may be diverging.'] });
+    act(() => client.emit('run.updated', { run, metrics: makeMetrics(121, 140) }));
+    await waitFor(() => expect(within(dashboard).getByTestId('run-step').textContent).toBe('140 of 600'));
+    expect(within(dashboard).getByTestId('run-health').textContent).toMatch(/critic loss keeps growing/);
+    await waitFor(() => expect(within(dashboard).getByTestId('sample-image').getAttribute('src')).toBe(`${SAMPLE}#140`));
+    expect(within(dashboard).getByTestId('chart-losses').getAttribute('aria-label')).toMatch(/140 recorded steps, up to step 140/);
+
+    fireEvent.click(screen.getByTestId('run-pause'));
+    await waitFor(() => expect(within(dashboard).getByTestId('run-status').textContent).toBe('Paused'));
+    expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false);
+    expect((screen.getByTestId('run-pause') as HTMLButtonElement).disabled).toBe(true);
+
+    // choosing another run opens its dashboard
+    fireEvent.click(screen.getAllByTestId('run-row')[1]!);
+    await waitFor(() => expect(screen.getByTestId('run-dashboard').getAttribute('data-run-id')).toBe('old'));
+  });
+
+  it('offers to resume an interrupted run and shows a failure as a sentence', async () => {
+    renderTraining({
+      'runs.list': () => [
+        makeRun({ id: 'i', status: 'interrupted', checkpointStep: 300, step: 310 }),
+        makeRun({ id: 'f', status: 'failed', error: { kind: 'internal', message: 'The graphics card ran out of memory. Try a smaller batch.' } }),
+      ],
+      'runs.get': ({ runId }) => ({ run: makeRun({ id: runId, status: runId === 'i' ? 'interrupted' : 'failed', checkpointStep: 300, step: 310, error: runId === 'f' ? { kind: 'internal', message: 'The graphics card ran out of memory. Try a smaller batch.' } : null }), metrics: [] }),
+    });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('GAN Augment closed while this was training; resume from step 300.');
+    expect((within(dashboard).getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false);
+    fireEvent.click(screen.getAllByTestId('run-row')[1]!);
+    await waitFor(() => expect(screen.getByTestId('run-status-sentence').textContent).toMatch(/ran out of memory/));
+    expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(true);
+  });
+});

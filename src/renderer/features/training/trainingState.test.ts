@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import {
+  allowedActions,
+  applyRunUpdate,
+  chartGroups,
+  chartRows,
+  defaultClasses,
+  downsampleMetrics,
+  epochsFromSteps,
+  epochsNote,
+  formatDuration,
+  formatMsPerStep,
+  initialRunId,
+  mergeMetrics,
+  presetBatch,
+  runStatusSentence,
+  suggestDiffAugment,
+} from './trainingState';
+import { makeMetrics, makeRun, testBalance } from './testData';
+
+describe('epochs from steps', () => {
+  it('counts the real images each step looks at', () => {
+    expect(epochsFromSteps(100, 64, 6400, 'dcgan')).toBe(1);
+    // the WGAN-GP critic takes 5 real batches per step
+    expect(epochsFromSteps(100, 64, 6400, 'cwgan-gp')).toBe(5);
+    expect(epochsFromSteps(100, 64, 0, 'dcgan')).toBeNull();
+  });
+
+  it('says it in words, with a range for DCGAN over several classes', () => {
+    expect(epochsNote(6, 4, 'cwgan-gp', [100, 20])).toBe(
+      'That is about 1 pass over the 120 images of the chosen classes (20 real images per step (5 batches of 4)).',
+    );
+    expect(epochsNote(1000, 64, 'dcgan', [640])).toMatch(/^That is about 100 passes over the 640 images of the chosen class /);
+    expect(epochsNote(100, 64, 'dcgan', [6400, 640])).toMatch(/about 1 to 10 passes over each class’s images/);
+    expect(epochsNote(100, 64, 'dcgan', [])).toBeNull();
+  });
+
+  it('knows the preset batch sizes', () => {
+    expect(presetBatch('tiny', 128)).toBe(4);
+    expect(presetBatch('default', 64)).toBe(64);
+    expect(presetBatch('default', 128)).toBe(32);
+  });
+});
+
+describe('class choice', () => {
+  it('pre-selects the rare classes, or all when none is rare', () => {
+    expect(defaultClasses(testBalance)).toEqual(['melanoma', 'dermatofibroma']);
+    expect(defaultClasses({ classes: testBalance.classes.map((c) => ({ ...c, needed: 0 })) })).toEqual(['nevus', 'melanoma', 'dermatofibroma']);
+  });
+  it('suggests DiffAugment for small classes', () => {
+    expect(suggestDiffAugment([1294, 120])).toBe(true);
+    expect(suggestDiffAugment([1294, 900])).toBe(false);
+    expect(suggestDiffAugment([])).toBe(false);
+  });
+});
+
+describe('allowedActions', () => {
+  it('enables the controls that make sense for each status', () => {
+    expect(allowedActions('running')).toEqual({ pause: true, resume: false, stop: true });
+    expect(allowedActions('paused')).toEqual({ pause: false, resume: true, stop: true });
+    expect(allowedActions('interrupted')).toEqual({ pause: false, resume: true, stop: true });
+    expect(allowedActions('queued')).toEqual({ pause: false, resume: false, stop: true });
+    for (const s of ['completed', 'stopped', 'failed'] as const) expect(allowedActions(s)).toEqual({ pause: false, resume: false, stop: false });
+  });
+});
+
+describe('runStatusSentence', () => {
+  it('explains an interrupted run and a failure in words', () => {
+    expect(runStatusSentence(makeRun({ status: 'interrupted', checkpointStep: 1200 }))).toBe(
+      'GAN Augment closed while this was training; resume from step 1,200.',
+    );
+    expect(runStatusSentence(makeRun({ status: 'failed', error: { kind: 'internal', message: 'The graphics card ran out of memory.' } }))).toBe(
+      'The graphics card ran out of memory.',
+    );
+    expect(runStatusSentence(makeRun({ status: 'running' }))).toBeNull();
+  });
+});
+
+describe('applyRunUpdate', () => {
+  it('adds new runs on top, replaces known ones and ignores older updates', () => {
+    const a = makeRun({ id: 'a' });
+    const runs = applyRunUpdate(applyRunUpdate([], a), makeRun({ id: 'b' }));
+    expect(runs.map((r) => r.id)).toEqual(['b', 'a']);
+    const newer = makeRun({ id: 'a', step: 200, updatedAt: '2025-01-01T10:06:00.000Z' });
+    expect(applyRunUpdate(runs, newer)[1]).toBe(newer);
+    const older = makeRun({ id: 'a', step: 50, updatedAt: '2025-01-01T10:01:00.000Z' });
+    expect(applyRunUpdate(runs, older)).toBe(runs);
+  });
+  it('opens the running run first', () => {
+    expect(initialRunId([makeRun({ id: 'x', status: 'completed' }), makeRun({ id: 'y', status: 'running' })])).toBe('y');
+    expect(initialRunId([makeRun({ id: 'x', status: 'completed' })])).toBe('x');
+    expect(initialRunId([])).toBeNull();
+  });
+});
+
+describe('metrics', () => {
+  it('appends new points, and merges overlapping ones by step in any order', () => {
+    const a = makeMetrics(1, 10);
+    expect(mergeMetrics(a, makeMetrics(11, 12)).map((p) => p.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
+    const merged = mergeMetrics(makeMetrics(5, 12), makeMetrics(1, 8));
+    expect(merged.map((p) => p.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
+    expect(mergeMetrics(a, [])).toBe(a);
+  });
+
+  it('keeps at most the maximum, spread over the whole run, with the first and latest points', () => {
+    const many = makeMetrics(1, 5000);
+    const thin = downsampleMetrics(many, 2000);
+    expect(thin.length).toBeLessThanOrEqual(1001);
+    expect(thin.length).toBeGreaterThan(900);
+    expect(thin[0]!.step).toBe(1);
+    expect(thin[thin.length - 1]!.step).toBe(5000);
+    // evenly spread: no gap much bigger than the average
+    const gaps = thin.slice(1).map((p, i) => p.step - thin[i]!.step);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(10);
+
+    // streaming one point at a time never goes over the maximum and keeps the newest
+    let live = makeMetrics(1, 1);
+    for (let s = 2; s <= 4500; s++) live = mergeMetrics(live, makeMetrics(s, s), 2000);
+    expect(live.length).toBeLessThanOrEqual(2000);
+    expect(live[live.length - 1]!.step).toBe(4500);
+    expect(live[0]!.step).toBe(1);
+  });
+
+  it('draws critic curves only for WGAN-GP, and skips steps without losses', () => {
+    expect(chartGroups('dcgan').flatMap((g) => g.series.map((s) => s.name))).toEqual(['dLoss', 'gLoss']);
+    expect(chartGroups('cwgan-gp').flatMap((g) => g.series.map((s) => s.name))).toEqual(['dLoss', 'gLoss', 'wasserstein', 'gradientPenalty']);
+    const rows = chartRows([...makeMetrics(1, 2), { step: 3, dLoss: null, gLoss: null, wasserstein: null, gradientPenalty: null, stepMs: 1, imagesPerSec: 1 }]);
+    expect(rows.map((r) => r.step)).toEqual([1, 2]);
+  });
+});
+
+describe('time in words', () => {
+  it('formats step times and durations', () => {
+    expect(formatMsPerStep(349.6)).toBe('350 ms per step');
+    expect(formatMsPerStep(2430)).toBe('2.4 seconds per step');
+    expect(formatMsPerStep(12_400)).toBe('12 seconds per step');
+    expect(formatDuration(4 * 60)).toBe('about 4 minutes');
+    expect(formatDuration(5)).toBe('a few seconds');
+  });
+});

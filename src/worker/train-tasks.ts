@@ -1,0 +1,155 @@
+/**
+ * Worker side of training and generation. Main owns the run's records; this owns the tensors:
+ * every trainer is disposed when its task ends, however it ends.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
+import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, type Trainer } from './training';
+
+type Send = (msg: WorkerToMain) => void;
+const METRICS_EVERY_MS = 500; // metrics batched to at most two messages a second
+
+function configFor(s: TrainTaskSettings) {
+  return makeConfig(s.model, s.resolution, {
+    preset: s.preset,
+    channels: s.channels,
+    numClasses: s.model === 'dcgan' ? 1 : s.numClasses,
+    ...(s.batch ? { batchSize: s.batch } : {}),
+    diffAugment: s.diffAugment,
+  });
+}
+
+/** Mean absolute difference between samples of a grid (0..1): near 0 when the generator makes one image. */
+async function gridDiversity(png: Buffer, rows: number, cols: number): Promise<number> {
+  const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const tw = Math.floor(info.width / cols);
+  const th = Math.floor(info.height / rows);
+  let total = 0;
+  let pairs = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let a = 0; a < cols; a++) {
+      for (let b = a + 1; b < cols; b++) {
+        let diff = 0;
+        for (let y = 0; y < th; y += 2) {
+          for (let x = 0; x < tw; x += 2) {
+            const ia = (r * th + y) * info.width + a * tw + x;
+            const ib = (r * th + y) * info.width + b * tw + x;
+            diff += Math.abs(data[ia]! - data[ib]!);
+          }
+        }
+        total += diff / (Math.ceil(th / 2) * Math.ceil(tw / 2) * 255);
+        pairs++;
+      }
+    }
+  }
+  return pairs === 0 ? 1 : total / pairs;
+}
+
+async function writeAtomic(file: string, data: Buffer): Promise<void> {
+  const tmp = `${file}.partial`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
+  const item = (i: TrainItem) => send({ type: 'item', taskId, item: i });
+  const backend = await initBackend(task.settings.backend);
+  item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
+  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
+  let trainer: Trainer | undefined;
+  try {
+    trainer = task.resumeFrom
+      ? await loadTrainer(task.resumeFrom, dataset)
+      : createTrainer(configFor(task.settings), dataset, { seed: task.settings.seed, readLossEvery: 1 });
+    const batch = trainer.config.batchSize;
+    const samplesDir = join(task.runDir, 'samples');
+    const checkpointsDir = join(task.runDir, 'checkpoints');
+    await mkdir(samplesDir, { recursive: true });
+    await mkdir(checkpointsDir, { recursive: true });
+    let lastCheckpoint = trainer.currentStep;
+    let pending: Extract<TrainItem, { kind: 'metrics' }>['points'] = [];
+    let lastSent = 0;
+    const flush = () => {
+      if (pending.length) item({ kind: 'metrics', points: pending });
+      pending = [];
+      lastSent = Date.now();
+    };
+    const checkpoint = async (t: Trainer) => {
+      const step = t.currentStep;
+      const dir = join(checkpointsDir, `step-${step}`);
+      await t.saveCheckpoint(dir);
+      lastCheckpoint = step;
+      flush();
+      item({ kind: 'checkpoint', step, dir });
+      const perClass = 8;
+      const png = await t.sampleGrid({ perClass });
+      const file = join(samplesDir, `step-${step}.png`);
+      await writeAtomic(file, png);
+      const rows = t.config.family === 'dcgan' ? 1 : t.config.numClasses;
+      item({ kind: 'sample', step, file, diversity: await gridDiversity(png, rows, perClass) });
+    };
+    while (trainer.currentStep < task.totalSteps && !signal.aborted) {
+      const m = await trainer.step();
+      pending.push({
+        step: m.step,
+        dLoss: m.dLoss,
+        gLoss: m.gLoss,
+        wasserstein: m.wassersteinEstimate ?? null,
+        gradientPenalty: m.gradientPenalty ?? null,
+        stepMs: m.stepMs,
+        imagesPerSec: (batch * 1000) / Math.max(m.stepMs, 1e-3),
+      });
+      if (Date.now() - lastSent >= METRICS_EVERY_MS) flush();
+      send({ type: 'progress', taskId, done: m.step, total: task.totalSteps });
+      if (m.step % task.checkpointEvery === 0 || m.step === task.totalSteps) await checkpoint(trainer);
+    }
+    // paused or stopped: keep everything trained so far
+    if (trainer.currentStep > lastCheckpoint) await checkpoint(trainer);
+    flush();
+    return signal.aborted ? ('cancelled' as const) : { step: trainer.currentStep };
+  } finally {
+    trainer?.dispose();
+  }
+}
+
+export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal) {
+  const backend = await initBackend(task.settings.backend);
+  const config = configFor(task.settings);
+  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
+  const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery: 1 });
+  try {
+    await trainer.step(); // warm-up: shader compilation and first allocations
+    const times: number[] = [];
+    for (let i = 0; i < task.steps && !signal.aborted; i++) times.push((await trainer.step()).stepMs);
+    const msPerStep = times.length ? times.reduce((a, b) => a + b, 0) / times.length : 0;
+    return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send) {
+  await initBackend('auto');
+  const trainer = await loadTrainer(task.checkpointDir, null);
+  try {
+    await mkdir(task.outDir, { recursive: true });
+    const chunk = 32; // images per generator call: bounded device memory, steady progress
+    let done = 0;
+    while (done < task.count && !signal.aborted) {
+      const n = Math.min(chunk, task.count - done);
+      const images = await trainer.generate(task.classIndex, n, task.seed, { from: done });
+      for (const img of images) {
+        const file = join(task.outDir, `seed${task.seed}-${img.latentIndex}.png`);
+        await writeAtomic(file, img.png);
+        send({ type: 'item', taskId, item: { latentIndex: img.latentIndex, file } });
+      }
+      done += n;
+      send({ type: 'progress', taskId, done, total: task.count });
+    }
+    return signal.aborted ? ('cancelled' as const) : { generated: done };
+  } finally {
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Training and generation through the built CLI on the bundled sample set: a tiny real DCGAN on the
+ * pure-JS CPU backend (a few steps), resume to a larger total, generate PNGs with provenance,
+ * kill -9 mid-run and resume from the last checkpoint with the same step counter.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, removeDir } from './fixtures/images';
+
+const root = join(__dirname, '..');
+const bin = join(root, 'bin', 'gan-augment.js');
+let work: string;
+let project: string;
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') }, timeout: 170_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function json<T>(args: string[]): T {
+  const r = cli(args);
+  if (r.code !== 0) throw new Error(`gan-augment ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
+const tiny = ['--model', 'dcgan', '--resolution', '32', '--preset', 'tiny', '--batch', '4', '--backend', 'cpu'];
+
+interface TrainJson {
+  run: string;
+  step: number;
+  backend: string;
+  device: string;
+  checkpoint: string;
+  metrics: { step: number; dLoss: number; gLoss: number; imagesPerSec: number };
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('Build first: npm run build');
+  work = await makeTempDir('gan-train-cli-');
+  project = join(work, 'sample.ganaug');
+  json(['init', join(work, 'sample'), '--sample', '--json']);
+});
+afterAll(async () => removeDir(work));
+
+describe('gan-augment train / generate', () => {
+  let first: TrainJson;
+
+  it('trains a tiny DCGAN for a few steps and reports run, step, backend, checkpoint and metrics', () => {
+    first = json<TrainJson>(['train', project, ...tiny, '--classes', 'Bag', '--steps', '3', '--seed', '11', '--json']);
+    expect(first).toMatchObject({ step: 3, backend: 'cpu', device: expect.stringContaining('CPU') });
+    expect(Number.isFinite(first.metrics.dLoss)).toBe(true);
+    expect(existsSync(join(first.checkpoint, 'meta.json')) || existsSync(first.checkpoint)).toBe(true);
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM run_metrics WHERE run_id = ?').get(first.run)).toEqual({ n: 3 });
+    const run = db.prepare('SELECT status, sample_file FROM runs WHERE id = ?').get(first.run) as { status: string; sample_file: string };
+    db.close();
+    expect(run.status).toBe('completed');
+    expect(existsSync(join(project, run.sample_file))).toBe(true);
+  });
+
+  it('--resume continues a run to a larger total step count', () => {
+    const resumed = json<TrainJson>(['train', project, '--resume', first.run, '--steps', '5', '--json']);
+    expect(resumed).toMatchObject({ run: first.run, step: 5 });
+    expect(resumed.checkpoint).toMatch(/step-5$/);
+  });
+
+  it('generates labelled PNGs with provenance', async () => {
+    const out = json<{ generated: { id: number; file: string; class: string; seed: number }[] }>([
+      'generate', project, '--run', first.run, '--class', 'Bag', '--count', '4', '--seed', '7', '--json',
+    ]);
+    expect(out.generated).toHaveLength(4);
+    for (const g of out.generated) {
+      expect(g).toMatchObject({ class: 'Bag', seed: 7 });
+      const meta = await sharp(g.file).metadata();
+      expect([meta.width, meta.height]).toEqual([32, 32]);
+    }
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    expect(db.prepare('SELECT run_id, checkpoint_step, class_name, seed, latent_index FROM generated_images ORDER BY latent_index').all()).toEqual(
+      [0, 1, 2, 3].map((i) => ({ run_id: first.run, checkpoint_step: 5, class_name: 'Bag', seed: 7, latent_index: i })),
+    );
+    db.close();
+    expect(cli(['generate', project, '--run', first.run, '--class', 'Trouser', '--count', '2']).stderr).toContain('was not trained on "Trouser"');
+  });
+
+  it('after kill -9 the run shows as interrupted and resumes from its last checkpoint', async () => {
+    const child = spawn(process.execPath, [bin, 'train', project, ...tiny, '--classes', 'Sneaker', '--steps', '40', '--seed', '3'], {
+      env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') },
+    });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/step [3-9]: D/.test(err)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`training ended (${code}) before it could be killed: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    const status = cli(['status', project, '--json']);
+    expect(status.code).toBe(0);
+    // a writer opening the project marks the dead run interrupted; resuming it continues from its checkpoint
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    const dead = db.prepare(`SELECT id, checkpoint_step FROM runs WHERE classes = '["Sneaker"]'`).get() as { id: string; checkpoint_step: number };
+    db.close();
+    expect(dead.checkpoint_step).toBeGreaterThanOrEqual(2);
+    const resumed = cli(['train', project, '--resume', dead.id, '--steps', String(dead.checkpoint_step + 2), '--json']);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ run: dead.id, step: dead.checkpoint_step + 2 });
+    const db2 = new Database(join(project, 'project.sqlite'), { readonly: true });
+    expect(db2.prepare(`SELECT status FROM jobs WHERE type = 'train' ORDER BY created_at`).all().map((j) => (j as { status: string }).status)).toContain('interrupted');
+    db2.close();
+  });
+
+  it('explains bad settings in words', () => {
+    expect(cli(['train', project, ...tiny, '--classes', 'Unicorn', '--steps', '2']).stderr).toContain('no class named "Unicorn"');
+    expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--steps', '0']).code).toBe(2);
+  });
+});
