@@ -14,6 +14,7 @@ export const ErrorKindSchema = z.enum([
   'locked',
   'read-only',
   'disk-full',
+  'out-of-memory',
   'no-project',
   'conflict',
   'unsupported',

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'locked' // another process is writing this project
   | 'read-only' // the folder or disk refuses writes
   | 'disk-full' // no space left on the device
+  | 'out-of-memory' // the GPU (or the worker's heap) ran out of memory; the message suggests a smaller batch or resolution
   | 'no-project' // a project-scoped call while no project is open
   | 'conflict' // the request contradicts the current state (e.g. cancel a finished job)
   | 'unsupported' // not available in this mode (e.g. a native dialog in the browser)
@@ -57,6 +58,8 @@ export function errorTitle(kind: ErrorKind): string {
       return 'Cannot write here';
     case 'disk-full':
       return 'Disk full';
+    case 'out-of-memory':
+      return 'Out of memory';
     case 'no-project':
       return 'No project open';
     case 'conflict':

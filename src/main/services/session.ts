@@ -103,7 +103,14 @@ export class AppSession {
 
   #adopt(project: Project): ProjectStatus {
     const previous = this.#open;
-    this.#open = { project, runner: new JobRunner(project, this.#worker, (job) => this.#emit('job.updated', job)) };
+    this.#open = {
+      project,
+      runner: new JobRunner(project, this.#worker, (job) => {
+        this.#emit('job.updated', job);
+        // an import changes classes and counts: every window (and the CLI's status) should see it
+        if (job.type === 'import' && job.status === 'completed' && this.#open?.project === project) this.#emit('project.changed', project.status());
+      }),
+    };
     if (previous) void this.#closeOpen(previous);
     this.#recent.touch(project.dir, project.name);
     const status = project.status();

@@ -57,7 +57,11 @@ export class WorkerClient {
     proc.onMessage((msg) => this.#onMessage(msg));
     proc.onExit((reason) => {
       if (this.#proc === proc) this.#proc = undefined;
-      for (const [, p] of this.#pending) p.reject(this.#disposed ? new AppError('cancelled', 'Cancelled.') : new AppError('internal', exitSentence(reason)));
+      for (const [, p] of this.#pending) p.reject(
+          this.#disposed
+            ? new AppError('cancelled', 'Cancelled.')
+            : new AppError(reason === 'oom' ? 'out-of-memory' : 'internal', exitSentence(reason)),
+        );
       this.#pending.clear();
     });
     this.#proc = proc;

@@ -3,15 +3,12 @@ import { AppError } from '../../shared/errors';
 
 export const OOM_MESSAGE = 'The GPU ran out of memory. Try a smaller batch size or resolution.';
 
-/**
- * Out of memory on the device (or, on the CPU backends, in the process). `kind` is 'unsupported'
- * (the shared ErrorKind union has no out-of-memory kind yet); `reason` tells them apart.
- */
+/** Out of memory on the device (or, on the CPU backends, in the process). */
 export class DeviceOutOfMemoryError extends AppError {
   readonly reason = 'out-of-memory' as const;
   constructor(cause: unknown, onCpu = false) {
     super(
-      'unsupported',
+      'out-of-memory',
       onCpu ? 'The computer ran out of memory. Try a smaller batch size or resolution.' : OOM_MESSAGE,
       { cause },
     );

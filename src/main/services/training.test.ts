@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { useTmp } from '../../../test/helpers/tmp';
+import type { MetricPoint, Run } from '../../shared/contract';
+import { nodeWorkerLauncher } from '../worker-host';
+import { AppSession } from './session';
+import { healthHints } from './training';
+
+const point = (step: number, p: Partial<MetricPoint> = {}): MetricPoint => ({
+  step,
+  dLoss: 0.7,
+  gLoss: 0.7,
+  wasserstein: null,
+  gradientPenalty: null,
+  stepMs: 10,
+  imagesPerSec: 100,
+  ...p,
+});
+
+describe('healthHints', () => {
+  it('says nothing for a healthy run', () => {
+    expect(healthHints('dcgan', [1, 2, 3].map((s) => point(s)), 0.2, 300)).toEqual([]);
+  });
+  it('warns about collapse, divergence and a discriminator that always wins, in words', () => {
+    expect(healthHints('dcgan', [point(1)], 0.001, 500)[0]).toMatch(/collapsed/);
+    expect(healthHints('dcgan', [point(1)], 0.001, 10)).toEqual([]); // too early to judge
+    expect(healthHints('dcgan', [point(1, { dLoss: Number.NaN })], null, 5)[0]).toMatch(/diverged/);
+    const wgan = Array.from({ length: 20 }, (_, i) => point(i, { wasserstein: i < 10 ? 5 : 200 }));
+    expect(healthHints('cwgan-gp', wgan, 0.2, 500)[0]).toMatch(/Wasserstein estimate is large and growing/);
+    const wins = Array.from({ length: 12 }, (_, i) => point(i, { dLoss: 0.001 }));
+    expect(healthHints('dcgan', wins, 0.2, 500)[0]).toMatch(/discriminator wins/);
+  });
+});
+
+const tmp = useTmp();
+const sessions: AppSession[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) await s.dispose();
+});
+
+async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown }>): Promise<T> {
+  const r = await p;
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value as T;
+}
+
+describe('training through the session (real worker, tiny DCGAN on the CPU backend)', () => {
+  it('streams run updates, pauses at a checkpoint, resumes to completion, and generates', async () => {
+    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
+    sessions.push(s);
+    await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle(); // the sample import
+    const updates: Run[] = [];
+    s.onEvent((name, payload) => name === 'run.updated' && updates.push((payload as { run: Run }).run));
+
+    const [run] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 12, batch: 4, backend: 'cpu', seed: 5 }),
+    );
+    expect(run).toMatchObject({ status: 'queued', totalSteps: 12, classes: ['Bag'] });
+    await expect.poll(() => updates.at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    await ok(s.dispatch('runs.pause', { runId: run!.id }));
+    await s.runner.whenIdle();
+    const paused = await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: run!.id }));
+    expect(paused.run.status).toBe('paused');
+    expect(paused.run.checkpointStep).toBe(paused.run.step); // pausing saves a checkpoint of every step done
+    expect(paused.run.step).toBeLessThan(12);
+    expect(paused.metrics.length).toBe(paused.run.step);
+    expect(paused.run.device).toMatch(/CPU/);
+
+    await ok(s.dispatch('runs.resume', { runId: run!.id }));
+    await s.runner.whenIdle();
+    const done = await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: run!.id }));
+    expect(done.run).toMatchObject({ status: 'completed', step: 12, checkpointStep: 12 });
+    expect(done.metrics.map((m) => m.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const sample = await ok<{ step: number; image: string }>(s.dispatch('runs.sample', { runId: run!.id }));
+    expect(sample.step).toBe(12);
+    expect(sample.image).toMatch(/^data:image\/png;base64,/);
+
+    await ok(s.dispatch('generate.start', { runId: run!.id, className: 'Bag', count: 3, seed: 1 }));
+    await s.runner.whenIdle();
+    const images = await ok<{ className: string; latentIndex: number; thumb: string }[]>(s.dispatch('generated.list', { runId: run!.id }));
+    expect(images.map((i) => i.latentIndex).sort()).toEqual([0, 1, 2]);
+    expect(images[0]!.thumb).toMatch(/^data:image\/png/);
+    expect(await s.dispatch('runs.pause', { runId: run!.id })).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+  });
+});
