@@ -75,7 +75,7 @@ describe('GalleryScreen generation', () => {
     const section = screen.getByTestId('generated-class');
     expect(within(section).getByText('dermatofibroma')).toBeTruthy();
     expect(screen.getAllByTestId('generated-thumb')[2]!.getAttribute('aria-label')).toBe(
-      'dermatofibroma: Run run-1, checkpoint step 600, seed 9, latent index 2',
+      'dermatofibroma: Made by run-1 at checkpoint step 600; seed 9, latent index 2',
     );
   });
 });

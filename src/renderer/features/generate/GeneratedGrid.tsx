@@ -10,7 +10,7 @@ const GAP = 8;
 function Thumb({ img }: { img: GeneratedImage }) {
   const label = `${img.className}: ${provenance(img)}`;
   return (
-    <Tooltip label={provenance(img)} withArrow openDelay={150} multiline w={240}>
+    <Tooltip label={provenance(img)} withArrow openDelay={150} multiline w={260} position="bottom">
       <Box
         tabIndex={0}
         role="img"

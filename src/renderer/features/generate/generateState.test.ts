@@ -34,13 +34,14 @@ describe('generation helpers', () => {
   });
 
   it('groups by class and chunks into rows', () => {
-    const groups = groupByClass([img(1, 'nevus'), img(2, 'melanoma'), img(3, 'nevus')]);
+    const newer = { ...img(4, 'nevus'), latentIndex: 0, createdAt: '2025-01-02T10:00:00.000Z' };
+    const groups = groupByClass([img(3, 'nevus'), img(2, 'melanoma'), img(1, 'nevus'), newer]);
     expect(groups.map((g) => [g.className, g.images.map((i) => i.id)])).toEqual([
       ['melanoma', [2]],
-      ['nevus', [1, 3]],
+      ['nevus', [4, 1, 3]],
     ]);
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunk([1], 0)).toEqual([[1]]);
-    expect(provenance(img(3, 'nevus'))).toBe('Run run-1, checkpoint step 600, seed 7, latent index 3');
+    expect(provenance(img(3, 'nevus'))).toBe('Made by run-1 at checkpoint step 600; seed 7, latent index 3');
   });
 });

@@ -22,7 +22,12 @@ export function defaultCount(needed: number | undefined): number {
   return Math.min(needed, DEFAULT_COUNT_CAP);
 }
 
-/** Images grouped by class name (classes alphabetical, images in the order given). */
+/** Newest batch first; within a batch in latent order, so a seed's images stay together. */
+function byBatchThenLatent(a: GeneratedImage, b: GeneratedImage): number {
+  return b.createdAt.localeCompare(a.createdAt) || a.runId.localeCompare(b.runId) || a.seed - b.seed || a.latentIndex - b.latentIndex || a.id - b.id;
+}
+
+/** Images grouped by class name (classes alphabetical; newest batch first, then by latent index). */
 export function groupByClass(images: readonly GeneratedImage[]): { className: string; images: GeneratedImage[] }[] {
   const groups = new Map<string, GeneratedImage[]>();
   for (const img of images) {
@@ -30,12 +35,12 @@ export function groupByClass(images: readonly GeneratedImage[]): { className: st
     if (g) g.push(img);
     else groups.set(img.className, [img]);
   }
-  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([className, imgs]) => ({ className, images: imgs }));
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([className, imgs]) => ({ className, images: imgs.sort(byBatchThenLatent) }));
 }
 
-/** "Run 3f2a…, checkpoint step 600, seed 42, latent index 3" */
+/** "Made by run-…-cb37 at checkpoint step 600; seed 42, latent index 3" */
 export function provenance(img: Pick<GeneratedImage, 'runId' | 'checkpointStep' | 'seed' | 'latentIndex'>): string {
-  return `Run ${img.runId}, checkpoint step ${img.checkpointStep.toLocaleString('en')}, seed ${img.seed}, latent index ${img.latentIndex}`;
+  return `Made by ${img.runId} at checkpoint step ${img.checkpointStep.toLocaleString('en')}; seed ${img.seed}, latent index ${img.latentIndex}`;
 }
 
 /** Rows of `columns` items for a virtualised grid. */

@@ -12,7 +12,8 @@ function lastValue(points: readonly MetricPoint[], key: 'dLoss' | 'gLoss' | 'was
   return null;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
+/** Three significant digits, without trailing zeros: 2.94, 0.15, -1, 1230. */
+const fmt = (v: number) => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Number(v.toPrecision(3))));
 
 /** Live loss curves: one chart for the losses, and for WGAN-GP one for the critic's measures. */
 export function LossCharts({ model, metrics }: { model: Model; metrics: readonly MetricPoint[] }) {
@@ -54,7 +55,7 @@ export function LossCharts({ model, metrics }: { model: Model; metrics: readonly
                 withDots={false}
                 connectNulls
                 withLegend
-                legendProps={{ verticalAlign: 'top', height: 32 }}
+                legendProps={{ verticalAlign: 'top', height: 44 }}
                 xAxisLabel="Step"
                 valueFormatter={fmt}
                 lineProps={{ isAnimationActive: false }}

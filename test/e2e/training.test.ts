@@ -1,0 +1,133 @@
+/**
+ * Training and generation in the built app (`gan-augment serve` + Chromium): a sample project
+ * (430 Fashion-MNIST images), a tiny conditional WGAN-GP run on 2 classes at 32 x 32 started
+ * from the dashboard; the loss curves and a sample grid appear, pause, resume, complete; then
+ * 4 images of one class are generated and shown. Screenshots of the dashboard and the grid.
+ */
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+
+let served: Served;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+/** Steps of the test run: enough to pause in the middle, few enough to finish quickly. */
+const STEPS = Number(process.env.E2E_TRAIN_STEPS ?? 8);
+/**
+ * What a user gets by default: `auto`, which is WebGPU on Mesa's lavapipe here and in CI (about
+ * 1.3 s per tiny WGAN-GP step); E2E_TRAIN_BACKEND=cpu uses the pure-JS backend (about 3 s).
+ */
+const BACKEND = process.env.E2E_TRAIN_BACKEND ?? 'auto';
+
+async function tidyForScreenshot(): Promise<void> {
+  await page.mouse.move(1, 1);
+  const close = page.locator('.mantine-Notification-closeButton');
+  // notifications slide in and out; one may move or go while it is being clicked
+  for (const button of await close.all()) await button.click({ timeout: 2_000 }).catch(() => {});
+  await expect.poll(() => close.count(), { timeout: 10_000 }).toBe(0);
+}
+
+const dashboard = () => page.getByTestId('run-dashboard');
+const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+  served = await serve();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+describe('training dashboard and generation', () => {
+  it('creates a sample project and waits for its import', async () => {
+    await page.goto(served.url);
+    await expect.poll(() => page.getByTestId('create-folder').inputValue()).toBe(served.projectsDir);
+    await page.getByRole('button', { name: 'Try with sample data' }).click();
+    await page.getByTestId('project-name').waitFor();
+    await expect
+      .poll(async () => (await page.getByTestId('job-status').allTextContents()).includes('Completed'), { timeout: 90_000 })
+      .toBe(true);
+    await expect.poll(() => page.getByTestId('stat-images').innerText()).not.toBe('0');
+  });
+
+  it('sets up a tiny run with an estimate and starts it', async () => {
+    await page.getByTestId('nav-training').click();
+    await page.getByTestId('training-no-runs').waitFor();
+    const form = page.getByTestId('new-run');
+    await form.getByLabel(/^Conditional WGAN-GP/).check();
+    // exactly two classes: the two smallest (listed last)
+    const boxes = form.getByTestId('train-classes').getByRole('checkbox');
+    const n = await boxes.count();
+    expect(n).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < n; i++) {
+      if (i >= n - 2) await boxes.nth(i).check();
+      else await boxes.nth(i).uncheck();
+    }
+    await form.getByText('32 × 32').click();
+    await form.getByText('Tiny (quick smoke test)').click();
+    await form.getByLabel('Training steps').fill(String(STEPS));
+    await form.getByLabel('Where to compute').selectOption(BACKEND);
+    await expect.poll(() => form.getByText(/That is about .* passes over the/).count()).toBe(1);
+
+    await form.getByRole('button', { name: 'Estimate time' }).click();
+    const estimate = form.getByTestId('train-estimate');
+    await estimate.waitFor({ timeout: 90_000 });
+    expect(await estimate.innerText()).toMatch(/Backend: .+/);
+    expect(await estimate.innerText()).toMatch(/per step: .+ in total for/);
+
+    await form.getByRole('button', { name: 'Start training' }).click();
+    await dashboard().waitFor();
+    expect(await page.getByTestId('run-row').count()).toBe(1);
+  });
+
+  it('draws the loss curves and a sample grid, pauses and resumes', async () => {
+    await dashboard().getByTestId('loss-charts').waitFor({ timeout: 90_000 });
+    await expect.poll(() => dashboard().locator('[data-testid="chart-losses"] path.recharts-line-curve').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await dashboard().getByTestId('sample-image').waitFor({ timeout: 90_000 });
+
+    expect(await runStatus()).toBe('Running');
+    await dashboard().getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toBe('Paused');
+    expect(await dashboard().getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
+    expect(await dashboard().getByRole('button', { name: 'Pause' }).isDisabled()).toBe(true);
+    const pausedAt = await dashboard().getByTestId('run-step').innerText();
+
+    await dashboard().getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(runStatus, { timeout: 120_000 }).toBe('Completed');
+    expect(await dashboard().getByTestId('run-step').innerText()).toBe(`${STEPS} of ${STEPS}`);
+    expect(pausedAt).not.toBe(`${STEPS} of ${STEPS}`);
+    await expect
+      .poll(() => dashboard().getByTestId('sample-image').getAttribute('data-step'), { timeout: 30_000 })
+      .toBe(String(STEPS));
+    await tidyForScreenshot();
+    await dashboard().screenshot({ path: screenshotPath('training-dashboard.png') });
+  });
+
+  it('generates 4 images of a class and shows them in the grid', async () => {
+    await page.getByTestId('nav-gallery').click();
+    const panel = page.getByTestId('generate-panel');
+    await panel.getByTestId('generate-count').waitFor();
+    await panel.getByTestId('generate-count').fill('4');
+    await panel.getByTestId('generate-seed').fill('7');
+    await panel.getByRole('button', { name: 'Generate images' }).click();
+    await expect.poll(() => page.getByTestId('generated-thumb').count(), { timeout: 90_000 }).toBe(4);
+    await expect.poll(() => page.locator('[data-testid="generated-thumb"] img').count()).toBe(4);
+    await tidyForScreenshot();
+    await page.getByTestId('generated-thumb').first().hover();
+    await page.getByRole('tooltip').waitFor();
+    await page.screenshot({ path: screenshotPath('generated.png'), fullPage: true });
+  });
+
+  it('logged no errors in the browser console', () => {
+    expect(consoleErrors.filter((e) => !/Failed to load resource.*(400|409)/.test(e))).toEqual([]);
+  });
+});
