@@ -1,4 +1,5 @@
 import { Button, Card, Group, Loader, NativeSelect, NumberInput, Stack, Text, Title } from '@mantine/core';
+import { SeedInput } from '../../components/SeedInput';
 import { IconSparkles } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import type { Job } from '../../../shared/contract';
@@ -151,19 +152,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
               error={errors.count}
               data-testid="generate-count"
             />
-            <NumberInput
-              label="Random seed (optional)"
-              description="The same seed gives the same images again."
-              placeholder="Chosen for you"
-              value={seed}
-              onChange={setSeed}
-              min={0}
-              max={2 ** 31 - 1}
-              allowDecimal={false}
-              allowNegative={false}
-              error={errors.seed}
-              data-testid="generate-seed"
-            />
+            <SeedInput value={seed} onChange={setSeed} description="The same seed gives the same images again." error={errors.seed} data-testid="generate-seed" />
           </Group>
           <Group>
             <Button type="submit" leftSection={<IconSparkles size={16} />} loading={busy} disabled={jobRunning} data-testid="generate-start">

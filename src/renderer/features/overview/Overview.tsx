@@ -1,4 +1,5 @@
 import { Card, Code, Group, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { GoToImport } from '../../components/GoToImport';
 import type { Job, ProjectStatus } from '../../../shared/contract';
 import { JobsList } from '../jobs/JobsList';
 import { VerifyPanel } from './VerifyPanel';
@@ -77,18 +78,7 @@ export function Overview({ project, jobs, onJob, onGoToImport }: Props) {
           {project.classes.length === 0 ? (
             <Text size="sm" c="dimmed" data-testid="classes-empty">
               No images yet. Go to{' '}
-              <Text
-                component="a"
-                href="#/import"
-                inherit
-                c="blue"
-                onClick={(e) => {
-                  e.preventDefault();
-                  onGoToImport();
-                }}
-              >
-                Import
-              </Text>{' '}
+              <GoToImport onGoToImport={onGoToImport} />{' '}
               to bring in your dataset; each class and its number of images will appear here.
             </Text>
           ) : (

@@ -15,6 +15,7 @@ import {
   Title,
   Tooltip,
 } from '@mantine/core';
+import { SeedInput } from '../../components/SeedInput';
 import { IconAlertTriangle, IconClock, IconPlayerPlay } from '@tabler/icons-react';
 import { useId, useState, type FormEvent } from 'react';
 import type { CallOutput, Run, TrainSettings } from '../../../shared/contract';
@@ -261,19 +262,7 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
               data={(Object.keys(BACKEND_LABEL) as BackendChoice[]).map((b) => ({ value: b, label: BACKEND_LABEL[b] }))}
               data-testid="train-backend"
             />
-            <NumberInput
-              label="Random seed (optional)"
-              description="The same seed and settings give the same run."
-              placeholder="Chosen for you"
-              value={seed}
-              onChange={setSeed}
-              min={0}
-              max={2 ** 31 - 1}
-              allowDecimal={false}
-              allowNegative={false}
-              error={errors.seed}
-              data-testid="train-seed"
-            />
+            <SeedInput value={seed} onChange={setSeed} description="The same seed and settings give the same run." error={errors.seed} data-testid="train-seed" />
           </Group>
 
           <Switch

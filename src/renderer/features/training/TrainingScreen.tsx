@@ -1,4 +1,5 @@
 import { Card, Grid, Loader, Stack, Text, Title } from '@mantine/core';
+import { GoToImport } from '../../components/GoToImport';
 import { useCallback, useMemo, useState } from 'react';
 import type { ProjectStatus, Run } from '../../../shared/contract';
 import { useCall, useEvent, useOnReconnect } from '../../api/hooks';
@@ -17,18 +18,7 @@ function NoImages({ onGoToImport }: { onGoToImport: () => void }) {
     <Card withBorder radius="md" padding="lg" data-testid="training-no-images">
       <Text>
         There are no images to learn from yet. Go to{' '}
-        <Text
-          component="a"
-          href="#/import"
-          inherit
-          c="blue"
-          onClick={(e) => {
-            e.preventDefault();
-            onGoToImport();
-          }}
-        >
-          Import
-        </Text>{' '}
+        <GoToImport onGoToImport={onGoToImport} />{' '}
         to bring in your dataset first.
       </Text>
     </Card>
