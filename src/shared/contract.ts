@@ -324,6 +324,11 @@ export const calls = {
   },
   'splits.set': { input: z.object({ seed: z.number().int().min(0).max(2 ** 31 - 1), ratios: SplitRatiosSchema }).strict(), output: SplitsSchema },
   'jobs.cancel': { input: z.object({ id: z.string().min(1) }).strict(), output: JobSchema },
+  /** A native file dialog (desktop app only; `unsupported` in the browser). `extensions` without dots. */
+  'dialog.pickFile': {
+    input: z.object({ title: z.string().optional(), extensions: z.array(z.string().regex(/^[A-Za-z0-9]+$/)).optional() }).strict(),
+    output: z.object({ path: z.string().nullable() }),
+  },
   'dialog.pickFolder': {
     input: z.object({ title: z.string().optional() }).strict(),
     output: z.object({ path: z.string().nullable() }),

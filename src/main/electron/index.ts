@@ -81,6 +81,7 @@ async function start(): Promise<void> {
     mode: 'electron',
     launchWorker: utilityWorkerLauncher(),
     pickFolder,
+    pickFile,
     ...(native.nativeBinding ? { nativeBinding: native.nativeBinding } : {}),
   });
   registerIpc({ session: appSession, getWindow: () => mainWindow, origins });
@@ -215,6 +216,16 @@ async function pickFolder(title?: string): Promise<string | null> {
   const options: Electron.OpenDialogOptions = {
     title: title ?? 'Choose a folder',
     properties: ['openDirectory', 'createDirectory', 'promptToCreate'],
+  };
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+async function pickFile(title?: string, extensions?: string[]): Promise<string | null> {
+  const options: Electron.OpenDialogOptions = {
+    title: title ?? 'Choose a file',
+    properties: ['openFile'],
+    ...(extensions?.length ? { filters: [{ name: extensions.map((e) => e.toUpperCase()).join(', '), extensions }, { name: 'All files', extensions: ['*'] }] } : {}),
   };
   const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
   return result.canceled ? null : (result.filePaths[0] ?? null);

@@ -48,6 +48,7 @@ describe('AppSession.dispatch validates every input against the contract', () =>
     expect(await s.dispatch('projects.open', { path })).toMatchObject({ ok: true, value: { path } });
     expect(events).toEqual(['project.changed', 'project.changed', 'project.changed']);
     expect(await s.dispatch('dialog.pickFolder', {})).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+    expect(await s.dispatch('dialog.pickFile', { extensions: ['csv'] })).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
   });
 
   it('runs the verify job and streams job.updated events to completion', async () => {

@@ -33,6 +33,8 @@ export interface SessionOptions {
   launchWorker: WorkerLauncher;
   /** A native folder picker (Electron); absent in the browser mode. */
   pickFolder?: (title?: string) => Promise<string | null>;
+  /** A native file picker (Electron); absent in the browser mode. */
+  pickFile?: (title?: string, extensions?: string[]) => Promise<string | null>;
   /** better-sqlite3 binary for Electron's ABI, when running inside Electron. */
   nativeBinding?: string;
   /** Folder for app-level state (recent projects); defaults to appHome(). */
@@ -243,6 +245,12 @@ export class AppSession {
         this.#require().runner.enqueue(generateSpec(runId, className, count, seed ?? Math.floor(Math.random() * 2 ** 31))),
       'generated.list': async (filter) => listGenerated(this.#require().project, filter),
       'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
+      'dialog.pickFile': async ({ title, extensions }) => {
+        if (!this.#opts.pickFile) {
+          throw new AppError('unsupported', 'Choosing files is not available in the browser. Type or paste the file path instead.');
+        }
+        return { path: await this.#opts.pickFile(title, extensions) };
+      },
       'dialog.pickFolder': async ({ title }) => {
         if (!this.#opts.pickFolder) {
           throw new AppError('unsupported', 'Folder browsing is not available in the browser. Type or paste the folder path instead.');

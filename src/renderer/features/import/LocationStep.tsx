@@ -1,4 +1,5 @@
 import { Alert, Button, Group, Loader, Stack, Text } from '@mantine/core';
+import { useFilePicker } from '../projects/useFolderPicker';
 import { IconTable } from '@tabler/icons-react';
 import { useState, type Dispatch } from 'react';
 import { useClient, asApiError } from '../../api/hooks';
@@ -16,6 +17,7 @@ interface Props {
 /** Step 2: where the images are; for a CSV source also which columns hold what. */
 export function LocationStep({ state, dispatch, canBrowse, pickFolder }: Props) {
   const client = useClient();
+  const [, pickFile] = useFilePicker();
   const errors = state.showErrors ? validateLocation(state) : {};
   const [reading, setReading] = useState(false);
   const [previewError, setPreviewError] = useState<string | null>(null);
@@ -94,6 +96,17 @@ export function LocationStep({ state, dispatch, canBrowse, pickFolder }: Props) 
                 dispatch({ type: 'set-path', field: 'csvFile', value });
               }}
               onBlur={() => void readCsv()}
+              onBrowse={
+                canBrowse
+                  ? async () => {
+                      const path = await pickFile('Choose the CSV file with the labels', ['csv', 'txt', 'tsv']);
+                      if (path) {
+                        setPreviewError(null);
+                        dispatch({ type: 'set-path', field: 'csvFile', value: path });
+                      }
+                    }
+                  : undefined
+              }
               testId="source-csv"
             />
           </div>

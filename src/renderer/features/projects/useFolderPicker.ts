@@ -25,3 +25,23 @@ export function useFolderPicker(): [boolean, (title: string) => Promise<string |
   );
   return [available, pick];
 }
+
+/** The native file dialog, like useFolderPicker: `[available, pick(title, extensions)]`. */
+export function useFilePicker(): [boolean, (title: string, extensions?: string[]) => Promise<string | null>] {
+  const client = useClient();
+  const [available, setAvailable] = useState(true);
+  const pick = useCallback(
+    async (title: string, extensions?: string[]) => {
+      try {
+        const { path } = await client.call('dialog.pickFile', { title, ...(extensions ? { extensions } : {}) });
+        return path;
+      } catch (err) {
+        if (asApiError(err).kind === 'unsupported') setAvailable(false);
+        else notifyError(err);
+        return null;
+      }
+    },
+    [client],
+  );
+  return [available, pick];
+}
