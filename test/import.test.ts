@@ -174,3 +174,26 @@ describe('gan-augment init --sample', () => {
     expect(Object.fromEntries(s.classes.map((c) => [c.name, c.imageCount]))).toMatchObject({ 'T-shirt': 200, Bag: 30 });
   });
 });
+
+describe('near-copies', () => {
+  it('are imported but reported, naming both files', async () => {
+    const source = join(work, 'near');
+    const sharp = (await import('sharp')).default;
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(source, 'nevus'), { recursive: true });
+    // a picture with structure (a dark lesion on skin), saved twice: other size and quality, other bytes
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="#e8b89a"/>' +
+        '<ellipse cx="300" cy="250" rx="150" ry="110" fill="#5a3522"/><circle cx="420" cy="150" r="40" fill="#8a5a40"/></svg>',
+    );
+    await sharp(svg).jpeg({ quality: 92 }).toFile(join(source, 'nevus', 'lesion.jpg'));
+    await sharp(svg).resize(560).jpeg({ quality: 60 }).toFile(join(source, 'nevus', 'lesion re-saved.jpg'));
+    await writeJpeg(join(source, 'nevus', 'other.jpg'), { seed: 502 });
+    cli(['init', join(work, 'near')]);
+    const s = json<Summary>(['import', join(work, 'near.ganaug'), source, '--json']);
+    expect(s.imported).toBe(3);
+    const near = s.problems.filter((p) => p.kind === 'near-duplicate');
+    expect(near).toHaveLength(1);
+    expect(near[0]!.message).toMatch(/"nevus\/lesion( re-saved)?\.jpg" looks almost the same as "nevus\/lesion( re-saved)?\.jpg"/);
+  });
+});

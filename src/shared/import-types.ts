@@ -29,7 +29,8 @@ export type SourceProblemKind =
   | 'invalid-value' // a one-hot cell that is not 0 or 1
   | 'duplicate-row' // a second row for the same file with the same label (imported once)
   | 'contradictory-rows' // two rows for the same file with different labels (not imported)
-  | 'no-row'; // an image in the folder that no CSV row mentions
+  | 'no-row' // an image in the folder that no CSV row mentions
+  | 'near-duplicate'; // imported, but nearly identical (perceptual hash) to another image: reported, not excluded
 
 export interface SourceProblem {
   kind: SourceProblemKind;

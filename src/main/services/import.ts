@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
 import type { ImportBatch, ImportSummary, RejectKind, SourceProblem, SourceSpec } from '../../shared/import-types';
 import { classify, type ClassifyInput } from '../../shared/import-classify';
+import { nearDuplicatePairs } from '../../shared/phash';
 import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
 import type { JobContext, JobSpec } from './jobs';
@@ -237,6 +238,7 @@ function finish(project: Project, importId: number, resumed: number): ImportSumm
       }
     }
     for (const c of result.existingConflicts) markStoredConflict.run(c.sha256);
+    reportNearDuplicates(project, importId);
     summary.problems = (
       db.prepare('SELECT kind, message, file, rel_path AS relPath, row FROM import_problems WHERE import_id = ? ORDER BY id').all(importId) as (SourceProblem & {
         file: string | null;
@@ -248,6 +250,33 @@ function finish(project: Project, importId: number, resumed: number): ImportSumm
     resplit(project);
   })();
   return summary;
+}
+
+/**
+ * Near-copies (perceptual hash within a few bits) between this import's new images and every stored
+ * one, as informational problems: a resized or re-saved copy of one patient's picture would otherwise
+ * slip into two splits, or under two labels.
+ */
+function reportNearDuplicates(project: Project, importId: number): void {
+  const db = project.db;
+  const items = db
+    .prepare(
+      `SELECT i.id, i.phash, i.import_id AS importId, COALESCE(i.rel_path, i.source_path) AS relPath, i.source_path AS file, c.name AS label
+       FROM images i JOIN classes c ON c.id = i.class_id WHERE i.phash IS NOT NULL AND i.status = 'ok'`,
+    )
+    .all() as { id: number; phash: string; importId: number | null; relPath: string; file: string; label: string }[];
+  const pairs = nearDuplicatePairs(items, (i) => i.importId === importId);
+  const insert = db.prepare(`INSERT INTO import_problems (import_id, kind, message, file, rel_path) VALUES (?, 'near-duplicate', ?, ?, ?)`);
+  for (const { a, b, distance } of pairs) {
+    const [newer, other] = b.importId === importId ? [b, a] : [a, b];
+    const labels = newer.label === other.label ? '' : ` under another class ("${other.label}" vs "${newer.label}")`;
+    insert.run(
+      importId,
+      `"${newer.relPath}" looks almost the same as "${other.relPath}"${labels} (they differ in ${distance} of 64 bits of their perceptual hash). If they show the same patient or lesion, keep only one.`,
+      newer.file,
+      newer.relPath,
+    );
+  }
 }
 
 export function splitSettings(project: Project): { seed: number; ratios: SplitRatios } {

@@ -278,15 +278,7 @@ export function dHashRgb(data: Buffer, width: number, height: number, channels =
   return hex;
 }
 
-const POPCOUNT4 = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
-
-/** Number of differing bits between two equal-length hex hashes (0..64 for dHash). */
-export function hammingDistance(a: string, b: string): number {
-  if (a.length !== b.length) throw new Error(`Hashes of different lengths: ${a.length} and ${b.length} hex digits.`);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d += POPCOUNT4[parseInt(a[i]!, 16) ^ parseInt(b[i]!, 16)]!;
-  return d;
-}
+export { hammingDistance } from '../../shared/phash';
 
 // ---------------------------------------------------------------------------------------------
 // Probe

@@ -17,6 +17,7 @@ export const PROBLEM_HEADINGS: Record<string, string> = {
   'duplicate-row': 'Files listed twice with the same class (imported once)',
   'contradictory-rows': 'Files listed twice with different classes (not imported)',
   'no-row': 'Images that no CSV row mentions (their class is unknown, so they are left out)',
+  'near-duplicate': 'Pictures that look almost the same as another one (imported; check they are not the same patient twice)',
 };
 
 export function problemHeading(kind: string): string {
