@@ -6,8 +6,11 @@
  *         run a test op -> WebGPU through Dawn (`webgpu` npm) when an adapter exists -> the pure-JS
  *         CPU backend, with a warning.
  *   The environment variable GAN_AUGMENT_BACKEND (auto|webgpu|tensorflow|cpu) overrides the argument.
+ *   On WebGPU our own WGSL kernels (./kernels, issue 5) replace some of tfjs's; GAN_AUGMENT_WGSL_KERNELS=0
+ *   keeps tfjs's own.
  */
 import { tf } from './tf';
+import { registerOurKernels } from './kernels/conv2d-backprop-filter';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'cpu'];
@@ -166,6 +169,8 @@ async function initWebGpu(): Promise<BackendInfo> {
   }
   if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
   await tf.ready();
+  // Our WGSL kernels (issue 5) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0.
+  registerOurKernels();
   const { device, isGpu } = describeAdapter(adapter.info);
   return isGpu
     ? { name: 'webgpu', device, isGpu }

@@ -1,0 +1,200 @@
+/**
+ * Our WGSL Conv2DBackpropFilter against a float64 JS reference, on WebGPU (lavapipe here, a GPU
+ * elsewhere). Skipped, with the reason printed, when no WebGPU adapter exists. Its own file: the
+ * tfjs backend is process-wide.
+ *
+ * Tolerance: max |ours - reference| <= 1e-5 * sqrt(K) * max|reference| + 1e-6 (K = B * OH * OW
+ * terms per weight; fp32 summation error grows about like sqrt(K)).
+ */
+import { describe, expect, it } from 'vitest';
+import { tf } from '../tf';
+import { initBackend } from '../index';
+import {
+  DEFAULT_TILING,
+  ourKernelsInstalled,
+  ourKernelsRequested,
+  planFilterGrad,
+  registerOurKernels,
+  runFilterGrad,
+  unregisterOurKernels,
+  type FilterGradAttrs,
+  type FilterGradTiling,
+  type WebGpuBackendLike,
+} from './conv2d-backprop-filter';
+import { Prng } from '../../training/rng';
+
+let reason = '';
+try {
+  await initBackend('webgpu');
+} catch (e) {
+  reason = (e as Error).message;
+  console.log(`[skip] WGSL Conv2DBackpropFilter tests: ${reason}`);
+}
+
+type Pad = FilterGradAttrs['pad'];
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  k: number;
+  co: number;
+  stride: number;
+  pad: Pad;
+}
+
+function randomArray(n: number, rng: Prng): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+}
+
+/** Float64 reference, straight from the definition (tfjs's conv info gives the output size / pads). */
+function reference(x: Float32Array, dy: Float32Array, c: Case): { dw: Float64Array; K: number } {
+  const [B, H, W, CI] = c.x;
+  const info = tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, CI, c.co], c.stride, 1, c.pad);
+  const { outHeight: OH, outWidth: OW } = info;
+  const { top, left } = info.padInfo;
+  const CO = c.co;
+  const dw = new Float64Array(c.k * c.k * CI * CO);
+  for (let kh = 0; kh < c.k; kh++)
+    for (let kw = 0; kw < c.k; kw++)
+      for (let b = 0; b < B; b++)
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * c.stride - top + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let ow = 0; ow < OW; ow++) {
+            const iw = ow * c.stride - left + kw;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((b * H + ih) * W + iw) * CI;
+            const dyo = ((b * OH + oh) * OW + ow) * CO;
+            for (let ci = 0; ci < CI; ci++) {
+              const xv = x[xo + ci]!;
+              const wo = ((kh * c.k + kw) * CI + ci) * CO;
+              for (let co = 0; co < CO; co++) dw[wo + co] = dw[wo + co]! + xv * dy[dyo + co]!;
+            }
+          }
+        }
+  return { dw, K: B * OH * OW };
+}
+
+function dyShape(c: Case): [number, number, number, number] {
+  const info = tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
+  return [c.x[0], info.outHeight, info.outWidth, c.co];
+}
+
+const CASES: Case[] = [
+  { name: 'odd 7x9, c3->5, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
+  { name: 'odd 9x7, c5->3, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
+  { name: 'odd 11x11, c3->6, k4 s2 valid', x: [2, 11, 11, 3], k: 4, co: 6, stride: 2, pad: 'valid' },
+  { name: 'batch 1, 8x8, c5->7, k4 s1 valid', x: [1, 8, 8, 5], k: 4, co: 7, stride: 1, pad: 'valid' },
+  { name: 'explicit pads 1/2, 2/0, c4->8, k3 s2', x: [2, 10, 9, 4], k: 3, co: 8, stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { name: 'numeric pad 1, 13x13, c6->10, k4 s2', x: [1, 13, 13, 6], k: 4, co: 10, stride: 2, pad: 1 },
+  { name: 'DCGAN critic 32x32x3 -> 16x16x64, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
+  { name: 'DCGAN critic 16x16x64 -> 8x8x128, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
+];
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+async function runOurs(c: Case, x: tf.Tensor4D, dy: tf.Tensor4D, tiling?: FilterGradTiling): Promise<Float32Array> {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const attrs: FilterGradAttrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.x[3], c.co] };
+  const info = runFilterGrad(backend, x, dy, attrs, tiling);
+  if (!info) throw new Error('unsupported');
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function check(c: Case, got: Float32Array, ref: Float64Array, K: number): number {
+  expect(got.length).toBe(ref.length);
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
+  const tol = 1e-5 * Math.sqrt(K) * maxAbs(ref) + 1e-6;
+  console.log(`${c.name}: K=${K} max|ref|=${maxAbs(ref).toFixed(3)} max abs error ${err.toExponential(2)} (tolerance ${tol.toExponential(2)})`);
+  expect(err).toBeLessThanOrEqual(tol);
+  return err;
+}
+
+describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
+  it('plans split-K within the K range', () => {
+    const g = planFilterGrad({ filterHeight: 4, filterWidth: 4, inChannels: 3, outChannels: 64, batchSize: 16, outHeight: 16, outWidth: 16 });
+    expect(g.M).toBe(48);
+    expect(g.K).toBe(4096);
+    expect(g.splits).toBeGreaterThan(1);
+    expect((g.splits - 1) * g.kPerSplit).toBeLessThan(g.K);
+    expect(g.splits * g.kPerSplit).toBeGreaterThanOrEqual(g.K);
+  });
+
+  for (const c of CASES) {
+    it(`matches the reference: ${c.name}`, async () => {
+      const rng = new Prng(c.name.length * 7919 + c.x[1] * 31 + c.co);
+      const ds = dyShape(c);
+      const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
+      const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
+      const { dw, K } = reference(xa, dya, c);
+      const x = tf.tensor4d(xa, c.x);
+      const dy = tf.tensor4d(dya, ds);
+      // Default tiling (split-K where K allows), then one split and a small tile (edge paths).
+      check(c, await runOurs(c, x, dy), dw, K);
+      check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1 }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
+      x.dispose();
+      dy.dispose();
+    });
+  }
+
+  it('declines what it does not support (NCHW, int32), so tfjs\'s kernel runs', () => {
+    const backend = tf.backend() as unknown as WebGpuBackendLike;
+    const x = tf.zeros([1, 3, 5, 5]);
+    const dy = tf.zeros([1, 4, 5, 5]);
+    const attrs: FilterGradAttrs = { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] };
+    expect(runFilterGrad(backend, x, dy, attrs)).toBeNull();
+    const xi = tf.zeros([1, 5, 5, 3], 'int32');
+    const dyi = tf.zeros([1, 5, 5, 4], 'int32');
+    expect(runFilterGrad(backend, xi, dyi, { ...attrs, dataFormat: 'NHWC' })).toBeNull();
+    tf.dispose([x, dy, xi, dyi]);
+  });
+
+  it('is on unless GAN_AUGMENT_WGSL_KERNELS is 0', () => {
+    expect(ourKernelsRequested({})).toBe(true);
+    expect(ourKernelsRequested({ GAN_AUGMENT_WGSL_KERNELS: '1' })).toBe(true);
+    expect(ourKernelsRequested({ GAN_AUGMENT_WGSL_KERNELS: '0' })).toBe(false);
+    expect(ourKernelsRequested({ GAN_AUGMENT_WGSL_KERNELS: 'off' })).toBe(false);
+  });
+
+  it('is what tf.grad uses once registered (conv2d filter gradient)', async () => {
+    const rng = new Prng(5);
+    const c: Case = { name: 'registered, 9x9 c3->5 k3 s2 same', x: [2, 9, 9, 3], k: 3, co: 5, stride: 2, pad: 'same' };
+    const xa = randomArray(2 * 9 * 9 * 3, rng);
+    const wa = randomArray(3 * 3 * 3 * 5, rng);
+    const x = tf.tensor4d(xa, c.x);
+    const w = tf.tensor4d(wa, [3, 3, 3, 5]);
+    // Loss = sum(conv2d(x, w)): dy is all ones.
+    const gradW = async () => {
+      const g = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 2, 'same')))(w);
+      const d = (await g.data()) as Float32Array;
+      g.dispose();
+      return d;
+    };
+    // initBackend may already have installed ours (GAN_AUGMENT_WGSL_KERNELS): start from tfjs's.
+    const wasInstalled = ourKernelsInstalled();
+    unregisterOurKernels();
+    const theirs = await gradW();
+    expect(registerOurKernels({ force: true })).toBe(true);
+    try {
+      const before = tf.memory().numTensors;
+      const ours = await gradW();
+      expect(tf.memory().numTensors).toBe(before);
+      const { dw, K } = reference(xa, new Float32Array(dyShape(c).reduce((a, b) => a * b, 1)).fill(1), c);
+      check(c, ours, dw, K);
+      check({ ...c, name: `${c.name} (tfjs's own kernel)` }, theirs, dw, K);
+    } finally {
+      if (!wasInstalled) unregisterOurKernels();
+    }
+    x.dispose();
+    w.dispose();
+  });
+});
