@@ -1,4 +1,5 @@
 import { Button, Card, Group, Loader, NativeSelect, NumberInput, Stack, Text, Title } from '@mantine/core';
+import { useCancelJob } from '../jobs/useCancelJob';
 import { SeedInput } from '../../components/SeedInput';
 import { IconSparkles } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
@@ -36,7 +37,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [jobId, setJobId] = useState<string | null>(null);
-  const [cancelling, setCancelling] = useState(false);
+  const [cancelling, cancelJob] = useCancelJob(onJob);
 
   useEvent('run.updated', () => runsOps.reload());
   useEvent('job.updated', (job) => {
@@ -80,17 +81,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
     }
   };
 
-  const cancel = async () => {
-    if (!job) return;
-    setCancelling(true);
-    try {
-      onJob(await client.call('jobs.cancel', { id: job.id }));
-    } catch (err) {
-      notifyError(err);
-    } finally {
-      setCancelling(false);
-    }
-  };
+  const cancel = () => cancelJob(job);
 
   let form;
   if (runsCall.status === 'loading' && !runsCall.data) {

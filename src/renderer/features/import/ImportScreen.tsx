@@ -1,4 +1,5 @@
 import { Alert, Button, Card, Code, Group, Loader, Radio, Stack, Stepper, Text, Title } from '@mantine/core';
+import { useCancelJob } from '../jobs/useCancelJob';
 import { IconAlertTriangle, IconArrowLeft, IconArrowRight, IconFileImport, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { useEffect, useReducer, useState, type Dispatch } from 'react';
 import type { Job, ProjectStatus } from '../../../shared/contract';
@@ -129,8 +130,7 @@ function ProgressStep({ job, spec, onJob, onRestart, onStartAgain }: {
   onRestart: () => void;
   onStartAgain: () => void;
 }) {
-  const client = useClient();
-  const [cancelling, setCancelling] = useState(false);
+  const [cancelling, cancelJob] = useCancelJob(onJob);
   if (!job) {
     return (
       <Group gap="xs">
@@ -139,16 +139,7 @@ function ProgressStep({ job, spec, onJob, onRestart, onStartAgain }: {
       </Group>
     );
   }
-  const cancel = async () => {
-    setCancelling(true);
-    try {
-      onJob(await client.call('jobs.cancel', { id: job.id }));
-    } catch (err) {
-      notifyError(err);
-    } finally {
-      setCancelling(false);
-    }
-  };
+  const cancel = () => cancelJob(job);
   if (job.status === 'stopped' || job.status === 'interrupted') {
     return (
       <Alert color="gray" title={job.status === 'stopped' ? 'The import was cancelled' : 'The import was interrupted'} data-testid="import-stopped">

@@ -3,45 +3,39 @@ import { useClient, asApiError } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 
 /**
- * The native folder dialog. In the browser mode the app answers `unsupported`; from then on
- * `available` is false and the forms ask the person to type the path.
- * Returns `[available, pick]`; `pick` resolves to the chosen path or null.
+ * A native dialog behind a contract call. In the browser mode the app answers `unsupported`; from
+ * then on `available` is false and the forms ask the person to type the path.
  */
-export function useFolderPicker(): [boolean, (title: string) => Promise<string | null>] {
-  const client = useClient();
+function useNativePicker<A extends unknown[]>(call: (...args: A) => Promise<{ path: string | null }>): [boolean, (...args: A) => Promise<string | null>] {
   const [available, setAvailable] = useState(true);
   const pick = useCallback(
-    async (title: string) => {
+    async (...args: A) => {
       try {
-        const { path } = await client.call('dialog.pickFolder', { title });
-        return path;
+        return (await call(...args)).path;
       } catch (err) {
         if (asApiError(err).kind === 'unsupported') setAvailable(false);
         else notifyError(err);
         return null;
       }
     },
-    [client],
+    [call],
   );
   return [available, pick];
 }
 
-/** The native file dialog, like useFolderPicker: `[available, pick(title, extensions)]`. */
+/** The native folder dialog: `[available, pick(title)]`; `pick` resolves to the chosen path or null. */
+export function useFolderPicker(): [boolean, (title: string) => Promise<string | null>] {
+  const client = useClient();
+  const call = useCallback((title: string) => client.call('dialog.pickFolder', { title }), [client]);
+  return useNativePicker(call);
+}
+
+/** The native file dialog: `[available, pick(title, extensions)]`. */
 export function useFilePicker(): [boolean, (title: string, extensions?: string[]) => Promise<string | null>] {
   const client = useClient();
-  const [available, setAvailable] = useState(true);
-  const pick = useCallback(
-    async (title: string, extensions?: string[]) => {
-      try {
-        const { path } = await client.call('dialog.pickFile', { title, ...(extensions ? { extensions } : {}) });
-        return path;
-      } catch (err) {
-        if (asApiError(err).kind === 'unsupported') setAvailable(false);
-        else notifyError(err);
-        return null;
-      }
-    },
+  const call = useCallback(
+    (title: string, extensions?: string[]) => client.call('dialog.pickFile', { title, ...(extensions ? { extensions } : {}) }),
     [client],
   );
-  return [available, pick];
+  return useNativePicker(call);
 }
