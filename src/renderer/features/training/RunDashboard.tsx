@@ -1,4 +1,4 @@
-import { Alert, Button, Card, Grid, Group, Image, Loader, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { NumberInput, Alert, Button, Card, Grid, Group, Image, Loader, Progress, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertTriangle, IconInfoCircle, IconPlayerPause, IconPlayerPlay, IconPlayerStop } from '@tabler/icons-react';
 import { useCallback, useEffect, useState } from 'react';
 import type { MetricPoint, Run } from '../../../shared/contract';
@@ -61,6 +61,44 @@ function SampleGrid({ run }: { run: Run }) {
   );
 }
 
+/** Continues a finished run from its last checkpoint up to a larger total number of steps. */
+function TrainLonger({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
+  const client = useClient();
+  const [steps, setSteps] = useState<number | string>(run.totalSteps * 2);
+  const [busy, setBusy] = useState(false);
+  const target = typeof steps === 'number' ? steps : Number(steps);
+  const valid = Number.isInteger(target) && target > run.step;
+  const go = async () => {
+    setBusy(true);
+    try {
+      onRun(await client.call('runs.resume', { runId: run.id, steps: target }));
+    } catch (err) {
+      notifyError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Group align="flex-end" gap="xs" data-testid="train-longer">
+      <NumberInput
+        label="Train longer, up to step"
+        description={`Continues from the checkpoint at step ${run.checkpointStep}, with the same settings.`}
+        value={steps}
+        onChange={setSteps}
+        min={run.step + 1}
+        allowDecimal={false}
+        allowNegative={false}
+        thousandSeparator=","
+        error={valid ? undefined : `Choose a number above ${run.step}.`}
+        w={260}
+      />
+      <Button variant="light" leftSection={<IconPlayerPlay size={16} />} onClick={() => void go()} loading={busy} disabled={!valid}>
+        Train longer
+      </Button>
+    </Group>
+  );
+}
+
 /** One run: progress, controls, health hints, live loss curves and the latest sample grid. */
 export function RunDashboard({ run, onRun }: Props) {
   const client = useClient();
@@ -111,6 +149,7 @@ export function RunDashboard({ run, onRun }: Props) {
   };
 
   const allowed = allowedActions(run.status);
+  const canTrainLonger = (run.status === 'completed' || run.status === 'stopped' || run.status === 'failed') && run.checkpointStep !== null;
   const sentence = runStatusSentence(run);
   const rate = formatRate(run.imagesPerSec, 'images');
 
@@ -164,6 +203,8 @@ export function RunDashboard({ run, onRun }: Props) {
             </Button>
           </Group>
         </Group>
+
+        {canTrainLonger && <TrainLonger run={run} onRun={onRun} />}
 
         <Stack gap={6}>
           <Progress

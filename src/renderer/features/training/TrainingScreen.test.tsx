@@ -136,3 +136,19 @@ describe('TrainingScreen', () => {
     expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(true);
   });
 });
+
+describe('Train longer', () => {
+  it('continues a completed run up to a larger total', async () => {
+    const done: Run = makeRun({ status: 'completed', step: 100, totalSteps: 100, checkpointStep: 100 });
+    const { client } = renderTraining({
+      'runs.list': () => [done],
+      'runs.get': () => ({ run: done, metrics: makeMetrics(1, 100) }),
+      'runs.resume': (input) => ({ ...done, status: 'queued', totalSteps: input.steps ?? done.totalSteps }),
+    });
+    const box = await screen.findByTestId('train-longer');
+    const input = within(box).getByLabelText('Train longer, up to step');
+    fireEvent.change(input, { target: { value: '250' } });
+    fireEvent.click(within(box).getByRole('button', { name: 'Train longer' }));
+    await waitFor(() => expect(client.calls.find((c) => c.name === 'runs.resume')?.input).toEqual({ runId: done.id, steps: 250 }));
+  });
+});
