@@ -62,6 +62,8 @@ async function main() {
   const count = arg('count', 300);
   const concurrency = arg('concurrency', availableParallelism());
   const rounds = arg('rounds', 2);
+  // the app's setting: the training copy is the thumbnail ('cache'); --separate-thumbs measures a JPEG thumbnail too
+  const thumbFormat = process.argv.includes('--separate-thumbs') ? ('jpeg' as const) : ('cache' as const);
   const keep = process.argv.includes('--keep');
   configureSharpForImport(); // the raw baseline runs with the same sharp settings
 
@@ -93,7 +95,7 @@ async function main() {
     full.push(
       await measure(async () => {
         let n = 0;
-        for await (const batch of importSource({ kind: 'folder', root }, { cacheDir: join(out, 'cache'), thumbDir: join(out, 'thumbs'), concurrency })) {
+        for await (const batch of importSource({ kind: 'folder', root }, { cacheDir: join(out, 'cache'), thumbDir: join(out, 'thumbs'), concurrency, thumbFormat })) {
           n += batch.records.filter((x) => x.status === 'ok').length;
         }
         if (n !== count) throw new Error(`pipeline imported ${n} of ${count} files`);

@@ -27,6 +27,8 @@ export async function runImport(taskId: TaskId, task: Extract<WorkerTask, { kind
     cacheDir: task.cacheDir,
     thumbDir: task.thumbDir,
     cacheSize: task.cacheSize,
+    // the 128 px training copy doubles as the thumbnail: one decode straight to the square, one encode
+    thumbFormat: 'cache',
     // small batches: each is one transaction in main, and what a killed import keeps
     batchSize: 16,
     signal,

@@ -50,6 +50,8 @@ export interface ImportOptions {
   cacheSize?: number;
   /** Longest side of the thumbnail, px. Default 160. */
   thumbSize?: number;
+  /** See ProbeOptions.thumbFormat; the app uses 'cache' (the training copy is the thumbnail). */
+  thumbFormat?: ProbeOptions['thumbFormat'];
   /** Files probed at once. Default os.availableParallelism(). */
   concurrency?: number;
   /** Records per batch. Default 64. */
@@ -149,6 +151,7 @@ export async function* importSource(spec: SourceSpec, options: ImportOptions): A
     signal,
     ...(options.cacheSize ? { cacheSize: options.cacheSize } : {}),
     ...(options.thumbSize ? { thumbSize: options.thumbSize } : {}),
+    ...(options.thumbFormat ? { thumbFormat: options.thumbFormat } : {}),
   };
 
   async function worker(): Promise<void> {

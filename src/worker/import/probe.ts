@@ -36,6 +36,7 @@ import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { AppError } from '../../shared/errors';
 import { BmpError, decodeBmp, isBmp } from './bmp';
+import { encodeRgbPng } from './png';
 import type { RejectKind, RejectReason, ImageFormat, ImageInfo, ProbeOk, ProbeRejected, ProbeSkipped } from '../../shared/import-types';
 export type { RejectKind, RejectReason, ImageFormat, ImageInfo, ProbeOk, ProbeRejected, ProbeSkipped };
 
@@ -48,8 +49,13 @@ export interface ProbeOptions {
   cacheSize?: number;
   /** Longest side of the thumbnail in pixels. Default 160. */
   thumbSize?: number;
-  /** Thumbnail format. Default 'jpeg': about 2.5x cheaper to encode than WebP at this size. */
-  thumbFormat?: ThumbFormat;
+  /**
+   * Thumbnail format. Default 'jpeg': about 2.5x cheaper to encode than WebP at this size.
+   * 'cache': no separate thumbnail; the square training copy serves as one. The file is decoded
+   * straight to the square (one resize, like sharp's own decode+resize) and only one file is
+   * encoded and written: the app's import uses this, the person sees what the GAN sees.
+   */
+  thumbFormat?: ThumbFormat | 'cache';
   /** Quality of the thumbnail, 1..100. Default 80. */
   thumbQuality?: number;
   /** zlib level of the cache PNG, 0..9. Default 1: about half the CPU of level 3 for a few % more bytes. */
@@ -249,6 +255,8 @@ const exists = (p: string) =>
  * 64-bit dHash of an 8-bit RGB raster: luminance (Rec. 601 weights) box-averaged into 9 x 8
  * cells; bit (r, c) = cell (r, c) brighter than cell (r, c + 1). 16 hex characters.
  */
+const DHASH_MARGIN = 2; // grey levels (0..255)
+
 export function dHashRgb(data: Buffer, width: number, height: number, channels = 3): string {
   const cols = 9;
   const rows = 8;
@@ -272,7 +280,9 @@ export function dHashRgb(data: Buffer, width: number, height: number, channels =
   let hex = '';
   for (let r = 0; r < rows; r++) {
     let byte = 0;
-    for (let c = 0; c < 8; c++) byte = (byte << 1) | (cells[r * cols + c]! > cells[r * cols + c + 1]! ? 1 : 0);
+    // a margin of 2 grey levels: in flat regions (skin, background) neighbouring cells differ by
+    // compression noise only, and a plain ">" would flip those bits between two saves of one picture
+    for (let c = 0; c < 8; c++) byte = (byte << 1) | (cells[r * cols + c]! > cells[r * cols + c + 1]! + DHASH_MARGIN ? 1 : 0);
     hex += byte.toString(16).padStart(2, '0');
   }
   return hex;
@@ -364,7 +374,8 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
     );
   }
 
-  // Decode once to the intermediate raster (8-bit sRGB RGB, oriented).
+  const squareOnly = options.thumbFormat === 'cache';
+  // Decode once to the intermediate raster (8-bit sRGB RGB, oriented), or straight to the square.
   let info: ImageInfo;
   let raster: { data: Buffer; width: number; height: number };
   try {
@@ -380,8 +391,10 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
         hasAlpha: false,
         orientation: 1,
       };
-      const size = intermediateSize(bmp.width, bmp.height, cacheSize, thumbSize);
-      raster = await toRaster(sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } }), size);
+      const bmpImage = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
+      raster = squareOnly
+        ? await toRaster(bmpImage, { width: cacheSize, height: cacheSize }, 'cover')
+        : await toRaster(bmpImage, intermediateSize(bmp.width, bmp.height, cacheSize, thumbSize));
     } else {
       // failOn 'warning': see the header. sequentialRead: the pipeline reads top to bottom once.
       const image = sharp(buf, { failOn: 'warning', sequentialRead: true });
@@ -402,7 +415,9 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
       };
       let pipeline = image.rotate(); // auto-orient from EXIF, then drop the orientation tag
       if (info.hasAlpha) pipeline = pipeline.flatten({ background: '#000000' });
-      raster = await toRaster(pipeline, intermediateSize(width, height, cacheSize, thumbSize));
+      raster = squareOnly
+        ? await toRaster(pipeline, { width: cacheSize, height: cacheSize }, 'cover')
+        : await toRaster(pipeline, intermediateSize(width, height, cacheSize, thumbSize));
     }
   } catch (err) {
     if (err instanceof BmpError) {
@@ -418,7 +433,19 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
   const fit = Math.min(1, thumbSize / Math.max(info.width, info.height));
   const thumb = { width: Math.max(1, Math.round(info.width * fit)), height: Math.max(1, Math.round(info.height * fit)) };
   const cacheFile = cachePathFor(options.cacheDir, sha256);
-  const thumbFormat = options.thumbFormat ?? 'jpeg';
+  if (squareOnly) {
+    try {
+      if (!(await exists(cacheFile))) {
+        const png = encodeRgbPng(raster.data, raster.width, raster.height, options.pngCompression ?? 1);
+        await writeFileAtomic(cacheFile, png, signal);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw fsErrorIsFatal(err) ?? err;
+    }
+    return { status: 'ok', sha256, bytes, phash, info, cacheFile, thumbFile: cacheFile };
+  }
+  const thumbFormat: ThumbFormat = options.thumbFormat === 'webp' ? 'webp' : 'jpeg';
   const thumbFile = thumbPathFor(options.thumbDir, sha256, thumbFormat);
   try {
     // Content-addressed: an existing file already holds exactly these pixels. The cache file is
@@ -454,9 +481,9 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
 }
 
 /** Runs the decode pipeline to 8-bit sRGB RGB at `size` (fill: the aspect ratio is already right). */
-async function toRaster(pipeline: sharp.Sharp, size: { width: number; height: number }) {
+async function toRaster(pipeline: sharp.Sharp, size: { width: number; height: number }, fit: 'fill' | 'cover' = 'fill') {
   const { data, info } = await pipeline
-    .resize(size.width, size.height, { fit: 'fill' })
+    .resize(size.width, size.height, { fit })
     .toColourspace('srgb')
     .removeAlpha()
     .raw({ depth: 'uchar' })
