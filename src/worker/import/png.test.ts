@@ -20,3 +20,15 @@ describe('encodeRgbPng', () => {
     expect(() => encodeRgbPng(Buffer.alloc(10), 2, 2)).toThrow(/Expected 12 bytes/);
   });
 });
+
+describe('encodeRgbPng on a smooth picture', () => {
+  it('compresses it well and losslessly (Sub filter + Huffman)', async () => {
+    const w = 128;
+    const rgb = Buffer.alloc(w * w * 3);
+    for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) rgb.set([x * 2, y * 2, 128], (y * w + x) * 3);
+    const png = encodeRgbPng(rgb, w, w);
+    expect(png.length).toBeLessThan(rgb.length / 4);
+    const back = await sharp(png).raw().toBuffer();
+    expect(Buffer.compare(back, rgb)).toBe(0);
+  });
+});

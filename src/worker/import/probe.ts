@@ -436,7 +436,7 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
   if (squareOnly) {
     try {
       if (!(await exists(cacheFile))) {
-        const png = encodeRgbPng(raster.data, raster.width, raster.height, options.pngCompression ?? 1);
+        const png = encodeRgbPng(raster.data, raster.width, raster.height);
         await writeFileAtomic(cacheFile, png, signal);
       }
     } catch (err) {
