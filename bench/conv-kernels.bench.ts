@@ -1,27 +1,35 @@
 /**
- * Convolution kernel benchmark (not a test): tfjs-backend-webgpu's Conv2DBackpropFilter vs ours
- * (src/worker/backends/kernels/conv2d-backprop-filter.ts) on the DCGAN-32 layers, with the forward
- * conv2d of the same layer for scale. One JSON line per layer (--json) or a readable line.
+ * Convolution kernel benchmark (not a test): tfjs-backend-webgpu's Conv2DBackpropFilter and
+ * Conv2DBackpropInput vs ours (src/worker/backends/kernels/) on the DCGAN-32 layers, with the forward
+ * conv2d of the same layer for scale. One JSON line per layer and kernel (--json) or a readable line.
  *
  *   npx tsx bench/conv-kernels.bench.ts [--batch 16] [--reps 3] [--warmup 1] [--layers D1,D2,D3]
- *     [--tile 32x32x16] [--json]
+ *     [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json] [--ours-only]
  *
  * Times are the best of --reps single calls after --warmup calls, each synchronised with
- * `await data()` (so they include one GPU->CPU read of the small filter gradient). The generator's
- * transposed convolutions have the same three filter-gradient shapes (x and dy swap roles).
+ * `await data()` (so they include one GPU->CPU read of the result). The generator's transposed
+ * convolutions have the same three filter-gradient shapes (x and dy swap roles), and their forward
+ * pass is the input gradient of the same three shapes (D1's input gradient = G3's forward, etc.).
+ * GFLOP/s count the useful multiply-adds (2 * B * OH * OW * CO * KH * KW * CI, as the forward pass).
  */
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
   DEFAULT_TILING,
   planFilterGrad,
-  registerOurKernels,
   runFilterGrad,
-  unregisterOurKernels,
   type FilterGradAttrs,
   type FilterGradTiling,
-  type WebGpuBackendLike,
 } from '../src/worker/backends/kernels/conv2d-backprop-filter';
+import {
+  chooseInputTiling,
+  planInputGrad,
+  runInputGrad,
+  type InputGradAttrs,
+  type InputGradTiling,
+} from '../src/worker/backends/kernels/conv2d-backprop-input';
+import { registerOurKernels, unregisterOurKernels } from '../src/worker/backends/kernels';
+import type { WebGpuBackendLike } from '../src/worker/backends/kernels/common';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,7 +48,7 @@ interface Layer {
 
 /** DCGAN-32 (default preset): the critic's three k4 s2 'same' convolutions. */
 const LAYERS: Layer[] = [
-  { name: 'D1 32x32x3->16x16x64 (= G3 filter grad)', input: [32, 32, 3], co: 64, k: 4, stride: 2 },
+  { name: 'D1 32x32x3->16x16x64 (= G3)', input: [32, 32, 3], co: 64, k: 4, stride: 2 },
   { name: 'D2 16x16x64->8x8x128 (= G2)', input: [16, 16, 64], co: 128, k: 4, stride: 2 },
   { name: 'D3 8x8x128->4x4x256 (= G1)', input: [8, 8, 128], co: 256, k: 4, stride: 2 },
 ];
@@ -68,19 +76,39 @@ function parseTile(s: string): FilterGradTiling {
   return { ...DEFAULT_TILING, tileM: m, tileN: n, tileK: k };
 }
 
+/** Max abs difference of two tensors relative to the first's max magnitude; disposes both. */
+async function relDiffOf(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [ad, bd] = [await a.data(), await b.data()];
+  let d = 0;
+  let mx = 0;
+  for (let i = 0; i < ad.length; i++) {
+    d = Math.max(d, Math.abs(ad[i]! - bd[i]!));
+    mx = Math.max(mx, Math.abs(ad[i]!));
+  }
+  a.dispose();
+  b.dispose();
+  return d / mx;
+}
+
 async function main(): Promise<void> {
   const batch = Number(arg('batch', '16'));
   const reps = Number(arg('reps', '3'));
   const warmup = Number(arg('warmup', '1'));
   const which = arg('layers', 'D1,D2,D3').split(',');
+  const kernels = arg('kernels', 'filter,input').split(',');
   const tileArg = arg('tile', '');
   const tiling = tileArg ? parseTile(tileArg) : DEFAULT_TILING;
+  const inputTileArg = arg('input-tile', '');
+  const inputTiling: InputGradTiling | undefined = inputTileArg ? parseTile(inputTileArg) : undefined;
   const json = process.argv.includes('--json');
   const skipTfjs = process.argv.includes('--ours-only');
 
   const backend = await initBackend('webgpu');
   const be = tf.backend() as unknown as WebGpuBackendLike;
-  const [load1, load5] = (await import('node:os')).loadavg();
+  const os = await import('node:os');
+  const loadavg = () => os.loadavg().slice(0, 2).map((v) => Math.round(v * 100) / 100);
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  const round2 = (v: number) => Math.round(v * 100) / 100;
 
   for (const layer of LAYERS.filter((l) => which.some((w) => l.name.startsWith(w)))) {
     const [H, W, CI] = layer.input;
@@ -91,67 +119,88 @@ async function main(): Promise<void> {
     const x = tf.randomNormal(xShape, 0, 1, 'float32', 1) as tf.Tensor4D;
     const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 2) as tf.Tensor4D;
     const w = tf.randomNormal(filterShape, 0, 1, 'float32', 3) as tf.Tensor4D;
-    const attrs: FilterGradAttrs = { strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC', filterShape };
-    const runKernel = () =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-
+    // Useful multiply-adds, the same for the three passes.
+    const flop = 2 * batch * info.outHeight * info.outWidth * layer.co * layer.k * layer.k * CI;
+    const gflops = (ms: number) => round2(flop / (ms * 1e6));
     unregisterOurKernels();
-    const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel);
     const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'));
-    const oursMs = await timeBest(reps, warmup, () =>
-      tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
-    );
-    // Agreement of the two on this layer (max abs difference relative to the max magnitude).
-    let relDiff: number | undefined;
-    if (!skipTfjs) {
-      const a = runKernel();
-      registerOurKernels({ force: true });
-      const b = runKernel();
+
+    /** tfjs's kernel vs ours through the same runKernel call (ours installed with `only`). */
+    const compare = async (kernelName: string, inputs: tf.NamedTensorMap, attrs: object, ours: () => tf.Tensor) => {
+      const runKernel = () => tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
       unregisterOurKernels();
-      const [ad, bd] = [await a.data(), await b.data()];
-      let d = 0;
-      let mx = 0;
-      for (let i = 0; i < ad.length; i++) {
-        d = Math.max(d, Math.abs(ad[i]! - bd[i]!));
-        mx = Math.max(mx, Math.abs(ad[i]!));
+      const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel);
+      const oursMs = await timeBest(reps, warmup, ours);
+      let relDiff: number | undefined;
+      if (!skipTfjs) {
+        const a = runKernel();
+        registerOurKernels({ force: true, only: [kernelName] });
+        const b = runKernel();
+        unregisterOurKernels();
+        relDiff = await relDiffOf(a, b);
       }
-      relDiff = d / mx;
-      a.dispose();
-      b.dispose();
-    }
-    const geo = planFilterGrad(info, tiling);
-    const flop = 2 * geo.M * geo.N * geo.K;
-    const gflops = (ms: number) => Math.round((flop / (ms * 1e6)) * 100) / 100;
-    const result = {
-      bench: 'conv2d-backprop-filter',
-      layer: layer.name,
-      batch,
-      x: xShape,
-      dy: dyShape,
-      filter: filterShape,
-      gemm: { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}` },
-      gflop: Math.round(flop / 1e6) / 1000,
-      tfjsMs: Math.round(tfjsMs * 10) / 10,
-      oursMs: Math.round(oursMs * 10) / 10,
-      forwardMs: Math.round(forwardMs * 10) / 10,
-      tfjsGflops: gflops(tfjsMs),
-      oursGflops: gflops(oursMs),
-      speedup: Math.round((tfjsMs / oursMs) * 100) / 100,
-      oursVsForward: Math.round((oursMs / forwardMs) * 100) / 100,
-      maxRelDiff: relDiff,
-      reps,
-      warmup,
-      device: backend.device,
-      loadavg: [Math.round(load1! * 100) / 100, Math.round(load5! * 100) / 100],
-      date: new Date().toISOString(),
+      return { tfjsMs, oursMs, relDiff };
     };
-    if (json) console.log(JSON.stringify(result));
-    else
-      console.log(
-        `${layer.name} b${batch}: tfjs ${result.tfjsMs} ms (${result.tfjsGflops} GFLOP/s), ours ${result.oursMs} ms ` +
-          `(${result.oursGflops} GFLOP/s), ${result.speedup}x; forward ${result.forwardMs} ms; splits ${geo.splits}; ` +
-          `max rel diff ${relDiff?.toExponential(2)}`,
+
+    const report = (
+      bench: string,
+      gemm: Record<string, unknown>,
+      r: { tfjsMs: number; oursMs: number; relDiff?: number },
+    ) => {
+      const result = {
+        bench,
+        layer: layer.name,
+        batch,
+        x: xShape,
+        dy: dyShape,
+        filter: filterShape,
+        gemm,
+        gflop: Math.round(flop / 1e6) / 1000,
+        tfjsMs: round1(r.tfjsMs),
+        oursMs: round1(r.oursMs),
+        forwardMs: round1(forwardMs),
+        tfjsGflops: gflops(r.tfjsMs),
+        oursGflops: gflops(r.oursMs),
+        speedup: round2(r.tfjsMs / r.oursMs),
+        oursVsForward: round2(r.oursMs / forwardMs),
+        maxRelDiff: r.relDiff,
+        reps,
+        warmup,
+        device: backend.device,
+        loadavg: loadavg(),
+        date: new Date().toISOString(),
+      };
+      if (json) console.log(JSON.stringify(result));
+      else
+        console.log(
+          `${bench} ${layer.name} b${batch}: tfjs ${result.tfjsMs} ms (${result.tfjsGflops} GFLOP/s), ours ${result.oursMs} ms ` +
+            `(${result.oursGflops} GFLOP/s), ${result.speedup}x; forward ${result.forwardMs} ms; ${JSON.stringify(gemm)}; ` +
+            `max rel diff ${r.relDiff?.toExponential(2)}`,
+        );
+    };
+
+    if (kernels.includes('filter')) {
+      const attrs: FilterGradAttrs = { strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC', filterShape };
+      const r = await compare('Conv2DBackpropFilter', { x, dy }, attrs, () =>
+        tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
       );
+      const geo = planFilterGrad(info, tiling);
+      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}` }, r);
+    }
+    if (kernels.includes('input')) {
+      const attrs: InputGradAttrs = { inputShape: xShape, strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC' };
+      const r = await compare('Conv2DBackpropInput', { dy, filter: w }, attrs, () =>
+        tf.engine().makeTensorFromTensorInfo(runInputGrad(be, dy, w, attrs, inputTiling)!),
+      );
+      const t = inputTiling ?? chooseInputTiling(CI);
+      const geo = planInputGrad(info, t);
+      const p = geo.phases[0]!;
+      report(
+        'conv2d-backprop-input',
+        { phases: geo.phases.length, M: p.M, N: geo.N, K: p.K, tfjsK: layer.k * layer.k * layer.co, tile: `${t.tileM}x${t.tileN}x${t.tileK}` },
+        r,
+      );
+    }
     x.dispose();
     dy.dispose();
     w.dispose();

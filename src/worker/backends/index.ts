@@ -10,7 +10,7 @@
  *   keeps tfjs's own.
  */
 import { tf } from './tf';
-import { registerOurKernels } from './kernels/conv2d-backprop-filter';
+import { registerOurKernels } from './kernels';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'cpu'];
@@ -169,7 +169,7 @@ async function initWebGpu(): Promise<BackendInfo> {
   }
   if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
   await tf.ready();
-  // Our WGSL kernels (issue 5) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0.
+  // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0.
   registerOurKernels();
   const { device, isGpu } = describeAdapter(adapter.info);
   return isGpu

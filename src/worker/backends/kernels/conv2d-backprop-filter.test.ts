@@ -8,43 +8,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { initBackend } from '../index';
+import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
-  ourKernelsInstalled,
   ourKernelsRequested,
   planFilterGrad,
-  registerOurKernels,
   runFilterGrad,
-  unregisterOurKernels,
   type FilterGradAttrs,
   type FilterGradTiling,
   type WebGpuBackendLike,
 } from './conv2d-backprop-filter';
+import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
 import { Prng } from '../../training/rng';
 
-let reason = '';
-try {
-  await initBackend('webgpu');
-} catch (e) {
-  reason = (e as Error).message;
-  console.log(`[skip] WGSL Conv2DBackpropFilter tests: ${reason}`);
-}
+const reason = await webgpuSkipReason('WGSL Conv2DBackpropFilter tests');
 
 type Pad = FilterGradAttrs['pad'];
 
-interface Case {
-  name: string;
-  x: [number, number, number, number];
-  k: number;
-  co: number;
-  stride: number;
-  pad: Pad;
-}
+type Case = ConvCase<Pad>;
 
-function randomArray(n: number, rng: Prng): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
-}
 
 /** Float64 reference, straight from the definition (tfjs's conv info gives the output size / pads). */
 function reference(x: Float32Array, dy: Float32Array, c: Case): { dw: Float64Array; K: number } {

@@ -25,43 +25,29 @@
  * 1 (tfjs's Conv2DBackpropFilter has no dilation attribute). Anything else (NCHW) goes to tfjs's
  * own kernel.
  *
- * `registerOurKernels()` (called by initBackend once WebGPU is up) installs it for the 'webgpu'
- * backend unless GAN_AUGMENT_WGSL_KERNELS=0: on by default, since on lavapipe it is 2-6x faster per
+ * `registerOurKernels()` (./index, called by initBackend once WebGPU is up) installs it for the
+ * 'webgpu' backend unless GAN_AUGMENT_WGSL_KERNELS=0: on by default, since on lavapipe it is 2-6x faster per
  * layer and a DCGAN-32 step 1.5x faster, within tolerance of a float64 reference (docs/PERFORMANCE.md,
  * "Convolution kernels"). Not yet run on a real GPU.
  */
-import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  GEMM_ACC_DECLS,
+  checkGemmTile,
+  LANES,
+  gemmRank1Updates,
+  gemmTileDecls,
+  i32Uniform,
+  type OurKernelRun,
+  type ProgramUniform,
+  type WebGpuBackendLike,
+  type WebGpuProgramLike,
+} from './common';
 
-/* ---------------------------------------------------------------------------------------------
- * The bits of tfjs-backend-webgpu we use, typed structurally (its .d.ts pulls in @webgpu/types).
- * ------------------------------------------------------------------------------------------- */
-
-/** tfjs-backend-webgpu's WebGPUProgram interface (webgpu_program.d.ts), the fields we set. */
-export interface WebGpuProgramLike {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms?: string;
-  size?: boolean;
-  getUserCode: () => string;
-}
-
-type ProgramUniform = Array<{ type: string; data: number[] }>;
-
-/** The WebGPUBackend methods we call. */
-export interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: WebGpuProgramLike,
-    inputs: TensorInfo[],
-    outputDtype: DataType,
-    programDefinedUniform?: ProgramUniform,
-  ): TensorInfo;
-  disposeData(dataId: unknown, force?: boolean): boolean;
-}
+// Shared with the other kernels (./common); re-exported so that existing imports keep working.
+export type { ProgramUniform, WebGpuBackendLike, WebGpuProgramLike } from './common';
+export { ourKernelsRequested } from './common';
 
 /* ---------------------------------------------------------------------------------------------
  * Tiling parameters and split-K choice.
@@ -138,9 +124,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
 
   constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling) {
     const { tileM, tileN, tileK } = tiling;
-    if (tileM % 4 !== 0 || tileN % 4 !== 0) throw new Error('tileM and tileN must be multiples of 4');
-    const threads = (tileM / 4) * (tileN / 4);
-    if (threads > 256) throw new Error('at most 256 threads per workgroup');
+    const threads = checkGemmTile(tileM, tileN);
     if (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0) throw new Error('bad tile shape');
     if (tileK % (threads / (tileM / 4)) !== 0 || tileK % (threads / (tileN / 4)) !== 0) {
       throw new Error('tileK must be a multiple of the rows each load pass covers');
@@ -161,10 +145,8 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
     const NT = QM * QN;
     const aStep = NT / QM; // K rows one A-load pass covers
     const bStep = NT / QN;
-    const lanes = [0, 1, 2, 3];
-    return `
-    var<workgroup> ganTileA : array<vec4<f32>, ${TK * QM}>;
-    var<workgroup> ganTileB : array<vec4<f32>, ${TK * QN}>;
+    const lanes = LANES;
+    return `${gemmTileDecls(TM, TN, TK)}
 
     fn main(unusedIndex : i32) {
       let tid = i32(localIndex);
@@ -202,10 +184,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
       let bRow = tid / ${QN};
       let nB = n0 + bq * 4;
 
-      var acc0 = vec4<f32>(0.0);
-      var acc1 = vec4<f32>(0.0);
-      var acc2 = vec4<f32>(0.0);
-      var acc3 = vec4<f32>(0.0);
+      ${GEMM_ACC_DECLS}
 
       for (var t = 0; t < uniforms.kTilesPerSplit; t = t + 1) {
         let kt = kStart + t * ${TK};
@@ -246,16 +225,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
           }
           ganTileB[r * ${QN} + bq] = v;
         }
-        workgroupBarrier();
-        for (var kk = 0; kk < ${TK}; kk = kk + 1) {
-          let a = ganTileA[kk * ${QM} + ty];
-          let bv = ganTileB[kk * ${QN} + tx];
-          acc0 = acc0 + a.x * bv;
-          acc1 = acc1 + a.y * bv;
-          acc2 = acc2 + a.z * bv;
-          acc3 = acc3 + a.w * bv;
-        }
-        workgroupBarrier();
+        ${gemmRank1Updates(TM, TN, TK)}
       }
 
       let nOut = n0 + tx * 4;
@@ -362,7 +332,7 @@ export function runFilterGrad(
   const filterShape = [conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels];
   const gemmShape = geo.splits === 1 ? filterShape : [geo.splits, geo.M, geo.N];
   const gemm = new FilterGradGemmProgram(gemmShape, geo, tiling);
-  const i32 = (v: number) => ({ type: 'int32', data: [v] });
+  const i32 = i32Uniform;
   const uniforms: ProgramUniform = [
     i32(geo.M),
     i32(geo.N),
@@ -388,52 +358,8 @@ export function runFilterGrad(
   return out;
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Registration.
- * ------------------------------------------------------------------------------------------- */
-
-const KERNEL = 'Conv2DBackpropFilter';
-const BACKEND = 'webgpu';
-let original: KernelConfig | null = null;
-
-/** Whether our kernels are wanted: yes unless GAN_AUGMENT_WGSL_KERNELS is 0 / false / off. */
-export function ourKernelsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env.GAN_AUGMENT_WGSL_KERNELS?.trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off');
-}
-
-/**
- * Installs our Conv2DBackpropFilter for the 'webgpu' backend (tfjs-backend-webgpu must be imported
- * first: its import registers tfjs's kernels). Unsupported cases call tfjs's kernel. Idempotent.
- * Pass `force` to install regardless of the environment (tests, benchmarks). Returns whether ours
- * is installed.
- */
-export function registerOurKernels(options: { force?: boolean } = {}): boolean {
-  if (original) return true;
-  if (!options.force && !ourKernelsRequested()) return false;
-  const theirs = getKernel(KERNEL, BACKEND);
-  if (!theirs) return false; // webgpu backend not loaded
-  original = theirs;
-  const fallback = theirs.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const attrs = args.attrs as unknown as FilterGradAttrs;
-    const out = runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs);
-    return out ?? fallback(args);
-  };
-  unregisterKernel(KERNEL, BACKEND);
-  registerKernel({ ...theirs, kernelFunc });
-  return true;
-}
-
-/** Restores tfjs's own kernel (benchmarks compare both in one process). */
-export function unregisterOurKernels(): void {
-  if (!original) return;
-  unregisterKernel(KERNEL, BACKEND);
-  registerKernel(original);
-  original = null;
-}
-
-export function ourKernelsInstalled(): boolean {
-  return original !== null;
-}
+/** The kernel function installed over tfjs's Conv2DBackpropFilter by ./index (null: tfjs's runs). */
+export const filterGradKernel: OurKernelRun = (args) => {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, args.attrs as unknown as FilterGradAttrs);
+};

@@ -1,0 +1,153 @@
+/**
+ * What our WGSL convolution kernels (issue 5) share: the structural types of the tfjs-backend-webgpu
+ * pieces we use, the environment flag, installing / restoring a kernel over tfjs's, and the WGSL
+ * snippets of the register-blocked GEMM core (workgroup tiles, rank-1 updates).
+ *
+ * The GEMM core: a workgroup computes a TM x TN output tile with (TM/4) x (TN/4) threads, each a 4 x 4
+ * block in 4 vec4 accumulators. Per K step the workgroup stages TK rows of A (as vec4 over m) and B
+ * (vec4 over n) in workgroup memory; each thread then does TK rank-1 updates of its block.
+ */
+import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+
+/* ---------------------------------------------------------------------------------------------
+ * The bits of tfjs-backend-webgpu we use, typed structurally (its .d.ts pulls in @webgpu/types).
+ * ------------------------------------------------------------------------------------------- */
+
+/** tfjs-backend-webgpu's WebGPUProgram interface (webgpu_program.d.ts), the fields we set. */
+export interface WebGpuProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  size?: boolean;
+  getUserCode: () => string;
+}
+
+export type ProgramUniform = Array<{ type: string; data: number[] }>;
+
+/** The WebGPUBackend methods we call. */
+export interface WebGpuBackendLike {
+  runWebGPUProgram(
+    program: WebGpuProgramLike,
+    inputs: TensorInfo[],
+    outputDtype: DataType,
+    programDefinedUniform?: ProgramUniform,
+  ): TensorInfo;
+  disposeData(dataId: unknown, force?: boolean): boolean;
+}
+
+/** One int32 uniform. */
+export const i32Uniform = (v: number): { type: string; data: number[] } => ({ type: 'int32', data: [v] });
+
+/* ---------------------------------------------------------------------------------------------
+ * The environment flag.
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * GAN_AUGMENT_WGSL_KERNELS: '0' / 'false' / 'off' -> tfjs's kernels only; 'all' -> ours, including
+ * those not (yet) on by default; anything else (unset, '1') -> ours that are on by default.
+ */
+export type WgslKernelSetting = 'off' | 'default' | 'all';
+
+export function wgslKernelSetting(env: NodeJS.ProcessEnv = process.env): WgslKernelSetting {
+  const v = env.GAN_AUGMENT_WGSL_KERNELS?.trim().toLowerCase();
+  if (v === '0' || v === 'false' || v === 'off') return 'off';
+  if (v === 'all') return 'all';
+  return 'default';
+}
+
+/** Whether our kernels are wanted: yes unless GAN_AUGMENT_WGSL_KERNELS is 0 / false / off. */
+export function ourKernelsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return wgslKernelSetting(env) !== 'off';
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Installing one of ours over tfjs's kernel (and back).
+ * ------------------------------------------------------------------------------------------- */
+
+export const WEBGPU_BACKEND = 'webgpu';
+
+/** Ours: returns null for inputs it does not handle (tfjs's kernel then runs). */
+export type OurKernelRun = (args: Parameters<KernelFunc>[0]) => TensorInfo | null;
+
+const originals = new Map<string, KernelConfig>();
+
+/**
+ * Installs `run` as `kernelName` for the 'webgpu' backend, calling tfjs's kernel where `run` returns
+ * null. tfjs-backend-webgpu must be imported first (its import registers tfjs's kernels). Idempotent.
+ * Returns whether ours is installed.
+ */
+export function installKernel(kernelName: string, run: OurKernelRun): boolean {
+  if (originals.has(kernelName)) return true;
+  const theirs = getKernel(kernelName, WEBGPU_BACKEND);
+  if (!theirs) return false; // webgpu backend not loaded
+  originals.set(kernelName, theirs);
+  const fallback = theirs.kernelFunc;
+  const kernelFunc: KernelFunc = (args) => run(args) ?? fallback(args);
+  unregisterKernel(kernelName, WEBGPU_BACKEND);
+  registerKernel({ ...theirs, kernelFunc });
+  return true;
+}
+
+/** Restores tfjs's own kernel. */
+export function restoreKernel(kernelName: string): void {
+  const theirs = originals.get(kernelName);
+  if (!theirs) return;
+  unregisterKernel(kernelName, WEBGPU_BACKEND);
+  registerKernel(theirs);
+  originals.delete(kernelName);
+}
+
+export function kernelInstalled(kernelName: string): boolean {
+  return originals.has(kernelName);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * WGSL snippets of the GEMM core.
+ * ------------------------------------------------------------------------------------------- */
+
+export const LANES = [0, 1, 2, 3] as const;
+
+/** Workgroup tiles: A as TK x (TM/4) vec4 over m, B as TK x (TN/4) vec4 over n. */
+export function gemmTileDecls(TM: number, TN: number, TK: number): string {
+  return `
+    var<workgroup> ganTileA : array<vec4<f32>, ${TK * (TM / 4)}>;
+    var<workgroup> ganTileB : array<vec4<f32>, ${TK * (TN / 4)}>;`;
+}
+
+/** The 4 vec4 accumulators of a thread's 4 x 4 block (acc<i> = row m0 + ty * 4 + i, 4 columns). */
+export const GEMM_ACC_DECLS = `
+      var acc0 = vec4<f32>(0.0);
+      var acc1 = vec4<f32>(0.0);
+      var acc2 = vec4<f32>(0.0);
+      var acc3 = vec4<f32>(0.0);`;
+
+/**
+ * Between two barriers: TK rank-1 updates of the thread's block from the staged tiles (thread row
+ * `ty`, column `tx`, in vec4 units).
+ */
+export function gemmRank1Updates(TM: number, TN: number, TK: number): string {
+  return `
+        workgroupBarrier();
+        for (var kk = 0; kk < ${TK}; kk = kk + 1) {
+          let a = ganTileA[kk * ${TM / 4} + ty];
+          let bv = ganTileB[kk * ${TN / 4} + tx];
+          acc0 = acc0 + a.x * bv;
+          acc1 = acc1 + a.y * bv;
+          acc2 = acc2 + a.z * bv;
+          acc3 = acc3 + a.w * bv;
+        }
+        workgroupBarrier();`;
+}
+
+/** The tile checks both GEMM programs share (4x4 outputs per thread, at most 256 threads); returns the thread count. */
+export function checkGemmTile(tileM: number, tileN: number): number {
+  if (tileM % 4 !== 0 || tileN % 4 !== 0) throw new Error('tileM and tileN must be multiples of 4');
+  const threads = (tileM / 4) * (tileN / 4);
+  if (threads > 256) throw new Error('at most 256 threads per workgroup');
+  return threads;
+}

@@ -1,0 +1,214 @@
+/**
+ * Our WGSL Conv2DBackpropInput against a float64 JS reference, on WebGPU (lavapipe here, a GPU
+ * elsewhere). Skipped, with the reason printed, when no WebGPU adapter exists. Its own file: the
+ * tfjs backend is process-wide.
+ *
+ * Tolerance: max |ours - reference| <= 1e-5 * sqrt(K) * max|reference| + 1e-6, K = KH * KW * CO (an
+ * upper bound on the terms per dx value; fp32 summation error grows about like sqrt(K)).
+ */
+import { describe, expect, it } from 'vitest';
+import { tf } from '../tf';
+import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
+import {
+  DEFAULT_INPUT_TILING,
+  NARROW_INPUT_TILING,
+  chooseInputTiling,
+  planInputGrad,
+  runInputGrad,
+  type InputGradAttrs,
+  type InputGradTiling,
+} from './conv2d-backprop-input';
+import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels, wgslKernelSetting } from './index';
+import type { WebGpuBackendLike } from './common';
+import { Prng } from '../../training/rng';
+
+const reason = await webgpuSkipReason('WGSL Conv2DBackpropInput tests');
+
+type Pad = InputGradAttrs['pad'];
+
+type Case = ConvCase<Pad>;
+
+
+function convInfo(c: Case) {
+  return tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
+}
+
+function dyShape(c: Case): [number, number, number, number] {
+  const info = convInfo(c);
+  return [c.x[0], info.outHeight, info.outWidth, c.co];
+}
+
+/** Float64 reference, straight from the definition (tfjs's conv info gives the output size / pads). */
+function reference(dy: Float32Array, w: Float32Array, c: Case): { dx: Float64Array; K: number } {
+  const [B, H, W, CI] = c.x;
+  const info = convInfo(c);
+  const { outHeight: OH, outWidth: OW } = info;
+  const { top, left } = info.padInfo;
+  const CO = c.co;
+  const dx = new Float64Array(B * H * W * CI);
+  for (let b = 0; b < B; b++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const dyo = ((b * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < c.k; kh++) {
+          const ih = oh * c.stride - top + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < c.k; kw++) {
+            const iw = ow * c.stride - left + kw;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((b * H + ih) * W + iw) * CI;
+            for (let ci = 0; ci < CI; ci++) {
+              const wo = ((kh * c.k + kw) * CI + ci) * CO;
+              let s = 0;
+              for (let co = 0; co < CO; co++) s += dy[dyo + co]! * w[wo + co]!;
+              dx[xo + ci] = dx[xo + ci]! + s;
+            }
+          }
+        }
+      }
+  return { dx, K: c.k * c.k * CO };
+}
+
+const CASES: Case[] = [
+  { name: 'odd 7x9, c3<-5, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
+  { name: 'odd 9x7, c5<-3, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
+  { name: 'odd 11x11, c3<-6, k4 s2 valid', x: [2, 11, 11, 3], k: 4, co: 6, stride: 2, pad: 'valid' },
+  { name: 'batch 1, 8x8, c5<-7, k4 s1 valid', x: [1, 8, 8, 5], k: 4, co: 7, stride: 1, pad: 'valid' },
+  { name: 'batch 1, 10x10, c7<-5, k3 s2 same', x: [1, 10, 10, 7], k: 3, co: 5, stride: 2, pad: 'same' },
+  { name: 'explicit pads 1/2, 2/0, c4<-8, k3 s2', x: [2, 10, 9, 4], k: 3, co: 8, stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { name: 'numeric pad 1, 13x13, c6<-10, k4 s2', x: [1, 13, 13, 6], k: 4, co: 10, stride: 2, pad: 1 },
+  { name: 'stride 3, 10x11, c5<-4, k4 same', x: [1, 10, 11, 5], k: 4, co: 4, stride: 3, pad: 'same' },
+  { name: 'DCGAN G1 4x4x256 -> 8x8x128, k4 s2 same, batch 2', x: [2, 8, 8, 128], k: 4, co: 256, stride: 2, pad: 'same' },
+  { name: 'DCGAN G2 8x8x128 -> 16x16x64, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
+  { name: 'DCGAN G3 16x16x64 -> 32x32x3, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
+];
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+function attrsOf(c: Case): InputGradAttrs {
+  return { inputShape: c.x, strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC' };
+}
+
+async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling): Promise<Float32Array> {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const info = runInputGrad(backend, dy, w, attrsOf(c), tiling);
+  if (!info) throw new Error('unsupported');
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function check(name: string, got: ArrayLike<number>, ref: Float64Array, K: number): number {
+  expect(got.length).toBe(ref.length);
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
+  const tol = 1e-5 * Math.sqrt(K) * maxAbs(ref) + 1e-6;
+  console.log(`${name}: K=${K} max|ref|=${maxAbs(ref).toFixed(3)} max abs error ${err.toExponential(2)} (tolerance ${tol.toExponential(2)})`);
+  expect(err).toBeLessThanOrEqual(tol);
+  return err;
+}
+
+describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
+  it('plans one GEMM per stride phase, with only the taps that land', () => {
+    const c: Case = CASES[8]!; // G1
+    const g = planInputGrad({ ...convInfo({ ...c, x: [16, 8, 8, 128] }) }, DEFAULT_INPUT_TILING);
+    expect(g.phases.length).toBe(4);
+    for (const p of g.phases) {
+      expect(p.M).toBe(16 * 4 * 4);
+      expect(p.K).toBe(2 * 2 * 256); // 4 of the 16 taps
+    }
+    expect(g.macs).toBe(16 * 4 * 4 * 256 * 4 * 4 * 128); // = the forward conv's multiply-adds
+    expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
+    expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
+  });
+
+  for (const c of CASES) {
+    it(`matches the reference: ${c.name}`, async () => {
+      const rng = new Prng(c.name.length * 7919 + c.x[1] * 31 + c.co);
+      const ds = dyShape(c);
+      const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
+      const wa = randomArray(c.k * c.k * c.x[3] * c.co, rng);
+      const { dx, K } = reference(dya, wa, c);
+      const dy = tf.tensor4d(dya, ds);
+      const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
+      // The registered choice, then the other tilings (edge paths: partial tiles in M, N and K).
+      check(c.name, await runOurs(c, dy, w), dx, K);
+      check(`${c.name} (64x64x32)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
+      check(`${c.name} (256x4x8)`, await runOurs(c, dy, w, NARROW_INPUT_TILING), dx, K);
+      check(`${c.name} (16x8x8)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8 }), dx, K);
+      dy.dispose();
+      w.dispose();
+    });
+  }
+
+  it("declines what it does not support (NCHW, int32), so tfjs's kernel runs", () => {
+    const backend = tf.backend() as unknown as WebGpuBackendLike;
+    const dy = tf.zeros([1, 4, 5, 5]);
+    const w = tf.zeros([3, 3, 3, 4]);
+    const attrs: InputGradAttrs = { inputShape: [1, 3, 5, 5], strides: 1, pad: 'same', dataFormat: 'NCHW' };
+    expect(runInputGrad(backend, dy, w, attrs)).toBeNull();
+    const dyi = tf.zeros([1, 5, 5, 4], 'int32');
+    const wi = tf.zeros([3, 3, 3, 4], 'int32');
+    expect(runInputGrad(backend, dyi, wi, { ...attrs, inputShape: [1, 5, 5, 3], dataFormat: 'NHWC' })).toBeNull();
+    tf.dispose([dy, w, dyi, wi]);
+  });
+
+  it('reads GAN_AUGMENT_WGSL_KERNELS as off / default / all', () => {
+    expect(wgslKernelSetting({})).toBe('default');
+    expect(wgslKernelSetting({ GAN_AUGMENT_WGSL_KERNELS: '1' })).toBe('default');
+    expect(wgslKernelSetting({ GAN_AUGMENT_WGSL_KERNELS: 'all' })).toBe('all');
+    expect(wgslKernelSetting({ GAN_AUGMENT_WGSL_KERNELS: '0' })).toBe('off');
+  });
+
+  it('is what tf.grad (conv2d input gradient) and conv2dTranspose use once registered, leaking no tensors', async () => {
+    const rng = new Prng(11);
+    const c: Case = { name: 'registered, 9x9 c5<-6 k4 s2 same', x: [2, 9, 9, 5], k: 4, co: 6, stride: 2, pad: 'same' };
+    const ds = dyShape(c);
+    const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
+    const wa = randomArray(c.k * c.k * c.x[3] * c.co, rng);
+    const ra = randomArray(ds.reduce((a, b) => a * b, 1), rng);
+    const x = tf.tensor4d(xa, c.x);
+    const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
+    const r = tf.tensor4d(ra, ds);
+    // Loss = sum(conv2d(x, w) * r): dy = r.
+    const gradX = async () => {
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, c.stride, 'same'), r)))(x);
+      const d = (await g.data()) as Float32Array;
+      g.dispose();
+      return d;
+    };
+    const transpose = async () => {
+      const t = tf.conv2dTranspose(r, w, c.x, c.stride, 'same');
+      const d = (await t.data()) as Float32Array;
+      t.dispose();
+      return d;
+    };
+    const { dx, K } = reference(ra, wa, c);
+    const direct = await runOurs(c, r, w);
+    const wasInstalled = ourKernelsInstalled('Conv2DBackpropInput');
+    unregisterOurKernels();
+    const theirs = await gradX();
+    expect(registerOurKernels({ force: true })).toBe(true);
+    expect(ourKernelsInstalled('Conv2DBackpropInput')).toBe(true);
+    try {
+      const before = tf.memory().numTensors;
+      const ours = await gradX();
+      const oursT = await transpose();
+      expect(tf.memory().numTensors).toBe(before);
+      // Bit-identical to a direct call of ours: the registered kernel is ours.
+      expect(Array.from(ours)).toEqual(Array.from(direct));
+      expect(Array.from(oursT)).toEqual(Array.from(direct));
+      check(`${c.name} (tf.grad)`, ours, dx, K);
+      check(`${c.name} (conv2dTranspose)`, oursT, dx, K);
+      check(`${c.name} (tfjs's own kernel)`, theirs, dx, K);
+    } finally {
+      if (!wasInstalled) unregisterOurKernels();
+    }
+    tf.dispose([x, w, r]);
+  });
+});

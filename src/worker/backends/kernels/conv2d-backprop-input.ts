@@ -1,0 +1,377 @@
+/**
+ * Our own WebGPU kernel for Conv2DBackpropInput (the input gradient of conv2d, and the forward pass
+ * of conv2dTranspose), replacing tfjs-backend-webgpu 4.22's `Conv2DDerInputMMProgram`.
+ *
+ *   dx[b, ih, iw, ci] = sum over (kh, kw, co) of dy[b, oh, ow, co] * W[kh, kw, ci, co],
+ *     ih = oh * sh - padTop + kh, iw = ow * sw - padLeft + kw (integer oh, ow in range only)
+ *
+ * tfjs runs it as one implicit GEMM with K = KH * KW * CO for every dx position, so with stride s
+ * about (s^2 - 1) / s^2 of its multiply-adds are by zero (taps that land between dy positions).
+ * Ours splits dx into the s_h * s_w stride phases (ph, pw) = ((ih + padTop) mod sh, (iw + padLeft)
+ * mod sw): within a phase exactly the taps kh = ph + sh * jh, kw = pw + sw * jw land on an integer
+ * dy position, oh = (ih + padTop - kh) / sh. Each phase is a dense implicit GEMM, all phases in one
+ * dispatch (workgroupId.z = phase):
+ *
+ *   dx_phase[m, n] = sum_k A[m, k] * B[k, n]
+ *     m = (b * IHp + qh) * IWp + qw       ih = ih0 + sh * qh, iw = iw0 + sw * qw  (M = B * IHp * IWp)
+ *     n = ci                              N = CI
+ *     k = (jh * KWp + jw) * CO + co       K = KHp * KWp * CO, KHp = ceil((KH - ph) / sh)
+ *     A[m, k] = dy[b, baseH + qh - jh, baseW + qw - jw, co]   (0 outside dy)
+ *     B[k, n] = W[ph + sh * jh, pw + sw * jw, ci, co]
+ *   with ih0 = (ph - padTop) mod sh and baseH = (ih0 + padTop - ph) / sh (likewise for w).
+ *
+ * The GEMM core is the filter gradient's (./common): TM x TN tile per workgroup, 4 x 4 outputs per
+ * thread in vec4 registers, TK rows of A and B staged in workgroup memory per step; dy is gathered on
+ * the fly (no im2col). K is walked tap by tap, and within a tap co in TK chunks, so that the loads
+ * do no integer division (a K row is co = coBase + r; each thread's dy offsets and bounds for its 4
+ * rows are computed once per tap). The tap loops run the largest phase's count ceil(KH / sh) x
+ * ceil(KW / sw) (uniforms, so the barriers stay in uniform control flow); a phase with fewer taps
+ * loads zeros for the others. Workgroups whose rows lie past their phase's M write nothing. Layers with few input channels (an RGB image, N = 3) use a
+ * narrow, tall tile so that the threads are not mostly idle.
+ *
+ * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit), dilation 1
+ * (tfjs's Conv2DBackpropInput has no dilation attribute). Anything else (NCHW, other dtypes) goes to
+ * tfjs's own kernel. Registered by ./index together with the filter gradient, but only with
+ * GAN_AUGMENT_WGSL_KERNELS=all for now: on lavapipe it is 1.7-2.4x faster than tfjs's on the DCGAN-32
+ * image layer (N = 3) and level with it (0.9-1.2x) on the two others, although it does a quarter of
+ * the multiply-adds (docs/PERFORMANCE.md, "Convolution kernels"). Not yet run on a real GPU.
+ */
+import { backend_util } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  GEMM_ACC_DECLS,
+  checkGemmTile,
+  LANES,
+  gemmRank1Updates,
+  gemmTileDecls,
+  i32Uniform,
+  type OurKernelRun,
+  type WebGpuBackendLike,
+  type WebGpuProgramLike,
+} from './common';
+
+/* ---------------------------------------------------------------------------------------------
+ * Tiling and geometry.
+ * ------------------------------------------------------------------------------------------- */
+
+export interface InputGradTiling {
+  /** Output rows (dx positions of one phase) per workgroup; multiple of 4. */
+  tileM: number;
+  /** Output columns (ci) per workgroup; multiple of 4. */
+  tileN: number;
+  /** K rows (taps x co) staged in workgroup memory per step. */
+  tileK: number;
+}
+
+/** Wide layers. */
+export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 32 };
+/** Layers with at most 4 input channels (the image layer). */
+export const NARROW_INPUT_TILING: InputGradTiling = { tileM: 256, tileN: 4, tileK: 8 };
+
+/** The tiling the registered kernel uses for `inChannels` (N). */
+export function chooseInputTiling(inChannels: number): InputGradTiling {
+  return inChannels <= 4 ? NARROW_INPUT_TILING : DEFAULT_INPUT_TILING;
+}
+
+type ConvDims = Pick<
+  backend_util.Conv2DInfo,
+  | 'batchSize'
+  | 'inHeight'
+  | 'inWidth'
+  | 'inChannels'
+  | 'outHeight'
+  | 'outWidth'
+  | 'outChannels'
+  | 'filterHeight'
+  | 'filterWidth'
+  | 'strideHeight'
+  | 'strideWidth'
+> & { padInfo: { top: number; left: number } };
+
+/** One stride phase's GEMM sizes. */
+export interface InputGradPhase {
+  ph: number;
+  pw: number;
+  M: number;
+  K: number;
+}
+
+export interface InputGradGeometry {
+  N: number;
+  phases: InputGradPhase[];
+  /** Workgroup grid: tiles over N, tiles over the largest phase's M, phases. */
+  tilesN: number;
+  tilesM: number;
+  /** Taps per phase, at most (the tap loops of every workgroup). */
+  maxKhp: number;
+  maxKwp: number;
+  /** K steps of every workgroup: maxKhp * maxKwp * ceil(CO / tileK). */
+  kTiles: number;
+  /** Multiply-adds done (sum over phases of M * N * K), for FLOP counts. */
+  macs: number;
+}
+
+const mod = (a: number, m: number) => ((a % m) + m) % m;
+
+export function planInputGrad(conv: ConvDims, tiling: InputGradTiling): InputGradGeometry {
+  const sh = conv.strideHeight;
+  const sw = conv.strideWidth;
+  const N = conv.inChannels;
+  const phases: InputGradPhase[] = [];
+  for (let ph = 0; ph < sh; ph++)
+    for (let pw = 0; pw < sw; pw++) {
+      const ih0 = mod(ph - conv.padInfo.top, sh);
+      const iw0 = mod(pw - conv.padInfo.left, sw);
+      const ihp = Math.max(0, Math.ceil((conv.inHeight - ih0) / sh));
+      const iwp = Math.max(0, Math.ceil((conv.inWidth - iw0) / sw));
+      const khp = Math.max(0, Math.ceil((conv.filterHeight - ph) / sh));
+      const kwp = Math.max(0, Math.ceil((conv.filterWidth - pw) / sw));
+      phases.push({ ph, pw, M: conv.batchSize * ihp * iwp, K: khp * kwp * conv.outChannels });
+    }
+  const maxM = Math.max(...phases.map((p) => p.M));
+  const maxKhp = Math.ceil(conv.filterHeight / sh);
+  const maxKwp = Math.ceil(conv.filterWidth / sw);
+  return {
+    N,
+    phases,
+    tilesN: Math.ceil(N / tiling.tileN),
+    tilesM: Math.max(1, Math.ceil(maxM / tiling.tileM)),
+    maxKhp,
+    maxKwp,
+    kTiles: maxKhp * maxKwp * Math.ceil(conv.outChannels / tiling.tileK),
+    macs: phases.reduce((s, p) => s + p.M * N * p.K, 0),
+  };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The program: one dispatch, workgroupId = (n tile, m tile, phase).
+ * ------------------------------------------------------------------------------------------- */
+
+const UNIFORMS =
+  'gN : i32, maxKhp : i32, maxKwp : i32, batch : i32, inH : i32, inW : i32, outH : i32, outW : i32, outC : i32, ' +
+  'filterH : i32, filterW : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32,';
+
+export class InputGradGemmProgram implements WebGpuProgramLike {
+  variableNames = ['dy', 'W'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms = UNIFORMS;
+  private readonly t: InputGradTiling;
+
+  constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling) {
+    const { tileM, tileN, tileK } = tiling;
+    const threads = checkGemmTile(tileM, tileN);
+    if (tileK * (tileM / 4 + tileN / 4) * 16 > 16384) throw new Error('tiles exceed 16 KiB of workgroup memory');
+    this.t = tiling;
+    this.outputShape = outputShape;
+    // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.workgroupSize = [threads, 1, 1];
+    this.dispatch = [geo.tilesN, geo.tilesM, geo.phases.length];
+    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}`;
+  }
+
+  getUserCode(): string {
+    const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const QM = TM / 4;
+    const QN = TN / 4;
+    const NT = QM * QN;
+    const aStep = NT / QM; // K rows one A-load pass covers
+    const bStep = NT / QN;
+    return `${gemmTileDecls(TM, TN, TK)}
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let tx = tid % ${QN};
+      let ty = tid / ${QN};
+      let n0 = i32(workgroupId.x) * ${TN};
+      let m0 = i32(workgroupId.y) * ${TM};
+
+      // This workgroup's stride phase and its GEMM sizes.
+      let phase = i32(workgroupId.z);
+      let ph = phase / uniforms.strideW;
+      let pw = phase % uniforms.strideW;
+      let ih0 = ((ph - uniforms.padTop) % uniforms.strideH + uniforms.strideH) % uniforms.strideH;
+      let iw0 = ((pw - uniforms.padLeft) % uniforms.strideW + uniforms.strideW) % uniforms.strideW;
+      let ihp = max(0, (uniforms.inH - ih0 + uniforms.strideH - 1) / uniforms.strideH);
+      let iwp = max(0, (uniforms.inW - iw0 + uniforms.strideW - 1) / uniforms.strideW);
+      let khp = max(0, (uniforms.filterH - ph + uniforms.strideH - 1) / uniforms.strideH);
+      let kwp = max(0, (uniforms.filterW - pw + uniforms.strideW - 1) / uniforms.strideW);
+      let baseH = (ih0 + uniforms.padTop - ph) / uniforms.strideH;
+      let baseW = (iw0 + uniforms.padLeft - pw) / uniforms.strideW;
+      let gM = uniforms.batch * ihp * iwp;
+      let planeP = ihp * iwp;
+
+      // A loads: this thread gathers m = m0 + aq * 4 + (0..3); decompose m once.
+      let aq = tid % ${QM};
+      let aRow = tid / ${QM};
+      var aB : vec4<i32>;   // b * outH
+      var aH : vec4<i32>;   // baseH + qh (oh for jh = 0)
+      var aW : vec4<i32>;
+      var aOk : vec4<bool>;
+      ${LANES.map(
+        (i) => `{
+        let m = m0 + aq * 4 + ${i};
+        let safeP = max(planeP, 1);
+        let safeW = max(iwp, 1);
+        let r = m % safeP;
+        aB[${i}] = (m / safeP) * uniforms.outH;
+        aH[${i}] = baseH + r / safeW;
+        aW[${i}] = baseW + r % safeW;
+        aOk[${i}] = m < gM;
+      }`,
+      ).join('\n      ')}
+
+      // B loads: this thread reads n = nB + (0..3) of W.
+      let bq = tid % ${QN};
+      let bRow = tid / ${QN};
+      let nB = n0 + bq * 4;
+      ${GEMM_ACC_DECLS}
+
+      // K in steps of TK: for each tap (jh, jw) of the largest phase, the co range in TK chunks, so
+      // that a K row is just co = coBase + r (no divisions in the loads). Uniform loop bounds; a tap
+      // outside this phase loads zeros.
+      for (var jh = 0; jh < uniforms.maxKhp; jh = jh + 1) {
+        for (var jw = 0; jw < uniforms.maxKwp; jw = jw + 1) {
+          let tapOk = jh < khp && jw < kwp;
+          // Per lane: the dy offset of (oh, ow) = (baseH + qh - jh, baseW + qw - jw), if inside dy.
+          var aOff : vec4<i32>;
+          var aIn : vec4<bool>;
+          ${LANES.map(
+            (i) => `{
+            let oh = aH[${i}] - jh;
+            let ow = aW[${i}] - jw;
+            aIn[${i}] = tapOk && aOk[${i}] && oh >= 0 && oh < uniforms.outH && ow >= 0 && ow < uniforms.outW;
+            aOff[${i}] = ((aB[${i}] + oh) * uniforms.outW + ow) * uniforms.outC;
+          }`,
+          ).join('\n          ')}
+          let kh = ph + uniforms.strideH * jh;
+          let kw = pw + uniforms.strideW * jw;
+          let wBase = ((kh * uniforms.filterW + kw) * uniforms.gN + nB) * uniforms.outC;
+          let bOk = tapOk && nB < uniforms.gN;
+          let bFull = nB + 3 < uniforms.gN;
+          for (var coBase = 0; coBase < uniforms.outC; coBase = coBase + ${TK}) {
+            for (var r = aRow; r < ${TK}; r = r + ${aStep}) {
+              let co = coBase + r;
+              var v = vec4<f32>(0.0);
+              if (co < uniforms.outC) {
+                ${LANES.map((i) => `if (aIn[${i}]) { v[${i}] = dy[aOff[${i}] + co]; }`).join('\n                ')}
+              }
+              ganTileA[r * ${QM} + aq] = v;
+            }
+            for (var r = bRow; r < ${TK}; r = r + ${bStep}) {
+              let co = coBase + r;
+              var v = vec4<f32>(0.0);
+              if (bOk && co < uniforms.outC) {
+                let base = wBase + co;
+                if (bFull) {
+                  v = vec4<f32>(W[base], W[base + uniforms.outC], W[base + 2 * uniforms.outC], W[base + 3 * uniforms.outC]);
+                } else {
+                  ${LANES.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = W[base + ${i} * uniforms.outC]; }`).join('\n                  ')}
+                }
+              }
+              ganTileB[r * ${QN} + bq] = v;
+            }
+            ${gemmRank1Updates(TM, TN, TK)}
+          }
+        }
+      }
+
+      let nOut = n0 + tx * 4;
+      ${LANES.map(
+        (i) => `{
+        let m = m0 + ty * 4 + ${i};
+        if (m < gM) {
+          let b = m / planeP;
+          let r = m % planeP;
+          let ih = ih0 + uniforms.strideH * (r / iwp);
+          let iw = iw0 + uniforms.strideW * (r % iwp);
+          let row = ((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.gN + nOut;
+          ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = acc${i}[${j}]; }`).join('\n          ')}
+        }
+      }`,
+      ).join('\n      ')}
+    }
+    `;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The kernel function.
+ * ------------------------------------------------------------------------------------------- */
+
+export interface InputGradAttrs {
+  inputShape: [number, number, number, number];
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** True when our kernel handles these inputs (else use tfjs's). */
+export function supportsInputGrad(dy: TensorInfo, filter: TensorInfo, attrs: InputGradAttrs): boolean {
+  return (
+    attrs.dataFormat !== 'NCHW' &&
+    dy.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    dy.shape.length === 4 &&
+    filter.shape.length === 4 &&
+    attrs.inputShape.length === 4
+  );
+}
+
+/**
+ * Runs our input gradient. Returns null when unsupported (the caller falls back). `tiling` is for
+ * benchmarks and tests; the registered kernel uses chooseInputTiling(CI).
+ */
+export function runInputGrad(
+  backend: WebGpuBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: InputGradAttrs,
+  tiling?: InputGradTiling,
+): TensorInfo | null {
+  if (!supportsInputGrad(dy, filter, attrs)) return null;
+  const conv = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  if (conv.dilationHeight !== 1 || conv.dilationWidth !== 1) return null;
+  if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
+  const t = tiling ?? chooseInputTiling(conv.inChannels);
+  const geo = planInputGrad(conv, t);
+  const program = new InputGradGemmProgram([...attrs.inputShape], geo, t);
+  const i32 = i32Uniform;
+  return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
+    i32(conv.inChannels),
+    i32(geo.maxKhp),
+    i32(geo.maxKwp),
+    i32(conv.batchSize),
+    i32(conv.inHeight),
+    i32(conv.inWidth),
+    i32(conv.outHeight),
+    i32(conv.outWidth),
+    i32(conv.outChannels),
+    i32(conv.filterHeight),
+    i32(conv.filterWidth),
+    i32(conv.strideHeight),
+    i32(conv.strideWidth),
+    i32(conv.padInfo.top),
+    i32(conv.padInfo.left),
+  ]);
+}
+
+/** The kernel function installed over tfjs's Conv2DBackpropInput by ./index (null: tfjs's runs). */
+export const inputGradKernel: OurKernelRun = (args) => {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  return runInputGrad(args.backend as unknown as WebGpuBackendLike, dy, filter, args.attrs as unknown as InputGradAttrs);
+};
