@@ -5,7 +5,7 @@
  * transaction. A cancelled or killed import leaves staged rows only; running the same import
  * again resumes from them.
  */
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
 import type { ImportBatch, ImportSummary, RejectKind, SourceProblem, SourceSpec } from '../../shared/import-types';
@@ -40,10 +40,6 @@ function sourceKey(spec: SourceSpec): string {
 
 export function sourceTitle(spec: SourceSpec): string {
   return spec.kind === 'folder' ? `Import images from "${basename(spec.root)}"` : `Import images listed in "${basename(spec.csvFile)}"`;
-}
-
-function projectRelative(project: Project, file: string): string {
-  return isAbsolute(file) ? relative(project.dir, file) : file;
 }
 
 interface StagedRow {
@@ -132,9 +128,9 @@ function stageBatch(project: Project, importId: number, batch: ImportBatch): voi
           channels: r.info.channels,
           bitDepth: r.info.bitDepth,
           colourSpace: r.info.colourSpace,
-          cacheFile: projectRelative(project, r.cacheFile),
+          cacheFile: project.relative(r.cacheFile),
           cacheSha256: (r as { cacheSha256?: string }).cacheSha256 ?? null,
-          thumbFile: projectRelative(project, r.thumbFile),
+          thumbFile: project.relative(r.thumbFile),
         });
       } else if (r.status === 'rejected') {
         insertFile.run({ ...base, status: 'rejected', reasonKind: r.reason.kind, reason: r.reason.message, sha256: r.sha256 ?? null, bytes: r.bytes ?? null });

@@ -46,6 +46,8 @@ describe('AppSession.dispatch validates every input against the contract', () =>
     expect(await s.dispatch('projects.close', {})).toEqual({ ok: true, value: { ok: true } });
     expect(await s.dispatch('project.current', {})).toEqual({ ok: true, value: null });
     expect(await s.dispatch('projects.open', { path })).toMatchObject({ ok: true, value: { path } });
+    // the open project under another spelling of its path (no ".ganaug") is the same project, not a lock conflict
+    expect(await s.dispatch('projects.open', { path: path.replace(/\.ganaug$/, '') })).toMatchObject({ ok: true, value: { path } });
     expect(events).toEqual(['project.changed', 'project.changed', 'project.changed']);
     expect(await s.dispatch('dialog.pickFolder', {})).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
     expect(await s.dispatch('dialog.pickFile', { extensions: ['csv'] })).toMatchObject({ ok: false, error: { kind: 'unsupported' } });

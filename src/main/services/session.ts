@@ -18,7 +18,7 @@ import {
 import { AppError, toErrorData } from '../../shared/errors';
 import { parseOrThrow } from '../../shared/validate';
 import { appHome, defaultProjectsDir, sampleDataDir } from '../paths';
-import { appVersion, Project } from '../store/project';
+import { appVersion, Project, resolveProjectDir } from '../store/project';
 import type { WorkerLauncher } from '../worker-host';
 import { JobRunner } from './jobs';
 import { RecentProjects } from './recent';
@@ -172,7 +172,7 @@ export class AppSession {
         return { ...status, jobs: [job, ...status.jobs] };
       },
       'projects.open': async ({ path }) => {
-        if (this.#open && this.#open.project.dir === path) return this.#open.project.status();
+        if (this.#open && this.#open.project.dir === resolveProjectDir(path)) return this.#open.project.status();
         return this.openProject(path);
       },
       'projects.forget': async ({ path }) => {

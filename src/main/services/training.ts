@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { MetricPoint, Run, TrainSettings } from '../../shared/contract';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
@@ -51,10 +51,6 @@ export function newRunId(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   return `run-${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
-}
-
-function rel(project: Project, file: string): string {
-  return isAbsolute(file) ? relative(project.dir, file) : file;
 }
 
 function metricsOf(project: Project, runId: string, sinceStep = 0): MetricPoint[] {
@@ -164,11 +160,6 @@ function updateRun(project: Project, runId: string, fields: Partial<Record<keyof
   project.db.prepare(`UPDATE runs SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...fields, id: runId, updated_at: new Date().toISOString() });
 }
 
-/** Runs left running by a process that died become interrupted (they resume from their last checkpoint). */
-export function markRunsInterrupted(project: Project): void {
-  project.db.prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status IN ('running', 'queued')`).run(new Date().toISOString());
-}
-
 /** Training images of these classes (train split only: validation and test stay unseen), class index = position. */
 export function trainingFiles(project: Project, classes: readonly string[]): { files: { path: string; classIndex: number }[]; grayscale: boolean } {
   const files: { path: string; classIndex: number }[] = [];
@@ -189,8 +180,7 @@ export function trainingFiles(project: Project, classes: readonly string[]): { f
   return { files, grayscale: gray };
 }
 
-export function taskSettings(project: Project, s: TrainSettings, classes: readonly string[], seed: number): TrainTaskSettings {
-  const { grayscale } = trainingFiles(project, classes);
+export function taskSettings(s: TrainSettings, classes: readonly string[], seed: number, grayscale: boolean): TrainTaskSettings {
   return {
     model: s.model,
     resolution: s.resolution,
@@ -219,7 +209,7 @@ export function createRuns(project: Project, s: TrainSettings): string[] {
     for (const classes of groups) {
       const id = newRunId();
       const seed = s.seed ?? randomBytes(4).readUInt32LE() % 2 ** 31;
-      const settings = taskSettings(project, s, classes, seed);
+      const settings = taskSettings(s, classes, seed, trainingFiles(project, classes).grayscale);
       const checkpointEvery = s.checkpointEvery ?? Math.min(1000, Math.max(1, Math.ceil(s.steps / 20)));
       insert.run(id, s.model, JSON.stringify(classes), s.resolution, s.preset, s.batch ?? PRESET_BATCH[s.preset] ?? 64, s.steps, seed, checkpointEvery, JSON.stringify(settings), s.backend, now, now);
       ids.push(id);
@@ -280,10 +270,10 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             updateRun(project, runId, { step: item.points[item.points.length - 1]!.step });
             break;
           case 'checkpoint':
-            updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: rel(project, item.dir), step: item.step });
+            updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
             break;
           case 'sample':
-            updateRun(project, runId, { sample_step: item.step, sample_file: rel(project, item.file), diversity: item.diversity });
+            updateRun(project, runId, { sample_step: item.step, sample_file: project.relative(item.file), diversity: item.diversity });
             break;
         }
         publish();
@@ -337,8 +327,8 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
 
 export async function estimate(project: Project, worker: WorkerClient, s: TrainSettings) {
   const classes = s.model === 'dcgan' ? s.classes.slice(0, 1) : s.classes;
-  const { files } = trainingFiles(project, classes);
-  const settings = taskSettings(project, s, classes, s.seed ?? 1);
+  const { files, grayscale } = trainingFiles(project, classes);
+  const settings = taskSettings(s, classes, s.seed ?? 1, grayscale);
   // a few images per class are enough to time a step; the step cost does not depend on the set's size
   const sample = files.filter((_, i) => i % Math.max(1, Math.floor(files.length / 64)) === 0).slice(0, 64);
   const r = (await worker.runTask({ kind: 'train-estimate', settings, files: sample, steps: 2 })) as {
@@ -377,7 +367,7 @@ export function generateSpec(runId: string, className: string, count: number, se
           onProgress: (done, total) => ctx.progress(done, total, `Generated ${done} of ${total}`),
           onItem: (raw) => {
             const { latentIndex, file } = raw as { latentIndex: number; file: string };
-            const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, rel(project, file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
+            const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, project.relative(file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
             generated.push({ id, file, class: className, seed, latentIndex });
           },
         },

@@ -73,11 +73,6 @@ export class JobsRepo {
     return r ? rowToJob(r) : undefined;
   }
 
-  params(id: string): unknown {
-    const r = this.#db.prepare('SELECT params FROM jobs WHERE id = ?').get(id) as { params: string } | undefined;
-    return r ? parseJson(r.params) : null;
-  }
-
   list(limit = 100): Job[] {
     const rows = this.#db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as JobRow[];
     return rows.map((r) => rowToJob(r));

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ClassSummary, ProjectStatus } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
 import { acquireLock, type ProjectLock } from './lock';
@@ -205,6 +205,11 @@ export class Project {
   meta(key: string): string | undefined {
     const row = this.db.prepare('SELECT value FROM project_meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
+  }
+
+  /** A path inside the project as stored in the database: relative to the project folder. */
+  relative(file: string): string {
+    return isAbsolute(file) ? relative(this.dir, file) : file;
   }
 
   setMeta(key: string, value: string): void {

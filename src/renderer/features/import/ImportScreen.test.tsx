@@ -140,3 +140,26 @@ describe('ImportReport', () => {
     expect(screen.getByTestId('outcome-empty')).toBeTruthy();
   });
 });
+
+describe('ImportScreen while an import runs', () => {
+  it('cancels it, then says nothing is lost and offers to start over', async () => {
+    const running = makeJob({ id: 'imp-1', type: 'import', title: 'Import images from "skin"', status: 'running', progress: { done: 40, total: 100, unit: 'files', ratePerSecond: 20, etaSeconds: 3 } });
+    const stopped = { ...running, status: 'stopped' as const };
+    const client = createFakeClient({ 'app.info': () => info, 'jobs.cancel': () => stopped });
+    const onJob = vi.fn();
+    const view = (jobs: typeof running[]) => (
+      <Root client={client} env="test">
+        <ImportScreen project={project} jobs={jobs} onJob={onJob} onGoToBalance={() => {}} />
+      </Root>
+    );
+    const { rerender } = render(view([running]));
+    fireEvent.click(await screen.findByRole('button', { name: /Cancel/ }));
+    await waitFor(() => expect(client.calls.find((c) => c.name === 'jobs.cancel')?.input).toEqual({ id: 'imp-1' }));
+    await waitFor(() => expect(onJob).toHaveBeenCalledWith(stopped));
+    rerender(view([stopped]));
+    const alert = await screen.findByTestId('import-stopped');
+    expect(alert.textContent).toMatch(/The import was cancelled/);
+    expect(alert.textContent).toMatch(/40 files already checked are kept/);
+    expect(within(alert).getByRole('button', { name: 'Start over' })).toBeTruthy();
+  });
+});
