@@ -3,11 +3,14 @@
  * Conv2DBackpropInput vs ours (src/worker/backends/kernels/) on the DCGAN-32 layers, with the forward
  * conv2d of the same layer for scale. One JSON line per layer and kernel (--json) or a readable line.
  *
- *   npx tsx bench/conv-kernels.bench.ts [--batch 16] [--reps 3] [--warmup 1] [--layers D1,D2,D3]
- *     [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json] [--ours-only]
+ *   npx tsx bench/conv-kernels.bench.ts [--net 32|64] [--batch 16] [--reps 3] [--warmup 1] [--inner 1]
+ *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json]
+ *     [--ours-only]
  *
- * Times are the best of --reps single calls after --warmup calls, each synchronised with
- * `await data()` (so they include one GPU->CPU read of the result). The generator's transposed
+ * Times are the best of --reps runs of --inner back-to-back calls after --warmup calls, each run
+ * synchronised with one `await data()` of its last result (so they include one GPU->CPU read,
+ * spread over --inner calls). --net 64 takes the DCGAN-64 layers (D2 there is issue 5's 32x32x64 ->
+ * 16x16x128 layer). The generator's transposed
  * convolutions have the same three filter-gradient shapes (x and dy swap roles), and their forward
  * pass is the input gradient of the same three shapes (D1's input gradient = G3's forward, etc.).
  * GFLOP/s count the useful multiply-adds (2 * B * OH * OW * CO * KH * KW * CI, as the forward pass).
@@ -47,13 +50,26 @@ interface Layer {
 }
 
 /** DCGAN-32 (default preset): the critic's three k4 s2 'same' convolutions. */
-const LAYERS: Layer[] = [
+const LAYERS_32: Layer[] = [
   { name: 'D1 32x32x3->16x16x64 (= G3)', input: [32, 32, 3], co: 64, k: 4, stride: 2 },
   { name: 'D2 16x16x64->8x8x128 (= G2)', input: [16, 16, 64], co: 128, k: 4, stride: 2 },
   { name: 'D3 8x8x128->4x4x256 (= G1)', input: [8, 8, 128], co: 256, k: 4, stride: 2 },
 ];
 
-async function timeBest(reps: number, warmup: number, f: () => tf.Tensor): Promise<number> {
+/** DCGAN-64 (default preset): the critic's four k4 s2 'same' convolutions (D2 is issue 5's layer). */
+const LAYERS_64: Layer[] = [
+  { name: 'D1 64x64x3->32x32x64 (= G4)', input: [64, 64, 3], co: 64, k: 4, stride: 2 },
+  { name: 'D2 32x32x64->16x16x128 (= G3)', input: [32, 32, 64], co: 128, k: 4, stride: 2 },
+  { name: 'D3 16x16x128->8x8x256 (= G2)', input: [16, 16, 128], co: 256, k: 4, stride: 2 },
+  { name: 'D4 8x8x256->4x4x512 (= G1)', input: [8, 8, 256], co: 512, k: 4, stride: 2 },
+];
+
+/**
+ * Best of `reps` timings of `inner` back-to-back calls (only the last result is read back, which
+ * waits for the whole queue), divided by `inner`: on a real GPU one call can take less than a
+ * GPU->CPU read, so --inner 10 or more there.
+ */
+async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner = 1): Promise<number> {
   for (let i = 0; i < warmup; i++) {
     const t = f();
     await t.data();
@@ -62,9 +78,10 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor): Promi
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
+    for (let j = 0; j < inner - 1; j++) f().dispose();
     const t = f();
     await t.data();
-    best = Math.min(best, performance.now() - t0);
+    best = Math.min(best, (performance.now() - t0) / inner);
     t.dispose();
   }
   return best;
@@ -94,7 +111,11 @@ async function main(): Promise<void> {
   const batch = Number(arg('batch', '16'));
   const reps = Number(arg('reps', '3'));
   const warmup = Number(arg('warmup', '1'));
-  const which = arg('layers', 'D1,D2,D3').split(',');
+  const net = arg('net', '32');
+  if (net !== '32' && net !== '64') throw new Error('--net must be 32 or 64');
+  const layers = net === '64' ? LAYERS_64 : LAYERS_32;
+  const inner = Number(arg('inner', '1'));
+  const which = arg('layers', layers.map((l) => l.name.split(' ')[0]).join(',')).split(',');
   const kernels = arg('kernels', 'filter,input').split(',');
   const tileArg = arg('tile', '');
   const tiling = tileArg ? parseTile(tileArg) : DEFAULT_TILING;
@@ -110,7 +131,7 @@ async function main(): Promise<void> {
   const round1 = (v: number) => Math.round(v * 10) / 10;
   const round2 = (v: number) => Math.round(v * 100) / 100;
 
-  for (const layer of LAYERS.filter((l) => which.some((w) => l.name.startsWith(w)))) {
+  for (const layer of layers.filter((l) => which.some((w) => l.name.startsWith(`${w} `)))) {
     const [H, W, CI] = layer.input;
     const xShape: [number, number, number, number] = [batch, H, W, CI];
     const filterShape: [number, number, number, number] = [layer.k, layer.k, CI, layer.co];
@@ -123,14 +144,14 @@ async function main(): Promise<void> {
     const flop = 2 * batch * info.outHeight * info.outWidth * layer.co * layer.k * layer.k * CI;
     const gflops = (ms: number) => round2(flop / (ms * 1e6));
     unregisterOurKernels();
-    const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'));
+    const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'), inner);
 
     /** tfjs's kernel vs ours through the same runKernel call (ours installed with `only`). */
     const compare = async (kernelName: string, inputs: tf.NamedTensorMap, attrs: object, ours: () => tf.Tensor) => {
       const runKernel = () => tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
       unregisterOurKernels();
-      const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel);
-      const oursMs = await timeBest(reps, warmup, ours);
+      const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel, inner);
+      const oursMs = await timeBest(reps, warmup, ours, inner);
       let relDiff: number | undefined;
       if (!skipTfjs) {
         const a = runKernel();
@@ -159,6 +180,7 @@ async function main(): Promise<void> {
         tfjsMs: round1(r.tfjsMs),
         oursMs: round1(r.oursMs),
         forwardMs: round1(forwardMs),
+        forwardGflops: gflops(forwardMs),
         tfjsGflops: gflops(r.tfjsMs),
         oursGflops: gflops(r.oursMs),
         speedup: round2(r.tfjsMs / r.oursMs),
@@ -166,6 +188,7 @@ async function main(): Promise<void> {
         maxRelDiff: r.relDiff,
         reps,
         warmup,
+        inner,
         device: backend.device,
         loadavg: loadavg(),
         date: new Date().toISOString(),
