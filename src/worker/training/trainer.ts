@@ -17,6 +17,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
 import { currentBackend } from '../backends';
+import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
   buildConditionalGenerator,
@@ -153,8 +154,9 @@ export abstract class GanTrainer {
     const built = models ?? this.build();
     this.generator = built.generator;
     this.discriminator = built.discriminator;
-    this.optG = tf.train.adam(config.learningRateG, config.beta1, config.beta2, config.adamEpsilon);
-    this.optD = tf.train.adam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
+    // tfjs's Adam, with its per-variable update fused into 3 dispatches on WebGPU (../backends/kernels/adam).
+    this.optG = createAdam(config.learningRateG, config.beta1, config.beta2, config.adamEpsilon);
+    this.optD = createAdam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
   }
 
   protected abstract build(): { generator: tfl.LayersModel; discriminator: tfl.LayersModel };

@@ -112,11 +112,21 @@ export function kernelInstalled(kernelName: string): boolean {
 
 export const LANES = [0, 1, 2, 3] as const;
 
-/** Workgroup tiles: A as TK x (TM/4) vec4 over m, B as TK x (TN/4) vec4 over n. */
-export function gemmTileDecls(TM: number, TN: number, TK: number): string {
+/**
+ * Workgroup tiles: A as TK rows of (TM/4) vec4 over m, B as TK rows of (TN/4) vec4 over n. `pad`
+ * vec4 of padding per row (row stride TM/4 + pad): kernels whose threads store a tile column by
+ * column (k fastest across threads, for coalesced global loads) pad by 1 so that those stores do not
+ * all land on the same shared-memory bank.
+ */
+export function gemmTileDecls(TM: number, TN: number, TK: number, pad = 0): string {
   return `
-    var<workgroup> ganTileA : array<vec4<f32>, ${TK * (TM / 4)}>;
-    var<workgroup> ganTileB : array<vec4<f32>, ${TK * (TN / 4)}>;`;
+    var<workgroup> ganTileA : array<vec4<f32>, ${TK * (TM / 4 + pad)}>;
+    var<workgroup> ganTileB : array<vec4<f32>, ${TK * (TN / 4 + pad)}>;`;
+}
+
+/** Bytes of workgroup memory the two tiles take. */
+export function gemmTileBytes(TM: number, TN: number, TK: number, pad = 0): number {
+  return TK * (TM / 4 + pad + TN / 4 + pad) * 16;
 }
 
 /** The 4 vec4 accumulators of a thread's 4 x 4 block (acc<i> = row m0 + ty * 4 + i, 4 columns). */
@@ -128,14 +138,14 @@ export const GEMM_ACC_DECLS = `
 
 /**
  * Between two barriers: TK rank-1 updates of the thread's block from the staged tiles (thread row
- * `ty`, column `tx`, in vec4 units).
+ * `ty`, column `tx`, in vec4 units); `pad` as in gemmTileDecls.
  */
-export function gemmRank1Updates(TM: number, TN: number, TK: number): string {
+export function gemmRank1Updates(TM: number, TN: number, TK: number, pad = 0): string {
   return `
         workgroupBarrier();
         for (var kk = 0; kk < ${TK}; kk = kk + 1) {
-          let a = ganTileA[kk * ${TM / 4} + ty];
-          let bv = ganTileB[kk * ${TN / 4} + tx];
+          let a = ganTileA[kk * ${TM / 4 + pad} + ty];
+          let bv = ganTileB[kk * ${TN / 4 + pad} + tx];
           acc0 = acc0 + a.x * bv;
           acc1 = acc1 + a.y * bv;
           acc2 = acc2 + a.z * bv;

@@ -12,6 +12,8 @@ import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_INPUT_TILING,
   NARROW_INPUT_TILING,
+  STRIDED_INPUT_TILING,
+  coalescedLoads,
   chooseInputTiling,
   planInputGrad,
   runInputGrad,
@@ -125,6 +127,11 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
     expect(g.macs).toBe(16 * 4 * 4 * 256 * 4 * 4 * 128); // = the forward conv's multiply-adds
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
+    // k-fastest loads where the threads split into whole vec4 columns of both tiles.
+    expect(coalescedLoads(DEFAULT_INPUT_TILING)).toBe(true);
+    expect(coalescedLoads(STRIDED_INPUT_TILING)).toBe(false);
+    expect(coalescedLoads(NARROW_INPUT_TILING)).toBe(false); // one vec4 column of B, 8 per load pass
+    expect(coalescedLoads({ tileM: 32, tileN: 32, tileK: 16 })).toBe(true);
   });
 
   for (const c of CASES) {
@@ -138,9 +145,12 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
       // The registered choice, then the other tilings (edge paths: partial tiles in M, N and K).
       check(c.name, await runOurs(c, dy, w), dx, K);
-      check(`${c.name} (64x64x32)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
-      check(`${c.name} (256x4x8)`, await runOurs(c, dy, w, NARROW_INPUT_TILING), dx, K);
-      check(`${c.name} (16x8x8)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8 }), dx, K);
+      check(`${c.name} (64x64x16 coalesced)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
+      check(`${c.name} (64x64x32 strided)`, await runOurs(c, dy, w, STRIDED_INPUT_TILING), dx, K);
+      check(`${c.name} (256x4x8 strided)`, await runOurs(c, dy, w, NARROW_INPUT_TILING), dx, K);
+      check(`${c.name} (32x32x16 coalesced)`, await runOurs(c, dy, w, { tileM: 32, tileN: 32, tileK: 16 }), dx, K);
+      check(`${c.name} (16x8x8 coalesced)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8 }), dx, K);
+      check(`${c.name} (16x8x8 strided)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8, coalesced: false }), dx, K);
       dy.dispose();
       w.dispose();
     });

@@ -41,6 +41,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
   checkGemmTile,
+  gemmTileBytes,
   LANES,
   gemmRank1Updates,
   gemmTileDecls,
@@ -61,12 +62,34 @@ export interface InputGradTiling {
   tileN: number;
   /** K rows (taps x co) staged in workgroup memory per step. */
   tileK: number;
+  /**
+   * Coalesced loads (default where the tile allows, see `coalescedLoads`): consecutive threads load
+   * consecutive co (k) of the same dy position and of the same filter column, so a warp reads
+   * contiguous memory; the tiles get one vec4 of padding per row so that these column-wise stores
+   * spread over the shared-memory banks. false: each thread loads 4 consecutive m (or n) of one k,
+   * which strides through memory by CO (the first version; kept for comparison).
+   */
+  coalesced?: boolean;
 }
 
 /** Wide layers. */
-export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 32 };
+export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 16 };
+/** The first version's tiling (m-fastest loads), for comparison in benchmarks. */
+export const STRIDED_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 32, coalesced: false };
 /** Layers with at most 4 input channels (the image layer). */
 export const NARROW_INPUT_TILING: InputGradTiling = { tileM: 256, tileN: 4, tileK: 8 };
+
+/**
+ * Whether `t` gets k-fastest (coalesced) loads: asked for (or not refused), and the threads split
+ * evenly into TK rows by whole vec4 columns of both tiles.
+ */
+export function coalescedLoads(t: InputGradTiling): boolean {
+  if (t.coalesced === false) return false;
+  const threads = (t.tileM / 4) * (t.tileN / 4);
+  if (threads % t.tileK !== 0) return false;
+  const cols = threads / t.tileK; // vec4 columns one load pass covers
+  return (t.tileM / 4) % cols === 0 && (t.tileN / 4) % cols === 0;
+}
 
 /** The tiling the registered kernel uses for `inChannels` (N). */
 export function chooseInputTiling(inChannels: number): InputGradTiling {
@@ -160,21 +183,179 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
   workgroupSize: [number, number, number];
   uniforms = UNIFORMS;
   private readonly t: InputGradTiling;
+  private readonly coalesced: boolean;
 
   constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling) {
     const { tileM, tileN, tileK } = tiling;
     const threads = checkGemmTile(tileM, tileN);
-    if (tileK * (tileM / 4 + tileN / 4) * 16 > 16384) throw new Error('tiles exceed 16 KiB of workgroup memory');
+    this.coalesced = coalescedLoads(tiling);
+    if (gemmTileBytes(tileM, tileN, tileK, this.coalesced ? 1 : 0) > 16384) throw new Error('tiles exceed 16 KiB of workgroup memory');
     this.t = tiling;
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.phases.length];
-    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}`;
+    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}`;
   }
 
   getUserCode(): string {
+    return this.coalesced ? this.coalescedCode() : this.stridedCode();
+  }
+
+  /** The shared start: phase geometry of this workgroup. */
+  private static readonly PHASE_PRELUDE = `
+      // This workgroup's stride phase and its GEMM sizes.
+      let phase = i32(workgroupId.z);
+      let ph = phase / uniforms.strideW;
+      let pw = phase % uniforms.strideW;
+      let ih0 = ((ph - uniforms.padTop) % uniforms.strideH + uniforms.strideH) % uniforms.strideH;
+      let iw0 = ((pw - uniforms.padLeft) % uniforms.strideW + uniforms.strideW) % uniforms.strideW;
+      let ihp = max(0, (uniforms.inH - ih0 + uniforms.strideH - 1) / uniforms.strideH);
+      let iwp = max(0, (uniforms.inW - iw0 + uniforms.strideW - 1) / uniforms.strideW);
+      let khp = max(0, (uniforms.filterH - ph + uniforms.strideH - 1) / uniforms.strideH);
+      let kwp = max(0, (uniforms.filterW - pw + uniforms.strideW - 1) / uniforms.strideW);
+      let baseH = (ih0 + uniforms.padTop - ph) / uniforms.strideH;
+      let baseW = (iw0 + uniforms.padLeft - pw) / uniforms.strideW;
+      let gM = uniforms.batch * ihp * iwp;
+      let planeP = ihp * iwp;`;
+
+  /** The shared end: write the thread's 4 x 4 block to its dx positions. */
+  private static readonly WRITE_BLOCK = `
+      let nOut = n0 + tx * 4;
+      ${LANES.map(
+        (i) => `{
+        let m = m0 + ty * 4 + ${i};
+        if (m < gM) {
+          let b = m / planeP;
+          let r = m % planeP;
+          let ih = ih0 + uniforms.strideH * (r / iwp);
+          let iw = iw0 + uniforms.strideW * (r % iwp);
+          let row = ((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.gN + nOut;
+          ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = acc${i}[${j}]; }`).join('\n          ')}
+        }
+      }`,
+      ).join('\n      ')}`;
+
+  /**
+   * Coalesced loads: thread tid loads K row kr = tid % TK (co = coBase + kr) for the vec4 columns
+   * q = tid / TK + p * (threads / TK), p = 0, 1, ... (of A: 4 dx positions; of B: 4 ci). A warp then
+   * reads runs of consecutive co, contiguous in both dy (NHWC) and W (HWIO, co innermost).
+   */
+  private coalescedCode(): string {
+    const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const QM = TM / 4;
+    const QN = TN / 4;
+    const NT = QM * QN;
+    const cols = NT / TK;
+    const passesA = Array.from({ length: QM / cols }, (_, p) => p);
+    const passesB = Array.from({ length: QN / cols }, (_, p) => p);
+    const SA = QM + 1; // padded row strides (vec4)
+    const SB = QN + 1;
+    return `${gemmTileDecls(TM, TN, TK, 1)}
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let tx = tid % ${QN};
+      let ty = tid / ${QN};
+      let n0 = i32(workgroupId.x) * ${TN};
+      let m0 = i32(workgroupId.y) * ${TM};
+      let kr = tid % ${TK};
+      let q0 = tid / ${TK};
+      ${InputGradGemmProgram.PHASE_PRELUDE}
+      let safeP = max(planeP, 1);
+      let safeW = max(iwp, 1);
+
+      // A: per pass p, the 4 dx positions m = m0 + (q0 + p * ${cols}) * 4 + (0..3), decomposed once.
+      ${passesA
+        .map(
+          (p) => `var aB${p} : vec4<i32>;
+      var aH${p} : vec4<i32>;
+      var aW${p} : vec4<i32>;
+      var aOk${p} : vec4<bool>;
+      ${LANES.map(
+        (i) => `{
+        let m = m0 + (q0 + ${p * cols}) * 4 + ${i};
+        let r = m % safeP;
+        aB${p}[${i}] = (m / safeP) * uniforms.outH;
+        aH${p}[${i}] = baseH + r / safeW;
+        aW${p}[${i}] = baseW + r % safeW;
+        aOk${p}[${i}] = m < gM;
+      }`,
+      ).join('\n      ')}`,
+        )
+        .join('\n      ')}
+      ${GEMM_ACC_DECLS}
+
+      for (var jh = 0; jh < uniforms.maxKhp; jh = jh + 1) {
+        for (var jw = 0; jw < uniforms.maxKwp; jw = jw + 1) {
+          let tapOk = jh < khp && jw < kwp;
+          ${passesA
+            .map(
+              (p) => `var aOff${p} : vec4<i32>;
+          var aIn${p} : vec4<bool>;
+          ${LANES.map(
+            (i) => `{
+            let oh = aH${p}[${i}] - jh;
+            let ow = aW${p}[${i}] - jw;
+            aIn${p}[${i}] = tapOk && aOk${p}[${i}] && oh >= 0 && oh < uniforms.outH && ow >= 0 && ow < uniforms.outW;
+            aOff${p}[${i}] = ((aB${p}[${i}] + oh) * uniforms.outW + ow) * uniforms.outC;
+          }`,
+          ).join('\n          ')}`,
+            )
+            .join('\n          ')}
+          let kh = ph + uniforms.strideH * jh;
+          let kw = pw + uniforms.strideW * jw;
+          let tapBase = (kh * uniforms.filterW + kw) * uniforms.gN;
+          ${passesB
+            .map(
+              (p) => `let nB${p} = n0 + (q0 + ${p * cols}) * 4;
+          let wBase${p} = (tapBase + nB${p}) * uniforms.outC;
+          let bOk${p} = tapOk && nB${p} < uniforms.gN;
+          let bFull${p} = nB${p} + 3 < uniforms.gN;`,
+            )
+            .join('\n          ')}
+          for (var coBase = 0; coBase < uniforms.outC; coBase = coBase + ${TK}) {
+            let co = coBase + kr;
+            let coOk = co < uniforms.outC;
+            ${passesA
+              .map(
+                (p) => `{
+              var v = vec4<f32>(0.0);
+              if (coOk) {
+                ${LANES.map((i) => `if (aIn${p}[${i}]) { v[${i}] = dy[aOff${p}[${i}] + co]; }`).join('\n                ')}
+              }
+              ganTileA[kr * ${SA} + q0 + ${p * cols}] = v;
+            }`,
+              )
+              .join('\n            ')}
+            ${passesB
+              .map(
+                (p) => `{
+              var v = vec4<f32>(0.0);
+              if (bOk${p} && coOk) {
+                let base = wBase${p} + co;
+                if (bFull${p}) {
+                  v = vec4<f32>(W[base], W[base + uniforms.outC], W[base + 2 * uniforms.outC], W[base + 3 * uniforms.outC]);
+                } else {
+                  ${LANES.map((i) => `if (nB${p} + ${i} < uniforms.gN) { v[${i}] = W[base + ${i} * uniforms.outC]; }`).join('\n                  ')}
+                }
+              }
+              ganTileB[kr * ${SB} + q0 + ${p * cols}] = v;
+            }`,
+              )
+              .join('\n            ')}
+            ${gemmRank1Updates(TM, TN, TK, 1)}
+          }
+        }
+      }
+      ${InputGradGemmProgram.WRITE_BLOCK}
+    }
+    `;
+  }
+
+  /** Strided loads (the first version): each thread loads 4 consecutive m (or n) of K rows. */
+  private stridedCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
     const QM = TM / 4;
     const QN = TN / 4;
@@ -189,21 +370,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
       let ty = tid / ${QN};
       let n0 = i32(workgroupId.x) * ${TN};
       let m0 = i32(workgroupId.y) * ${TM};
-
-      // This workgroup's stride phase and its GEMM sizes.
-      let phase = i32(workgroupId.z);
-      let ph = phase / uniforms.strideW;
-      let pw = phase % uniforms.strideW;
-      let ih0 = ((ph - uniforms.padTop) % uniforms.strideH + uniforms.strideH) % uniforms.strideH;
-      let iw0 = ((pw - uniforms.padLeft) % uniforms.strideW + uniforms.strideW) % uniforms.strideW;
-      let ihp = max(0, (uniforms.inH - ih0 + uniforms.strideH - 1) / uniforms.strideH);
-      let iwp = max(0, (uniforms.inW - iw0 + uniforms.strideW - 1) / uniforms.strideW);
-      let khp = max(0, (uniforms.filterH - ph + uniforms.strideH - 1) / uniforms.strideH);
-      let kwp = max(0, (uniforms.filterW - pw + uniforms.strideW - 1) / uniforms.strideW);
-      let baseH = (ih0 + uniforms.padTop - ph) / uniforms.strideH;
-      let baseW = (iw0 + uniforms.padLeft - pw) / uniforms.strideW;
-      let gM = uniforms.batch * ihp * iwp;
-      let planeP = ihp * iwp;
+      ${InputGradGemmProgram.PHASE_PRELUDE}
 
       // A loads: this thread gathers m = m0 + aq * 4 + (0..3); decompose m once.
       let aq = tid % ${QM};
@@ -280,20 +447,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
         }
       }
 
-      let nOut = n0 + tx * 4;
-      ${LANES.map(
-        (i) => `{
-        let m = m0 + ty * 4 + ${i};
-        if (m < gM) {
-          let b = m / planeP;
-          let r = m % planeP;
-          let ih = ih0 + uniforms.strideH * (r / iwp);
-          let iw = iw0 + uniforms.strideW * (r % iwp);
-          let row = ((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.gN + nOut;
-          ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = acc${i}[${j}]; }`).join('\n          ')}
-        }
-      }`,
-      ).join('\n      ')}
+      ${InputGradGemmProgram.WRITE_BLOCK}
     }
     `;
   }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds .gpu/, what an NVIDIA machine without network needs to run our training and kernel
+# benchmarks beside the PyTorch reference (docs/PERFORMANCE.md, "How to measure"; issue 5):
+#   .gpu/node.xz               this machine's Node binary (links only glibc and libstdc++)
+#   .gpu/bench/*.cjs           bench/train.bench.ts and bench/conv-kernels.bench.ts bundled with tfjs
+#   .gpu/bench/node_modules/webgpu   the `webgpu` package with only its linux-x64 dawn.node (xz)
+#   .gpu/torch_dcgan.py        the PyTorch reference (../shared/bench)
+#   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
+# .gpu/ and .gl/ are ignored through .git/info/exclude; the device tool carries them.
+# Then, on the GPU machine: bash scripts/gpu/run-bench.sh (see there).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >>.git/info/exclude
+grep -qx '/.gl/' .git/info/exclude || echo /.gl/ >>.git/info/exclude
+mkdir -p .gpu/bench/node_modules/webgpu/dist/linux-x64
+if [ ! -s .gpu/node.xz ]; then xz -T0 -6 -c "$(command -v node)" >.gpu/node.xz; fi
+for b in train conv-kernels; do
+  npx esbuild "bench/$b.bench.ts" --bundle --platform=node --format=cjs --target=node20 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+    --alias:sharp=./scripts/gpu/no-sharp.cjs \
+    --log-level=warning --outfile=".gpu/bench/$b.cjs"
+done
+w=node_modules/webgpu
+cp $w/package.json $w/index.js .gpu/bench/node_modules/webgpu/
+if [ ! -s .gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz ]; then
+  xz -T0 -6 -c $w/dist/linux-x64/dawn.node >.gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz
+fi
+cp ../shared/bench/torch_dcgan.py .gpu/torch_dcgan.py
+if ! ls .gl/*.deb >/dev/null 2>&1; then
+  mkdir -p .gl /tmp/amd64/partial
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  apt-get $o update -qq
+  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+fi
+du -sh .gpu .gl

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Issue 5's GPU measurement as one prepared script, for the device tool (an NVIDIA machine with
+# PyTorch but no Node and no network). Needs .gpu/ and .gl/ from scripts/gpu/make-kit.sh, carried:
+#   run(command: "bash scripts/gpu/run-bench.sh", carry: [".gpu", ".gl"])
+# Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
+# the whole log to $OUT/log.txt.
+# QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
+# PARTS (default "conv train torch wgan") picks what runs; KSET (default "0 1 all") the
+# GAN_AUGMENT_WGSL_KERNELS settings compared; TILES the tilings swept; STEPS the timed steps.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/gpu-bench-out}
+mkdir -p "$OUT"
+RES="$OUT/results.jsonl"
+LOG="$OUT/log.txt"
+: >"$RES"
+exec > >(tee -a "$LOG") 2>&1
+PARTS=${PARTS:-conv train torch wgan}
+K=.gpu
+if [ -z "${QUICK:-}" ]; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  fi
+fi
+BIN=/tmp/gpu-bench-bin
+mkdir -p $BIN
+[ -x $BIN/node ] || { xz -dc $K/node.xz >$BIN/node && chmod +x $BIN/node; }
+# The bundles and the webgpu package run from a copy, so that .gpu/ stays small enough to carry.
+RUN=/tmp/gpu-bench-run
+rm -rf $RUN && cp -r $K/bench $RUN
+xz -d $RUN/node_modules/webgpu/dist/linux-x64/dawn.node.xz
+NODE=$BIN/node
+echo "== $(date -u +%FT%TZ) $(uname -n) node $($NODE -v)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+PY=python3
+
+# Every JSON line of a command goes to results.jsonl (tagged), everything to the log.
+run() {
+  local tag=$1
+  shift
+  echo "-- $tag: $*"
+  local t0=$(date +%s)
+  "$@" 2>&1 | while IFS= read -r line; do
+    echo "$line"
+    case "$line" in "{"*) echo "{\"tag\":\"$tag\",${line#\{}" >>"$RES" ;; esac
+  done
+  echo "-- $tag done in $(($(date +%s) - t0)) s"
+}
+
+if [ -n "${QUICK:-}" ]; then
+  CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 LAYERS=D2,D4
+else
+  CB=256 INNER=20 B64=64 B256=256 STEPS=${STEPS:-10} WARM=3 WB=64 WSTEPS=3 LAYERS=D1,D2,D3,D4
+fi
+
+case " $PARTS " in *" conv "*)
+  run conv $NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --kernels ${CONV_KERNELS:-filter,input,forward} --json
+  for t in ${TILES:-32x64x32 64x32x32 32x32x32 64x64x16 128x32x32}; do
+    run "conv-tile-$t" $NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers D2,D4 --kernels filter,input --tile $t --input-tile $t --ours-only --json
+  done
+  ;;
+esac
+case " $PARTS " in *" train "*)
+  for b in $B64 $B256; do
+    for k in ${KSET:-0 1 all}; do
+      GAN_AUGMENT_WGSL_KERNELS=$k run "train-dcgan64-b$b-kernels-$k" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+    done
+  done
+  ;;
+esac
+case " $PARTS " in *" torch "*)
+  if $PY -c 'import torch' 2>/dev/null; then
+    dev=$($PY -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+    for b in $B64 $B256; do run "torch-dcgan64-b$b" $PY $K/torch_dcgan.py 64 $b $dev 50; done
+  else
+    echo "no PyTorch here"
+  fi
+  ;;
+esac
+case " $PARTS " in *" wgan "*)
+  for k in ${KSET:-0 1 all}; do
+    GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup 1 --json
+  done
+  ;;
+esac
+echo "== done $(date -u +%FT%TZ)"
