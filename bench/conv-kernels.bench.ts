@@ -1,11 +1,11 @@
 /**
- * Convolution kernel benchmark (not a test): tfjs-backend-webgpu's Conv2DBackpropFilter and
- * Conv2DBackpropInput vs ours (src/worker/backends/kernels/) on the DCGAN-32 layers, with the forward
+ * Convolution kernel benchmark (not a test): tfjs-backend-webgpu's Conv2DBackpropFilter,
+ * Conv2DBackpropInput, Conv2D ('forward') and FusedConv2D with bias + leakyrelu ('fused') vs ours (src/worker/backends/kernels/) on the DCGAN-32 layers, with the forward
  * conv2d of the same layer for scale. One JSON line per layer and kernel (--json) or a readable line.
  *
  *   npx tsx bench/conv-kernels.bench.ts [--net 32|64] [--batch 16] [--reps 3] [--warmup 1] [--inner 1]
  *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json]
- *     [--ours-only]
+ *     [--ours-only] [--forward-tile 64x64x32]
  *
  * Times are the best of --reps runs of --inner back-to-back calls after --warmup calls, each run
  * synchronised with one `await data()` of its last result (so they include one GPU->CPU read,
@@ -14,6 +14,8 @@
  * convolutions have the same three filter-gradient shapes (x and dy swap roles), and their forward
  * pass is the input gradient of the same three shapes (D1's input gradient = G3's forward, etc.).
  * GFLOP/s count the useful multiply-adds (2 * B * OH * OW * CO * KH * KW * CI, as the forward pass).
+ * --kernels forward,fused are not in the default list (add them); --forward-tile fixes our forward
+ * tiling (else chooseForwardTiling per layer), e.g. to sweep tiles on a GPU.
  */
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
@@ -28,9 +30,18 @@ import {
   chooseInputTiling,
   planInputGrad,
   runInputGrad,
+  coalescedLoads,
   type InputGradAttrs,
   type InputGradTiling,
 } from '../src/worker/backends/kernels/conv2d-backprop-input';
+import {
+  chooseForwardTiling,
+  planForward,
+  runForward,
+  type ForwardAttrs,
+  type ForwardInputs,
+  type ForwardTiling,
+} from '../src/worker/backends/kernels/conv2d-forward';
 import { registerOurKernels, unregisterOurKernels } from '../src/worker/backends/kernels';
 import type { WebGpuBackendLike } from '../src/worker/backends/kernels/common';
 
@@ -87,10 +98,12 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
   return best;
 }
 
-function parseTile(s: string): FilterGradTiling {
-  const [m, n, k] = s.split('x').map(Number);
+/** MxNxK, e.g. 32x32x16; a trailing 's' asks the input gradient for its strided (first) loads. */
+function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
+  const strided = s.endsWith('s');
+  const [m, n, k] = s.replace(/s$/, '').split('x').map(Number);
   if (!m || !n || !k) throw new Error('--tile MxNxK, e.g. 32x32x16');
-  return { ...DEFAULT_TILING, tileM: m, tileN: n, tileK: k };
+  return { ...DEFAULT_TILING, tileM: m, tileN: n, tileK: k, ...(strided ? { coalesced: false } : {}) };
 }
 
 /** Max abs difference of two tensors relative to the first's max magnitude; disposes both. */
@@ -121,6 +134,8 @@ async function main(): Promise<void> {
   const tiling = tileArg ? parseTile(tileArg) : DEFAULT_TILING;
   const inputTileArg = arg('input-tile', '');
   const inputTiling: InputGradTiling | undefined = inputTileArg ? parseTile(inputTileArg) : undefined;
+  const forwardTileArg = arg('forward-tile', '');
+  const forwardTiling: ForwardTiling | undefined = forwardTileArg ? parseTile(forwardTileArg) : undefined;
   const json = process.argv.includes('--json');
   const skipTfjs = process.argv.includes('--ours-only');
 
@@ -220,9 +235,34 @@ async function main(): Promise<void> {
       const p = geo.phases[0]!;
       report(
         'conv2d-backprop-input',
-        { phases: geo.phases.length, M: p.M, N: geo.N, K: p.K, tfjsK: layer.k * layer.k * layer.co, tile: `${t.tileM}x${t.tileN}x${t.tileK}` },
+        { phases: geo.phases.length, M: p.M, N: geo.N, K: p.K, tfjsK: layer.k * layer.k * layer.co, tile: `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}` },
         r,
       );
+    }
+    for (const kind of ['forward', 'fused'] as const) {
+      if (!kernels.includes(kind)) continue;
+      const fused = kind === 'fused';
+      const attrs: ForwardAttrs = {
+        strides: [layer.stride, layer.stride],
+        pad: 'same',
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+        ...(fused ? { activation: 'leakyrelu', leakyreluAlpha: 0.2 } : {}),
+      };
+      const bias = tf.randomNormal([layer.co], 0, 1, 'float32', 4) as tf.Tensor1D;
+      const inputs: tf.NamedTensorMap = fused ? { x, filter: w, bias } : { x, filter: w };
+      const kernelName = fused ? 'FusedConv2D' : 'Conv2D';
+      const r = await compare(kernelName, inputs, attrs, () =>
+        tf.engine().makeTensorFromTensorInfo(runForward(be, inputs as unknown as ForwardInputs, attrs, forwardTiling)!),
+      );
+      const t = forwardTiling ?? chooseForwardTiling(info);
+      const geo = planForward(info, t);
+      report(
+        fused ? 'conv2d-fused-bias-leakyrelu' : 'conv2d-forward',
+        { M: geo.M, N: geo.N, K: geo.K, tile: `${t.tileM}x${t.tileN}x${t.tileK}` },
+        r,
+      );
+      bias.dispose();
     }
     x.dispose();
     dy.dispose();

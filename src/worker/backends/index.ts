@@ -151,6 +151,24 @@ export function describeAdapter(info: AdapterInfoLike | undefined): { device: st
   return { device: `GPU: ${description} (${api}), WebGPU`, isGpu: true };
 }
 
+/**
+ * Developer knob for benchmarks: GAN_AUGMENT_TFJS_FLAGS="NAME=value,..." sets tfjs flags (numbers,
+ * true/false), e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (tfjs submits a command buffer every 15
+ * dispatches by default). Unknown names are refused by tfjs with a warning. Returns what was set.
+ */
+export function applyTfjsFlags(spec = process.env.GAN_AUGMENT_TFJS_FLAGS ?? ''): Record<string, number | boolean> {
+  const set: Record<string, number | boolean> = {};
+  for (const part of spec.split(',')) {
+    const [name, raw] = part.split('=').map((x) => x.trim());
+    if (!name || raw === undefined || raw === '') continue;
+    const value = raw === 'true' ? true : raw === 'false' ? false : Number(raw);
+    if (typeof value === 'number' && !Number.isFinite(value)) continue;
+    tf.env().set(name, value);
+    set[name] = value;
+  }
+  return set;
+}
+
 async function initWebGpu(): Promise<BackendInfo> {
   let gpu: GpuLike | null;
   try {
@@ -169,9 +187,11 @@ async function initWebGpu(): Promise<BackendInfo> {
   }
   if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
   await tf.ready();
-  // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0.
-  registerOurKernels();
+  applyTfjsFlags();
   const { device, isGpu } = describeAdapter(adapter.info);
+  // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0; which
+  // ones by default depends on whether this is a real GPU.
+  registerOurKernels({ gpu: isGpu });
   return isGpu
     ? { name: 'webgpu', device, isGpu }
     : {

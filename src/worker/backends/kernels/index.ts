@@ -1,42 +1,57 @@
 /**
  * Our WGSL kernels (issue 5) over tfjs-backend-webgpu's, installed together by `registerOurKernels()`
- * (initBackend calls it once WebGPU is up). GAN_AUGMENT_WGSL_KERNELS (./common): '0' / 'off' keeps
- * tfjs's kernels; unset or '1' installs the kernels that are on by default; 'all' also the ones that
- * are not.
+ * (initBackend calls it once WebGPU is up, saying whether the adapter is a real GPU).
+ * GAN_AUGMENT_WGSL_KERNELS (./common): '0' / 'off' keeps tfjs's kernels; unset or '1' installs the
+ * kernels that are on by default for this kind of adapter; 'all' installs all of them.
  *
- *   Conv2DBackpropFilter  ./conv2d-backprop-filter  on by default (2.5-3.5x tfjs's per layer on lavapipe)
- *   Conv2DBackpropInput   ./conv2d-backprop-input   only with 'all': on lavapipe 1.7-2.4x tfjs's on the
- *                                                   image layer, level with it (0.9-1.2x) on the others
+ *   Conv2DBackpropFilter  ./conv2d-backprop-filter  on by default everywhere: on lavapipe 2.5-3.5x
+ *                                                   tfjs's per layer; on an H200 (Dawn/Vulkan) 11-365x
+ *                                                   (16 TFLOP/s on the k4 s2 layers at batch 256)
+ *   Conv2DBackpropInput   ./conv2d-backprop-input   on by default on GPUs: on an H200 1.35-3.4x tfjs's
+ *                                                   on every DCGAN-64 layer; on lavapipe 1.7-2.4x on the
+ *                                                   image layer but level (0.9-1.2x) on the others
+ *   Conv2D, FusedConv2D   ./conv2d-forward          on by default on GPUs: on an H200 1.3-3.2x tfjs's
+ *                                                   (17-22 TFLOP/s on the k4 s2 layers at batch
+ *                                                   64/256), but on lavapipe only level with it (0.7-2x,
+ *                                                   slower on some layers in some runs)
  *
- * Each falls back to tfjs's kernel for inputs it does not handle (NCHW, non-float32).
+ * Figures: docs/PERFORMANCE.md, "Convolution kernels". Each falls back to tfjs's kernel for inputs it
+ * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
+ * activations, broadcast biases).
  */
 import { installKernel, kernelInstalled, restoreKernel, wgslKernelSetting, type OurKernelRun } from './common';
 import { filterGradKernel } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
+import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 
 interface OurKernel {
   kernelName: string;
   run: OurKernelRun;
-  /** Installed without GAN_AUGMENT_WGSL_KERNELS=all. */
-  byDefault: boolean;
+  /** Installed without GAN_AUGMENT_WGSL_KERNELS=all: always, on real GPUs only, or never. */
+  byDefault: 'always' | 'gpu' | false;
 }
 
 export const OUR_KERNELS: readonly OurKernel[] = [
-  { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel, byDefault: true },
-  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: false },
+  { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel, byDefault: 'always' },
+  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'gpu' },
+  { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'gpu' },
+  { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'gpu' },
 ];
 
 /**
  * Installs our kernels for the 'webgpu' backend (tfjs-backend-webgpu must be imported first).
- * Idempotent. `force` installs all of them regardless of the environment (tests, benchmarks); `only`
- * limits it to the named kernels. Returns whether at least one of ours is installed.
+ * Idempotent. `gpu`: the adapter is a real GPU (not a software driver such as lavapipe), which
+ * turns on the kernels that are on by default there. `force` installs all of them regardless of the
+ * environment (tests, benchmarks); `only` limits it to the named kernels. Returns whether at least
+ * one of ours is installed.
  */
-export function registerOurKernels(options: { force?: boolean; only?: readonly string[] } = {}): boolean {
+export function registerOurKernels(options: { force?: boolean; only?: readonly string[]; gpu?: boolean } = {}): boolean {
   const setting = options.force ? 'all' : wgslKernelSetting();
   if (setting === 'off') return ourKernelsInstalled();
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
-    if (k.byDefault || setting === 'all') installKernel(k.kernelName, k.run);
+    const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
+    if (byDefault || setting === 'all') installKernel(k.kernelName, k.run);
   }
   return ourKernelsInstalled();
 }

@@ -1,0 +1,44 @@
+/**
+ * Which of our kernels registerOurKernels installs: by adapter kind (real GPU or software driver) and
+ * by GAN_AUGMENT_WGSL_KERNELS. Needs the webgpu backend loaded (skipped, reason printed, without an
+ * adapter). Its own file: the kernel registry is process-wide.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { webgpuSkipReason } from './test-support';
+import { OUR_KERNELS, ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
+
+const reason = await webgpuSkipReason('kernel registry tests');
+const installed = () => OUR_KERNELS.filter((k) => ourKernelsInstalled(k.kernelName)).map((k) => k.kernelName);
+
+describe.skipIf(reason !== '')('registerOurKernels', () => {
+  const saved = process.env.GAN_AUGMENT_WGSL_KERNELS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.GAN_AUGMENT_WGSL_KERNELS;
+    else process.env.GAN_AUGMENT_WGSL_KERNELS = saved;
+    unregisterOurKernels();
+  });
+
+  it('on a software driver installs only the filter gradient by default', () => {
+    delete process.env.GAN_AUGMENT_WGSL_KERNELS;
+    unregisterOurKernels();
+    registerOurKernels({ gpu: false });
+    expect(installed()).toEqual(['Conv2DBackpropFilter']);
+  });
+
+  it('on a real GPU installs all four convolution kernels by default', () => {
+    delete process.env.GAN_AUGMENT_WGSL_KERNELS;
+    unregisterOurKernels();
+    registerOurKernels({ gpu: true });
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D']);
+  });
+
+  it("installs none with GAN_AUGMENT_WGSL_KERNELS=0 and all with 'all'", () => {
+    unregisterOurKernels();
+    process.env.GAN_AUGMENT_WGSL_KERNELS = '0';
+    expect(registerOurKernels({ gpu: true })).toBe(false);
+    expect(installed()).toEqual([]);
+    process.env.GAN_AUGMENT_WGSL_KERNELS = 'all';
+    registerOurKernels({ gpu: false });
+    expect(installed()).toHaveLength(4);
+  });
+});
