@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
-# PARTS (default "conv train torch wgan") picks what runs; KSET (default "0 1 all") the
+# PARTS (default "conv torch train wgan"; also "profile") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; TILES the tilings swept; STEPS the timed steps.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ RES="$OUT/results.jsonl"
 LOG="$OUT/log.txt"
 : >"$RES"
 exec > >(tee -a "$LOG") 2>&1
-PARTS=${PARTS:-conv train torch wgan}
+PARTS=${PARTS:-conv torch train wgan}
 K=.gpu
 if [ -z "${QUICK:-}" ]; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -53,21 +53,28 @@ run() {
 if [ -n "${QUICK:-}" ]; then
   CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 LAYERS=D2,D4
 else
-  CB=256 INNER=20 B64=64 B256=256 STEPS=${STEPS:-10} WARM=3 WB=64 WSTEPS=3 LAYERS=D1,D2,D3,D4
+  # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
+  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=3 WB=64 WSTEPS=3 LAYERS=D1,D2,D3,D4
 fi
+CONV="$NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json"
 
 case " $PARTS " in *" conv "*)
-  run conv $NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --kernels ${CONV_KERNELS:-filter,input,forward} --json
-  for t in ${TILES:-32x64x32 64x32x32 32x32x32 64x64x16 128x32x32}; do
-    run "conv-tile-$t" $NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers D2,D4 --kernels filter,input --tile $t --input-tile $t --ours-only --json
+  # tfjs's kernels beside ours (tfjs's filter gradient is left out: 100 calls of it take seconds per layer).
+  run conv-vs-tfjs $CONV --kernels ${CONV_KERNELS:-input,forward}
+  run conv-ours $CONV --kernels filter,input,forward,fused --ours-only
+  run conv-input-strided $CONV --kernels input --ours-only --input-tile 64x64x32s
+  for t in ${TILES:-}; do
+    run "conv-tile-$t" $CONV --kernels filter,input,forward --tile $t --input-tile $t --forward-tile $t --ours-only
   done
   ;;
 esac
 case " $PARTS " in *" train "*)
   for b in $B64 $B256; do
-    for k in ${KSET:-0 1 all}; do
+    for k in ${KSET:-0 1}; do
       GAN_AUGMENT_WGSL_KERNELS=$k run "train-dcgan64-b$b-kernels-$k" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
     done
+    # The same with tfjs submitting a command buffer every 64 dispatches instead of 15.
+    GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 run "train-dcgan64-b$b-kernels-1-submit64" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
   done
   ;;
 esac
@@ -80,8 +87,15 @@ case " $PARTS " in *" torch "*)
   fi
   ;;
 esac
+case " $PARTS " in *" profile "*)
+  # Where a step's time goes, per kernel (WebGPU timestamp queries).
+  run profile-dcgan64-b$B256 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B256 --steps 3 --warmup 2
+  run profile-dcgan64-b$B64 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B64 --steps 3 --warmup 2
+  run profile-cwgangp64-b$WB $NODE $RUN/profile-step.cjs --model cwgan-gp --resolution 64 --batch $WB --steps 2 --warmup 1
+  ;;
+esac
 case " $PARTS " in *" wgan "*)
-  for k in ${KSET:-0 1 all}; do
+  for k in ${KSET:-0 1}; do
     GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup 1 --json
   done
   ;;

@@ -1,0 +1,93 @@
+/**
+ * Where a training step's time goes, kernel by kernel (not a test). Builds the same trainer as
+ * bench/train.bench.ts, runs warm-up steps, times --steps plain steps, then runs one step under
+ * tf.profile and prints one JSON line: the plain ms/step, the profiled step's wall time, the GPU
+ * time per kernel name (count, total ms, share; from WebGPU timestamp queries where the adapter has
+ * them, else 0) and the time outside kernels (JS, dispatch, uploads, our directly-run programs such
+ * as the fused Adam).
+ *
+ *   npx tsx bench/profile-step.bench.ts --model dcgan|cwgan-gp --resolution 64 --batch 256 \
+ *     [--backend webgpu] [--steps 5] [--warmup 3] [--top 25]
+ */
+import { initBackend, type BackendChoice } from '../src/worker/backends';
+import { tf } from '../src/worker/backends/tf';
+import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
+import { createTrainer } from '../src/worker/training/trainer';
+import { datasetFromPixels } from '../src/worker/training/dataset';
+import { Prng } from '../src/worker/training/rng';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length && !process.argv[i + 1]!.startsWith('--') ? process.argv[i + 1]! : fallback;
+}
+
+async function main(): Promise<void> {
+  const model = arg('model', 'dcgan') as ModelFamily;
+  const resolution = Number(arg('resolution', '64')) as Resolution;
+  const batch = Number(arg('batch', '64'));
+  const steps = Number(arg('steps', '5'));
+  const warmup = Number(arg('warmup', '3'));
+  const top = Number(arg('top', '25'));
+  const classes = model === 'cwgan-gp' ? 8 : 1;
+  const backend = await initBackend(arg('backend', 'webgpu') as BackendChoice);
+  const config = makeConfig(model, resolution, { preset: 'default', batchSize: batch, numClasses: classes });
+  const rng = new Prng(1);
+  const n = Math.max(batch, classes);
+  const ds = datasetFromPixels(
+    Uint8Array.from({ length: n * resolution * resolution * 3 }, () => rng.int(256)),
+    Int32Array.from({ length: n }, (_, i) => i % classes),
+    resolution,
+    3,
+  );
+  const trainer = createTrainer(config, ds, { seed: 1, readLossEvery: Number.MAX_SAFE_INTEGER });
+  for (let i = 0; i < warmup; i++) await trainer.step({ forceRead: true });
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await trainer.step({ forceRead: i === steps - 1 });
+  const msPerStep = (performance.now() - t0) / steps;
+
+  const w0 = performance.now();
+  const info = await tf.profile(async () => {
+    await trainer.step({ forceRead: true });
+  });
+  const profiledWallMs = performance.now() - w0;
+  const byName = new Map<string, { count: number; ms: number }>();
+  let kernelMs = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    kernelMs += ms;
+    const e = byName.get(k.name) ?? { count: 0, ms: 0 };
+    e.count += 1;
+    e.ms += ms;
+    byName.set(k.name, e);
+  }
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const kernels = [...byName]
+    .sort((a, b) => b[1].ms - a[1].ms || b[1].count - a[1].count)
+    .slice(0, top)
+    .map(([name, e]) => ({ name, count: e.count, ms: r2(e.ms), share: r2(e.ms / Math.max(kernelMs, 1e-9)) }));
+  console.log(
+    JSON.stringify({
+      bench: 'profile-step',
+      model,
+      resolution,
+      batch,
+      device: backend.device,
+      msPerStep: r2(msPerStep),
+      profiledWallMs: r2(profiledWallMs),
+      kernelCount: info.kernels.length,
+      kernelMs: r2(kernelMs),
+      outsideKernelsMs: r2(profiledWallMs - kernelMs),
+      kernels,
+      date: new Date().toISOString(),
+    }),
+  );
+  trainer.dispose();
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.stack : e);
+    process.exit(1);
+  },
+);
