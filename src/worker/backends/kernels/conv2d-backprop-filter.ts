@@ -27,8 +27,9 @@
  *
  * `registerOurKernels()` (./index, called by initBackend once WebGPU is up) installs it for the
  * 'webgpu' backend unless GAN_AUGMENT_WGSL_KERNELS=0: on by default, since on lavapipe it is 2-6x faster per
- * layer and a DCGAN-32 step 1.5x faster, within tolerance of a float64 reference (docs/PERFORMANCE.md,
- * "Convolution kernels"). Not yet run on a real GPU.
+ * layer and a DCGAN-32 step 1.5x faster, within tolerance of a float64 reference; on an NVIDIA H200
+ * 17-18 TFLOP/s on the DCGAN-64 layers at batch 256, 11-365x tfjs's (docs/PERFORMANCE.md,
+ * "Convolution kernels").
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';

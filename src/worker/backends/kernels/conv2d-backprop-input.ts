@@ -31,10 +31,10 @@
  *
  * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit), dilation 1
  * (tfjs's Conv2DBackpropInput has no dilation attribute). Anything else (NCHW, other dtypes) goes to
- * tfjs's own kernel. Registered by ./index together with the filter gradient, but only with
- * GAN_AUGMENT_WGSL_KERNELS=all for now: on lavapipe it is 1.7-2.4x faster than tfjs's on the DCGAN-32
- * image layer (N = 3) and level with it (0.9-1.2x) on the two others, although it does a quarter of
- * the multiply-adds (docs/PERFORMANCE.md, "Convolution kernels"). Not yet run on a real GPU.
+ * tfjs's own kernel. Registered by ./index; on by default on real GPUs (on an NVIDIA H200 15-20
+ * TFLOP/s on the DCGAN-64 layers, 4.4-5.1x tfjs's), only with GAN_AUGMENT_WGSL_KERNELS=all on
+ * software drivers (on lavapipe level with tfjs's except on the image layer); docs/PERFORMANCE.md,
+ * "Convolution kernels".
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
