@@ -104,13 +104,18 @@ export function sampleIndices(ds: Dataset, batch: number, rng: Prng, balanced: b
 }
 
 /** The images at `indices` as float32 [B, R, R, C] in [-1, 1]. */
+/** uint8 -> [-1, 1] (v / 127.5 - 1, rounded to float32 once). */
+const TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
+
 export function batchImages(ds: Dataset, indices: Int32Array): tf.Tensor4D {
   const size = ds.resolution * ds.resolution * ds.channels;
   const out = new Float32Array(indices.length * size);
-  indices.forEach((idx, b) => {
-    const src = ds.pixels.subarray(idx * size, (idx + 1) * size);
-    for (let k = 0; k < size; k++) out[b * size + k] = src[k]! / 127.5 - 1;
-  });
+  const pixels = ds.pixels;
+  for (let b = 0; b < indices.length; b++) {
+    const src = indices[b]! * size;
+    const dst = b * size;
+    for (let k = 0; k < size; k++) out[dst + k] = TO_UNIT[pixels[src + k]!]!;
+  }
   return tf.tensor4d(out, [indices.length, ds.resolution, ds.resolution, ds.channels]);
 }
 
