@@ -1,7 +1,9 @@
 /**
  * Where a training step's time goes, kernel by kernel (not a test). Builds the same trainer as
  * bench/train.bench.ts, runs warm-up steps, times --steps plain steps, then runs one step under
- * tf.profile and prints one JSON line: the plain ms/step, the profiled step's wall time, the GPU
+ * tf.profile and prints one JSON line: the plain ms/step, how much of a step is spent enqueueing
+ * work on the CPU (enqueueMs) and waiting for the device to finish it (drainMs), the profiled step's
+ * wall time, the GPU
  * time per kernel name (count, total ms, share; from WebGPU timestamp queries where the adapter has
  * them, else 0) and the time outside kernels (JS, dispatch, uploads, our directly-run programs such
  * as the fused Adam).
@@ -45,6 +47,25 @@ async function main(): Promise<void> {
   for (let i = 0; i < steps; i++) await trainer.step({ forceRead: i === steps - 1 });
   const msPerStep = (performance.now() - t0) / steps;
 
+  // CPU-bound or device-bound? Time the step's enqueueing (no read-back) apart from the wait for the
+  // queue to drain (a read-back of a one-value tensor waits for all work submitted before it).
+  let enqueueMs = 0;
+  let drainMs = 0;
+  for (let i = 0; i < steps; i++) {
+    const a = performance.now();
+    await trainer.step({ forceRead: false });
+    const b = performance.now();
+    // A reduction of G's first weight: on the device (a small CPU-resident tensor would be computed
+    // on the CPU and wait for nothing), and it depends on this step's update.
+    const probe = tf.sum(trainer.generator.trainableWeights[0]!.read());
+    await probe.data();
+    probe.dispose();
+    enqueueMs += b - a;
+    drainMs += performance.now() - b;
+  }
+  enqueueMs /= steps;
+  drainMs /= steps;
+
   const w0 = performance.now();
   const info = await tf.profile(async () => {
     await trainer.step({ forceRead: true });
@@ -73,6 +94,8 @@ async function main(): Promise<void> {
       batch,
       device: backend.device,
       msPerStep: r2(msPerStep),
+      enqueueMs: r2(enqueueMs),
+      drainMs: r2(drainMs),
       profiledWallMs: r2(profiledWallMs),
       kernelCount: info.kernels.length,
       kernelMs: r2(kernelMs),

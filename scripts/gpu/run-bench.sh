@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
-# PARTS (default "conv torch train wgan"; also "profile") picks what runs; KSET (default "0 1") the
+# PARTS (default "conv torch train wgan"; also "profile", "overhead") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; TILES the tilings swept; STEPS the timed steps.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -92,6 +92,11 @@ case " $PARTS " in *" profile "*)
   run profile-dcgan64-b$B256 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B256 --steps 3 --warmup 2
   run profile-dcgan64-b$B64 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B64 --steps 3 --warmup 2
   run profile-cwgangp64-b$WB $NODE $RUN/profile-step.cjs --model cwgan-gp --resolution 64 --batch $WB --steps 2 --warmup 1
+  ;;
+esac
+case " $PARTS " in *" overhead "*)
+  # The CPU-side cost of one tfjs op, a batch upload and one fused-Adam update.
+  run dispatch-overhead $NODE $RUN/dispatch-overhead.cjs --ops 2000
   ;;
 esac
 case " $PARTS " in *" wgan "*)
