@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
-# PARTS (default "conv torch train wgan"; also "profile", "overhead") picks what runs; KSET (default "0 1") the
+# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; TILES the tilings swept; STEPS the timed steps.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -97,6 +97,11 @@ esac
 case " $PARTS " in *" overhead "*)
   # The CPU-side cost of one tfjs op, a batch upload and one fused-Adam update.
   run dispatch-overhead $NODE $RUN/dispatch-overhead.cjs --ops 2000
+  ;;
+esac
+case " $PARTS " in *" cpuprof "*)
+  # A V8 CPU profile of DCGAN-64 training steps (where the CPU side of a step goes), into $OUT.
+  run cpuprof-dcgan64-b$B256 $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=dcgan64-b$B256.cpuprofile $RUN/train.cjs --model dcgan --resolution 64 --batch $B256 --backend webgpu --steps 5 --warmup 2 --json
   ;;
 esac
 case " $PARTS " in *" wgan "*)

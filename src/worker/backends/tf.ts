@@ -58,6 +58,44 @@ export function registerZeroGradients(): string[] {
   return added;
 }
 
+/**
+ * tfjs-core's gradients of Sum and Mean build `ones(x.shape)` to broadcast dy back to x's shape.
+ * `ones` fills a JavaScript array of x's full size on the CPU, which WebGPU then uploads: for batch
+ * norm's statistics over [B, H, W] that is the size of a whole activation (67 MB at batch 256,
+ * 32x32x64), several times per training step. On an H200 this was most of a DCGAN-64 step (a V8
+ * profile: makeOnesTypedArray 4.2 s and buffer creation 1.5 s of 12 s; docs/PERFORMANCE.md).
+ * These gradients broadcast dy on the device instead (broadcastTo: one Tile dispatch), with the same
+ * values: dy * 1 and (dy * 1) / n are exactly dy and dy / n.
+ */
+export function registerBroadcastReduceGradients(): void {
+  const expandedDy = (dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor => {
+    const shape = x.shape.slice();
+    for (const a of tf.util.parseAxisParam(axis, x.shape)) shape[a] = 1;
+    return tf.reshape(dy, shape);
+  };
+  tf.registerGradient({
+    kernelName: 'Sum',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const { axis } = attrs as unknown as { axis: number | number[] };
+      return { x: () => tf.broadcastTo(expandedDy(dy as tf.Tensor, x!, axis), x!.shape) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Mean',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const { axis } = attrs as unknown as { axis: number | number[] };
+      const axes = tf.util.parseAxisParam(axis, x!.shape);
+      const reduceSize = axes.reduce((n, a) => n * x!.shape[a]!, 1);
+      return { x: () => tf.broadcastTo(tf.div(expandedDy(dy as tf.Tensor, x!, axis), reduceSize), x!.shape) };
+    },
+  });
+}
+
 registerZeroGradients();
+registerBroadcastReduceGradients();
 
 export { tf, tfl };

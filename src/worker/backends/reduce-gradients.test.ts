@@ -1,0 +1,72 @@
+/**
+ * Our Sum and Mean gradients (./tf, registerBroadcastReduceGradients) give exactly what tfjs-core's
+ * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU;
+ * also second order (the WGAN-GP penalty differentiates through gradients). CPU backend.
+ */
+import { describe, expect, it } from 'vitest';
+import { tf } from './tf';
+import { initBackend } from './index';
+
+await initBackend('cpu');
+
+/** tfjs-core's own formulas (gradients/Sum_grad.js, Mean_grad.js), written out. */
+function reference(kind: 'sum' | 'mean', x: tf.Tensor, dy: tf.Tensor, axis: number[] | null): tf.Tensor {
+  const axes = tf.util.parseAxisParam(axis ?? null, x.shape);
+  const shape = x.shape.slice();
+  for (const a of axes) shape[a] = 1;
+  const g = tf.mul(tf.reshape(dy, shape), tf.ones(x.shape));
+  return kind === 'sum' ? g : tf.div(g, axes.reduce((n, a) => n * x.shape[a]!, 1));
+}
+
+describe('Sum / Mean gradients without ones(x.shape)', () => {
+  const x = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 7);
+  const cases: Array<{ axis: number[] | null; keepDims: boolean }> = [
+    { axis: [0, 1, 2], keepDims: false }, // batch-norm statistics
+    { axis: [0, 1, 2], keepDims: true },
+    { axis: [-1], keepDims: false },
+    { axis: [1, 3], keepDims: false },
+    { axis: null, keepDims: false }, // everything
+  ];
+  for (const kind of ['sum', 'mean'] as const) {
+    for (const c of cases) {
+      it(`${kind} over ${JSON.stringify(c.axis)}${c.keepDims ? ' (keepDims)' : ''} matches tfjs-core's gradient bit for bit`, async () => {
+        const op = (t: tf.Tensor) => (kind === 'sum' ? tf.sum(t, c.axis ?? undefined, c.keepDims) : tf.mean(t, c.axis ?? undefined, c.keepDims));
+        const y = op(x);
+        const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
+        const [got] = tf.grads((t: tf.Tensor) => op(t))([x], dy);
+        const want = reference(kind, x, dy, c.axis);
+        expect(got!.shape).toEqual(x.shape);
+        expect(Array.from(await got!.data())).toEqual(Array.from(await want.data()));
+        tf.dispose([y, dy, got!, want]);
+      });
+    }
+  }
+
+  it('broadcasts on the device (a Tile kernel) instead of multiplying by a CPU-built ones tensor', async () => {
+    const info = await tf.profile(() => {
+      const [g] = tf.grads((t: tf.Tensor) => tf.mean(t, [0, 1, 2]))([x]);
+      g!.dispose();
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('Tile');
+    expect(names).not.toContain('Multiply');
+  });
+
+  it('works under a second derivative (as in the gradient penalty)', async () => {
+    // f(x) = sum(mean(x^2, axis 0)^2); d/dx of sum((df/dx)^2) computed twice, compared to its closed form.
+    const xs = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const inner = (t: tf.Tensor) => tf.sum(tf.square(tf.mean(tf.square(t), 0)));
+    const outer = (t: tf.Tensor) => tf.sum(tf.square(tf.grad(inner)(t)));
+    const g2 = tf.grad(outer)(xs);
+    // Closed form: m_j = mean_i x_ij^2 (n = 3); df/dx_ij = 4 m_j x_ij / n; h = sum_ij (4 m_j x_ij / n)^2
+    // = (16 / n^2) sum_j m_j^2 s_j with s_j = sum_i x_ij^2 = n m_j, so h = (16 / n) sum_j m_j^3 and
+    // dh/dx_ij = (16 / n) * 3 m_j^2 * 2 x_ij / n.
+    const n = 3;
+    const x = [[1, 2], [3, 4], [5, 6]];
+    const m = [0, 1].map((j) => x.reduce((s, r) => s + r[j]! ** 2, 0) / n);
+    const want = x.map((r) => r.map((v, j) => ((16 / n) * 3 * m[j]! ** 2 * 2 * v) / n));
+    const got = (await g2.array()) as number[][];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) expect(got[i]![j]!).toBeCloseTo(want[i]![j]!, 1);
+    tf.dispose([xs, g2]);
+  });
+});
