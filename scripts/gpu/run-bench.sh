@@ -73,8 +73,8 @@ case " $PARTS " in *" train "*)
     for k in ${KSET:-0 1}; do
       GAN_AUGMENT_WGSL_KERNELS=$k run "train-dcgan64-b$b-kernels-$k" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
     done
-    # The same with tfjs submitting a command buffer every 64 dispatches instead of 15.
-    GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 run "train-dcgan64-b$b-kernels-1-submit64" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+    # The same with tfjs submitting a command buffer every 64 dispatches instead of 15 (SUBMIT64=1).
+    [ -n "${SUBMIT64:-}" ] && GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 run "train-dcgan64-b$b-kernels-1-submit64" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
   done
   ;;
 esac

@@ -11,7 +11,7 @@ await initBackend('cpu');
 
 /** tfjs-core's own formulas (gradients/Sum_grad.js, Mean_grad.js), written out. */
 function reference(kind: 'sum' | 'mean', x: tf.Tensor, dy: tf.Tensor, axis: number[] | null): tf.Tensor {
-  const axes = tf.util.parseAxisParam(axis ?? null, x.shape);
+  const axes = axis === null ? x.shape.map((_, i) => i) : tf.util.parseAxisParam(axis, x.shape);
   const shape = x.shape.slice();
   for (const a of axes) shape[a] = 1;
   const g = tf.mul(tf.reshape(dy, shape), tf.ones(x.shape));

@@ -89,6 +89,20 @@ describe('importSource / collectImport on the ImageFolder fixture', () => {
     expect(sorted.at(-1)).toBe('NV/日本語 ü.png');
   });
 
+  it('gives the same records one file at a time as with many files in flight around few decodes', async () => {
+    const pick = (r: ImportRecord) => [r.relPath, r.status, r.status === 'skipped' ? null : (r.sha256 ?? null), r.status === 'ok' ? r.phash : null, r.status === 'ok' ? r.info : null];
+    const run = async (name: string, o: { concurrency: number; overlap: number }) => {
+      const records: ImportRecord[] = [];
+      for await (const batch of importSource({ kind: 'folder', root }, { ...dirsFor(name), ...o })) records.push(...batch.records);
+      return records.sort((a, b) => a.seq - b.seq).map(pick);
+    };
+    const serial = await run('serial', { concurrency: 1, overlap: 0 });
+    expect(serial).toHaveLength(21);
+    expect(await run('overlapped', { concurrency: 1, overlap: 6 })).toEqual(serial);
+    expect(await run('wide', { concurrency: 4, overlap: 4 })).toEqual(serial);
+    expect(await listFiles(join(dir, 'overlapped', 'cache'))).toEqual(await listFiles(join(dir, 'serial', 'cache')));
+  });
+
   it('skips files the caller already has, by path and by content hash (resume)', async () => {
     const asked: string[] = [];
     const s = await collectImport(

@@ -3,9 +3,14 @@
  * results back in batches (an async iterator of arrays) so that the caller can write each batch
  * in one database transaction. It has no database, job or UI knowledge.
  *
- * Memory stays flat: at most `concurrency` files are read at once (one original buffer and one
- * small raster each), and at most two batches of results wait for the consumer; a slow consumer
- * makes the workers wait (back-pressure) instead of piling results up.
+ * Scheduling: `concurrency` files are decoded at once (decode slots), and `overlap` more are in
+ * flight around them: read and hashed ahead, waiting for a slot with their bytes in memory, or
+ * encoding and writing their training copy after it. So the decodes, which are most of the work,
+ * never wait for a read, a hash, a write or this thread.
+ *
+ * Memory stays flat: at most `concurrency + overlap` files are held at once (one original buffer
+ * and one small raster each), and at most two batches of results wait for the consumer; a slow
+ * consumer makes the workers wait (back-pressure) instead of piling results up.
  *
  * Outcomes that depend on other files (duplicate, conflict) are not decided here, because a
  * conflict found at the last file changes the first one. Collect the lightweight records (or read
@@ -52,8 +57,20 @@ export interface ImportOptions {
   thumbSize?: number;
   /** See ProbeOptions.thumbFormat; the app uses 'cache' (the training copy is the thumbnail). */
   thumbFormat?: ProbeOptions['thumbFormat'];
-  /** Files probed at once. Default os.availableParallelism(). */
+  /**
+   * Files decoded at once. Default: two more than os.availableParallelism(), at most the size of
+   * libuv's thread pool (4 unless UV_THREADPOOL_SIZE says otherwise), where sharp decodes. sharp
+   * sets each decode up on this thread (0.5-1 ms of option handling per call), so with one decode
+   * per core a core idles while the next is being set up; measured on 2 cores, 4 decodes at once
+   * imported about 14% faster than 3 (docs/PERFORMANCE.md).
+   */
   concurrency?: number;
+  /**
+   * Files in flight besides the ones being decoded: read and hashed ahead, or having their
+   * training copy encoded and written, so that the decodes never wait for I/O or for this
+   * thread. Default: as many as `concurrency`.
+   */
+  overlap?: number;
   /** Records per batch. Default 64. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -68,17 +85,29 @@ export interface ImportOptions {
   total?: number;
 }
 
+/** libuv's thread pool: sharp's decodes and the file reads run on it. */
+function threadPoolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
+
+/** See ImportOptions.concurrency. */
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(availableParallelism() + 2, threadPoolSize()));
+}
+
 let sharpConfigured = false;
 
 /**
  * Process-wide sharp settings for bulk import:
  * - cache(false): libvips' operation cache keeps recent pipelines and their pixels for reuse;
  *   every file is seen once here, so it would only hold memory (up to 50 MB by default).
- * - concurrency(1): libvips threads per image. Parallelism comes from probing `concurrency`
+ * - concurrency(1): libvips threads per image. Parallelism comes from decoding `concurrency`
  *   images at once instead, which scales better for many small decodes (no per-image thread
  *   hand-off) and does not oversubscribe the cores with images x threads. sharp runs on libuv's
  *   thread pool (4 threads unless UV_THREADPOOL_SIZE is set at process start), so machines with
- *   more than 4 cores should set UV_THREADPOOL_SIZE to at least the import concurrency + 2.
+ *   more than 3 cores should set UV_THREADPOOL_SIZE to at least the import concurrency + 2 (the
+ *   file reads share the pool with the decodes).
  */
 export function configureSharpForImport(): void {
   if (sharpConfigured) return;
@@ -96,7 +125,8 @@ async function countEntries(spec: SourceSpec, signal?: AbortSignal): Promise<num
 /** Streams the import of `spec` in batches. See the module comment for memory and cancellation. */
 export async function* importSource(spec: SourceSpec, options: ImportOptions): AsyncGenerator<ImportBatch> {
   configureSharpForImport();
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency()));
+  const overlap = Math.max(0, Math.floor(options.overlap ?? concurrency));
   const batchSize = Math.max(1, options.batchSize ?? 64);
   const maxWaiting = batchSize * 2;
   const outer = options.signal;
@@ -145,10 +175,28 @@ export async function* importSource(spec: SourceSpec, options: ImportOptions): A
     return null;
   }
 
+  // Decode slots: `concurrency` decodes at once; the other files in flight wait here with their
+  // bytes read and hashed.
+  let freeSlots = concurrency;
+  const slotWaiters: (() => void)[] = [];
+  const releaseSlot = () => {
+    const next = slotWaiters.shift();
+    if (next) next();
+    else freeSlots++;
+  };
+  const decodeSlot = (): Promise<() => void> => {
+    if (freeSlots > 0) {
+      freeSlots--;
+      return Promise.resolve(releaseSlot);
+    }
+    return new Promise((resolve) => slotWaiters.push(() => resolve(releaseSlot)));
+  };
+
   const probeOptions: ProbeOptions = {
     cacheDir: options.cacheDir,
     thumbDir: options.thumbDir,
     signal,
+    decodeSlot,
     ...(options.cacheSize ? { cacheSize: options.cacheSize } : {}),
     ...(options.thumbSize ? { thumbSize: options.thumbSize } : {}),
     ...(options.thumbFormat ? { thumbFormat: options.thumbFormat } : {}),
@@ -195,7 +243,7 @@ export async function* importSource(spec: SourceSpec, options: ImportOptions): A
     }
   }
 
-  const workers = Array.from({ length: concurrency }, () =>
+  const workers = Array.from({ length: concurrency + overlap }, () =>
     worker().catch((error: unknown) => {
       if (!failure) failure = { error };
       internal.abort(error);

@@ -158,6 +158,25 @@ describe('probeFile: valid images', () => {
   });
 });
 
+describe('probeFile: decode slots', () => {
+  it('decodes only while holding a slot and gives it back, for imported and rejected files alike', async () => {
+    let held = 0;
+    let taken = 0;
+    const decodeSlot = async () => {
+      held++;
+      taken++;
+      return () => held--;
+    };
+    const good = ok(await probeFile(await fx.writeJpeg(join(dir, 'slots', 'a.jpg'), { seed: 3 }), { ...opts, thumbFormat: 'cache', decodeSlot }));
+    expect(good.cacheFile).toBe(good.thumbFile);
+    const bad = await probeFile(await fx.writeTruncatedJpeg(join(dir, 'slots', 'cut.jpg')), { ...opts, thumbFormat: 'cache', decodeSlot });
+    expect(bad).toMatchObject({ status: 'rejected', reason: { kind: 'truncated' } });
+    const text = await probeFile(await fx.writeTextAsImage(join(dir, 'slots', 'note.jpg')), { ...opts, decodeSlot });
+    expect(text).toMatchObject({ status: 'rejected', reason: { kind: 'not-an-image' } });
+    expect([taken, held]).toEqual([2, 0]); // no slot for a file that is not an image
+  });
+});
+
 describe('probeFile: rejected files, with a plain reason', () => {
   const cases: [string, (p: string) => Promise<string>, string, RegExp][] = [
     ['empty.jpg', fx.writeZeroByte, 'empty', /^"empty.jpg" is empty \(0 bytes\)\.$/],
