@@ -6,10 +6,17 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
-import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, type Trainer } from './training';
+import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, type StepMetrics, type Trainer } from './training';
 
 type Send = (msg: WorkerToMain) => void;
 const METRICS_EVERY_MS = 500; // metrics batched to at most two messages a second
+/**
+ * On a real GPU the losses are read back every few steps only: each read-back drains the device
+ * queue, so the CPU cannot enqueue the next step while the GPU finishes this one (issue 5). The loss
+ * curves get a point every GPU_READ_LOSS_EVERY steps, its time per step averaged over them. On the
+ * CPU (a step takes seconds) every step is read.
+ */
+export const GPU_READ_LOSS_EVERY = 4;
 
 function configFor(s: TrainTaskSettings) {
   return makeConfig(s.model, s.resolution, {
@@ -53,16 +60,48 @@ async function writeAtomic(file: string, data: Buffer): Promise<void> {
   await rename(tmp, file);
 }
 
+type MetricsPoint = Extract<TrainItem, { kind: 'metrics' }>['points'][number];
+
+/**
+ * Turns training steps into loss-curve points: one per step whose losses were read back, its time
+ * per step averaged over the steps since the previous point (a step that was not read back has only
+ * enqueued its work; the next read-back waits for it).
+ */
+export class MetricsWindow {
+  private ms = 0;
+  private steps = 0;
+  constructor(private readonly batch: number) {}
+
+  add(m: StepMetrics): MetricsPoint | null {
+    this.ms += m.stepMs;
+    this.steps += 1;
+    if (!m.synced) return null;
+    const stepMs = this.ms / this.steps;
+    this.ms = 0;
+    this.steps = 0;
+    return {
+      step: m.step,
+      dLoss: m.dLoss,
+      gLoss: m.gLoss,
+      wasserstein: m.wassersteinEstimate ?? null,
+      gradientPenalty: m.gradientPenalty ?? null,
+      stepMs,
+      imagesPerSec: (this.batch * 1000) / Math.max(stepMs, 1e-3),
+    };
+  }
+}
+
 export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
   const item = (i: TrainItem) => send({ type: 'item', taskId, item: i });
   const backend = await initBackend(task.settings.backend);
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
   let trainer: Trainer | undefined;
+  const readLossEvery = backend.isGpu ? GPU_READ_LOSS_EVERY : 1;
   try {
     trainer = task.resumeFrom
-      ? await loadTrainer(task.resumeFrom, dataset)
-      : createTrainer(configFor(task.settings), dataset, { seed: task.settings.seed, readLossEvery: 1 });
+      ? await loadTrainer(task.resumeFrom, dataset, { readLossEvery })
+      : createTrainer(configFor(task.settings), dataset, { seed: task.settings.seed, readLossEvery });
     const batch = trainer.config.batchSize;
     const samplesDir = join(task.runDir, 'samples');
     const checkpointsDir = join(task.runDir, 'checkpoints');
@@ -90,17 +129,13 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
       const rows = t.config.family === 'dcgan' ? 1 : t.config.numClasses;
       item({ kind: 'sample', step, file, diversity: await gridDiversity(png, rows, perClass) });
     };
+    const window = new MetricsWindow(batch);
     while (trainer.currentStep < task.totalSteps && !signal.aborted) {
-      const m = await trainer.step();
-      pending.push({
-        step: m.step,
-        dLoss: m.dLoss,
-        gLoss: m.gLoss,
-        wasserstein: m.wassersteinEstimate ?? null,
-        gradientPenalty: m.gradientPenalty ?? null,
-        stepMs: m.stepMs,
-        imagesPerSec: (batch * 1000) / Math.max(m.stepMs, 1e-3),
-      });
+      // Steps that end in a checkpoint, and the last one, always read their losses.
+      const next = trainer.currentStep + 1;
+      const m = await trainer.step({ forceRead: next % task.checkpointEvery === 0 || next === task.totalSteps });
+      const point = window.add(m);
+      if (point) pending.push(point);
       if (Date.now() - lastSent >= METRICS_EVERY_MS) flush();
       send({ type: 'progress', taskId, done: m.step, total: task.totalSteps });
       if (m.step % task.checkpointEvery === 0 || m.step === task.totalSteps) await checkpoint(trainer);
