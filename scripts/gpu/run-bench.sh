@@ -45,9 +45,12 @@ run() {
   local t0=$(date +%s)
   "$@" 2>&1 | while IFS= read -r line; do
     echo "$line"
-    case "$line" in "{"*) echo "{\"tag\":\"$tag\",${line#\{}" >>"$RES" ;; esac
+    case "$line" in "{}") ;; "{"*) echo "{\"tag\":\"$tag\",${line#\{}" >>"$RES" ;; esac
   done
-  echo "-- $tag done in $(($(date +%s) - t0)) s"
+  local rc=${PIPESTATUS[0]}
+  # A failed command leaves a line saying so (else it would only be missing from the results).
+  [ "$rc" = 0 ] || echo "{\"tag\":\"$tag\",\"failed\":true,\"rc\":$rc}" >>"$RES"
+  echo "-- $tag done in $(($(date +%s) - t0)) s (exit $rc)"
 }
 
 if [ -n "${QUICK:-}" ]; then

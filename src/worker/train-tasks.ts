@@ -153,12 +153,19 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
   const backend = await initBackend(task.settings.backend);
   const config = configFor(task.settings);
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
-  const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery: 1 });
+  // Read back as the training job will (every few steps on a GPU), the last step always, and time
+  // the steps together: the read-back waits for the steps that were only enqueued.
+  const readLossEvery = backend.isGpu ? GPU_READ_LOSS_EVERY : 1;
+  const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery });
   try {
-    await trainer.step(); // warm-up: shader compilation and first allocations
-    const times: number[] = [];
-    for (let i = 0; i < task.steps && !signal.aborted; i++) times.push((await trainer.step()).stepMs);
-    const msPerStep = times.length ? times.reduce((a, b) => a + b, 0) / times.length : 0;
+    await trainer.step({ forceRead: true }); // warm-up: shader compilation and first allocations
+    let steps = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < task.steps && !signal.aborted; i++) {
+      await trainer.step({ forceRead: i === task.steps - 1 });
+      steps += 1;
+    }
+    const msPerStep = steps ? (performance.now() - t0) / steps : 0;
     return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep };
   } finally {
     trainer.dispose();

@@ -64,8 +64,10 @@ export function registerZeroGradients(): string[] {
  * norm's statistics over [B, H, W] that is the size of a whole activation (67 MB at batch 256,
  * 32x32x64), several times per training step. On an H200 this was most of a DCGAN-64 step (a V8
  * profile: makeOnesTypedArray 4.2 s and buffer creation 1.5 s of 12 s; docs/PERFORMANCE.md).
- * These gradients broadcast dy on the device instead (broadcastTo: one Tile dispatch), with the same
- * values: dy * 1 and (dy * 1) / n are exactly dy and dy / n.
+ * These gradients are tfjs's formulas with `onesLike(x)` instead, which fills on the device (one
+ * dispatch): the same values, and the same cheap second derivative (Mul's gradient is a sum over
+ * the broadcast axes; broadcastTo would go through Tile, whose gradient is a slice and an add per
+ * repetition and fails above rank 4 — the WGAN-GP penalty differentiates through these).
  */
 export function registerBroadcastReduceGradients(): void {
   const expandedDy = (dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor => {
@@ -79,7 +81,7 @@ export function registerBroadcastReduceGradients(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved as tf.Tensor[];
       const { axis } = attrs as unknown as { axis: number | number[] };
-      return { x: () => tf.broadcastTo(expandedDy(dy as tf.Tensor, x!, axis), x!.shape) };
+      return { x: () => tf.mul(expandedDy(dy as tf.Tensor, x!, axis), tf.onesLike(x!)) };
     },
   });
   tf.registerGradient({
@@ -90,7 +92,7 @@ export function registerBroadcastReduceGradients(): void {
       const { axis } = attrs as unknown as { axis: number | number[] };
       const axes = tf.util.parseAxisParam(axis, x!.shape);
       const reduceSize = axes.reduce((n, a) => n * x!.shape[a]!, 1);
-      return { x: () => tf.broadcastTo(tf.div(expandedDy(dy as tf.Tensor, x!, axis), reduceSize), x!.shape) };
+      return { x: () => tf.div(tf.mul(expandedDy(dy as tf.Tensor, x!, axis), tf.onesLike(x!)), reduceSize) };
     },
   });
 }

@@ -72,6 +72,9 @@ export interface InputGradTiling {
   coalesced?: boolean;
 }
 
+/** WebGPU's default maxComputeWorkgroupsPerDimension. */
+const MAX_WORKGROUPS_PER_DIM = 65535;
+
 /** Wide layers. */
 export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 16 };
 /** The first version's tiling (m-fastest loads), for comparison in benchmarks. */
@@ -503,6 +506,9 @@ export function runInputGrad(
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
   const t = tiling ?? chooseInputTiling(conv.inChannels);
   const geo = planInputGrad(conv, t);
+  // WebGPU allows 65535 workgroups per dimension: larger grids (over 4M dx positions per phase at
+  // tile 64) go to tfjs's kernel rather than fail validation.
+  if (geo.tilesM > MAX_WORKGROUPS_PER_DIM || geo.tilesN > MAX_WORKGROUPS_PER_DIM) return null;
   const program = new InputGradGemmProgram([...attrs.inputShape], geo, t);
   const i32 = i32Uniform;
   return backend.runWebGPUProgram(program, [dy, filter], 'float32', [

@@ -32,10 +32,10 @@
  * dilation 1, bias of CO values. Anything else (NCHW, dilation > 1, prelu, other activations,
  * broadcast biases, other dtypes) returns null: tfjs's kernel runs.
  *
- * Registered by ./index for both Conv2D and FusedConv2D, but only with GAN_AUGMENT_WGSL_KERNELS=all
- * for now: on an H200 (Dawn/Vulkan) 1.3-3.2x tfjs's on the DCGAN-64 layers (17-22 TFLOP/s on the
- * k4 s2 layers at batch 64/256), on lavapipe level with it (faster on the deep layers, 0.7-1.0x on
- * others; docs/PERFORMANCE.md, "Convolution kernels").
+ * Registered by ./index for both Conv2D and FusedConv2D; on by default on real GPUs (on an H200
+ * (Dawn/Vulkan) 1.3-3.2x tfjs's on the DCGAN-64 layers, 17-22 TFLOP/s on the k4 s2 layers at batch
+ * 64/256), only with GAN_AUGMENT_WGSL_KERNELS=all on software drivers (on lavapipe level with tfjs's:
+ * faster on the deep layers, 0.7-1.0x on others; docs/PERFORMANCE.md, "Convolution kernels").
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
@@ -282,7 +282,8 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     const biasLoad = !hasBias
       ? ''
       : vecN
-        ? `let bv = bias[nOut >> 2u];`
+        ? `var bv = vec4<f32>(0.0);
+        if (nOut < uniforms.gN) { bv = bias[nOut >> 2u]; }`
         : `var bv = vec4<f32>(0.0);
         ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { bv[${j}] = bias[nOut + ${j}]; }`).join('\n        ')}`;
 
