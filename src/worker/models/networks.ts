@@ -13,6 +13,10 @@
 import { tfl } from '../backends/tf';
 import { type GanConfig, numScaleLayers } from './config';
 import { hashSeed } from '../training/rng';
+import { installFusedBatchNorm } from './batchnorm';
+
+// Batch norm's training branch with a closed-form backward pass on WebGPU (./batchnorm).
+installFusedBatchNorm();
 
 type Initializer = ReturnType<typeof tfl.initializers.randomNormal>;
 

@@ -1,0 +1,133 @@
+/**
+ * Batch normalisation in training mode with a hand-written backward pass (issue 5: fewer GPU
+ * dispatches per training step).
+ *
+ * tfjs-layers' BatchNormalization computes tf.moments and tf.batchNorm and lets autodiff go back
+ * through both: about 25 dispatches per backward pass (FusedBatchNorm's gradient, then Mean, Sub and
+ * Square's), and a DCGAN-64 step has 13 backward BN passes. Once the convolutions were fast, a step on
+ * an H200 was bound by the CPU cost of its ~840 dispatches (docs/PERFORMANCE.md). Here the layer's
+ * training branch is one custom op (tf.customGrad) whose gradient is the closed form, 11 dispatches:
+ *
+ *   xhat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)   (mean, biased var over all but the channel axis)
+ *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
+ *   dx = gamma * rstd * (dy - dbeta / N - xhat * dgamma / N)
+ *
+ * The forward values, the moving-average updates and the layer's weights and serialisation are
+ * tfjs-layers' own (the class is patched, not replaced, so checkpoints do not change); inference mode
+ * is untouched. Used on the WebGPU backend only (the CPU backend keeps tfjs-layers' path, so its
+ * bit-for-bit reproducibility tests are unaffected), for channels-last layers with centre and scale,
+ * unless GAN_AUGMENT_WGSL_KERNELS=0. First-order only: the WGAN-GP critic, the one network whose
+ * gradients are differentiated again, has no batch norm (config: criticNorm 'none' | 'layer').
+ */
+import { tf, tfl } from '../backends/tf';
+import { ourKernelsRequested } from '../backends/kernels/common';
+
+interface BatchNormInternals {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Tensor };
+  beta: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(v: tf.Tensor): unknown };
+  movingVariance: { read(): tf.Tensor; write(v: tf.Tensor): unknown };
+}
+
+type CallFn = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+/**
+ * y = batchNorm(x) over all axes but the last, with the closed-form gradient; also returns the batch
+ * mean and variance (kept: the caller disposes them).
+ */
+export function batchNormTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  let mean: tf.Tensor | null = null;
+  let variance: tf.Tensor | null = null;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const m = tf.mean(xi, axes);
+    const centered = tf.sub(xi, m);
+    const v = tf.mean(tf.square(centered), axes);
+    const rstd = tf.rsqrt(tf.add(v, epsilon));
+    // tfjs-layers' forward: FusedBatchNorm on the batch statistics.
+    const value = tf.batchNorm(xi, m, v, b, g, epsilon);
+    mean = tf.keep(m);
+    variance = tf.keep(v);
+    save([centered, rstd, g]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [c, r, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const d = dy as tf.Tensor;
+        const dbeta = tf.sum(d, axes);
+        const xhat = tf.mul(c, r);
+        const dgamma = tf.sum(tf.mul(d, xhat), axes);
+        const dx = tf.mul(tf.sub(tf.sub(d, tf.div(dbeta, n)), tf.mul(xhat, tf.div(dgamma, n))), tf.mul(gm, r));
+        return [dx, dgamma, dbeta];
+      },
+    };
+  });
+  const y = op(x, gamma, beta) as tf.Tensor;
+  return { y, mean: mean!, variance: variance! };
+}
+
+let originalCall: CallFn | null = null;
+
+/** Whether the fused training path applies to this layer and input now. */
+function fusedApplies(layer: BatchNormInternals, x: tf.Tensor): boolean {
+  return (
+    tf.getBackend() === 'webgpu' &&
+    ourKernelsRequested() &&
+    layer.center &&
+    layer.scale &&
+    (layer.axis === -1 || layer.axis === x.rank - 1) &&
+    x.rank >= 2 &&
+    x.dtype === 'float32'
+  );
+}
+
+/**
+ * Patches tfjs-layers' BatchNormalization so that its training branch uses batchNormTraining when
+ * fusedApplies (see above). Idempotent; returns whether it is installed.
+ */
+export function installFusedBatchNorm(): boolean {
+  if (originalCall) return true;
+  const proto = Object.getPrototypeOf(tfl.layers.batchNormalization({})) as { call: CallFn };
+  const original = proto.call;
+  originalCall = original;
+  proto.call = function (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) {
+    const layer = this as BatchNormInternals;
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (!(kwargs?.training === true) || !fusedApplies(layer, x)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      const { y, mean, variance } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon);
+      // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
+      const decay = 1 - layer.momentum;
+      for (const [variable, batch] of [
+        [layer.movingMean, mean],
+        [layer.movingVariance, variance],
+      ] as const) {
+        const orig = variable.read();
+        variable.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), decay)));
+      }
+      tf.dispose([mean, variance]);
+      return y;
+    });
+  };
+  return true;
+}
+
+/** Restores tfjs-layers' own call (tests compare both). */
+export function uninstallFusedBatchNorm(): void {
+  if (!originalCall) return;
+  const proto = Object.getPrototypeOf(tfl.layers.batchNormalization({})) as { call: CallFn };
+  proto.call = originalCall;
+  originalCall = null;
+}
