@@ -17,6 +17,7 @@
  * --kernels forward,fused are not in the default list (add them); --forward-tile fixes our forward
  * tiling (else chooseForwardTiling per layer), e.g. to sweep tiles on a GPU.
  */
+import { arg, runBench } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
@@ -44,12 +45,6 @@ import {
 } from '../src/worker/backends/kernels/conv2d-forward';
 import { registerOurKernels, unregisterOurKernels } from '../src/worker/backends/kernels';
 import type { WebGpuBackendLike } from '../src/worker/backends/kernels/common';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && i + 1 < process.argv.length && !process.argv[i + 1]!.startsWith('--')) return process.argv[i + 1]!;
-  return fallback;
-}
 
 interface Layer {
   name: string;
@@ -270,7 +265,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

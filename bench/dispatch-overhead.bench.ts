@@ -5,17 +5,13 @@
  *
  *   npx tsx bench/dispatch-overhead.bench.ts [--backend webgpu] [--ops 2000]
  */
+import { arg, runBench } from './support';
 import { initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { createAdam } from '../src/worker/backends/kernels/adam';
 import { makeConfig } from '../src/worker/models/config';
 import { buildDcganDiscriminator, buildDcganGenerator } from '../src/worker/models/networks';
 import { batchImages, datasetFromPixels } from '../src/worker/training/dataset';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
 
 /** ms per op of `n` chained adds (each consumes the previous result), one read-back at the end. */
 async function chain(shape: number[], n: number): Promise<number> {
@@ -93,10 +89,4 @@ async function main(): Promise<void> {
   d.dispose();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -11,17 +11,10 @@
  *   npx tsx bench/profile-step.bench.ts --model dcgan|cwgan-gp --resolution 64 --batch 256 \
  *     [--backend webgpu] [--steps 5] [--warmup 3] [--top 25]
  */
+import { arg, benchTrainer, runBench } from './support';
 import { initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
-import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
-import { createTrainer } from '../src/worker/training/trainer';
-import { datasetFromPixels } from '../src/worker/training/dataset';
-import { Prng } from '../src/worker/training/rng';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length && !process.argv[i + 1]!.startsWith('--') ? process.argv[i + 1]! : fallback;
-}
+import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
   const model = arg('model', 'dcgan') as ModelFamily;
@@ -32,16 +25,7 @@ async function main(): Promise<void> {
   const top = Number(arg('top', '25'));
   const classes = model === 'cwgan-gp' ? 8 : 1;
   const backend = await initBackend(arg('backend', 'webgpu') as BackendChoice);
-  const config = makeConfig(model, resolution, { preset: 'default', batchSize: batch, numClasses: classes });
-  const rng = new Prng(1);
-  const n = Math.max(batch, classes);
-  const ds = datasetFromPixels(
-    Uint8Array.from({ length: n * resolution * resolution * 3 }, () => rng.int(256)),
-    Int32Array.from({ length: n }, (_, i) => i % classes),
-    resolution,
-    3,
-  );
-  const trainer = createTrainer(config, ds, { seed: 1, readLossEvery: Number.MAX_SAFE_INTEGER });
+  const trainer = benchTrainer(model, resolution, batch, classes);
   for (let i = 0; i < warmup; i++) await trainer.step({ forceRead: true });
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await trainer.step({ forceRead: i === steps - 1 });
@@ -107,10 +91,4 @@ async function main(): Promise<void> {
   trainer.dispose();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -10,18 +10,10 @@
  * Data: random uint8 images (one batch worth, like the PyTorch reference's fixed random batch),
  * uploaded each step as the trainer does with real data.
  */
+import { arg, benchTrainer, runBench } from './support';
 import { initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
-import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
-import { createTrainer } from '../src/worker/training/trainer';
-import { datasetFromPixels } from '../src/worker/training/dataset';
-import { Prng } from '../src/worker/training/rng';
-
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && i + 1 < process.argv.length && !process.argv[i + 1]!.startsWith('--')) return process.argv[i + 1];
-  return fallback;
-}
+import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
   const model = (arg('model', 'dcgan') as ModelFamily);
@@ -32,21 +24,10 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup', '2'));
   const classes = Number(arg('classes', model === 'cwgan-gp' ? '2' : '1'));
   const json = process.argv.includes('--json');
-  if (!['dcgan', 'cwgan-gp'].includes(model)) throw new Error('--model must be dcgan or cwgan-gp');
-  if (![32, 64, 128].includes(resolution)) throw new Error('--resolution must be 32, 64 or 128');
 
   const backend = await initBackend(backendChoice);
-  const config = makeConfig(model, resolution, { preset: 'default', batchSize: batch, numClasses: classes });
-  const rng = new Prng(1);
-  const n = Math.max(batch, classes);
-  const ds = datasetFromPixels(
-    Uint8Array.from({ length: n * resolution * resolution * 3 }, () => rng.int(256)),
-    Int32Array.from({ length: n }, (_, i) => i % classes),
-    resolution,
-    3,
-  );
-  // Losses are read only when asked (forceRead): no per-step GPU->CPU sync inside the timed loop.
-  const trainer = createTrainer(config, ds, { seed: 1, readLossEvery: Number.MAX_SAFE_INTEGER });
+  const trainer = benchTrainer(model, resolution, batch, classes);
+  const config = trainer.config;
   const log = (msg: string) => {
     if (!json) console.error(msg);
   };
@@ -79,10 +60,4 @@ async function main(): Promise<void> {
   trainer.dispose();
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -70,31 +70,21 @@ export function registerZeroGradients(): string[] {
  * repetition and fails above rank 4 — the WGAN-GP penalty differentiates through these).
  */
 export function registerBroadcastReduceGradients(): void {
-  const expandedDy = (dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor => {
-    const shape = x.shape.slice();
-    for (const a of tf.util.parseAxisParam(axis, x.shape)) shape[a] = 1;
-    return tf.reshape(dy, shape);
-  };
-  tf.registerGradient({
-    kernelName: 'Sum',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as tf.Tensor[];
-      const { axis } = attrs as unknown as { axis: number | number[] };
-      return { x: () => tf.mul(expandedDy(dy as tf.Tensor, x!, axis), tf.onesLike(x!)) };
-    },
-  });
-  tf.registerGradient({
-    kernelName: 'Mean',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as tf.Tensor[];
-      const { axis } = attrs as unknown as { axis: number | number[] };
-      const axes = tf.util.parseAxisParam(axis, x!.shape);
-      const reduceSize = axes.reduce((n, a) => n * x!.shape[a]!, 1);
-      return { x: () => tf.div(tf.mul(expandedDy(dy as tf.Tensor, x!, axis), tf.onesLike(x!)), reduceSize) };
-    },
-  });
+  for (const kernelName of ['Sum', 'Mean'] as const) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved as [tf.Tensor];
+        const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+        const shape = x.shape.slice();
+        for (const a of axes) shape[a] = 1;
+        const broadcast = () => tf.mul(tf.reshape(dy as tf.Tensor, shape), tf.onesLike(x));
+        if (kernelName === 'Sum') return { x: broadcast };
+        return { x: () => tf.div(broadcast(), axes.reduce((n, a) => n * x.shape[a]!, 1)) };
+      },
+    });
+  }
 }
 
 registerZeroGradients();

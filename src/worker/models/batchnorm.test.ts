@@ -5,21 +5,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf, tfl } from '../backends/tf';
-import { webgpuSkipReason } from '../backends/kernels/test-support';
+import { maxRelDiff, webgpuSkipReason } from '../backends/kernels/test-support';
 import { installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
 
 const reason = await webgpuSkipReason('fused batch norm tests');
-
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  let d = 0;
-  let m = 1e-12;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i]! - y[i]!));
-    m = Math.max(m, Math.abs(x[i]!));
-  }
-  return d / m;
-}
 
 describe.skipIf(reason !== '')('fused training batch norm (WebGPU)', () => {
   afterAll(() => uninstallFusedBatchNorm());

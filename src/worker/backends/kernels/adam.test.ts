@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason } from './test-support';
+import { maxRelDiff, randomArray, webgpuSkipReason } from './test-support';
 import { createAdam } from './adam';
 import { Prng } from '../../training/rng';
 
@@ -18,17 +18,6 @@ function makeVars(tag: string, rng: Prng): tf.Variable[] {
   return SHAPES.map((s, i) =>
     tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), rng), s), true, `${tag}_${i}_${rng.int(1e9)}`),
   );
-}
-
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  let d = 0;
-  let m = 1e-12;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i]! - y[i]!));
-    m = Math.max(m, Math.abs(x[i]!));
-  }
-  return d / m;
 }
 
 describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {

@@ -7,7 +7,7 @@
  * block in 4 vec4 accumulators. Per K step the workgroup stages TK rows of A (as vec4 over m) and B
  * (vec4 over n) in workgroup memory; each thread then does TK rank-1 updates of its block.
  */
-import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 /* ---------------------------------------------------------------------------------------------
@@ -154,10 +154,61 @@ export function gemmRank1Updates(TM: number, TN: number, TK: number, pad = 0): s
         workgroupBarrier();`;
 }
 
-/** The tile checks both GEMM programs share (4x4 outputs per thread, at most 256 threads); returns the thread count. */
-export function checkGemmTile(tileM: number, tileN: number): number {
+/** WebGPU's default limits, which the programs stay within (tfjs asks for no more). */
+export const MAX_WORKGROUP_STORAGE_BYTES = 16384;
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/**
+ * The tile checks the GEMM programs share (4x4 outputs per thread, at most 256 threads, tiles within
+ * the default 16 KiB of workgroup memory, `pad` as in gemmTileDecls); returns the thread count.
+ */
+export function checkGemmTile(tileM: number, tileN: number, tileK: number, pad = 0): number {
   if (tileM % 4 !== 0 || tileN % 4 !== 0) throw new Error('tileM and tileN must be multiples of 4');
   const threads = (tileM / 4) * (tileN / 4);
   if (threads > 256) throw new Error('at most 256 threads per workgroup');
+  if (gemmTileBytes(tileM, tileN, tileK, pad) > MAX_WORKGROUP_STORAGE_BYTES) throw new Error('tiles exceed 16 KiB of workgroup memory');
   return threads;
+}
+
+/** WGSL: the thread's index, its 4x4 block's column `tx` and row `ty`, and the tile's first column n0. */
+export function gemmThreadIds(TN: number): string {
+  return `
+      let tid = i32(localIndex);
+      let tx = tid % ${TN / 4};
+      let ty = tid / ${TN / 4};
+      let n0 = i32(workgroupId.x) * ${TN};`;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Convolution attributes and geometry, as the three convolution kernels receive them.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The attributes tfjs passes to all three convolution kernels. */
+export interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+type Shape4 = [number, number, number, number];
+
+/** Whether every tensor is float32 of rank 4 (what our kernels handle). */
+export function allFloat32Rank4(...tensors: TensorInfo[]): boolean {
+  return tensors.every((t) => t.dtype === 'float32' && t.shape.length === 4);
+}
+
+/** tfjs's conv info for an NHWC convolution, or null when dilated (our kernels do not dilate). */
+export function nhwcConvInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, dilations: [number, number] | number = 1): backend_util.Conv2DInfo | null {
+  const conv = backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return conv.dilationHeight === 1 && conv.dilationWidth === 1 ? conv : null;
 }

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
+import { convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
   ourKernelsRequested,
@@ -57,11 +57,6 @@ function reference(x: Float32Array, dy: Float32Array, c: Case): { dw: Float64Arr
   return { dw, K: B * OH * OW };
 }
 
-function dyShape(c: Case): [number, number, number, number] {
-  const info = tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
-  return [c.x[0], info.outHeight, info.outWidth, c.co];
-}
-
 const CASES: Case[] = [
   { name: 'odd 7x9, c3->5, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
   { name: 'odd 9x7, c5->3, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
@@ -73,32 +68,13 @@ const CASES: Case[] = [
   { name: 'DCGAN critic 16x16x64 -> 8x8x128, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
 ];
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
 async function runOurs(c: Case, x: tf.Tensor4D, dy: tf.Tensor4D, tiling?: FilterGradTiling): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
   const attrs: FilterGradAttrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.x[3], c.co] };
-  const info = runFilterGrad(backend, x, dy, attrs, tiling);
-  if (!info) throw new Error('unsupported');
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
-  return data;
+  return readKernelOutput(runFilterGrad(backend, x, dy, attrs, tiling));
 }
 
-function check(c: Case, got: Float32Array, ref: Float64Array, K: number): number {
-  expect(got.length).toBe(ref.length);
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
-  const tol = 1e-5 * Math.sqrt(K) * maxAbs(ref) + 1e-6;
-  console.log(`${c.name}: K=${K} max|ref|=${maxAbs(ref).toFixed(3)} max abs error ${err.toExponential(2)} (tolerance ${tol.toExponential(2)})`);
-  expect(err).toBeLessThanOrEqual(tol);
-  return err;
-}
+const check = (c: Case, got: Float32Array, ref: Float64Array, K: number) => expectNearReference(c.name, got, ref, K).err;
 
 describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
   it('plans split-K within the K range', () => {
@@ -113,7 +89,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
   for (const c of CASES) {
     it(`matches the reference: ${c.name}`, async () => {
       const rng = new Prng(c.name.length * 7919 + c.x[1] * 31 + c.co);
-      const ds = dyShape(c);
+      const ds = convOutShape(c);
       const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
       const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
       const { dw, K } = reference(xa, dya, c);
@@ -170,7 +146,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       const before = tf.memory().numTensors;
       const ours = await gradW();
       expect(tf.memory().numTensors).toBe(before);
-      const { dw, K } = reference(xa, new Float32Array(dyShape(c).reduce((a, b) => a * b, 1)).fill(1), c);
+      const { dw, K } = reference(xa, new Float32Array(convOutShape(c).reduce((a, b) => a * b, 1)).fill(1), c);
       check(c, ours, dw, K);
       check({ ...c, name: `${c.name} (tfjs's own kernel)` }, theirs, dw, K);
     } finally {

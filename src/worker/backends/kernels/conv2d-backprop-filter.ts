@@ -31,11 +31,14 @@
  * 17-18 TFLOP/s on the DCGAN-64 layers at batch 256, 11-365x tfjs's (docs/PERFORMANCE.md,
  * "Convolution kernels").
  */
-import { backend_util } from '@tensorflow/tfjs-core';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  allFloat32Rank4,
   checkGemmTile,
+  gemmThreadIds,
+  nhwcConvInfo,
+  type ConvAttrs,
   LANES,
   gemmRank1Updates,
   gemmTileDecls,
@@ -125,7 +128,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
 
   constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling) {
     const { tileM, tileN, tileK } = tiling;
-    const threads = checkGemmTile(tileM, tileN);
+    const threads = checkGemmTile(tileM, tileN, tileK);
     if (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0) throw new Error('bad tile shape');
     if (tileK % (threads / (tileM / 4)) !== 0 || tileK % (threads / (tileN / 4)) !== 0) {
       throw new Error('tileK must be a multiple of the rows each load pass covers');
@@ -150,10 +153,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
     return `${gemmTileDecls(TM, TN, TK)}
 
     fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let tx = tid % ${QN};
-      let ty = tid / ${QN};
-      let n0 = i32(workgroupId.x) * ${TN};
+      ${gemmThreadIds(TN)}
       let m0 = i32(workgroupId.y) * ${TM};
       let split = i32(workgroupId.z);
       let kStart = split * uniforms.kPerSplit;
@@ -287,23 +287,13 @@ export class SplitSumProgram implements WebGpuProgramLike {
  * The kernel function.
  * ------------------------------------------------------------------------------------------- */
 
-export interface FilterGradAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface FilterGradAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
 }
 
 /** True when our kernel handles these inputs (else use tfjs's). */
 export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterGradAttrs): boolean {
-  return (
-    attrs.dataFormat !== 'NCHW' &&
-    x.dtype === 'float32' &&
-    dy.dtype === 'float32' &&
-    x.shape.length === 4 &&
-    dy.shape.length === 4
-  );
+  return attrs.dataFormat !== 'NCHW' && allFloat32Rank4(x, dy);
 }
 
 /**
@@ -318,17 +308,8 @@ export function runFilterGrad(
   tiling: FilterGradTiling = DEFAULT_TILING,
 ): TensorInfo | null {
   if (!supportsFilterGrad(x, dy, attrs)) return null;
-  const conv = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  if (conv.dilationHeight !== 1 || conv.dilationWidth !== 1) return null;
+  const conv = nhwcConvInfo(x.shape, attrs.filterShape, attrs);
+  if (!conv) return null;
   const geo = planFilterGrad(conv, tiling);
   const filterShape = [conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels];
   const gemmShape = geo.splits === 1 ? filterShape : [geo.splits, geo.M, geo.N];

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
+import { convInfoOf, convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_INPUT_TILING,
   NARROW_INPUT_TILING,
@@ -31,19 +31,10 @@ type Pad = InputGradAttrs['pad'];
 type Case = ConvCase<Pad>;
 
 
-function convInfo(c: Case) {
-  return tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
-}
-
-function dyShape(c: Case): [number, number, number, number] {
-  const info = convInfo(c);
-  return [c.x[0], info.outHeight, info.outWidth, c.co];
-}
-
 /** Float64 reference, straight from the definition (tfjs's conv info gives the output size / pads). */
 function reference(dy: Float32Array, w: Float32Array, c: Case): { dx: Float64Array; K: number } {
   const [B, H, W, CI] = c.x;
-  const info = convInfo(c);
+  const info = convInfoOf(c);
   const { outHeight: OH, outWidth: OW } = info;
   const { top, left } = info.padInfo;
   const CO = c.co;
@@ -85,40 +76,21 @@ const CASES: Case[] = [
   { name: 'DCGAN G3 16x16x64 -> 32x32x3, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
 ];
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
 function attrsOf(c: Case): InputGradAttrs {
   return { inputShape: c.x, strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC' };
 }
 
 async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = runInputGrad(backend, dy, w, attrsOf(c), tiling);
-  if (!info) throw new Error('unsupported');
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
-  return data;
+  return readKernelOutput(runInputGrad(backend, dy, w, attrsOf(c), tiling));
 }
 
-function check(name: string, got: ArrayLike<number>, ref: Float64Array, K: number): number {
-  expect(got.length).toBe(ref.length);
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
-  const tol = 1e-5 * Math.sqrt(K) * maxAbs(ref) + 1e-6;
-  console.log(`${name}: K=${K} max|ref|=${maxAbs(ref).toFixed(3)} max abs error ${err.toExponential(2)} (tolerance ${tol.toExponential(2)})`);
-  expect(err).toBeLessThanOrEqual(tol);
-  return err;
-}
+const check = (name: string, got: ArrayLike<number>, ref: Float64Array, K: number) => expectNearReference(name, got, ref, K).err;
 
 describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
   it('plans one GEMM per stride phase, with only the taps that land', () => {
     const c: Case = CASES[8]!; // G1
-    const g = planInputGrad({ ...convInfo({ ...c, x: [16, 8, 8, 128] }) }, DEFAULT_INPUT_TILING);
+    const g = planInputGrad({ ...convInfoOf({ ...c, x: [16, 8, 8, 128] }) }, DEFAULT_INPUT_TILING);
     expect(g.phases.length).toBe(4);
     for (const p of g.phases) {
       expect(p.M).toBe(16 * 4 * 4);
@@ -137,7 +109,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
   for (const c of CASES) {
     it(`matches the reference: ${c.name}`, async () => {
       const rng = new Prng(c.name.length * 7919 + c.x[1] * 31 + c.co);
-      const ds = dyShape(c);
+      const ds = convOutShape(c);
       const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
       const wa = randomArray(c.k * c.k * c.x[3] * c.co, rng);
       const { dx, K } = reference(dya, wa, c);
@@ -178,7 +150,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
   it('is what tf.grad (conv2d input gradient) and conv2dTranspose use once registered, leaking no tensors', async () => {
     const rng = new Prng(11);
     const c: Case = { name: 'registered, 9x9 c5<-6 k4 s2 same', x: [2, 9, 9, 5], k: 4, co: 6, stride: 2, pad: 'same' };
-    const ds = dyShape(c);
+    const ds = convOutShape(c);
     const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
     const wa = randomArray(c.k * c.k * c.x[3] * c.co, rng);
     const ra = randomArray(ds.reduce((a, b) => a * b, 1), rng);

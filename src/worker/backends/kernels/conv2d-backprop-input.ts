@@ -36,12 +36,15 @@
  * software drivers (on lavapipe level with tfjs's except on the image layer); docs/PERFORMANCE.md,
  * "Convolution kernels".
  */
-import { backend_util } from '@tensorflow/tfjs-core';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  MAX_WORKGROUPS_PER_DIM,
+  allFloat32Rank4,
   checkGemmTile,
-  gemmTileBytes,
+  gemmThreadIds,
+  nhwcConvInfo,
+  type ConvAttrs,
   LANES,
   gemmRank1Updates,
   gemmTileDecls,
@@ -71,9 +74,6 @@ export interface InputGradTiling {
    */
   coalesced?: boolean;
 }
-
-/** WebGPU's default maxComputeWorkgroupsPerDimension. */
-const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /** Wide layers. */
 export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 16 };
@@ -190,9 +190,8 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
 
   constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling) {
     const { tileM, tileN, tileK } = tiling;
-    const threads = checkGemmTile(tileM, tileN);
     this.coalesced = coalescedLoads(tiling);
-    if (gemmTileBytes(tileM, tileN, tileK, this.coalesced ? 1 : 0) > 16384) throw new Error('tiles exceed 16 KiB of workgroup memory');
+    const threads = checkGemmTile(tileM, tileN, tileK, this.coalesced ? 1 : 0);
     this.t = tiling;
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
@@ -258,10 +257,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     return `${gemmTileDecls(TM, TN, TK, 1)}
 
     fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let tx = tid % ${QN};
-      let ty = tid / ${QN};
-      let n0 = i32(workgroupId.x) * ${TN};
+      ${gemmThreadIds(TN)}
       let m0 = i32(workgroupId.y) * ${TM};
       let kr = tid % ${TK};
       let q0 = tid / ${TK};
@@ -368,10 +364,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     return `${gemmTileDecls(TM, TN, TK)}
 
     fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let tx = tid % ${QN};
-      let ty = tid / ${QN};
-      let n0 = i32(workgroupId.x) * ${TN};
+      ${gemmThreadIds(TN)}
       let m0 = i32(workgroupId.y) * ${TM};
       ${InputGradGemmProgram.PHASE_PRELUDE}
 
@@ -460,24 +453,13 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
  * The kernel function.
  * ------------------------------------------------------------------------------------------- */
 
-export interface InputGradAttrs {
+export interface InputGradAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 /** True when our kernel handles these inputs (else use tfjs's). */
 export function supportsInputGrad(dy: TensorInfo, filter: TensorInfo, attrs: InputGradAttrs): boolean {
-  return (
-    attrs.dataFormat !== 'NCHW' &&
-    dy.dtype === 'float32' &&
-    filter.dtype === 'float32' &&
-    dy.shape.length === 4 &&
-    filter.shape.length === 4 &&
-    attrs.inputShape.length === 4
-  );
+  return attrs.dataFormat !== 'NCHW' && allFloat32Rank4(dy, filter) && attrs.inputShape.length === 4;
 }
 
 /**
@@ -492,17 +474,8 @@ export function runInputGrad(
   tiling?: InputGradTiling,
 ): TensorInfo | null {
   if (!supportsInputGrad(dy, filter, attrs)) return null;
-  const conv = backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  if (conv.dilationHeight !== 1 || conv.dilationWidth !== 1) return null;
+  const conv = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
+  if (!conv) return null;
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
   const t = tiling ?? chooseInputTiling(conv.inChannels);
   const geo = planInputGrad(conv, t);

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason, type ConvCase } from './test-support';
+import { convInfoOf, convOutShape, expectNearReference, maxAbs, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_FORWARD_TILING,
   NARROW_FORWARD_TILING,
@@ -30,15 +30,6 @@ const reason = await webgpuSkipReason('WGSL Conv2D / FusedConv2D tests');
 type Pad = ForwardAttrs['pad'];
 type Case = ConvCase<Pad>;
 
-function convInfo(c: Case) {
-  return tf.backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
-}
-
-function yShape(c: Case): [number, number, number, number] {
-  const info = convInfo(c);
-  return [c.x[0], info.outHeight, info.outWidth, c.co];
-}
-
 const ACT64: Record<ForwardActivation, (v: number, alpha: number) => number> = {
   linear: (v) => v,
   relu: (v) => Math.max(v, 0),
@@ -58,7 +49,7 @@ function reference(
   alpha = 0.2,
 ): { y: Float64Array; K: number } {
   const [B, H, W, CI] = c.x;
-  const info = convInfo(c);
+  const info = convInfoOf(c);
   const { outHeight: OH, outWidth: OW } = info;
   const { top, left } = info.padInfo;
   const CO = c.co;
@@ -112,12 +103,6 @@ const TILINGS: Array<[string, ForwardTiling]> = [
   ['32x128x12', { tileM: 32, tileN: 128, tileK: 12 }],
 ];
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
 function attrsOf(c: Case, activation?: ForwardActivation, leakyreluAlpha?: number): ForwardAttrs {
   return { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dilations: 1, activation, leakyreluAlpha };
 }
@@ -132,30 +117,20 @@ async function runOurs(
   alpha?: number,
 ): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = runForward(backend, { x, filter: w, bias }, attrsOf(c, activation, alpha), tiling);
-  if (!info) throw new Error('unsupported');
-  const t = tf.engine().makeTensorFromTensorInfo(info);
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
-  return data;
+  return readKernelOutput(runForward(backend, { x, filter: w, bias }, attrsOf(c, activation, alpha), tiling));
 }
 
 let worst = { rel: 0, what: '' };
 
 function check(name: string, got: ArrayLike<number>, ref: Float64Array, K: number): number {
-  expect(got.length).toBe(ref.length);
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
-  const tol = 1e-5 * Math.sqrt(K) * maxAbs(ref) + 1e-6;
+  const { err, tol } = expectNearReference(name, got, ref, K);
   if (err / tol > worst.rel) worst = { rel: err / tol, what: `${name}: error ${err.toExponential(2)}, tolerance ${tol.toExponential(2)}` };
-  console.log(`${name}: K=${K} max|ref|=${maxAbs(ref).toFixed(3)} max abs error ${err.toExponential(2)} (tolerance ${tol.toExponential(2)})`);
-  expect(err).toBeLessThanOrEqual(tol);
   return err;
 }
 
 describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
   it('plans the GEMM [pixels x co] over K = KH * KW * CI, and picks tilings', () => {
-    const info = convInfo({ name: '', x: [16, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' });
+    const info = convInfoOf({ name: '', x: [16, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' });
     const g = planForward(info, DEFAULT_FORWARD_TILING);
     expect([g.M, g.N, g.K]).toEqual([16 * 8 * 8, 128, 4 * 4 * 64]);
     expect(g.dispatch).toEqual([2, 16, 1]);
@@ -264,7 +239,7 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
   it('is what conv2d and its tf.grad use once registered, leaking no tensors', async () => {
     const rng = new Prng(13);
     const c: Case = { name: 'registered, 9x9 c5->6 k4 s2 same', x: [2, 9, 9, 5], k: 4, co: 6, stride: 2, pad: 'same' };
-    const ys = yShape(c);
+    const ys = convOutShape(c);
     const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
     const wa = randomArray(c.k * c.k * c.x[3] * c.co, rng);
     const ra = randomArray(ys.reduce((a, b) => a * b, 1), rng);

@@ -37,11 +37,15 @@
  * 64/256), only with GAN_AUGMENT_WGSL_KERNELS=all on software drivers (on lavapipe level with tfjs's:
  * faster on the deep layers, 0.7-1.0x on others; docs/PERFORMANCE.md, "Convolution kernels").
  */
-import { backend_util } from '@tensorflow/tfjs-core';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  MAX_WORKGROUPS_PER_DIM,
+  allFloat32Rank4,
   checkGemmTile,
+  gemmThreadIds,
+  nhwcConvInfo,
+  type ConvAttrs,
   LANES,
   gemmRank1Updates,
   gemmTileDecls,
@@ -89,7 +93,6 @@ export interface ForwardGeometry {
   dispatch: [number, number, number];
 }
 
-const MAX_DISPATCH = 65535;
 
 export function planForward(
   conv: Pick<
@@ -103,7 +106,7 @@ export function planForward(
   const K = conv.filterHeight * conv.filterWidth * conv.inChannels;
   const tilesM = Math.max(1, Math.ceil(M / tiling.tileM));
   const tilesN = Math.max(1, Math.ceil(N / tiling.tileN));
-  const y = Math.min(tilesM, MAX_DISPATCH);
+  const y = Math.min(tilesM, MAX_WORKGROUPS_PER_DIM);
   return { M, N, K, tilesM, tilesN, dispatch: [tilesN, y, Math.ceil(tilesM / y)] };
 }
 
@@ -162,9 +165,8 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
 
   constructor(outputShape: number[], geo: ForwardGeometry, tiling: ForwardTiling, options: ForwardShaderOptions) {
     const { tileM, tileN, tileK } = tiling;
-    checkGemmTile(tileM, tileN);
     if (tileK % 4 !== 0 || tileK <= 0) throw new Error('tileK must be a positive multiple of 4');
-    if (tileK * (tileM / 4 + tileN / 4) * 16 > 16384) throw new Error('tiles exceed 16 KiB of workgroup memory');
+    const threads = checkGemmTile(tileM, tileN, tileK);
     this.t = tiling;
     this.o = options;
     this.vecX = options.inC % 4 === 0;
@@ -176,7 +178,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     this.outputComponent = n;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
-    this.workgroupSize = [(tileM / 4) * (tileN / 4), 1, 1];
+    this.workgroupSize = [threads, 1, 1];
     this.dispatch = geo.dispatch;
     this.shaderKey =
       `ganAugmentConv2DForwardGemm_${tileM}_${tileN}_${tileK}_c${options.inC}_kw${options.filterW}_` +
@@ -307,10 +309,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     }
 
     fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let tx = tid % ${QN};
-      let ty = tid / ${QN};
-      let n0 = i32(workgroupId.x) * ${TN};
+      ${gemmThreadIds(TN)}
       let mTile0 = (i32(workgroupId.z) * uniforms.tilesY + i32(workgroupId.y)) * ${TM};
 
       // Each A-load slot's 4 pixels, decomposed once.
@@ -333,12 +332,8 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
  * The kernel functions.
  * ------------------------------------------------------------------------------------------- */
 
-export interface ForwardAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
+export interface ForwardAttrs extends ConvAttrs {
   dilations: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
   /** FusedConv2D only. */
   activation?: string;
   leakyreluAlpha?: number;
@@ -356,7 +351,7 @@ export function supportsForward(inputs: ForwardInputs, attrs: ForwardAttrs): boo
   const { x, filter, bias, preluActivationWeights } = inputs;
   if (attrs.dataFormat === 'NCHW' || preluActivationWeights != null) return false;
   if (attrs.activation != null && !isForwardActivation(attrs.activation)) return false;
-  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return false;
+  if (!allFloat32Rank4(x, filter)) return false;
   if (bias != null) {
     const co = filter.shape[3]!;
     // Bias of exactly CO values along the last axis (tfjs also allows broadcast shapes: not ours).
@@ -379,17 +374,8 @@ export function runForward(
 ): TensorInfo | null {
   if (!supportsForward(inputs, attrs)) return null;
   const { x, filter, bias } = inputs;
-  const conv = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  if (conv.dilationHeight !== 1 || conv.dilationWidth !== 1) return null;
+  const conv = nhwcConvInfo(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
+  if (!conv) return null;
   if (conv.inChannels !== x.shape[3]) return null;
   const t = tiling ?? chooseForwardTiling(conv);
   const geo = planForward(conv, t);

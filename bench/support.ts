@@ -1,0 +1,43 @@
+/** What the benchmarks share (not shipped code): flags, the exit convention, a benchmark trainer. */
+import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
+import { createTrainer, type Trainer } from '../src/worker/training/trainer';
+import { datasetFromPixels } from '../src/worker/training/dataset';
+import { Prng } from '../src/worker/training/rng';
+
+/** `--name value` from the command line, or the fallback (a following `--flag` is not a value). */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && i + 1 < process.argv.length && !process.argv[i + 1]!.startsWith('--')) return process.argv[i + 1]!;
+  return fallback;
+}
+
+/** Runs a benchmark's main and exits (0, or 1 with the error), so that no device handle keeps Node alive. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.stack : e);
+      process.exit(1);
+    },
+  );
+}
+
+/**
+ * The app's trainer (`default` preset: the architecture of ../shared/bench/README.md) on random
+ * uint8 images, one batch worth (like the PyTorch reference's fixed random batch), uploaded each step
+ * as in real training. Losses are read only when asked (forceRead): no per-step sync.
+ */
+export function benchTrainer(model: ModelFamily, resolution: Resolution, batch: number, classes: number): Trainer {
+  if (!['dcgan', 'cwgan-gp'].includes(model)) throw new Error('--model must be dcgan or cwgan-gp');
+  if (![32, 64, 128].includes(resolution)) throw new Error('--resolution must be 32, 64 or 128');
+  const config = makeConfig(model, resolution, { preset: 'default', batchSize: batch, numClasses: classes });
+  const rng = new Prng(1);
+  const n = Math.max(batch, classes);
+  const ds = datasetFromPixels(
+    Uint8Array.from({ length: n * resolution * resolution * 3 }, () => rng.int(256)),
+    Int32Array.from({ length: n }, (_, i) => i % classes),
+    resolution,
+    3,
+  );
+  return createTrainer(config, ds, { seed: 1, readLossEvery: Number.MAX_SAFE_INTEGER });
+}
