@@ -16,7 +16,8 @@ const METRICS_EVERY_MS = 500; // metrics batched to at most two messages a secon
  * curves get a point every GPU_READ_LOSS_EVERY steps, its time per step averaged over them. On the
  * CPU (a step takes seconds) every step is read.
  */
-export const GPU_READ_LOSS_EVERY = 4;
+const GPU_READ_LOSS_EVERY = 4;
+const readLossEveryOn = (backend: { isGpu: boolean }) => (backend.isGpu ? GPU_READ_LOSS_EVERY : 1);
 
 function configFor(s: TrainTaskSettings) {
   return makeConfig(s.model, s.resolution, {
@@ -97,7 +98,7 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
   let trainer: Trainer | undefined;
-  const readLossEvery = backend.isGpu ? GPU_READ_LOSS_EVERY : 1;
+  const readLossEvery = readLossEveryOn(backend);
   try {
     trainer = task.resumeFrom
       ? await loadTrainer(task.resumeFrom, dataset, { readLossEvery })
@@ -155,7 +156,7 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
   // Read back as the training job will (every few steps on a GPU), the last step always, and time
   // the steps together: the read-back waits for the steps that were only enqueued.
-  const readLossEvery = backend.isGpu ? GPU_READ_LOSS_EVERY : 1;
+  const readLossEvery = readLossEveryOn(backend);
   const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery });
   try {
     await trainer.step({ forceRead: true }); // warm-up: shader compilation and first allocations

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from './tf';
-import { describeAdapter, initBackend } from './index';
+import { applyTfjsFlags, describeAdapter, initBackend } from './index';
 
 describe('backend selection', () => {
   afterEach(() => {
@@ -63,5 +63,15 @@ describe('gradients', () => {
     const got = Array.from(await grads[w.name]!.data());
     got.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 5));
     tf.dispose([w, x0, grads[w.name]!]);
+  });
+  it('GAN_AUGMENT_TFJS_FLAGS sets tfjs flags and refuses unknown names and bad values in words', () => {
+    const before = tf.env().getBool('DEPRECATION_WARNINGS_ENABLED');
+    applyTfjsFlags(' DEPRECATION_WARNINGS_ENABLED = true ,');
+    expect(tf.env().getBool('DEPRECATION_WARNINGS_ENABLED')).toBe(true);
+    applyTfjsFlags(`DEPRECATION_WARNINGS_ENABLED=${before}`);
+    expect(tf.env().getBool('DEPRECATION_WARNINGS_ENABLED')).toBe(before);
+    expect(() => applyTfjsFlags('NO_SUCH_FLAG=1')).toThrow(/no flag named NO_SUCH_FLAG/);
+    expect(() => applyTfjsFlags('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=lots')).toThrow(/is not NAME=number/);
+    expect(() => applyTfjsFlags('=3')).toThrow(/is not NAME=number/);
   });
 });

@@ -154,19 +154,22 @@ export function describeAdapter(info: AdapterInfoLike | undefined): { device: st
 /**
  * Developer knob for benchmarks: GAN_AUGMENT_TFJS_FLAGS="NAME=value,..." sets tfjs flags (numbers,
  * true/false), e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (tfjs submits a command buffer every 15
- * dispatches by default). Unknown names are refused by tfjs with a warning. Returns what was set.
+ * dispatches by default). A flag tfjs does not know, or a value that is neither a number nor
+ * true/false, is refused with an error that names the variable.
  */
-export function applyTfjsFlags(spec = process.env.GAN_AUGMENT_TFJS_FLAGS ?? ''): Record<string, number | boolean> {
-  const set: Record<string, number | boolean> = {};
-  for (const part of spec.split(',')) {
-    const [name, raw] = part.split('=').map((x) => x.trim());
-    if (!name || raw === undefined || raw === '') continue;
-    const value = raw === 'true' ? true : raw === 'false' ? false : Number(raw);
-    if (typeof value === 'number' && !Number.isFinite(value)) continue;
-    tf.env().set(name, value);
-    set[name] = value;
+export function applyTfjsFlags(spec = process.env.GAN_AUGMENT_TFJS_FLAGS ?? ''): void {
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name = '', raw = ''] = part.split('=').map((x) => x.trim());
+    const value = raw === 'true' ? true : raw === 'false' ? false : raw === '' ? NaN : Number(raw);
+    if (!name || (typeof value === 'number' && !Number.isFinite(value))) {
+      throw new Error(`GAN_AUGMENT_TFJS_FLAGS: "${part}" is not NAME=number or NAME=true/false.`);
+    }
+    try {
+      tf.env().set(name, value);
+    } catch {
+      throw new Error(`GAN_AUGMENT_TFJS_FLAGS: TensorFlow.js has no flag named ${name}.`);
+    }
   }
-  return set;
 }
 
 async function initWebGpu(): Promise<BackendInfo> {

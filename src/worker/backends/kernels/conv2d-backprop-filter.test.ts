@@ -11,13 +11,12 @@ import { tf } from '../tf';
 import { convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
-  ourKernelsRequested,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
   type FilterGradTiling,
-  type WebGpuBackendLike,
 } from './conv2d-backprop-filter';
+import { ourKernelsRequested, type WebGpuBackendLike } from './common';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
 import { Prng } from '../../training/rng';
 

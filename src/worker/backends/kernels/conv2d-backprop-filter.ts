@@ -49,9 +49,6 @@ import {
   type WebGpuProgramLike,
 } from './common';
 
-// Shared with the other kernels (./common); re-exported so that existing imports keep working.
-export type { ProgramUniform, WebGpuBackendLike, WebGpuProgramLike } from './common';
-export { ourKernelsRequested } from './common';
 
 /* ---------------------------------------------------------------------------------------------
  * Tiling parameters and split-K choice.
