@@ -11,7 +11,7 @@
  * uploaded each step as the trainer does with real data.
  */
 import { arg, benchTrainer, runBench } from './support';
-import { initBackend, type BackendChoice } from '../src/worker/backends';
+import { fastDispatchStats, initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
@@ -31,14 +31,25 @@ async function main(): Promise<void> {
   const log = (msg: string) => {
     if (!json) console.error(msg);
   };
+  // Warm-up as in training (no read-back but every 4th step and the last, which drains the queue):
+  // the WebGPU dispatch cache settles on the buffers a step reuses within about 20 such steps.
   for (let i = 0; i < warmup; i++) {
-    const m = await trainer.step({ forceRead: true });
+    const m = await trainer.step({ forceRead: i % 4 === 3 || i === warmup - 1 });
     log(`warm-up step ${i + 1}: ${m.stepMs.toFixed(0)} ms`);
   }
+  const before = { ...(fastDispatchStats() ?? {}) };
   const t0 = performance.now();
   let last = null;
   for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
   const ms = (performance.now() - t0) / steps;
+  const after = fastDispatchStats();
+  // Per timed step: dispatches through the cached path and bind groups it had to create.
+  const dispatchCache = after
+    ? {
+        dispatchesPerStep: Math.round((after.dispatches - (before.dispatches ?? 0)) / steps),
+        bindGroupsCreatedPerStep: Math.round((after.bindGroupsCreated - (before.bindGroupsCreated ?? 0)) / steps),
+      }
+    : null;
   const result = {
     bench: 'train',
     backend: backend.name,
@@ -52,6 +63,7 @@ async function main(): Promise<void> {
     msPerStep: Math.round(ms * 100) / 100,
     imagesPerSec: Math.round(((batch * 1000) / ms) * 10) / 10,
     lastLosses: { d: last?.dLoss, g: last?.gLoss },
+    dispatchCache,
     tfjs: tf.version_core,
     node: process.version,
     date: new Date().toISOString(),

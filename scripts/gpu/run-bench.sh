@@ -6,7 +6,8 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
 # PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof") picks what runs; KSET (default "0 1") the
-# GAN_AUGMENT_WGSL_KERNELS settings compared; TILES the tilings swept; STEPS the timed steps.
+# GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; TILES the
+# tilings swept; STEPS the timed steps; WARM / WWARM the warm-up steps (DCGAN / WGAN-GP).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
@@ -54,10 +55,11 @@ run() {
 }
 
 if [ -n "${QUICK:-}" ]; then
-  CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 LAYERS=D2,D4
+  CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 WWARM=1 LAYERS=D2,D4
 else
   # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
-  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=3 WB=64 WSTEPS=3 LAYERS=D1,D2,D3,D4
+  # WARM 24: the WebGPU dispatch cache settles within about 20 steps (src/worker/backends/webgpu-dispatch.ts).
+  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-24} WB=64 WSTEPS=3 WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
 fi
 CONV="$NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json"
 
@@ -74,7 +76,9 @@ esac
 case " $PARTS " in *" train "*)
   for b in $B64 $B256; do
     for k in ${KSET:-0 1}; do
-      GAN_AUGMENT_WGSL_KERNELS=$k run "train-dcgan64-b$b-kernels-$k" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+      for f in ${FASTSET:-1}; do
+        GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-dcgan64-b$b-kernels-$k-fast-$f" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+      done
     done
     # The same with tfjs submitting a command buffer every 64 dispatches instead of 15 (SUBMIT64=1).
     [ -n "${SUBMIT64:-}" ] && GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 run "train-dcgan64-b$b-kernels-1-submit64" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
@@ -92,8 +96,8 @@ case " $PARTS " in *" torch "*)
 esac
 case " $PARTS " in *" profile "*)
   # Where a step's time goes, per kernel (WebGPU timestamp queries).
-  run profile-dcgan64-b$B256 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B256 --steps 3 --warmup 2
-  run profile-dcgan64-b$B64 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B64 --steps 3 --warmup 2
+  run profile-dcgan64-b$B256 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B256 --steps 3 --warmup $WARM
+  run profile-dcgan64-b$B64 $NODE $RUN/profile-step.cjs --model dcgan --resolution 64 --batch $B64 --steps 3 --warmup $WARM
   run profile-cwgangp64-b$WB $NODE $RUN/profile-step.cjs --model cwgan-gp --resolution 64 --batch $WB --steps 2 --warmup 1
   ;;
 esac
@@ -104,12 +108,14 @@ case " $PARTS " in *" overhead "*)
 esac
 case " $PARTS " in *" cpuprof "*)
   # A V8 CPU profile of DCGAN-64 training steps (where the CPU side of a step goes), into $OUT.
-  run cpuprof-dcgan64-b$B256 $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=dcgan64-b$B256.cpuprofile $RUN/train.cjs --model dcgan --resolution 64 --batch $B256 --backend webgpu --steps 5 --warmup 2 --json
+  run cpuprof-dcgan64-b$B64 $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=dcgan64-b$B64.cpuprofile $RUN/train.cjs --model dcgan --resolution 64 --batch $B64 --backend webgpu --steps 30 --warmup $WARM --json
   ;;
 esac
 case " $PARTS " in *" wgan "*)
   for k in ${KSET:-0 1}; do
-    GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup 1 --json
+    for f in ${FASTSET:-1}; do
+      GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k-fast-$f" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+    done
   done
   ;;
 esac

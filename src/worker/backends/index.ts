@@ -11,6 +11,7 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
+import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'cpu'];
@@ -38,6 +39,12 @@ const CPU_WARNING =
   'Use it for tiny test runs only; a computer with a GPU trains far faster.';
 
 let current: BackendInfo | null = null;
+let fastDispatch: FastDispatch | null = null;
+
+/** The WebGPU dispatch cache's counters (benchmarks, tests), or null when it is not installed. */
+export function fastDispatchStats(): FastDispatch['stats'] | null {
+  return fastDispatch?.stats ?? null;
+}
 
 /** The backend chosen by the last successful `initBackend`, or null. */
 export function currentBackend(): BackendInfo | null {
@@ -195,6 +202,10 @@ async function initWebGpu(): Promise<BackendInfo> {
   // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0; which
   // ones by default depends on whether this is a real GPU.
   registerOurKernels({ gpu: isGpu });
+  // Cached bind groups and uniforms, uploads without staging buffers (./webgpu-dispatch); the
+  // backend instance lives as long as the process, and so does this.
+  fastDispatch?.uninstall();
+  fastDispatch = fastDispatchRequested() ? installFastDispatch(tf.backend() as unknown as WebGpuBackendInternals) : null;
   return isGpu
     ? { name: 'webgpu', device, isGpu }
     : {

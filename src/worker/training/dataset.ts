@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import { tf } from '../backends/tf';
 import type { Prng } from './rng';
+import { bytesThroughTable, deviceUnpackAvailable } from '../backends/kernels/unpack-bytes';
 
 export interface DatasetFile {
   /** A PNG (or any format sharp reads) from the project's training-resolution cache. */
@@ -103,20 +104,29 @@ export function sampleIndices(ds: Dataset, batch: number, rng: Prng, balanced: b
   return out;
 }
 
-/** The images at `indices` as float32 [B, R, R, C] in [-1, 1]. */
 /** uint8 -> [-1, 1] (v / 127.5 - 1, rounded to float32 once). */
 const TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
 
+/**
+ * The images at `indices` as float32 [B, R, R, C] in [-1, 1]. On WebGPU the bytes are uploaded as
+ * they are and converted on the device (the same table, so the same values); elsewhere here.
+ */
 export function batchImages(ds: Dataset, indices: Int32Array): tf.Tensor4D {
   const size = ds.resolution * ds.resolution * ds.channels;
-  const out = new Float32Array(indices.length * size);
+  const shape: [number, number, number, number] = [indices.length, ds.resolution, ds.resolution, ds.channels];
   const pixels = ds.pixels;
+  if (deviceUnpackAvailable() && (indices.length * size) % 4 === 0) {
+    const bytes = new Uint8Array(indices.length * size);
+    for (let b = 0; b < indices.length; b++) bytes.set(pixels.subarray(indices[b]! * size, (indices[b]! + 1) * size), b * size);
+    return bytesThroughTable(bytes, shape, TO_UNIT) as tf.Tensor4D;
+  }
+  const out = new Float32Array(indices.length * size);
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b]! * size;
     const dst = b * size;
     for (let k = 0; k < size; k++) out[dst + k] = TO_UNIT[pixels[src + k]!]!;
   }
-  return tf.tensor4d(out, [indices.length, ds.resolution, ds.resolution, ds.channels]);
+  return tf.tensor4d(out, shape);
 }
 
 /** The labels at `indices` as int32 [B, 1] (the conditional models' label input). */
