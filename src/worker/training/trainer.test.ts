@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../backends/tf';
 import { initBackend } from '../backends';
 import { type GanConfig, makeConfig } from '../models/config';
-import { createTrainer, loadTrainer, readCheckpoint } from './trainer';
+import { createTrainer, loadTrainer, outsideTape, readCheckpoint } from './trainer';
+import { bceWithLogits } from '../models/losses';
+import { makeDiffAugment } from '../models/diffaugment';
+import { createAdam } from '../backends/kernels/adam';
+import { batchImages, sampleIndices } from './dataset';
+import { prngFor } from './rng';
 import { datasetFromPixels, loadDataset, type Dataset } from './dataset';
 import { hashSeed, Prng } from './rng';
 import { DeviceOutOfMemoryError, isOutOfMemory, withOomCheck } from './errors';
@@ -94,6 +99,76 @@ describe.each(families)('%s trainer (tiny, 32 px, CPU)', (family) => {
     expect(meta).toMatchObject({ formatVersion: 1, family, step: 2, runSeed: 7 });
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('DCGAN step with one G forward pass', () => {
+  it('updates G and D exactly as two G passes did (D first on detached fakes, then G through the updated D)', async () => {
+    const config = tinyConfig('dcgan', { diffAugment: { ...makeConfig('dcgan', 32).diffAugment, enabled: true } });
+    const ds = randomDataset(3, 4);
+    const ours = createTrainer(config, ds, { seed: 9 });
+    const ref = createTrainer(config, ds, { seed: 9 });
+    let gPasses = 0;
+    const apply = ours.generator.apply.bind(ours.generator);
+    ours.generator.apply = ((...a: Parameters<typeof apply>) => {
+      gPasses++;
+      return apply(...a);
+    }) as typeof apply;
+    await ours.step();
+    expect(gPasses).toBe(1);
+
+    // The previous algorithm, spelled out: G(z) for D's update, then G(z) again under G's tape.
+    const s = 1;
+    const B = config.batchSize;
+    const { generator: G, discriminator: D } = ref;
+    const optD = createAdam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
+    const optG = createAdam(config.learningRateG, config.beta1, config.beta2, config.adamEpsilon);
+    const vars = (m: typeof G) => m.trainableWeights.map((w) => w.read() as tf.Variable);
+    const augD = makeDiffAugment(config.diffAugment, B, 32, 3, hashSeed(9, s, 'augment/d'));
+    const augG = makeDiffAugment(config.diffAugment, B, 32, 3, hashSeed(9, s, 'augment/g'));
+    tf.tidy(() => {
+      const real = batchImages(ds, sampleIndices(ds, B, prngFor(9, s, 'batch'), config.balancedClasses));
+      const z = tf.randomNormal([B, config.latentDim], 0, 1, 'float32', hashSeed(9, s, 'z'));
+      const fake = G.apply(z, { training: true }) as tf.Tensor4D;
+      const d = tf.variableGrads(
+        () =>
+          tf.add(
+            bceWithLogits(D.apply(augD(real), { training: true }) as tf.Tensor, 1),
+            bceWithLogits(D.apply(augD(fake), { training: true }) as tf.Tensor, 0),
+          ) as tf.Scalar,
+        vars(D),
+      );
+      optD.applyGradients(d.grads);
+      const g = tf.variableGrads(() => bceWithLogits(D.apply(augG(G.apply(z, { training: true }) as tf.Tensor4D), { training: true }) as tf.Tensor, 1), vars(G));
+      optG.applyGradients(g.grads);
+    });
+    for (const [a, b] of [
+      [ours.generator, G],
+      [ours.discriminator, D],
+    ] as const) {
+      const wa = await Promise.all(a.trainableWeights.map((w) => w.read().data()));
+      const wb = await Promise.all(b.trainableWeights.map((w) => w.read().data()));
+      expect(wa).toEqual(wb);
+    }
+    optD.dispose();
+    optG.dispose();
+    ours.dispose();
+    ref.dispose();
+  });
+
+  it('outsideTape: its ops are not recorded for the enclosing gradient, and the tape is restored after a throw', () => {
+    const x = tf.scalar(3);
+    const w = tf.variable(tf.scalar(1), true, 'outsideTapeW');
+    const { value, grads } = tf.variableGrads(() => {
+      const y = tf.mul(tf.mul(x, x), w);
+      const constant = outsideTape(() => tf.mul(y, 10));
+      expect(() => outsideTape(() => { throw new Error('boom'); })).toThrow('boom');
+      return tf.add(y, constant) as tf.Scalar;
+    }, [w]);
+    // d/dw of (9w + const) at w = 1 is 9: the 10 * y term is a constant.
+    expect(value.dataSync()[0]).toBe(99);
+    expect(grads['outsideTapeW']!.dataSync()[0]).toBe(9);
+    tf.dispose([x, w, value, grads['outsideTapeW']!]);
   });
 });
 

@@ -120,6 +120,27 @@ function applyStep(opt: tf.Optimizer, vars: tf.Variable[], loss: () => tf.Scalar
   return value;
 }
 
+/**
+ * Runs fn with no gradient tape active: inside a variableGrads / tf.grads call, fn's operations are
+ * neither recorded for the enclosing gradient nor kept alive for it, and a gradient fn computes
+ * itself is finished and freed as if it ran at the top level. Tensors made before fn are constants
+ * to fn's own gradients (PyTorch's detach()). Uses tfjs-core 4.22's engine state (activeTape,
+ * gradientDepth), restored even when fn throws.
+ */
+export function outsideTape<T>(fn: () => T): T {
+  const state = tf.engine().state as unknown as { activeTape: unknown[] | null; gradientDepth: number };
+  const tape = state.activeTape;
+  const depth = state.gradientDepth;
+  state.activeTape = null;
+  state.gradientDepth = 0;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = tape;
+    state.gradientDepth = depth;
+  }
+}
+
 export abstract class GanTrainer {
   readonly config: GanConfig;
   readonly seed: number;
@@ -348,19 +369,25 @@ export class DcganTrainer extends GanTrainer {
     return tf.tidy(() => {
       const real = batchImages(ds, idx); // [B, R, R, C] in [-1, 1]
       const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, 'z')) as tf.Tensor2D; // [B, latentDim]
-      // D update on real and (detached) fake. G runs in training mode (batch statistics), as in PyTorch.
-      const fake = G.apply(z, { training: true }) as tf.Tensor4D;
-      const dLoss = applyStep(this.optD, trainableVars(D), () =>
-        tf.add(
-          bceWithLogits(D.apply(augD(real), { training: true }) as tf.Tensor, 1),
-          bceWithLogits(D.apply(augD(fake), { training: true }) as tf.Tensor, 0),
-        ) as tf.Scalar,
-      );
-      // G update: the same z through G again (tfjs tapes cannot be reused across updates).
-      const gLoss = applyStep(this.optG, trainableVars(G), () =>
-        bceWithLogits(D.apply(augG(G.apply(z, { training: true }) as tf.Tensor4D), { training: true }) as tf.Tensor, 1),
-      );
-      return { dLoss, gLoss };
+      // One G forward pass serves both updates, as in PyTorch's DCGAN loop (fake = G(z); D steps on
+      // fake.detach(); G steps on D(fake) with the updated D). G runs in training mode (batch statistics).
+      let dLoss: tf.Scalar | null = null;
+      const gLoss = applyStep(this.optG, trainableVars(G), () => {
+        const fake = G.apply(z, { training: true }) as tf.Tensor4D;
+        // D update on real and fake, off G's tape: fake is a constant there (detached).
+        dLoss = tf.keep(
+          outsideTape(() =>
+            applyStep(this.optD, trainableVars(D), () =>
+              tf.add(
+                bceWithLogits(D.apply(augD(real), { training: true }) as tf.Tensor, 1),
+                bceWithLogits(D.apply(augD(fake), { training: true }) as tf.Tensor, 0),
+              ) as tf.Scalar,
+            ),
+          ),
+        );
+        return bceWithLogits(D.apply(augG(fake), { training: true }) as tf.Tensor, 1);
+      });
+      return { dLoss: dLoss!, gLoss };
     });
   }
 }
