@@ -58,8 +58,8 @@ if [ -n "${QUICK:-}" ]; then
   CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 WWARM=1 LAYERS=D2,D4
 else
   # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
-  # WARM 24: the WebGPU dispatch cache settles within about 20 steps (src/worker/backends/webgpu-dispatch.ts).
-  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-24} WB=64 WSTEPS=3 WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
+  # WARM 40: the WebGPU dispatch cache settles within about 40 steps (src/worker/backends/webgpu-dispatch.ts).
+  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-40} WB=64 WSTEPS=3 WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
 fi
 CONV="$NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json"
 
