@@ -13,17 +13,22 @@ const reason = await webgpuSkipReason('fused batch norm tests');
 describe.skipIf(reason !== '')('fused training batch norm (WebGPU)', () => {
   afterAll(() => uninstallFusedBatchNorm());
 
-  it("matches tfjs-layers' own: output, gradients, moving averages; fewer kernels; no leaks", async () => {
-    const shape = [4, 6, 5, 8];
+  // Small; several row parts with a short last one and two channel groups; many parts, 3 channels.
+  it.each([
+    [[4, 6, 5, 8]],
+    [[3, 17, 19, 70]],
+    [[2, 45, 40, 3]],
+  ])("matches tfjs-layers' own at %j: output, gradients, moving averages; fewer kernels; no leaks", async (shape) => {
+    const C = shape[3]!;
     const x = tf.randomNormal(shape, 0.3, 2, 'float32', 1);
     const w = tf.randomNormal(shape, 0, 1, 'float32', 2); // a loss that weights every output
     const layer = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
     layer.apply(tf.zeros(shape), { training: false }); // builds the weights
     layer.setWeights([
-      tf.randomNormal([8], 1, 0.2, 'float32', 3), // gamma
-      tf.randomNormal([8], 0, 0.2, 'float32', 4), // beta
-      tf.randomNormal([8], 0, 0.5, 'float32', 5), // moving mean
-      tf.randomUniform([8], 0.5, 2, 'float32', 6), // moving variance
+      tf.randomNormal([C], 1, 0.2, 'float32', 3), // gamma
+      tf.randomNormal([C], 0, 0.2, 'float32', 4), // beta
+      tf.randomNormal([C], 0, 0.5, 'float32', 5), // moving mean
+      tf.randomUniform([C], 0.5, 2, 'float32', 6), // moving variance
     ]);
     const start = layer.getWeights().map((t) => tf.clone(t));
     const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);

@@ -5,22 +5,26 @@
  * tfjs-layers' BatchNormalization computes tf.moments and tf.batchNorm and lets autodiff go back
  * through both: about 25 dispatches per backward pass (FusedBatchNorm's gradient, then Mean, Sub and
  * Square's), and a DCGAN-64 step has 13 backward BN passes. Once the convolutions were fast, a step on
- * an H200 was bound by the CPU cost of its ~840 dispatches (docs/PERFORMANCE.md). Here the layer's
- * training branch is one custom op (tf.customGrad) whose gradient is the closed form, 11 dispatches:
+ * an H200 was bound by the CPU cost of its ~840 dispatches (docs/PERFORMANCE.md), and tfjs's Sum and
+ * Mean over N*H*W rows were slow on the GPU too. Here the layer's training branch is one custom op
+ * (tf.customGrad) built from our WGSL programs (../backends/kernels/batchnorm-kernels.ts): forward,
+ * mean and biased variance (two passes of two dispatches) and the normalisation (one); backward, the
+ * closed form in four dispatches (one pass for both sums, two finishing passes, one for dx):
  *
  *   xhat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)   (mean, biased var over all but the channel axis)
  *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
  *   dx = gamma * rstd * (dy - dbeta / N - xhat * dgamma / N)
  *
- * The forward values, the moving-average updates and the layer's weights and serialisation are
- * tfjs-layers' own (the class is patched, not replaced, so checkpoints do not change); inference mode
- * is untouched. Used on the WebGPU backend only (the CPU backend keeps tfjs-layers' path, so its
+ * The moving-average update is one dispatch per statistic, with tfjs-layers' arithmetic. The
+ * layer's weights and serialisation are tfjs-layers' own (the class is patched, not replaced, so
+ * checkpoints do not change); inference mode is untouched. Used on the WebGPU backend only (the CPU backend keeps tfjs-layers' path, so its
  * bit-for-bit reproducibility tests are unaffected), for channels-last layers with centre and scale,
  * unless GAN_AUGMENT_WGSL_KERNELS=0. First-order only: the WGAN-GP critic, the one network whose
  * gradients are differentiated again, has no batch norm (config: criticNorm 'none' | 'layer').
  */
 import { tf, tfl } from '../backends/tf';
 import { ourKernelsRequested } from '../backends/kernels/common';
+import { batchNormDx, batchNormForward, columnSums, movingAverage } from '../backends/kernels/batchnorm-kernels';
 
 interface BatchNormInternals {
   axis: number;
@@ -52,24 +56,21 @@ export function batchNormTraining(
   let variance: tf.Tensor | null = null;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const m = tf.mean(xi, axes);
-    const centered = tf.sub(xi, m);
-    const v = tf.mean(tf.square(centered), axes);
-    const rstd = tf.rsqrt(tf.add(v, epsilon));
-    // tfjs-layers' forward: FusedBatchNorm on the batch statistics.
-    const value = tf.batchNorm(xi, m, v, b, g, epsilon);
+    // Batch statistics (biased variance, two passes) and the normalisation: our WGSL programs.
+    const [m] = columnSums('sum', { x: xi }, n) as [tf.Tensor];
+    const [v] = columnSums('sqdev', { x: xi, m }, n) as [tf.Tensor];
+    const value = batchNormForward(xi, m, v, g, b, epsilon);
     mean = tf.keep(m);
     variance = tf.keep(v);
-    save([centered, rstd, g]);
+    save([xi, m, v, g]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [c, r, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [xs, ms, vs, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const d = dy as tf.Tensor;
-        const dbeta = tf.sum(d, axes);
-        const xhat = tf.mul(c, r);
-        const dgamma = tf.sum(tf.mul(d, xhat), axes);
-        const dx = tf.mul(tf.sub(tf.sub(d, tf.div(dbeta, n)), tf.mul(xhat, tf.div(dgamma, n))), tf.mul(gm, r));
+        // dbeta = sum(dy), dgamma = sum(dy * (x - mean)) * rstd: one pass over dy and x.
+        const [dbeta, dgamma] = columnSums('dotdev', { dy: d, x: xs, m: ms, v: vs, eps: epsilon }, 1) as [tf.Tensor, tf.Tensor];
+        const dx = batchNormDx(d, xs, ms, vs, gm, dbeta, dgamma, n, epsilon);
         return [dx, dgamma, dbeta];
       },
     };
@@ -114,8 +115,7 @@ export function installFusedBatchNorm(): boolean {
         [layer.movingMean, mean],
         [layer.movingVariance, variance],
       ] as const) {
-        const orig = variable.read();
-        variable.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), decay)));
+        variable.write(movingAverage(variable.read(), batch, decay));
       }
       tf.dispose([mean, variance]);
       return y;
