@@ -93,12 +93,22 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
   return best;
 }
 
-/** MxNxK, e.g. 32x32x16; a trailing 's' asks the input gradient for its strided (first) loads. */
+/**
+ * MxNxK, e.g. 32x32x16; then optionally wT (the filter gradient aims for T workgroups in all, tiles
+ * times K splits: e.g. 64x64x32w1024), and a trailing 's' (the input gradient's strided first loads).
+ */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
-  const strided = s.endsWith('s');
-  const [m, n, k] = s.replace(/s$/, '').split('x').map(Number);
-  if (!m || !n || !k) throw new Error('--tile MxNxK, e.g. 32x32x16');
-  return { ...DEFAULT_TILING, tileM: m, tileN: n, tileK: k, ...(strided ? { coalesced: false } : {}) };
+  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)$/.exec(s);
+  if (!match) throw new Error('--tile MxNxK[wT][s], e.g. 32x32x16 or 64x64x32w1024');
+  const [m, n, k, w] = match.slice(1, 5).map(Number);
+  return {
+    ...DEFAULT_TILING,
+    tileM: m!,
+    tileN: n!,
+    tileK: k!,
+    ...(w ? { targetWorkgroups: w } : {}),
+    ...(match[5] ? { coalesced: false } : {}),
+  };
 }
 
 /** Max abs difference of two tensors relative to the first's max magnitude; disposes both. */
@@ -138,7 +148,7 @@ async function main(): Promise<void> {
   const be = tf.backend() as unknown as WebGpuBackendLike;
   const os = await import('node:os');
   const loadavg = () => os.loadavg().slice(0, 2).map((v) => Math.round(v * 100) / 100);
-  const round1 = (v: number) => Math.round(v * 10) / 10;
+  const round3 = (v: number) => Math.round(v * 1000) / 1000;
   const round2 = (v: number) => Math.round(v * 100) / 100;
 
   for (const layer of layers.filter((l) => which.some((w) => l.name.startsWith(`${w} `)))) {
@@ -187,9 +197,9 @@ async function main(): Promise<void> {
         filter: filterShape,
         gemm,
         gflop: Math.round(flop / 1e6) / 1000,
-        tfjsMs: round1(r.tfjsMs),
-        oursMs: round1(r.oursMs),
-        forwardMs: round1(forwardMs),
+        tfjsMs: round3(r.tfjsMs),
+        oursMs: round3(r.oursMs),
+        forwardMs: round3(forwardMs),
         forwardGflops: gflops(forwardMs),
         tfjsGflops: gflops(r.tfjsMs),
         oursGflops: gflops(r.oursMs),
@@ -218,7 +228,7 @@ async function main(): Promise<void> {
         tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
       );
       const geo = planFilterGrad(info, tiling);
-      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}` }, r);
+      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}` }, r);
     }
     if (kernels.includes('input')) {
       const attrs: InputGradAttrs = { inputShape: xShape, strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC' };

@@ -14,7 +14,7 @@ grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >>.git/info/exclude
 grep -qx '/.gl/' .git/info/exclude || echo /.gl/ >>.git/info/exclude
 mkdir -p .gpu/bench/node_modules/webgpu/dist/linux-x64
 if [ ! -s .gpu/node.xz ]; then xz -T0 -6 -c "$(command -v node)" >.gpu/node.xz; fi
-for b in train conv-kernels profile-step dispatch-overhead; do
+for b in train conv-kernels profile-step dispatch-overhead adapter; do
   npx esbuild "bench/$b.bench.ts" --bundle --platform=node --format=cjs --target=node20 \
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --alias:sharp=./scripts/gpu/no-sharp.cjs \

@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
-# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof") picks what runs; KSET (default "0 1") the
+# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES, "adapter") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; TILES the
 # tilings swept; STEPS the timed steps; WARM / WWARM the warm-up steps (DCGAN / WGAN-GP).
 set -uo pipefail
@@ -71,6 +71,18 @@ case " $PARTS " in *" conv "*)
   for t in ${TILES:-}; do
     run "conv-tile-$t" $CONV --kernels filter,input,forward --tile $t --input-tile $t --forward-tile $t --ours-only
   done
+  ;;
+esac
+case " $PARTS " in *" filtersweep "*)
+  # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT]).
+  for t in ${FTILES:-64x64x32}; do
+    run "conv-filter-$t" $CONV --kernels filter,forward --ours-only --tile $t
+  done
+  ;;
+esac
+case " $PARTS " in *" adapter "*)
+  # The adapter's WebGPU features and limits (shader-f16, subgroups, subgroup matrices).
+  run adapter $NODE $RUN/adapter.cjs
   ;;
 esac
 case " $PARTS " in *" train "*)
