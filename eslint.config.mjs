@@ -14,7 +14,7 @@ const pattern = (group, where, what) => ({ group, message: msg(where, what) });
 const electronOnly = (where) => ({ name: 'electron', message: msg(where, 'electron (only src/main/electron and src/preload may)') });
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'resources/**', 'coverage/**', 'test-results/**', '.electron-native/**', '.gpu/**', '.gl/**'] },
+  { ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'resources/**', 'coverage/**', 'test-results/**', '.electron-native/**', '.gpu/**', '.gl/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
