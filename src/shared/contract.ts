@@ -187,7 +187,7 @@ export const ImageThumbSchema = z.object({ id: z.number(), relPath: z.string(), 
 // --- Training and generation ---------------------------------------------------------------
 
 export const ModelSchema = z.enum(['dcgan', 'cwgan-gp']);
-export const BackendChoiceSchema = z.enum(['auto', 'webgpu', 'tensorflow', 'cpu']);
+export const BackendChoiceSchema = z.enum(['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
 export const RunStatusSchema = z.enum(['queued', 'running', 'paused', 'completed', 'stopped', 'failed', 'interrupted']);
 
 /** What the person chooses to start a training run. */

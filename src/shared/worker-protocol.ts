@@ -54,7 +54,7 @@ export interface TrainTaskSettings {
   channels: 1 | 3;
   numClasses: number;
   seed: number;
-  backend: 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
+  backend: 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 }
 
 /** What a training task streams back. */

@@ -254,7 +254,7 @@ export function buildProgram(): Command {
     .option('--classes <names>', 'comma-separated classes (default: every class that needs images)')
     .option('--steps <n>', "the run's total number of steps", '2000')
     .option('--batch <n>', 'images per step (default: the preset\'s)')
-    .option('--backend <backend>', 'auto, webgpu, tensorflow or cpu', 'auto')
+    .option('--backend <backend>', 'auto, webgpu, tensorflow, wasm or cpu', 'auto')
     .option('--diff-augment', 'differentiable augmentation (for classes with a few hundred images or fewer)')
     .option('--seed <n>', 'random seed of the run')
     .option('--resume <run>', 'continue this run from its last checkpoint up to --steps')

@@ -11,14 +11,15 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
+import { type WasmStart, startWasmBackend } from './wasm';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
-export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'cpu'];
+export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendInfo {
-  /** tfjs backend name: 'webgpu' | 'tensorflow' | 'cpu'. */
-  name: 'webgpu' | 'tensorflow' | 'cpu';
+  /** tfjs backend name: 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'. */
+  name: 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** The device in words, for the UI and CLI. */
   device: string;
   /** Set when the choice will be slow or fell back from what was asked. */
@@ -77,21 +78,70 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     case 'tensorflow':
       info = await initTensorflow();
       break;
-    case 'auto': {
-      const reasons: string[] = [];
-      info = await initTensorflow().catch(async (e1: unknown) => {
-        reasons.push(message(e1));
-        return initWebGpu().catch(async (e2: unknown) => {
-          reasons.push(message(e2));
-          const cpu = await initCpu();
-          return { ...cpu, warning: `${cpu.warning} (No GPU backend: ${reasons.join(' ')})` };
-        });
-      });
+    case 'wasm':
+      info = await initWasm();
       break;
-    }
+    case 'auto':
+      info = await initAuto();
+      break;
   }
   current = info;
   return info;
+}
+
+/**
+ * tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the processor (5x
+ * faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else WebGPU on a
+ * software driver; else pure JavaScript. Never throws: the last resort always starts.
+ */
+async function initAuto(): Promise<BackendInfo> {
+  const reasons: string[] = [];
+  const attempt = async (init: () => Promise<BackendInfo>): Promise<BackendInfo | null> => {
+    try {
+      return await init();
+    } catch (e) {
+      reasons.push(message(e));
+      return null;
+    }
+  };
+  const tensorflow = await attempt(initTensorflow);
+  if (tensorflow) return tensorflow;
+  const adapter = await attempt(async () => {
+    const probe = await probeWebGpu();
+    return { name: 'webgpu', ...probe };
+  });
+  if (adapter?.isGpu) {
+    const gpu = await attempt(initWebGpu);
+    if (gpu) return gpu;
+  }
+  const wasm = await attempt(initWasm);
+  if (wasm) return wasm;
+  if (adapter) {
+    const software = await attempt(initWebGpu);
+    if (software) return software;
+  }
+  const cpu = await initCpu();
+  return { ...cpu, warning: `${cpu.warning} (No faster backend: ${reasons.join(' ')})` };
+}
+
+const WASM_WARNING =
+  'No GPU was found: training runs on the processor (WebAssembly). Small images and short runs are fine; ' +
+  'a computer with a graphics card trains many times faster.';
+
+async function initWasm(): Promise<BackendInfo> {
+  let start: WasmStart;
+  try {
+    start = await startWasmBackend();
+  } catch (e) {
+    throw new BackendUnavailableError(`WebAssembly failed to start (${message(e)}).`, { cause: e });
+  }
+  const threads = start.threads === 1 ? '1 thread' : `${start.threads} threads`;
+  return {
+    name: 'wasm',
+    device: `CPU: WebAssembly${start.simd ? ' (SIMD)' : ''}, ${threads}`,
+    isGpu: false,
+    warning: WASM_WARNING,
+  };
 }
 
 function message(e: unknown): string {
@@ -179,7 +229,8 @@ export function applyTfjsFlags(spec = process.env.GAN_AUGMENT_TFJS_FLAGS ?? ''):
   }
 }
 
-async function initWebGpu(): Promise<BackendInfo> {
+/** Dawn's adapter, described, without starting tfjs's WebGPU backend. */
+async function probeWebGpu(): Promise<{ device: string; isGpu: boolean }> {
   let gpu: GpuLike | null;
   try {
     gpu = await ensureNodeWebGpu();
@@ -188,6 +239,11 @@ async function initWebGpu(): Promise<BackendInfo> {
   }
   const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
   if (!adapter) throw new BackendUnavailableError('WebGPU found no graphics adapter on this computer.');
+  return describeAdapter(adapter.info);
+}
+
+async function initWebGpu(): Promise<BackendInfo> {
+  const { device, isGpu } = await probeWebGpu();
   await import('@tensorflow/tfjs-backend-webgpu');
   let ok = false;
   try {
@@ -198,7 +254,6 @@ async function initWebGpu(): Promise<BackendInfo> {
   if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
   await tf.ready();
   applyTfjsFlags();
-  const { device, isGpu } = describeAdapter(adapter.info);
   // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0; which
   // ones by default depends on whether this is a real GPU.
   registerOurKernels({ gpu: isGpu });

@@ -38,7 +38,8 @@ export const BACKEND_LABEL: Record<BackendChoice, string> = {
   auto: 'Automatic (recommended)',
   webgpu: 'Graphics card through WebGPU',
   tensorflow: 'TensorFlow (installed separately)',
-  cpu: 'Processor only (very slow)',
+  wasm: 'Processor, WebAssembly (no graphics card needed)',
+  cpu: 'Processor, plain JavaScript (very slow)',
 };
 
 /** The images per batch the worker uses when none is chosen (mirrors the worker's presets). */

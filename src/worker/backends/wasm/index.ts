@@ -1,0 +1,37 @@
+/**
+ * The WebAssembly backend (tfjs-backend-wasm 4.22: XNNPACK, SIMD) made able to train our GANs on the
+ * processor, for computers without a usable GPU (issue 5: "a CPU training path worth offering").
+ * Measured on the 2-core build machine, DCGAN-32 batch 16: about 0.5 s per step on one thread, where
+ * WebGPU through Mesa's lavapipe (a CPU Vulkan driver) takes 2.7-2.9 s and PyTorch on the CPU 0.44 s
+ * (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
+ *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
+ *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
+ *                         embeddings): ./unsorted-segment-sum.ts
+ *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
+ *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
+ * One thread: tfjs turns the threaded binary off under Node (its workers start from blob: URLs,
+ * which Node cannot load); a workaround gave 15-20% more on 2 cores but depends on the package's
+ * internals, so it is not shipped.
+ */
+import { tf } from '../tf';
+import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter';
+import { replaceWasmConv2DBackpropInput } from './conv2d-backprop-input';
+import { replaceWasmTile } from './tile';
+import { registerWasmUnsortedSegmentSum } from './unsorted-segment-sum';
+
+export interface WasmStart {
+  simd: boolean;
+  threads: number;
+}
+
+/** Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend. */
+export async function startWasmBackend(): Promise<WasmStart> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmConv2DBackpropFilter();
+  registerWasmUnsortedSegmentSum();
+  replaceWasmConv2DBackpropInput();
+  replaceWasmTile();
+  if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
+  await tf.ready();
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
+}

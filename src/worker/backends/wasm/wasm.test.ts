@@ -1,0 +1,137 @@
+/**
+ * The WebAssembly training backend (./index.ts): our kernels against tfjs-backend-cpu's on random
+ * inputs (DCGAN layers, odd sizes, strides 1-3, every padding kind, NCHW), DCGAN and conditional
+ * WGAN-GP steps on 'wasm' without leaks, and `auto` choosing it when the only WebGPU adapter is a
+ * software one. Its own file: the tfjs backend is process-wide.
+ */
+import { describe, expect, it } from 'vitest';
+import '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../tf';
+import { describeAdapter, initBackend } from '../index';
+import { makeConfig } from '../../models/config';
+import { createTrainer } from '../../training/trainer';
+import { datasetFromPixels } from '../../training/dataset';
+import { Prng } from '../../training/rng';
+import { randomArray } from '../kernels/test-support';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+/** x: the conv input's NHWC shape; k: kernel; co: output channels. */
+interface Case {
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  s: number | [number, number];
+  pad: Pad;
+  nchw?: boolean;
+}
+
+const CASES: Case[] = [
+  { x: [4, 32, 32, 3], k: [4, 4], co: 64, s: 2, pad: 'same' }, // DCGAN-32 D1
+  { x: [4, 16, 16, 64], k: [4, 4], co: 128, s: 2, pad: 'same' }, // D2
+  { x: [3, 9, 11, 5], k: [3, 3], co: 7, s: 1, pad: 'same' },
+  { x: [3, 9, 11, 5], k: [3, 3], co: 7, s: 1, pad: 'valid' },
+  { x: [2, 7, 10, 4], k: [4, 4], co: 6, s: 2, pad: 'valid' }, // rows and columns never read
+  { x: [2, 7, 9, 3], k: [4, 3], co: 5, s: 2, pad: 'same' }, // even kernel, odd size, asymmetric pad
+  { x: [2, 10, 11, 3], k: [5, 5], co: 4, s: 3, pad: 'same' },
+  { x: [2, 8, 8, 3], k: [5, 5], co: 4, s: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
+  { x: [2, 9, 8, 3], k: [3, 3], co: 4, s: [2, 1], pad: 1 },
+  { x: [1, 5, 5, 4], k: [1, 1], co: 3, s: 1, pad: 'valid' },
+  { x: [2, 8, 8, 3], k: [4, 4], co: 5, s: 2, pad: 'same', nchw: true },
+];
+
+/** Runs one kernel on `backend` with fresh tensors; returns its values. */
+async function runOn(backend: 'cpu' | 'wasm', kernel: string, inputs: Record<string, [Float32Array, number[]]>, attrs: object): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(() => {
+    const ins = Object.fromEntries(Object.entries(inputs).map(([k, [v, shape]]) => [k, tf.tensor(v, shape)]));
+    return tf.engine().runKernel(kernel, ins, attrs as never) as tf.Tensor;
+  });
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  return data;
+}
+
+function maxRel(got: Float32Array, ref: Float32Array): number {
+  expect(got.length).toBe(ref.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err = Math.max(err, Math.abs(got[i]! - ref[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]!));
+  }
+  return err / scale;
+}
+
+const wasmInfo = await initBackend('wasm');
+
+describe('WebAssembly backend', () => {
+  it('starts with a device description and a warning', () => {
+    expect(wasmInfo.name).toBe('wasm');
+    expect(wasmInfo.device).toMatch(/^CPU: WebAssembly/);
+    expect(wasmInfo.isGpu).toBe(false);
+    expect(wasmInfo.warning).toMatch(/processor/);
+  });
+
+  it.each(CASES)('filter and input gradients match the CPU backend: %j', async (c) => {
+    const rng = new Prng(c.x.reduce((a, b) => a * 7 + b, c.co));
+    const [n, h, w, ci] = c.x;
+    const dataFormat = c.nchw ? 'NCHW' : 'NHWC';
+    const filterShape: [number, number, number, number] = [c.k[0], c.k[1], ci, c.co];
+    const info = tf.backend_util.computeConv2DInfo(c.x, filterShape, c.s, 1, c.pad as never);
+    const xShape = c.nchw ? [n, ci, h, w] : c.x;
+    const dyShape = c.nchw ? [n, c.co, info.outHeight, info.outWidth] : [n, info.outHeight, info.outWidth, c.co];
+    const x = randomArray(n * h * w * ci, rng);
+    const dy = randomArray(dyShape.reduce((a, b) => a * b, 1), rng);
+    const filter = randomArray(filterShape.reduce((a, b) => a * b, 1), rng);
+    const common = { strides: c.s, pad: c.pad, dataFormat, dimRoundingMode: undefined };
+    const fAttrs = { ...common, filterShape };
+    const iAttrs = { ...common, inputShape: xShape };
+    const fIn = { x: [x, xShape], dy: [dy, dyShape] } as Record<string, [Float32Array, number[]]>;
+    const iIn = { dy: [dy, dyShape], filter: [filter, filterShape] } as Record<string, [Float32Array, number[]]>;
+    const before = tf.memory().numTensors;
+    expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), await runOn('cpu', 'Conv2DBackpropFilter', fIn, fAttrs))).toBeLessThan(1e-5);
+    expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs))).toBeLessThan(1e-5);
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend('wasm');
+  });
+
+  it('UnsortedSegmentSum and Tile match the CPU backend', async () => {
+    const rng = new Prng(3);
+    const x = randomArray(6 * 5, rng);
+    const ids = Float32Array.from([2, 0, 2, 1, 5, 0]); // 5 is past numSegments: dropped
+    const seg = async (b: 'cpu' | 'wasm') => {
+      await tf.setBackend(b);
+      const out = tf.tidy(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.tensor(x, [6, 5]), segmentIds: tf.tensor(ids, [6], 'int32') }, { numSegments: 3 } as never) as tf.Tensor);
+      const d = (await out.data()) as Float32Array;
+      out.dispose();
+      return d;
+    };
+    expect(maxRel(await seg('wasm'), await seg('cpu'))).toBeLessThan(1e-6);
+    const t = randomArray(2 * 1 * 3, rng);
+    const tile = { x: [t, [2, 1, 3]] } as Record<string, [Float32Array, number[]]>;
+    expect(Array.from(await runOn('wasm', 'Tile', tile, { reps: [2, 4, 1] }))).toEqual(Array.from(await runOn('cpu', 'Tile', tile, { reps: [2, 4, 1] })));
+    await tf.setBackend('wasm');
+  });
+
+  it.each(['dcgan', 'cwgan-gp'] as const)('trains %s steps on wasm with finite losses and no leaks', async (family) => {
+    await initBackend('wasm');
+    const rng = new Prng(4);
+    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 0, 1]), 32, 3);
+    const config = makeConfig(family, 32, { preset: 'tiny', batchSize: 4, numClasses: 2 });
+    const t = createTrainer(family === 'cwgan-gp' ? { ...config, nCritic: 2 } : config, ds, { seed: 2 });
+    const m1 = await t.step();
+    const before = tf.memory().numTensors;
+    const m2 = await t.step();
+    expect(tf.memory().numTensors).toBe(before);
+    for (const m of [m1, m2]) expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
+    t.dispose();
+  }, 120_000);
+
+  it('auto prefers WebAssembly to WebGPU on a software adapter (this machine) and names it', async () => {
+    const info = await initBackend('auto');
+    // Here there is no tfjs-node and the only WebGPU adapter (if any) is lavapipe.
+    expect(info.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(describeAdapter({ architecture: 'software', description: 'llvmpipe' }).isGpu).toBe(false);
+  });
+});
