@@ -16,7 +16,7 @@ mkdir -p .gpu/bench/node_modules/webgpu/dist/linux-x64
 if [ ! -s .gpu/node.xz ]; then xz -T0 -6 -c "$(command -v node)" >.gpu/node.xz; fi
 for b in train conv-kernels profile-step dispatch-overhead adapter; do
   npx esbuild "bench/$b.bench.ts" --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
     --alias:sharp=./scripts/gpu/no-sharp.cjs \
     --log-level=warning --outfile=".gpu/bench/$b.cjs"
 done
