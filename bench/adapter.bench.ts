@@ -43,6 +43,15 @@ async function main(): Promise<void> {
       adapterFeatures: [...adapter.features].sort(),
       deviceFeatures: [...device.features].sort(),
       experimentalFeatures: unsafe ? [...unsafe.features].filter((f) => f.startsWith('chromium-experimental')).sort() : null,
+      // Which matrix shapes and component types the subgroup-matrix feature offers (Dawn's adapter info).
+      subgroupMatrixConfigs:
+        (unsafe?.info as { subgroupMatrixConfigs?: Array<Record<string, unknown>> } | undefined)?.subgroupMatrixConfigs?.map((c) => ({
+          componentType: c.componentType,
+          resultComponentType: c.resultComponentType,
+          M: c.M,
+          N: c.N,
+          K: c.K,
+        })) ?? null,
       limits: Object.fromEntries(limits.map((k) => [k, adapter.limits[k]])),
       date: new Date().toISOString(),
     }),

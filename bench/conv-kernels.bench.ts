@@ -22,6 +22,7 @@ import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
   DEFAULT_TILING,
+  GPU_TILING,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
   const which = arg('layers', layers.map((l) => l.name.split(' ')[0]).join(',')).split(',');
   const kernels = arg('kernels', 'filter,input').split(',');
   const tileArg = arg('tile', '');
-  const tiling = tileArg ? parseTile(tileArg) : DEFAULT_TILING;
+  const tilingArg = tileArg ? parseTile(tileArg) : null;
   const inputTileArg = arg('input-tile', '');
   const inputTiling: InputGradTiling | undefined = inputTileArg ? parseTile(inputTileArg) : undefined;
   const forwardTileArg = arg('forward-tile', '');
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
   const skipTfjs = process.argv.includes('--ours-only');
 
   const backend = await initBackend('webgpu');
+  // Without --tile: the tiling the registered kernel uses on this adapter.
+  const tiling = tilingArg ?? (backend.isGpu ? GPU_TILING : DEFAULT_TILING);
   const be = tf.backend() as unknown as WebGpuBackendLike;
   const os = await import('node:os');
   const loadavg = () => os.loadavg().slice(0, 2).map((v) => Math.round(v * 100) / 100);

@@ -11,6 +11,7 @@ import { tf } from '../tf';
 import { convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
+  GPU_TILING,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
@@ -97,6 +98,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       // Default tiling (split-K where K allows), then one split and a small tile (edge paths).
       check(c, await runOurs(c, x, dy), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1 }), dw, K);
+      check(c, await runOurs(c, x, dy, GPU_TILING), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
       dy.dispose();

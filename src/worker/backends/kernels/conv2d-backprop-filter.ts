@@ -75,6 +75,21 @@ export const DEFAULT_TILING: FilterGradTiling = {
   minKTilesPerSplit: 4,
 };
 
+/**
+ * On real GPUs: 16 K-rows per stage and twice the workgroups (more K splits). Swept on the H200
+ * (docs/bench-results/2026-11-26-h200-run8-filter-sweep.jsonl), DCGAN-64 critic layers at batch 256,
+ * TFLOP/s this / DEFAULT_TILING / our forward pass: D1 7.0 / 7.7 / 3.6, D2 20.1 / 17.5 / 18.7,
+ * D3 20.1 / 17.4 / 21.3, D4 19.7 / 17.9 / 22.5.
+ */
+export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512 };
+
+let kernelTiling: FilterGradTiling = DEFAULT_TILING;
+
+/** The tiling the registered kernel uses (registerOurKernels picks it by adapter). */
+export function setFilterGradTiling(tiling: FilterGradTiling): void {
+  kernelTiling = tiling;
+}
+
 /** The problem as a GEMM, from tfjs's conv info. */
 export interface FilterGradGeometry {
   M: number;
@@ -295,7 +310,7 @@ export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterG
 
 /**
  * Runs our filter gradient. Returns null when unsupported (the caller falls back). `tiling` is for
- * benchmarks and tests; the registered kernel uses DEFAULT_TILING.
+ * benchmarks and tests; the registered kernel uses DEFAULT_TILING, or GPU_TILING on real GPUs.
  */
 export function runFilterGrad(
   backend: WebGpuBackendLike,
@@ -340,5 +355,5 @@ export function runFilterGrad(
 /** The kernel function installed over tfjs's Conv2DBackpropFilter by ./index (null: tfjs's runs). */
 export const filterGradKernel: OurKernelRun = (args) => {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, args.attrs as unknown as FilterGradAttrs);
+  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, args.attrs as unknown as FilterGradAttrs, kernelTiling);
 };

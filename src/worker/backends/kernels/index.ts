@@ -20,7 +20,7 @@
  * activations, broadcast biases).
  */
 import { installKernel, kernelInstalled, restoreKernel, wgslKernelSetting, type OurKernelRun } from './common';
-import { filterGradKernel } from './conv2d-backprop-filter';
+import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 
@@ -48,6 +48,7 @@ export const OUR_KERNELS: readonly OurKernel[] = [
 export function registerOurKernels(options: { force?: boolean; only?: readonly string[]; gpu?: boolean } = {}): boolean {
   const setting = options.force ? 'all' : wgslKernelSetting();
   if (setting === 'off') return ourKernelsInstalled();
+  setFilterGradTiling(options.gpu === true ? GPU_TILING : DEFAULT_TILING);
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
     const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
