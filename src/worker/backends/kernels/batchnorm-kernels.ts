@@ -17,7 +17,7 @@
  */
 import { engine } from '@tensorflow/tfjs-core';
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WebGpuBackendLike, WebGpuProgramLike } from './common';
+import { ElementwiseProgram, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
 
 const COLS_PER_GROUP = 16;
 const ROW_LANES = 16;
@@ -142,104 +142,6 @@ class ColumnFinishProgram implements WebGpuProgramLike {
   }
 }
 
-/** y = (x - m[c]) * inverseSqrt(v[c] + eps) * gamma[c] + beta[c] (tfjs's FusedBatchNorm order). */
-class NormalizeProgram implements WebGpuProgramLike {
-  variableNames = ['x', 'm', 'v', 'gamma', 'beta'];
-  outputShape: number[];
-  shaderKey = 'ganAugmentBatchNormForward';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [256, 1, 1];
-  uniforms = 'cols : i32, eps : f32,';
-  size = true;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = flatDispatch(shape, 256);
-  }
-
-  getUserCode(): string {
-    return `
-    fn main(index : i32) {
-      if (index < uniforms.size) {
-        let c = index % uniforms.cols;
-        result[index] = (x[index] - m[c]) * inverseSqrt(v[c] + uniforms.eps) * gamma[c] + beta[c];
-      }
-    }
-    `;
-  }
-}
-
-/**
- * The closed-form input gradient: with r = inverseSqrt(v + eps), xhat = (x - m) * r,
- * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r).
- */
-class BatchNormDxProgram implements WebGpuProgramLike {
-  variableNames = ['dy', 'x', 'm', 'v', 'gamma', 'dbeta', 'dgamma'];
-  outputShape: number[];
-  shaderKey = 'ganAugmentBatchNormDx';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [256, 1, 1];
-  uniforms = 'cols : i32, n : f32, eps : f32,';
-  size = true;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = flatDispatch(shape, 256);
-  }
-
-  getUserCode(): string {
-    return `
-    fn main(index : i32) {
-      if (index < uniforms.size) {
-        let c = index % uniforms.cols;
-        let r = inverseSqrt(v[c] + uniforms.eps);
-        let xhat = (x[index] - m[c]) * r;
-        result[index] = ((dy[index] - dbeta[c] / uniforms.n) - xhat * (dgamma[c] / uniforms.n)) * (gamma[c] * r);
-      }
-    }
-    `;
-  }
-}
-
-/** tfjs-layers' moving-average update: value - (value - batch) * decay. */
-class MovingAverageProgram implements WebGpuProgramLike {
-  variableNames = ['current', 'batch'];
-  outputShape: number[];
-  shaderKey = 'ganAugmentMovingAverage';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  uniforms = 'decay : f32,';
-  size = true;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = flatDispatch(shape, 64);
-  }
-
-  getUserCode(): string {
-    return `
-    fn main(index : i32) {
-      if (index < uniforms.size) {
-        result[index] = current[index] - (current[index] - batch[index]) * uniforms.decay;
-      }
-    }
-    `;
-  }
-}
-
-/** A 1-D (or, past 65535 workgroups, 2-D) grid covering the output with `group` threads each. */
-function flatDispatch(shape: number[], group: number): [number, number, number] {
-  const groups = Math.ceil(shape.reduce((a, b) => a * b, 1) / group);
-  const x = Math.min(groups, 32768);
-  return [x, Math.ceil(groups / x), 1];
-}
-
 const f32 = (v: number) => ({ type: 'float32', data: [v] });
 const i32 = (v: number) => ({ type: 'int32', data: [v] });
 
@@ -279,10 +181,22 @@ export function columnSums(
 
 /** (x - m) * inverseSqrt(v + eps) * gamma + beta over the last axis. */
 export function batchNormForward(x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
-  return run(new NormalizeProgram(x.shape), [x, m, v, gamma, beta], [i32(x.shape[x.rank - 1]!), f32(eps)]);
+  // tfjs's FusedBatchNorm order.
+  const program = new ElementwiseProgram(
+    'ganAugmentBatchNormForward',
+    ['x', 'm', 'v', 'gamma', 'beta'],
+    x.shape,
+    `let c = index % uniforms.cols;
+        result[index] = (x[index] - m[c]) * inverseSqrt(v[c] + uniforms.eps) * gamma[c] + beta[c];`,
+    'cols : i32, eps : f32,',
+  );
+  return run(program, [x, m, v, gamma, beta], [i32(x.shape[x.rank - 1]!), f32(eps)]);
 }
 
-/** The closed-form input gradient of batch norm (see BatchNormDxProgram). */
+/**
+ * The closed-form input gradient of batch norm: with r = inverseSqrt(v + eps), xhat = (x - m) * r,
+ * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r).
+ */
 export function batchNormDx(
   dy: Tensor,
   x: Tensor,
@@ -294,10 +208,28 @@ export function batchNormDx(
   n: number,
   eps: number,
 ): Tensor {
-  return run(new BatchNormDxProgram(x.shape), [dy, x, m, v, gamma, dbeta, dgamma], [i32(x.shape[x.rank - 1]!), f32(n), f32(eps)]);
+  const program = new ElementwiseProgram(
+    'ganAugmentBatchNormDx',
+    ['dy', 'x', 'm', 'v', 'gamma', 'dbeta', 'dgamma'],
+    x.shape,
+    `let c = index % uniforms.cols;
+        let r = inverseSqrt(v[c] + uniforms.eps);
+        let xhat = (x[index] - m[c]) * r;
+        result[index] = ((dy[index] - dbeta[c] / uniforms.n) - xhat * (dgamma[c] / uniforms.n)) * (gamma[c] * r);`,
+    'cols : i32, n : f32, eps : f32,',
+  );
+  return run(program, [dy, x, m, v, gamma, dbeta, dgamma], [i32(x.shape[x.rank - 1]!), f32(n), f32(eps)]);
 }
 
-/** value - (value - batch) * decay, element-wise. */
+/** tfjs-layers' moving-average update, element-wise: value - (value - batch) * decay. */
 export function movingAverage(value: Tensor, batch: Tensor, decay: number): Tensor {
-  return run(new MovingAverageProgram(value.shape), [value, batch], [f32(decay)]);
+  const program = new ElementwiseProgram(
+    'ganAugmentMovingAverage',
+    ['current', 'batch'],
+    value.shape,
+    'result[index] = current[index] - (current[index] - batch[index]) * uniforms.decay;',
+    'decay : f32,',
+    64,
+  );
+  return run(program, [value, batch], [f32(decay)]);
 }

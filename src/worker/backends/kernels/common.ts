@@ -40,6 +40,52 @@ export interface WebGpuBackendLike {
   disposeData(dataId: unknown, force?: boolean): boolean;
 }
 
+/** A 1-D grid (2-D past 32768 workgroups: WebGPU allows 65535 per dimension) of `group`-thread workgroups covering `shape`. */
+export function flatDispatch(shape: readonly number[], group: number): [number, number, number] {
+  const groups = Math.ceil(shape.reduce((a, b) => a * b, 1) / group);
+  const x = Math.min(groups, 32768);
+  return [x, Math.ceil(groups / x), 1];
+}
+
+/**
+ * One thread per output element: `body` (WGSL) sets result[index] from the inputs (by their
+ * variableNames) and `uniforms.*`; index < uniforms.size is checked. `key` names the program in
+ * tfjs's pipeline cache, so it must differ between bodies.
+ */
+export class ElementwiseProgram implements WebGpuProgramLike {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size = true;
+
+  constructor(
+    key: string,
+    readonly variableNames: string[],
+    shape: number[],
+    private readonly body: string,
+    readonly uniforms = '',
+    group = 256,
+  ) {
+    this.shaderKey = key;
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.workgroupSize = [group, 1, 1];
+    this.dispatch = flatDispatch(shape, group);
+  }
+
+  getUserCode(): string {
+    return `
+    fn main(index : i32) {
+      if (index < uniforms.size) {
+        ${this.body}
+      }
+    }
+    `;
+  }
+}
+
 /** One int32 uniform. */
 export const i32Uniform = (v: number): { type: string; data: number[] } => ({ type: 'int32', data: [v] });
 

@@ -9,41 +9,7 @@
  */
 import { engine, getBackend, keep, tensor1d, tidy } from '@tensorflow/tfjs-core';
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import { type WebGpuBackendLike, type WebGpuProgramLike } from './common';
-
-const WORKGROUP = 256;
-
-class UnpackBytesProgram implements WebGpuProgramLike {
-  variableNames = ['packed', 'table'];
-  outputShape: number[];
-  shaderKey = 'ganAugmentUnpackBytes';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    const size = shape.reduce((a, b) => a * b, 1);
-    // 2-D grid when one row of workgroups is not enough (65535 per dimension).
-    const groups = Math.ceil(size / WORKGROUP);
-    const x = Math.min(groups, 32768);
-    this.dispatch = [x, Math.ceil(groups / x), 1];
-  }
-
-  getUserCode(): string {
-    return `
-    fn main(index : i32) {
-      if (index < uniforms.size) {
-        let word = bitcast<u32>(packed[index / 4]);
-        let byte = (word >> (u32(index % 4) * 8u)) & 255u;
-        setOutputAtIndex(index, table[byte]);
-      }
-    }
-    `;
-  }
-}
+import { ElementwiseProgram, type WebGpuBackendLike } from './common';
 
 let tableCache: { values: Float32Array; tensor: Tensor } | null = null;
 
@@ -73,7 +39,16 @@ export function bytesThroughTable(bytes: Uint8Array, shape: number[], table: Flo
   const lut = tableTensor(table);
   return tidy(() => {
     const packed = tensor1d(new Int32Array(bytes.buffer, bytes.byteOffset, size / 4), 'int32');
-    const info: TensorInfo = backend.runWebGPUProgram(new UnpackBytesProgram(shape), [packed, lut], 'float32');
+    // Byte i is bits 8 * (i % 4) of little-endian word i / 4.
+    const program = new ElementwiseProgram(
+      'ganAugmentUnpackBytes',
+      ['packed', 'table'],
+      shape,
+      `let word = bitcast<u32>(packed[index / 4]);
+        let byte = (word >> (u32(index % 4) * 8u)) & 255u;
+        setOutputAtIndex(index, table[byte]);`,
+    );
+    const info: TensorInfo = backend.runWebGPUProgram(program, [packed, lut], 'float32');
     return engine().makeTensorFromTensorInfo(info);
   });
 }

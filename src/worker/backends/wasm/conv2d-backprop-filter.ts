@@ -92,16 +92,6 @@ export function conv2dBackpropFilter(
   });
 }
 
-let registered = false;
-
-/** Registers Conv2DBackpropFilter for 'wasm' (once). */
-export function registerWasmConv2DBackpropFilter(): void {
-  if (registered) return;
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) =>
-      conv2dBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrs as unknown as Conv2DBackpropFilterAttrs),
-  });
-  registered = true;
-}
+/** The kernel (registered by ./index.ts). */
+export const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, attrs }) =>
+  conv2dBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, attrs as unknown as Conv2DBackpropFilterAttrs);

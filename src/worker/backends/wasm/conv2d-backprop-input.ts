@@ -121,17 +121,6 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
   });
 }
 
-let replaced = false;
-
-/** Replaces the wasm backend's Conv2DBackpropInput with the one above (once). */
-export function replaceWasmConv2DBackpropInput(): void {
-  if (replaced) return;
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropInput',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) =>
-      conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, attrs as unknown as Conv2DBackpropInputAttrs),
-  });
-  replaced = true;
-}
+/** The kernel (registered by ./index.ts over the backend's own). */
+export const conv2dBackpropInputKernel: tf.KernelFunc = ({ inputs, attrs }) =>
+  conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, attrs as unknown as Conv2DBackpropInputAttrs);

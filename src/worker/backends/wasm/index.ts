@@ -14,10 +14,26 @@
  * internals, so it is not shipped.
  */
 import { tf } from '../tf';
-import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter';
-import { replaceWasmConv2DBackpropInput } from './conv2d-backprop-input';
-import { replaceWasmTile } from './tile';
-import { registerWasmUnsortedSegmentSum } from './unsorted-segment-sum';
+import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
+import { conv2dBackpropInputKernel } from './conv2d-backprop-input';
+import { tileKernel } from './tile';
+import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
+
+/** Ours, registered for 'wasm' over the backend's own where it has one. */
+const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
+  ['Conv2DBackpropFilter', conv2dBackpropFilterKernel],
+  ['UnsortedSegmentSum', unsortedSegmentSumKernel],
+  ['Conv2DBackpropInput', conv2dBackpropInputKernel],
+  ['Tile', tileKernel],
+];
+
+function installWasmKernels(): void {
+  for (const [kernelName, kernelFunc] of WASM_KERNELS) {
+    if (tf.getKernel(kernelName, 'wasm')?.kernelFunc === kernelFunc) continue;
+    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+}
 
 export interface WasmStart {
   simd: boolean;
@@ -26,11 +42,9 @@ export interface WasmStart {
 
 /** Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend. */
 export async function startWasmBackend(): Promise<WasmStart> {
+  // Importing the package registers the backend and its kernels; ours then go over them.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  registerWasmConv2DBackpropFilter();
-  registerWasmUnsortedSegmentSum();
-  replaceWasmConv2DBackpropInput();
-  replaceWasmTile();
+  installWasmKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
   await tf.ready();
   return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };

@@ -19,16 +19,6 @@ export function tileByConcat(x: tf.Tensor, reps: number[]): tf.Tensor {
   });
 }
 
-let replaced = false;
-
-/** Replaces the wasm backend's Tile (once). */
-export function replaceWasmTile(): void {
-  if (replaced) return;
-  tf.unregisterKernel('Tile', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Tile',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => tileByConcat(inputs.x as tf.Tensor, (attrs as unknown as { reps: number[] }).reps),
-  });
-  replaced = true;
-}
+/** The kernel (registered by ./index.ts over the backend's own). */
+export const tileKernel: tf.KernelFunc = ({ inputs, attrs }) =>
+  tileByConcat(inputs.x as tf.Tensor, (attrs as unknown as { reps: number[] }).reps);

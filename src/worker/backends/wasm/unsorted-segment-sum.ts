@@ -26,20 +26,6 @@ export function unsortedSegmentSum(x: tf.Tensor, segmentIds: tf.Tensor, numSegme
   });
 }
 
-let registered = false;
-
-/** Registers UnsortedSegmentSum for 'wasm' (once). */
-export function registerWasmUnsortedSegmentSum(): void {
-  if (registered) return;
-  tf.registerKernel({
-    kernelName: 'UnsortedSegmentSum',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) =>
-      unsortedSegmentSum(
-        inputs.x as tf.Tensor,
-        inputs.segmentIds as tf.Tensor,
-        (attrs as unknown as { numSegments: number }).numSegments,
-      ),
-  });
-  registered = true;
-}
+/** The kernel (registered by ./index.ts). */
+export const unsortedSegmentSumKernel: tf.KernelFunc = ({ inputs, attrs }) =>
+  unsortedSegmentSum(inputs.x as tf.Tensor, inputs.segmentIds as tf.Tensor, (attrs as unknown as { numSegments: number }).numSegments);
