@@ -20,12 +20,9 @@
  * tfjs-core's Conv2DBackpropInput. Ops run inside the kernel are not taped (engine kernelDepth > 0).
  */
 import { tf } from '../tf';
+import type { ConvAttrs } from '../kernels/common';
 
-interface Conv2DBackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
   inputShape: [number, number, number, number];
 }
