@@ -3,11 +3,13 @@
  * model; the choice is process-wide (tfjs has one global engine).
  *
  *   auto: tfjs-node-gpu / tfjs-node (optional packages, not in package.json) when they load and
- *         run a test op -> WebGPU through Dawn (`webgpu` npm) when an adapter exists -> the pure-JS
- *         CPU backend, with a warning.
- *   The environment variable GAN_AUGMENT_BACKEND (auto|webgpu|tensorflow|cpu) overrides the argument.
- *   On WebGPU our own WGSL kernels (./kernels, issue 5) replace some of tfjs's; GAN_AUGMENT_WGSL_KERNELS=0
- *   keeps tfjs's own.
+ *         run a test op -> WebGPU through Dawn (`webgpu` npm) when the adapter is a real GPU ->
+ *         WebAssembly (./wasm) -> WebGPU on a software adapter -> the pure-JS CPU backend, with a
+ *         warning.
+ *   The environment variable GAN_AUGMENT_BACKEND (auto|webgpu|tensorflow|wasm|cpu) overrides the
+ *   argument. On WebGPU our own WGSL kernels (./kernels, issue 5) replace some of tfjs's
+ *   (GAN_AUGMENT_WGSL_KERNELS=0 keeps tfjs's own) and dispatch is cached (./webgpu-dispatch,
+ *   GAN_AUGMENT_FAST_DISPATCH=0 turns it off).
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
@@ -90,16 +92,19 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
 }
 
 /**
- * tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the processor (5x
+ * tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the processor (4.4x
  * faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else WebGPU on a
  * software driver; else pure JavaScript. Never throws: the last resort always starts.
  */
 async function initAuto(): Promise<BackendInfo> {
   const reasons: string[] = [];
+  // A backend that cannot start is skipped with its reason; any other error (such as a bad
+  // GAN_AUGMENT_TFJS_FLAGS) is the user's to fix and is not hidden behind a slower backend.
   const attempt = async (init: () => Promise<BackendInfo>): Promise<BackendInfo | null> => {
     try {
       return await init();
     } catch (e) {
+      if (!(e instanceof BackendUnavailableError)) throw e;
       reasons.push(message(e));
       return null;
     }
@@ -115,7 +120,12 @@ async function initAuto(): Promise<BackendInfo> {
     if (gpu) return gpu;
   }
   const wasm = await attempt(initWasm);
-  if (wasm) return wasm;
+  if (wasm) {
+    // A real GPU whose WebGPU start failed: say so, rather than "no GPU was found".
+    if (adapter?.isGpu)
+      return { ...wasm, warning: `${adapter.device.replace(/, WebGPU$/, '')} was found, but WebGPU failed to start (${reasons.join(' ')}). Training runs on the processor (WebAssembly) instead: it is much slower.` };
+    return wasm;
+  }
   if (adapter) {
     const software = await attempt(initWebGpu);
     if (software) return software;

@@ -172,6 +172,28 @@ describe.skipIf(reason !== '')('cached WebGPU dispatch', () => {
     }
   }, 300_000);
 
+  it('stays correct when its caches overflow, and destroys the uniform buffers it drops', async () => {
+    const be = backend();
+    const reference = await withTfjsDispatch(opMix);
+    const proto = (globalThis as unknown as { GPUBuffer: { prototype: { destroy(): void } } }).GPUBuffer.prototype;
+    const destroy = proto.destroy;
+    let destroyed = 0;
+    proto.destroy = function (this: unknown) {
+      destroyed++;
+      return destroy.call(this);
+    };
+    const fd = installFastDispatch(be, { bindGroups: 3, uniformBuffers: 4 });
+    try {
+      expect(await opMix()).toEqual(reference);
+      expect(await opMix()).toEqual(reference);
+      expect(destroyed).toBeGreaterThan(0);
+      expect(fd.stats.uniformBuffersCreated).toBeGreaterThan(4);
+    } finally {
+      fd.uninstall();
+      proto.destroy = destroy;
+    }
+  });
+
   it('uninstalls cleanly, leaving no tensors behind', async () => {
     const be = backend();
     const before = tf.memory().numTensors;

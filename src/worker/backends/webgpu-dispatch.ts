@@ -9,7 +9,7 @@
  *     scalars of tfjs's gradient functions), a new mapped staging buffer, a copy, and the end of the
  *     current compute pass.
  *
- * installFastDispatch() replaces two methods of the backend instance:
+ * installFastDispatch() replaces methods of the backend instance (and of its buffer pool):
  *   - recordAndSubmit: the uniform bytes are laid out exactly as tfjs's makeUniforms does; each
  *     distinct content gets one immutable uniform buffer, and bind groups are cached by (pipeline,
  *     output and input buffers, uniform content). A training step runs the same programs on the same
@@ -20,10 +20,15 @@
  *     buffer, no copy command, the compute pass stays open). This is safe because a pooled buffer is
  *     never referenced by commands not yet submitted: tfjs defers releasing buffers that the open
  *     command encoder uses until it is submitted (commandQueueOwnedIds).
+ *   - bufferManager.acquireBuffer: the free buffer with the lowest id, not the last one released
+ *     (see there), so that a step's buffers, and so its bind groups, repeat;
+ *   - submitQueue and bufferManager.dispose: uniform buffers dropped from the bounded cache are
+ *     destroyed after the next submit (commands already recorded may still use them), and all of
+ *     them when the pool is disposed.
  * Everything else (timestamp queries under tf.profile, textures, parallel compilation, other
- * dtypes) goes to tfjs's own methods. The caches are bounded and are dropped when the buffer pool is.
+ * dtypes) goes to tfjs's own methods.
  *
- * GAN_AUGMENT_FAST_DISPATCH=0 leaves tfjs's methods in place (for comparisons).
+ * GAN_AUGMENT_FAST_DISPATCH=0 (or false / off) leaves tfjs's methods in place (for comparisons).
  */
 import { env, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
@@ -166,19 +171,26 @@ function uniformFields(program: Program, output: TensorInfo, inputs: TensorInfo[
   return fields;
 }
 
-/** Whether the fast path is wanted (GAN_AUGMENT_FAST_DISPATCH=0 turns it off). */
+/** Whether the fast path is wanted (GAN_AUGMENT_FAST_DISPATCH=0 / false / off turns it off). */
 export function fastDispatchRequested(value = process.env.GAN_AUGMENT_FAST_DISPATCH): boolean {
-  return value !== '0';
+  const v = value?.trim().toLowerCase();
+  return !(v === '0' || v === 'false' || v === 'off');
 }
 
-/** Installs the cached dispatch path on a WebGPU backend instance (see the header). */
-export function installFastDispatch(backend: WebGpuBackendInternals): FastDispatch {
+/** Installs the cached dispatch path on a WebGPU backend instance (see the header); `limits` for tests. */
+export function installFastDispatch(
+  backend: WebGpuBackendInternals,
+  limits: { bindGroups?: number; uniformBuffers?: number } = {},
+): FastDispatch {
+  const maxBindGroups = limits.bindGroups ?? MAX_BIND_GROUPS;
+  const maxUniformBuffers = limits.uniformBuffers ?? MAX_UNIFORM_BUFFERS;
   const g = globalThis as unknown as { GPUBufferUsage: Record<string, number>; GPUBuffer: abstract new () => object };
   const USAGE = g.GPUBufferUsage;
   const GPUBufferClass = g.GPUBuffer;
   const originalRecord = backend.recordAndSubmit;
   const originalUpload = backend.uploadToGPU;
   const originalPoolDispose = backend.bufferManager.dispose;
+  const originalSubmit = backend.submitQueue;
   const originalAcquire = backend.bufferManager.acquireBuffer;
   const stats: FastDispatchStats = {
     dispatches: 0,
@@ -198,17 +210,22 @@ export function installFastDispatch(backend: WebGpuBackendInternals): FastDispat
   const layouts = new WeakMap<object, GpuBindGroupLayout>();
   const uniformBuffers = new Map<string, { buffer: GpuBuffer; id: number; size: number }>();
   const bindGroups = new Map<string, GpuBindGroup>();
+  /** Uniform buffers dropped from the cache, destroyed after the next submit. */
+  const retired: GpuBuffer[] = [];
   const dropCaches = (): void => {
     bindGroups.clear();
+    for (const entry of uniformBuffers.values()) retired.push(entry.buffer);
     uniformBuffers.clear();
+  };
+  const destroyRetired = (): void => {
+    for (const buffer of retired.splice(0)) buffer.destroy();
   };
 
   function uniformBufferFor(bytes: ArrayBuffer): { buffer: GpuBuffer; id: number; size: number } {
     const key = new Int32Array(bytes).join(',');
     let entry = uniformBuffers.get(key);
     if (!entry) {
-      // Dropping the old entries is enough: Dawn keeps buffers alive while submitted work uses them.
-      if (uniformBuffers.size >= MAX_UNIFORM_BUFFERS) dropCaches();
+      if (uniformBuffers.size >= maxUniformBuffers) dropCaches();
       const buffer = backend.device.createBuffer({ size: bytes.byteLength, usage: USAGE.UNIFORM! | USAGE.COPY_DST! });
       backend.queue.writeBuffer(buffer, 0, bytes, 0, bytes.byteLength);
       entry = { buffer, id: nextId++, size: bytes.byteLength };
@@ -245,7 +262,7 @@ export function installFastDispatch(backend: WebGpuBackendInternals): FastDispat
       if (!layout) layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
       const entries: Array<{ binding: number; resource: unknown }> = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
       entries.push({ binding: buffers.length, resource: { buffer: uniform.buffer, offset: 0, size: uniform.size } });
-      if (bindGroups.size >= MAX_BIND_GROUPS) bindGroups.clear();
+      if (bindGroups.size >= maxBindGroups) bindGroups.clear();
       bindGroup = this.device.createBindGroup({ layout, entries });
       bindGroups.set(key, bindGroup);
       stats.bindGroupsCreated++;
@@ -317,19 +334,33 @@ export function installFastDispatch(backend: WebGpuBackendInternals): FastDispat
     return originalAcquire.call(this, size, usage, mappedAtCreation, reuse);
   };
 
+  // Destroying a buffer after the submit that uses it is allowed: WebGPU frees it once that work is done.
+  backend.submitQueue = function submitQueue() {
+    originalSubmit.call(this);
+    destroyRetired();
+  };
+
   backend.bufferManager.dispose = function dispose() {
     dropCaches();
+    destroyRetired();
     return originalPoolDispose.call(this);
   };
 
   return {
     stats,
     uninstall() {
+      // Submit what was recorded with our bind groups, then free our uniform buffers.
+      if (backend.commandEncoder) {
+        backend.endComputePassEncoder();
+        backend.submitQueue();
+      }
       backend.recordAndSubmit = originalRecord;
       backend.uploadToGPU = originalUpload;
+      backend.submitQueue = originalSubmit;
       backend.bufferManager.dispose = originalPoolDispose;
       backend.bufferManager.acquireBuffer = originalAcquire;
       dropCaches();
+      destroyRetired();
     },
   };
 }

@@ -371,8 +371,9 @@ export class DcganTrainer extends GanTrainer {
       const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, 'z')) as tf.Tensor2D; // [B, latentDim]
       // One G forward pass serves both updates, as in PyTorch's DCGAN loop (fake = G(z); D steps on
       // fake.detach(); G steps on D(fake) with the updated D). G runs in training mode (batch statistics).
+      // As in PyTorch, G's tape (its activations) stays alive through D's update.
       let dLoss: tf.Scalar | null = null;
-      const gLoss = applyStep(this.optG, trainableVars(G), () => {
+      const gUpdate = () => applyStep(this.optG, trainableVars(G), () => {
         const fake = G.apply(z, { training: true }) as tf.Tensor4D;
         // D update on real and fake, off G's tape: fake is a constant there (detached).
         dLoss = tf.keep(
@@ -387,6 +388,13 @@ export class DcganTrainer extends GanTrainer {
         );
         return bceWithLogits(D.apply(augG(fake), { training: true }) as tf.Tensor, 1);
       });
+      let gLoss: tf.Scalar;
+      try {
+        gLoss = gUpdate();
+      } catch (e) {
+        (dLoss as tf.Scalar | null)?.dispose(); // kept above: tidy would not free it
+        throw e;
+      }
       return { dLoss: dLoss!, gLoss };
     });
   }

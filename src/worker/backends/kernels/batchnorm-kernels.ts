@@ -15,9 +15,8 @@
  * one element-wise program each. The arithmetic of each value follows tfjs's FusedBatchNorm and
  * ../../models/batchnorm.ts's closed-form gradient.
  */
-import { engine } from '@tensorflow/tfjs-core';
-import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, f32Uniform, i32Uniform, runProgram, type WebGpuProgramLike } from './common';
 
 const COLS_PER_GROUP = 16;
 const ROW_LANES = 16;
@@ -142,13 +141,9 @@ class ColumnFinishProgram implements WebGpuProgramLike {
   }
 }
 
-const f32 = (v: number) => ({ type: 'float32', data: [v] });
-const i32 = (v: number) => ({ type: 'int32', data: [v] });
-
-function run(program: WebGpuProgramLike, inputs: TensorInfo[], uniforms: Array<{ type: string; data: number[] }>): Tensor {
-  const backend = engine().backend as unknown as WebGpuBackendLike;
-  return engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
-}
+const f32 = f32Uniform;
+const i32 = i32Uniform;
+const run = runProgram;
 
 /**
  * Per-channel reductions of x viewed as [R, C] (C = its last axis): 'sum' -> [sum x / divisor];

@@ -7,8 +7,8 @@
  * block in 4 vec4 accumulators. Per K step the workgroup stages TK rows of A (as vec4 over m) and B
  * (vec4 over n) in workgroup memory; each thread then does TK rank-1 updates of its block.
  */
-import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, engine, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 
 /* ---------------------------------------------------------------------------------------------
  * The bits of tfjs-backend-webgpu we use, typed structurally (its .d.ts pulls in @webgpu/types).
@@ -88,6 +88,15 @@ export class ElementwiseProgram implements WebGpuProgramLike {
 
 /** One int32 uniform. */
 export const i32Uniform = (v: number): { type: string; data: number[] } => ({ type: 'int32', data: [v] });
+
+/** One float32 uniform. */
+export const f32Uniform = (v: number): { type: string; data: number[] } => ({ type: 'float32', data: [v] });
+
+/** Runs one of our programs on the current (WebGPU) backend; the caller owns the float32 result. */
+export function runProgram(program: WebGpuProgramLike, inputs: TensorInfo[], uniforms: ProgramUniform = []): Tensor {
+  const backend = engine().backend as unknown as WebGpuBackendLike;
+  return engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
+}
 
 /* ---------------------------------------------------------------------------------------------
  * The environment flag.

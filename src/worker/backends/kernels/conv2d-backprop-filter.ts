@@ -79,7 +79,8 @@ export const DEFAULT_TILING: FilterGradTiling = {
  * On real GPUs: 16 K-rows per stage and twice the workgroups (more K splits). Swept on the H200
  * (docs/bench-results/2026-11-26-h200-run8-filter-sweep.jsonl), DCGAN-64 critic layers at batch 256,
  * TFLOP/s this / DEFAULT_TILING / our forward pass: D1 7.0 / 7.7 / 3.6, D2 20.1 / 17.5 / 18.7,
- * D3 20.1 / 17.4 / 21.3, D4 19.7 / 17.9 / 22.5.
+ * D3 20.1 / 17.4 / 21.3, D4 19.7 / 17.9 / 22.5 (D1, 3 input channels, is 10% slower with it but
+ * still twice the forward pass).
  */
 export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512 };
 

@@ -8,22 +8,23 @@
  * the caller's, so the device result is bit-identical to the same table applied on the CPU.
  */
 import { engine, getBackend, keep, tensor1d, tidy } from '@tensorflow/tfjs-core';
-import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, type WebGpuBackendLike } from './common';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, ourKernelsRequested, runProgram } from './common';
 
-let tableCache: { values: Float32Array; tensor: Tensor } | null = null;
+let tableCache: { values: Float32Array; backend: unknown; tensor: Tensor } | null = null;
 
 function tableTensor(values: Float32Array): Tensor {
-  if (!tableCache || tableCache.values !== values || tableCache.tensor.isDisposed) {
-    // Kept for the life of the process: 1 KB, made once per table.
-    tableCache = { values, tensor: keep(tensor1d(values, 'float32')) };
+  const backend = engine().backend;
+  if (!tableCache || tableCache.values !== values || tableCache.backend !== backend || tableCache.tensor.isDisposed) {
+    // Kept while this backend lives: 1 KB, made once per table.
+    tableCache = { values, backend, tensor: keep(tensor1d(values, 'float32')) };
   }
   return tableCache.tensor;
 }
 
-/** Whether bytesThroughTable runs on the device (the WebGPU backend is active). */
+/** Whether bytesThroughTable runs on the device (WebGPU active, our kernels not turned off). */
 export function deviceUnpackAvailable(): boolean {
-  return getBackend() === 'webgpu';
+  return getBackend() === 'webgpu' && ourKernelsRequested();
 }
 
 /**
@@ -35,7 +36,6 @@ export function bytesThroughTable(bytes: Uint8Array, shape: number[], table: Flo
   if (bytes.length !== size) throw new Error(`bytesThroughTable: ${bytes.length} bytes for a shape of ${size} elements.`);
   if (size % 4 !== 0 || bytes.byteOffset % 4 !== 0) throw new Error('bytesThroughTable: the byte count and offset must be multiples of 4.');
   if (table.length !== 256) throw new Error('bytesThroughTable: the table needs 256 entries.');
-  const backend = engine().backend as unknown as WebGpuBackendLike;
   const lut = tableTensor(table);
   return tidy(() => {
     const packed = tensor1d(new Int32Array(bytes.buffer, bytes.byteOffset, size / 4), 'int32');
@@ -48,7 +48,6 @@ export function bytesThroughTable(bytes: Uint8Array, shape: number[], table: Flo
         let byte = (word >> (u32(index % 4) * 8u)) & 255u;
         setOutputAtIndex(index, table[byte]);`,
     );
-    const info: TensorInfo = backend.runWebGPUProgram(program, [packed, lut], 'float32');
-    return engine().makeTensorFromTensorInfo(info);
+    return runProgram(program, [packed, lut]);
   });
 }

@@ -20,6 +20,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
+import { nchwToNhwc, nhwcPad } from './nhwc';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -79,13 +80,10 @@ export function conv2dBackpropFilter(
   attrs: Conv2DBackpropFilterAttrs,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    let xs = x;
-    let dys = dy;
-    if (attrs.dataFormat === 'NCHW') {
-      xs = tf.transpose(x, [0, 2, 3, 1]);
-      dys = tf.transpose(dy, [0, 2, 3, 1]);
-    }
-    return byBatchConv(xs, dys, geometry(xs, dys, attrs));
+    const nchw = attrs.dataFormat === 'NCHW';
+    const xs = nchw ? nchwToNhwc(x) : x;
+    const dys = nchw ? nchwToNhwc(dy) : dy;
+    return byBatchConv(xs, dys, geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) }));
   });
 }
 

@@ -21,6 +21,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
+import { nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -109,10 +110,7 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs:
   return tf.tidy(() => {
     if (attrs.dataFormat === 'NCHW') {
       const [n, c, h, w] = attrs.inputShape;
-      const dx = conv2dBackpropInputNhwc(
-        tf.transpose(dy, [0, 2, 3, 1]), filter, [n, h, w, c], attrs.strides, attrs.pad, attrs.dimRoundingMode,
-      );
-      return tf.transpose(dx, [0, 3, 1, 2]);
+      return nhwcToNchw(conv2dBackpropInputNhwc(nchwToNhwc(dy), filter, [n, h, w, c], attrs.strides, nhwcPad(attrs), attrs.dimRoundingMode));
     }
     return conv2dBackpropInputNhwc(dy, filter, attrs.inputShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
   });

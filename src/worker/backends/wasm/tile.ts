@@ -8,6 +8,7 @@ import { tf } from '../tf';
 
 export function tileByConcat(x: tf.Tensor, reps: number[]): tf.Tensor {
   if (reps.length !== x.rank) throw new Error(`Tile (wasm): reps ${reps} do not match rank ${x.rank}`);
+  if (reps.some((r) => r === 0)) return tf.zeros(x.shape.map((d, i) => d * reps[i]!), x.dtype);
   return tf.tidy(() => {
     let y = x;
     // Innermost axis first: the copies on outer axes are then larger contiguous blocks.

@@ -37,7 +37,14 @@ const CASES: Case[] = [
   { x: [2, 9, 8, 3], k: [3, 3], co: 4, s: [2, 1], pad: 1 },
   { x: [1, 5, 5, 4], k: [1, 1], co: 3, s: 1, pad: 'valid' },
   { x: [2, 8, 8, 3], k: [4, 4], co: 5, s: 2, pad: 'same', nchw: true },
+  { x: [2, 8, 9, 3], k: [3, 3], co: 4, s: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]], nchw: true },
 ];
+
+/** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
+function padFor(c: Case): Pad {
+  const p = c.pad;
+  return c.nchw && Array.isArray(p) ? [p[0], p[3], p[1], p[2]] : p;
+}
 
 /** Runs one kernel on `backend` with fresh tensors; returns its values. */
 async function runOn(backend: 'cpu' | 'wasm', kernel: string, inputs: Record<string, [Float32Array, number[]]>, attrs: object): Promise<Float32Array> {
@@ -83,7 +90,7 @@ describe('WebAssembly backend', () => {
     const x = randomArray(n * h * w * ci, rng);
     const dy = randomArray(dyShape.reduce((a, b) => a * b, 1), rng);
     const filter = randomArray(filterShape.reduce((a, b) => a * b, 1), rng);
-    const common = { strides: c.s, pad: c.pad, dataFormat, dimRoundingMode: undefined };
+    const common = { strides: c.s, pad: padFor(c), dataFormat, dimRoundingMode: undefined };
     const fAttrs = { ...common, filterShape };
     const iAttrs = { ...common, inputShape: xShape };
     const fIn = { x: [x, xShape], dy: [dy, dyShape] } as Record<string, [Float32Array, number[]]>;
@@ -95,7 +102,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
-  it('UnsortedSegmentSum and Tile match the CPU backend', async () => {
+  it('UnsortedSegmentSum and Tile (zero repetitions included) match the CPU backend', async () => {
     const rng = new Prng(3);
     const x = randomArray(6 * 5, rng);
     const ids = Float32Array.from([2, 0, 2, 1, 5, 0]); // 5 is past numSegments: dropped
@@ -110,6 +117,7 @@ describe('WebAssembly backend', () => {
     const t = randomArray(2 * 1 * 3, rng);
     const tile = { x: [t, [2, 1, 3]] } as Record<string, [Float32Array, number[]]>;
     expect(Array.from(await runOn('wasm', 'Tile', tile, { reps: [2, 4, 1] }))).toEqual(Array.from(await runOn('cpu', 'Tile', tile, { reps: [2, 4, 1] })));
+    expect((await runOn('wasm', 'Tile', tile, { reps: [2, 0, 1] })).length).toBe(0);
     await tf.setBackend('wasm');
   });
 
