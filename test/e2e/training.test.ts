@@ -14,11 +14,15 @@ let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
 
-/** Steps of the test run: enough to pause in the middle, few enough to finish quickly. */
-const STEPS = Number(process.env.E2E_TRAIN_STEPS ?? 8);
 /**
- * What a user gets by default: `auto`, which is WebGPU on Mesa's lavapipe here and in CI (about
- * 1.3 s per tiny WGAN-GP step); E2E_TRAIN_BACKEND=cpu uses the pure-JS backend (about 3 s).
+ * Steps of the test run: enough to pause in the middle (a tiny WGAN-GP step takes 0.1-0.3 s on
+ * WebAssembly here), few enough to finish quickly.
+ */
+const STEPS = Number(process.env.E2E_TRAIN_STEPS ?? 40);
+/**
+ * What a user gets by default: `auto`, which is WebAssembly here and in CI (no GPU);
+ * E2E_TRAIN_BACKEND=webgpu uses WebGPU on Mesa's lavapipe (about 1.3 s per step), =cpu the pure-JS
+ * backend (about 3 s).
  */
 const BACKEND = process.env.E2E_TRAIN_BACKEND ?? 'auto';
 
