@@ -159,7 +159,10 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
   const readLossEvery = readLossEveryOn(backend);
   const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery });
   try {
-    await trainer.step({ forceRead: true }); // warm-up: shader compilation and first allocations
+    // Warm-up: shader compilation and first allocations; on a GPU also the dispatch cache, which
+    // settles over the first tens of steps (backends/webgpu-dispatch.ts): a few hundred ms there.
+    const warmup = backend.isGpu ? 24 : 1;
+    for (let i = 0; i < warmup && !signal.aborted; i++) await trainer.step({ forceRead: i === warmup - 1 });
     let steps = 0;
     const t0 = performance.now();
     for (let i = 0; i < task.steps && !signal.aborted; i++) {
