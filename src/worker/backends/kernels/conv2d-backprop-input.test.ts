@@ -74,13 +74,15 @@ const CASES: Case[] = [
   { name: 'DCGAN G1 4x4x256 -> 8x8x128, k4 s2 same, batch 2', x: [2, 8, 8, 128], k: 4, co: 256, stride: 2, pad: 'same' },
   { name: 'DCGAN G2 8x8x128 -> 16x16x64, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
   { name: 'DCGAN G3 16x16x64 -> 32x32x3, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
+  { name: 'grayscale c1<-9, 9x10, k5 s3 same', x: [2, 9, 10, 1], k: 5, co: 9, stride: 3, pad: 'same' },
+  { name: 'c2<-4, numeric pad 2, 7x6, k3 s1', x: [1, 7, 6, 2], k: 3, co: 4, stride: 1, pad: 2 },
 ];
 
 function attrsOf(c: Case): InputGradAttrs {
   return { inputShape: c.x, strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC' };
 }
 
-async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling): Promise<Float32Array> {
+async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling | 'direct'): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
   return readKernelOutput(runInputGrad(backend, dy, w, attrsOf(c), tiling));
 }
@@ -115,8 +117,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       const { dx, K } = reference(dya, wa, c);
       const dy = tf.tensor4d(dya, ds);
       const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
-      // The registered choice, then the other tilings (edge paths: partial tiles in M, N and K).
+      // The registered choice (the direct program for dx with at most 4 channels), then the other
+      // tilings (edge paths: partial tiles in M, N and K).
       check(c.name, await runOurs(c, dy, w), dx, K);
+      if (c.x[3] <= 4) check(`${c.name} (direct)`, await runOurs(c, dy, w, 'direct'), dx, K);
       check(`${c.name} (64x64x16 coalesced)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
       check(`${c.name} (64x64x32 strided)`, await runOurs(c, dy, w, STRIDED_INPUT_TILING), dx, K);
       check(`${c.name} (256x4x8 strided)`, await runOurs(c, dy, w, NARROW_INPUT_TILING), dx, K);
