@@ -30,6 +30,7 @@ import {
 } from '../src/worker/backends/kernels/conv2d-backprop-filter';
 import {
   chooseInputTiling,
+  DIRECT_MAX_CHANNELS,
   planInputGrad,
   runInputGrad,
   coalescedLoads,
@@ -241,9 +242,18 @@ async function main(): Promise<void> {
       const t = inputTiling ?? chooseInputTiling(CI);
       const geo = planInputGrad(info, t);
       const p = geo.phases[0]!;
+      // Without --input-tile the registered choice runs: the direct program for at most 4 dx channels.
+      const direct = !inputTiling && CI <= DIRECT_MAX_CHANNELS;
       report(
         'conv2d-backprop-input',
-        { phases: geo.phases.length, M: p.M, N: geo.N, K: p.K, tfjsK: layer.k * layer.k * layer.co, tile: `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}` },
+        {
+          phases: geo.phases.length,
+          M: p.M,
+          N: geo.N,
+          K: p.K,
+          tfjsK: layer.k * layer.k * layer.co,
+          tile: direct ? 'direct' : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}`,
+        },
         r,
       );
     }
