@@ -7,9 +7,10 @@
  *   Conv2DBackpropFilter  ./conv2d-backprop-filter  on by default everywhere: on lavapipe 2.5-3.5x
  *                                                   tfjs's per layer; on an H200 (Dawn/Vulkan) 11-365x
  *                                                   (16 TFLOP/s on the k4 s2 layers at batch 256)
- *   Conv2DBackpropInput   ./conv2d-backprop-input   on by default on GPUs: on an H200 1.35-3.4x tfjs's
- *                                                   on every DCGAN-64 layer; on lavapipe 1.7-2.4x on the
- *                                                   image layer but level (0.9-1.2x) on the others
+ *   Conv2DBackpropInput   ./conv2d-backprop-input   on by default on GPUs: on an H200 2.1-5.5x tfjs's
+ *                                                   on every DCGAN-64 layer (a direct program for dx
+ *                                                   with at most 4 channels); on lavapipe 1.7-2.4x on
+ *                                                   the image layer but level (0.9-1.2x) on the others
  *   Conv2D, FusedConv2D   ./conv2d-forward          on by default on GPUs: on an H200 1.3-3.2x tfjs's
  *                                                   (17-22 TFLOP/s on the k4 s2 layers at batch
  *                                                   64/256), but on lavapipe only level with it (0.7-2x,
