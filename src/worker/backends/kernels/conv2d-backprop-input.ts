@@ -51,6 +51,7 @@ import {
   gemmTileDecls,
   i32Uniform,
   type OurKernelRun,
+  type ProgramUniform,
   type WebGpuBackendLike,
   type WebGpuProgramLike,
 } from './common';
@@ -174,9 +175,28 @@ export function planInputGrad(conv: ConvDims, tiling: InputGradTiling): InputGra
  * The program: one dispatch, workgroupId = (n tile, m tile, phase).
  * ------------------------------------------------------------------------------------------- */
 
-const UNIFORMS =
-  'gN : i32, maxKhp : i32, maxKwp : i32, batch : i32, inH : i32, inW : i32, outH : i32, outW : i32, outC : i32, ' +
-  'filterH : i32, filterW : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32,';
+/** The convolution's geometry, as both programs below read it (values: geometryUniforms). */
+const GEOMETRY_UNIFORMS =
+  'inH : i32, inW : i32, outH : i32, outW : i32, outC : i32, filterH : i32, filterW : i32, ' +
+  'strideH : i32, strideW : i32, padTop : i32, padLeft : i32,';
+
+function geometryUniforms(conv: ConvDims): ProgramUniform {
+  return [
+    conv.inHeight,
+    conv.inWidth,
+    conv.outHeight,
+    conv.outWidth,
+    conv.outChannels,
+    conv.filterHeight,
+    conv.filterWidth,
+    conv.strideHeight,
+    conv.strideWidth,
+    conv.padInfo.top,
+    conv.padInfo.left,
+  ].map(i32Uniform);
+}
+
+const UNIFORMS = `gN : i32, maxKhp : i32, maxKwp : i32, batch : i32, ${GEOMETRY_UNIFORMS}`;
 
 export class InputGradGemmProgram implements WebGpuProgramLike {
   variableNames = ['dy', 'W'];
@@ -463,9 +483,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
 /** dx channels up to which the direct program runs. */
 export const DIRECT_MAX_CHANNELS = 4;
 
-const DIRECT_UNIFORMS =
-  'pixels : i32, inH : i32, inW : i32, inC : i32, outH : i32, outW : i32, outC : i32, filterH : i32, filterW : i32, ' +
-  'strideH : i32, strideW : i32, padTop : i32, padLeft : i32,';
+const DIRECT_UNIFORMS = `pixels : i32, inC : i32, ${GEOMETRY_UNIFORMS}`;
 
 export class InputGradDirectProgram implements WebGpuProgramLike {
   variableNames = ['dy', 'w'];
@@ -558,21 +576,10 @@ export function runInputGrad(
     if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
     const program = new InputGradDirectProgram([...attrs.inputShape]);
     if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
-    const i32 = i32Uniform;
     return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
-      i32(conv.batchSize * conv.inHeight * conv.inWidth),
-      i32(conv.inHeight),
-      i32(conv.inWidth),
-      i32(conv.inChannels),
-      i32(conv.outHeight),
-      i32(conv.outWidth),
-      i32(conv.outChannels),
-      i32(conv.filterHeight),
-      i32(conv.filterWidth),
-      i32(conv.strideHeight),
-      i32(conv.strideWidth),
-      i32(conv.padInfo.top),
-      i32(conv.padInfo.left),
+      i32Uniform(conv.batchSize * conv.inHeight * conv.inWidth),
+      i32Uniform(conv.inChannels),
+      ...geometryUniforms(conv),
     ]);
   }
   const t = tiling ?? chooseInputTiling(conv.inChannels);
@@ -581,23 +588,9 @@ export function runInputGrad(
   // tile 64) go to tfjs's kernel rather than fail validation.
   if (geo.tilesM > MAX_WORKGROUPS_PER_DIM || geo.tilesN > MAX_WORKGROUPS_PER_DIM) return null;
   const program = new InputGradGemmProgram([...attrs.inputShape], geo, t);
-  const i32 = i32Uniform;
   return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
-    i32(conv.inChannels),
-    i32(geo.maxKhp),
-    i32(geo.maxKwp),
-    i32(conv.batchSize),
-    i32(conv.inHeight),
-    i32(conv.inWidth),
-    i32(conv.outHeight),
-    i32(conv.outWidth),
-    i32(conv.outChannels),
-    i32(conv.filterHeight),
-    i32(conv.filterWidth),
-    i32(conv.strideHeight),
-    i32(conv.strideWidth),
-    i32(conv.padInfo.top),
-    i32(conv.padInfo.left),
+    ...[conv.inChannels, geo.maxKhp, geo.maxKwp, conv.batchSize].map(i32Uniform),
+    ...geometryUniforms(conv),
   ]);
 }
 
