@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
+import { COMMON_CONV_CASES, convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
   GPU_TILING,
@@ -57,16 +57,7 @@ function reference(x: Float32Array, dy: Float32Array, c: Case): { dw: Float64Arr
   return { dw, K: B * OH * OW };
 }
 
-const CASES: Case[] = [
-  { name: 'odd 7x9, c3->5, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
-  { name: 'odd 9x7, c5->3, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
-  { name: 'odd 11x11, c3->6, k4 s2 valid', x: [2, 11, 11, 3], k: 4, co: 6, stride: 2, pad: 'valid' },
-  { name: 'batch 1, 8x8, c5->7, k4 s1 valid', x: [1, 8, 8, 5], k: 4, co: 7, stride: 1, pad: 'valid' },
-  { name: 'explicit pads 1/2, 2/0, c4->8, k3 s2', x: [2, 10, 9, 4], k: 3, co: 8, stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
-  { name: 'numeric pad 1, 13x13, c6->10, k4 s2', x: [1, 13, 13, 6], k: 4, co: 10, stride: 2, pad: 1 },
-  { name: 'DCGAN critic 32x32x3 -> 16x16x64, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
-  { name: 'DCGAN critic 16x16x64 -> 8x8x128, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
-];
+const CASES: readonly Case[] = COMMON_CONV_CASES;
 
 async function runOurs(c: Case, x: tf.Tensor4D, dy: tf.Tensor4D, tiling?: FilterGradTiling): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { convInfoOf, convOutShape, expectNearReference, maxAbs, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
+import { COMMON_CONV_CASES, caseNamed, convInfoOf, convOutShape, expectNearReference, maxAbs, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_FORWARD_TILING,
   NARROW_FORWARD_TILING,
@@ -79,19 +79,11 @@ function reference(
   return { y, K: c.k * c.k * CI };
 }
 
-const CASES: Case[] = [
-  { name: 'odd 7x9, c3->5, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
-  { name: 'odd 9x7, c5->3, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
-  { name: 'odd 11x11, c3->6, k4 s2 valid', x: [2, 11, 11, 3], k: 4, co: 6, stride: 2, pad: 'valid' },
-  { name: 'batch 1, 8x8, c5->7, k4 s1 valid', x: [1, 8, 8, 5], k: 4, co: 7, stride: 1, pad: 'valid' },
-  { name: 'batch 1, 10x10, c7->5, k3 s2 same', x: [1, 10, 10, 7], k: 3, co: 5, stride: 2, pad: 'same' },
-  { name: 'explicit pads 1/2, 2/0, c4->8, k3 s2', x: [2, 10, 9, 4], k: 3, co: 8, stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
-  { name: 'numeric pad 1, 13x13, c6->10, k4 s2', x: [1, 13, 13, 6], k: 4, co: 10, stride: 2, pad: 1 },
-  { name: 'stride 3, 10x11, c8->4, k4 same', x: [1, 10, 11, 8], k: 4, co: 4, stride: 3, pad: 'same' },
-  { name: '1x1 conv, 5x6, c12->20', x: [2, 5, 6, 12], k: 1, co: 20, stride: 1, pad: 'valid' },
+const CASES: readonly Case[] = [
+  ...COMMON_CONV_CASES,
+  { name: 'stride 3, 10x11, 8/4 channels, k4 same', x: [1, 10, 11, 8], k: 4, co: 4, stride: 3, pad: 'same' },
+  { name: '1x1 conv, 5x6, 12/20 channels', x: [2, 5, 6, 12], k: 1, co: 20, stride: 1, pad: 'valid' },
   { name: 'critic head 4x4x16 -> 1x1x1, k4 valid', x: [3, 4, 4, 16], k: 4, co: 1, stride: 1, pad: 'valid' },
-  { name: 'DCGAN D1 32x32x3 -> 16x16x64, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
-  { name: 'DCGAN D2 16x16x64 -> 8x8x128, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
   { name: 'DCGAN D3 8x8x128 -> 4x4x256, k4 s2 same, batch 2', x: [2, 8, 8, 128], k: 4, co: 256, stride: 2, pad: 'same' },
 ];
 
@@ -161,14 +153,14 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
   });
 
   const FUSED: Array<[Case, ForwardActivation, number?]> = [
-    [CASES[0]!, 'linear'],
-    [CASES[4]!, 'relu'],
-    [CASES[5]!, 'relu6'],
-    [CASES[6]!, 'leakyrelu', 0.2],
-    [CASES[11]!, 'leakyrelu', 0.05],
-    [CASES[2]!, 'sigmoid'],
-    [CASES[10]!, 'elu'],
-    [CASES[9]!, 'sigmoid'],
+    [caseNamed(CASES, 'odd 7x9'), 'linear'],
+    [caseNamed(CASES, 'batch 1, 10x10'), 'relu'],
+    [caseNamed(CASES, 'explicit pads'), 'relu6'],
+    [caseNamed(CASES, 'numeric pad'), 'leakyrelu', 0.2],
+    [caseNamed(CASES, 'DCGAN D2'), 'leakyrelu', 0.05],
+    [caseNamed(CASES, 'odd 11x11'), 'sigmoid'],
+    [caseNamed(CASES, 'DCGAN D1'), 'elu'],
+    [caseNamed(CASES, 'critic head'), 'sigmoid'],
   ];
   for (const [c, act, alpha] of FUSED) {
     it(`fuses bias + ${act}${alpha != null ? ` (alpha ${alpha})` : ''}: ${c.name}`, async () => {

@@ -7,6 +7,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf';
 import { initBackend } from '../index';
 import type { Prng } from '../../training/rng';
+import type { ConvAttrs } from './common';
 
 /** Starts the WebGPU backend; returns '' or, when there is no adapter, the reason (printed) to skip. */
 export async function webgpuSkipReason(what: string): Promise<string> {
@@ -28,6 +29,30 @@ export interface ConvCase<Pad> {
   co: number;
   stride: number;
   pad: Pad;
+}
+
+/**
+ * Shapes every convolution pass is tested on: odd sizes, strides 1 and 2, every kind of padding,
+ * batch 1, channel counts that are not multiples of 4, and two DCGAN layers. Names give x's channels,
+ * then the output channels.
+ */
+export const COMMON_CONV_CASES: ReadonlyArray<ConvCase<ConvAttrs['pad']>> = [
+  { name: 'odd 7x9, 3/5 channels, k3 s1 same', x: [2, 7, 9, 3], k: 3, co: 5, stride: 1, pad: 'same' },
+  { name: 'odd 9x7, 5/3 channels, k3 s2 same', x: [1, 9, 7, 5], k: 3, co: 3, stride: 2, pad: 'same' },
+  { name: 'odd 11x11, 3/6 channels, k4 s2 valid', x: [2, 11, 11, 3], k: 4, co: 6, stride: 2, pad: 'valid' },
+  { name: 'batch 1, 8x8, 5/7 channels, k4 s1 valid', x: [1, 8, 8, 5], k: 4, co: 7, stride: 1, pad: 'valid' },
+  { name: 'batch 1, 10x10, 7/5 channels, k3 s2 same', x: [1, 10, 10, 7], k: 3, co: 5, stride: 2, pad: 'same' },
+  { name: 'explicit pads 1/2, 2/0, 4/8 channels, k3 s2', x: [2, 10, 9, 4], k: 3, co: 8, stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { name: 'numeric pad 1, 13x13, 6/10 channels, k4 s2', x: [1, 13, 13, 6], k: 4, co: 10, stride: 2, pad: 1 },
+  { name: 'DCGAN D1 / G3 32x32x3 <-> 16x16x64, k4 s2 same, batch 2', x: [2, 32, 32, 3], k: 4, co: 64, stride: 2, pad: 'same' },
+  { name: 'DCGAN D2 / G2 16x16x64 <-> 8x8x128, k4 s2 same, batch 2', x: [2, 16, 16, 64], k: 4, co: 128, stride: 2, pad: 'same' },
+];
+
+/** The case whose name starts with `prefix` (tests pick cases by name, not position). */
+export function caseNamed<C extends { name: string }>(cases: readonly C[], prefix: string): C {
+  const c = cases.find((x) => x.name.startsWith(prefix));
+  if (!c) throw new Error(`no test case named ${prefix}`);
+  return c;
 }
 
 export function randomArray(n: number, rng: Prng): Float32Array {
