@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from './tf';
-import { applyTfjsFlags, describeAdapter, initBackend } from './index';
+import { type AutoStarters, type BackendInfo, BackendUnavailableError, applyTfjsFlags, chooseAutoBackend, describeAdapter, initBackend } from './index';
 
 describe('backend selection', () => {
   afterEach(() => {
@@ -35,6 +35,99 @@ describe('backend selection', () => {
       isGpu: false,
     });
     expect(describeAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }).device).toMatch(/^GPU: NVIDIA H200 \(.+\), WebGPU$/);
+  });
+});
+
+/**
+ * auto's order and messages, with starters that succeed or fail as each case says (the real starters
+ * are exercised by the tests above and by every training test; this machine has no real GPU, so the
+ * "GPU found, WebGPU failed" branch can only be reached this way).
+ */
+describe('auto backend order', () => {
+  const info = (name: BackendInfo['name'], device: string, warning?: string): BackendInfo => ({ name, device, isGpu: name !== 'wasm' && name !== 'cpu', ...(warning ? { warning } : {}) });
+  const unavailable = (why: string) => async (): Promise<never> => {
+    throw new BackendUnavailableError(why);
+  };
+  /** Every starter fails with a reason unless the case overrides it; `calls` records the order tried. */
+  function starters(overrides: Partial<AutoStarters>): { start: AutoStarters; calls: string[] } {
+    const calls: string[] = [];
+    const base: AutoStarters = {
+      tensorflow: unavailable('The TensorFlow backend is not installed or does not work (tfjs-node: missing).'),
+      probeWebGpu: unavailable('WebGPU found no graphics adapter on this computer.'),
+      webgpu: unavailable('WebGPU failed to start.'),
+      wasm: unavailable('WebAssembly failed to start (no memory).'),
+      cpu: async () => info('cpu', 'CPU (pure JavaScript — very slow)', 'Training runs on the CPU in pure JavaScript: very slow.'),
+    };
+    const merged = { ...base, ...overrides };
+    const start = Object.fromEntries(
+      Object.entries(merged).map(([k, f]) => [k, async () => {
+        calls.push(k);
+        return (f as () => Promise<unknown>)();
+      }]),
+    ) as unknown as AutoStarters;
+    return { start, calls };
+  }
+  const H200 = { device: 'GPU: NVIDIA H200 (Vulkan), WebGPU', isGpu: true };
+
+  it('a real GPU whose WebGPU start fails: WebAssembly, with a warning that names the card and only WebGPU\'s reason', async () => {
+    const { start, calls } = starters({
+      probeWebGpu: async () => H200,
+      webgpu: unavailable('WebGPU failed to start (the device was lost).'),
+      wasm: async () => info('wasm', 'CPU: WebAssembly (SIMD), 1 thread', 'No GPU was found: training runs on the processor.'),
+    });
+    const chosen = await chooseAutoBackend(start);
+    expect(calls).toEqual(['tensorflow', 'probeWebGpu', 'webgpu', 'wasm']);
+    expect(chosen.name).toBe('wasm');
+    expect(chosen.warning).toBe(
+      "This computer's graphics card (NVIDIA H200 (Vulkan)) was found but could not be used: WebGPU failed to start (the device was lost). " +
+        'Training runs on the processor (WebAssembly) instead, which is much slower. Updating the graphics driver may help.',
+    );
+    expect(chosen.warning).not.toMatch(/No GPU was found|TensorFlow/);
+  });
+
+  it('a real GPU that starts: WebGPU, WebAssembly not even loaded', async () => {
+    const { start, calls } = starters({ probeWebGpu: async () => H200, webgpu: async () => info('webgpu', H200.device) });
+    expect(await chooseAutoBackend(start)).toEqual(info('webgpu', H200.device));
+    expect(calls).toEqual(['tensorflow', 'probeWebGpu', 'webgpu']);
+  });
+
+  it('tfjs-node when it works, before anything else', async () => {
+    const tfNode = info('tensorflow', 'GPU: NVIDIA CUDA, TensorFlow (tfjs-node-gpu)');
+    const { start, calls } = starters({ tensorflow: async () => tfNode });
+    expect(await chooseAutoBackend(start)).toBe(tfNode);
+    expect(calls).toEqual(['tensorflow']);
+  });
+
+  it('a software adapter only: WebAssembly with its own warning, WebGPU not started', async () => {
+    const wasm = info('wasm', 'CPU: WebAssembly (SIMD), 1 thread', 'No GPU was found: training runs on the processor.');
+    const { start, calls } = starters({ probeWebGpu: async () => ({ device: 'CPU: llvmpipe/lavapipe via WebGPU', isGpu: false }), wasm: async () => wasm });
+    expect(await chooseAutoBackend(start)).toBe(wasm);
+    expect(calls).toEqual(['tensorflow', 'probeWebGpu', 'wasm']);
+  });
+
+  it('WebAssembly failing: WebGPU on the software adapter; then pure JavaScript with every reason', async () => {
+    const lavapipe = { device: 'CPU: llvmpipe/lavapipe via WebGPU', isGpu: false };
+    const software = info('webgpu', lavapipe.device, 'No GPU was found: WebGPU runs on the CPU through a software driver.');
+    const first = starters({ probeWebGpu: async () => lavapipe, webgpu: async () => software });
+    expect(await chooseAutoBackend(first.start)).toBe(software);
+    expect(first.calls).toEqual(['tensorflow', 'probeWebGpu', 'wasm', 'webgpu']);
+
+    const last = starters({});
+    const cpu = await chooseAutoBackend(last.start);
+    expect(last.calls).toEqual(['tensorflow', 'probeWebGpu', 'wasm', 'cpu']);
+    expect(cpu.name).toBe('cpu');
+    expect(cpu.warning).toMatch(/^Training runs on the CPU in pure JavaScript: very slow\. \(No faster backend: The TensorFlow backend .* WebGPU found no graphics adapter .* WebAssembly failed to start \(no memory\)\.\)$/);
+  });
+
+  it('an error that is not "unavailable" (a bad setting) stops auto instead of falling back', async () => {
+    const { start, calls } = starters({
+      probeWebGpu: async () => H200,
+      webgpu: async () => {
+        throw new Error('GAN_AUGMENT_TFJS_FLAGS: TensorFlow.js has no flag named NOPE.');
+      },
+    });
+    await expect(chooseAutoBackend(start)).rejects.toThrow(/GAN_AUGMENT_TFJS_FLAGS/);
+    expect(calls).toEqual(['tensorflow', 'probeWebGpu', 'webgpu']);
   });
 });
 

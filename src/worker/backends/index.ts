@@ -91,16 +91,39 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   return info;
 }
 
-/**
- * tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the processor (4.4x
- * faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else WebGPU on a
- * software driver; else pure JavaScript. Never throws: the last resort always starts.
- */
+/** The starters that `auto` tries, in its order; each throws BackendUnavailableError when it cannot start. */
+export interface AutoStarters {
+  tensorflow(): Promise<BackendInfo>;
+  /** Describes the WebGPU adapter without starting tfjs's backend. */
+  probeWebGpu(): Promise<{ device: string; isGpu: boolean }>;
+  webgpu(): Promise<BackendInfo>;
+  wasm(): Promise<BackendInfo>;
+  cpu(): Promise<BackendInfo>;
+}
+
+const REAL_STARTERS: AutoStarters = {
+  tensorflow: initTensorflow,
+  probeWebGpu,
+  webgpu: initWebGpu,
+  wasm: initWasm,
+  cpu: initCpu,
+};
+
 async function initAuto(): Promise<BackendInfo> {
+  return chooseAutoBackend(REAL_STARTERS);
+}
+
+/**
+ * `auto`'s order: tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the
+ * processor (4.4x faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else
+ * WebGPU on a software driver; else pure JavaScript. Never throws for a backend that cannot start
+ * (the last resort always starts); exported with its starters as a parameter for tests.
+ */
+export async function chooseAutoBackend(start: AutoStarters): Promise<BackendInfo> {
   const reasons: string[] = [];
   // A backend that cannot start is skipped with its reason; any other error (such as a bad
   // GAN_AUGMENT_TFJS_FLAGS) is the user's to fix and is not hidden behind a slower backend.
-  const attempt = async (init: () => Promise<BackendInfo>): Promise<BackendInfo | null> => {
+  const attempt = async <T>(init: () => Promise<T>): Promise<T | null> => {
     try {
       return await init();
     } catch (e) {
@@ -109,29 +132,36 @@ async function initAuto(): Promise<BackendInfo> {
       return null;
     }
   };
-  const tensorflow = await attempt(initTensorflow);
+  const tensorflow = await attempt(start.tensorflow);
   if (tensorflow) return tensorflow;
-  const adapter = await attempt(async () => {
-    const probe = await probeWebGpu();
-    return { name: 'webgpu', ...probe };
-  });
+  const adapter = await attempt(start.probeWebGpu);
+  let gpuFailure: string | null = null;
   if (adapter?.isGpu) {
-    const gpu = await attempt(initWebGpu);
+    const gpu = await attempt(start.webgpu);
     if (gpu) return gpu;
+    gpuFailure = reasons[reasons.length - 1] ?? 'no reason given';
   }
-  const wasm = await attempt(initWasm);
+  const wasm = await attempt(start.wasm);
   if (wasm) {
-    // A real GPU whose WebGPU start failed: say so, rather than "no GPU was found".
-    if (adapter?.isGpu)
-      return { ...wasm, warning: `${adapter.device.replace(/, WebGPU$/, '')} was found, but WebGPU failed to start (${reasons.join(' ')}). Training runs on the processor (WebAssembly) instead: it is much slower.` };
+    // A real GPU whose WebGPU start failed: say so (with WebGPU's reason only), rather than "no GPU
+    // was found".
+    if (adapter?.isGpu && gpuFailure !== null) {
+      const gpuName = adapter.device.replace(/^GPU: /, '').replace(/, WebGPU$/, '');
+      return {
+        ...wasm,
+        warning:
+          `This computer's graphics card (${gpuName}) was found but could not be used: ${gpuFailure} ` +
+          'Training runs on the processor (WebAssembly) instead, which is much slower. Updating the graphics driver may help.',
+      };
+    }
     return wasm;
   }
   if (adapter) {
-    const software = await attempt(initWebGpu);
+    const software = await attempt(start.webgpu);
     if (software) return software;
   }
-  const cpu = await initCpu();
-  return { ...cpu, warning: `${cpu.warning} (No faster backend: ${reasons.join(' ')})` };
+  const cpu = await start.cpu();
+  return { ...cpu, warning: `${cpu.warning ?? ''} (No faster backend: ${reasons.join(' ')})`.trim() };
 }
 
 const WASM_WARNING =
