@@ -17,7 +17,7 @@
  * --kernels forward,fused are not in the default list (add them); --forward-tile fixes our forward
  * tiling (else chooseForwardTiling per layer), e.g. to sweep tiles on a GPU.
  */
-import { arg, runBench } from './support';
+import { arg, LAYERS_32, LAYERS_64, runBench } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
@@ -47,30 +47,6 @@ import {
 } from '../src/worker/backends/kernels/conv2d-forward';
 import { registerOurKernels, unregisterOurKernels } from '../src/worker/backends/kernels';
 import type { WebGpuBackendLike } from '../src/worker/backends/kernels/common';
-
-interface Layer {
-  name: string;
-  /** [H, W, CI] of the conv input. */
-  input: [number, number, number];
-  co: number;
-  k: number;
-  stride: number;
-}
-
-/** DCGAN-32 (default preset): the critic's three k4 s2 'same' convolutions. */
-const LAYERS_32: Layer[] = [
-  { name: 'D1 32x32x3->16x16x64 (= G3)', input: [32, 32, 3], co: 64, k: 4, stride: 2 },
-  { name: 'D2 16x16x64->8x8x128 (= G2)', input: [16, 16, 64], co: 128, k: 4, stride: 2 },
-  { name: 'D3 8x8x128->4x4x256 (= G1)', input: [8, 8, 128], co: 256, k: 4, stride: 2 },
-];
-
-/** DCGAN-64 (default preset): the critic's four k4 s2 'same' convolutions (D2 is issue 5's layer). */
-const LAYERS_64: Layer[] = [
-  { name: 'D1 64x64x3->32x32x64 (= G4)', input: [64, 64, 3], co: 64, k: 4, stride: 2 },
-  { name: 'D2 32x32x64->16x16x128 (= G3)', input: [32, 32, 64], co: 128, k: 4, stride: 2 },
-  { name: 'D3 16x16x128->8x8x256 (= G2)', input: [16, 16, 128], co: 256, k: 4, stride: 2 },
-  { name: 'D4 8x8x256->4x4x512 (= G1)', input: [8, 8, 256], co: 512, k: 4, stride: 2 },
-];
 
 /**
  * Best of `reps` timings of `inner` back-to-back calls (only the last result is read back, which

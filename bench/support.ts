@@ -41,3 +41,29 @@ export function benchTrainer(model: ModelFamily, resolution: Resolution, batch: 
   );
   return createTrainer(config, ds, { seed: 1, readLossEvery: Number.MAX_SAFE_INTEGER });
 }
+
+/* The DCGAN critics' convolution layers, for the kernel benchmarks. */
+
+export interface ConvLayer {
+  name: string;
+  /** [H, W, CI] of the conv input. */
+  input: [number, number, number];
+  co: number;
+  k: number;
+  stride: number;
+}
+
+/** DCGAN-32 (default preset): the critic's three k4 s2 'same' convolutions. */
+export const LAYERS_32: ConvLayer[] = [
+  { name: 'D1 32x32x3->16x16x64 (= G3)', input: [32, 32, 3], co: 64, k: 4, stride: 2 },
+  { name: 'D2 16x16x64->8x8x128 (= G2)', input: [16, 16, 64], co: 128, k: 4, stride: 2 },
+  { name: 'D3 8x8x128->4x4x256 (= G1)', input: [8, 8, 128], co: 256, k: 4, stride: 2 },
+];
+
+/** DCGAN-64 (default preset): the critic's four k4 s2 'same' convolutions (D2 is issue 5's layer). */
+export const LAYERS_64: ConvLayer[] = [
+  { name: 'D1 64x64x3->32x32x64 (= G4)', input: [64, 64, 3], co: 64, k: 4, stride: 2 },
+  { name: 'D2 32x32x64->16x16x128 (= G3)', input: [32, 32, 64], co: 128, k: 4, stride: 2 },
+  { name: 'D3 16x16x128->8x8x256 (= G2)', input: [16, 16, 128], co: 256, k: 4, stride: 2 },
+  { name: 'D4 8x8x256->4x4x512 (= G1)', input: [8, 8, 256], co: 512, k: 4, stride: 2 },
+];

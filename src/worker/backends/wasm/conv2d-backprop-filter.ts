@@ -56,7 +56,11 @@ function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBackpropFilterAt
   return { n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft, padBottom, padRight };
 }
 
-/** Convolution over the batch axis: [Ci, H, W, N] (*) [OH, OW, N, Co], dilation = stride. */
+/**
+ * 'dyFilter': a convolution over the batch axis, [Ci, H, W, N] (*) [OH, OW, N, Co], dilation = stride.
+ * XNNPACK packs its filter, dy, anew on every call (a new tensor each step): that packing is most of
+ * the time when dy is large and the layer's multiply-adds are few (the RGB layers).
+ */
 function byBatchConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const xt = tf.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, N]
   const dyt = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Co]
@@ -73,17 +77,92 @@ function byBatchConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D 
   return tf.transpose(cropped, [1, 2, 0, 3]); // [KH, KW, Ci, Co]
 }
 
+/** Taps per stride phase, A = ceil(KH / sh) and B = ceil(KW / sw), and the phase images' size. */
+function phaseSizes(g: Geometry): { a: number; b: number; p: number; q: number } {
+  const a = Math.ceil(g.kh / g.sh);
+  const b = Math.ceil(g.kw / g.sw);
+  return { a, b, p: g.oh + a - 1, q: g.ow + b - 1 };
+}
+
+/**
+ * 'xFilter': the roles swapped, so that x (not dy) is the packed filter. Split the taps by stride
+ * phase, kh = a*sh + r: then the padded x row oh*sh + kh = (oh + a)*sh + r, so with the phase image
+ * X_rt[n, u, v, ci] = xpad[n, u*sh + r, v*sw + t, ci] (u < P = OH + A - 1, v < Q = OW + B - 1),
+ *   dw[a*sh + r, b*sw + t, ci, co] = sum_{n, oh, ow} X_rt[n, oh + a, ow + b, ci] * dy[n, oh, ow, co],
+ * a stride-1 correlation. As one convolution: the image is dy as [Co, OH, OW, N] padded by A-1 / B-1,
+ * the filter F[u, v, n, (r, t, ci)] = X_rt[n, u, v, ci] holds every phase in its output channels, and
+ *   out[co, A-1-a, B-1-b, (r, t, ci)] = dw[a*sh + r, b*sw + t, ci, co]      (out is [Co, A, B, sh*sw*Ci]).
+ * F is about the size of x, and the result is rearranged into dw [KH, KW, Ci, Co] (taps past the
+ * kernel dropped), both by JavaScript loops over copies of the values.
+ */
+function byPhaseConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { a, b, p, q } = phaseSizes(g);
+  const { n, h, w, ci, co, sh, sw } = g;
+  const phases = sh * sw;
+  const src = x.dataSync() as Float32Array;
+  const f = new Float32Array(p * q * n * phases * ci); // zero where the padded x is padding
+  let dst = 0;
+  for (let u = 0; u < p; u++) {
+    for (let v = 0; v < q; v++) {
+      for (let img = 0; img < n; img++) {
+        for (let r = 0; r < sh; r++) {
+          const row = u * sh + r - g.padTop;
+          for (let t = 0; t < sw; t++, dst += ci) {
+            const col = v * sw + t - g.padLeft;
+            if (row < 0 || row >= h || col < 0 || col >= w) continue;
+            const from = ((img * h + row) * w + col) * ci;
+            for (let c = 0; c < ci; c++) f[dst + c] = src[from + c]!;
+          }
+        }
+      }
+    }
+  }
+  const dyt = tf.transpose(dy, [3, 1, 2, 0]); // [Co, OH, OW, N]
+  const out = tf.conv2d(dyt, tf.tensor4d(f, [p, q, n, phases * ci]), 1, [[0, 0], [a - 1, a - 1], [b - 1, b - 1], [0, 0]]);
+  const o = out.dataSync() as Float32Array; // [Co, A, B, phases * Ci]
+  const dw = new Float32Array(g.kh * g.kw * ci * co);
+  for (let kh = 0; kh < g.kh; kh++) {
+    const ia = a - 1 - Math.floor(kh / sh);
+    const r = kh % sh;
+    for (let kw = 0; kw < g.kw; kw++) {
+      const ib = b - 1 - Math.floor(kw / sw);
+      const from = (ia * b + ib) * phases * ci + (r * sw + (kw % sw)) * ci;
+      const to = (kh * g.kw + kw) * ci * co;
+      for (let c = 0; c < ci; c++) {
+        for (let k = 0; k < co; k++) dw[to + c * co + k] = o[k * a * b * phases * ci + from + c]!;
+      }
+    }
+  }
+  return tf.tensor4d(dw, [g.kh, g.kw, ci, co]);
+}
+
+export type FilterGradMethod = 'dyFilter' | 'xFilter';
+
+/**
+ * XNNPACK packs the convolution's filter on every call, about as costly per value as the
+ * multiply-adds are per output: pack the smaller of dy and (about) x. Measured on the build machine
+ * (docs/PERFORMANCE.md, `bench/wasm-conv.bench.ts`).
+ */
+export function chooseFilterGradMethod(g: Geometry): FilterGradMethod {
+  const { p, q } = phaseSizes(g);
+  const xFilterValues = p * q * g.n * g.sh * g.sw * g.ci;
+  const dyFilterValues = g.n * g.oh * g.ow * g.co;
+  return 2 * xFilterValues < dyFilterValues ? 'xFilter' : 'dyFilter';
+}
+
 /** The filter gradient with tfjs ops on the current backend (also usable directly, for tests). */
 export function conv2dBackpropFilter(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   attrs: Conv2DBackpropFilterAttrs,
+  method?: FilterGradMethod,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const nchw = attrs.dataFormat === 'NCHW';
     const xs = nchw ? nchwToNhwc(x) : x;
     const dys = nchw ? nchwToNhwc(dy) : dy;
-    return byBatchConv(xs, dys, geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) }));
+    const g = geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) });
+    return (method ?? chooseFilterGradMethod(g)) === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });
 }
 

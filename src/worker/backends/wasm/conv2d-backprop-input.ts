@@ -65,6 +65,172 @@ function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.tensor4d(out, [mh, mw, co, outCh]);
 }
 
+export type InputGradMethod = 'subPixel' | 'phases';
+
+/** The problem in NHWC: sizes, strides, kernel and the forward pass's top/left padding. */
+interface Geometry {
+  n: number; h: number; w: number; ci: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  padTop: number; padLeft: number;
+}
+
+function geometry(
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  dxShape: [number, number, number, number],
+  strides: Conv2DBackpropInputAttrs['strides'],
+  pad: Conv2DBackpropInputAttrs['pad'],
+  dimRoundingMode?: Conv2DBackpropInputAttrs['dimRoundingMode'],
+): Geometry {
+  const info = tf.backend_util.computeConv2DInfo(dxShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const [n, h, w, ci] = dxShape;
+  const [, oh, ow, co] = dy.shape;
+  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
+    throw new Error(`Conv2DBackpropInput (wasm): dy ${dy.shape} does not match dx ${dxShape}, filter ${filterShape}`);
+  }
+  return {
+    n, h, w, ci, oh, ow, co,
+    kh: info.filterHeight, kw: info.filterWidth,
+    sh: info.strideHeight, sw: info.strideWidth,
+    padTop: info.padInfo.top, padLeft: info.padInfo.left,
+  };
+}
+
+/**
+ * 'subPixel' (see the top of the file): one convolution for all phases. Its result Z has
+ * Q = ceil((H + pT) / s) rows, so with pT > 0 it computes up to a row and a column that the crop
+ * drops: (Q / (H / s))^2 more multiply-adds, 1.13x on a 32x32 dx, 1.56x on an 8x8 one. Z is
+ * interleaved and cropped into dx by one JavaScript loop (wasm 4.22's 6-D Transpose and strided
+ * Slice took about 2.4 ms of D1's 3.8 ms).
+ */
+function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, ci, oh, ow, sh, sw } = g;
+  const mh = Math.ceil(g.kh / sh);
+  const mw = Math.ceil(g.kw / sw);
+  // Q = rows of Z needed so that Q*s covers (pT + H); dy padded with M-1 on top and enough below.
+  const qh = Math.ceil((h + g.padTop) / sh);
+  const qw = Math.ceil((g.w + g.padLeft) / sw);
+  const z = tf.conv2d(
+    dy,
+    subPixelFilter(w, sh, sw),
+    1,
+    [[0, 0], [mh - 1, Math.max(0, qh - oh)], [mw - 1, Math.max(0, qw - ow)], [0, 0]],
+  ); // [N, >= Q, >= Q', sh*sw*Ci]: Z[q, q', (rh, rw, ci)] = dx at (q*sh + rh - pT, q'*sw + rw - pL)
+  const [, zh, zw, zc] = z.shape;
+  const zv = z.dataSync() as Float32Array;
+  const dx = new Float32Array(n * h * g.w * ci);
+  let to = 0;
+  for (let img = 0; img < n; img++) {
+    for (let ih = 0; ih < h; ih++) {
+      const q = Math.floor((ih + g.padTop) / sh);
+      const rh = (ih + g.padTop) % sh;
+      const zRow = (img * zh + q) * zw;
+      for (let iw = 0; iw < g.w; iw++, to += ci) {
+        const from = (zRow + Math.floor((iw + g.padLeft) / sw)) * zc + (rh * sw + ((iw + g.padLeft) % sw)) * ci;
+        copyChannels(zv, from, dx, to, ci);
+      }
+    }
+  }
+  return tf.tensor4d(dx, [n, h, g.w, ci]);
+}
+
+/** dst[to .. to+count) = src[from .. from+count): a typed-array copy for long runs, a loop for short. */
+function copyChannels(src: Float32Array, from: number, dst: Float32Array, to: number, count: number): void {
+  if (count >= 16) dst.set(src.subarray(from, from + count), to);
+  else for (let c = 0; c < count; c++) dst[to + c] = src[from + c]!;
+}
+
+/** One output phase along one axis: which taps reach it and which dy rows it reads. */
+interface AxisPhase {
+  /** dx rows of the phase: r, r + s, ... below the size. */
+  count: number;
+  /** The phase's taps are k = j*s + first (j < taps). */
+  first: number;
+  taps: number;
+  /** dy rows [lo, hi) feed it (may run past dy: zero padding). */
+  lo: number;
+  hi: number;
+}
+
+/**
+ * dx rows i = q*s + r read dy rows oh = q + c - j with taps k = j*s + e, where e = (r + pT) mod s and
+ * c = floor((r + pT) / s): a stride-1 correlation with the flipped taps over dy rows from c - (taps - 1).
+ */
+function axisPhase(r: number, size: number, s: number, k: number, pad: number): AxisPhase {
+  const count = Math.max(0, Math.ceil((size - r) / s));
+  const first = (r + pad) % s;
+  const c = Math.floor((r + pad) / s);
+  const taps = Math.max(0, Math.ceil((k - first) / s));
+  const lo = c - (taps - 1);
+  return { count, first, taps, lo, hi: lo + count + taps - 1 };
+}
+
+/**
+ * 'phases': one convolution per stride phase (s*s of them), each computing exactly its own dx rows
+ * and columns from its own taps, so no multiply-add is wasted; the phases are interleaved into dx by
+ * one JavaScript loop. Each convolution has Ci output channels: for the RGB layers (Ci = 3) that
+ * wastes most of XNNPACK's 8-wide output tiles, so 'subPixel' is chosen there.
+ */
+function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, ci, co, sh, sw } = g;
+  const wv = w.dataSync() as Float32Array; // [KH, KW, Ci, Co]
+  const dx = new Float32Array(n * h * g.w * ci); // phases with no taps stay zero
+  for (let rh = 0; rh < sh; rh++) {
+    const ph = axisPhase(rh, h, sh, g.kh, g.padTop);
+    for (let rw = 0; rw < sw; rw++) {
+      const pw = axisPhase(rw, g.w, sw, g.kw, g.padLeft);
+      if (ph.count === 0 || pw.count === 0 || ph.taps === 0 || pw.taps === 0) continue;
+      // The phase's filter [taps_h, taps_w, Co, Ci]: flipped taps, ci <-> co transposed.
+      const f = new Float32Array(ph.taps * pw.taps * co * ci);
+      for (let jh = 0; jh < ph.taps; jh++) {
+        const th = (ph.taps - 1 - jh) * sh + ph.first;
+        for (let jw = 0; jw < pw.taps; jw++) {
+          const tw = (pw.taps - 1 - jw) * sw + pw.first;
+          const src = (th * g.kw + tw) * ci * co;
+          const dst = (jh * pw.taps + jw) * co * ci;
+          for (let c = 0; c < ci; c++) {
+            for (let o = 0; o < co; o++) f[dst + o * ci + c] = wv[src + c * co + o]!;
+          }
+        }
+      }
+      // dy rows [lo, hi) and columns likewise: slice what exists, zero-pad the rest.
+      const r0 = Math.max(0, ph.lo);
+      const r1 = Math.min(g.oh, ph.hi);
+      const c0 = Math.max(0, pw.lo);
+      const c1 = Math.min(g.ow, pw.hi);
+      if (r1 <= r0 || c1 <= c0) continue; // reads only padding: this phase of dx is zero
+      const out = tf.tidy(() => {
+        const part = r0 === 0 && c0 === 0 && r1 === g.oh && c1 === g.ow ? dy : tf.slice(dy, [0, r0, c0, 0], [n, r1 - r0, c1 - c0, co]);
+        const pads: [[number, number], [number, number], [number, number], [number, number]] = [
+          [0, 0], [r0 - ph.lo, ph.hi - r1], [c0 - pw.lo, pw.hi - c1], [0, 0],
+        ];
+        return tf.conv2d(part, tf.tensor4d(f, [ph.taps, pw.taps, co, ci]), 1, pads); // [N, count_h, count_w, Ci]
+      });
+      const ov = out.dataSync() as Float32Array;
+      out.dispose();
+      let from = 0;
+      for (let img = 0; img < n; img++) {
+        for (let q = 0; q < ph.count; q++) {
+          const row = (img * h + q * sh + rh) * g.w;
+          for (let qw = 0; qw < pw.count; qw++, from += ci) copyChannels(ov, from, dx, (row + qw * sw + rw) * ci, ci);
+        }
+      }
+    }
+  }
+  return tf.tensor4d(dx, [n, h, g.w, ci]);
+}
+
+/**
+ * 'phases' wastes no multiply-adds but runs s*s convolutions with Ci output channels each; below 8
+ * channels (XNNPACK's output tile width) 'subPixel' is faster. Measured on the build machine with
+ * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
+ */
+export function chooseInputGradMethod(g: Pick<Geometry, 'ci' | 'sh' | 'sw'>): InputGradMethod {
+  return g.sh * g.sw > 1 && g.ci >= 8 ? 'phases' : 'subPixel';
+}
+
 /** dx [N, H, W, Ci] from dy [N, OH, OW, Co] (NHWC). */
 export function conv2dBackpropInputNhwc(
   dy: tf.Tensor4D,
@@ -73,46 +239,25 @@ export function conv2dBackpropInputNhwc(
   strides: Conv2DBackpropInputAttrs['strides'],
   pad: Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: Conv2DBackpropInputAttrs['dimRoundingMode'],
+  method?: InputGradMethod,
 ): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(dxShape, w.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const [n, h, wd, ci] = dxShape;
-  const [, oh, ow, co] = dy.shape;
-  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
-    throw new Error(`Conv2DBackpropInput (wasm): dy ${dy.shape} does not match dx ${dxShape}, filter ${w.shape}`);
-  }
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-  const pT = info.padInfo.top;
-  const pL = info.padInfo.left;
-  const mh = Math.ceil(kh / sh);
-  const mw = Math.ceil(kw / sw);
-  // Q = rows of Z needed so that Q*s covers (pT + H); dy padded with M-1 on top and enough below.
-  const qh = Math.ceil((h + pT) / sh);
-  const qw = Math.ceil((wd + pL) / sw);
-  const z = tf.conv2d(
-    dy,
-    subPixelFilter(w, sh, sw),
-    1,
-    [[0, 0], [mh - 1, Math.max(0, qh - oh)], [mw - 1, Math.max(0, qw - ow)], [0, 0]],
-  ); // [N, >= Q, >= Q', sh*sw*Ci]
-  const zc = z.shape[1] === qh && z.shape[2] === qw ? z : tf.slice(z, [0, 0, 0, 0], [n, qh, qw, sh * sw * ci]);
-  // Interleave the phases: [N, Q, Q', sh, sw, Ci] -> [N, Q, sh, Q', sw, Ci] -> [N, Q*sh, Q'*sw, Ci].
-  // (Same result as DepthToSpace when sh == sw, and on wasm 4.22 about 4x faster than its DepthToSpace.)
-  const u: tf.Tensor4D =
-    sh === 1 && sw === 1
-      ? zc
-      : tf.reshape<tf.Rank.R4>(tf.transpose(tf.reshape(zc, [n, qh, qw, sh, sw, ci]), [0, 1, 3, 2, 4, 5]), [n, qh * sh, qw * sw, ci]);
-  const exact = pT === 0 && pL === 0 && u.shape[1] === h && u.shape[2] === wd;
-  return exact ? u : tf.slice(u, [0, pT, pL, 0], [n, h, wd, ci]);
+  const g = geometry(dy, w.shape, dxShape, strides, pad, dimRoundingMode);
+  return (method ?? chooseInputGradMethod(g)) === 'phases' ? byPhases(dy, w, g) : bySubPixel(dy, w, g);
 }
 
 /** The kernel's computation with tfjs ops on the current backend (also usable directly, for tests). */
-export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DBackpropInputAttrs): tf.Tensor4D {
+export function conv2dBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  attrs: Conv2DBackpropInputAttrs,
+  method?: InputGradMethod,
+): tf.Tensor4D {
   return tf.tidy(() => {
     if (attrs.dataFormat === 'NCHW') {
       const [n, c, h, w] = attrs.inputShape;
-      return nhwcToNchw(conv2dBackpropInputNhwc(nchwToNhwc(dy), filter, [n, h, w, c], attrs.strides, nhwcPad(attrs), attrs.dimRoundingMode));
+      return nhwcToNchw(conv2dBackpropInputNhwc(nchwToNhwc(dy), filter, [n, h, w, c], attrs.strides, nhwcPad(attrs), attrs.dimRoundingMode, method));
     }
-    return conv2dBackpropInputNhwc(dy, filter, attrs.inputShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+    return conv2dBackpropInputNhwc(dy, filter, attrs.inputShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, method);
   });
 }
 

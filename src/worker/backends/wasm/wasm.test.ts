@@ -13,6 +13,8 @@ import { createTrainer } from '../../training/trainer';
 import { datasetFromPixels } from '../../training/dataset';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
+import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
+import { conv2dBackpropInput, type InputGradMethod } from './conv2d-backprop-input';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -36,6 +38,8 @@ const CASES: Case[] = [
   { x: [2, 8, 8, 3], k: [5, 5], co: 4, s: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
   { x: [2, 9, 8, 3], k: [3, 3], co: 4, s: [2, 1], pad: 1 },
   { x: [1, 5, 5, 4], k: [1, 1], co: 3, s: 1, pad: 'valid' },
+  { x: [2, 7, 7, 8], k: [1, 1], co: 5, s: 2, pad: 'valid' }, // phases no tap reaches: zero in dx
+  { x: [2, 9, 8, 9], k: [3, 3], co: 6, s: 2, pad: 'same' }, // odd kernel: phases with 2 and 1 taps
   { x: [2, 8, 8, 3], k: [4, 4], co: 5, s: 2, pad: 'same', nchw: true },
   { x: [2, 8, 9, 3], k: [3, 3], co: 4, s: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]], nchw: true },
 ];
@@ -96,8 +100,25 @@ describe('WebAssembly backend', () => {
     const fIn = { x: [x, xShape], dy: [dy, dyShape] } as Record<string, [Float32Array, number[]]>;
     const iIn = { dy: [dy, dyShape], filter: [filter, filterShape] } as Record<string, [Float32Array, number[]]>;
     const before = tf.memory().numTensors;
-    expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), await runOn('cpu', 'Conv2DBackpropFilter', fIn, fAttrs))).toBeLessThan(1e-5);
-    expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs))).toBeLessThan(1e-5);
+    const fRef = await runOn('cpu', 'Conv2DBackpropFilter', fIn, fAttrs);
+    expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), fRef)).toBeLessThan(1e-5);
+    // Both ways of computing it, whichever the kernel picks for this shape.
+    await tf.setBackend('wasm');
+    for (const method of ['dyFilter', 'xFilter'] as FilterGradMethod[]) {
+      const got = tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, xShape as never), tf.tensor4d(dy, dyShape as never), fAttrs as never, method));
+      expect(got.shape).toEqual(filterShape);
+      expect(maxRel((await got.data()) as Float32Array, fRef), method).toBeLessThan(1e-5);
+      got.dispose();
+    }
+    const iRef = await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs);
+    expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), iRef)).toBeLessThan(1e-5);
+    await tf.setBackend('wasm');
+    for (const method of ['subPixel', 'phases'] as InputGradMethod[]) {
+      const got = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, method));
+      expect(got.shape).toEqual(xShape);
+      expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(1e-5);
+      got.dispose();
+    }
     expect(tf.memory().numTensors).toBe(before);
     await tf.setBackend('wasm');
   });
