@@ -13,7 +13,7 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
-import { type WasmStart, startWasmBackend } from './wasm';
+import { type WasmStart, clearInputGradFilterCache, startWasmBackend } from './wasm';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -47,6 +47,15 @@ let fastDispatch: FastDispatch | null = null;
 /** The WebGPU dispatch cache's counters (benchmarks, tests), or null when it is not installed. */
 export function fastDispatchStats(): FastDispatch['stats'] | null {
   return fastDispatch?.stats ?? null;
+}
+
+/**
+ * Drops what our kernels keep between calls: the WebAssembly input gradient's rearranged filters,
+ * which live as long as the weights they came from. Trainer.dispose calls it, so that a finished job
+ * holds no memory for its model.
+ */
+export function releaseKernelCaches(): void {
+  clearInputGradFilterCache();
 }
 
 /** The backend chosen by the last successful `initBackend`, or null. */

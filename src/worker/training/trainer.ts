@@ -16,7 +16,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
-import { currentBackend } from '../backends';
+import { currentBackend, releaseKernelCaches } from '../backends';
 import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
@@ -343,6 +343,7 @@ export abstract class GanTrainer {
     this.discriminator.dispose();
     this.optG.dispose();
     this.optD.dispose();
+    releaseKernelCaches();
   }
 }
 

@@ -114,7 +114,7 @@ function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const qw = Math.ceil((g.w + g.padLeft) / sw);
   const z = tf.conv2d(
     dy,
-    subPixelFilter(w, sh, sw),
+    rearrangedFilters(w, `subPixel s${sh}x${sw}`, () => [subPixelFilter(w, sh, sw)])[0]!,
     1,
     [[0, 0], [mh - 1, Math.max(0, qh - oh)], [mw - 1, Math.max(0, qw - ow)], [0, 0]],
   ); // [N, >= Q, >= Q', sh*sw*Ci]: Z[q, q', (rh, rw, ci)] = dx at (q*sh + rh - pT, q'*sw + rw - pL)
@@ -168,21 +168,21 @@ function axisPhase(r: number, size: number, s: number, k: number, pad: number): 
 }
 
 /**
- * 'phases': one convolution per stride phase (s*s of them), each computing exactly its own dx rows
- * and columns from its own taps, so no multiply-add is wasted; the phases are interleaved into dx by
- * one JavaScript loop. Each convolution has Ci output channels: for the RGB layers (Ci = 3) that
- * wastes most of XNNPACK's 8-wide output tiles, so 'subPixel' is chosen there.
+ * The phase filters [taps_h, taps_w, Co, Ci] of w, index rh*sw + rw (null where no tap reaches the
+ * phase): flipped taps, ci <-> co transposed, by a JavaScript loop over a copy of w's values.
  */
-function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
-  const { n, h, ci, co, sh, sw } = g;
+function buildPhaseFilters(w: tf.Tensor4D, g: Geometry): Array<tf.Tensor4D | null> {
+  const { ci, co, sh, sw } = g;
   const wv = w.dataSync() as Float32Array; // [KH, KW, Ci, Co]
-  const dx = new Float32Array(n * h * g.w * ci); // phases with no taps stay zero
+  const filters: Array<tf.Tensor4D | null> = [];
   for (let rh = 0; rh < sh; rh++) {
-    const ph = axisPhase(rh, h, sh, g.kh, g.padTop);
+    const ph = axisPhase(rh, g.h, sh, g.kh, g.padTop);
     for (let rw = 0; rw < sw; rw++) {
       const pw = axisPhase(rw, g.w, sw, g.kw, g.padLeft);
-      if (ph.count === 0 || pw.count === 0 || ph.taps === 0 || pw.taps === 0) continue;
-      // The phase's filter [taps_h, taps_w, Co, Ci]: flipped taps, ci <-> co transposed.
+      if (ph.taps === 0 || pw.taps === 0) {
+        filters.push(null);
+        continue;
+      }
       const f = new Float32Array(ph.taps * pw.taps * co * ci);
       for (let jh = 0; jh < ph.taps; jh++) {
         const th = (ph.taps - 1 - jh) * sh + ph.first;
@@ -195,6 +195,28 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
           }
         }
       }
+      filters.push(tf.tensor4d(f, [ph.taps, pw.taps, co, ci]));
+    }
+  }
+  return filters;
+}
+
+/**
+ * 'phases': one convolution per stride phase (s*s of them), each computing exactly its own dx rows
+ * and columns from its own taps, so no multiply-add is wasted; the phases are interleaved into dx by
+ * one JavaScript loop. Each convolution has Ci output channels: for the RGB layers (Ci = 3) that
+ * wastes most of XNNPACK's 8-wide output tiles, so 'subPixel' is chosen there.
+ */
+function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const { n, h, ci, co, sh, sw } = g;
+  const filters = rearrangedFilters(w, `phases s${sh}x${sw} p${g.padTop},${g.padLeft}`, () => buildPhaseFilters(w, g));
+  const dx = new Float32Array(n * h * g.w * ci); // phases with no taps stay zero
+  for (let rh = 0; rh < sh; rh++) {
+    const ph = axisPhase(rh, h, sh, g.kh, g.padTop);
+    for (let rw = 0; rw < sw; rw++) {
+      const pw = axisPhase(rw, g.w, sw, g.kw, g.padLeft);
+      const filter = filters[rh * sw + rw];
+      if (ph.count === 0 || pw.count === 0 || !filter) continue;
       // dy rows [lo, hi) and columns likewise: slice what exists, zero-pad the rest.
       const r0 = Math.max(0, ph.lo);
       const r1 = Math.min(g.oh, ph.hi);
@@ -206,7 +228,7 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
         const pads: [[number, number], [number, number], [number, number], [number, number]] = [
           [0, 0], [r0 - ph.lo, ph.hi - r1], [c0 - pw.lo, pw.hi - c1], [0, 0],
         ];
-        return tf.conv2d(part, tf.tensor4d(f, [ph.taps, pw.taps, co, ci]), 1, pads); // [N, count_h, count_w, Ci]
+        return tf.conv2d(part, filter, 1, pads); // [N, count_h, count_w, Ci]
       });
       const ov = out.dataSync() as Float32Array;
       out.dispose();
@@ -220,6 +242,91 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
     }
   }
   return tf.tensor4d(dx, [n, h, g.w, ci]);
+}
+
+/*
+ * Rearranged filters of the weights seen last. The conditional WGAN-GP's critic takes about five
+ * input gradients per layer with the same weight values in each critic update (its gradient penalty
+ * differentiates twice), and XNNPACK keeps the packed form of a filter tensor it has seen: on the
+ * 8x8x128 -> 4x4x256 layer a call that finds its filters here takes 10 ms, one that builds and packs
+ * them 28-33 ms. The weights usually arrive as different tensors with the same values (tfjs saves a
+ * copy of each input for the backward pass, and wasm's copies get new data ids), so an entry is found
+ * by data id or else by comparing the values bit for bit: never a stale or approximate match.
+ * An entry goes when no tensor it was seen with is alive any more (checked on every call: after an
+ * optimizer step the old values do not come back), oldest first past FILTER_CACHE_SIZE, and all at
+ * once with `clearInputGradFilterCache` (Trainer.dispose).
+ */
+const FILTER_CACHE_SIZE = 16;
+
+interface FilterCacheEntry {
+  /** The method and geometry the filters were built for, with w's shape. */
+  key: string;
+  /** w's values, to match a weight tensor with another data id. */
+  values: Uint32Array;
+  filters: Array<tf.Tensor4D | null>;
+  /** Data ids of the tensors it was matched to (an id holds no memory; the engine knows if it lives). */
+  dataIds: Set<object>;
+}
+
+/** Least recently used first. */
+const filterCache: FilterCacheEntry[] = [];
+/** Data ids already matched to an entry (a dead id simply disappears). */
+const entryByDataId = new WeakMap<object, FilterCacheEntry>();
+
+function dropEntry(entry: FilterCacheEntry): void {
+  for (const f of entry.filters) f?.dispose();
+  filterCache.splice(filterCache.indexOf(entry), 1);
+}
+
+/** Drops every cached filter (Trainer.dispose, tests). Returns how many entries there were. */
+export function clearInputGradFilterCache(): number {
+  const n = filterCache.length;
+  while (filterCache.length > 0) dropEntry(filterCache[0]!);
+  return n;
+}
+
+/** How many weight values have cached filters, once those of dead tensors are dropped (tests). */
+export function inputGradFilterCacheSize(): number {
+  dropEntriesOfDeadTensors();
+  return filterCache.length;
+}
+
+function dropEntriesOfDeadTensors(): void {
+  const alive = tf.engine().state.tensorInfo;
+  for (const entry of [...filterCache]) {
+    for (const id of entry.dataIds) if (!alive.has(id)) entry.dataIds.delete(id);
+    if (entry.dataIds.size === 0) dropEntry(entry);
+  }
+}
+
+function sameBits(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf.Tensor4D | null>): Array<tf.Tensor4D | null> {
+  dropEntriesOfDeadTensors();
+  const key = `${method} ${w.shape.join('x')}`;
+  const dataId = w.dataId as object;
+  let entry = entryByDataId.get(dataId);
+  if (!entry || entry.key !== key || !filterCache.includes(entry)) {
+    const values = new Uint32Array((w.dataSync() as Float32Array).slice().buffer);
+    entry = filterCache.find((e) => e.key === key && sameBits(e.values, values));
+    if (!entry) {
+      if (filterCache.length >= FILTER_CACHE_SIZE) dropEntry(filterCache[0]!);
+      const filters = build();
+      for (const f of filters) if (f) tf.keep(f); // outlives the kernel's tidy
+      entry = { key, values, filters, dataIds: new Set() };
+      filterCache.push(entry);
+    }
+    entry.dataIds.add(dataId);
+    entryByDataId.set(dataId, entry);
+  }
+  // Most recently used last.
+  filterCache.splice(filterCache.indexOf(entry), 1);
+  filterCache.push(entry);
+  return entry.filters;
 }
 
 /**

@@ -15,7 +15,9 @@
  */
 import { tf } from '../tf';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
-import { conv2dBackpropInputKernel } from './conv2d-backprop-input';
+import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
+
+export { clearInputGradFilterCache };
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 

@@ -14,7 +14,7 @@ import { datasetFromPixels } from '../../training/dataset';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
-import { conv2dBackpropInput, type InputGradMethod } from './conv2d-backprop-input';
+import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -119,8 +119,51 @@ describe('WebAssembly backend', () => {
       expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(1e-5);
       got.dispose();
     }
+    // Nothing else is left once the input gradient's cached filters are dropped.
+    clearInputGradFilterCache();
     expect(tf.memory().numTensors).toBe(before);
     await tf.setBackend('wasm');
+  });
+
+  it('reuses the input gradient\'s rearranged filters for the same weight values, bounded, and frees them', async () => {
+    await tf.setBackend('wasm');
+    clearInputGradFilterCache();
+    const rng = new Prng(11);
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 16] } as never;
+    const dy = tf.tensor4d(randomArray(2 * 4 * 4 * 8, rng), [2, 4, 4, 8]);
+    const before = tf.memory().numTensors;
+    const w1 = tf.tensor4d(randomArray(4 * 4 * 16 * 8, rng), [4, 4, 16, 8]);
+    const dx1 = conv2dBackpropInput(dy, w1, attrs, 'phases');
+    expect(inputGradFilterCacheSize()).toBe(1);
+    const held = tf.memory().numTensors; // dx1 and the four phase filters
+    // The same values in another tensor (as tfjs's saved copies for the backward pass are): reused.
+    const copy = tf.add(w1, 0) as tf.Tensor4D;
+    const dx1b = conv2dBackpropInput(dy, copy, attrs, 'phases');
+    expect(Array.from(await dx1b.data())).toEqual(Array.from(await dx1.data()));
+    expect(inputGradFilterCacheSize()).toBe(1);
+    expect(tf.memory().numTensors).toBe(held + 2); // copy and dx1b only
+    // One value changed by one bit: a new entry and its own, correct result.
+    const bits = new Uint32Array((w1.dataSync() as Float32Array).slice().buffer);
+    bits[100]! ^= 1;
+    const w2 = tf.tensor4d(new Float32Array(bits.buffer), [4, 4, 16, 8]);
+    const dx2 = conv2dBackpropInput(dy, w2, attrs, 'phases');
+    expect(inputGradFilterCacheSize()).toBe(2);
+    const ref = conv2dBackpropInput(dy, w2, attrs, 'subPixel');
+    expect(maxRel((await dx2.data()) as Float32Array, (await ref.data()) as Float32Array)).toBeLessThan(1e-6);
+    expect(Array.from(await dx2.data())).not.toEqual(Array.from(await dx1.data()));
+    // While any tensor with its values lives, an entry stays; with the last one it goes.
+    tf.dispose([dx1, dx1b, dx2, ref, w1, w2]);
+    expect(inputGradFilterCacheSize()).toBe(1); // copy still holds w1's values
+    copy.dispose();
+    expect(inputGradFilterCacheSize()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    // Bounded: 20 different live weights leave the 16 most recent.
+    const ws = Array.from({ length: 20 }, () => tf.tensor4d(randomArray(4 * 4 * 16 * 8, rng), [4, 4, 16, 8]));
+    for (const w of ws) conv2dBackpropInput(dy, w, attrs, 'phases').dispose();
+    expect(inputGradFilterCacheSize()).toBe(16);
+    expect(clearInputGradFilterCache()).toBe(16);
+    tf.dispose([...ws, dy]);
+    expect(tf.memory().numTensors).toBe(before - 1);
   });
 
   it('UnsortedSegmentSum and Tile (zero repetitions included) match the CPU backend', async () => {
@@ -147,13 +190,16 @@ describe('WebAssembly backend', () => {
     const rng = new Prng(4);
     const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 0, 1]), 32, 3);
     const config = makeConfig(family, 32, { preset: 'tiny', batchSize: 4, numClasses: 2 });
+    const atStart = tf.memory().numTensors;
     const t = createTrainer(family === 'cwgan-gp' ? { ...config, nCritic: 2 } : config, ds, { seed: 2 });
     const m1 = await t.step();
     const before = tf.memory().numTensors;
     const m2 = await t.step();
     expect(tf.memory().numTensors).toBe(before);
     for (const m of [m1, m2]) expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
+    // Disposing the trainer frees its models, optimizers and the kernels' cached filters of its weights.
     t.dispose();
+    expect(tf.memory().numTensors).toBe(atStart);
   }, 120_000);
 
   it('auto prefers WebAssembly to WebGPU on a software adapter (this machine) and names it', async () => {
