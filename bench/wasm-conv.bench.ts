@@ -9,20 +9,22 @@
  *
  * Every call gets fresh copies of its inputs (new tensors, as in training, where the weights and
  * activations are new each step): XNNPACK caches a convolution's packed filter by tensor, so reusing
- * one tensor would time a cache hit that training never gets. Times are the best of --reps calls;
+ * one tensor would time a cache hit that training never gets (and our input gradient's cache of
+ * rearranged filters is cleared before each call: its worst case). Times are the best of --reps calls;
  * wasm kernels run synchronously, so no read-back is timed.
  */
 import { arg, LAYERS_32, LAYERS_64, runBench, type ConvLayer } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-filter';
-import { conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
+import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
 
 /** Best of `reps` calls of f on fresh copies of `inputs` (ms). */
 function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh: T) => tf.Tensor): number {
   let best = Infinity;
   for (let i = 0; i < reps + 1; i++) {
     const fresh = inputs.map((t) => tf.add(t, 0)) as T;
+    clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
     const t0 = performance.now();
     const out = f(...fresh);
     const ms = performance.now() - t0;
