@@ -124,7 +124,7 @@ async function initAuto(): Promise<BackendInfo> {
 
 /**
  * `auto`'s order: tfjs-node(-gpu) when installed; else WebGPU on a real GPU; else WebAssembly on the
- * processor (4.4x faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else
+ * processor (about 7x faster than WebGPU through a software Vulkan driver, docs/PERFORMANCE.md); else
  * WebGPU on a software driver; else pure JavaScript. Never throws for a backend that cannot start
  * (the last resort always starts); exported with its starters as a parameter for tests.
  */

@@ -1,9 +1,9 @@
 /**
  * The WebAssembly backend (tfjs-backend-wasm 4.22: XNNPACK, SIMD) made able to train our GANs on the
  * processor, for computers without a usable GPU (issue 5: "a CPU training path worth offering").
- * Measured on the 2-core build machine, DCGAN-32 batch 16, one thread: 677 ms per step, where WebGPU
- * through Mesa's lavapipe (a CPU Vulkan driver) takes 3,002 ms and PyTorch on the CPU 506 ms, in the
- * same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
+ * Measured on the 2-core build machine, DCGAN-32 batch 16, one thread: 379-425 ms per step, where
+ * WebGPU through Mesa's lavapipe (a CPU Vulkan driver) takes 2,675 ms and PyTorch 1.13 on the CPU
+ * 462-468 ms, in the same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
  *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
