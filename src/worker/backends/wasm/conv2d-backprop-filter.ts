@@ -20,40 +20,25 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { nchwToNhwc, nhwcPad } from './nhwc';
+import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
 }
 
-/** The problem in NHWC: sizes, strides and the forward pass's top/left padding. */
-interface Geometry {
-  n: number; h: number; w: number; ci: number;
-  oh: number; ow: number; co: number;
-  kh: number; kw: number;
-  sh: number; sw: number;
-  padTop: number; padLeft: number;
+/** The problem, with the zero padding after the image that the 'dyFilter' convolution needs. */
+interface Geometry extends ConvGeometry {
   /** Rows / columns of zero padding after the image so that every (kh, oh) index exists. */
   padBottom: number; padRight: number;
 }
 
 function geometry(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBackpropFilterAttrs): Geometry {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
-  );
-  const [n, h, w, ci] = x.shape;
-  const [, oh, ow, co] = dy.shape;
-  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
-    throw new Error(`Conv2DBackpropFilter (wasm): dy ${dy.shape} does not match x ${x.shape}, filter ${attrs.filterShape}`);
-  }
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
+  const g = convGeometry('Conv2DBackpropFilter', x.shape, attrs.filterShape, dy.shape, attrs);
   // The last row read is (oh-1)*sh + kh-1 - padTop; pad so that it exists (never negative: rows past
   // that one are simply never read).
-  const padBottom = Math.max(0, (oh - 1) * sh + kh - padTop - h);
-  const padRight = Math.max(0, (ow - 1) * sw + kw - padLeft - w);
-  return { n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft, padBottom, padRight };
+  const padBottom = Math.max(0, (g.oh - 1) * g.sh + g.kh - g.padTop - g.h);
+  const padRight = Math.max(0, (g.ow - 1) * g.sw + g.kw - g.padLeft - g.w);
+  return { ...g, padBottom, padRight };
 }
 
 /**

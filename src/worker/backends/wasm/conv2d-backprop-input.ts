@@ -21,7 +21,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
+import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -67,14 +67,7 @@ function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
 
 export type InputGradMethod = 'subPixel' | 'phases';
 
-/** The problem in NHWC: sizes, strides, kernel and the forward pass's top/left padding. */
-interface Geometry {
-  n: number; h: number; w: number; ci: number;
-  oh: number; ow: number; co: number;
-  kh: number; kw: number;
-  sh: number; sw: number;
-  padTop: number; padLeft: number;
-}
+type Geometry = ConvGeometry;
 
 function geometry(
   dy: tf.Tensor4D,
@@ -84,18 +77,7 @@ function geometry(
   pad: Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: Conv2DBackpropInputAttrs['dimRoundingMode'],
 ): Geometry {
-  const info = tf.backend_util.computeConv2DInfo(dxShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const [n, h, w, ci] = dxShape;
-  const [, oh, ow, co] = dy.shape;
-  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
-    throw new Error(`Conv2DBackpropInput (wasm): dy ${dy.shape} does not match dx ${dxShape}, filter ${filterShape}`);
-  }
-  return {
-    n, h, w, ci, oh, ow, co,
-    kh: info.filterHeight, kw: info.filterWidth,
-    sh: info.strideHeight, sw: info.strideWidth,
-    padTop: info.padInfo.top, padLeft: info.padInfo.left,
-  };
+  return convGeometry('Conv2DBackpropInput', dxShape, filterShape, dy.shape, { strides, pad, dimRoundingMode });
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Our wasm convolution kernels compute in NHWC; NCHW inputs are transposed first, and their explicit
- * padding ([[0, 0], [0, 0], [top, bottom], [left, right]] in NCHW) reordered to NHWC's.
+ * padding ([[0, 0], [0, 0], [top, bottom], [left, right]] in NCHW) reordered to NHWC's. Both gradient
+ * kernels describe their problem with `convGeometry`.
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
@@ -20,4 +21,39 @@ export function nhwcPad(attrs: Pick<ConvAttrs, 'pad' | 'dataFormat'>): ConvAttrs
   const pad = attrs.pad;
   if (attrs.dataFormat !== 'NCHW' || !Array.isArray(pad)) return pad;
   return [pad[0], pad[2], pad[3], pad[1]] as tf.backend_util.ExplicitPadding;
+}
+
+/** A convolution in NHWC: x [N, H, W, Ci] -> dy [N, OH, OW, Co], kernel KH x KW, strides, top/left padding. */
+export interface ConvGeometry {
+  n: number; h: number; w: number; ci: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  padTop: number; padLeft: number;
+}
+
+/**
+ * The forward convolution's geometry from x's and dy's shapes (NHWC), checked against each other:
+ * a mismatch is an error naming `kernel` and the shapes. Dilations are 1, as in tfjs-core's
+ * convolution gradients.
+ */
+export function convGeometry(
+  kernel: string,
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  dyShape: readonly number[],
+  attrs: Pick<ConvAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+): ConvGeometry {
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const [n, h, w, ci] = xShape;
+  const [, oh, ow, co] = dyShape as [number, number, number, number];
+  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
+    throw new Error(`${kernel} (wasm): dy ${dyShape} does not match x ${xShape}, filter ${filterShape}`);
+  }
+  return {
+    n, h, w, ci, oh, ow, co,
+    kh: info.filterHeight, kw: info.filterWidth,
+    sh: info.strideHeight, sw: info.strideWidth,
+    padTop: info.padInfo.top, padLeft: info.padInfo.left,
+  };
 }
