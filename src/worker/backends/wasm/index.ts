@@ -9,6 +9,8 @@
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
+ *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
+ *                         saves for its backward pass): ./identity.ts
  * One thread: tfjs turns the threaded binary off under Node (its workers start from blob: URLs,
  * which Node cannot load); a workaround gave 15-20% more on 2 cores but depends on the package's
  * internals, so it is not shipped.
@@ -18,6 +20,7 @@ import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 
 export { clearInputGradFilterCache };
+import { identityKernel } from './identity';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 
@@ -27,6 +30,7 @@ const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['UnsortedSegmentSum', unsortedSegmentSumKernel],
   ['Conv2DBackpropInput', conv2dBackpropInputKernel],
   ['Tile', tileKernel],
+  ['Identity', identityKernel],
 ];
 
 function installWasmKernels(): void {

@@ -166,6 +166,23 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(before - 1);
   });
 
+  it('Identity (tf.clone) shares the data, which lives until the last sharer is disposed', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4.5], [2, 2]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4.5]);
+    const before = tf.memory().numBytes;
+    y.dispose();
+    expect(tf.memory().numBytes).toBe(before - 16);
+    const t = tf.tensor1d(['a', 'b'], 'string');
+    const s = tf.clone(t);
+    t.dispose();
+    expect(await s.data()).toEqual(['a', 'b']);
+    s.dispose();
+  });
+
   it('UnsortedSegmentSum and Tile (zero repetitions included) match the CPU backend', async () => {
     const rng = new Prng(3);
     const x = randomArray(6 * 5, rng);
