@@ -85,6 +85,14 @@ describe('auto backend order', () => {
     expect(chosen.warning).not.toMatch(/No GPU was found|TensorFlow/);
   });
 
+  it('a real GPU whose WebGPU fails, and no WebAssembly: pure JavaScript, WebGPU not tried twice', async () => {
+    const { start, calls } = starters({ probeWebGpu: async () => H200, webgpu: unavailable('WebGPU failed to start (the device was lost).') });
+    const cpu = await chooseAutoBackend(start);
+    expect(calls).toEqual(['tensorflow', 'probeWebGpu', 'webgpu', 'wasm', 'cpu']);
+    expect(cpu.name).toBe('cpu');
+    expect(cpu.warning?.match(/the device was lost/g)).toHaveLength(1);
+  });
+
   it('a real GPU that starts: WebGPU, WebAssembly not even loaded', async () => {
     const { start, calls } = starters({ probeWebGpu: async () => H200, webgpu: async () => info('webgpu', H200.device) });
     expect(await chooseAutoBackend(start)).toEqual(info('webgpu', H200.device));

@@ -165,7 +165,7 @@ export async function chooseAutoBackend(start: AutoStarters): Promise<BackendInf
     }
     return wasm;
   }
-  if (adapter) {
+  if (adapter && !adapter.isGpu) {
     const software = await attempt(start.webgpu);
     if (software) return software;
   }

@@ -1,16 +1,19 @@
 /**
  * Conv2DBackpropFilter for tfjs-backend-wasm (4.22 has no such kernel, so no conv2d layer could be
- * trained on 'wasm'), built from kernels the wasm backend has: the filter gradient as a convolution
- * over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N the channels) is convolved with dy as a
- * filter [OH, OW, N, Co], stride 1, dilation = the forward stride, explicit padding; the result is
- * cropped to [Ci, KH, KW, Co] and transposed to [KH, KW, Ci, Co]: two transposes in, one XNNPACK
- * convolution with a large dilated filter, one transpose out.
+ * trained on 'wasm'), built from one XNNPACK convolution and layout changes, in one of two ways:
+ *  - 'dyFilter': a convolution over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N the
+ *    channels) is convolved with dy as a filter [OH, OW, N, Co], stride 1, dilation = the forward
+ *    stride; the result is cropped to [Ci, KH, KW, Co] and transposed to [KH, KW, Ci, Co].
+ *  - 'xFilter': the roles swapped, x's stride phases as the filter and dy as the image (below).
+ * XNNPACK packs a convolution's filter on every call with a new filter tensor, at about the cost of
+ * the multiply-adds on these layers, so `chooseFilterGradMethod` packs the smaller of the two.
  *
- * One thread, 2-core build machine, DCGAN-32 batch-16 layers (k4 s2 same): x [16,32,32,3] -> 64:
- * 7.7 ms (forward conv 2.0 ms); [16,16,16,64] -> 128: 15.7 ms (13.2); [16,8,8,128] -> 256: 22.9 ms
- * (11.9). An im2col version (strided slices, one matmul) was 10-40x slower on wasm 4.22 (its
- * StridedSlice and its matmul with transposeA are slow paths). Not usable: the backend's own
- * Conv3DBackpropFilterV2 on a depth-1 view, wrong for strides > 1 in 4.22.
+ * One thread, 2-core build machine, batch 16, on fresh tensors (`bench/wasm-conv.bench.ts`,
+ * docs/PERFORMANCE.md), as a multiple of the forward pass: the RGB layers 2.4-2.7x (4.8-7.4x with
+ * 'dyFilter' only), 16x16x64 -> 128 1.1x, 8x8x128 -> 256 0.6x. An im2col version (strided slices,
+ * one matmul) was 10-40x slower on wasm 4.22 (its StridedSlice and its matmul with transposeA are
+ * slow paths). Not usable: the backend's own Conv3DBackpropFilterV2 on a depth-1 view, wrong for
+ * strides > 1 in 4.22.
  *
  * Math (NHWC, forward y = conv2d(x, w, stride s, pads top/left pT/pL)):
  *   dw[kh, kw, ci, co] = sum_{n, oh, ow} x[n, oh*sH + kh - pT, ow*sW + kw - pL, ci] * dy[n, oh, ow, co]
@@ -147,6 +150,8 @@ export function conv2dBackpropFilter(
     const xs = nchw ? nchwToNhwc(x) : x;
     const dys = nchw ? nchwToNhwc(dy) : dy;
     const g = geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) });
+    // Nothing to sum over (XNNPACK refuses empty convolutions): the gradient is zero.
+    if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     return (method ?? chooseFilterGradMethod(g)) === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });
 }

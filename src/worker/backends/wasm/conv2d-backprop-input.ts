@@ -2,22 +2,25 @@
  * A faster Conv2DBackpropInput (conv2dTranspose, and conv2d's input gradient) for tfjs-backend-wasm.
  * The backend's own kernel is a plain C++ loop: on DCGAN-32 batch 16 it took ~60% of a training
  * step (e.g. 118 ms for dy [16,8,8,128] -> dx [16,16,16,64], k4 s2, where the forward conv2d
- * through XNNPACK takes 13 ms). This one is ONE XNNPACK conv2d plus a depth-to-space shuffle
- * ("sub-pixel" decomposition), so it does the same multiply-adds as the forward conv, none wasted
- * on inserted zeros.
+ * through XNNPACK takes 13 ms). This one splits dx by stride phase, so that no multiply-add is spent
+ * on the zeros a transposed convolution inserts, in one of two ways (`chooseInputGradMethod`):
+ *  - 'subPixel': ONE XNNPACK conv2d with all s*s phases in its output channels, then a JavaScript
+ *    loop that interleaves the phases and crops (below);
+ *  - 'phases': one conv2d per phase, each exactly its phase's rows and columns (`byPhases`).
+ * The rearranged filters are kept for weights that come back (`rearrangedFilters`).
  *
- * Math (NHWC, forward y = conv2d(x, w, stride s, pad top pT); w [KH, KW, Ci, Co], dy [N, OH, OW, Co]):
+ * Math of 'subPixel' (NHWC, forward y = conv2d(x, w, stride s, pad top pT); w [KH, KW, Ci, Co],
+ * dy [N, OH, OW, Co]):
  *   dx[ih] = sum over (oh, kh) with oh*s + kh - pT = ih of dy[oh] . w[kh]     (per row; columns alike)
  * Write ih + pT = q*s + r (0 <= r < s). Then kh = (q - oh)*s + r = m*s + r with m = q - oh in
  * [0, M), M = ceil(KH / s), so
  *   dx[ih] = sum_m dy[q - m] . w[m*s + r]      = sum_j dyPad[q + j] . g_r[j],
  * a stride-1 correlation over dy padded with M-1 rows on top, with the phase-r sub-filter
- * g_r[j] = w[(M-1-j)*s + r] (zero past KH). All s*s phases (rows x columns) go into the output
- * channels of one filter G [M, M, Co, s*s*Ci]; the conv gives Z [N, Q, Q', s*s*Ci] with
- * Z[q, q', (rh, rw, ci)] = dx at (q*s + rh - pT, q'*s + rw - pL). Depth-to-space (block s)
- * interleaves the phases into U [N, Q*s, Q'*s, Ci] (done as a reshape + transpose, which also
- * covers unequal strides); dx = U cropped from (pT, pL). Dilations are 1, as for
- * tfjs-core's Conv2DBackpropInput. Ops run inside the kernel are not taped (engine kernelDepth > 0).
+ * g_r[j] = w[(M-1-j)*s + r] (zero past KH: when s does not divide KH, some taps are zeros). All s*s
+ * phases (rows x columns) go into the output channels of one filter G [M, M, Co, s*s*Ci]; the conv
+ * gives Z [N, Q, Q', s*s*Ci] with Z[q, q', (rh, rw, ci)] = dx at (q*s + rh - pT, q'*s + rw - pL);
+ * dx is read out of Z by one loop. Dilations are 1, as for tfjs-core's Conv2DBackpropInput. Ops run
+ * inside the kernel are not taped (engine kernelDepth > 0).
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
@@ -227,33 +230,31 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
 }
 
 /*
- * Rearranged filters of the weights seen last. The conditional WGAN-GP's critic takes about five
- * input gradients per layer with the same weight values in each critic update (its gradient penalty
- * differentiates twice), and XNNPACK keeps the packed form of a filter tensor it has seen: on the
- * 8x8x128 -> 4x4x256 layer a call that finds its filters here takes 10 ms, one that builds and packs
- * them 28-33 ms. The weights usually arrive as different tensors with the same values (tfjs saves a
- * copy of each input for the backward pass, and wasm's copies get new data ids), so an entry is found
- * by data id or else by comparing the values bit for bit: never a stale or approximate match.
- * An entry goes when no tensor it was seen with is alive any more (checked on every call: after an
- * optimizer step the old values do not come back), oldest first past FILTER_CACHE_SIZE, and all at
- * once with `clearInputGradFilterCache` (Trainer.dispose).
+ * Rearranged filters of the weights seen last, by the weight tensor's data id. The conditional
+ * WGAN-GP's critic takes about five input gradients per layer with the same weights in each critic
+ * update (its gradient penalty differentiates twice), and XNNPACK keeps the packed form of a filter
+ * tensor it has seen: on the 8x8x128 -> 4x4x256 layer a call that finds its filters here takes
+ * 10 ms, one that builds and packs them 28-33 ms. The weights reach the kernel as the variable's own
+ * tensor or as the copies tfjs saves for the backward pass, which share its data id (./identity.ts).
+ * A data id's values never change, so an entry is never stale; it goes when no tensor with its data
+ * id is alive any more (checked on every call), oldest first past FILTER_CACHE_SIZE entries or
+ * FILTER_CACHE_BYTES of weights (each entry holds about twice its weights: the rearranged filters
+ * and XNNPACK's packed copy; a wasm32 heap cannot pass 4 GiB), and all at once with
+ * `clearInputGradFilterCache` (Trainer.dispose).
  */
 const FILTER_CACHE_SIZE = 16;
+const FILTER_CACHE_BYTES = 96 * 2 ** 20;
 
 interface FilterCacheEntry {
+  dataId: object;
   /** The method and geometry the filters were built for, with w's shape. */
   key: string;
-  /** w's values, to match a weight tensor with another data id. */
-  values: Uint32Array;
+  bytes: number;
   filters: Array<tf.Tensor4D | null>;
-  /** Data ids of the tensors it was matched to (an id holds no memory; the engine knows if it lives). */
-  dataIds: Set<object>;
 }
 
 /** Least recently used first. */
 const filterCache: FilterCacheEntry[] = [];
-/** Data ids already matched to an entry (a dead id simply disappears). */
-const entryByDataId = new WeakMap<object, FilterCacheEntry>();
 
 function dropEntry(entry: FilterCacheEntry): void {
   for (const f of entry.filters) f?.dispose();
@@ -267,7 +268,7 @@ export function clearInputGradFilterCache(): number {
   return n;
 }
 
-/** How many weight values have cached filters, once those of dead tensors are dropped (tests). */
+/** How many weights have cached filters, once those of dead tensors are dropped (tests). */
 export function inputGradFilterCacheSize(): number {
   dropEntriesOfDeadTensors();
   return filterCache.length;
@@ -275,38 +276,26 @@ export function inputGradFilterCacheSize(): number {
 
 function dropEntriesOfDeadTensors(): void {
   const alive = tf.engine().state.tensorInfo;
-  for (const entry of [...filterCache]) {
-    for (const id of entry.dataIds) if (!alive.has(id)) entry.dataIds.delete(id);
-    if (entry.dataIds.size === 0) dropEntry(entry);
-  }
-}
-
-function sameBits(a: Uint32Array, b: Uint32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  for (const entry of [...filterCache]) if (!alive.has(entry.dataId)) dropEntry(entry);
 }
 
 function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf.Tensor4D | null>): Array<tf.Tensor4D | null> {
   dropEntriesOfDeadTensors();
-  const key = `${method} ${w.shape.join('x')}`;
   const dataId = w.dataId as object;
-  let entry = entryByDataId.get(dataId);
-  if (!entry || entry.key !== key || !filterCache.includes(entry)) {
-    const values = new Uint32Array((w.dataSync() as Float32Array).slice().buffer);
-    entry = filterCache.find((e) => e.key === key && sameBits(e.values, values));
-    if (!entry) {
-      if (filterCache.length >= FILTER_CACHE_SIZE) dropEntry(filterCache[0]!);
-      const filters = build();
-      for (const f of filters) if (f) tf.keep(f); // outlives the kernel's tidy
-      entry = { key, values, filters, dataIds: new Set() };
-      filterCache.push(entry);
-    }
-    entry.dataIds.add(dataId);
-    entryByDataId.set(dataId, entry);
+  const key = `${method} ${w.shape.join('x')}`;
+  let entry = filterCache.find((e) => e.dataId === dataId && e.key === key);
+  if (entry) {
+    filterCache.splice(filterCache.indexOf(entry), 1); // most recently used last
+  } else {
+    const bytes = w.size * 4;
+    // Weights larger than the whole budget are rearranged for this call only (the kernel's tidy frees them).
+    if (bytes > FILTER_CACHE_BYTES) return build();
+    const cached = () => filterCache.reduce((sum, e) => sum + e.bytes, 0);
+    while (filterCache.length >= FILTER_CACHE_SIZE || cached() + bytes > FILTER_CACHE_BYTES) dropEntry(filterCache[0]!);
+    const filters = build();
+    for (const f of filters) if (f) tf.keep(f); // outlives the kernel's tidy
+    entry = { dataId, key, bytes, filters };
   }
-  // Most recently used last.
-  filterCache.splice(filterCache.indexOf(entry), 1);
   filterCache.push(entry);
   return entry.filters;
 }
@@ -331,6 +320,8 @@ export function conv2dBackpropInputNhwc(
   method?: InputGradMethod,
 ): tf.Tensor4D {
   const g = geometry(dy, w.shape, dxShape, strides, pad, dimRoundingMode);
+  // Nothing to sum (XNNPACK refuses empty convolutions): dx is zero.
+  if (dy.size === 0 || w.size === 0) return tf.zeros<tf.Rank.R4>(dxShape);
   return (method ?? chooseInputGradMethod(g)) === 'phases' ? byPhases(dy, w, g) : bySubPixel(dy, w, g);
 }
 

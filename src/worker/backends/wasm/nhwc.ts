@@ -47,8 +47,8 @@ export function convGeometry(
   const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const [n, h, w, ci] = xShape;
   const [, oh, ow, co] = dyShape as [number, number, number, number];
-  if (info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
-    throw new Error(`${kernel} (wasm): dy ${dyShape} does not match x ${xShape}, filter ${filterShape}`);
+  if (dyShape[0] !== n || filterShape[2] !== ci || info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
+    throw new Error(`${kernel} (wasm): dy ${dyShape} does not match x ${xShape}, filter ${filterShape} (NHWC)`);
   }
   return {
     n, h, w, ci, oh, ow, co,

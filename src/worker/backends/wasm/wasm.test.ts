@@ -125,7 +125,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
-  it('reuses the input gradient\'s rearranged filters for the same weight values, bounded, and frees them', async () => {
+  it('reuses the input gradient\'s rearranged filters while the weights live, bounded, and frees them', async () => {
     await tf.setBackend('wasm');
     clearInputGradFilterCache();
     const rng = new Prng(11);
@@ -136,13 +136,13 @@ describe('WebAssembly backend', () => {
     const dx1 = conv2dBackpropInput(dy, w1, attrs, 'phases');
     expect(inputGradFilterCacheSize()).toBe(1);
     const held = tf.memory().numTensors; // dx1 and the four phase filters
-    // The same values in another tensor (as tfjs's saved copies for the backward pass are): reused.
-    const copy = tf.add(w1, 0) as tf.Tensor4D;
-    const dx1b = conv2dBackpropInput(dy, copy, attrs, 'phases');
+    // A clone (what tfjs saves for the backward pass) shares w1's data id: reused.
+    const saved = tf.clone(w1);
+    const dx1b = conv2dBackpropInput(dy, saved, attrs, 'phases');
     expect(Array.from(await dx1b.data())).toEqual(Array.from(await dx1.data()));
     expect(inputGradFilterCacheSize()).toBe(1);
-    expect(tf.memory().numTensors).toBe(held + 2); // copy and dx1b only
-    // One value changed by one bit: a new entry and its own, correct result.
+    expect(tf.memory().numTensors).toBe(held + 2); // saved and dx1b only
+    // One value changed by one bit (a new tensor): its own entry and its own, correct result.
     const bits = new Uint32Array((w1.dataSync() as Float32Array).slice().buffer);
     bits[100]! ^= 1;
     const w2 = tf.tensor4d(new Float32Array(bits.buffer), [4, 4, 16, 8]);
@@ -151,10 +151,10 @@ describe('WebAssembly backend', () => {
     const ref = conv2dBackpropInput(dy, w2, attrs, 'subPixel');
     expect(maxRel((await dx2.data()) as Float32Array, (await ref.data()) as Float32Array)).toBeLessThan(1e-6);
     expect(Array.from(await dx2.data())).not.toEqual(Array.from(await dx1.data()));
-    // While any tensor with its values lives, an entry stays; with the last one it goes.
+    // An entry stays while a tensor with its data id lives, and goes with the last one.
     tf.dispose([dx1, dx1b, dx2, ref, w1, w2]);
-    expect(inputGradFilterCacheSize()).toBe(1); // copy still holds w1's values
-    copy.dispose();
+    expect(inputGradFilterCacheSize()).toBe(1); // saved still holds w1's data
+    saved.dispose();
     expect(inputGradFilterCacheSize()).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     // Bounded: 20 different live weights leave the 16 most recent.
@@ -164,6 +164,18 @@ describe('WebAssembly backend', () => {
     expect(clearInputGradFilterCache()).toBe(16);
     tf.dispose([...ws, dy]);
     expect(tf.memory().numTensors).toBe(before - 1);
+  });
+
+  it('empty batches and zero channels give zero gradients (XNNPACK refuses empty convolutions)', async () => {
+    await tf.setBackend('wasm');
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' } as const;
+    const dw = tf.tidy(() => conv2dBackpropFilter(tf.zeros([0, 8, 8, 3]), tf.zeros([0, 4, 4, 5]), { ...attrs, filterShape: [4, 4, 3, 5] } as never));
+    expect(dw.shape).toEqual([4, 4, 3, 5]);
+    expect(Array.from(await dw.data()).every((v) => v === 0)).toBe(true);
+    const dx = tf.tidy(() => conv2dBackpropInput(tf.zeros([2, 4, 4, 0]), tf.zeros([4, 4, 3, 0]), { ...attrs, inputShape: [2, 8, 8, 3] } as never));
+    expect(dx.shape).toEqual([2, 8, 8, 3]);
+    expect(Array.from(await dx.data()).every((v) => v === 0)).toBe(true);
+    tf.dispose([dw, dx]);
   });
 
   it('Identity (tf.clone) shares the data, which lives until the last sharer is disposed', async () => {
