@@ -98,6 +98,7 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
   let trainer: Trainer | undefined;
+  let failed = false;
   const readLossEvery = readLossEveryOn(backend);
   try {
     trainer = task.resumeFrom
@@ -145,8 +146,23 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
     if (trainer.currentStep > lastCheckpoint) await checkpoint(trainer);
     flush();
     return signal.aborted ? ('cancelled' as const) : { step: trainer.currentStep };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
+    disposeAfterTask(trainer, failed);
+  }
+}
+
+/**
+ * Frees a task's trainer. When the task already failed, an error while freeing (a WebAssembly module
+ * whose heap ran out can fail again here) must not replace the error the person should see.
+ */
+function disposeAfterTask(trainer: Trainer | undefined, failed: boolean): void {
+  try {
     trainer?.dispose();
+  } catch (e) {
+    if (!failed) throw e;
   }
 }
 
@@ -158,6 +174,7 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
   // the steps together: the read-back waits for the steps that were only enqueued.
   const readLossEvery = readLossEveryOn(backend);
   const trainer = createTrainer(config, dataset, { seed: task.settings.seed, readLossEvery });
+  let failed = false;
   try {
     // Warm-up: shader compilation and first allocations; on a GPU also the dispatch cache, which
     // settles over the first tens of steps (backends/webgpu-dispatch.ts): a few hundred ms there.
@@ -171,14 +188,18 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
     }
     const msPerStep = steps ? (performance.now() - t0) / steps : 0;
     return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    trainer.dispose();
+    disposeAfterTask(trainer, failed);
   }
 }
 
 export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send) {
   await initBackend('auto');
   const trainer = await loadTrainer(task.checkpointDir, null);
+  let failed = false;
   try {
     await mkdir(task.outDir, { recursive: true });
     const chunk = 32; // images per generator call: bounded device memory, steady progress
@@ -195,7 +216,10 @@ export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { ki
       send({ type: 'progress', taskId, done, total: task.count });
     }
     return signal.aborted ? ('cancelled' as const) : { generated: done };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    trainer.dispose();
+    disposeAfterTask(trainer, failed);
   }
 }

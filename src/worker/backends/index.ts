@@ -13,7 +13,9 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
-import { type WasmStart, clearInputGradFilterCache, startWasmBackend } from './wasm';
+import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend } from './wasm';
+
+export { markWasmBackendBroken };
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';

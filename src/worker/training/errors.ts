@@ -3,15 +3,22 @@ import { AppError } from '../../shared/errors';
 
 export const OOM_MESSAGE = 'The GPU ran out of memory. Try a smaller batch size or resolution.';
 
-/** Out of memory on the device (or, on the CPU backends, in the process). */
+/** Where memory ran out: the GPU, the worker process (pure-JS backend), or the WebAssembly heap. */
+export type MemoryPlace = 'gpu' | 'cpu' | 'wasm';
+
+const OOM_MESSAGES: Record<MemoryPlace, string> = {
+  gpu: OOM_MESSAGE,
+  cpu: 'The computer ran out of memory. Try a smaller batch size or resolution.',
+  wasm:
+    'Training ran out of memory. On the processor (WebAssembly) it can use at most 4 GB, however much ' +
+    'memory the computer has. Try a smaller batch size or resolution.',
+};
+
+/** Out of memory on the device (or, on the CPU backends, in the process or the WebAssembly heap). */
 export class DeviceOutOfMemoryError extends AppError {
   readonly reason = 'out-of-memory' as const;
-  constructor(cause: unknown, onCpu = false) {
-    super(
-      'out-of-memory',
-      onCpu ? 'The computer ran out of memory. Try a smaller batch size or resolution.' : OOM_MESSAGE,
-      { cause },
-    );
+  constructor(cause: unknown, where: MemoryPlace = 'gpu') {
+    super('out-of-memory', OOM_MESSAGES[where], { cause });
     this.name = 'DeviceOutOfMemoryError';
   }
 }
@@ -19,19 +26,26 @@ export class DeviceOutOfMemoryError extends AppError {
 const OOM_PATTERNS =
   /out of memory|\bOOM\b|failed to allocate|allocation failed|Array buffer allocation|Invalid typed array length|GPUOutOfMemoryError|not enough memory|exceeds the max(imum)? buffer size|maxBufferSize|maxStorageBufferBindingSize|Requested size|device (was )?lost/i;
 
+/**
+ * How a WebAssembly heap that is full shows itself: malloc returns 0 inside tfjs-backend-wasm or
+ * XNNPACK, and the next access traps ("memory access out of bounds"), or the module aborts. After
+ * that the module's state cannot be trusted (backends/wasm `startWasmBackend` replaces it).
+ */
+export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory|XNN status/i;
+
 export function isOutOfMemory(e: unknown): boolean {
   if (e instanceof DeviceOutOfMemoryError) return true;
   if (e instanceof RangeError) return true; // typed-array allocation in the pure-JS backend
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
-  return OOM_PATTERNS.test(text);
+  return OOM_PATTERNS.test(text) || WASM_FAILURE_PATTERNS.test(text);
 }
 
 /** Runs `fn`; an out-of-memory failure becomes a DeviceOutOfMemoryError with a suggestion. */
-export async function withOomCheck<T>(fn: () => Promise<T>, onCpu = false): Promise<T> {
+export async function withOomCheck<T>(fn: () => Promise<T>, where: MemoryPlace = 'gpu'): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (isOutOfMemory(e) && !(e instanceof DeviceOutOfMemoryError)) throw new DeviceOutOfMemoryError(e, onCpu);
+    if (isOutOfMemory(e) && !(e instanceof DeviceOutOfMemoryError)) throw new DeviceOutOfMemoryError(e, where);
     throw e;
   }
 }

@@ -16,7 +16,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
-import { currentBackend, releaseKernelCaches } from '../backends';
+import { currentBackend, markWasmBackendBroken, releaseKernelCaches } from '../backends';
 import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
@@ -30,7 +30,7 @@ import { makeDiffAugment } from '../models/diffaugment';
 import { hashSeed, prngFor } from './rng';
 import { type Dataset, batchImages, batchLabels, sampleIndices } from './dataset';
 import { gridPng, imagesToPngs } from './images';
-import { DeviceOutOfMemoryError, isOutOfMemory } from './errors';
+import { DeviceOutOfMemoryError, isOutOfMemory, type MemoryPlace, WASM_FAILURE_PATTERNS } from './errors';
 import {
   CHECKPOINT_FORMAT_VERSION,
   type CheckpointMeta,
@@ -79,8 +79,11 @@ export interface GeneratedImage {
 
 type Family = GanConfig['family'];
 
-function onCpu(): boolean {
-  return currentBackend()?.name !== 'webgpu' || currentBackend()?.isGpu === false;
+/** Where the current backend keeps its tensors, for the out-of-memory message. */
+function memoryPlace(): MemoryPlace {
+  const backend = currentBackend();
+  if (backend?.name === 'wasm') return 'wasm';
+  return backend?.isGpu ? 'gpu' : 'cpu';
 }
 
 interface ErrorScopeDevice {
@@ -98,11 +101,15 @@ async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
     result = await fn();
   } catch (e) {
     if (device) await device.popErrorScope().catch(() => null);
-    if (isOutOfMemory(e)) throw e instanceof DeviceOutOfMemoryError ? e : new DeviceOutOfMemoryError(e, onCpu());
+    // A WebAssembly module whose heap ran out is not to be trusted again: the next task gets a new one.
+    if (currentBackend()?.name === 'wasm' && WASM_FAILURE_PATTERNS.test(e instanceof Error ? `${e.name} ${e.message}` : String(e))) {
+      markWasmBackendBroken();
+    }
+    if (isOutOfMemory(e)) throw e instanceof DeviceOutOfMemoryError ? e : new DeviceOutOfMemoryError(e, memoryPlace());
     throw e;
   }
   const err = device ? await device.popErrorScope().catch(() => null) : null;
-  if (err) throw new DeviceOutOfMemoryError(new Error(err.message), false);
+  if (err) throw new DeviceOutOfMemoryError(new Error(err.message), 'gpu');
   return result;
 }
 
@@ -339,11 +346,14 @@ export abstract class GanTrainer {
 
   /** Frees all tensors and variables of this trainer. */
   dispose(): void {
-    this.generator.dispose();
-    this.discriminator.dispose();
-    this.optG.dispose();
-    this.optD.dispose();
-    releaseKernelCaches();
+    try {
+      this.generator.dispose();
+      this.discriminator.dispose();
+      this.optG.dispose();
+      this.optD.dispose();
+    } finally {
+      releaseKernelCaches();
+    }
   }
 }
 

@@ -261,10 +261,28 @@ function dropEntry(entry: FilterCacheEntry): void {
   filterCache.splice(filterCache.indexOf(entry), 1);
 }
 
-/** Drops every cached filter (Trainer.dispose, tests). Returns how many entries there were. */
-export function clearInputGradFilterCache(): number {
+/**
+ * Drops every cached filter (Trainer.dispose, tests). Returns how many entries there were. With
+ * `moduleBroken`, a failure to free one (a WebAssembly module whose heap ran out) does not stop the
+ * others: the module and its memory are being replaced anyway.
+ */
+export function clearInputGradFilterCache(moduleBroken = false): number {
   const n = filterCache.length;
-  while (filterCache.length > 0) dropEntry(filterCache[0]!);
+  while (filterCache.length > 0) {
+    const entry = filterCache[0]!;
+    if (!moduleBroken) {
+      dropEntry(entry);
+      continue;
+    }
+    filterCache.shift();
+    for (const f of entry.filters) {
+      try {
+        f?.dispose();
+      } catch {
+        /* see above */
+      }
+    }
+  }
   return n;
 }
 

@@ -46,12 +46,73 @@ export interface WasmStart {
   threads: number;
 }
 
-/** Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend. */
-export async function startWasmBackend(): Promise<WasmStart> {
+/** tfjs-backend-wasm's registration priority (its base.ts), kept when the backend is replaced. */
+const WASM_PRIORITY = 2;
+let replaceOnNextStart = false;
+
+/**
+ * The WebAssembly module failed in a way that leaves it unusable or untrustworthy (its heap full:
+ * malloc returned 0 inside a kernel and memory near address 0 may have been written; or it aborted).
+ * The next `startWasmBackend` replaces it with a fresh module.
+ */
+export function markWasmBackendBroken(): void {
+  replaceOnNextStart = true;
+}
+
+/** A tiny computation on the current 'wasm' instance gives the right answer. */
+function wasmWorks(): boolean {
+  try {
+    return tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]) === 3;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Drops the 'wasm' backend instance (and with it every tensor it held) and registers tfjs's factory
+ * again, so that the next setBackend('wasm') instantiates a new module.
+ */
+function replaceWasmInstance(): void {
+  const factory = tf.findBackendFactory('wasm');
+  if (!factory) return;
+  clearInputGradFilterCache(true); // its tensors live in the module that goes
+  const instance = tf.findBackend('wasm') as { dispose(): void } | null;
+  if (instance) {
+    // A broken module can throw while it frees itself: it is being dropped anyway.
+    const dispose = instance.dispose.bind(instance);
+    instance.dispose = () => {
+      try {
+        dispose();
+      } catch {
+        /* the whole module goes */
+      }
+    };
+  }
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, WASM_PRIORITY);
+}
+
+/**
+ * Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend; a module that
+ * failed before (`markWasmBackendBroken`) or no longer computes is replaced by a fresh one first.
+ */
+export async function startWasmBackend(): Promise<WasmStart & { replaced: boolean }> {
   // Importing the package registers the backend and its kernels; ours then go over them.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   installWasmKernels();
+  let replaced = false;
+  if (tf.findBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
+    replaceWasmInstance();
+    replaced = true;
+  }
+  replaceOnNextStart = false;
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
   await tf.ready();
-  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), replaced };
+}
+
+/** Whether the existing 'wasm' instance still computes (checked with it as the active backend). */
+async function usable(): Promise<boolean> {
+  if (!(await tf.setBackend('wasm'))) return false;
+  return wasmWorks();
 }

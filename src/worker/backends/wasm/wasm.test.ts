@@ -10,6 +10,7 @@ import { tf } from '../tf';
 import { describeAdapter, initBackend } from '../index';
 import { makeConfig } from '../../models/config';
 import { createTrainer } from '../../training/trainer';
+import { DeviceOutOfMemoryError } from '../../training/errors';
 import { datasetFromPixels } from '../../training/dataset';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
@@ -229,6 +230,34 @@ describe('WebAssembly backend', () => {
     // Disposing the trainer frees its models, optimizers and the kernels' cached filters of its weights.
     t.dispose();
     expect(tf.memory().numTensors).toBe(atStart);
+  }, 120_000);
+
+  it('a full WebAssembly heap is an out-of-memory error in words, and the next start gets a fresh module', async () => {
+    await initBackend('wasm');
+    const rng = new Prng(5);
+    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
+    const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 });
+    const t = createTrainer(config, ds, { seed: 2 });
+    await t.step();
+    // Fill the heap the way a too-large model does (reserved, not written: no real memory is used).
+    const heap = (tf.backend() as unknown as { wasm: { _malloc(n: number): number } }).wasm;
+    for (const size of [256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 2 ** 16]) while (heap._malloc(size) !== 0);
+    const err = await t.step().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceOutOfMemoryError);
+    expect((err as Error).message).toBe(
+      'Training ran out of memory. On the processor (WebAssembly) it can use at most 4 GB, however much memory the computer has. Try a smaller batch size or resolution.',
+    );
+    try {
+      t.dispose(); // as a task's cleanup does; the broken module may fail here too
+    } catch {
+      /* the task's cleanup keeps the first error */
+    }
+    const again = await initBackend('wasm');
+    expect(again.name).toBe('wasm');
+    const t2 = createTrainer(config, ds, { seed: 2 });
+    const m = await t2.step();
+    expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
+    t2.dispose();
   }, 120_000);
 
   it('auto prefers WebAssembly to WebGPU on a software adapter (this machine) and names it', async () => {
