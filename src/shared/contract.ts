@@ -15,6 +15,7 @@ export const ErrorKindSchema = z.enum([
   'read-only',
   'disk-full',
   'out-of-memory',
+  'device-lost',
   'no-project',
   'conflict',
   'unsupported',

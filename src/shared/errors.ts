@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'read-only' // the folder or disk refuses writes
   | 'disk-full' // no space left on the device
   | 'out-of-memory' // the GPU (or the worker's heap) ran out of memory; the message suggests a smaller batch or resolution
+  | 'device-lost' // the GPU stopped (driver reset, device removed) during the task; the next task gets a new device
   | 'no-project' // a project-scoped call while no project is open
   | 'conflict' // the request contradicts the current state (e.g. cancel a finished job)
   | 'unsupported' // not available in this mode (e.g. a native dialog in the browser)
@@ -60,6 +61,8 @@ export function errorTitle(kind: ErrorKind): string {
       return 'Disk full';
     case 'out-of-memory':
       return 'Out of memory';
+    case 'device-lost':
+      return 'The GPU stopped';
     case 'no-project':
       return 'No project open';
     case 'conflict':

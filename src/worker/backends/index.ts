@@ -13,6 +13,7 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
+import { replaceBackendInstance } from './replace';
 import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend } from './wasm';
 
 export { markWasmBackendBroken };
@@ -293,9 +294,43 @@ async function probeWebGpu(): Promise<{ device: string; isGpu: boolean }> {
   return describeAdapter(adapter.info);
 }
 
+/** tfjs-backend-webgpu's registration priority (its base.ts), kept when the instance is replaced. */
+const WEBGPU_PRIORITY = 3;
+let lostDevice: { message: string } | null = null;
+
+/**
+ * Why the WebGPU device in use was lost (its driver reset, the GPU was removed or hung), or null.
+ * After a loss every GPU command fails or is dropped; the next `initBackend` replaces the device.
+ */
+export function webGpuDeviceLost(): { message: string } | null {
+  return lostDevice;
+}
+
+interface LosableDevice {
+  lost: Promise<{ reason?: string; message?: string }>;
+}
+
+/** Records a loss of the current backend instance's device (not of one already replaced). */
+function watchDeviceLoss(): void {
+  const backend = tf.findBackend('webgpu') as unknown as { device?: LosableDevice } | null;
+  const device = backend?.device;
+  if (!device?.lost) return;
+  void device.lost.then((info) => {
+    if ((tf.findBackend('webgpu') as unknown as { device?: LosableDevice } | null)?.device !== device) return;
+    lostDevice = { message: info.message || info.reason || 'no reason given' };
+  });
+}
+
 async function initWebGpu(): Promise<BackendInfo> {
   const { device, isGpu } = await probeWebGpu();
   await import('@tensorflow/tfjs-backend-webgpu');
+  if (lostDevice && tf.findBackend('webgpu')) {
+    // The device of the existing instance is gone: start over with a new one.
+    fastDispatch?.uninstall();
+    fastDispatch = null;
+    replaceBackendInstance('webgpu', WEBGPU_PRIORITY);
+    lostDevice = null;
+  }
   let ok = false;
   try {
     ok = await tf.setBackend('webgpu');
@@ -304,6 +339,7 @@ async function initWebGpu(): Promise<BackendInfo> {
   }
   if (!ok) throw new BackendUnavailableError('WebGPU failed to start.');
   await tf.ready();
+  watchDeviceLoss();
   applyTfjsFlags();
   // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0; which
   // ones by default depends on whether this is a real GPU.

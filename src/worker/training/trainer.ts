@@ -16,7 +16,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
-import { currentBackend, markWasmBackendBroken, releaseKernelCaches } from '../backends';
+import { currentBackend, markWasmBackendBroken, releaseKernelCaches, webGpuDeviceLost } from '../backends';
+import { AppError } from '../../shared/errors';
 import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
@@ -91,7 +92,11 @@ interface ErrorScopeDevice {
   popErrorScope(): Promise<{ message: string } | null>;
 }
 
-/** Runs fn; WebGPU out-of-memory errors (reported asynchronously by the device) become exceptions. */
+/**
+ * Runs fn; WebGPU out-of-memory errors (reported asynchronously by the device) become exceptions,
+ * and so does a lost WebGPU device (its commands fail, or are silently dropped when nothing is read
+ * back).
+ */
 async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
   const device =
     tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: ErrorScopeDevice }).device : undefined;
@@ -100,7 +105,11 @@ async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
   try {
     result = await fn();
   } catch (e) {
-    if (device) await device.popErrorScope().catch(() => null);
+    if (device) {
+      await device.popErrorScope().catch(() => null);
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the device's lost promise settles first
+      throwIfDeviceLost(e);
+    }
     // A WebAssembly module whose heap ran out is not to be trusted again: the next task gets a new one.
     if (currentBackend()?.name === 'wasm' && WASM_FAILURE_PATTERNS.test(e instanceof Error ? `${e.name} ${e.message}` : String(e))) {
       markWasmBackendBroken();
@@ -109,8 +118,21 @@ async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
     throw e;
   }
   const err = device ? await device.popErrorScope().catch(() => null) : null;
+  if (device) throwIfDeviceLost(null);
   if (err) throw new DeviceOutOfMemoryError(new Error(err.message), 'gpu');
   return result;
+}
+
+function throwIfDeviceLost(cause: unknown): void {
+  const lost = webGpuDeviceLost();
+  if (!lost) return;
+  throw new AppError(
+    'device-lost',
+    `The GPU stopped working during training (WebGPU lost the device: ${lost.message}). Your project is safe, and ` +
+      'training can continue from its last checkpoint. If this happens again, update the graphics driver, close other ' +
+      'programs that use the GPU, or try a smaller batch size.',
+    { cause },
+  );
 }
 
 /** Trainable variables in a fixed order (Adam keys its state by position). */

@@ -10,6 +10,7 @@ import { makeConfig } from '../models/config';
 import { createTrainer } from './trainer';
 import { datasetFromPixels } from './dataset';
 import { Prng } from './rng';
+import { AppError } from '../../shared/errors';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -38,5 +39,31 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     const grid = await t.sampleGrid({ perClass: 2 });
     expect(grid.subarray(1, 4).toString()).toBe('PNG');
     t.dispose();
+  }, 180_000);
+
+  it('a lost GPU device is an error in words, and the next start gets a new device', async () => {
+    const rng = new Prng(2);
+    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), new Int32Array(4), 32, 3);
+    const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4 });
+    const t = createTrainer(config, ds, { seed: 1 });
+    await t.step();
+    const device = (tf.backend() as unknown as { device: { destroy(): void } }).device;
+    device.destroy(); // what a driver reset or a removed GPU does to the device
+    const err = await t.step({ forceRead: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).kind).toBe('device-lost');
+    expect((err as Error).message).toMatch(/^The GPU stopped working during training \(WebGPU lost the device: .+\)\. Your project is safe/);
+    try {
+      t.dispose();
+    } catch {
+      /* freeing on a lost device may fail; the task's cleanup keeps the first error */
+    }
+    const again = await initBackend('webgpu');
+    expect(again.name).toBe('webgpu');
+    expect((tf.backend() as unknown as { device: unknown }).device).not.toBe(device);
+    const t2 = createTrainer(config, ds, { seed: 1 });
+    const m = await t2.step({ forceRead: true });
+    expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
+    t2.dispose();
   }, 180_000);
 });

@@ -16,6 +16,7 @@
  * internals, so it is not shipped.
  */
 import { tf } from '../tf';
+import { replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 
@@ -69,30 +70,6 @@ function wasmWorks(): boolean {
 }
 
 /**
- * Drops the 'wasm' backend instance (and with it every tensor it held) and registers tfjs's factory
- * again, so that the next setBackend('wasm') instantiates a new module.
- */
-function replaceWasmInstance(): void {
-  const factory = tf.findBackendFactory('wasm');
-  if (!factory) return;
-  clearInputGradFilterCache(true); // its tensors live in the module that goes
-  const instance = tf.findBackend('wasm') as { dispose(): void } | null;
-  if (instance) {
-    // A broken module can throw while it frees itself: it is being dropped anyway.
-    const dispose = instance.dispose.bind(instance);
-    instance.dispose = () => {
-      try {
-        dispose();
-      } catch {
-        /* the whole module goes */
-      }
-    };
-  }
-  tf.removeBackend('wasm');
-  tf.registerBackend('wasm', factory, WASM_PRIORITY);
-}
-
-/**
  * Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend; a module that
  * failed before (`markWasmBackendBroken`) or no longer computes is replaced by a fresh one first.
  */
@@ -102,7 +79,8 @@ export async function startWasmBackend(): Promise<WasmStart & { replaced: boolea
   installWasmKernels();
   let replaced = false;
   if (tf.findBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
-    replaceWasmInstance();
+    clearInputGradFilterCache(true); // its tensors live in the module that goes
+    replaceBackendInstance('wasm', WASM_PRIORITY);
     replaced = true;
   }
   replaceOnNextStart = false;

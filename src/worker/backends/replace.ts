@@ -1,0 +1,26 @@
+/**
+ * Replaces a tfjs backend's instance with a fresh one from the factory its package registered, for
+ * an instance that can no longer be used: a WebAssembly module whose heap ran out, a WebGPU device
+ * that was lost. Every tensor the old instance held is gone with it; the next setBackend(name)
+ * creates a new instance (a new module, a new device). Kernels registered for the name stay.
+ */
+import { tf } from './tf';
+
+export function replaceBackendInstance(name: string, priority: number): void {
+  const factory = tf.findBackendFactory(name);
+  if (!factory) return;
+  const instance = tf.findBackend(name) as { dispose(): void } | null;
+  if (instance) {
+    // A broken instance can throw while it frees itself: it is being dropped anyway.
+    const dispose = instance.dispose.bind(instance);
+    instance.dispose = () => {
+      try {
+        dispose();
+      } catch {
+        /* the whole instance goes */
+      }
+    };
+  }
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, priority);
+}
