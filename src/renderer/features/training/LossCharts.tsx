@@ -55,7 +55,7 @@ export function LossCharts({ model, metrics }: { model: Model; metrics: readonly
                 withDots={false}
                 connectNulls
                 withLegend
-                legendProps={{ verticalAlign: 'top', height: 44 }}
+                legendProps={{ verticalAlign: 'top', height: 60 }}
                 xAxisLabel="Step"
                 valueFormatter={fmt}
                 lineProps={{ isAnimationActive: false }}
