@@ -13,10 +13,10 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
-import { replaceBackendInstance } from './replace';
-import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend } from './wasm';
+import { existingBackend, replaceBackendInstance } from './replace';
+import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend, wasmHeapBytes } from './wasm';
 
-export { markWasmBackendBroken };
+export { markWasmBackendBroken, wasmHeapBytes };
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -312,11 +312,11 @@ interface LosableDevice {
 
 /** Records a loss of the current backend instance's device (not of one already replaced). */
 function watchDeviceLoss(): void {
-  const backend = tf.findBackend('webgpu') as unknown as { device?: LosableDevice } | null;
+  const backend = existingBackend('webgpu') as { device?: LosableDevice } | null;
   const device = backend?.device;
   if (!device?.lost) return;
   void device.lost.then((info) => {
-    if ((tf.findBackend('webgpu') as unknown as { device?: LosableDevice } | null)?.device !== device) return;
+    if ((existingBackend('webgpu') as { device?: LosableDevice } | null)?.device !== device) return;
     lostDevice = { message: info.message || info.reason || 'no reason given' };
   });
 }
@@ -324,9 +324,13 @@ function watchDeviceLoss(): void {
 async function initWebGpu(): Promise<BackendInfo> {
   const { device, isGpu } = await probeWebGpu();
   await import('@tensorflow/tfjs-backend-webgpu');
-  if (lostDevice && tf.findBackend('webgpu')) {
+  if (lostDevice && existingBackend('webgpu')) {
     // The device of the existing instance is gone: start over with a new one.
-    fastDispatch?.uninstall();
+    try {
+      fastDispatch?.uninstall();
+    } catch {
+      /* it belonged to the lost device */
+    }
     fastDispatch = null;
     replaceBackendInstance('webgpu', WEBGPU_PRIORITY);
     lostDevice = null;

@@ -6,10 +6,19 @@
  */
 import { tf } from './tf';
 
+/**
+ * The backend instance already created under `name`, or null. (tf.findBackend would start one as a
+ * side effect: tfjs-core 4.22's engine registry is read instead.)
+ */
+export function existingBackend(name: string): object | null {
+  const registry = (tf.engine() as unknown as { registry: Record<string, object | undefined> }).registry;
+  return registry[name] ?? null;
+}
+
 export function replaceBackendInstance(name: string, priority: number): void {
   const factory = tf.findBackendFactory(name);
   if (!factory) return;
-  const instance = tf.findBackend(name) as { dispose(): void } | null;
+  const instance = existingBackend(name) as { dispose(): void } | null;
   if (instance) {
     // A broken instance can throw while it frees itself: it is being dropped anyway.
     const dispose = instance.dispose.bind(instance);

@@ -27,17 +27,18 @@ const OOM_PATTERNS =
   /out of memory|\bOOM\b|failed to allocate|allocation failed|Array buffer allocation|Invalid typed array length|GPUOutOfMemoryError|not enough memory|exceeds the max(imum)? buffer size|maxBufferSize|maxStorageBufferBindingSize|Requested size|device (was )?lost/i;
 
 /**
- * How a WebAssembly heap that is full shows itself: malloc returns 0 inside tfjs-backend-wasm or
- * XNNPACK, and the next access traps ("memory access out of bounds"), or the module aborts. After
- * that the module's state cannot be trusted (backends/wasm `startWasmBackend` replaces it).
+ * How a failed WebAssembly module shows itself: a trap ("memory access out of bounds": when its heap
+ * is full, malloc returns 0 inside tfjs-backend-wasm or XNNPACK and the next access traps) or an
+ * abort. After that the module's state cannot be trusted (the trainer marks it for replacement and
+ * tells memory from other causes by the heap's size).
  */
-export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory|XNN status/i;
+export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory/i;
 
 export function isOutOfMemory(e: unknown): boolean {
   if (e instanceof DeviceOutOfMemoryError) return true;
   if (e instanceof RangeError) return true; // typed-array allocation in the pure-JS backend
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
-  return OOM_PATTERNS.test(text) || WASM_FAILURE_PATTERNS.test(text);
+  return OOM_PATTERNS.test(text);
 }
 
 /** Runs `fn`; an out-of-memory failure becomes a DeviceOutOfMemoryError with a suggestion. */

@@ -16,7 +16,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
-import { currentBackend, markWasmBackendBroken, releaseKernelCaches, webGpuDeviceLost } from '../backends';
+import { currentBackend, markWasmBackendBroken, releaseKernelCaches, wasmHeapBytes, webGpuDeviceLost } from '../backends';
 import { AppError } from '../../shared/errors';
 import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
@@ -80,6 +80,32 @@ export interface GeneratedImage {
 
 type Family = GanConfig['family'];
 
+interface ErrorScopeDevice {
+  pushErrorScope(filter: 'out-of-memory' | 'validation' | 'internal'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+  lost?: Promise<unknown>;
+}
+
+type TapeState = { activeTape: Array<{ saved?: tf.Tensor[] }> | null; gradientDepth: number };
+
+/**
+ * Frees the tensors that a gradient tape saved for its backward pass. tfjs frees them only when the
+ * backward pass completes; a step that fails part-way (out of memory, a lost device) left them, and
+ * with them the step's activations, held until the process ended. Uses tfjs-core 4.22's engine state,
+ * as `outsideTape` does.
+ */
+function discardTape(tape: TapeState['activeTape']): void {
+  for (const node of tape ?? []) for (const t of node.saved ?? []) t.dispose();
+}
+
+/** After a failed step: the top-level tape, if one is left, is discarded. */
+function discardFailedTape(): void {
+  const state = tf.engine().state as unknown as TapeState;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  discardTape(state.activeTape);
+  state.activeTape = null;
+}
+
 /** Where the current backend keeps its tensors, for the out-of-memory message. */
 function memoryPlace(): MemoryPlace {
   const backend = currentBackend();
@@ -87,15 +113,10 @@ function memoryPlace(): MemoryPlace {
   return backend?.isGpu ? 'gpu' : 'cpu';
 }
 
-interface ErrorScopeDevice {
-  pushErrorScope(filter: 'out-of-memory' | 'validation' | 'internal'): void;
-  popErrorScope(): Promise<{ message: string } | null>;
-}
-
 /**
  * Runs fn; WebGPU out-of-memory errors (reported asynchronously by the device) become exceptions,
  * and so does a lost WebGPU device (its commands fail, or are silently dropped when nothing is read
- * back).
+ * back); a failed WebAssembly module is marked for replacement.
  */
 async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
   const device =
@@ -105,15 +126,14 @@ async function guardDevice<T>(fn: () => Promise<T>): Promise<T> {
   try {
     result = await fn();
   } catch (e) {
+    discardFailedTape();
     if (device) {
       await device.popErrorScope().catch(() => null);
-      await new Promise((resolve) => setTimeout(resolve, 0)); // the device's lost promise settles first
+      // A lost device's commands can fail before its lost promise settles: give it a moment.
+      if (device.lost) await Promise.race([device.lost, new Promise((resolve) => setTimeout(resolve, 250))]);
       throwIfDeviceLost(e);
     }
-    // A WebAssembly module whose heap ran out is not to be trusted again: the next task gets a new one.
-    if (currentBackend()?.name === 'wasm' && WASM_FAILURE_PATTERNS.test(e instanceof Error ? `${e.name} ${e.message}` : String(e))) {
-      markWasmBackendBroken();
-    }
+    if (currentBackend()?.name === 'wasm') throwIfWasmFailed(e);
     if (isOutOfMemory(e)) throw e instanceof DeviceOutOfMemoryError ? e : new DeviceOutOfMemoryError(e, memoryPlace());
     throw e;
   }
@@ -128,12 +148,33 @@ function throwIfDeviceLost(cause: unknown): void {
   if (!lost) return;
   throw new AppError(
     'device-lost',
-    `The GPU stopped working during training (WebGPU lost the device: ${lost.message}). Your project is safe, and ` +
-      'training can continue from its last checkpoint. If this happens again, update the graphics driver, close other ' +
+    `The GPU stopped working (WebGPU lost the device: ${lost.message}). Your project is safe, and a training ` +
+      'run can continue from its last checkpoint. If this happens again, update the graphics driver, close other ' +
       'programs that use the GPU, or try a smaller batch size.',
     { cause },
   );
 }
+
+/**
+ * A WebAssembly module that trapped or aborted cannot be trusted again: it is marked for replacement
+ * (the next task starts a fresh one). When its heap had grown close to WebAssembly's 4 GB, the cause
+ * was memory; otherwise it is reported as a failure of the backend, not as out of memory.
+ */
+function throwIfWasmFailed(e: unknown): void {
+  const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
+  if (!WASM_FAILURE_PATTERNS.test(text)) return;
+  markWasmBackendBroken();
+  if (wasmHeapBytes() >= WASM_HEAP_NEARLY_FULL) throw new DeviceOutOfMemoryError(e, 'wasm');
+  throw new AppError(
+    'internal',
+    `The processor backend (WebAssembly) failed (${e instanceof Error ? e.message : text}). Your project is safe; ` +
+      'the next task starts it afresh. If it happens again, please report it.',
+    { cause: e },
+  );
+}
+
+/** 3.5 GiB: a heap this large when a kernel traps ran out of WebAssembly's 4 GB. */
+const WASM_HEAP_NEARLY_FULL = 3.5 * 2 ** 30;
 
 /** Trainable variables in a fixed order (Adam keys its state by position). */
 function trainableVars(model: tfl.LayersModel): tf.Variable[] {
@@ -164,6 +205,10 @@ export function outsideTape<T>(fn: () => T): T {
   state.gradientDepth = 0;
   try {
     return fn();
+  } catch (e) {
+    // fn's own tape, left by a failure part-way through its gradients (see discardTape).
+    if (state.activeTape !== tape) discardTape(state.activeTape as TapeState['activeTape']);
+    throw e;
   } finally {
     state.activeTape = tape;
     state.gradientDepth = depth;
@@ -326,10 +371,13 @@ export abstract class GanTrainer {
 
   /** Writes a checkpoint directory atomically (see checkpoint.ts). `fault` is a test hook. */
   async saveCheckpoint(dir: string, options: { fault?: WriteFault } = {}): Promise<void> {
-    const g = await serializeModel(this.generator);
-    const d = await serializeModel(this.discriminator);
-    const og = await serializeOptimizer(this.optG);
-    const od = await serializeOptimizer(this.optD);
+    // Reading the weights back is device work too (a lost GPU or a broken WebAssembly module fails here).
+    const [g, d, og, od] = await guardDevice(async () => [
+      await serializeModel(this.generator),
+      await serializeModel(this.discriminator),
+      await serializeOptimizer(this.optG),
+      await serializeOptimizer(this.optD),
+    ] as const);
     const meta: CheckpointMeta = {
       formatVersion: CHECKPOINT_FORMAT_VERSION,
       family: this.family,

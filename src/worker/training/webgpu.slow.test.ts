@@ -45,6 +45,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     const rng = new Prng(2);
     const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), new Int32Array(4), 32, 3);
     const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4 });
+    const atStart = tf.memory().numTensors;
     const t = createTrainer(config, ds, { seed: 1 });
     await t.step();
     const device = (tf.backend() as unknown as { device: { destroy(): void } }).device;
@@ -52,12 +53,13 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     const err = await t.step({ forceRead: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).kind).toBe('device-lost');
-    expect((err as Error).message).toMatch(/^The GPU stopped working during training \(WebGPU lost the device: .+\)\. Your project is safe/);
+    expect((err as Error).message).toMatch(/^The GPU stopped working \(WebGPU lost the device: .+\)\. Your project is safe/);
     try {
       t.dispose();
     } catch {
       /* freeing on a lost device may fail; the task's cleanup keeps the first error */
     }
+    expect(tf.memory().numTensors).toBe(atStart); // the failed step's tape was discarded too
     const again = await initBackend('webgpu');
     expect(again.name).toBe('webgpu');
     expect((tf.backend() as unknown as { device: unknown }).device).not.toBe(device);

@@ -16,7 +16,7 @@
  * internals, so it is not shipped.
  */
 import { tf } from '../tf';
-import { replaceBackendInstance } from '../replace';
+import { existingBackend, replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 
@@ -69,6 +69,21 @@ function wasmWorks(): boolean {
   }
 }
 
+/*
+ * Emscripten's Node glue adds process listeners for each module it creates ('uncaughtException',
+ * 'unhandledRejection'), and they keep the whole module, its heap included (up to 4 GB), alive. The
+ * ones added with the current module are removed when it is replaced.
+ */
+const MODULE_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+type Listener = (...args: unknown[]) => void;
+/** Emscripten 3's Node glue: `function (ex) { if (!(ex instanceof ExitStatus)) throw ex; }` and `function (reason) { throw reason; }`. */
+const EMSCRIPTEN_LISTENER = /ExitStatus|^function \(reason\) \{ throw reason; \}$/;
+let moduleListeners: Array<[(typeof MODULE_EVENTS)[number], Listener]> = [];
+
+function processListeners(): Map<string, Set<Listener>> {
+  return new Map(MODULE_EVENTS.map((ev) => [ev, new Set((process as NodeJS.EventEmitter).listeners(ev) as Listener[])]));
+}
+
 /**
  * Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend; a module that
  * failed before (`markWasmBackendBroken`) or no longer computes is replaced by a fresh one first.
@@ -78,14 +93,27 @@ export async function startWasmBackend(): Promise<WasmStart & { replaced: boolea
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   installWasmKernels();
   let replaced = false;
-  if (tf.findBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
+  if (existingBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
     clearInputGradFilterCache(true); // its tensors live in the module that goes
     replaceBackendInstance('wasm', WASM_PRIORITY);
+    for (const [ev, fn] of moduleListeners) (process as NodeJS.EventEmitter).off(ev, fn);
+    moduleListeners = [];
     replaced = true;
   }
   replaceOnNextStart = false;
+  const creating = !existingBackend('wasm');
+  const before = processListeners();
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
   await tf.ready();
+  if (creating) {
+    // New since the module was created, and Emscripten's by their source (others, such as a test
+    // runner's, may be added while creation awaits).
+    moduleListeners = MODULE_EVENTS.flatMap((ev) =>
+      ((process as NodeJS.EventEmitter).listeners(ev) as Listener[])
+        .filter((fn) => !before.get(ev)!.has(fn) && EMSCRIPTEN_LISTENER.test(fn.toString()))
+        .map((fn) => [ev, fn] as [typeof ev, Listener]),
+    );
+  }
   return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), replaced };
 }
 
@@ -93,4 +121,10 @@ export async function startWasmBackend(): Promise<WasmStart & { replaced: boolea
 async function usable(): Promise<boolean> {
   if (!(await tf.setBackend('wasm'))) return false;
   return wasmWorks();
+}
+
+/** The size of the current WebAssembly heap in bytes (it only grows, to 4 GB at most), or 0. */
+export function wasmHeapBytes(): number {
+  const instance = existingBackend('wasm') as { wasm?: { HEAPU8?: Uint8Array } } | null;
+  return instance?.wasm?.HEAPU8?.length ?? 0;
 }

@@ -232,8 +232,15 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(atStart);
   }, 120_000);
 
-  it('a full WebAssembly heap is an out-of-memory error in words, and the next start gets a fresh module', async () => {
+  it('a full WebAssembly heap is an out-of-memory error in words; the next start gets a fresh module and the old one is let go', async () => {
     await initBackend('wasm');
+    const atStart = tf.memory().numTensors;
+    // Emscripten's process listeners (one pair per live module), told apart from the test runner's by their source.
+    const listeners = () =>
+      [...process.listeners('unhandledRejection'), ...process.listeners('uncaughtException')].filter((fn) =>
+        /ExitStatus|^function \(reason\) \{ throw reason; \}$/.test(fn.toString()),
+      ).length;
+    const listenersBefore = listeners();
     const rng = new Prng(5);
     const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
     const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 });
@@ -252,12 +259,43 @@ describe('WebAssembly backend', () => {
     } catch {
       /* the task's cleanup keeps the first error */
     }
+    // The failed step's tape was discarded: nothing of it is left.
+    expect(tf.memory().numTensors).toBe(atStart);
     const again = await initBackend('wasm');
     expect(again.name).toBe('wasm');
+    // The old module's process listeners (which would keep its 4 GB heap alive) are gone: one pair, the new module's.
+    expect(listenersBefore).toBe(2);
+    expect(listeners()).toBe(2);
     const t2 = createTrainer(config, ds, { seed: 2 });
     const m = await t2.step();
     expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
     t2.dispose();
+    expect(tf.memory().numTensors).toBe(atStart);
+  }, 120_000);
+
+  it('a WebAssembly trap with room left in the heap is a backend failure, not "out of memory"; the module is replaced', async () => {
+    await initBackend('wasm');
+    const rng = new Prng(6);
+    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
+    const t = createTrainer(makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 }), ds, { seed: 2 });
+    const tanh = tf.getKernel('Tanh', 'wasm')!;
+    tf.unregisterKernel('Tanh', 'wasm');
+    tf.registerKernel({ ...tanh, kernelFunc: () => { throw new WebAssembly.RuntimeError('memory access out of bounds'); } });
+    let err: unknown;
+    try {
+      err = await t.step().catch((e: unknown) => e);
+    } finally {
+      tf.unregisterKernel('Tanh', 'wasm');
+      tf.registerKernel(tanh);
+    }
+    expect((err as { kind?: string }).kind).toBe('internal');
+    expect((err as Error).message).toBe(
+      'The processor backend (WebAssembly) failed (memory access out of bounds). Your project is safe; the next task starts it afresh. If it happens again, please report it.',
+    );
+    t.dispose();
+    const module = (tf.backend() as unknown as { wasm: unknown }).wasm;
+    await initBackend('wasm');
+    expect((tf.backend() as unknown as { wasm: unknown }).wasm).not.toBe(module);
   }, 120_000);
 
   it('auto prefers WebAssembly to WebGPU on a software adapter (this machine) and names it', async () => {
