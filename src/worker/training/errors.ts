@@ -24,7 +24,7 @@ export class DeviceOutOfMemoryError extends AppError {
 }
 
 const OOM_PATTERNS =
-  /out of memory|\bOOM\b|failed to allocate|allocation failed|Array buffer allocation|Invalid typed array length|GPUOutOfMemoryError|not enough memory|exceeds the max(imum)? buffer size|maxBufferSize|maxStorageBufferBindingSize|Requested size|device (was )?lost/i;
+  /out of memory|\bOOM\b|failed to allocate|allocation failed|Array buffer allocation|Invalid typed array length|Invalid array length|Invalid string length|GPUOutOfMemoryError|not enough memory|exceeds the max(imum)? buffer size|maxBufferSize|maxStorageBufferBindingSize|Requested size|device (was )?lost/i;
 
 /**
  * How a failed WebAssembly module shows itself: a trap ("memory access out of bounds": when its heap
@@ -36,7 +36,6 @@ export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Ca
 
 export function isOutOfMemory(e: unknown): boolean {
   if (e instanceof DeviceOutOfMemoryError) return true;
-  if (e instanceof RangeError) return true; // typed-array allocation in the pure-JS backend
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
   return OOM_PATTERNS.test(text);
 }

@@ -254,6 +254,10 @@ describe('rng and errors', () => {
   it('out-of-memory errors become a sentence with a suggestion', async () => {
     expect(isOutOfMemory(new Error('Failed to allocate buffer of size 123'))).toBe(true);
     expect(isOutOfMemory(new Error('shape mismatch'))).toBe(false);
+    // V8's allocation failures are RangeErrors; a stack overflow is one too, but is not memory.
+    expect(isOutOfMemory(new RangeError('Invalid typed array length: 4294967296'))).toBe(true);
+    expect(isOutOfMemory(new RangeError('Array buffer allocation failed'))).toBe(true);
+    expect(isOutOfMemory(new RangeError('Maximum call stack size exceeded'))).toBe(false);
     const err = await withOomCheck(async () => {
       throw new Error('GPUOutOfMemoryError: out of memory');
     }).catch((e: unknown) => e);
