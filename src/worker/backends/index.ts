@@ -15,9 +15,9 @@ import { tf } from './tf';
 import { registerOurKernels } from './kernels';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend, wasmHeapBytes } from './wasm';
+import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { markWasmBackendBroken, wasmHeapBytes };
-import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'];

@@ -19,11 +19,11 @@ import { tf } from '../tf';
 import { existingBackend, replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
-
-export { clearInputGradFilterCache };
 import { identityKernel } from './identity';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
+
+export { clearInputGradFilterCache };
 
 /** Ours, registered for 'wasm' over the backend's own where it has one. */
 const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
