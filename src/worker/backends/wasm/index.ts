@@ -12,8 +12,9 @@
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts
  * One thread: tfjs turns the threaded binary off under Node (its workers start from blob: URLs,
- * which Node cannot load); a workaround gave 15-20% more on 2 cores but depends on the package's
- * internals, so it is not shipped.
+ * which Node cannot load; tfjs's pull request 8059 for Node threads was closed unmerged, and its pool
+ * is capped at 4 threads anyway); a workaround gave about 15% more on 2 cores (325-336 vs 376-387 ms,
+ * same losses) but depends on the package's internals, so it is not shipped.
  */
 import { tf } from '../tf';
 import { existingBackend, replaceBackendInstance } from '../replace';
