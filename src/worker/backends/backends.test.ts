@@ -117,7 +117,9 @@ describe('auto backend order', () => {
     const lavapipe = { device: 'CPU: llvmpipe/lavapipe via WebGPU', isGpu: false };
     const software = info('webgpu', lavapipe.device, 'No GPU was found: WebGPU runs on the CPU through a software driver.');
     const first = starters({ probeWebGpu: async () => lavapipe, webgpu: async () => software });
-    expect(await chooseAutoBackend(first.start)).toBe(software);
+    const chosen = await chooseAutoBackend(first.start);
+    expect(chosen.name).toBe('webgpu');
+    expect(chosen.warning).toBe('No GPU was found: WebGPU runs on the CPU through a software driver. (WebAssembly failed to start (no memory).)');
     expect(first.calls).toEqual(['tensorflow', 'probeWebGpu', 'wasm', 'webgpu']);
 
     const last = starters({});

@@ -154,6 +154,7 @@ export async function chooseAutoBackend(start: AutoStarters): Promise<BackendInf
     gpuFailure = reasons[reasons.length - 1] ?? 'no reason given';
   }
   const wasm = await attempt(start.wasm);
+  const wasmFailure = wasm ? null : (reasons[reasons.length - 1] ?? null);
   if (wasm) {
     // A real GPU whose WebGPU start failed: say so (with WebGPU's reason only), rather than "no GPU
     // was found".
@@ -170,7 +171,8 @@ export async function chooseAutoBackend(start: AutoStarters): Promise<BackendInf
   }
   if (adapter && !adapter.isGpu) {
     const software = await attempt(start.webgpu);
-    if (software) return software;
+    // Say why the usually faster WebAssembly is not in use (a broken install, for support).
+    if (software) return wasmFailure ? { ...software, warning: `${software.warning ?? ''} (${wasmFailure})`.trim() } : software;
   }
   const cpu = await start.cpu();
   return { ...cpu, warning: `${cpu.warning ?? ''} (No faster backend: ${reasons.join(' ')})`.trim() };
@@ -185,7 +187,8 @@ async function initWasm(): Promise<BackendInfo> {
   try {
     start = await startWasmBackend();
   } catch (e) {
-    throw new BackendUnavailableError(`WebAssembly failed to start (${message(e)}).`, { cause: e });
+    const reason = message(e) === 'setBackend returned false' ? 'its program could not be loaded; reinstalling GAN Augment may fix this' : message(e);
+    throw new BackendUnavailableError(`WebAssembly failed to start (${reason}).`, { cause: e });
   }
   const threads = start.threads === 1 ? '1 thread' : `${start.threads} threads`;
   return {
