@@ -6,7 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
-import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, type StepMetrics, type Trainer } from './training';
+import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, releaseIdleBackendMemory, type StepMetrics, type Trainer } from './training';
 
 type Send = (msg: WorkerToMain) => void;
 const METRICS_EVERY_MS = 500; // metrics batched to at most two messages a second
@@ -150,20 +150,22 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
     failed = true;
     throw e;
   } finally {
-    disposeAfterTask(trainer, failed);
+    await disposeAfterTask(trainer, failed);
   }
 }
 
 /**
- * Frees a task's trainer. When the task already failed, an error while freeing (a WebAssembly module
- * whose heap ran out can fail again here) must not replace the error the person should see.
+ * Frees a task's trainer, then memory the backend would keep idle (a grown WebAssembly heap). When the
+ * task already failed, an error while freeing (a WebAssembly module whose heap ran out can fail again
+ * here) must not replace the error the person should see.
  */
-function disposeAfterTask(trainer: Trainer | undefined, failed: boolean): void {
+async function disposeAfterTask(trainer: Trainer | undefined, failed: boolean): Promise<void> {
   try {
     trainer?.dispose();
   } catch (e) {
     if (!failed) throw e;
   }
+  await releaseIdleBackendMemory();
 }
 
 export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal) {
@@ -192,7 +194,7 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
     failed = true;
     throw e;
   } finally {
-    disposeAfterTask(trainer, failed);
+    await disposeAfterTask(trainer, failed);
   }
 }
 
@@ -220,6 +222,6 @@ export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { ki
     failed = true;
     throw e;
   } finally {
-    disposeAfterTask(trainer, failed);
+    await disposeAfterTask(trainer, failed);
   }
 }

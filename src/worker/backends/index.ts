@@ -14,7 +14,7 @@
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
 import { existingBackend, replaceBackendInstance } from './replace';
-import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, startWasmBackend, wasmHeapBytes } from './wasm';
+import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { markWasmBackendBroken, wasmHeapBytes };
@@ -59,6 +59,20 @@ export function fastDispatchStats(): FastDispatch['stats'] | null {
  */
 export function releaseKernelCaches(): void {
   clearInputGradFilterCache();
+}
+
+/**
+ * After a task, with its trainer disposed: memory the backend would keep for nothing goes back to
+ * the system (a WebAssembly heap never shrinks, so a large one is swapped for a fresh module).
+ * Never throws: it is housekeeping, and the next task starts a backend afresh if needed.
+ */
+export async function releaseIdleBackendMemory(): Promise<void> {
+  if (current?.name !== 'wasm') return;
+  try {
+    await shrinkWasmHeap();
+  } catch {
+    markWasmBackendBroken(); // the next start replaces whatever is left
+  }
 }
 
 /** The backend chosen by the last successful `initBackend`, or null. */

@@ -16,4 +16,4 @@ export { DeviceOutOfMemoryError, isOutOfMemory, OOM_MESSAGE } from './errors';
 export { CHECKPOINT_FORMAT_VERSION, type CheckpointMeta } from './checkpoint';
 export { hashSeed } from './rng';
 export { makeConfig, validateConfig, type GanConfig, type ModelFamily, type Resolution, type PresetName } from '../models/config';
-export { initBackend, currentBackend, type BackendChoice, type BackendInfo, BackendUnavailableError } from '../backends';
+export { initBackend, currentBackend, releaseIdleBackendMemory, type BackendChoice, type BackendInfo, BackendUnavailableError } from '../backends';

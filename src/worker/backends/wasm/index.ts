@@ -95,13 +95,24 @@ export async function startWasmBackend(): Promise<WasmStart & { replaced: boolea
   installWasmKernels();
   let replaced = false;
   if (existingBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
-    clearInputGradFilterCache(true); // its tensors live in the module that goes
-    replaceBackendInstance('wasm', WASM_PRIORITY);
-    for (const [ev, fn] of moduleListeners) (process as NodeJS.EventEmitter).off(ev, fn);
-    moduleListeners = [];
+    dropWasmModule();
     replaced = true;
   }
   replaceOnNextStart = false;
+  await activateWasm();
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), replaced };
+}
+
+/** Drops the current module: its cached filters, the tfjs backend instance, its process listeners. */
+function dropWasmModule(): void {
+  clearInputGradFilterCache(true); // its tensors live in the module that goes
+  replaceBackendInstance('wasm', WASM_PRIORITY);
+  for (const [ev, fn] of moduleListeners) (process as NodeJS.EventEmitter).off(ev, fn);
+  moduleListeners = [];
+}
+
+/** Makes 'wasm' the active backend, noting the process listeners of a module created for it. */
+async function activateWasm(): Promise<void> {
   const creating = !existingBackend('wasm');
   const before = processListeners();
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
@@ -115,7 +126,23 @@ export async function startWasmBackend(): Promise<WasmStart & { replaced: boolea
         .map((fn) => [ev, fn] as [typeof ev, Listener]),
     );
   }
-  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), replaced };
+}
+
+/** A heap larger than this is handed back after a task (a WebAssembly heap never shrinks). */
+const IDLE_HEAP_LIMIT = 512 * 2 ** 20;
+
+/**
+ * After a task: a WebAssembly heap that grew past IDLE_HEAP_LIMIT (1.6 GB for DCGAN-128 at batch 16)
+ * would stay that large for as long as the worker lives, since a WebAssembly memory never shrinks.
+ * The module is swapped for a fresh one, so that the memory goes back to the system. Call it with no
+ * tensors of the task left (the trainer disposed). Returns whether it did.
+ */
+export async function shrinkWasmHeap(): Promise<boolean> {
+  if (wasmHeapBytes() <= IDLE_HEAP_LIMIT) return false;
+  const wasActive = tf.getBackend() === 'wasm';
+  dropWasmModule();
+  if (wasActive) await activateWasm();
+  return true;
 }
 
 /** Whether the existing 'wasm' instance still computes (checked with it as the active backend). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf';
-import { describeAdapter, initBackend } from '../index';
+import { describeAdapter, initBackend, releaseIdleBackendMemory, wasmHeapBytes } from '../index';
 import { makeConfig } from '../../models/config';
 import { createTrainer } from '../../training/trainer';
 import { DeviceOutOfMemoryError } from '../../training/errors';
@@ -272,6 +272,27 @@ describe('WebAssembly backend', () => {
     t2.dispose();
     expect(tf.memory().numTensors).toBe(atStart);
   }, 120_000);
+
+  it('after a task, a heap that grew past 512 MB goes back to the system (a fresh module); a small one stays', async () => {
+    await initBackend('wasm');
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array; _malloc(n: number): number; _free(p: number): void } }).wasm;
+    const small = wasmHeapBytes();
+    await releaseIdleBackendMemory();
+    expect(heap().HEAPU8.length).toBe(small); // nothing to give back
+    // Grow the heap as a large model does, then free it again (the heap itself never shrinks).
+    const blocks = Array.from({ length: 6 }, () => heap()._malloc(128 * 2 ** 20));
+    expect(blocks.every((p) => p !== 0)).toBe(true);
+    for (const p of blocks) heap()._free(p);
+    expect(wasmHeapBytes()).toBeGreaterThan(512 * 2 ** 20);
+    const module = heap();
+    await releaseIdleBackendMemory();
+    expect(tf.getBackend()).toBe('wasm');
+    expect(heap()).not.toBe(module);
+    expect(wasmHeapBytes()).toBeLessThan(128 * 2 ** 20);
+    const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1));
+    expect(Array.from(await y.data())).toEqual([2, 3]);
+    y.dispose();
+  });
 
   it('a WebAssembly trap with room left in the heap is a backend failure, not "out of memory"; the module is replaced', async () => {
     await initBackend('wasm');
