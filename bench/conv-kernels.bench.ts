@@ -17,7 +17,7 @@
  * --kernels forward,fused are not in the default list (add them); --forward-tile fixes our forward
  * tiling (else chooseForwardTiling per layer), e.g. to sweep tiles on a GPU.
  */
-import { arg, LAYERS_32, LAYERS_64, runBench } from './support';
+import { arg, convLayerFlop, LAYERS_32, LAYERS_64, runBench } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 2) as tf.Tensor4D;
     const w = tf.randomNormal(filterShape, 0, 1, 'float32', 3) as tf.Tensor4D;
     // Useful multiply-adds, the same for the three passes.
-    const flop = 2 * batch * info.outHeight * info.outWidth * layer.co * layer.k * layer.k * CI;
+    const flop = convLayerFlop(layer, batch);
     const gflops = (ms: number) => round2(flop / (ms * 1e6));
     unregisterOurKernels();
     const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'), inner);

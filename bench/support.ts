@@ -67,3 +67,9 @@ export const LAYERS_64: ConvLayer[] = [
   { name: 'D3 16x16x128->8x8x256 (= G2)', input: [16, 16, 128], co: 256, k: 4, stride: 2 },
   { name: 'D4 8x8x256->4x4x512 (= G1)', input: [8, 8, 256], co: 512, k: 4, stride: 2 },
 ];
+
+/** The useful floating-point operations of one pass of `layer` ('same' padding), 2 * multiply-adds. */
+export function convLayerFlop(layer: ConvLayer, batch: number): number {
+  const [h, w, ci] = layer.input;
+  return 2 * batch * Math.ceil(h / layer.stride) * Math.ceil(w / layer.stride) * layer.co * layer.k * layer.k * ci;
+}

@@ -13,7 +13,7 @@
  * rearranged filters is cleared before each call: its worst case). Times are the best of --reps calls;
  * wasm kernels run synchronously, so no read-back is timed.
  */
-import { arg, LAYERS_32, LAYERS_64, runBench, type ConvLayer } from './support';
+import { arg, convLayerFlop, LAYERS_32, LAYERS_64, runBench } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-filter';
@@ -33,12 +33,6 @@ function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh:
     tf.dispose(fresh);
   }
   return best;
-}
-
-function gflops(layer: ConvLayer, batch: number, ms: number): number {
-  const [h, w, ci] = layer.input;
-  const macs = batch * (h / layer.stride) * (w / layer.stride) * layer.co * layer.k * layer.k * ci;
-  return (2 * macs) / (ms * 1e6);
 }
 
 async function main(): Promise<void> {
@@ -80,7 +74,7 @@ async function main(): Promise<void> {
       batch,
       device: backend.device,
       forwardMs: r2(forwardMs),
-      forwardGflops: r2(gflops(layer, batch, forwardMs)),
+      forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
       filterMs: r2(filterMs),
       filterVsForward: r2(filterMs / forwardMs),
       filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter) },

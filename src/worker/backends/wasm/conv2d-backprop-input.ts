@@ -268,18 +268,12 @@ function dropEntry(entry: FilterCacheEntry): void {
  */
 export function clearInputGradFilterCache(moduleBroken = false): number {
   const n = filterCache.length;
-  while (filterCache.length > 0) {
-    const entry = filterCache[0]!;
-    if (!moduleBroken) {
-      dropEntry(entry);
-      continue;
-    }
-    filterCache.shift();
+  for (const entry of filterCache.splice(0)) {
     for (const f of entry.filters) {
       try {
         f?.dispose();
-      } catch {
-        /* see above */
+      } catch (e) {
+        if (!moduleBroken) throw e;
       }
     }
   }

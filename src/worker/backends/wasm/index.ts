@@ -61,15 +61,6 @@ export function markWasmBackendBroken(): void {
   replaceOnNextStart = true;
 }
 
-/** A tiny computation on the current 'wasm' instance gives the right answer. */
-function wasmWorks(): boolean {
-  try {
-    return tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]) === 3;
-  } catch {
-    return false;
-  }
-}
-
 /*
  * Emscripten's Node glue adds process listeners for each module it creates ('uncaughtException',
  * 'unhandledRejection'), and they keep the whole module, its heap included (up to 4 GB), alive. The
@@ -89,18 +80,14 @@ function processListeners(): Map<string, Set<Listener>> {
  * Loads tfjs-backend-wasm, installs our kernels and makes 'wasm' the active backend; a module that
  * failed before (`markWasmBackendBroken`) or no longer computes is replaced by a fresh one first.
  */
-export async function startWasmBackend(): Promise<WasmStart & { replaced: boolean }> {
+export async function startWasmBackend(): Promise<WasmStart> {
   // Importing the package registers the backend and its kernels; ours then go over them.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   installWasmKernels();
-  let replaced = false;
-  if (existingBackend('wasm') && (replaceOnNextStart || !(await usable()))) {
-    dropWasmModule();
-    replaced = true;
-  }
+  if (existingBackend('wasm') && (replaceOnNextStart || !(await usable()))) dropWasmModule();
   replaceOnNextStart = false;
   await activateWasm();
-  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), replaced };
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
 }
 
 /** Drops the current module: its cached filters, the tfjs backend instance, its process listeners. */
@@ -145,10 +132,14 @@ export async function shrinkWasmHeap(): Promise<boolean> {
   return true;
 }
 
-/** Whether the existing 'wasm' instance still computes (checked with it as the active backend). */
+/** Whether the existing 'wasm' instance still computes: 1 + 2 on it, as the active backend, is 3. */
 async function usable(): Promise<boolean> {
-  if (!(await tf.setBackend('wasm'))) return false;
-  return wasmWorks();
+  try {
+    if (!(await tf.setBackend('wasm'))) return false;
+    return tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]) === 3;
+  } catch {
+    return false;
+  }
 }
 
 /** The size of the current WebAssembly heap in bytes (it only grows, to 4 GB at most), or 0. */
