@@ -205,11 +205,12 @@ async function initWasm(): Promise<BackendInfo> {
     throw new BackendUnavailableError(`WebAssembly failed to start (${reason}).`, { cause: e });
   }
   const threads = start.threads === 1 ? '1 thread' : `${start.threads} threads`;
+  const single = start.threadsFailure ? ` It uses one processor core: its multi-threaded version could not start (${start.threadsFailure}).` : '';
   return {
     name: 'wasm',
     device: `CPU: WebAssembly${start.simd ? ' (SIMD)' : ''}, ${threads}`,
     isGpu: false,
-    warning: WASM_WARNING,
+    warning: WASM_WARNING + single,
   };
 }
 

@@ -11,16 +11,17 @@
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts
- * One thread: tfjs turns the threaded binary off under Node (its workers start from blob: URLs,
- * which Node cannot load; tfjs's pull request 8059 for Node threads was closed unmerged, and its pool
- * is capped at 4 threads anyway); a workaround gave about 15% more on 2 cores (325-336 vs 376-387 ms,
- * same losses) but depends on the package's internals, so it is not shipped.
+ * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
+ * thread per logical processor (at most 8), and falls back to tfjs's single-threaded start when it
+ * cannot (GAN_AUGMENT_WASM_THREADS=1 asks for that).
  */
+import type * as WasmModule from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf';
 import { existingBackend, replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 import { identityKernel } from './identity';
+import { type ThreadedModule, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 
@@ -46,11 +47,66 @@ function installWasmKernels(): void {
 export interface WasmStart {
   simd: boolean;
   threads: number;
+  /** Why the module runs on one thread where more were asked for, or null. */
+  threadsFailure: string | null;
 }
 
 /** tfjs-backend-wasm's registration priority (its base.ts), kept when the backend is replaced. */
 const WASM_PRIORITY = 2;
 let replaceOnNextStart = false;
+let threadsFailure: string | null = null;
+
+type WasmPackage = typeof WasmModule;
+
+let createThreaded: (threads: number) => Promise<ThreadedModule> = createThreadedModule;
+
+/** Tests: replaces how the threaded module is created (null: the real one). */
+export function setThreadedModuleCreator(create: ((threads: number) => Promise<ThreadedModule>) | null): void {
+  createThreaded = create ?? createThreadedModule;
+}
+
+/**
+ * The 'wasm' backend factory, registered over the package's own: the threaded module when more than
+ * one thread is wanted and it starts, otherwise the package's factory (tfjs's single-threaded SIMD
+ * start). Registered once; replacing a broken instance (replaceBackendInstance) reuses it.
+ */
+function wasmFactory(pkg: WasmPackage, tfjsFactory: () => tf.KernelBackend | Promise<tf.KernelBackend>) {
+  return async (): Promise<tf.KernelBackend> => {
+    threadsFailure = null;
+    const threads = wasmThreadCount();
+    if (threads > 1) {
+      try {
+        const module = await createThreaded(threads);
+        pkg.setThreadsCount(threads);
+        try {
+          const backend = new pkg.BackendWasm(module as never); // starts XNNPACK's pool of threads
+          unrefThreads(module);
+          endIdleThreads(module);
+          return backend;
+        } catch (e) {
+          terminateThreads(module);
+          throw e;
+        }
+      } catch (e) {
+        threadsFailure = e instanceof Error ? e.message : String(e);
+      }
+    }
+    return tfjsFactory();
+  };
+}
+
+let factoryInstalled = false;
+
+function installWasmFactory(pkg: WasmPackage): void {
+  if (factoryInstalled) return;
+  const tfjsFactory = tf.findBackendFactory('wasm');
+  if (!tfjsFactory) throw new Error('the WebAssembly backend did not register');
+  if (!existingBackend('wasm')) {
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', wasmFactory(pkg, tfjsFactory), WASM_PRIORITY);
+  }
+  factoryInstalled = true;
+}
 
 /**
  * The WebAssembly module failed in a way that leaves it unusable or untrustworthy (its heap full:
@@ -68,8 +124,8 @@ export function markWasmBackendBroken(): void {
  */
 const MODULE_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
 type Listener = (...args: unknown[]) => void;
-/** Emscripten 3's Node glue: `function (ex) { if (!(ex instanceof ExitStatus)) throw ex; }` and `function (reason) { throw reason; }`. */
-const EMSCRIPTEN_LISTENER = /ExitStatus|^function \(reason\) \{ throw reason; \}$/;
+/** Emscripten 3's Node glue: `function (ex) { if (!(ex instanceof ExitStatus)) throw ex; }` and `function (reason) { throw reason; }` (minified in the threaded build: `function(reason){throw reason}`). */
+const EMSCRIPTEN_LISTENER = /ExitStatus|^function ?\(reason\) ?\{ ?throw reason;? ?\}$/;
 let moduleListeners: Array<[(typeof MODULE_EVENTS)[number], Listener]> = [];
 
 function processListeners(): Map<string, Set<Listener>> {
@@ -83,17 +139,20 @@ function processListeners(): Map<string, Set<Listener>> {
 export async function startWasmBackend(): Promise<WasmStart> {
   // Importing the package registers the backend and its kernels; ours then go over them.
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  installWasmFactory(wasm);
   installWasmKernels();
   if (existingBackend('wasm') && (replaceOnNextStart || !(await usable()))) dropWasmModule();
   replaceOnNextStart = false;
   await activateWasm();
-  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount(), threadsFailure };
 }
 
 /** Drops the current module: its cached filters, the tfjs backend instance, its process listeners. */
 function dropWasmModule(): void {
   clearInputGradFilterCache(true); // its tensors live in the module that goes
+  const module = (existingBackend('wasm') as { wasm?: ThreadedModule } | null)?.wasm;
   replaceBackendInstance('wasm', WASM_PRIORITY);
+  terminateThreads(module); // BackendWasm.dispose does too, unless the broken module threw first
   for (const [ev, fn] of moduleListeners) (process as NodeJS.EventEmitter).off(ev, fn);
   moduleListeners = [];
 }

@@ -238,7 +238,7 @@ describe('WebAssembly backend', () => {
     // Emscripten's process listeners (one pair per live module), told apart from the test runner's by their source.
     const listeners = () =>
       [...process.listeners('unhandledRejection'), ...process.listeners('uncaughtException')].filter((fn) =>
-        /ExitStatus|^function \(reason\) \{ throw reason; \}$/.test(fn.toString()),
+        /ExitStatus|^function ?\(reason\) ?\{ ?throw reason;? ?\}$/.test(fn.toString()),
       ).length;
     const listenersBefore = listeners();
     const rng = new Prng(5);

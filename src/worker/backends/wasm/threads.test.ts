@@ -1,0 +1,114 @@
+/**
+ * The multi-threaded WebAssembly module (./threads.ts): it starts in Node with the threads asked for,
+ * computes what the single-threaded module computes (bit for bit), leaves no temporary file and no
+ * idle worker, lets its workers go when it is replaced, falls back to tfjs's single-threaded module
+ * when it cannot start, and does not keep a process alive. Its own file: the tfjs backend is
+ * process-wide.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tf } from '../tf';
+import { initBackend, markWasmBackendBroken } from '../index';
+import { existingBackend } from '../replace';
+import { Prng } from '../../training/rng';
+import { setThreadedModuleCreator } from './index';
+import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorkers, wasmThreadCount } from './threads';
+
+const ENV = 'GAN_AUGMENT_WASM_THREADS';
+const module = () => (existingBackend('wasm') as { wasm: ThreadedModule }).wasm;
+const ourTempDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gan-augment-wasm-'));
+
+/** A fresh module with `threads` threads (the old one replaced, as after a failure). */
+async function startWith(threads: number) {
+  process.env[ENV] = String(threads);
+  markWasmBackendBroken();
+  return initBackend('wasm');
+}
+
+/** A DCGAN-like layer's forward pass and both gradients, read back. */
+function convAndGrads(): Float32Array[] {
+  const rng = new Prng(3);
+  const x = tf.tensor4d(Float32Array.from({ length: 4 * 16 * 16 * 32 }, () => rng.next() * 2 - 1), [4, 16, 16, 32]);
+  const w = tf.tensor4d(Float32Array.from({ length: 4 * 4 * 32 * 64 }, () => rng.next() * 0.2 - 0.1), [4, 4, 32, 64]);
+  const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));
+  const [dx, dw] = tf.grads(f)([x, w]);
+  const y = tf.conv2d(x, w, 2, 'same');
+  const out = [y, dx!, dw!].map((t) => t.dataSync() as Float32Array);
+  tf.dispose([x, w, y, dx!, dw!]);
+  return out;
+}
+
+afterEach(() => {
+  delete process.env[ENV];
+  setThreadedModuleCreator(null);
+});
+
+describe('multi-threaded WebAssembly', () => {
+  it('thread count: one per logical processor up to 8, or GAN_AUGMENT_WASM_THREADS; a bad value is an error in words', () => {
+    expect(wasmThreadCount({}, 2)).toBe(2);
+    expect(wasmThreadCount({}, 1)).toBe(1);
+    expect(wasmThreadCount({}, 32)).toBe(MAX_THREADS);
+    expect(wasmThreadCount({ [ENV]: '1' }, 16)).toBe(1);
+    expect(wasmThreadCount({ [ENV]: ' 3 ' }, 2)).toBe(3);
+    expect(wasmThreadCount({ [ENV]: '64' }, 2)).toBe(MAX_THREADS);
+    expect(() => wasmThreadCount({ [ENV]: 'many' }, 2)).toThrow('GAN_AUGMENT_WASM_THREADS is "many"; use a whole number from 1 to 8.');
+    expect(() => wasmThreadCount({ [ENV]: '0' }, 2)).toThrow(/whole number/);
+  });
+
+  it('starts with the threads asked for, computes bit for bit what one thread computes, and keeps no idle worker or temporary file', async () => {
+    const dirsBefore = ourTempDirs();
+    const one = await startWith(1);
+    expect(one.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(one.warning).not.toMatch(/thread/);
+    expect(liveThreadWorkers(module())).toBe(0); // tfjs's own single-threaded build
+    const single = convAndGrads();
+
+    const three = await startWith(3);
+    expect(three.device).toBe('CPU: WebAssembly (SIMD), 3 threads');
+    const threaded = module();
+    // XNNPACK's pool: the calling thread and two workers; Emscripten's 6 other workers were ended.
+    expect(liveThreadWorkers(threaded)).toBe(2);
+    const multi = convAndGrads();
+    for (let i = 0; i < 3; i++) expect(Buffer.from(multi[i]!.buffer).equals(Buffer.from(single[i]!.buffer))).toBe(true);
+    expect(ourTempDirs()).toEqual(dirsBefore);
+
+    // Replaced (as after a failure or to give memory back): the old module's workers end with it.
+    await startWith(2);
+    expect(liveThreadWorkers(threaded)).toBe(0);
+    expect(liveThreadWorkers(module())).toBe(1);
+    expect(Array.from(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2))).dataSync())).toEqual([3]);
+  }, 60_000);
+
+  it('when the threaded module cannot start, tfjs single-threaded module is used and the warning says why', async () => {
+    setThreadedModuleCreator(() => createThreadedModule(2, 1)); // 1 ms: its threads cannot start in time
+    const dirsBefore = ourTempDirs();
+    const info = await startWith(2);
+    expect(info.name).toBe('wasm');
+    expect(info.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(info.warning).toContain('It uses one processor core: its multi-threaded version could not start (its threads did not start within 0.001 s).');
+    expect(ourTempDirs()).toEqual(dirsBefore);
+    expect(Array.from(tf.tidy(() => tf.mul(tf.scalar(2), tf.scalar(3))).dataSync())).toEqual([6]);
+  }, 60_000);
+
+  it('a process that trained on several threads ends by itself', () => {
+    const script = [
+      "const { initBackend } = require('./src/worker/backends');",
+      "const { tf } = require('./src/worker/backends/tf');",
+      'initBackend("wasm").then((b) => {',
+      '  const x = tf.randomNormal([2, 8, 8, 16]); const w = tf.randomNormal([3, 3, 16, 32]);',
+      '  tf.conv2d(x, w, 1, "same").dataSync();',
+      '  console.log(b.device);',
+      '});',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '..', '..', '..', '..'),
+      env: { ...process.env, [ENV]: '2' },
+      encoding: 'utf8',
+      timeout: 60_000, // a process kept alive by its workers would be killed here, and the test fail
+    });
+    expect(out.trim()).toBe('CPU: WebAssembly (SIMD), 2 threads');
+  }, 90_000);
+});

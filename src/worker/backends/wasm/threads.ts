@@ -1,0 +1,193 @@
+/**
+ * tfjs-backend-wasm's multi-threaded build (XNNPACK over a pool of pthreads, each a Node worker
+ * thread sharing the module's memory), started in Node, where tfjs 4.22 does not start it.
+ *
+ * Why tfjs does not: its init() turns threads off under Node (WASM_HAS_MULTITHREAD_SUPPORT is false
+ * when IS_NODE, tfjs issue 3830), and it hands Emscripten the worker script and the main script as
+ * `blob:` URLs, which Node's worker_threads cannot load. So this module does what init() does for
+ * the threaded build, with files instead of Blobs, through the package's public pieces only:
+ *  - the Emscripten factory `wasm-out/tfjs-backend-wasm-threaded-simd.js` (a plain CommonJS file);
+ *  - its pthread worker script, which the package ships as a string (`wasmWorkerContents` of
+ *    `wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`);
+ *  - `BackendWasm` and `setThreadsCount`, exported by the package's index.
+ * The worker script and a copy of the factory are written to a fresh temporary folder, which is
+ * removed as soon as the module is ready: Emscripten starts its whole pool (8 workers) before the
+ * module resolves, and the pool never grows while XNNPACK uses at most 8 threads (MAX_THREADS).
+ * Copies, rather than paths into node_modules, because in the packaged app the package lies inside
+ * app.asar, which a worker thread cannot read.
+ *
+ * Any failure leaves tfjs's own single-threaded start to the caller (`startThreadedWasm` throws).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/** Emscripten's pthread pool size in this build (`var pthreadPoolSize=8`); XNNPACK's pool stays within it. */
+export const MAX_THREADS = 8;
+
+const PACKAGE = '@tensorflow/tfjs-backend-wasm';
+const FACTORY_FILE = 'wasm-out/tfjs-backend-wasm-threaded-simd.js';
+const WORKER_FILE = 'wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+/** The packaged app unpacks dist/*.wasm from app.asar (electron-builder.yml); same bytes as wasm-out's. */
+const BINARY_FILE = 'dist/tfjs-backend-wasm-threaded-simd.wasm';
+
+/** The parts of an Emscripten module that tfjs's BackendWasm and this file use. */
+export interface ThreadedModule {
+  cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: number[]) => number | void;
+  PThread: { terminateAllThreads(): void; unusedWorkers: unknown[]; runningWorkers: unknown[] };
+  HEAPU8: Uint8Array;
+  tfjs?: Record<string, unknown>;
+}
+
+type WasmImports = WebAssembly.Imports & { env: Record<string, unknown> };
+type Factory = (config: Record<string, unknown>) => Promise<ThreadedModule>;
+
+/**
+ * How many threads to use: GAN_AUGMENT_WASM_THREADS when set (1 = tfjs's single-threaded build),
+ * otherwise one per logical processor, at most MAX_THREADS.
+ */
+export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env, cpus = availableParallelism()): number {
+  const raw = env.GAN_AUGMENT_WASM_THREADS?.trim();
+  if (raw) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`GAN_AUGMENT_WASM_THREADS is "${raw}"; use a whole number from 1 to ${MAX_THREADS}.`);
+    return Math.min(n, MAX_THREADS);
+  }
+  return Math.max(1, Math.min(cpus, MAX_THREADS));
+}
+
+/** Files the package must have for the threaded build; a missing one means tfjs's own start. */
+function packageFiles(): { factory: string; workerContents: string; binary: string } {
+  const req = createRequire(__filename);
+  const root = dirname(req.resolve(`${PACKAGE}/package.json`));
+  const { wasmWorkerContents } = req(join(root, WORKER_FILE)) as { wasmWorkerContents?: unknown };
+  if (typeof wasmWorkerContents !== 'string') throw new Error(`${WORKER_FILE} has no worker script`);
+  return { factory: join(root, FACTORY_FILE), workerContents: wasmWorkerContents, binary: join(root, BINARY_FILE) };
+}
+
+/**
+ * Creates the threaded Emscripten module, its pthread pool loaded, wired as tfjs's init() wires it
+ * (module.tfjs). The caller makes a BackendWasm of it. Throws on any failure; nothing is left behind
+ * (the temporary folder is removed, a half-made module's workers terminated).
+ */
+export async function createThreadedModule(threads: number, timeoutMs = START_TIMEOUT_MS): Promise<ThreadedModule> {
+  const files = packageFiles();
+  const binary = readFileSync(files.binary);
+  const req = createRequire(__filename);
+  const factory = req(files.factory) as Factory;
+  // tfjs escapes these too: the worker script is made from a string whose string literals hold raw newlines.
+  const workerContents = files.workerContents.replace(/\n/g, '\\n');
+  new Script(workerContents, { filename: 'worker.js' }); // a syntax error here, not in a worker thread
+  const dir = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
+  const config: Record<string, unknown> & Partial<ThreadedModule> = {};
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const mainScript = join(dir, 'main.js');
+    const workerScript = join(dir, 'worker.js');
+    writeFileSync(mainScript, readFileSync(files.factory));
+    writeFileSync(workerScript, workerContents);
+    let settled = false;
+    const failed = new Promise<never>((_, reject) => {
+      config.onAbort = (what: unknown) => reject(new Error(`the threaded WebAssembly module aborted (${String(what)})`));
+      timer = setTimeout(() => reject(new Error(`its threads did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+      config.onWorkerError = (e: unknown) => {
+        if (!settled) reject(new Error(`a thread failed to start (${e instanceof Error ? e.message : String(e)})`));
+      };
+      config.instantiateWasm = (info: WasmImports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
+        // tfjs caps XNNPACK's pool at half the logical processors (it assumes two hardware threads per
+        // core), read once from this import when the module starts: it is told twice `threads`.
+        info.env.emscripten_num_logical_cores = () => 2 * threads;
+        WebAssembly.instantiate(binary, info).then(({ instance, module }) => receive(instance, module), reject);
+        return {};
+      };
+    });
+    Object.assign(config, {
+      locateFile: (path: string, prefix: string) => (path.endsWith('.worker.js') ? workerScript : prefix + path),
+      mainScriptUrlOrBlob: mainScript,
+      // Emscripten prints through these (a failed start is reported by the error instead).
+      print: () => {},
+      printErr: () => {},
+    });
+    // The factory uses `config` as the module object and creates its pool of workers before it returns.
+    const ready = factory(config);
+    guardWorkers(config as ThreadedModule, config.onWorkerError as (e: unknown) => void, () => settled);
+    const module = await Promise.race([ready, failed]);
+    settled = true;
+    module.tfjs = {
+      init: module.cwrap('init', null, []),
+      initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+      getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+      registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+      disposeData: module.cwrap('dispose_data', null, ['number']),
+      dispose: module.cwrap('dispose', null, []),
+    };
+    return module;
+  } catch (e) {
+    terminateThreads(config as ThreadedModule);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** How long the pool of 8 threads may take to start (about 0.1 s on the 2-core build machine). */
+const START_TIMEOUT_MS = 30_000;
+
+interface PoolWorker {
+  on(event: 'error', listener: (e: unknown) => void): void;
+  onerror?: (e: unknown) => void;
+}
+
+/**
+ * Emscripten throws a worker's error from its event handler, which would end the whole process. While
+ * the module starts, a worker's error rejects the start instead (and tfjs's single-threaded module is
+ * used). Once started, a pthread's failure is Emscripten's to handle, as in the browser.
+ */
+function guardWorkers(module: ThreadedModule, onError: (e: unknown) => void, started: () => boolean): void {
+  for (const worker of (module.PThread?.unusedWorkers ?? []) as PoolWorker[]) {
+    worker.on('error', (e) => {
+      if (!started()) onError(e); // an error event with no listener would be thrown
+    });
+    let handler: ((e: unknown) => void) | undefined;
+    Object.defineProperty(worker, 'onerror', {
+      configurable: true,
+      get: () => (e: unknown) => (started() ? handler?.(e) : onError(e)),
+      set: (fn: (e: unknown) => void) => {
+        handler = fn;
+      },
+    });
+  }
+}
+
+/** Ends a threaded module's worker threads (idle or running); its memory goes with the last reference. */
+export function terminateThreads(module: { PThread?: ThreadedModule['PThread'] } | null | undefined): void {
+  module?.PThread?.terminateAllThreads();
+}
+
+/**
+ * XNNPACK's pool threads wait for work for as long as the module lives, and Emscripten keeps a Node
+ * worker that runs a thread referenced: the process could never exit by itself. They are unreferenced
+ * (the main thread always waits for their work to finish, so nothing is cut short).
+ */
+export function unrefThreads(module: ThreadedModule): void {
+  for (const worker of module.PThread.runningWorkers as Array<{ unref(): void }>) worker.unref();
+}
+
+/**
+ * Emscripten starts 8 workers whatever the thread count; those XNNPACK's pool did not take stay idle
+ * for the module's life, 15-20 MB each (a V8 isolate apiece). They are ended once the pool exists:
+ * tfjs creates no thread after that, and a worker needed later would be started afresh by Emscripten.
+ */
+export function endIdleThreads(module: ThreadedModule): void {
+  const idle = module.PThread.unusedWorkers.splice(0) as Array<{ terminate(): unknown }>;
+  for (const worker of idle) void worker.terminate();
+}
+
+/** How many of a module's pthread workers are alive (tests). */
+export function liveThreadWorkers(module: { PThread?: ThreadedModule['PThread'] } | null | undefined): number {
+  const pool = module?.PThread;
+  return pool ? pool.unusedWorkers.length + pool.runningWorkers.length : 0;
+}
