@@ -5,12 +5,16 @@
  *
  *   node bench/run-train-bench.mjs [--model dcgan] [--resolution 32] [--batch 16] [--backend webgpu]
  *     [--steps 3] [--warmup 1] [--torch-steps 20] [--torch-script PATH] [--python /usr/bin/python3]
+ *     [--torch-threads N]
  *
  * PyTorch runs on `cuda` when nvidia-smi exists, else on the CPU (Debian: apt-get install python3-torch).
+ * On the CPU it gets as many threads as our WebAssembly backend uses (GAN_AUGMENT_WASM_THREADS, else
+ * one per logical processor up to 8), through OMP_NUM_THREADS: Debian's PyTorch 1.13 otherwise uses 1.
  * The reference is a DCGAN; for --model cwgan-gp the ratio compares different work and is labelled so.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +35,8 @@ const torchScript = arg('torch-script', path.resolve(root, '../shared/bench/torc
 const python = arg('python', '/usr/bin/python3');
 const hasNvidia = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).status === 0;
 const torchDevice = arg('torch-device', hasNvidia ? 'cuda' : 'cpu');
+const oursThreads = Number(process.env.GAN_AUGMENT_WASM_THREADS ?? Math.min(availableParallelism(), 8));
+const torchThreads = arg('torch-threads', String(oursThreads));
 
 function lastJsonLine(text) {
   const lines = text.trim().split('\n').filter((l) => l.startsWith('{'));
@@ -49,7 +55,8 @@ if (!existsSync(torchScript)) console.error(`PyTorch reference not found at ${to
 else {
   const torchArgs = [torchScript, res, batch, torchDevice, torchSteps];
   console.error(`> ${python} ${torchArgs.join(' ')}`);
-  const torch = spawnSync(python, torchArgs, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const torchEnv = { ...process.env, OMP_NUM_THREADS: torchThreads, MKL_NUM_THREADS: torchThreads };
+  const torch = spawnSync(python, torchArgs, { encoding: 'utf8', maxBuffer: 1 << 26, env: torchDevice === 'cpu' ? torchEnv : process.env });
   torchJson = lastJsonLine(torch.stdout ?? '');
   if (!torchJson) console.error(`PyTorch reference failed (exit ${torch.status}): ${torch.stderr?.trim().split('\n').slice(-3).join(' ')}`);
   else console.log(JSON.stringify({ run: 'pytorch', ...torchJson }));
@@ -67,6 +74,7 @@ if (oursJson && torchJson) {
       oursBackend: oursJson.backend,
       oursDevice: oursJson.device,
       torchDevice,
+      torchThreads: torchJson.threads,
       oursMsPerStep: oursJson.msPerStep,
       torchMsPerStep: torchJson.msPerStep,
       slowdown: Math.round(ratio * 10) / 10,
@@ -74,6 +82,6 @@ if (oursJson && torchJson) {
   );
   // "1.3x slower" when ours takes longer, else "1.2x faster" (PyTorch's time over ours).
   const factor = ratio >= 1 ? ratio : 1 / ratio;
-  console.error(`tfjs (${oursJson.device}) is ${factor.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'faster'} than PyTorch (${torchDevice}).`);
+  console.error(`tfjs (${oursJson.device}) is ${factor.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'faster'} than PyTorch (${torchDevice}${torchDevice === 'cpu' ? `, ${torchJson.threads} threads` : ''}).`);
 }
 process.exit(oursJson && torchJson ? 0 : 1);

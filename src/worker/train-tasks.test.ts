@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsWindow } from './train-tasks';
+import { AppError } from '../shared/errors';
+import { MetricsWindow, retryIfDeviceLostAtStart } from './train-tasks';
 import type { StepMetrics } from './training';
 
 const step = (n: number, ms: number, synced: boolean): StepMetrics => ({
@@ -22,5 +23,47 @@ describe('MetricsWindow (loss-curve points when losses are read every few steps)
     expect(p.imagesPerSec).toBeCloseTo(640, 6);
     // Reading every step (the CPU) gives every step its own point and time.
     expect(w.add(step(5, 42, true))).toMatchObject({ step: 5, stepMs: 42 });
+  });
+});
+
+describe('retryIfDeviceLostAtStart (a GPU lost between two tasks)', () => {
+  const lost = () => new AppError('device-lost', 'The GPU stopped working (WebGPU lost the device: destroyed).');
+
+  it('starts the task over once when the GPU was lost before it did any work', async () => {
+    let calls = 0;
+    const result = await retryIfDeviceLostAtStart(async () => {
+      calls += 1;
+      if (calls === 1) throw lost();
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(calls).toBe(2);
+  });
+
+  it('reports the loss when the task had already done work, when it happens twice, and any other error at once', async () => {
+    let calls = 0;
+    const afterWork = retryIfDeviceLostAtStart(async (didWork) => {
+      calls += 1;
+      didWork();
+      throw lost();
+    });
+    await expect(afterWork).rejects.toMatchObject({ kind: 'device-lost' });
+    expect(calls).toBe(1);
+
+    calls = 0;
+    const twice = retryIfDeviceLostAtStart(async () => {
+      calls += 1;
+      throw lost();
+    });
+    await expect(twice).rejects.toMatchObject({ kind: 'device-lost' });
+    expect(calls).toBe(2);
+
+    calls = 0;
+    const other = retryIfDeviceLostAtStart(async () => {
+      calls += 1;
+      throw new AppError('out-of-memory', 'Training ran out of GPU memory.');
+    });
+    await expect(other).rejects.toMatchObject({ kind: 'out-of-memory' });
+    expect(calls).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
+import { AppError } from '../shared/errors';
 import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, releaseIdleBackendMemory, type StepMetrics, type Trainer } from './training';
 
 type Send = (msg: WorkerToMain) => void;
@@ -92,7 +93,28 @@ export class MetricsWindow {
   }
 }
 
-export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
+/**
+ * A GPU lost before a task did any work (between two tasks, noticed only by the new task's first
+ * step) is not the task's fault: the task starts over once, and its `initBackend` gets a new device.
+ * `didWork` is called once the task has done something that must not be done twice (a step, an image).
+ */
+export async function retryIfDeviceLostAtStart<T>(run: (didWork: () => void) => Promise<T>): Promise<T> {
+  let worked = false;
+  try {
+    return await run(() => {
+      worked = true;
+    });
+  } catch (e) {
+    if (worked || !(e instanceof AppError && e.kind === 'device-lost')) throw e;
+    return run(() => {});
+  }
+}
+
+export function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
+  return retryIfDeviceLostAtStart((didWork) => runTrainOnce(taskId, task, signal, send, didWork));
+}
+
+async function runTrainOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send, didWork: () => void) {
   const item = (i: TrainItem) => send({ type: 'item', taskId, item: i });
   const backend = await initBackend(task.settings.backend);
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
@@ -136,6 +158,7 @@ export async function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind:
       // Steps that end in a checkpoint, and the last one, always read their losses.
       const next = trainer.currentStep + 1;
       const m = await trainer.step({ forceRead: next % task.checkpointEvery === 0 || next === task.totalSteps });
+      didWork();
       const point = window.add(m);
       if (point) pending.push(point);
       if (Date.now() - lastSent >= METRICS_EVERY_MS) flush();
@@ -168,7 +191,11 @@ async function disposeAfterTask(trainer: Trainer | undefined, failed: boolean): 
   await releaseIdleBackendMemory();
 }
 
-export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal) {
+export function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal) {
+  return retryIfDeviceLostAtStart((didWork) => runEstimateOnce(task, signal, didWork));
+}
+
+async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal, didWork: () => void) {
   const backend = await initBackend(task.settings.backend);
   const config = configFor(task.settings);
   const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
@@ -182,6 +209,7 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
     // settles over the first tens of steps (backends/webgpu-dispatch.ts): a few hundred ms there.
     const warmup = backend.isGpu ? 24 : 1;
     for (let i = 0; i < warmup && !signal.aborted; i++) await trainer.step({ forceRead: i === warmup - 1 });
+    didWork(); // an estimate could start over at any time; a GPU lost after its warm-up is worth reporting
     let steps = 0;
     const t0 = performance.now();
     for (let i = 0; i < task.steps && !signal.aborted; i++) {
@@ -198,7 +226,11 @@ export async function runEstimate(task: Extract<WorkerTask, { kind: 'train-estim
   }
 }
 
-export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send) {
+export function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send) {
+  return retryIfDeviceLostAtStart((didWork) => runGenerateOnce(taskId, task, signal, send, didWork));
+}
+
+async function runGenerateOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send, didWork: () => void) {
   await initBackend('auto');
   const trainer = await loadTrainer(task.checkpointDir, null);
   let failed = false;
@@ -212,6 +244,7 @@ export async function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { ki
       for (const img of images) {
         const file = join(task.outDir, `seed${task.seed}-${img.latentIndex}.png`);
         await writeAtomic(file, img.png);
+        didWork();
         send({ type: 'item', taskId, item: { latentIndex: img.latentIndex, file } });
       }
       done += n;

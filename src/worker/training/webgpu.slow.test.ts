@@ -11,6 +11,10 @@ import { createTrainer } from './trainer';
 import { datasetFromPixels } from './dataset';
 import { Prng } from './rng';
 import { AppError } from '../../shared/errors';
+import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../../shared/worker-protocol';
+import { runTrain } from '../train-tasks';
+import { join } from 'node:path';
+import { makeTempDir, removeDir, writePng } from '../../../test/fixtures/images';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -68,4 +72,32 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     expect(Number.isFinite(m.dLoss) && Number.isFinite(m.gLoss)).toBe(true);
     t2.dispose();
   }, 180_000);
+
+  it('a GPU lost after a training task started, before its first step, is replaced: the task starts over and finishes', async () => {
+    const dir = await makeTempDir('gan-lost-');
+    try {
+      const files = await Promise.all(
+        [0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })),
+      );
+      const items: TrainItem[] = [];
+      const devices: unknown[] = [];
+      const send = (msg: WorkerToMain) => {
+        if (msg.type !== 'item') return;
+        const item = msg.item as TrainItem;
+        items.push(item);
+        if (item.kind !== 'backend') return;
+        const device = (tf.backend() as unknown as { device: { destroy(): void } }).device;
+        devices.push(device);
+        if (devices.length === 1) device.destroy(); // lost between the backend's start and the first step
+      };
+      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'webgpu' };
+      const result = await runTrain('t1', { kind: 'train', runDir: join(dir, 'run'), settings, files, totalSteps: 2, checkpointEvery: 2, resumeFrom: null }, new AbortController().signal, send);
+      expect(result).toEqual({ step: 2 });
+      expect(items.filter((i) => i.kind === 'backend')).toHaveLength(2); // started twice
+      expect(devices[1]).not.toBe(devices[0]); // on a new device
+      expect(items.some((i) => i.kind === 'checkpoint' && i.step === 2)).toBe(true);
+    } finally {
+      await removeDir(dir);
+    }
+  }, 240_000);
 });

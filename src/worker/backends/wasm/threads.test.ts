@@ -6,7 +6,7 @@
  * process-wide.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { initBackend, markWasmBackendBroken } from '../index';
 import { existingBackend } from '../replace';
 import { Prng } from '../../training/rng';
 import { setThreadedModuleCreator } from './index';
-import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorkers, wasmThreadCount } from './threads';
+import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
 
 const ENV = 'GAN_AUGMENT_WASM_THREADS';
 const module = () => (existingBackend('wasm') as { wasm: ThreadedModule }).wasm;
@@ -91,6 +91,19 @@ describe('multi-threaded WebAssembly', () => {
     expect(info.warning).toContain('It uses one processor core: its multi-threaded version could not start (its threads did not start within 0.001 s).');
     expect(ourTempDirs()).toEqual(dirsBefore);
     expect(Array.from(tf.tidy(() => tf.mul(tf.scalar(2), tf.scalar(3))).dataSync())).toEqual([6]);
+  }, 60_000);
+
+  it('a start removes the temporary folders that killed starts left (older than a day), not a fresh one', async () => {
+    const stale = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
+    const fresh = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
+    writeFileSync(join(stale, 'worker.js'), '');
+    const twoDaysAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+    const made = await createThreadedModule(2);
+    terminateThreads(made);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    rmSync(fresh, { recursive: true });
   }, 60_000);
 
   it('a process that trained on several threads ends by itself', () => {

@@ -18,7 +18,7 @@
  *
  * Any failure leaves tfjs's own single-threaded start to the caller (`startThreadedWasm` throws).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -80,7 +80,8 @@ export async function createThreadedModule(threads: number, timeoutMs = START_TI
   // tfjs escapes these too: the worker script is made from a string whose string literals hold raw newlines.
   const workerContents = files.workerContents.replace(/\n/g, '\\n');
   new Script(workerContents, { filename: 'worker.js' }); // a syntax error here, not in a worker thread
-  const dir = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
+  removeStaleFolders();
+  const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   const config: Record<string, unknown> & Partial<ThreadedModule> = {};
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -130,6 +131,23 @@ export async function createThreadedModule(threads: number, timeoutMs = START_TI
   } finally {
     clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const TEMP_PREFIX = 'gan-augment-wasm-';
+/** Older than this, a folder of ours was left by a process killed while its module started. */
+const STALE_MS = 24 * 3600 * 1000;
+
+/** Removes the temporary folders that killed starts left behind (a start removes its own). */
+function removeStaleFolders(now = Date.now()): void {
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(tmpdir(), name);
+      if (now - statSync(path).mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    /* housekeeping only */
   }
 }
 
