@@ -66,10 +66,16 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(paused.metrics.length).toBe(paused.run.step);
     expect(paused.run.device).toMatch(/CPU/);
 
+    // As if the step after the checkpoint had failed (the GPU stopped): the person resumes it.
+    const lost = { kind: 'device-lost', message: 'The GPU stopped working (WebGPU lost the device: reset).' };
+    s.project!.db.prepare(`UPDATE runs SET status = 'failed', error = ? WHERE id = ?`)
+      .run(JSON.stringify(lost), run!.id);
+    expect((await ok<{ run: Run }>(s.dispatch('runs.get', { runId: run!.id }))).run).toMatchObject({ status: 'failed', error: lost });
+
     await ok(s.dispatch('runs.resume', { runId: run!.id }));
     await s.runner.whenIdle();
     const done = await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: run!.id }));
-    expect(done.run).toMatchObject({ status: 'completed', step: 12, checkpointStep: 12 });
+    expect(done.run).toMatchObject({ status: 'completed', step: 12, checkpointStep: 12, error: null });
     expect(done.metrics.map((m) => m.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     const sample = await ok<{ step: number; image: string }>(s.dispatch('runs.sample', { runId: run!.id }));
     expect(sample.step).toBe(12);

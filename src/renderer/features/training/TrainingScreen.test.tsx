@@ -120,7 +120,7 @@ describe('TrainingScreen', () => {
     await waitFor(() => expect(screen.getByTestId('run-dashboard').getAttribute('data-run-id')).toBe('old'));
   });
 
-  it('offers to resume an interrupted run and shows a failure as a sentence', async () => {
+  it('offers to resume an interrupted run, and a failed one, whose failure is a sentence', async () => {
     renderTraining({
       'runs.list': () => [
         makeRun({ id: 'i', status: 'interrupted', checkpointStep: 300, step: 310 }),
@@ -132,8 +132,9 @@ describe('TrainingScreen', () => {
     expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('GAN Augment closed while this was training; resume from step 300.');
     expect((within(dashboard).getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false);
     fireEvent.click(screen.getAllByTestId('run-row')[1]!);
-    await waitFor(() => expect(screen.getByTestId('run-status-sentence').textContent).toMatch(/ran out of memory/));
-    expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(true);
+    await waitFor(() => expect(screen.getByTestId('run-status-sentence').textContent).toBe('The graphics card ran out of memory. Try a smaller batch. Resume tries again from step 300.'));
+    expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false); // try again
+    expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(true);
   });
 });
 

@@ -60,7 +60,8 @@ describe('allowedActions', () => {
     expect(allowedActions('paused')).toEqual({ pause: false, resume: true, stop: true });
     expect(allowedActions('interrupted')).toEqual({ pause: false, resume: true, stop: true });
     expect(allowedActions('queued')).toEqual({ pause: false, resume: false, stop: true });
-    for (const s of ['completed', 'stopped', 'failed'] as const) expect(allowedActions(s)).toEqual({ pause: false, resume: false, stop: false });
+    for (const s of ['completed', 'stopped'] as const) expect(allowedActions(s)).toEqual({ pause: false, resume: false, stop: false });
+    expect(allowedActions('failed')).toEqual({ pause: false, resume: true, stop: false }); // try again
   });
 });
 
@@ -69,8 +70,12 @@ describe('runStatusSentence', () => {
     expect(runStatusSentence(makeRun({ status: 'interrupted', checkpointStep: 1200 }))).toBe(
       'GAN Augment closed while this was training; resume from step 1,200.',
     );
-    expect(runStatusSentence(makeRun({ status: 'failed', error: { kind: 'internal', message: 'The graphics card ran out of memory.' } }))).toBe(
-      'The graphics card ran out of memory.',
+    expect(runStatusSentence(makeRun({ status: 'failed', checkpointStep: null, error: { kind: 'internal', message: 'The graphics card ran out of memory.' } }))).toBe(
+      'The graphics card ran out of memory. Resume tries again from the beginning.',
+    );
+    const lost = 'The GPU stopped working (WebGPU lost the device: reset). Your project is safe, and a training run can continue from its last checkpoint.';
+    expect(runStatusSentence(makeRun({ status: 'failed', checkpointStep: 1500, error: { kind: 'device-lost', message: lost } }))).toBe(
+      `${lost} Resume tries again from step 1,500.`,
     );
     expect(runStatusSentence(makeRun({ status: 'running' }))).toBeNull();
   });

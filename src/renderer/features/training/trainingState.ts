@@ -112,9 +112,10 @@ export function allowedActions(status: RunStatus): RunActions {
       return { pause: false, resume: true, stop: true };
     case 'interrupted':
       return { pause: false, resume: true, stop: true };
+    case 'failed': // try again, from the last checkpoint (the GPU stopped, memory ran short, ...)
+      return { pause: false, resume: true, stop: false };
     case 'completed':
     case 'stopped':
-    case 'failed':
       return { pause: false, resume: false, stop: false };
   }
 }
@@ -130,8 +131,12 @@ export function runStatusSentence(run: Pick<Run, 'status' | 'checkpointStep' | '
       return run.checkpointStep
         ? `GAN Augment closed while this was training; resume from step ${run.checkpointStep.toLocaleString('en')}.`
         : 'GAN Augment closed while this was training, before its first checkpoint; resuming starts it from the beginning.';
-    case 'failed':
-      return run.error?.message ?? 'Training stopped because of an error.';
+    case 'failed': {
+      const again = run.checkpointStep
+        ? `Resume tries again from step ${run.checkpointStep.toLocaleString('en')}.`
+        : 'Resume tries again from the beginning.';
+      return `${run.error?.message ?? 'Training stopped because of an error.'} ${again}`;
+    }
     case 'queued':
       return 'Waiting to start: runs train one after another.';
     case 'paused':
