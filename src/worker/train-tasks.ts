@@ -97,21 +97,23 @@ export class MetricsWindow {
  * A GPU lost before a task did any work (between two tasks, noticed only by the new task's first
  * step) is not the task's fault: the task starts over once, and its `initBackend` gets a new device.
  * `didWork` is called once the task has done something that must not be done twice (a step, an image).
+ * Not retried: a task cancelled meanwhile. A loss that the first step itself caused (a driver reset
+ * from too large a batch) costs one more try before it is reported.
  */
-export async function retryIfDeviceLostAtStart<T>(run: (didWork: () => void) => Promise<T>): Promise<T> {
+export async function retryIfDeviceLostAtStart<T>(run: (didWork: () => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
   let worked = false;
   try {
     return await run(() => {
       worked = true;
     });
   } catch (e) {
-    if (worked || !(e instanceof AppError && e.kind === 'device-lost')) throw e;
+    if (worked || signal?.aborted || !(e instanceof AppError && e.kind === 'device-lost')) throw e;
     return run(() => {});
   }
 }
 
 export function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
-  return retryIfDeviceLostAtStart((didWork) => runTrainOnce(taskId, task, signal, send, didWork));
+  return retryIfDeviceLostAtStart((didWork) => runTrainOnce(taskId, task, signal, send, didWork), signal);
 }
 
 async function runTrainOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send, didWork: () => void) {
@@ -192,7 +194,7 @@ async function disposeAfterTask(trainer: Trainer | undefined, failed: boolean): 
 }
 
 export function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal) {
-  return retryIfDeviceLostAtStart((didWork) => runEstimateOnce(task, signal, didWork));
+  return retryIfDeviceLostAtStart((didWork) => runEstimateOnce(task, signal, didWork), signal);
 }
 
 async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal, didWork: () => void) {
@@ -227,7 +229,7 @@ async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate
 }
 
 export function runGenerate(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send) {
-  return retryIfDeviceLostAtStart((didWork) => runGenerateOnce(taskId, task, signal, send, didWork));
+  return retryIfDeviceLostAtStart((didWork) => runGenerateOnce(taskId, task, signal, send, didWork), signal);
 }
 
 async function runGenerateOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 'generate' }>, signal: AbortSignal, send: Send, didWork: () => void) {

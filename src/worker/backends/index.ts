@@ -15,6 +15,7 @@ import { tf } from './tf';
 import { registerOurKernels } from './kernels';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
+import { wasmThreadCount } from './wasm/threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { markWasmBackendBroken, wasmHeapBytes };
@@ -95,6 +96,13 @@ function readEnvChoice(): BackendChoice | null {
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   const effective = readEnvChoice() ?? choice;
+  if (effective === 'auto' || effective === 'wasm') {
+    try {
+      wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said, not hidden behind a slower backend
+    } catch (e) {
+      throw new BackendUnavailableError(message(e));
+    }
+  }
   let info: BackendInfo;
   switch (effective) {
     case 'cpu':

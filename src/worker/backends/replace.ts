@@ -15,8 +15,8 @@ export function existingBackend(name: string): object | null {
   return registry[name] ?? null;
 }
 
-export function replaceBackendInstance(name: string, priority: number): void {
-  const factory = tf.findBackendFactory(name);
+/** `factory`: the one to register for the new instance (default: the one registered now). */
+export function replaceBackendInstance(name: string, priority: number, factory = tf.findBackendFactory(name)): void {
   if (!factory) return;
   const instance = existingBackend(name) as { dispose(): void } | null;
   if (instance) {

@@ -21,7 +21,7 @@ import { existingBackend, replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 import { identityKernel } from './identity';
-import { type ThreadedModule, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
+import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 
@@ -58,11 +58,18 @@ let threadsFailure: string | null = null;
 
 type WasmPackage = typeof WasmModule;
 
-let createThreaded: (threads: number) => Promise<ThreadedModule> = createThreadedModule;
+type ThreadedCreator = (threads: number, options: ThreadedStartOptions) => Promise<ThreadedModule>;
+let createThreaded: ThreadedCreator = createThreadedModule;
 
 /** Tests: replaces how the threaded module is created (null: the real one). */
-export function setThreadedModuleCreator(create: ((threads: number) => Promise<ThreadedModule>) | null): void {
+export function setThreadedModuleCreator(create: ThreadedCreator | null): void {
   createThreaded = create ?? createThreadedModule;
+}
+
+/** A thread of the module failed after its start: the next start replaces the module. */
+function onThreadFailure(error: unknown): void {
+  markWasmBackendBroken();
+  process.stderr.write(`WebAssembly: a thread failed (${error instanceof Error ? error.message : String(error)}); the module will be replaced.\n`);
 }
 
 /**
@@ -76,7 +83,7 @@ function wasmFactory(pkg: WasmPackage, tfjsFactory: () => tf.KernelBackend | Pro
     const threads = wasmThreadCount();
     if (threads > 1) {
       try {
-        const module = await createThreaded(threads);
+        const module = await createThreaded(threads, { onThreadFailure });
         pkg.setThreadsCount(threads);
         try {
           const backend = new pkg.BackendWasm(module as never); // starts XNNPACK's pool of threads
@@ -95,17 +102,20 @@ function wasmFactory(pkg: WasmPackage, tfjsFactory: () => tf.KernelBackend | Pro
   };
 }
 
-let factoryInstalled = false;
+let ourFactory: (() => Promise<tf.KernelBackend>) | null = null;
 
+/**
+ * Puts our factory in place of the package's. Only while no instance exists (tfjs keeps an instance
+ * under its name); otherwise dropWasmModule does it when it drops the instance.
+ */
 function installWasmFactory(pkg: WasmPackage): void {
-  if (factoryInstalled) return;
+  if (ourFactory && tf.findBackendFactory('wasm') === ourFactory) return;
   const tfjsFactory = tf.findBackendFactory('wasm');
   if (!tfjsFactory) throw new Error('the WebAssembly backend did not register');
-  if (!existingBackend('wasm')) {
-    tf.removeBackend('wasm');
-    tf.registerBackend('wasm', wasmFactory(pkg, tfjsFactory), WASM_PRIORITY);
-  }
-  factoryInstalled = true;
+  ourFactory ??= wasmFactory(pkg, tfjsFactory);
+  if (existingBackend('wasm')) return;
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', ourFactory, WASM_PRIORITY);
 }
 
 /**
@@ -138,6 +148,7 @@ function processListeners(): Map<string, Set<Listener>> {
  */
 export async function startWasmBackend(): Promise<WasmStart> {
   // Importing the package registers the backend and its kernels; ours then go over them.
+  wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said as such, not as a module that failed to load
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   installWasmFactory(wasm);
   installWasmKernels();
@@ -151,7 +162,7 @@ export async function startWasmBackend(): Promise<WasmStart> {
 function dropWasmModule(): void {
   clearInputGradFilterCache(true); // its tensors live in the module that goes
   const module = (existingBackend('wasm') as { wasm?: ThreadedModule } | null)?.wasm;
-  replaceBackendInstance('wasm', WASM_PRIORITY);
+  replaceBackendInstance('wasm', WASM_PRIORITY, ourFactory ?? undefined);
   terminateThreads(module); // BackendWasm.dispose does too, unless the broken module threw first
   for (const [ev, fn] of moduleListeners) (process as NodeJS.EventEmitter).off(ev, fn);
   moduleListeners = [];

@@ -1,17 +1,19 @@
 /**
  * The multi-threaded WebAssembly module (./threads.ts): it starts in Node with the threads asked for,
  * computes what the single-threaded module computes (bit for bit), leaves no temporary file and no
- * idle worker, lets its workers go when it is replaced, falls back to tfjs's single-threaded module
- * when it cannot start, and does not keep a process alive. Its own file: the tfjs backend is
- * process-wide.
+ * idle worker, ends its workers when it is replaced, falls back to tfjs's single-threaded module when
+ * it cannot start, survives a failing thread, and does not keep a process alive. Its own file: the
+ * tfjs backend is process-wide. Its own temporary folder (TMPDIR), so that modules started by other
+ * test files at the same time do not count.
  */
 import { execFileSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { initBackend, markWasmBackendBroken } from '../index';
+import { BackendUnavailableError, initBackend, markWasmBackendBroken } from '../index';
 import { existingBackend } from '../replace';
 import { Prng } from '../../training/rng';
 import { setThreadedModuleCreator } from './index';
@@ -20,6 +22,23 @@ import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorke
 const ENV = 'GAN_AUGMENT_WASM_THREADS';
 const module = () => (existingBackend('wasm') as { wasm: ThreadedModule }).wasm;
 const ourTempDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gan-augment-wasm-'));
+const workersOf = (m: ThreadedModule) => m.PThread.runningWorkers as EventEmitter[];
+
+let ownTmp = '';
+const savedTmp = process.env.TMPDIR;
+beforeAll(() => {
+  ownTmp = mkdtempSync(join(tmpdir(), 'threads-test-'));
+  process.env.TMPDIR = ownTmp; // os.tmpdir() reads it on each call
+});
+afterAll(() => {
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
+  rmSync(ownTmp, { recursive: true, force: true });
+});
+afterEach(() => {
+  delete process.env[ENV];
+  setThreadedModuleCreator(null);
+});
 
 /** A fresh module with `threads` threads (the old one replaced, as after a failure). */
 async function startWith(threads: number) {
@@ -41,13 +60,11 @@ function convAndGrads(): Float32Array[] {
   return out;
 }
 
-afterEach(() => {
-  delete process.env[ENV];
-  setThreadedModuleCreator(null);
-});
+/** Resolves when every one of `workers` has exited. */
+const allExited = (workers: EventEmitter[]) => Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
 
 describe('multi-threaded WebAssembly', () => {
-  it('thread count: one per logical processor up to 8, or GAN_AUGMENT_WASM_THREADS; a bad value is an error in words', () => {
+  it('thread count: one per logical processor up to 8, or GAN_AUGMENT_WASM_THREADS; a bad value is an error in words', async () => {
     expect(wasmThreadCount({}, 2)).toBe(2);
     expect(wasmThreadCount({}, 1)).toBe(1);
     expect(wasmThreadCount({}, 32)).toBe(MAX_THREADS);
@@ -56,10 +73,16 @@ describe('multi-threaded WebAssembly', () => {
     expect(wasmThreadCount({ [ENV]: '64' }, 2)).toBe(MAX_THREADS);
     expect(() => wasmThreadCount({ [ENV]: 'many' }, 2)).toThrow('GAN_AUGMENT_WASM_THREADS is "many"; use a whole number from 1 to 8.');
     expect(() => wasmThreadCount({ [ENV]: '0' }, 2)).toThrow(/whole number/);
+    // Said as such, for `auto` too (not hidden behind a slower backend).
+    process.env[ENV] = 'many';
+    for (const choice of ['wasm', 'auto'] as const) {
+      const err = await initBackend(choice).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BackendUnavailableError);
+      expect((err as Error).message).toBe('GAN_AUGMENT_WASM_THREADS is "many"; use a whole number from 1 to 8.');
+    }
   });
 
   it('starts with the threads asked for, computes bit for bit what one thread computes, and keeps no idle worker or temporary file', async () => {
-    const dirsBefore = ourTempDirs();
     const one = await startWith(1);
     expect(one.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
     expect(one.warning).not.toMatch(/thread/);
@@ -73,37 +96,67 @@ describe('multi-threaded WebAssembly', () => {
     expect(liveThreadWorkers(threaded)).toBe(2);
     const multi = convAndGrads();
     for (let i = 0; i < 3; i++) expect(Buffer.from(multi[i]!.buffer).equals(Buffer.from(single[i]!.buffer))).toBe(true);
-    expect(ourTempDirs()).toEqual(dirsBefore);
+    expect(ourTempDirs()).toEqual([]);
 
-    // Replaced (as after a failure or to give memory back): the old module's workers end with it.
+    // Replaced (as after a failure or to give memory back): the old module's workers exit.
+    const exited = allExited(workersOf(threaded));
     await startWith(2);
+    await exited;
     expect(liveThreadWorkers(threaded)).toBe(0);
     expect(liveThreadWorkers(module())).toBe(1);
     expect(Array.from(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2))).dataSync())).toEqual([3]);
   }, 60_000);
 
-  it('when the threaded module cannot start, tfjs single-threaded module is used and the warning says why', async () => {
-    setThreadedModuleCreator(() => createThreadedModule(2, 1)); // 1 ms: its threads cannot start in time
-    const dirsBefore = ourTempDirs();
-    const info = await startWith(2);
-    expect(info.name).toBe('wasm');
-    expect(info.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
-    expect(info.warning).toContain('It uses one processor core: its multi-threaded version could not start (its threads did not start within 0.001 s).');
-    expect(ourTempDirs()).toEqual(dirsBefore);
+  it('when the threaded module cannot start (too slow, or a thread fails), tfjs single-threaded module is used and the warning says why', async () => {
+    setThreadedModuleCreator((threads, options) => createThreadedModule(threads, { ...options, timeoutMs: 1 }));
+    const slow = await startWith(2);
+    expect(slow.name).toBe('wasm');
+    expect(slow.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(slow.warning).toContain('It uses one processor core: its multi-threaded version could not start (its threads did not start within 0.001 s).');
+
+    // A worker that fails while the pool starts: Emscripten would throw its error and end the process.
+    setThreadedModuleCreator((threads, options) =>
+      createThreadedModule(threads, { ...options, onWorkersCreated: (workers) => (workers[0] as EventEmitter).emit('error', new Error('its script failed')) }),
+    );
+    const failing = await startWith(2);
+    expect(failing.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(failing.warning).toContain('could not start (a thread failed to start (its script failed)).');
+    expect(ourTempDirs()).toEqual([]);
     expect(Array.from(tf.tidy(() => tf.mul(tf.scalar(2), tf.scalar(3))).dataSync())).toEqual([6]);
+  }, 60_000);
+
+  it('a thread that fails after the start does not end the process: the module is replaced at the next start', async () => {
+    await startWith(2);
+    const failed = module();
+    workersOf(failed)[0]!.emit('error', new Error('a pthread trapped'));
+    delete process.env[ENV];
+    const info = await initBackend('wasm'); // not marked broken by the test: the failure did it
+    expect(info.device).toBe('CPU: WebAssembly (SIMD), 2 threads');
+    expect(module()).not.toBe(failed);
+    expect(liveThreadWorkers(failed)).toBe(0);
   }, 60_000);
 
   it('a start removes the temporary folders that killed starts left (older than a day), not a fresh one', async () => {
     const stale = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
     const fresh = mkdtempSync(join(tmpdir(), 'gan-augment-wasm-'));
-    writeFileSync(join(stale, 'worker.js'), '');
-    const twoDaysAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
-    utimesSync(stale, twoDaysAgo, twoDaysAgo);
-    const made = await createThreadedModule(2);
-    terminateThreads(made);
-    expect(existsSync(stale)).toBe(false);
-    expect(existsSync(fresh)).toBe(true);
-    rmSync(fresh, { recursive: true });
+    const events = ['unhandledRejection', 'uncaughtException'] as const;
+    const emitter = process as NodeJS.EventEmitter;
+    const current = () => events.flatMap((ev) => emitter.listeners(ev).map((fn) => [ev, fn] as const));
+    const before = current();
+    try {
+      writeFileSync(join(stale, 'worker.js'), '');
+      const twoDaysAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
+      utimesSync(stale, twoDaysAgo, twoDaysAgo);
+      const made = await createThreadedModule(2);
+      terminateThreads(made);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+      // The module's Emscripten process listeners (the backend's drop removes them; this module had none).
+      for (const [ev, fn] of current()) if (!before.some(([e, f]) => e === ev && f === fn)) emitter.off(ev, fn as (...a: unknown[]) => void);
+    }
+    expect(current()).toEqual(before);
   }, 60_000);
 
   it('a process that trained on several threads ends by itself', () => {

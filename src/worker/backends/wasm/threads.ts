@@ -67,12 +67,25 @@ function packageFiles(): { factory: string; workerContents: string; binary: stri
   return { factory: join(root, FACTORY_FILE), workerContents: wasmWorkerContents, binary: join(root, BINARY_FILE) };
 }
 
+export interface ThreadedStartOptions {
+  /** How long the pool may take to start (default START_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /**
+   * A thread's worker failed after the start (Emscripten would throw its error from an event
+   * handler and end the whole process): the module is no longer trustworthy.
+   */
+  onThreadFailure?: (error: unknown) => void;
+  /** Tests: the pool's workers, as soon as Emscripten has created them. */
+  onWorkersCreated?: (workers: readonly unknown[]) => void;
+}
+
 /**
  * Creates the threaded Emscripten module, its pthread pool loaded, wired as tfjs's init() wires it
  * (module.tfjs). The caller makes a BackendWasm of it. Throws on any failure; nothing is left behind
  * (the temporary folder is removed, a half-made module's workers terminated).
  */
-export async function createThreadedModule(threads: number, timeoutMs = START_TIMEOUT_MS): Promise<ThreadedModule> {
+export async function createThreadedModule(threads: number, options: ThreadedStartOptions = {}): Promise<ThreadedModule> {
+  const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
   const files = packageFiles();
   const binary = readFileSync(files.binary);
   const req = createRequire(__filename);
@@ -89,33 +102,37 @@ export async function createThreadedModule(threads: number, timeoutMs = START_TI
     const workerScript = join(dir, 'worker.js');
     writeFileSync(mainScript, readFileSync(files.factory));
     writeFileSync(workerScript, workerContents);
-    let settled = false;
+    let started = false;
+    let failStart: (e: Error) => void = () => {};
     const failed = new Promise<never>((_, reject) => {
-      config.onAbort = (what: unknown) => reject(new Error(`the threaded WebAssembly module aborted (${String(what)})`));
+      failStart = reject;
       timer = setTimeout(() => reject(new Error(`its threads did not start within ${timeoutMs / 1000} s`)), timeoutMs);
-      config.onWorkerError = (e: unknown) => {
-        if (!settled) reject(new Error(`a thread failed to start (${e instanceof Error ? e.message : String(e)})`));
-      };
-      config.instantiateWasm = (info: WasmImports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
-        // tfjs caps XNNPACK's pool at half the logical processors (it assumes two hardware threads per
-        // core), read once from this import when the module starts: it is told twice `threads`.
-        info.env.emscripten_num_logical_cores = () => 2 * threads;
-        WebAssembly.instantiate(binary, info).then(({ instance, module }) => receive(instance, module), reject);
-        return {};
-      };
     });
     Object.assign(config, {
       locateFile: (path: string, prefix: string) => (path.endsWith('.worker.js') ? workerScript : prefix + path),
       mainScriptUrlOrBlob: mainScript,
+      onAbort: (what: unknown) => failStart(new Error(`the threaded WebAssembly module aborted (${String(what)})`)),
+      instantiateWasm: (info: WasmImports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
+        // tfjs caps XNNPACK's pool at half the logical processors (it assumes two hardware threads per
+        // core), read once from this import when the module starts: it is told twice `threads`.
+        info.env.emscripten_num_logical_cores = () => 2 * threads;
+        WebAssembly.instantiate(binary, info).then(({ instance, module }) => receive(instance, module), failStart);
+        return {};
+      },
       // Emscripten prints through these (a failed start is reported by the error instead).
       print: () => {},
       printErr: () => {},
     });
     // The factory uses `config` as the module object and creates its pool of workers before it returns.
     const ready = factory(config);
-    guardWorkers(config as ThreadedModule, config.onWorkerError as (e: unknown) => void, () => settled);
+    const workers = (config.PThread?.unusedWorkers ?? []) as PoolWorker[];
+    guardWorkers(workers, (e) => {
+      if (!started) failStart(new Error(`a thread failed to start (${e instanceof Error ? e.message : String(e)})`));
+      else options.onThreadFailure?.(e);
+    });
+    options.onWorkersCreated?.(workers);
     const module = await Promise.race([ready, failed]);
-    settled = true;
+    started = true;
     module.tfjs = {
       init: module.cwrap('init', null, []),
       initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
@@ -130,7 +147,11 @@ export async function createThreadedModule(threads: number, timeoutMs = START_TI
     throw e;
   } finally {
     clearTimeout(timer);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* a file held open (antivirus): the next start's sweep of stale folders removes it */
+    }
   }
 }
 
@@ -157,32 +178,39 @@ const START_TIMEOUT_MS = 30_000;
 interface PoolWorker {
   on(event: 'error', listener: (e: unknown) => void): void;
   onerror?: (e: unknown) => void;
+  terminate(): unknown;
 }
 
 /**
- * Emscripten throws a worker's error from its event handler, which would end the whole process. While
- * the module starts, a worker's error rejects the start instead (and tfjs's single-threaded module is
- * used). Once started, a pthread's failure is Emscripten's to handle, as in the browser.
+ * Emscripten throws a worker's error from its event handler, which would end the whole process (its
+ * 'error' event, before Emscripten listens, would too). Every error of the pool's workers goes to
+ * `onError` instead: during the start it fails the start (tfjs's single-threaded module is used),
+ * after it the module is marked broken.
  */
-function guardWorkers(module: ThreadedModule, onError: (e: unknown) => void, started: () => boolean): void {
-  for (const worker of (module.PThread?.unusedWorkers ?? []) as PoolWorker[]) {
-    worker.on('error', (e) => {
-      if (!started()) onError(e); // an error event with no listener would be thrown
-    });
-    let handler: ((e: unknown) => void) | undefined;
-    Object.defineProperty(worker, 'onerror', {
-      configurable: true,
-      get: () => (e: unknown) => (started() ? handler?.(e) : onError(e)),
-      set: (fn: (e: unknown) => void) => {
-        handler = fn;
-      },
-    });
+function guardWorkers(workers: readonly PoolWorker[], onError: (e: unknown) => void): void {
+  for (const worker of workers) {
+    worker.on('error', onError);
+    // Emscripten's own handler (set when it loads the module into the worker) would throw the error.
+    Object.defineProperty(worker, 'onerror', { configurable: true, get: () => () => {}, set: () => {} });
   }
 }
 
-/** Ends a threaded module's worker threads (idle or running); its memory goes with the last reference. */
+/**
+ * Ends a threaded module's worker threads (idle or running); its memory goes with the last reference.
+ * Emscripten's terminateAllThreads frees each running thread's data inside the module, which can fail
+ * in a module that broke: then every worker is terminated directly.
+ */
 export function terminateThreads(module: { PThread?: ThreadedModule['PThread'] } | null | undefined): void {
-  module?.PThread?.terminateAllThreads();
+  const pool = module?.PThread as (ThreadedModule['PThread'] & { pthreads?: Record<string, PoolWorker> }) | undefined;
+  if (!pool) return;
+  try {
+    pool.terminateAllThreads();
+  } catch {
+    const all = new Set<PoolWorker>([...(pool.runningWorkers as PoolWorker[]), ...(pool.unusedWorkers as PoolWorker[]), ...Object.values(pool.pthreads ?? {})]);
+    for (const worker of all) void worker.terminate();
+    pool.runningWorkers.splice(0);
+    pool.unusedWorkers.splice(0);
+  }
 }
 
 /**
@@ -197,7 +225,8 @@ export function unrefThreads(module: ThreadedModule): void {
 /**
  * Emscripten starts 8 workers whatever the thread count; those XNNPACK's pool did not take stay idle
  * for the module's life, 15-20 MB each (a V8 isolate apiece). They are ended once the pool exists:
- * tfjs creates no thread after that, and a worker needed later would be started afresh by Emscripten.
+ * tfjs 4.22 creates no thread after that (its one pool is made by init_with_threads_count). A thread
+ * created later would need a new worker, whose script was removed with the temporary folder.
  */
 export function endIdleThreads(module: ThreadedModule): void {
   const idle = module.PThread.unusedWorkers.splice(0) as Array<{ terminate(): unknown }>;
