@@ -3,8 +3,21 @@
  * or Node's child_process.fork (messages on process.on('message')). Never touches SQLite: it reads
  * and writes files and reports through the typed protocol in src/shared/worker-protocol.ts.
  */
+import { constants, setPriority } from 'node:os';
 import type { MainToWorker, WorkerToMain } from '../shared/worker-protocol';
 import { runTask } from './tasks';
+
+/**
+ * Training keeps every processor core busy (WebAssembly runs one thread per core): the worker runs
+ * below normal priority, so that the app's window and the rest of the computer stay responsive;
+ * with nothing else to do, it trains as fast. On Linux this applies to this thread and the threads it
+ * starts from now on, the WebAssembly threads included.
+ */
+try {
+  setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
+} catch {
+  /* not permitted here: keep the normal priority */
+}
 
 interface ParentPort {
   on(event: 'message', listener: (e: { data: unknown }) => void): void;
