@@ -157,14 +157,16 @@ function throwIfDeviceLost(cause: unknown): void {
 
 /**
  * A WebAssembly module that trapped or aborted cannot be trusted again: it is marked for replacement
- * (the next task starts a fresh one). When its heap had grown close to WebAssembly's 4 GB, the cause
- * was memory; otherwise it is reported as a failure of the backend, not as out of memory.
+ * (the next task starts a fresh one). When a tensor could not be allocated, or its heap had grown
+ * close to WebAssembly's 4 GB, the cause was memory; otherwise it is reported as a failure of the
+ * backend, not as out of memory.
  */
 function throwIfWasmFailed(e: unknown): void {
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
   if (!WASM_FAILURE_PATTERNS.test(text)) return;
   markWasmBackendBroken();
-  if (wasmHeapBytes() >= WASM_HEAP_NEARLY_FULL) throw new DeviceOutOfMemoryError(e, 'wasm');
+  // A tensor that could not be allocated (the backend's guard), or a trap in a heap close to 4 GB.
+  if (/^WasmHeapFullError/.test(text) || wasmHeapBytes() >= WASM_HEAP_NEARLY_FULL) throw new DeviceOutOfMemoryError(e, 'wasm');
   throw new AppError(
     'internal',
     `The processor backend (WebAssembly) failed (${e instanceof Error ? e.message : text}). Your project is safe; ` +

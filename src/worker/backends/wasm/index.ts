@@ -11,6 +11,9 @@
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts
+ *   GatherV2              replaced: 4.22's computes each element's index; ours copies blocks: ./gather.ts
+ *   LeakyRelu (+ its gradient)  replaced: 4.22's LeakyRelu and Greater are scalar loops; ours
+ *                         multiply by step(x) * (1 - alpha) + alpha, bit-exact: ./leaky-relu.ts
  * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
  * thread per logical processor (at most 8), and falls back to tfjs's single-threaded start when it
  * cannot (GAN_AUGMENT_WASM_THREADS=1 asks for that).
@@ -20,7 +23,9 @@ import { tf } from '../tf';
 import { existingBackend, replaceBackendInstance } from '../replace';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
+import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
+import { leakyReluGradConfig, leakyReluKernel } from './leaky-relu';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -36,11 +41,33 @@ const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
   ['Identity', identityKernel],
 ];
 
+/** Ours over the backend's own, which they call where they do not apply (given as `original`). */
+const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
+  ['GatherV2', gatherV2Kernel],
+  ['LeakyRelu', leakyReluKernel],
+];
+const wrappers = new Map<string, tf.KernelFunc>();
+let leakyReluGradInstalled = false;
+
 function installWasmKernels(): void {
   for (const [kernelName, kernelFunc] of WASM_KERNELS) {
     if (tf.getKernel(kernelName, 'wasm')?.kernelFunc === kernelFunc) continue;
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  for (const [kernelName, wrap] of WRAPPING_KERNELS) {
+    const current = tf.getKernel(kernelName, 'wasm');
+    if (!current || current.kernelFunc === wrappers.get(kernelName)) continue;
+    const kernelFunc = wrap(current.kernelFunc);
+    wrappers.set(kernelName, kernelFunc);
+    tf.unregisterKernel(kernelName, 'wasm');
+    // The backend's setup (its C functions bound for `original`) still runs for each new module.
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc, setupFunc: current.setupFunc, disposeFunc: current.disposeFunc });
+  }
+  const leakyReluGrad = tf.getGradient('LeakyRelu');
+  if (!leakyReluGradInstalled && leakyReluGrad) {
+    tf.registerGradient(leakyReluGradConfig(leakyReluGrad));
+    leakyReluGradInstalled = true;
   }
 }
 
@@ -78,28 +105,69 @@ function onThreadFailure(error: unknown): void {
  * start). Registered once; replacing a broken instance (replaceBackendInstance) reuses it.
  */
 function wasmFactory(pkg: WasmPackage, tfjsFactory: () => tf.KernelBackend | Promise<tf.KernelBackend>) {
-  return async (): Promise<tf.KernelBackend> => {
-    threadsFailure = null;
-    const threads = wasmThreadCount();
-    if (threads > 1) {
-      try {
-        const module = await createThreaded(threads, { onThreadFailure });
-        pkg.setThreadsCount(threads);
-        try {
-          const backend = new pkg.BackendWasm(module as never); // starts XNNPACK's pool of threads
-          unrefThreads(module);
-          endIdleThreads(module);
-          return backend;
-        } catch (e) {
-          terminateThreads(module);
-          throw e;
-        }
-      } catch (e) {
-        threadsFailure = e instanceof Error ? e.message : String(e);
-      }
+  return async (): Promise<tf.KernelBackend> => guardMalloc(await createBackend(pkg, tfjsFactory));
+}
+
+/** Tensors may not reach past this address: the last 256 MB of the 4 GB heap are for the C++ code. */
+export const TENSOR_HEAP_LIMIT = 4 * 2 ** 30 - 256 * 2 ** 20;
+
+/**
+ * When the heap fills, malloc returns 0. tfjs 4.22's JavaScript then carries on with address 0 for
+ * the tensor, and its C++ code with a null XNNPACK operator: memory is overwritten, and the module
+ * traps, aborts, or (seen with several threads) computes for ever on garbage sizes. So tensors
+ * (allocated from JavaScript, on the main thread) get at most TENSOR_HEAP_LIMIT: one that would end
+ * past it fails cleanly with WasmHeapFullError (the step fails with an out-of-memory error, and the
+ * module is replaced at the next start, as after any failure), and the C++ code's own, much smaller,
+ * allocations (operators, packed filters) still find room.
+ */
+function guardMalloc(backend: tf.KernelBackend): tf.KernelBackend {
+  type Alloc = { malloc(bytes: number): number; free(at: number): void };
+  const module = (backend as unknown as { wasm: { asm?: Alloc; _malloc(bytes: number): number; _free(at: number): void } }).wasm;
+  // Emscripten's Module._malloc replaces itself with the module's export on its first call: wrap the
+  // export itself, and keep the wrapper in place.
+  const malloc = module.asm?.malloc ?? module._malloc.bind(module);
+  const free = module.asm?.free ?? module._free.bind(module);
+  const guarded = (bytes: number): number => {
+    const at = malloc(bytes);
+    if (bytes > 0 && (at === 0 || (at >>> 0) + bytes > TENSOR_HEAP_LIMIT)) {
+      if (at !== 0) free(at);
+      throw new WasmHeapFullError(bytes);
     }
-    return tfjsFactory();
+    return at;
   };
+  Object.defineProperty(module, '_malloc', { configurable: true, get: () => guarded, set: () => {} });
+  return backend;
+}
+
+/** A tensor's memory could not be allocated in the WebAssembly heap. */
+export class WasmHeapFullError extends Error {
+  constructor(bytes: number) {
+    super(`The WebAssembly heap is full: ${bytes} bytes could not be allocated.`);
+    this.name = 'WasmHeapFullError';
+  }
+}
+
+async function createBackend(pkg: WasmPackage, tfjsFactory: () => tf.KernelBackend | Promise<tf.KernelBackend>): Promise<tf.KernelBackend> {
+  threadsFailure = null;
+  const threads = wasmThreadCount();
+  if (threads > 1) {
+    try {
+      const module = await createThreaded(threads, { onThreadFailure });
+      pkg.setThreadsCount(threads);
+      try {
+        const backend = new pkg.BackendWasm(module as never); // starts XNNPACK's pool of threads
+        unrefThreads(module);
+        endIdleThreads(module);
+        return backend;
+      } catch (e) {
+        terminateThreads(module);
+        throw e;
+      }
+    } catch (e) {
+      threadsFailure = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return tfjsFactory();
 }
 
 let ourFactory: (() => Promise<tf.KernelBackend>) | null = null;

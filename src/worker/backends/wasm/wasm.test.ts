@@ -215,6 +215,71 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
+  it('GatherV2 (any axis, repeated and 2-D indices, float32 / int32 / bool) matches the CPU backend; a bad index is an error', async () => {
+    const rng = new Prng(7);
+    type Dtype = 'float32' | 'int32' | 'bool';
+    const gather = async (b: 'cpu' | 'wasm', values: number[], shape: number[], dtype: Dtype, idx: number[], idxShape: number[], axis: number, batchDims: number) => {
+      await tf.setBackend(b);
+      const out = tf.tidy(() => tf.gather(tf.tensor(values, shape, dtype), tf.tensor(idx, idxShape, 'int32'), axis, batchDims));
+      const r = { shape: out.shape, dtype: out.dtype, values: Array.from(await out.data()) };
+      out.dispose();
+      return r;
+    };
+    const cases: Array<[number[], Dtype, number[], number[], number, number]> = [
+      [[8, 4096], 'float32', [3, 0, 7, 3, 1, 1, 6, 2, 0, 5, 4, 3, 2, 1, 0, 7], [16], 0, 0], // the critic's label projection
+      [[3, 5, 7], 'float32', [4, 0, 4], [3], 1, 0],
+      [[3, 5, 7], 'float32', [6, 0, 2, 6], [2, 2], -1, 0],
+      [[4, 3], 'int32', [3, 3, 0], [3], 0, 0],
+      [[4, 3], 'bool', [2, 1], [2], 0, 0],
+      [[2, 4, 3], 'float32', [1, 0, 3, 3], [2, 2], 1, 1], // batchDims: the backend's own kernel
+    ];
+    for (const [shape, dtype, idx, idxShape, axis, batchDims] of cases) {
+      const values = Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => (dtype === 'float32' ? rng.next() * 2 - 1 : rng.int(2)));
+      const ours = await gather('wasm', values, shape, dtype, idx, idxShape, axis, batchDims);
+      expect(ours).toEqual(await gather('cpu', values, shape, dtype, idx, idxShape, axis, batchDims));
+    }
+    await tf.setBackend('wasm');
+    const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const atStart = tf.memory().numTensors;
+    const picked = tf.tidy(() => [tf.gather(table, tf.tensor1d([2, 0, 2], 'int32')), tf.gather(table, tf.tensor1d([1, 0], 'int32'), 1)]);
+    expect(picked.map((t) => Array.from(t.dataSync()))).toEqual([[5, 6, 1, 2, 5, 6], [2, 1, 4, 3, 6, 5]]);
+    tf.dispose(picked);
+    const bad = tf.tensor1d([3], 'int32');
+    expect(() => tf.gather(table, bad)).toThrow('GatherV2: the index value 3 is not in [0, 2]');
+    bad.dispose();
+    expect(tf.memory().numTensors).toBe(atStart); // the failed gather left no output behind
+    table.dispose();
+  });
+
+  it('LeakyRelu matches float32 arithmetic, and its first and second derivatives the CPU backend, bit for bit (alpha 0.2, 0.01; 1.5 through the backend\'s own kernel)', async () => {
+    const rng = new Prng(8);
+    const x = randomArray(2 * 5 * 5 * 6, rng);
+    x[0] = 0;
+    x[1] = -0;
+    const u = randomArray(x.length, rng);
+    const run = async (b: 'cpu' | 'wasm', alpha: number) => {
+      await tf.setBackend(b);
+      const xs = tf.tensor4d(x, [2, 5, 5, 6]);
+      const us = tf.tensor4d(u, [2, 5, 5, 6]);
+      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, alpha), us));
+      // Second derivative as the WGAN-GP penalty takes it: the gradient of a function of the gradient.
+      const g2 = (t: tf.Tensor) => tf.sum(tf.square(tf.grad(f)(t)));
+      const outs = [tf.leakyRelu(xs, alpha), tf.grad(f)(xs), tf.grad(g2)(xs)];
+      const values = await Promise.all(outs.map(async (o) => Array.from((await o.data()) as Float32Array, (v) => v + 0))); // -0 and 0 alike
+      tf.dispose([xs, us, ...outs]);
+      return values;
+    };
+    for (const alpha of [0.2, 0.01, 1.5]) {
+      const ours = await run('wasm', alpha);
+      // tfjs-backend-wasm's own kernel multiplies in float32 (the CPU backend in double, then rounds).
+      expect(ours[0]).toEqual(Array.from(x, (v) => (v < 0 ? Math.fround(Math.fround(alpha) * v) : v) + 0));
+      const ref = await run('cpu', alpha);
+      expect(ours[1]).toEqual(ref[1]);
+      expect(ours[2]).toEqual(ref[2]);
+    }
+    await tf.setBackend('wasm');
+  });
+
   it.each(['dcgan', 'cwgan-gp'] as const)('trains %s steps on wasm with finite losses and no leaks', async (family) => {
     await initBackend('wasm');
     const rng = new Prng(4);
@@ -248,7 +313,8 @@ describe('WebAssembly backend', () => {
     await t.step();
     // Fill the heap the way a too-large model does (reserved, not written: no real memory is used).
     const heap = (tf.backend() as unknown as { wasm: { _malloc(n: number): number } }).wasm;
-    for (const size of [256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 2 ** 16]) while (heap._malloc(size) !== 0);
+    // Our guard throws where malloc returned 0 (tfjs would have written at address 0).
+    for (const size of [256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 2 ** 16]) expect(() => { for (;;) heap._malloc(size); }).toThrow(/^The WebAssembly heap is full: \d+ bytes could not be allocated\.$/);
     const err = await t.step().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceOutOfMemoryError);
     expect((err as Error).message).toBe(

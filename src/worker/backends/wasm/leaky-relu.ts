@@ -1,0 +1,53 @@
+/**
+ * LeakyReLU and its gradient for tfjs-backend-wasm from the backend's fast element-wise kernels.
+ * 4.22's own LeakyRelu, Greater and Maximum are scalar loops (1.0-3.2 ms per 16x16x16x64 tensor on
+ * the build machine) where Step, Multiply and Add take 0.05-0.07 ms; tfjs-core's gradient is
+ * where(greater(x, 0), dy, dy * alpha). Both become a multiplication by one factor:
+ *   factor(x) = step(x) * (1 - alpha) + alpha       (1 where x > 0, alpha elsewhere)
+ *   y = x * factor(x),   dx = dy * factor(x)
+ * This is exact, bit for bit the same as tfjs's, when (1 - alpha) + alpha rounds to 1 in float32
+ * (alpha 0.2, the DCGAN's, does): x * 1 = x, and x * alpha is the same product. For any other alpha,
+ * and on every other backend, tfjs's own kernel and gradient run. factor's gradient is zero (Step's
+ * is), as is tfjs's mask's, so second derivatives (the WGAN-GP penalty) are unchanged too.
+ * 1.58 -> 0.25 ms forward, 1.52 -> 0.22 ms gradient per 262k values (2 threads, build machine).
+ */
+import { tf } from '../tf';
+
+/** alpha as the float32 it is in tfjs, if the factor form is exact for it, else null. */
+export function exactAlpha(alpha: number): number | null {
+  const a = Math.fround(alpha);
+  const rest = Math.fround(1 - a);
+  return a > 0 && a < 1 && Math.fround(rest + a) === 1 ? a : null;
+}
+
+/** 1 where x > 0, alpha elsewhere (float32). */
+function factor(x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.add(tf.mul(tf.step(x), 1 - alpha), alpha);
+}
+
+/** The LeakyRelu kernel for 'wasm': the factor form when exact, else the backend's own kernel. */
+export function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.Tensor;
+    const alpha = exactAlpha((args.attrs as unknown as { alpha: number }).alpha);
+    if (alpha === null || x.dtype !== 'float32') return original(args);
+    return tf.tidy(() => tf.mul(x, factor(x, alpha)));
+  };
+}
+
+/**
+ * LeakyRelu's gradient for every backend (the registry is global): the factor form on 'wasm' when
+ * exact, otherwise tfjs-core's own gradient function, `original`.
+ */
+export function leakyReluGradConfig(original: tf.GradConfig): tf.GradConfig {
+  return {
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const alpha = exactAlpha((attrs as unknown as { alpha: number }).alpha);
+      if (tf.getBackend() !== 'wasm' || alpha === null || x!.dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
+      return { x: () => tf.mul(dy as tf.Tensor, factor(x!, alpha)) };
+    },
+  };
+}
