@@ -16,7 +16,7 @@
  * Copies, rather than paths into node_modules, because in the packaged app the package lies inside
  * app.asar, which a worker thread cannot read.
  *
- * Any failure leaves tfjs's own single-threaded start to the caller (`startThreadedWasm` throws).
+ * Any failure leaves tfjs's own single-threaded start to the caller (`createThreadedModule` throws).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -172,7 +172,7 @@ function removeStaleFolders(now = Date.now()): void {
   }
 }
 
-/** How long the pool of 8 threads may take to start (about 0.1 s on the 2-core build machine). */
+/** How long the pool of 8 threads may take to start (about 1 s on the 2-core build machine). */
 const START_TIMEOUT_MS = 30_000;
 
 interface PoolWorker {
