@@ -29,8 +29,9 @@ const OOM_PATTERNS =
 /**
  * How a failed WebAssembly module shows itself: a tensor that could not be allocated (the backend's
  * WasmHeapFullError), a trap ("memory access out of bounds": when its heap is full, malloc returns 0
- * inside tfjs-backend-wasm or XNNPACK and the next access traps) or an abort. After that the module's state cannot be trusted (the trainer marks it for replacement and
- * tells memory from other causes by the heap's size).
+ * inside tfjs-backend-wasm or XNNPACK and the next access traps) or an abort. After that the
+ * module's state cannot be trusted (the trainer marks it for replacement and tells memory from other
+ * causes by the error and the heap's size).
  */
 export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory|^WasmHeapFullError/i;
 
