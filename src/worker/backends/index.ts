@@ -14,11 +14,11 @@
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
 import { existingBackend, replaceBackendInstance } from './replace';
-import { type WasmStart, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
+import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { wasmThreadCount } from './wasm/threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
-export { markWasmBackendBroken, wasmHeapBytes };
+export { WasmHeapFullError, markWasmBackendBroken, wasmHeapBytes };
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'wasm', 'cpu'];

@@ -27,13 +27,13 @@ const OOM_PATTERNS =
   /out of memory|\bOOM\b|failed to allocate|allocation failed|Array buffer allocation|Invalid typed array length|Invalid array length|Invalid string length|GPUOutOfMemoryError|not enough memory|exceeds the max(imum)? buffer size|maxBufferSize|maxStorageBufferBindingSize|Requested size|device (was )?lost/i;
 
 /**
- * How a failed WebAssembly module shows itself: a tensor that could not be allocated (the backend's
- * WasmHeapFullError), a trap ("memory access out of bounds": when its heap is full, malloc returns 0
- * inside tfjs-backend-wasm or XNNPACK and the next access traps) or an abort. After that the
- * module's state cannot be trusted (the trainer marks it for replacement and tells memory from other
- * causes by the error and the heap's size).
+ * How a failed WebAssembly module shows itself, besides the backend's WasmHeapFullError (a tensor
+ * that could not be allocated): a trap ("memory access out of bounds": when its heap is full, malloc
+ * returns 0 inside tfjs-backend-wasm or XNNPACK and the next access traps) or an abort. After that
+ * the module's state cannot be trusted (the trainer marks it for replacement and tells memory from
+ * other causes by the error and the heap's size).
  */
-export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory|^WasmHeapFullError/i;
+export const WASM_FAILURE_PATTERNS = /memory access out of bounds|\bAborted\(|Cannot enlarge memory/i;
 
 export function isOutOfMemory(e: unknown): boolean {
   if (e instanceof DeviceOutOfMemoryError) return true;

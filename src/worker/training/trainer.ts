@@ -16,7 +16,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
-import { currentBackend, markWasmBackendBroken, releaseKernelCaches, wasmHeapBytes, webGpuDeviceLost } from '../backends';
+import { WasmHeapFullError, currentBackend, markWasmBackendBroken, releaseKernelCaches, wasmHeapBytes, webGpuDeviceLost } from '../backends';
 import { AppError } from '../../shared/errors';
 import { createAdam } from '../backends/kernels/adam';
 import { type GanConfig, validateConfig } from '../models/config';
@@ -163,10 +163,10 @@ function throwIfDeviceLost(cause: unknown): void {
  */
 function throwIfWasmFailed(e: unknown): void {
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
-  if (!WASM_FAILURE_PATTERNS.test(text)) return;
+  const heapFull = e instanceof WasmHeapFullError; // a tensor that could not be allocated (the backend's guard)
+  if (!heapFull && !WASM_FAILURE_PATTERNS.test(text)) return;
   markWasmBackendBroken();
-  // A tensor that could not be allocated (the backend's guard), or a trap in a heap close to 4 GB.
-  if (/^WasmHeapFullError/.test(text) || wasmHeapBytes() >= WASM_HEAP_NEARLY_FULL) throw new DeviceOutOfMemoryError(e, 'wasm');
+  if (heapFull || wasmHeapBytes() >= WASM_HEAP_NEARLY_FULL) throw new DeviceOutOfMemoryError(e, 'wasm');
   throw new AppError(
     'internal',
     `The processor backend (WebAssembly) failed (${e instanceof Error ? e.message : text}). Your project is safe; ` +

@@ -12,7 +12,6 @@ interface WasmBackendInternals {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): void;
 }
 
 const BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
@@ -34,19 +33,16 @@ export function gatherV2Kernel(original: tf.KernelFunc): tf.KernelFunc {
     if (outer === 0 || inner === 0) return original(args);
     const backend = args.backend as unknown as WasmBackendInternals;
     const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+    const idxOffset = backend.dataIdMap.get(indices.dataId).memoryOffset;
+    const indexView = () => new Int32Array(backend.wasm.HEAPU8.buffer, idxOffset, count);
+    const bad = indexView().find((i) => i < 0 || i >= n);
+    if (bad !== undefined) throw new Error(`GatherV2: the index value ${bad} is not in [0, ${n - 1}]`);
     const out = backend.makeOutput(outShape, x.dtype); // may grow the heap: views are taken after it
     const heap = backend.wasm.HEAPU8;
+    const idx = indexView();
     const from = backend.dataIdMap.get(x.dataId).memoryOffset;
     const to = backend.dataIdMap.get(out.dataId).memoryOffset;
-    const idxOffset = backend.dataIdMap.get(indices.dataId).memoryOffset;
-    const idx = new Int32Array(heap.buffer, heap.byteOffset + idxOffset, count);
     const block = inner * bytes;
-    for (let i = 0; i < count; i++) {
-      if (idx[i]! < 0 || idx[i]! >= n) {
-        backend.disposeData(out.dataId);
-        throw new Error(`GatherV2: the index value ${idx[i]} is not in [0, ${n - 1}]`);
-      }
-    }
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < count; i++) {
         const src = from + (o * n + idx[i]!) * block;

@@ -216,7 +216,6 @@ function processListeners(): Map<string, Set<Listener>> {
  */
 export async function startWasmBackend(): Promise<WasmStart> {
   // Importing the package registers the backend and its kernels; ours then go over them.
-  wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said as such, not as a module that failed to load
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   installWasmFactory(wasm);
   installWasmKernels();
