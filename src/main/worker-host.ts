@@ -71,11 +71,24 @@ class NodeWorkerProcess implements WorkerProcess {
   }
 
   kill(): void {
-    if (!this.#child) return; // already exited, crashed or never started
+    const child = this.#child;
+    if (!child) return; // already exited, crashed or never started
     this.#killedByUs = true;
-    this.#child.kill();
     this.#child = undefined;
+    child.kill(); // SIGTERM
+    // A process that has a SIGTERM handler and is stuck cannot run it: make sure it ends.
+    const force = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    force.unref();
+    child.once('exit', () => clearTimeout(force));
   }
+}
+
+/** How long kill() waits after SIGTERM before it sends SIGKILL. */
+export const KILL_GRACE_MS = 5_000;
+
+/** A launcher for any worker script (tests use stand-ins that misbehave on purpose). */
+export function nodeScriptLauncher(entry: string, execArgv: string[] = []): WorkerLauncher {
+  return () => new NodeWorkerProcess(entry, execArgv);
 }
 
 export const nodeWorkerLauncher: WorkerLauncher = () => {

@@ -10,7 +10,7 @@
 import { utilityProcess, type UtilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { MainToWorker, WorkerExitReason, WorkerToMain } from '../../shared/worker-protocol';
-import { exitReason, type WorkerLauncher, type WorkerProcess } from '../worker-host';
+import { exitReason, KILL_GRACE_MS, type WorkerLauncher, type WorkerProcess } from '../worker-host';
 
 type ExitListener = (reason: WorkerExitReason, code: number | null) => void;
 
@@ -67,7 +67,17 @@ class UtilityWorkerProcess implements WorkerProcess {
   kill(): void {
     if (this.#exit || this.#killedByUs) return; // already gone, or already asked: safe twice
     this.#killedByUs = true;
-    this.#child.kill();
+    const pid = this.#child.pid;
+    this.#child.kill(); // SIGTERM on POSIX
+    // A stuck process with a SIGTERM handler never runs it: make sure it ends.
+    setTimeout(() => {
+      if (this.#exit || pid === undefined) return;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* it ended meanwhile */
+      }
+    }, KILL_GRACE_MS).unref();
   }
 
   #reasonFor(code: number): WorkerExitReason {

@@ -1,6 +1,11 @@
 /**
  * Owns the worker process: starts it on first use, runs one task at a time through it, restarts it
  * after a crash, and kills it on dispose. Tasks see the worker only through runTask().
+ *
+ * A worker that does not answer a cancel within `cancelGraceMs` is stuck (a synchronous computation
+ * that never returns, a WebAssembly thread that trapped while the main thread waits for it): it is
+ * killed, the task ends as cancelled, and the next task starts a fresh worker. Without this, Stop
+ * and Pause would do nothing, and every later task would queue behind the stuck one.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../shared/errors';
@@ -17,6 +22,8 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   cb: TaskCallbacks;
+  /** The worker running it: a killed stuck worker's exit must not fail a task of its successor. */
+  proc: WorkerProcess;
 }
 
 function exitSentence(reason: WorkerExitReason): string {
@@ -32,14 +39,28 @@ function exitSentence(reason: WorkerExitReason): string {
   }
 }
 
+/**
+ * How long a cancelled task may take to wind down before its worker is killed. A training step on the
+ * processor can take tens of seconds at large sizes, and pausing saves a checkpoint: a minute leaves
+ * room for both.
+ */
+export const CANCEL_GRACE_MS = 60_000;
+
+export interface WorkerClientOptions {
+  /** See CANCEL_GRACE_MS. */
+  cancelGraceMs?: number;
+}
+
 export class WorkerClient {
   readonly #launch: WorkerLauncher;
+  readonly #cancelGraceMs: number;
   #proc: WorkerProcess | undefined;
   readonly #pending = new Map<string, Pending>();
   #disposed = false;
 
-  constructor(launch: WorkerLauncher) {
+  constructor(launch: WorkerLauncher, opts: WorkerClientOptions = {}) {
     this.#launch = launch;
+    this.#cancelGraceMs = opts.cancelGraceMs ?? CANCEL_GRACE_MS;
   }
 
   get running(): boolean {
@@ -57,12 +78,15 @@ export class WorkerClient {
     proc.onMessage((msg) => this.#onMessage(msg));
     proc.onExit((reason) => {
       if (this.#proc === proc) this.#proc = undefined;
-      for (const [, p] of this.#pending) p.reject(
+      for (const [taskId, p] of this.#pending) {
+        if (p.proc !== proc) continue;
+        this.#pending.delete(taskId);
+        p.reject(
           this.#disposed
             ? new AppError('cancelled', 'Cancelled.')
             : new AppError(reason === 'oom' ? 'out-of-memory' : 'internal', exitSentence(reason)),
         );
-      this.#pending.clear();
+      }
     });
     this.#proc = proc;
     return proc;
@@ -99,16 +123,40 @@ export class WorkerClient {
     const proc = this.#ensure();
     const taskId = randomUUID();
     return new Promise((resolve, reject) => {
-      const onAbort = () => proc.send({ type: 'cancel', taskId });
+      let stuckTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        proc.send({ type: 'cancel', taskId });
+        stuckTimer = setTimeout(() => this.#killStuck(proc, taskId), this.#cancelGraceMs);
+      };
       cb.signal?.addEventListener('abort', onAbort, { once: true });
-      const cleanup = () => cb.signal?.removeEventListener('abort', onAbort);
+      const cleanup = () => {
+        cb.signal?.removeEventListener('abort', onAbort);
+        clearTimeout(stuckTimer);
+      };
       this.#pending.set(taskId, {
         resolve: (v) => (cleanup(), resolve(v)),
         reject: (e) => (cleanup(), reject(e)),
         cb,
+        proc,
       });
       proc.send({ type: 'run', taskId, task });
     });
+  }
+
+  /** The worker did not answer the cancel of `taskId` in time: end the task as cancelled and kill it. */
+  #killStuck(proc: WorkerProcess, taskId: string): void {
+    const p = this.#pending.get(taskId);
+    if (!p) return;
+    this.#pending.delete(taskId);
+    const seconds = Math.max(1, Math.round(this.#cancelGraceMs / 1000));
+    p.reject(
+      new AppError(
+        'cancelled',
+        `Cancelled. The background worker did not respond within ${seconds} s, so it was restarted. Your project is safe.`,
+      ),
+    );
+    if (this.#proc === proc) this.#proc = undefined;
+    proc.kill(); // any other task still on it is rejected by its exit handler
   }
 
   /** Kills the worker (safe to call twice); pending tasks reject. */

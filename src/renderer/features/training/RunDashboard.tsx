@@ -7,7 +7,7 @@ import { notifyError } from '../../lib/notify';
 import { formatEta, formatRate } from '../jobs/format';
 import { LossCharts } from './LossCharts';
 import { RunStatusBadge, runPercent } from './RunsList';
-import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle } from './trainingState';
+import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle, windingSentence } from './trainingState';
 
 interface Props {
   run: Run;
@@ -105,6 +105,15 @@ export function RunDashboard({ run, onRun }: Props) {
   const [metrics, setMetrics] = useState<MetricPoint[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [busy, setBusy] = useState<'pause' | 'resume' | 'stop' | null>(null);
+  // A pause or stop that was asked for while the run is still finishing its step (and, for a pause,
+  // saving its checkpoint): the buttons wait, and the dashboard says so.
+  const [winding, setWinding] = useState<'pause' | 'stop' | null>(null);
+  const [seenStatus, setSeenStatus] = useState(run.status);
+  if (seenStatus !== run.status) {
+    // the run answered (paused, stopped, finished or failed): adjust during render, as React advises
+    setSeenStatus(run.status);
+    if (run.status !== 'running') setWinding(null);
+  }
   const runId = run.id;
 
   const load = useCallback(() => {
@@ -140,7 +149,9 @@ export function RunDashboard({ run, onRun }: Props) {
     setBusy(action);
     try {
       const name = action === 'pause' ? 'runs.pause' : action === 'resume' ? 'runs.resume' : 'runs.stop';
-      onRun(await client.call(name, { runId }));
+      const updated = await client.call(name, { runId });
+      if (action !== 'resume' && updated.status === 'running') setWinding(action);
+      onRun(updated);
     } catch (err) {
       notifyError(err);
     } finally {
@@ -150,7 +161,8 @@ export function RunDashboard({ run, onRun }: Props) {
 
   const allowed = allowedActions(run.status);
   const canTrainLonger = (run.status === 'completed' || run.status === 'stopped' || run.status === 'failed') && run.checkpointStep !== null;
-  const sentence = runStatusSentence(run);
+  const sentence = winding && run.status === 'running' ? windingSentence(winding) : runStatusSentence(run);
+  const waiting = busy ?? winding;
   const rate = formatRate(run.imagesPerSec, 'images');
 
   return (
@@ -173,8 +185,8 @@ export function RunDashboard({ run, onRun }: Props) {
             <Button
               variant="default"
               leftSection={<IconPlayerPause size={16} />}
-              disabled={!allowed.pause || busy !== null}
-              loading={busy === 'pause'}
+              disabled={!allowed.pause || waiting !== null}
+              loading={waiting === 'pause'}
               onClick={() => void act('pause')}
               data-testid="run-pause"
             >
@@ -183,8 +195,8 @@ export function RunDashboard({ run, onRun }: Props) {
             <Button
               variant="default"
               leftSection={<IconPlayerPlay size={16} />}
-              disabled={!allowed.resume || busy !== null}
-              loading={busy === 'resume'}
+              disabled={!allowed.resume || waiting !== null}
+              loading={waiting === 'resume'}
               onClick={() => void act('resume')}
               data-testid="run-resume"
             >
@@ -194,8 +206,8 @@ export function RunDashboard({ run, onRun }: Props) {
               variant="default"
               color="red"
               leftSection={<IconPlayerStop size={16} />}
-              disabled={!allowed.stop || busy !== null}
-              loading={busy === 'stop'}
+              disabled={!allowed.stop || waiting !== null}
+              loading={waiting === 'stop'}
               onClick={() => void act('stop')}
               data-testid="run-stop"
             >

@@ -85,7 +85,8 @@ describe('TrainingScreen', () => {
     const { client } = renderTraining({
       'runs.list': () => [run, makeRun({ id: 'old', status: 'completed', step: 600 })],
       'runs.get': () => ({ run, metrics: makeMetrics(1, 120) }),
-      'runs.pause': () => (run = makeRun({ status: 'paused', updatedAt: '2025-01-01T10:07:00.000Z' })),
+      // as the real session does: the run goes on until its step ends and its checkpoint is saved
+      'runs.pause': () => run,
       'runs.sample': () => ({ step: run.sampleStep ?? 0, image: `${SAMPLE}#${run.sampleStep}` }),
     });
     const dashboard = await screen.findByTestId('run-dashboard');
@@ -111,9 +112,17 @@ describe('TrainingScreen', () => {
     expect(within(dashboard).getByTestId('chart-losses').getAttribute('aria-label')).toMatch(/140 recorded steps, up to step 140/);
 
     fireEvent.click(screen.getByTestId('run-pause'));
+    await waitFor(() => expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('Pausing: the current step finishes and a checkpoint is saved…'));
+    expect(within(dashboard).getByTestId('run-status').textContent).toBe('Running');
+    for (const b of ['run-pause', 'run-resume', 'run-stop']) expect((screen.getByTestId(b) as HTMLButtonElement).disabled).toBe(true);
+
+    run = makeRun({ status: 'paused', step: 141, checkpointStep: 141, updatedAt: '2025-01-01T10:07:00.000Z' });
+    act(() => client.emit('run.updated', { run, metrics: [] }));
     await waitFor(() => expect(within(dashboard).getByTestId('run-status').textContent).toBe('Paused'));
+    expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('Paused at step 141. Resume to carry on from there.');
     expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false);
     expect((screen.getByTestId('run-pause') as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(false);
 
     // choosing another run opens its dashboard
     fireEvent.click(screen.getAllByTestId('run-row')[1]!);

@@ -79,6 +79,18 @@ describe('runStatusSentence', () => {
     );
     expect(runStatusSentence(makeRun({ status: 'running' }))).toBeNull();
   });
+
+  it('says where a paused run resumes: its pause checkpoint, an earlier one, or the beginning', () => {
+    expect(runStatusSentence(makeRun({ status: 'paused', step: 1500, checkpointStep: 1500 }))).toBe('Paused at step 1,500. Resume to carry on from there.');
+    // the worker did not answer the pause and was stopped: no checkpoint at the pause
+    expect(runStatusSentence(makeRun({ status: 'paused', step: 1530, checkpointStep: 1500 }))).toBe(
+      'Paused at step 1,530. Resume carries on from its last checkpoint, step 1,500.',
+    );
+    expect(runStatusSentence(makeRun({ status: 'paused', step: 30, checkpointStep: null }))).toBe(
+      'Paused at step 30, before its first checkpoint: Resume starts it from the beginning.',
+    );
+    expect(runStatusSentence(makeRun({ status: 'paused', step: 0, checkpointStep: null }))).toBe('Paused before it started. Resume to start it.');
+  });
 });
 
 describe('applyRunUpdate', () => {

@@ -140,7 +140,7 @@ export function runStatusSentence(run: Pick<Run, 'status' | 'checkpointStep' | '
     case 'queued':
       return 'Waiting to start: runs train one after another.';
     case 'paused':
-      return `Paused at step ${run.step.toLocaleString('en')}. Resume to carry on from there.`;
+      return pausedSentence(run);
     case 'stopped':
       return run.checkpointStep
         ? `Stopped at step ${run.step.toLocaleString('en')}. Its last checkpoint (step ${run.checkpointStep.toLocaleString('en')}) can still generate images.`
@@ -150,6 +150,25 @@ export function runStatusSentence(run: Pick<Run, 'status' | 'checkpointStep' | '
     case 'running':
       return null;
   }
+}
+
+/**
+ * A paused run resumes from its last checkpoint: normally the step it paused at (pausing saves one),
+ * but an earlier one when the worker had to be stopped (it did not answer the pause in time).
+ */
+function pausedSentence(run: Pick<Run, 'checkpointStep' | 'step'>): string {
+  const at = run.step.toLocaleString('en');
+  if (run.checkpointStep === run.step) return `Paused at step ${at}. Resume to carry on from there.`;
+  if (run.checkpointStep) return `Paused at step ${at}. Resume carries on from its last checkpoint, step ${run.checkpointStep.toLocaleString('en')}.`;
+  if (run.step === 0) return 'Paused before it started. Resume to start it.';
+  return `Paused at step ${at}, before its first checkpoint: Resume starts it from the beginning.`;
+}
+
+/** What the dashboard says between a click on Pause or Stop and the run's answer. */
+export function windingSentence(action: 'pause' | 'stop'): string {
+  return action === 'pause'
+    ? 'Pausing: the current step finishes and a checkpoint is saved…'
+    : 'Stopping after the current step…';
 }
 
 /**

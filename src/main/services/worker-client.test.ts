@@ -1,0 +1,66 @@
+/**
+ * WorkerClient with a real child process that misbehaves on purpose (test/fixtures/stand-in-worker.cjs):
+ * a worker stuck in a computation cannot answer a cancel, so it is killed and the next task gets a
+ * fresh one; a worker that answers is left running.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { nodeScriptLauncher } from '../worker-host';
+import { WorkerClient } from './worker-client';
+
+const STAND_IN = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'stand-in-worker.cjs');
+
+const clients: WorkerClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.dispose();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a task on the stand-in and resolves once the worker has started it (its first progress). */
+function start(client: WorkerClient, file: string) {
+  const abort = new AbortController();
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const result = client.runTask({ kind: 'preview-csv', file, rows: 1 }, { signal: abort.signal, onProgress: () => started() });
+  result.catch(() => {}); // awaited by the test
+  return { abort, running, result };
+}
+
+describe('WorkerClient', () => {
+  it('kills a worker that does not answer a cancel, and runs the next task on a fresh one', async () => {
+    const client = new WorkerClient(nodeScriptLauncher(STAND_IN), { cancelGraceMs: 300 });
+    clients.push(client);
+
+    const stuck = start(client, 'stuck');
+    await stuck.running;
+    const stuckPid = client.pid!;
+    stuck.abort.abort();
+    await expect(stuck.result).rejects.toMatchObject({
+      kind: 'cancelled',
+      message: expect.stringMatching(/did not respond within 1 s, so it was restarted\. Your project is safe\./),
+    });
+
+    // The next task starts a new worker at once, while the stuck one is still being ended.
+    const next = start(client, 'answers');
+    await next.running;
+    const nextPid = client.pid!;
+    expect(nextPid).not.toBe(stuckPid);
+
+    // The stuck process ignores SIGTERM (its handler never runs): SIGKILL follows within 5 s.
+    await expect.poll(() => alive(stuckPid), { timeout: 10_000, interval: 100 }).toBe(false);
+
+    // Its exit did not fail the task on its successor, which answers its cancel and is kept.
+    next.abort.abort();
+    await expect(next.result).rejects.toMatchObject({ kind: 'cancelled', message: 'Cancelled.' });
+    expect(client.pid).toBe(nextPid);
+    expect(alive(nextPid)).toBe(true);
+  }, 30_000);
+});
