@@ -1,10 +1,12 @@
 /**
  * Training and generation in the built app (`gan-augment serve` + Chromium): a sample project
  * (430 Fashion-MNIST images), a tiny conditional WGAN-GP run on 2 classes at 32 x 32 started
- * from the dashboard; the loss curves and a sample grid appear, pause, resume, complete; then
- * 4 images of one class are generated and shown. Screenshots of the dashboard and the grid.
+ * from the dashboard; the loss curves and a sample grid appear; the worker process is killed from
+ * outside (as the system does when memory runs low), the run fails with a sentence and resumes
+ * from its checkpoint; pause, resume, complete; then 4 images of one class are generated and
+ * shown. Screenshots of the dashboard and the grid.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchBrowser, screenshotPath, serve, type Served } from './helpers';
@@ -32,6 +34,23 @@ async function tidyForScreenshot(): Promise<void> {
   // notifications slide in and out; one may move or go while it is being clicked
   for (const button of await close.all()) await button.click({ timeout: 2_000 }).catch(() => {});
   await expect.poll(() => close.count(), { timeout: 10_000 }).toBe(0);
+}
+
+/** The processes whose parent is `pid` (Linux: from /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return out;
 }
 
 const dashboard = () => page.getByTestId('run-dashboard');
@@ -93,11 +112,39 @@ describe('training dashboard and generation', () => {
     expect(await page.getByTestId('run-row').count()).toBe(1);
   });
 
-  it('draws the loss curves and a sample grid, pauses and resumes', async () => {
+  it('draws the loss curves and a sample grid, and says where it computes', async () => {
     await dashboard().getByTestId('loss-charts').waitFor({ timeout: 90_000 });
     await expect.poll(() => dashboard().locator('[data-testid="chart-losses"] path.recharts-line-curve').count(), { timeout: 60_000 }).toBeGreaterThan(0);
     await dashboard().getByTestId('sample-image').waitFor({ timeout: 90_000 });
+    expect(await runStatus()).toBe('Running');
 
+    const device = await dashboard().getByTestId('run-device').innerText();
+    expect(device).toMatch(/^(CPU|GPU): .+/);
+    // `auto` without a GPU (as in CI) trains on WebAssembly, and the dashboard says why it is slow
+    if (BACKEND === 'auto' && /WebAssembly/.test(device)) {
+      expect(await dashboard().getByTestId('run-backend-warning').innerText()).toMatch(/^No GPU was found: training runs on the processor \(WebAssembly\)/);
+    }
+  });
+
+  it('fails in words when its worker is killed, and resumes from its checkpoint', async () => {
+    const workers = childPids(served.child.pid!);
+    expect(workers).toHaveLength(1);
+    process.kill(workers[0]!, 'SIGKILL');
+    await expect.poll(runStatus, { timeout: 30_000 }).toBe('Failed');
+    const sentence = await dashboard().getByTestId('run-status-sentence').innerText();
+    expect(sentence).toMatch(/^The background worker was stopped from outside GAN Augment .*Your project is safe.* Resume tries again from step \d+\.$/);
+    const checkpoint = Number(/from step (\d+)\.$/.exec(sentence)![1]);
+    expect(checkpoint).toBeGreaterThan(0);
+    await dashboard().screenshot({ path: screenshotPath('training-failed.png') });
+
+    await dashboard().getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toBe('Running');
+    // a fresh worker took over
+    await expect.poll(() => childPids(served.child.pid!).filter((p) => p !== workers[0]).length, { timeout: 30_000 }).toBe(1);
+    expect(await dashboard().getByTestId('run-status-sentence').count()).toBe(0);
+  });
+
+  it('pauses and resumes', async () => {
     expect(await runStatus()).toBe('Running');
     await dashboard().getByRole('button', { name: 'Pause' }).click();
     await expect.poll(runStatus, { timeout: 60_000 }).toBe('Paused');

@@ -160,7 +160,8 @@ export function RunDashboard({ run, onRun }: Props) {
   };
 
   const allowed = allowedActions(run.status);
-  const canTrainLonger = (run.status === 'completed' || run.status === 'stopped' || run.status === 'failed') && run.checkpointStep !== null;
+  // A failed run is resumed (to its own total) with Resume; offering a new total beside it only confuses.
+  const canTrainLonger = (run.status === 'completed' || run.status === 'stopped') && run.checkpointStep !== null;
   const sentence = winding && run.status === 'running' ? windingSentence(winding) : runStatusSentence(run);
   const waiting = busy ?? winding;
   const rate = formatRate(run.imagesPerSec, 'images');

@@ -144,6 +144,7 @@ describe('TrainingScreen', () => {
     await waitFor(() => expect(screen.getByTestId('run-status-sentence').textContent).toBe('The graphics card ran out of memory. Try a smaller batch. Resume tries again from step 300.'));
     expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false); // try again
     expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.queryByTestId('train-longer')).toBeNull(); // Resume is the way on, not a new total
   });
 });
 
