@@ -67,6 +67,18 @@ async function main(): Promise<void> {
     byName.set(k.name, e);
   }
   const r2 = (v: number) => Math.round(v * 100) / 100;
+  // --detail Sub,Multiply: those kernels' time by input shapes (which calls are the slow ones)
+  const detailNames = new Set(arg('detail', '').split(',').filter(Boolean));
+  const byShape = new Map<string, { count: number; ms: number }>();
+  for (const k of info.kernels) {
+    if (!detailNames.has(k.name)) continue;
+    const key = `${k.name} ${k.inputShapes.map((s) => `[${s?.join(',') ?? ''}]`).join(' ')}`;
+    const e = byShape.get(key) ?? { count: 0, ms: 0 };
+    e.count += 1;
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    byShape.set(key, e);
+  }
+  const detail = [...byShape].sort((a, b) => b[1].ms - a[1].ms).map(([call, e]) => ({ call, count: e.count, ms: r2(e.ms) }));
   const kernels = [...byName]
     .sort((a, b) => b[1].ms - a[1].ms || b[1].count - a[1].count)
     .slice(0, top)
@@ -86,6 +98,7 @@ async function main(): Promise<void> {
       kernelMs: r2(kernelMs),
       outsideKernelsMs: r2(profiledWallMs - kernelMs),
       kernels,
+      ...(detail.length > 0 ? { detail } : {}),
       date: new Date().toISOString(),
     }),
   );

@@ -14,6 +14,8 @@
  *   GatherV2              replaced: 4.22's computes each element's index; ours copies blocks: ./gather.ts
  *   LeakyRelu (+ its gradient)  replaced: 4.22's LeakyRelu and Greater are scalar loops; ours
  *                         multiply by step(x) * (1 - alpha) + alpha, bit-exact: ./leaky-relu.ts
+ *   Add, Sub, Multiply, RealDiv, ...  wrapped: 4.22 broadcasts a per-channel operand 60x slower
+ *                         than it combines two same-shape ones; ours repeats it first: ./broadcast.ts
  * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
  * thread per logical processor (at most 8), and falls back to tfjs's single-threaded start when it
  * cannot (GAN_AUGMENT_WASM_THREADS=1 asks for that).
@@ -21,6 +23,7 @@
 import type * as WasmModule from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf';
 import { existingBackend, replaceBackendInstance } from '../replace';
+import { BROADCAST_KERNELS, channelBroadcastKernel } from './broadcast';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 import { gatherV2Kernel } from './gather';
@@ -45,6 +48,7 @@ const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
 const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
   ['GatherV2', gatherV2Kernel],
   ['LeakyRelu', leakyReluKernel],
+  ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();
 let leakyReluGradInstalled = false;

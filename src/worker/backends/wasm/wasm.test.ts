@@ -16,6 +16,7 @@ import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
+import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock } from './broadcast';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -249,6 +250,68 @@ describe('WebAssembly backend', () => {
     bad.dispose();
     expect(tf.memory().numTensors).toBe(atStart); // the failed gather left no output behind
     table.dispose();
+  });
+
+  it('binary ops with a repeating operand (per-channel, either side) take the same-shape path and match float32 arithmetic bit for bit; others fall back', async () => {
+    expect(isTrailingBlock([256], [16, 4, 4, 256])).toBe(true);
+    expect(isTrailingBlock([1, 1, 1, 256], [16, 4, 4, 256])).toBe(true);
+    expect(isTrailingBlock([4, 256], [16, 4, 4, 256])).toBe(true);
+    expect(isTrailingBlock([16, 1, 1, 256], [16, 4, 4, 256])).toBe(false); // per sample and channel
+    expect(isTrailingBlock([1, 1, 1, 1, 256], [16, 4, 4, 256])).toBe(false); // the result has rank 5
+    expect(isTrailingBlock([1, 1], [3, 4])).toBe(false); // a scalar
+
+    const rng = new Prng(9);
+    const f32 = Math.fround;
+    const exact: Record<(typeof BROADCAST_KERNELS)[number], (a: number, b: number) => number> = {
+      Add: (a, b) => f32(a + b),
+      Sub: (a, b) => f32(a - b),
+      Multiply: (a, b) => f32(a * b),
+      RealDiv: (a, b) => f32(a / b),
+      SquaredDifference: (a, b) => f32(f32(a - b) ** 2),
+      Maximum: (a, b) => Math.max(a, b),
+      Minimum: (a, b) => Math.min(a, b),
+    };
+    // [a shape, b shape, whether ours repeats one of them]
+    const cases: Array<[number[], number[], boolean]> = [
+      [[16, 4, 4, 8], [8], true],
+      [[1, 1, 1, 8], [3, 5, 5, 8], true], // the small one on the left (order matters for Sub and RealDiv)
+      [[3, 5, 4, 6], [5, 4, 6], true],
+      [[3, 5, 4, 6], [3, 1, 1, 6], false], // per sample and channel: the backend's own broadcast
+      [[4, 1], [1, 5], false], // both broadcast
+      [[7], [1], false], // a scalar
+      [[2, 3], [2, 3], false],
+    ];
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const idsAtStart = backend.numDataIds();
+    for (const name of BROADCAST_KERNELS) {
+      // Our wrapper around a recorder of what reaches the backend's own kernel (through the registered one).
+      const registered = tf.getKernel(name, 'wasm')!.kernelFunc;
+      const reached: number[][][] = [];
+      const ours = channelBroadcastKernel((args) => {
+        reached.push([(args.inputs.a as tf.TensorInfo).shape, (args.inputs.b as tf.TensorInfo).shape]);
+        return registered(args);
+      });
+      for (const [sa, sb, repeats] of cases) {
+        const va = randomArray(sa.reduce((p, q) => p * q, 1), rng);
+        const vb = randomArray(sb.reduce((p, q) => p * q, 1), rng).map((v) => (name === 'RealDiv' ? v + Math.sign(v) * 0.5 : v));
+        const a = tf.tensor(va, sa);
+        const b = tf.tensor(vb, sb);
+        reached.length = 0;
+        const info = ours({ inputs: { a, b }, backend: tf.backend(), attrs: {} }) as tf.TensorInfo;
+        const out = tf.engine().makeTensorFromTensorInfo(info);
+        expect(reached[0]).toEqual(repeats ? [out.shape, out.shape] : [sa, sb]);
+        const ref = tf.tidy(() => tf.engine().runKernel(name, { a, b }) as tf.Tensor); // the registered kernel, wrapped too
+        // float32 arithmetic on the broadcast operands, element by element
+        const full = tf.tidy(() => [tf.broadcastTo(a, out.shape), tf.broadcastTo(b, out.shape)]);
+        const [aFull, bFull] = await Promise.all(full.map((t) => t.data()));
+        const want = Array.from(aFull!, (x, i) => exact[name](x, bFull![i]!));
+        expect(Array.from(await out.data())).toEqual(want);
+        expect(Array.from(await ref.data())).toEqual(want);
+        tf.dispose([a, b, out, ref, ...full]);
+      }
+    }
+    expect(backend.numDataIds()).toBe(idsAtStart); // the repeated copies were freed
   });
 
   it('LeakyRelu matches float32 arithmetic, and its first and second derivatives the CPU backend, bit for bit (alpha 0.2, 0.01; 1.5 through the backend\'s own kernel)', async () => {
