@@ -6,11 +6,13 @@
  * norm's forward and backward passes do that a few dozen times per training step (about 70 ms of a
  * 490 ms DCGAN-32 step, `bench/profile-step.bench.ts --detail Multiply,Sub`).
  *
- * When the smaller operand is a trailing block of the larger (its shape, less leading 1s, ends the
- * larger's shape: [C] or [1, 1, 1, C] against [N, H, W, C]), it is first repeated to the larger's
- * shape by block copies in the WebAssembly heap (doubling: log2(repeats) copies), and the backend's
- * own kernel then takes the same-shape path. The arithmetic is the same per element, so the results
- * are bit-identical. Other cases (both operands broadcast, other dtypes) use the backend's own path.
+ * When the smaller operand repeats as a whole (its shape, less leading 1s, ends the larger's shape:
+ * per channel, [C] or [1, 1, 1, C] against [N, H, W, C]) or value by value (its shape is the
+ * larger's first axes followed by 1s: per sample, [N, 1, 1, 1], as in the WGAN-GP penalty), it is
+ * first expanded to the larger's shape inside the WebAssembly heap (block copies, doubling; or one
+ * fill per value), and the backend's own kernel then takes the same-shape path. The arithmetic is the
+ * same per element, so the results are bit-identical. Other cases (both operands broadcast, [N, 1, 1,
+ * C], other dtypes) use the backend's own path.
  */
 import type { tf } from '../tf';
 
@@ -40,6 +42,19 @@ export function isTrailingBlock(small: readonly number[], big: readonly number[]
   return core.every((d, i) => d === big[offset + i]);
 }
 
+/**
+ * Whether each value of `small` repeats over a contiguous block of `big`: `small` (as long as `big`)
+ * is `big`'s first axes followed by 1s, e.g. one value per sample, [N, 1, 1, 1] against
+ * [N, H, W, C]. Returns the block's length, or 0.
+ */
+export function leadingBlockLength(small: readonly number[], big: readonly number[]): number {
+  if (small.length !== big.length) return 0;
+  let k = 0;
+  while (k < small.length && small[k] === big[k]) k++;
+  if (k === 0 || small.slice(k).some((d) => d !== 1)) return 0;
+  return sizeOf(big.slice(k));
+}
+
 /** `block` bytes at `from`, repeated to fill `total` bytes at `to` (copyWithin doubling). */
 function repeatInHeap(heap: Uint8Array, from: number, block: number, to: number, total: number): void {
   heap.copyWithin(to, from, from + block);
@@ -59,18 +74,23 @@ export function channelBroadcastKernel(original: tf.KernelFunc): tf.KernelFunc {
     const aIsBig = sizeA > sizeB;
     const big = aIsBig ? a : b;
     const small = aIsBig ? b : a;
-    if (!isTrailingBlock(small.shape, big.shape)) return original(args);
+    const trailing = isTrailingBlock(small.shape, big.shape);
+    const inner = trailing ? 0 : leadingBlockLength(small.shape, big.shape);
+    if (!trailing && inner === 0) return original(args);
 
     const backend = args.backend as unknown as WasmBackendInternals;
     const repeated = backend.makeOutput(big.shape, 'float32'); // may grow the heap: offsets are read after
     try {
-      repeatInHeap(
-        backend.wasm.HEAPU8,
-        backend.dataIdMap.get(small.dataId).memoryOffset,
-        sizeOf(small.shape) * 4,
-        backend.dataIdMap.get(repeated.dataId).memoryOffset,
-        sizeOf(big.shape) * 4,
-      );
+      const heap = backend.wasm.HEAPU8;
+      const from = backend.dataIdMap.get(small.dataId).memoryOffset;
+      const to = backend.dataIdMap.get(repeated.dataId).memoryOffset;
+      const smallSize = sizeOf(small.shape);
+      if (trailing) repeatInHeap(heap, from, smallSize * 4, to, sizeOf(big.shape) * 4);
+      else {
+        const values = new Float32Array(heap.buffer, from, smallSize);
+        const out = new Float32Array(heap.buffer, to, smallSize * inner);
+        for (let i = 0; i < smallSize; i++) out.fill(values[i]!, i * inner, (i + 1) * inner);
+      }
       const inputs = aIsBig ? { a, b: repeated } : { a: repeated, b };
       return original({ ...args, inputs });
     } finally {

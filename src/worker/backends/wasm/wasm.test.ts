@@ -16,7 +16,7 @@ import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
-import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock } from './broadcast';
+import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -252,13 +252,19 @@ describe('WebAssembly backend', () => {
     table.dispose();
   });
 
-  it('binary ops with a repeating operand (per-channel, either side) take the same-shape path and match float32 arithmetic bit for bit; others fall back', async () => {
+  it('binary ops with a repeating operand (per channel or per sample, either side) take the same-shape path and match float32 arithmetic bit for bit; others fall back', async () => {
     expect(isTrailingBlock([256], [16, 4, 4, 256])).toBe(true);
     expect(isTrailingBlock([1, 1, 1, 256], [16, 4, 4, 256])).toBe(true);
     expect(isTrailingBlock([4, 256], [16, 4, 4, 256])).toBe(true);
     expect(isTrailingBlock([16, 1, 1, 256], [16, 4, 4, 256])).toBe(false); // per sample and channel
     expect(isTrailingBlock([1, 1, 1, 1, 256], [16, 4, 4, 256])).toBe(false); // the result has rank 5
     expect(isTrailingBlock([1, 1], [3, 4])).toBe(false); // a scalar
+    expect(leadingBlockLength([16, 1, 1, 1], [16, 32, 32, 3])).toBe(32 * 32 * 3); // per sample
+    expect(leadingBlockLength([16, 1], [16, 4096])).toBe(4096);
+    expect(leadingBlockLength([16, 32, 1, 1], [16, 32, 32, 3])).toBe(32 * 3);
+    expect(leadingBlockLength([16, 1, 1, 3], [16, 32, 32, 3])).toBe(0);
+    expect(leadingBlockLength([1, 1, 1, 1], [16, 32, 32, 3])).toBe(0);
+    expect(leadingBlockLength([4096], [16, 4096])).toBe(0); // that one repeats as a whole (trailing)
 
     const rng = new Prng(9);
     const f32 = Math.fround;
@@ -276,6 +282,8 @@ describe('WebAssembly backend', () => {
       [[16, 4, 4, 8], [8], true],
       [[1, 1, 1, 8], [3, 5, 5, 8], true], // the small one on the left (order matters for Sub and RealDiv)
       [[3, 5, 4, 6], [5, 4, 6], true],
+      [[3, 5, 4, 6], [3, 1, 1, 1], true], // per sample
+      [[3, 1], [3, 7], true],
       [[3, 5, 4, 6], [3, 1, 1, 6], false], // per sample and channel: the backend's own broadcast
       [[4, 1], [1, 5], false], // both broadcast
       [[7], [1], false], // a scalar
