@@ -63,4 +63,21 @@ describe('WorkerClient', () => {
     expect(client.pid).toBe(nextPid);
     expect(alive(nextPid)).toBe(true);
   }, 30_000);
+
+  it('gives a task that reports slowly as long to answer a cancel as its reports took', async () => {
+    // 300 ms steps; the cancel is seen after the step under way, then winding down takes 500 ms
+    // without a word: more than the 300 ms grace alone, less than 300 ms + twice the 300 ms the task
+    // was silent between its reports.
+    const client = new WorkerClient(nodeScriptLauncher(STAND_IN), { cancelGraceMs: 300 });
+    clients.push(client);
+    const reports: number[] = [];
+    const abort = new AbortController();
+    const result = client.runTask({ kind: 'preview-csv', file: 'slow-steps', rows: 1 }, { signal: abort.signal, onProgress: (done) => reports.push(done) });
+    await expect.poll(() => reports.length, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(3);
+    const pid = client.pid!;
+    abort.abort();
+    await expect(result).rejects.toMatchObject({ kind: 'cancelled', message: 'Cancelled.' }); // answered by the worker
+    expect(client.pid).toBe(pid);
+    expect(alive(pid)).toBe(true);
+  }, 30_000);
 });

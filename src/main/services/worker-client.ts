@@ -24,6 +24,9 @@ interface Pending {
   cb: TaskCallbacks;
   /** The worker running it: a killed stuck worker's exit must not fail a task of its successor. */
   proc: WorkerProcess;
+  /** When the worker last said something about this task (performance.now()), and its longest silence. */
+  heardAt: number;
+  longestSilence: number;
 }
 
 function exitSentence(reason: WorkerExitReason): string {
@@ -40,9 +43,9 @@ function exitSentence(reason: WorkerExitReason): string {
 }
 
 /**
- * How long a cancelled task may take to wind down before its worker is killed. A training step on the
- * processor can take tens of seconds at large sizes, and pausing saves a checkpoint: a minute leaves
- * room for both.
+ * How long a cancelled task may stay silent before its worker is killed, beyond twice the longest
+ * silence the task had kept before (a task that reports once per 2-minute training step on a slow
+ * processor gets 5 minutes: the rest of its step, then its checkpoint).
  */
 export const CANCEL_GRACE_MS = 60_000;
 
@@ -96,6 +99,9 @@ export class WorkerClient {
     if (msg.type === 'ready') return;
     const p = this.#pending.get(msg.taskId);
     if (!p) return;
+    const now = performance.now();
+    p.longestSilence = Math.max(p.longestSilence, now - p.heardAt);
+    p.heardAt = now;
     switch (msg.type) {
       case 'progress':
         p.cb.onProgress?.(msg.done, msg.total, msg.message);
@@ -126,7 +132,17 @@ export class WorkerClient {
       let stuckTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         proc.send({ type: 'cancel', taskId });
-        stuckTimer = setTimeout(() => this.#killStuck(proc, taskId), this.#cancelGraceMs);
+        const abortedAt = performance.now();
+        // Kill the worker once it has been silent for longer than the task may take to wind down.
+        const watch = () => {
+          const p = this.#pending.get(taskId);
+          if (!p) return;
+          const grace = this.#cancelGraceMs + 2 * p.longestSilence;
+          const silent = performance.now() - Math.max(abortedAt, p.heardAt);
+          if (silent >= grace) this.#killStuck(p, taskId, grace);
+          else stuckTimer = setTimeout(watch, grace - silent);
+        };
+        stuckTimer = setTimeout(watch, this.#cancelGraceMs);
       };
       cb.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
@@ -138,17 +154,18 @@ export class WorkerClient {
         reject: (e) => (cleanup(), reject(e)),
         cb,
         proc,
+        heardAt: performance.now(),
+        longestSilence: 0,
       });
       proc.send({ type: 'run', taskId, task });
     });
   }
 
   /** The worker did not answer the cancel of `taskId` in time: end the task as cancelled and kill it. */
-  #killStuck(proc: WorkerProcess, taskId: string): void {
-    const p = this.#pending.get(taskId);
-    if (!p) return;
+  #killStuck(p: Pending, taskId: string, graceMs: number): void {
+    const proc = p.proc;
     this.#pending.delete(taskId);
-    const seconds = Math.max(1, Math.round(this.#cancelGraceMs / 1000));
+    const seconds = Math.max(1, Math.round(graceMs / 1000));
     p.reject(
       new AppError(
         'cancelled',
