@@ -76,15 +76,41 @@ class NodeWorkerProcess implements WorkerProcess {
     this.#killedByUs = true;
     this.#child = undefined;
     child.kill(); // SIGTERM
-    // A process that has a SIGTERM handler and is stuck cannot run it: make sure it ends.
-    const force = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    force.unref();
-    child.once('exit', () => clearTimeout(force));
+    child.once('exit', escalateKill(() => child.kill('SIGKILL')));
   }
 }
 
 /** How long kill() waits after SIGTERM before it sends SIGKILL. */
 export const KILL_GRACE_MS = 5_000;
+
+/** SIGKILLs still due: sent at once if this process exits first (a timer would never fire then). */
+const dueKills = new Set<() => void>();
+let exitHookInstalled = false;
+
+/**
+ * After a SIGTERM: a process that has a SIGTERM handler and is stuck never runs it, so `sigkill`
+ * follows after KILL_GRACE_MS, or when this process exits, whichever comes first. Returns what to
+ * call once the child has exited.
+ */
+export function escalateKill(sigkill: () => void): () => void {
+  const done = () => {
+    clearTimeout(timer);
+    dueKills.delete(sigkill);
+  };
+  const timer = setTimeout(() => {
+    done();
+    sigkill();
+  }, KILL_GRACE_MS);
+  timer.unref();
+  dueKills.add(sigkill);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const kill of dueKills) kill();
+    });
+  }
+  return done;
+}
 
 /** A launcher for any worker script (tests use stand-ins that misbehave on purpose). */
 export function nodeScriptLauncher(entry: string, execArgv: string[] = []): WorkerLauncher {

@@ -127,6 +127,7 @@ describe('training dashboard and generation', () => {
   });
 
   it('fails in words when its worker is killed, and resumes from its checkpoint', async () => {
+    expect(await runStatus()).toBe('Running'); // still training: the kill hits a running task
     const workers = childPids(served.child.pid!);
     expect(workers).toHaveLength(1);
     process.kill(workers[0]!, 'SIGKILL');
@@ -153,7 +154,7 @@ describe('training dashboard and generation', () => {
     const pausedAt = await dashboard().getByTestId('run-step').innerText();
 
     await dashboard().getByRole('button', { name: 'Resume' }).click();
-    await expect.poll(runStatus, { timeout: 120_000 }).toBe('Completed');
+    await expect.poll(runStatus, { timeout: 160_000 }).toBe('Completed'); // minutes under load
     expect(await dashboard().getByTestId('run-step').innerText()).toBe(`${STEPS} of ${STEPS}`);
     expect(pausedAt).not.toBe(`${STEPS} of ${STEPS}`);
     await expect

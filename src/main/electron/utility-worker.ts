@@ -10,7 +10,7 @@
 import { utilityProcess, type UtilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { MainToWorker, WorkerExitReason, WorkerToMain } from '../../shared/worker-protocol';
-import { exitReason, KILL_GRACE_MS, type WorkerLauncher, type WorkerProcess } from '../worker-host';
+import { escalateKill, exitReason, type WorkerLauncher, type WorkerProcess } from '../worker-host';
 
 type ExitListener = (reason: WorkerExitReason, code: number | null) => void;
 
@@ -20,6 +20,8 @@ class UtilityWorkerProcess implements WorkerProcess {
   #fatal: { location: string; report: string } | null = null;
   #exit: { reason: WorkerExitReason; code: number | null } | null = null;
   #exitListeners: ExitListener[] = [];
+  /** Cancels the SIGKILL that follows kill()'s SIGTERM. */
+  #onExited: (() => void) | null = null;
 
   constructor(entry: string) {
     this.#child = utilityProcess.fork(entry, [], {
@@ -33,6 +35,7 @@ class UtilityWorkerProcess implements WorkerProcess {
     this.#child.once('exit', (code) => {
       const reason = this.#reasonFor(code);
       this.#exit = { reason, code };
+      this.#onExited?.();
       const listeners = this.#exitListeners;
       this.#exitListeners = [];
       for (const listener of listeners) listener(reason, code);
@@ -69,15 +72,15 @@ class UtilityWorkerProcess implements WorkerProcess {
     this.#killedByUs = true;
     const pid = this.#child.pid;
     this.#child.kill(); // SIGTERM on POSIX
-    // A stuck process with a SIGTERM handler never runs it: make sure it ends.
-    setTimeout(() => {
-      if (this.#exit || pid === undefined) return;
+    if (pid === undefined) return; // not spawned yet, or gone
+    this.#onExited = escalateKill(() => {
+      if (this.#exit) return;
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* it ended meanwhile */
       }
-    }, KILL_GRACE_MS).unref();
+    });
   }
 
   #reasonFor(code: number): WorkerExitReason {

@@ -2,10 +2,11 @@
  * Owns the worker process: starts it on first use, runs one task at a time through it, restarts it
  * after a crash, and kills it on dispose. Tasks see the worker only through runTask().
  *
- * A worker that does not answer a cancel within `cancelGraceMs` is stuck (a synchronous computation
- * that never returns, a WebAssembly thread that trapped while the main thread waits for it): it is
- * killed, the task ends as cancelled, and the next task starts a fresh worker. Without this, Stop
- * and Pause would do nothing, and every later task would queue behind the stuck one.
+ * A worker that stays silent after a cancel for longer than the task can take to wind down (see
+ * CANCEL_GRACE_MS) is stuck (a synchronous computation that never returns, a WebAssembly thread that
+ * trapped while the main thread waits for it): it is killed, the task ends as cancelled, and the
+ * next task starts a fresh worker. Without this, Stop and Pause would do nothing, and every later
+ * task would queue behind the stuck one.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../shared/errors';
@@ -43,9 +44,11 @@ function exitSentence(reason: WorkerExitReason): string {
 }
 
 /**
- * How long a cancelled task may stay silent before its worker is killed, beyond twice the longest
- * silence the task had kept before (a task that reports once per 2-minute training step on a slow
- * processor gets 5 minutes: the rest of its step, then its checkpoint).
+ * How long a cancelled task may stay silent (counted from the cancel, or from its last message after
+ * it) before its worker is killed, beyond twice the longest silence the task had kept before,
+ * the one under way at the cancel included (a task that reports once per 2-minute training step on
+ * a slow processor gets 5 minutes: the rest of its step, then its checkpoint; one cancelled while it
+ * loads its images gets twice the loading time so far).
  */
 export const CANCEL_GRACE_MS = 60_000;
 
@@ -54,11 +57,16 @@ export interface WorkerClientOptions {
   cancelGraceMs?: number;
 }
 
+const STUCK_SENTENCE =
+  'The background worker stopped responding and was restarted. Your project is safe; you can run the task again.';
+
 export class WorkerClient {
   readonly #launch: WorkerLauncher;
   readonly #cancelGraceMs: number;
   #proc: WorkerProcess | undefined;
   readonly #pending = new Map<string, Pending>();
+  /** Workers killed because they stopped responding (their other tasks fail with STUCK_SENTENCE). */
+  readonly #stuck = new Set<WorkerProcess>();
   #disposed = false;
 
   constructor(launch: WorkerLauncher, opts: WorkerClientOptions = {}) {
@@ -81,13 +89,16 @@ export class WorkerClient {
     proc.onMessage((msg) => this.#onMessage(msg));
     proc.onExit((reason) => {
       if (this.#proc === proc) this.#proc = undefined;
+      const stuck = this.#stuck.delete(proc);
       for (const [taskId, p] of this.#pending) {
         if (p.proc !== proc) continue;
         this.#pending.delete(taskId);
         p.reject(
           this.#disposed
             ? new AppError('cancelled', 'Cancelled.')
-            : new AppError(reason === 'oom' ? 'out-of-memory' : 'internal', exitSentence(reason)),
+            : stuck
+              ? new AppError('internal', STUCK_SENTENCE)
+              : new AppError(reason === 'oom' ? 'out-of-memory' : 'internal', exitSentence(reason)),
         );
       }
     });
@@ -130,24 +141,30 @@ export class WorkerClient {
     const taskId = randomUUID();
     return new Promise((resolve, reject) => {
       let stuckTimer: NodeJS.Timeout | undefined;
+      let lastLook: NodeJS.Immediate | undefined;
       const onAbort = () => {
         proc.send({ type: 'cancel', taskId });
         const abortedAt = performance.now();
+        const pending = this.#pending.get(taskId);
+        if (pending) pending.longestSilence = Math.max(pending.longestSilence, abortedAt - pending.heardAt);
         // Kill the worker once it has been silent for longer than the task may take to wind down.
-        const watch = () => {
+        const watch = (final: boolean) => {
           const p = this.#pending.get(taskId);
           if (!p) return;
           const grace = this.#cancelGraceMs + 2 * p.longestSilence;
           const silent = performance.now() - Math.max(abortedAt, p.heardAt);
-          if (silent >= grace) this.#killStuck(p, taskId, grace);
-          else stuckTimer = setTimeout(watch, grace - silent);
+          if (silent < grace) stuckTimer = setTimeout(() => watch(false), grace - silent);
+          // Timers run before pending messages are read: read them (setImmediate) before deciding.
+          else if (!final) lastLook = setImmediate(() => watch(true));
+          else this.#killStuck(p, taskId, grace);
         };
-        stuckTimer = setTimeout(watch, this.#cancelGraceMs);
+        stuckTimer = setTimeout(() => watch(false), this.#cancelGraceMs);
       };
       cb.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
         cb.signal?.removeEventListener('abort', onAbort);
         clearTimeout(stuckTimer);
+        clearImmediate(lastLook);
       };
       this.#pending.set(taskId, {
         resolve: (v) => (cleanup(), resolve(v)),
@@ -173,6 +190,7 @@ export class WorkerClient {
       ),
     );
     if (this.#proc === proc) this.#proc = undefined;
+    this.#stuck.add(proc);
     proc.kill(); // any other task still on it is rejected by its exit handler
   }
 

@@ -162,8 +162,10 @@ export function RunDashboard({ run, onRun }: Props) {
   const allowed = allowedActions(run.status);
   // A failed run is resumed (to its own total) with Resume; offering a new total beside it only confuses.
   const canTrainLonger = (run.status === 'completed' || run.status === 'stopped') && run.checkpointStep !== null;
-  const sentence = winding && run.status === 'running' ? windingSentence(winding) : runStatusSentence(run);
-  const waiting = busy ?? winding;
+  // Only while the run still runs: its answer may arrive (as an event) before the call's reply.
+  const windingNow = run.status === 'running' ? winding : null;
+  const sentence = windingNow ? windingSentence(windingNow) : runStatusSentence(run);
+  const waiting = busy ?? windingNow;
   const rate = formatRate(run.imagesPerSec, 'images');
 
   return (

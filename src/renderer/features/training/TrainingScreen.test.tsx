@@ -129,6 +129,28 @@ describe('TrainingScreen', () => {
     await waitFor(() => expect(screen.getByTestId('run-dashboard').getAttribute('data-run-id')).toBe('old'));
   });
 
+  it('is not left waiting when the run answers a pause before the call does', async () => {
+    let run: Run = makeRun();
+    const emitter: { emit?: (run: Run) => void } = {};
+    const { client } = renderTraining({
+      'runs.list': () => [run],
+      'runs.get': () => ({ run, metrics: [] }),
+      'runs.pause': () => {
+        // the paused event overtakes the reply, which carries the older, running state
+        const before = run;
+        run = makeRun({ status: 'paused', step: 121, checkpointStep: 121, updatedAt: '2025-01-01T10:07:00.000Z' });
+        emitter.emit?.(run);
+        return before;
+      },
+    });
+    emitter.emit = (r) => client.emit('run.updated', { run: r, metrics: [] });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    fireEvent.click(within(dashboard).getByTestId('run-pause'));
+    await waitFor(() => expect(within(dashboard).getByTestId('run-status').textContent).toBe('Paused'));
+    await waitFor(() => expect((within(dashboard).getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false));
+    expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('Paused at step 121. Resume to carry on from there.');
+  });
+
   it('offers to resume an interrupted run, and a failed one, whose failure is a sentence', async () => {
     renderTraining({
       'runs.list': () => [

@@ -79,7 +79,12 @@ export function channelBroadcastKernel(original: tf.KernelFunc): tf.KernelFunc {
     if (!trailing && inner === 0) return original(args);
 
     const backend = args.backend as unknown as WasmBackendInternals;
-    const repeated = backend.makeOutput(big.shape, 'float32'); // may grow the heap: offsets are read after
+    let repeated: tf.TensorInfo;
+    try {
+      repeated = backend.makeOutput(big.shape, 'float32'); // may grow the heap: offsets are read after
+    } catch {
+      return original(args); // no room for the expanded copy: the backend's own path needs none
+    }
     try {
       const heap = backend.wasm.HEAPU8;
       const from = backend.dataIdMap.get(small.dataId).memoryOffset;
