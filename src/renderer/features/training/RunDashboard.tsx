@@ -7,7 +7,7 @@ import { notifyError } from '../../lib/notify';
 import { formatEta, formatRate } from '../jobs/format';
 import { LossCharts } from './LossCharts';
 import { RunStatusBadge, runPercent } from './RunsList';
-import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle, windingSentence } from './trainingState';
+import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle, stallSentence, windingSentence } from './trainingState';
 
 interface Props {
   run: Run;
@@ -99,6 +99,17 @@ function TrainLonger({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
   );
 }
 
+/** The time now, refreshed every `everyMs` while `active`. */
+function useNow(active: boolean, everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [active, everyMs]);
+  return now;
+}
+
 /** One run: progress, controls, health hints, live loss curves and the latest sample grid. */
 export function RunDashboard({ run, onRun }: Props) {
   const client = useClient();
@@ -166,6 +177,8 @@ export function RunDashboard({ run, onRun }: Props) {
   const windingNow = run.status === 'running' ? winding : null;
   const sentence = windingNow ? windingSentence(windingNow) : runStatusSentence(run);
   const waiting = busy ?? windingNow;
+  const now = useNow(run.status === 'running', 15_000);
+  const stalled = windingNow ? null : stallSentence(run, now);
   const rate = formatRate(run.imagesPerSec, 'images');
 
   return (
@@ -251,6 +264,11 @@ export function RunDashboard({ run, onRun }: Props) {
         {run.backendWarning && (
           <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} data-testid="run-backend-warning">
             {run.backendWarning}
+          </Alert>
+        )}
+        {stalled && (
+          <Alert color="orange" variant="light" icon={<IconAlertTriangle size={18} />} title="No progress" data-testid="run-stalled">
+            {stalled}
           </Alert>
         )}
         {run.health.map((hint) => (

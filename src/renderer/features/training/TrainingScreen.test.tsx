@@ -129,6 +129,17 @@ describe('TrainingScreen', () => {
     await waitFor(() => expect(screen.getByTestId('run-dashboard').getAttribute('data-run-id')).toBe('old'));
   });
 
+  it('says so when a running run has gone silent, and stops saying it when it reports again', async () => {
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    let run: Run = makeRun({ updatedAt: ago(10 * 60_000) });
+    const { client } = renderTraining({ 'runs.list': () => [run], 'runs.get': () => ({ run, metrics: [] }) });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    expect((await within(dashboard).findByTestId('run-stalled')).textContent).toMatch(/^No progressNo training step has finished for 10 minutes/);
+    run = makeRun({ step: 121, updatedAt: ago(0) });
+    act(() => client.emit('run.updated', { run, metrics: [] }));
+    await waitFor(() => expect(within(dashboard).queryByTestId('run-stalled')).toBeNull());
+  });
+
   it('is not left waiting when the run answers a pause before the call does', async () => {
     let run: Run = makeRun();
     const emitter: { emit?: (run: Run) => void } = {};

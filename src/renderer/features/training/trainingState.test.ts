@@ -14,6 +14,7 @@ import {
   mergeMetrics,
   presetBatch,
   runStatusSentence,
+  stallSentence,
   suggestDiffAugment,
 } from './trainingState';
 import { makeMetrics, makeRun, testBalance } from './testData';
@@ -90,6 +91,29 @@ describe('runStatusSentence', () => {
       'Paused at step 30, before its first checkpoint: Resume starts it from the beginning.',
     );
     expect(runStatusSentence(makeRun({ status: 'paused', step: 0, checkpointStep: null }))).toBe('Paused before it started. Resume to start it.');
+  });
+});
+
+describe('stallSentence', () => {
+  const at = Date.parse('2025-01-01T10:05:00.000Z');
+  const minutes = (m: number) => at + m * 60_000;
+  it('speaks up when a running run has been silent for 3 minutes and 30 of its steps', () => {
+    // batch 4 at 48 images per second: 83 ms per step, so the 3-minute floor applies
+    const run = makeRun({ updatedAt: '2025-01-01T10:05:00.000Z', checkpointStep: 1500 });
+    expect(stallSentence(run, minutes(2.9))).toBeNull();
+    expect(stallSentence(run, minutes(12))).toBe(
+      'No training step has finished for 12 minutes, though a step has been taking under a second. The background worker may be stuck. ' +
+        'Pause the run: if the worker does not answer, GAN Augment restarts it, and Resume carries on from its last checkpoint (step 1,500).',
+    );
+    // 30 s steps: 30 of them is 15 minutes
+    const slow = makeRun({ batch: 64, imagesPerSec: 64 / 30, checkpointStep: null });
+    expect(stallSentence(slow, minutes(14))).toBeNull();
+    expect(stallSentence(slow, minutes(16))).toMatch(/for 16 minutes, though a step has been taking about 30 seconds\..* carries on from the beginning\.$/);
+  });
+
+  it('stays quiet before the first step, and for runs that are not running', () => {
+    expect(stallSentence(makeRun({ step: 0, imagesPerSec: null }), minutes(60))).toBeNull();
+    for (const status of ['paused', 'queued', 'failed', 'completed'] as const) expect(stallSentence(makeRun({ status }), minutes(60))).toBeNull();
   });
 });
 

@@ -164,6 +164,35 @@ function pausedSentence(run: Pick<Run, 'checkpointStep' | 'step'>): string {
   return `Paused at step ${at}, before its first checkpoint: Resume starts it from the beginning.`;
 }
 
+/** A running run silent for at least this long, and for 30 of its steps, may be stuck. */
+export const STALL_MIN_MS = 3 * 60_000;
+
+function formatStepTime(ms: number): string {
+  if (ms < 1000) return 'under a second';
+  if (ms < 90_000) return `about ${Math.round(ms / 1000)} seconds`;
+  return `about ${Math.round(ms / 60_000)} minutes`;
+}
+
+/**
+ * A running run that has reported nothing for far longer than its steps take (a worker stuck in a
+ * computation, a GPU that hangs without being lost): what the person can do, or null.
+ */
+export function stallSentence(
+  run: Pick<Run, 'status' | 'step' | 'batch' | 'imagesPerSec' | 'updatedAt' | 'checkpointStep'>,
+  now: number,
+): string | null {
+  if (run.status !== 'running' || run.step === 0 || !run.imagesPerSec) return null;
+  const stepMs = (run.batch / run.imagesPerSec) * 1000;
+  const silentMs = now - Date.parse(run.updatedAt);
+  if (!Number.isFinite(silentMs) || silentMs < Math.max(STALL_MIN_MS, 30 * stepMs)) return null;
+  const minutes = Math.round(silentMs / 60_000);
+  const from = run.checkpointStep ? `from its last checkpoint (step ${run.checkpointStep.toLocaleString('en')})` : 'from the beginning';
+  return (
+    `No training step has finished for ${minutes} minutes, though a step has been taking ${formatStepTime(stepMs)}. ` +
+    `The background worker may be stuck. Pause the run: if the worker does not answer, GAN Augment restarts it, and Resume carries on ${from}.`
+  );
+}
+
 /** What the dashboard says between a click on Pause or Stop and the run's answer. */
 export function windingSentence(action: 'pause' | 'stop'): string {
   return action === 'pause'
