@@ -21,14 +21,14 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Starts the built `gan-augment serve` with its own app home and projects folder. */
-export async function serve(args: string[] = []): Promise<Served> {
+/** Starts the built `gan-augment serve` with its own app home and projects folder (and `env` added). */
+export async function serve(args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
   if (!existsSync(join(ROOT, 'out', 'web', 'index.html'))) throw new Error('Build first: npm run build');
   const home = mkdtempSync(join(tmpdir(), 'gan-augment-e2e-'));
   const projectsDir = join(home, 'projects');
   mkdirSync(projectsDir);
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'gan-augment.js'), 'serve', ...args], {
-    env: { ...process.env, GAN_AUGMENT_HOME: join(home, 'app'), GAN_AUGMENT_PROJECTS_DIR: projectsDir },
+    env: { ...process.env, ...env, GAN_AUGMENT_HOME: join(home, 'app'), GAN_AUGMENT_PROJECTS_DIR: projectsDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -3,8 +3,9 @@
  * (430 Fashion-MNIST images), a tiny conditional WGAN-GP run on 2 classes at 32 x 32 started
  * from the dashboard; the loss curves and a sample grid appear; the worker process is killed from
  * outside (as the system does when memory runs low), the run fails with a sentence and resumes
- * from its checkpoint; pause, resume, complete; then 4 images of one class are generated and
- * shown. Screenshots of the dashboard and the grid.
+ * from its checkpoint; pause, resume; the worker is frozen (SIGSTOP, as a hung computation) and
+ * the run paused: the app restarts the worker and the run pauses and then completes; then 4 images
+ * of one class are generated and shown. Screenshots of the dashboard and the grid.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -20,7 +21,9 @@ const consoleErrors: string[] = [];
  * Steps of the test run: enough to pause in the middle (a tiny WGAN-GP step takes 0.1-0.3 s on
  * WebAssembly here), few enough to finish quickly.
  */
-const STEPS = Number(process.env.E2E_TRAIN_STEPS ?? 40);
+const STEPS = Number(process.env.E2E_TRAIN_STEPS ?? 80);
+/** How long a cancelled task may stay silent before the app kills its worker (a minute in the app). */
+const CANCEL_GRACE_MS = 2_000;
 /**
  * What a user gets by default: `auto`, which is WebAssembly here and in CI (no GPU);
  * E2E_TRAIN_BACKEND=webgpu uses WebGPU on Mesa's lavapipe (about 1.3 s per step), =cpu the pure-JS
@@ -58,7 +61,7 @@ const runStatus = async () => (await dashboard().getByTestId('run-status').textC
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  served = await serve();
+  served = await serve([], { GAN_AUGMENT_CANCEL_GRACE_MS: String(CANCEL_GRACE_MS) });
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -145,18 +148,39 @@ describe('training dashboard and generation', () => {
     expect(await dashboard().getByTestId('run-status-sentence').count()).toBe(0);
   });
 
-  it('pauses and resumes', async () => {
+  it('pauses at a checkpoint and resumes', async () => {
     expect(await runStatus()).toBe('Running');
     await dashboard().getByRole('button', { name: 'Pause' }).click();
     await expect.poll(runStatus, { timeout: 60_000 }).toBe('Paused');
     expect(await dashboard().getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
     expect(await dashboard().getByRole('button', { name: 'Pause' }).isDisabled()).toBe(true);
-    const pausedAt = await dashboard().getByTestId('run-step').innerText();
+    // the worker answered: it saved a checkpoint at the step it paused at
+    expect(await dashboard().getByTestId('run-status-sentence').innerText()).toMatch(/^Paused at step \d+\. Resume to carry on from there\.$/);
+    expect(await dashboard().getByTestId('run-step').innerText()).not.toBe(`${STEPS} of ${STEPS}`);
+
+    await dashboard().getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toBe('Running');
+  });
+
+  it('restarts a worker that stops responding when the run is paused, and completes the run on a fresh one', async () => {
+    expect(await runStatus()).toBe('Running');
+    const [frozen] = childPids(served.child.pid!);
+    expect(frozen).toBeGreaterThan(0);
+    process.kill(frozen!, 'SIGSTOP'); // as a computation that never returns: it reads no message
+    await dashboard().getByRole('button', { name: 'Pause' }).click();
+    await expect
+      .poll(() => dashboard().getByTestId('run-status-sentence').innerText(), { timeout: 10_000 })
+      .toBe('Pausing: the current step finishes and a checkpoint is saved…');
+    expect(await dashboard().getByRole('button', { name: 'Stop' }).isDisabled()).toBe(true);
+    await expect.poll(runStatus, { timeout: 90_000 }).toBe('Paused');
+    expect(await dashboard().getByTestId('run-status-sentence').innerText()).toMatch(
+      /^Paused at step \d+\. (Resume to carry on from there|Resume carries on from its last checkpoint, step \d+)\.$/,
+    );
+    await expect.poll(() => childPids(served.child.pid!).includes(frozen!), { timeout: 15_000 }).toBe(false); // killed
 
     await dashboard().getByRole('button', { name: 'Resume' }).click();
     await expect.poll(runStatus, { timeout: 160_000 }).toBe('Completed'); // minutes under load
     expect(await dashboard().getByTestId('run-step').innerText()).toBe(`${STEPS} of ${STEPS}`);
-    expect(pausedAt).not.toBe(`${STEPS} of ${STEPS}`);
     await expect
       .poll(() => dashboard().getByTestId('sample-image').getAttribute('data-step'), { timeout: 30_000 })
       .toBe(String(STEPS));

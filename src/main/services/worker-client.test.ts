@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTmp } from '../../../test/helpers/tmp';
 import { nodeScriptLauncher } from '../worker-host';
-import { WorkerClient } from './worker-client';
+import { CANCEL_GRACE_MS, cancelGraceFromEnv, WorkerClient } from './worker-client';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures');
 const STAND_IN = join(FIXTURES, 'stand-in-worker.cjs');
@@ -42,6 +42,17 @@ function start(client: WorkerClient, file: string) {
   result.catch(() => {}); // awaited by the test
   return { abort, running, result };
 }
+
+describe('cancelGraceFromEnv', () => {
+  it('is a minute unless GAN_AUGMENT_CANCEL_GRACE_MS says otherwise; a bad value is an error in words', () => {
+    expect(cancelGraceFromEnv({})).toBe(CANCEL_GRACE_MS);
+    expect(CANCEL_GRACE_MS).toBe(60_000);
+    expect(cancelGraceFromEnv({ GAN_AUGMENT_CANCEL_GRACE_MS: '2500' })).toBe(2500);
+    for (const bad of ['0', '-5', 'soon']) {
+      expect(() => cancelGraceFromEnv({ GAN_AUGMENT_CANCEL_GRACE_MS: bad })).toThrow(`GAN_AUGMENT_CANCEL_GRACE_MS must be a number of milliseconds above 0, not "${bad}".`);
+    }
+  });
+});
 
 describe('WorkerClient', () => {
   it('kills a worker that does not answer a cancel, and runs the next task on a fresh one', async () => {

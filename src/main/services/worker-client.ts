@@ -52,8 +52,17 @@ function exitSentence(reason: WorkerExitReason): string {
  */
 export const CANCEL_GRACE_MS = 60_000;
 
+/** CANCEL_GRACE_MS, or GAN_AUGMENT_CANCEL_GRACE_MS (milliseconds, > 0) where set (tests use seconds). */
+export function cancelGraceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.GAN_AUGMENT_CANCEL_GRACE_MS;
+  if (raw === undefined || raw === '') return CANCEL_GRACE_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`GAN_AUGMENT_CANCEL_GRACE_MS must be a number of milliseconds above 0, not "${raw}".`);
+  return ms;
+}
+
 export interface WorkerClientOptions {
-  /** See CANCEL_GRACE_MS. */
+  /** See CANCEL_GRACE_MS; by default cancelGraceFromEnv(). */
   cancelGraceMs?: number;
 }
 
@@ -71,7 +80,7 @@ export class WorkerClient {
 
   constructor(launch: WorkerLauncher, opts: WorkerClientOptions = {}) {
     this.#launch = launch;
-    this.#cancelGraceMs = opts.cancelGraceMs ?? CANCEL_GRACE_MS;
+    this.#cancelGraceMs = opts.cancelGraceMs ?? cancelGraceFromEnv();
   }
 
   get running(): boolean {
