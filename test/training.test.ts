@@ -114,6 +114,33 @@ describe('gan-augment train / generate', () => {
     db2.close();
   });
 
+  it('Ctrl+C (SIGINT to the whole process group, as a terminal sends it) stops the run after a checkpoint at the step it reached', async () => {
+    // its own process group, as a terminal job: the worker gets the SIGINT too
+    const child = spawn(process.execPath, [bin, 'train', project, ...tiny, '--classes', 'Bag', '--steps', '20000', '--seed', '5'], {
+      env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') },
+      detached: true,
+    });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/step [3-9]: D/.test(err)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`training ended (${code}) before Ctrl+C: ${err}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toContain('Cancelling…');
+    expect(err).toMatch(/Stopped run-\S+ at step \d+, with a checkpoint there\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 20000/);
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    const run = db.prepare(`SELECT status, step, checkpoint_step FROM runs WHERE classes = '["Bag"]' ORDER BY created_at DESC LIMIT 1`).get() as { status: string; step: number; checkpoint_step: number };
+    db.close();
+    expect(run.status).toBe('stopped');
+    expect(run.step).toBeGreaterThanOrEqual(3);
+    expect(run.checkpoint_step).toBe(run.step); // nothing trained was lost
+  });
+
   it('explains bad settings in words', () => {
     expect(cli(['train', project, ...tiny, '--classes', 'Unicorn', '--steps', '2']).stderr).toContain('no class named "Unicorn"');
     expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--steps', '0']).code).toBe(2);

@@ -19,6 +19,14 @@ try {
   /* not permitted here: keep the normal priority */
 }
 
+/**
+ * Ctrl+C in a terminal reaches every process of the foreground group, this worker included. The
+ * parent (the CLI, `serve`) decides what Ctrl+C means and cancels the task by message, so that it
+ * can save its checkpoint first; dying here would lose the steps since the last one. A parent that
+ * dies instead closes the channel, and the 'disconnect' handler below ends this process.
+ */
+process.on('SIGINT', () => {});
+
 interface ParentPort {
   on(event: 'message', listener: (e: { data: unknown }) => void): void;
   postMessage(msg: unknown): void;

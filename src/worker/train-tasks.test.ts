@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeTempDir, removeDir, writePng } from '../../test/fixtures/images';
 import { AppError } from '../shared/errors';
-import { MetricsWindow, retryIfDeviceLostAtStart } from './train-tasks';
+import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../shared/worker-protocol';
+import { MetricsWindow, retryIfDeviceLostAtStart, runTrain } from './train-tasks';
 import type { StepMetrics } from './training';
 
 const step = (n: number, ms: number, synced: boolean): StepMetrics => ({
@@ -66,4 +69,32 @@ describe('retryIfDeviceLostAtStart (a GPU lost between two tasks)', () => {
     await expect(other).rejects.toMatchObject({ kind: 'out-of-memory' });
     expect(calls).toBe(1);
   });
+});
+
+describe('a training task on the processor', () => {
+  it('sees a cancel that arrives as a message between two steps, and stops with a checkpoint at its step', async () => {
+    // On WebAssembly a step is synchronous and its awaits are microtasks: a cancel (an IPC message,
+    // a macrotask like this setTimeout) is read only if the loop lets the event loop turn.
+    const dir = await makeTempDir('gan-cancel-');
+    try {
+      const files = await Promise.all([0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })));
+      const abort = new AbortController();
+      const items: TrainItem[] = [];
+      let reported = 0;
+      const send = (msg: WorkerToMain) => {
+        if (msg.type === 'item') items.push(msg.item as TrainItem);
+        if (msg.type !== 'progress') return;
+        reported = msg.done;
+        if (msg.done === 2) setTimeout(() => abort.abort('pause'), 0);
+      };
+      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
+      // no checkpoint (and so no file write, which would let the loop turn) before step 100,000
+      const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 100_000, checkpointEvery: 100_000, resumeFrom: null };
+      expect(await runTrain('t1', task, abort.signal, send)).toBe('cancelled');
+      expect(reported).toBeLessThanOrEqual(3); // the step under way when the cancel came, at most
+      expect(items.filter((i) => i.kind === 'checkpoint').map((i) => i.kind === 'checkpoint' && i.step)).toEqual([reported]);
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
 });

@@ -112,6 +112,14 @@ export async function retryIfDeviceLostAtStart<T>(run: (didWork: () => void) => 
   }
 }
 
+/**
+ * Lets the event loop turn once. On WebAssembly and the pure-JS CPU backend a step is synchronous and
+ * its awaits resolve as microtasks, so a loop of steps never reaches the event loop: a cancel
+ * (Pause, Stop: a message from main) would be read only at the next checkpoint's file writes, up to
+ * 1,000 steps later, and the main process would take the silent worker for a stuck one.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
   return retryIfDeviceLostAtStart((didWork) => runTrainOnce(taskId, task, signal, send, didWork), signal);
 }
@@ -166,6 +174,7 @@ async function runTrainOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 't
       if (Date.now() - lastSent >= METRICS_EVERY_MS) flush();
       send({ type: 'progress', taskId, done: m.step, total: task.totalSteps });
       if (m.step % task.checkpointEvery === 0 || m.step === task.totalSteps) await checkpoint(trainer);
+      await nextTurn(); // read a cancel that has arrived
     }
     // paused or stopped: keep everything trained so far
     if (trainer.currentStep > lastCheckpoint) await checkpoint(trainer);
@@ -210,13 +219,17 @@ async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate
     // Warm-up: shader compilation and first allocations; on a GPU also the dispatch cache, which
     // settles over the first tens of steps (backends/webgpu-dispatch.ts): a few hundred ms there.
     const warmup = backend.isGpu ? 24 : 1;
-    for (let i = 0; i < warmup && !signal.aborted; i++) await trainer.step({ forceRead: i === warmup - 1 });
+    for (let i = 0; i < warmup && !signal.aborted; i++) {
+      await trainer.step({ forceRead: i === warmup - 1 });
+      await nextTurn();
+    }
     didWork(); // an estimate could start over at any time; a GPU lost after its warm-up is worth reporting
     let steps = 0;
     const t0 = performance.now();
     for (let i = 0; i < task.steps && !signal.aborted; i++) {
       await trainer.step({ forceRead: i === task.steps - 1 });
       steps += 1;
+      await nextTurn();
     }
     const msPerStep = steps ? (performance.now() - t0) / steps : 0;
     return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep };

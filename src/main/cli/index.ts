@@ -307,7 +307,20 @@ export function buildProgram(): Command {
           const outcomes: unknown[] = [];
           for (const id of runIds) {
             process.stderr.write(`Training ${id}…\n`);
-            outcomes.push(await runJobHere(project, trainSpec(id, emit, totalSteps === undefined ? {} : { totalSteps }), !!o.json));
+            try {
+              outcomes.push(await runJobHere(project, trainSpec(id, emit, totalSteps === undefined ? {} : { totalSteps }), !!o.json));
+            } catch (err) {
+              if (!(err instanceof AppError && err.kind === 'cancelled')) throw err;
+              // Ctrl+C: the run saved a checkpoint of every step done; say how to carry on
+              const run = getRun(project, id);
+              const at = run.checkpointStep ?? 0;
+              throw new AppError(
+                'cancelled',
+                at > 0
+                  ? `Stopped ${id} at step ${at}, with a checkpoint there. To carry on: gan-augment train "${project.dir}" --resume ${id} --steps ${run.totalSteps}`
+                  : `Stopped ${id} before its first checkpoint; nothing of it was kept.`,
+              );
+            }
             const run = getRun(project, id);
             if (run.backendWarning) process.stderr.write(`Note: ${run.backendWarning}\n`);
             if (!o.json) process.stdout.write(`${id}: step ${run.step} of ${run.totalSteps} on ${run.device ?? run.backend}; checkpoint at step ${run.checkpointStep}.\n`);

@@ -88,4 +88,25 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(images[0]!.thumb).toMatch(/^data:image\/png/);
     expect(await s.dispatch('runs.pause', { runId: run!.id })).toMatchObject({ ok: false, error: { kind: 'conflict' } });
   });
+
+  it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {
+    const home = tmp();
+    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home });
+    sessions.push(s);
+    const status = await ok<{ path: string }>(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle();
+    const updates: Run[] = [];
+    s.onEvent((name, payload) => name === 'run.updated' && updates.push((payload as { run: Run }).run));
+    const [run] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 6 }),
+    );
+    await expect.poll(() => updates.at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    await s.closeProject();
+
+    await ok(s.dispatch('projects.open', { path: status.path }));
+    const reopened = await ok<{ run: Run }>(s.dispatch('runs.get', { runId: run!.id }));
+    expect(reopened.run.status).toBe('paused');
+    expect(reopened.run.checkpointStep).toBe(reopened.run.step); // nothing trained was lost
+    expect(reopened.run.step).toBeGreaterThanOrEqual(2);
+  });
 });
