@@ -121,16 +121,21 @@ describe('gan-augment train / generate', () => {
       detached: true,
     });
     let err = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/step [3-9]: D/.test(err)) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`training ended (${code}) before Ctrl+C: ${err}`)));
-    });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    process.kill(-child.pid!, 'SIGINT');
-    expect(await exited).toBe(130);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          // metrics are printed at most twice a second: any step from the third on
+          if ([...err.matchAll(/step (\d+): D/g)].some((m) => Number(m[1]) >= 3)) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`training ended (${code}) before Ctrl+C: ${err}`)));
+      });
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
     expect(err).toContain('Cancelling…');
     expect(err).toMatch(/Stopped run-\S+ at step \d+, with a checkpoint there\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 20000/);
     const db = new Database(join(project, 'project.sqlite'), { readonly: true });

@@ -46,10 +46,15 @@ class NodeWorkerProcess implements WorkerProcess {
   readonly pid: number | undefined;
 
   constructor(entry: string, execArgv: string[]) {
-    this.#child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    this.pid = this.#child.pid;
-    this.#child.once('exit', () => {
+    const child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    this.#child = child;
+    this.pid = child.pid;
+    // A worker normally ends when its channel closes, but a stuck one never sees that: it must not
+    // outlive this process (which exits on Ctrl+C pressed twice, for one).
+    const done = killOnExit(() => child.kill('SIGKILL'));
+    child.once('exit', () => {
       this.#child = undefined;
+      done();
     });
   }
 
@@ -83,25 +88,12 @@ class NodeWorkerProcess implements WorkerProcess {
 /** How long kill() waits after SIGTERM before it sends SIGKILL. */
 export const KILL_GRACE_MS = 5_000;
 
-/** SIGKILLs still due: sent at once if this process exits first (a timer would never fire then). */
+/** SIGKILLs to send when this process exits (a timer would never fire then). */
 const dueKills = new Set<() => void>();
 let exitHookInstalled = false;
 
-/**
- * After a SIGTERM: a process that has a SIGTERM handler and is stuck never runs it, so `sigkill`
- * follows after KILL_GRACE_MS, or when this process exits, whichever comes first. Returns what to
- * call once the child has exited.
- */
-export function escalateKill(sigkill: () => void): () => void {
-  const done = () => {
-    clearTimeout(timer);
-    dueKills.delete(sigkill);
-  };
-  const timer = setTimeout(() => {
-    done();
-    sigkill();
-  }, KILL_GRACE_MS);
-  timer.unref();
+/** Runs `sigkill` if this process exits before the returned function is called. */
+function killOnExit(sigkill: () => void): () => void {
   dueKills.add(sigkill);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -109,6 +101,25 @@ export function escalateKill(sigkill: () => void): () => void {
       for (const kill of dueKills) kill();
     });
   }
+  return () => dueKills.delete(sigkill);
+}
+
+/**
+ * After a SIGTERM: a process that has a SIGTERM handler and is stuck never runs it, so `sigkill`
+ * follows after KILL_GRACE_MS, or when this process exits, whichever comes first. Returns what to
+ * call once the child has exited.
+ */
+export function escalateKill(sigkill: () => void): () => void {
+  const cancelOnExit = killOnExit(sigkill);
+  const done = () => {
+    clearTimeout(timer);
+    cancelOnExit();
+  };
+  const timer = setTimeout(() => {
+    done();
+    sigkill();
+  }, KILL_GRACE_MS);
+  timer.unref();
   return done;
 }
 

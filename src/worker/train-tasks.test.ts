@@ -97,4 +97,26 @@ describe('a training task on the processor', () => {
       await removeDir(dir);
     }
   }, 60_000);
+
+  it('sees a cancel while it loads its images, and stops loading', async () => {
+    const dir = await makeTempDir('gan-cancel-load-');
+    try {
+      const png = await writePng(join(dir, 'img.png'), { width: 40, height: 40, seed: 1 });
+      // a file that cannot be read at the end: reaching it would fail the task instead
+      const files = [...Array.from({ length: 200 }, () => ({ path: png, classIndex: 0 })), { path: join(dir, 'missing.png'), classIndex: 0 }];
+      const abort = new AbortController();
+      const items: TrainItem[] = [];
+      const send = (msg: WorkerToMain) => {
+        if (msg.type !== 'item') return;
+        items.push(msg.item as TrainItem);
+        if ((msg.item as TrainItem).kind === 'backend') setTimeout(() => abort.abort('pause'), 0); // loading starts next
+      };
+      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
+      const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 10, checkpointEvery: 10, resumeFrom: null };
+      await expect(runTrain('t1', task, abort.signal, send)).rejects.toBe('pause'); // the abort's reason, not the missing file
+      expect(items.map((i) => i.kind)).toEqual(['backend']); // no step, no checkpoint
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
 });

@@ -128,7 +128,7 @@ async function runTrainOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 't
   const item = (i: TrainItem) => send({ type: 'item', taskId, item: i });
   const backend = await initBackend(task.settings.backend);
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
-  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
+  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels, { signal });
   let trainer: Trainer | undefined;
   let failed = false;
   const readLossEvery = readLossEveryOn(backend);
@@ -209,7 +209,7 @@ export function runEstimate(task: Extract<WorkerTask, { kind: 'train-estimate' }
 async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate' }>, signal: AbortSignal, didWork: () => void) {
   const backend = await initBackend(task.settings.backend);
   const config = configFor(task.settings);
-  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels);
+  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels, { signal });
   // Read back as the training job will (every few steps on a GPU), the last step always, and time
   // the steps together: the read-back waits for the steps that were only enqueued.
   const readLossEvery = readLossEveryOn(backend);

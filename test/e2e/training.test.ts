@@ -57,6 +57,19 @@ function childPids(pid: number): number[] {
 }
 
 const dashboard = () => page.getByTestId('run-dashboard');
+
+/** Pauses a run whose worker is frozen: "Pausing…", then the app kills the worker and the run pauses. */
+async function pauseFrozen(): Promise<void> {
+  await dashboard().getByRole('button', { name: 'Pause' }).click();
+  await expect
+    .poll(() => dashboard().getByTestId('run-status-sentence').innerText(), { timeout: 10_000 })
+    .toBe('Pausing: the current step finishes and a checkpoint is saved…');
+  expect(await dashboard().getByRole('button', { name: 'Stop' }).isDisabled()).toBe(true);
+  await expect.poll(runStatus, { timeout: 90_000 }).toBe('Paused');
+  expect(await dashboard().getByTestId('run-status-sentence').innerText()).toMatch(
+    /^Paused at step \d+\. (Resume to carry on from there|Resume carries on from its last checkpoint, step \d+)\.$/,
+  );
+}
 const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
 
 beforeAll(async () => {
@@ -167,16 +180,16 @@ describe('training dashboard and generation', () => {
     const [frozen] = childPids(served.child.pid!);
     expect(frozen).toBeGreaterThan(0);
     process.kill(frozen!, 'SIGSTOP'); // as a computation that never returns: it reads no message
-    await dashboard().getByRole('button', { name: 'Pause' }).click();
-    await expect
-      .poll(() => dashboard().getByTestId('run-status-sentence').innerText(), { timeout: 10_000 })
-      .toBe('Pausing: the current step finishes and a checkpoint is saved…');
-    expect(await dashboard().getByRole('button', { name: 'Stop' }).isDisabled()).toBe(true);
-    await expect.poll(runStatus, { timeout: 90_000 }).toBe('Paused');
-    expect(await dashboard().getByTestId('run-status-sentence').innerText()).toMatch(
-      /^Paused at step \d+\. (Resume to carry on from there|Resume carries on from its last checkpoint, step \d+)\.$/,
-    );
-    await expect.poll(() => childPids(served.child.pid!).includes(frozen!), { timeout: 15_000 }).toBe(false); // killed
+    let paused = false;
+    try {
+      await pauseFrozen();
+      paused = true;
+    } finally {
+      // a failure must not leave a stopped process behind (the app's kill is what the test checks)
+      if (!paused && childPids(served.child.pid!).includes(frozen!)) process.kill(frozen!, 'SIGKILL');
+    }
+    // the app killed it (SIGTERM waits while a process is stopped; its SIGKILL follows within 5 s)
+    await expect.poll(() => childPids(served.child.pid!).includes(frozen!), { timeout: 15_000 }).toBe(false);
 
     await dashboard().getByRole('button', { name: 'Resume' }).click();
     await expect.poll(runStatus, { timeout: 160_000 }).toBe('Completed'); // minutes under load

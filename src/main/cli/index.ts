@@ -53,11 +53,20 @@ async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Prom
     if (!quiet) renderProgress(job);
   });
   const job = runner.enqueue(spec);
+  let presses = 0;
   const onSigint = () => {
-    process.stderr.write('\nCancelling…\n');
-    runner.cancel(job.id);
+    presses += 1;
+    if (presses === 1) {
+      process.stderr.write('\nCancelling… (press Ctrl+C again to quit at once)\n');
+      runner.cancel(job.id);
+      return;
+    }
+    // Quit now: the worker is killed on exit (worker-host); the project stays consistent, and a
+    // training run resumes from its last checkpoint.
+    process.stderr.write('\nQuitting at once.\n');
+    process.exit(130);
   };
-  process.once('SIGINT', onSigint);
+  process.on('SIGINT', onSigint);
   try {
     await runner.whenIdle();
   } finally {
@@ -314,11 +323,13 @@ export function buildProgram(): Command {
               // Ctrl+C: the run saved a checkpoint of every step done; say how to carry on
               const run = getRun(project, id);
               const at = run.checkpointStep ?? 0;
+              const rest = runIds.slice(runIds.indexOf(id) + 1);
               throw new AppError(
                 'cancelled',
-                at > 0
-                  ? `Stopped ${id} at step ${at}, with a checkpoint there. To carry on: gan-augment train "${project.dir}" --resume ${id} --steps ${run.totalSteps}`
-                  : `Stopped ${id} before its first checkpoint; nothing of it was kept.`,
+                (at > 0
+                  ? `Stopped ${id} at step ${at}, with a checkpoint there. To carry on: gan-augment train ${JSON.stringify(project.dir)} --resume ${id} --steps ${run.totalSteps}`
+                  : `Stopped ${id} before its first checkpoint; nothing of it was kept.`) +
+                  (rest.length > 0 ? ` Not started: ${rest.join(', ')} (start each the same way, with --resume).` : ''),
               );
             }
             const run = getRun(project, id);
@@ -371,14 +382,21 @@ export function buildProgram(): Command {
           process.stderr.write(`Warning: listening on ${o.host}, so other computers on the network can reach it. Share the link only with people you trust.\n`);
         }
         process.stdout.write(`GAN Augment is running in browser mode. Open this link:\n${server.url}\n`);
+        let stopping = false;
         const stop = async () => {
-          process.stderr.write('Stopping GAN Augment…\n');
+          if (stopping) {
+            // a second Ctrl+C: quit now (the worker is killed on exit; a training run resumes from its last checkpoint)
+            process.stderr.write('Quitting at once.\n');
+            process.exit(130);
+          }
+          stopping = true;
+          process.stderr.write('Stopping GAN Augment… (press Ctrl+C again to quit at once)\n');
           await server.close();
           await session.dispose();
           process.exit(0);
         };
-        process.once('SIGINT', () => void stop());
-        process.once('SIGTERM', () => void stop());
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
       } catch (err) {
         await session.dispose();
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(new AppError('conflict', `Port ${o.port} is already in use. Choose another with --port, or leave it out.`), false);

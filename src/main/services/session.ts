@@ -121,12 +121,23 @@ export class AppSession {
   }
 
   async #closeOpen(o: Open): Promise<void> {
-    // A run training when its project closes (the app quits) is paused, not stopped: it saves a
-    // checkpoint of every step done, and Resume carries on once the project is open again.
-    const training = o.project.db.prepare(`SELECT job_id FROM runs WHERE status = 'running' AND job_id IS NOT NULL`).all() as { job_id: string }[];
-    for (const { job_id } of training) o.runner.cancel(job_id, 'pause');
-    await o.runner.dispose();
-    o.project.close();
+    try {
+      // A run training when its project closes (the app quits) is paused, not stopped: it saves a
+      // checkpoint of every step done, and Resume carries on once the project is open again; a run
+      // waiting its turn is paused too.
+      const training = o.project.db.prepare(`SELECT job_id FROM runs WHERE status = 'running' AND job_id IS NOT NULL`).all() as { job_id: string }[];
+      for (const { job_id } of training) {
+        try {
+          o.runner.cancel(job_id, 'pause');
+        } catch {
+          /* its job had already ended */
+        }
+      }
+      o.project.db.prepare(`UPDATE runs SET status = 'paused', updated_at = ? WHERE status = 'queued'`).run(new Date().toISOString());
+    } finally {
+      await o.runner.dispose();
+      o.project.close();
+    }
   }
 
   async closeProject(): Promise<void> {

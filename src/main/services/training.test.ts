@@ -97,10 +97,11 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     await s.runner.whenIdle();
     const updates: Run[] = [];
     s.onEvent((name, payload) => name === 'run.updated' && updates.push((payload as { run: Run }).run));
-    const [run] = await ok<Run[]>(
-      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 6 }),
+    // DCGAN: one run per class, trained one after the other; the second waits its turn
+    const [run, waiting] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag', 'Sneaker'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 6 }),
     );
-    await expect.poll(() => updates.at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => updates.filter((u) => u.id === run!.id).at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
     await s.closeProject();
 
     await ok(s.dispatch('projects.open', { path: status.path }));
@@ -108,5 +109,7 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(reopened.run.status).toBe('paused');
     expect(reopened.run.checkpointStep).toBe(reopened.run.step); // nothing trained was lost
     expect(reopened.run.step).toBeGreaterThanOrEqual(2);
+    const second = await ok<{ run: Run }>(s.dispatch('runs.get', { runId: waiting!.id }));
+    expect(second.run).toMatchObject({ status: 'paused', step: 0, checkpointStep: null });
   });
 });

@@ -111,9 +111,12 @@ describe('WorkerClient', () => {
     expect(alive(pid)).toBe(true);
   }, 30_000);
 
-  it('a worker being killed does not outlive the app when the app exits before the SIGKILL is due', async () => {
+  it.each([
+    ['being killed', 'kill'],
+    ['stuck, never told to end', 'no-kill'],
+  ])('a worker %s does not outlive the app when the app exits', async (_what, mode) => {
     const pidFile = join(tmp(), 'pid');
-    execFileSync(process.execPath, ['--import', 'tsx', KILL_AND_EXIT, STAND_IN, pidFile], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20_000 });
+    execFileSync(process.execPath, ['--import', 'tsx', KILL_AND_EXIT, STAND_IN, pidFile, mode], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20_000 });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(pid).toBeGreaterThan(0);
     standIns.push(pid);

@@ -40,7 +40,7 @@ export async function loadDataset(
   files: DatasetFile[],
   resolution: number,
   channels: 1 | 3,
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<Dataset> {
   if (files.length === 0) throw new Error('The training set is empty: choose classes that have images.');
   const size = resolution * resolution * channels;
@@ -49,6 +49,7 @@ export async function loadDataset(
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < files.length; i = next++) {
+      options.signal?.throwIfAborted(); // a pause while thousands of images load is answered at once
       const f = files[i]!;
       let img = sharp(f.path).resize(resolution, resolution, { fit: 'cover' }).flatten({ background: '#000000' });
       img = channels === 1 ? img.grayscale() : img.toColourspace('srgb');
