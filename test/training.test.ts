@@ -137,7 +137,7 @@ describe('gan-augment train / generate', () => {
       if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
     }
     expect(err).toContain('Cancelling…');
-    expect(err).toMatch(/Stopped run-\S+ at step \d+, with a checkpoint there\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 20000/);
+    expect(err).toMatch(/Stopped run-\S+ at step \d+, with a checkpoint there\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 20000\n/);
     const db = new Database(join(project, 'project.sqlite'), { readonly: true });
     const run = db.prepare(`SELECT status, step, checkpoint_step FROM runs WHERE classes = '["Bag"]' ORDER BY created_at DESC LIMIT 1`).get() as { status: string; step: number; checkpoint_step: number };
     db.close();

@@ -324,13 +324,11 @@ export function buildProgram(): Command {
               const run = getRun(project, id);
               const at = run.checkpointStep ?? 0;
               const rest = runIds.slice(runIds.indexOf(id) + 1);
-              throw new AppError(
-                'cancelled',
-                (at > 0
-                  ? `Stopped ${id} at step ${at}, with a checkpoint there. To carry on: gan-augment train ${JSON.stringify(project.dir)} --resume ${id} --steps ${run.totalSteps}`
-                  : `Stopped ${id} before its first checkpoint; nothing of it was kept.`) +
-                  (rest.length > 0 ? ` Not started: ${rest.join(', ')} (start each the same way, with --resume).` : ''),
-              );
+              const stopped = at > 0 ? `Stopped ${id} at step ${at}, with a checkpoint there.` : `Stopped ${id} before its first checkpoint.`;
+              const notStarted = rest.length > 0 ? ` Not started: ${rest.join(', ')}.` : '';
+              const command = `gan-augment train ${JSON.stringify(project.dir)} --resume ${id} --steps ${run.totalSteps}`;
+              const carryOn = rest.length > 0 ? ` To carry on, run this, and the same for each run not started: ${command}` : ` To carry on: ${command}`;
+              throw new AppError('cancelled', stopped + notStarted + carryOn);
             }
             const run = getRun(project, id);
             if (run.backendWarning) process.stderr.write(`Note: ${run.backendWarning}\n`);
