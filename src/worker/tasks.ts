@@ -9,6 +9,18 @@ type Send = (msg: WorkerToMain) => void;
 
 const PROGRESS_EVERY_MS = 100;
 
+/**
+ * Tasks that compute with TensorFlow.js share its one global backend: one of them may switch the
+ * backend, or (WebAssembly) replace its module and heap when it ends, under another's tensors.
+ * They run one after the other, in the order they arrived.
+ */
+let tfjsTurn: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const run = tfjsTurn.then(task, task);
+  tfjsTurn = run.catch(() => {});
+  return run;
+}
+
 async function sha256File(path: string, signal: AbortSignal): Promise<string | null> {
   const hash = createHash('sha256');
   try {
@@ -55,13 +67,13 @@ export async function runTask(taskId: TaskId, task: WorkerTask, signal: AbortSig
         result = await runImport(taskId, task, signal, send);
         break;
       case 'train':
-        result = await runTrain(taskId, task, signal, send);
+        result = await oneAtATime(() => runTrain(taskId, task, signal, send));
         break;
       case 'train-estimate':
-        result = await runEstimate(task, signal);
+        result = await oneAtATime(() => runEstimate(task, signal));
         break;
       case 'generate':
-        result = await runGenerate(taskId, task, signal, send);
+        result = await oneAtATime(() => runGenerate(taskId, task, signal, send));
         break;
     }
     if (result === 'cancelled' || signal.aborted) send({ type: 'cancelled', taskId });

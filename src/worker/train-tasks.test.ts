@@ -4,6 +4,7 @@ import { makeTempDir, removeDir, writePng } from '../../test/fixtures/images';
 import { AppError } from '../shared/errors';
 import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../shared/worker-protocol';
 import { MetricsWindow, retryIfDeviceLostAtStart, runTrain } from './train-tasks';
+import { runTask } from './tasks';
 import type { StepMetrics } from './training';
 
 const step = (n: number, ms: number, synced: boolean): StepMetrics => ({
@@ -115,6 +116,30 @@ describe('a training task on the processor', () => {
       const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 10, checkpointEvery: 10, resumeFrom: null };
       await expect(runTrain('t1', task, abort.signal, send)).rejects.toBe('pause'); // the abort's reason, not the missing file
       expect(items.map((i) => i.kind)).toEqual(['backend']); // no step, no checkpoint
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
+
+  it('computes one task at a time: an estimate sent during a training task waits for it', async () => {
+    // Both share tfjs's one backend: run side by side, the estimate's backend start replaced the
+    // WebAssembly module under the training task's tensors, and the training failed.
+    const dir = await makeTempDir('gan-one-at-a-time-');
+    try {
+      const files = await Promise.all([0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })));
+      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
+      const events: string[] = [];
+      const send = (msg: WorkerToMain) => {
+        if (msg.type === 'progress') events.push(`${msg.taskId} step ${msg.done}`);
+        if (msg.type === 'done' || msg.type === 'failed') events.push(`${msg.taskId} ${msg.type}`);
+      };
+      const never = new AbortController().signal;
+      const train = runTask('train', { kind: 'train', runDir: join(dir, 'run'), settings, files, totalSteps: 12, checkpointEvery: 12, resumeFrom: null }, never, send);
+      const estimate = runTask('estimate', { kind: 'train-estimate', settings, files, steps: 2 }, never, send);
+      await Promise.all([train, estimate]);
+      expect(events.at(-1)).toBe('estimate done');
+      expect(events.filter((e) => e.startsWith('train')).at(-1)).toBe('train done');
+      expect(events.indexOf('train done')).toBe(events.length - 2);
     } finally {
       await removeDir(dir);
     }

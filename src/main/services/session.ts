@@ -217,7 +217,19 @@ export class AppSession {
       'classes.samples': async ({ className, limit }) => classSamples(this.#require().project, className, limit),
       'splits.get': async () => getSplits(this.#require().project),
       'splits.set': async ({ seed, ratios }) => setSplits(this.#require().project, seed, ratios),
-      'train.estimate': async (settings) => estimate(this.#require().project, this.#worker, settings),
+      'train.estimate': async (settings) => {
+        const { project } = this.#require();
+        // The estimate times real steps on the same processor or GPU: beside a training run it would
+        // wait for that run to end (the worker computes one thing at a time).
+        const busy = project.db.prepare(`SELECT id FROM runs WHERE status = 'running' LIMIT 1`).get() as { id: string } | undefined;
+        if (busy) {
+          throw new AppError(
+            'conflict',
+            `Run ${busy.id} is training now, and the estimate needs the same processor or GPU. Pause that run to estimate, or start the new run: it waits its turn.`,
+          );
+        }
+        return estimate(project, this.#worker, settings);
+      },
       'train.start': async (settings) => {
         const { project } = this.#require();
         const ids = createRuns(project, settings);

@@ -102,6 +102,11 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
       s.dispatch('train.start', { model: 'dcgan', classes: ['Bag', 'Sneaker'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 6 }),
     );
     await expect.poll(() => updates.filter((u) => u.id === run!.id).at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    // an estimate meanwhile would wait for the run: it is refused in words instead
+    expect(await s.dispatch('train.estimate', { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 10, batch: 4, backend: 'cpu' })).toMatchObject({
+      ok: false,
+      error: { kind: 'conflict', message: `Run ${run!.id} is training now, and the estimate needs the same processor or GPU. Pause that run to estimate, or start the new run: it waits its turn.` },
+    });
     await s.closeProject();
 
     await ok(s.dispatch('projects.open', { path: status.path }));
