@@ -73,12 +73,24 @@ describe('retryIfDeviceLostAtStart (a GPU lost between two tasks)', () => {
 });
 
 describe('a training task on the processor', () => {
+  /** A tiny DCGAN on WebAssembly (what `auto` picks without a GPU). */
+  const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
+  const inTempDir = async (prefix: string, test: (dir: string) => Promise<void>) => {
+    const dir = await makeTempDir(prefix);
+    try {
+      await test(dir);
+    } finally {
+      await removeDir(dir);
+    }
+  };
+  const fourImages = (dir: string) =>
+    Promise.all([0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })));
+
   it('sees a cancel that arrives as a message between two steps, and stops with a checkpoint at its step', async () => {
     // On WebAssembly a step is synchronous and its awaits are microtasks: a cancel (an IPC message,
     // a macrotask like this setTimeout) is read only if the loop lets the event loop turn.
-    const dir = await makeTempDir('gan-cancel-');
-    try {
-      const files = await Promise.all([0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })));
+    await inTempDir('gan-cancel-', async (dir) => {
+      const files = await fourImages(dir);
       const abort = new AbortController();
       const items: TrainItem[] = [];
       let reported = 0;
@@ -88,20 +100,16 @@ describe('a training task on the processor', () => {
         reported = msg.done;
         if (msg.done === 2) setTimeout(() => abort.abort('pause'), 0);
       };
-      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
       // no checkpoint (and so no file write, which would let the loop turn) before step 100,000
       const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 100_000, checkpointEvery: 100_000, resumeFrom: null };
       expect(await runTrain('t1', task, abort.signal, send)).toBe('cancelled');
       expect(reported).toBeLessThanOrEqual(3); // the step under way when the cancel came, at most
       expect(items.filter((i) => i.kind === 'checkpoint').map((i) => i.kind === 'checkpoint' && i.step)).toEqual([reported]);
-    } finally {
-      await removeDir(dir);
-    }
+    });
   }, 60_000);
 
   it('sees a cancel while it loads its images, and stops loading', async () => {
-    const dir = await makeTempDir('gan-cancel-load-');
-    try {
+    await inTempDir('gan-cancel-load-', async (dir) => {
       const png = await writePng(join(dir, 'img.png'), { width: 40, height: 40, seed: 1 });
       // a file that cannot be read at the end: reaching it would fail the task instead
       const files = [...Array.from({ length: 200 }, () => ({ path: png, classIndex: 0 })), { path: join(dir, 'missing.png'), classIndex: 0 }];
@@ -112,22 +120,17 @@ describe('a training task on the processor', () => {
         items.push(msg.item as TrainItem);
         if ((msg.item as TrainItem).kind === 'backend') setTimeout(() => abort.abort('pause'), 0); // loading starts next
       };
-      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
       const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 10, checkpointEvery: 10, resumeFrom: null };
       await expect(runTrain('t1', task, abort.signal, send)).rejects.toBe('pause'); // the abort's reason, not the missing file
       expect(items.map((i) => i.kind)).toEqual(['backend']); // no step, no checkpoint
-    } finally {
-      await removeDir(dir);
-    }
+    });
   }, 60_000);
 
   it('computes one task at a time: an estimate sent during a training task waits for it', async () => {
     // Both share tfjs's one backend: run side by side, the estimate's backend start replaced the
     // WebAssembly module under the training task's tensors, and the training failed.
-    const dir = await makeTempDir('gan-one-at-a-time-');
-    try {
-      const files = await Promise.all([0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })));
-      const settings: TrainTaskSettings = { model: 'dcgan', resolution: 32, preset: 'tiny', batch: 4, diffAugment: false, channels: 3, numClasses: 1, seed: 3, backend: 'wasm' };
+    await inTempDir('gan-one-at-a-time-', async (dir) => {
+      const files = await fourImages(dir);
       const events: string[] = [];
       const send = (msg: WorkerToMain) => {
         if (msg.type === 'progress') events.push(`${msg.taskId} step ${msg.done}`);
@@ -140,8 +143,6 @@ describe('a training task on the processor', () => {
       expect(events.at(-1)).toBe('estimate done');
       expect(events.filter((e) => e.startsWith('train')).at(-1)).toBe('train done');
       expect(events.indexOf('train done')).toBe(events.length - 2);
-    } finally {
-      await removeDir(dir);
-    }
+    });
   }, 60_000);
 });
