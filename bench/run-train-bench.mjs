@@ -35,7 +35,7 @@ const torchScript = arg('torch-script', path.resolve(root, '../shared/bench/torc
 const python = arg('python', '/usr/bin/python3');
 const hasNvidia = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).status === 0;
 const torchDevice = arg('torch-device', hasNvidia ? 'cuda' : 'cpu');
-const oursThreads = Number(process.env.GAN_AUGMENT_WASM_THREADS ?? Math.min(availableParallelism(), 8));
+const oursThreads = Math.min(Number(process.env.GAN_AUGMENT_WASM_THREADS ?? availableParallelism()), 8); // as wasmThreadCount caps it
 const torchThreads = arg('torch-threads', String(oursThreads));
 
 function lastJsonLine(text) {

@@ -22,8 +22,9 @@ try {
 /**
  * Ctrl+C in a terminal reaches every process of the foreground group, this worker included. The
  * parent (the CLI, `serve`) decides what Ctrl+C means and cancels the task by message, so that it
- * can save its checkpoint first; dying here would lose the steps since the last one. A parent that
- * dies instead closes the channel, and the 'disconnect' handler below ends this process.
+ * can save its checkpoint first; dying here would lose the steps since the last one. Under fork, a
+ * parent that dies instead closes the channel, and the 'disconnect' handler below ends this process
+ * (and a parent that exits SIGKILLs a worker still alive: src/main/worker-host.ts).
  */
 process.on('SIGINT', () => {});
 

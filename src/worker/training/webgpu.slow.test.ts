@@ -14,7 +14,7 @@ import { AppError } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../../shared/worker-protocol';
 import { runTrain } from '../train-tasks';
 import { join } from 'node:path';
-import { makeTempDir, removeDir, writePng } from '../../../test/fixtures/images';
+import { makeTempDir, removeDir, writeTrainingImages } from '../../../test/fixtures/images';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -76,9 +76,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
   it('a GPU lost after a training task started, before its first step, is replaced: the task starts over and finishes', async () => {
     const dir = await makeTempDir('gan-lost-');
     try {
-      const files = await Promise.all(
-        [0, 1, 2, 3].map(async (i) => ({ path: await writePng(join(dir, `img${i}.png`), { width: 40, height: 40, seed: i }), classIndex: 0 })),
-      );
+      const files = await writeTrainingImages(dir);
       const items: TrainItem[] = [];
       const devices: unknown[] = [];
       const send = (msg: WorkerToMain) => {
