@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
- * Runs our training benchmark and the PyTorch reference (../shared/bench/torch_dcgan.py) on the
- * same machine in one go, and prints both JSON lines and the ratio (ours ms/step / PyTorch ms/step).
+ * Runs our training benchmark and the PyTorch reference on the same machine in one go, and prints
+ * both JSON lines and the ratio (ours ms/step / PyTorch ms/step). The reference is
+ * ../shared/bench/torch_dcgan.py for the DCGAN and bench/torch_cwgan_gp.py (the same conditional
+ * WGAN-GP as ours) for --model cwgan-gp.
  *
- *   node bench/run-train-bench.mjs [--model dcgan] [--resolution 32] [--batch 16] [--backend webgpu]
- *     [--steps 3] [--warmup 1] [--torch-steps 20] [--torch-script PATH] [--python /usr/bin/python3]
- *     [--torch-threads N]
+ *   node bench/run-train-bench.mjs [--model dcgan|cwgan-gp] [--resolution 32] [--batch 16]
+ *     [--classes K] [--backend webgpu] [--steps 3] [--warmup 1] [--torch-steps 20]
+ *     [--torch-script PATH] [--python /usr/bin/python3] [--torch-threads N]
  *
  * PyTorch runs on `cuda` when nvidia-smi exists, else on the CPU (Debian: apt-get install python3-torch).
  * On the CPU it gets as many threads as our WebAssembly backend uses (GAN_AUGMENT_WASM_THREADS, else
  * one per logical processor up to 8), through OMP_NUM_THREADS: Debian's PyTorch 1.13 otherwise uses 1.
- * The reference is a DCGAN; for --model cwgan-gp the ratio compares different work and is labelled so.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,7 +32,9 @@ const backend = arg('backend', 'webgpu');
 const steps = arg('steps', '3');
 const warmup = arg('warmup', '1');
 const torchSteps = arg('torch-steps', '20');
-const torchScript = arg('torch-script', path.resolve(root, '../shared/bench/torch_dcgan.py'));
+const wgan = model === 'cwgan-gp';
+const classes = arg('classes', wgan ? '2' : '1');
+const torchScript = arg('torch-script', wgan ? path.resolve(root, 'bench/torch_cwgan_gp.py') : path.resolve(root, '../shared/bench/torch_dcgan.py'));
 const python = arg('python', '/usr/bin/python3');
 const hasNvidia = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).status === 0;
 const torchDevice = arg('torch-device', hasNvidia ? 'cuda' : 'cpu');
@@ -43,7 +46,7 @@ function lastJsonLine(text) {
   return lines.length ? JSON.parse(lines[lines.length - 1]) : null;
 }
 
-const oursArgs = ['tsx', 'bench/train.bench.ts', '--model', model, '--resolution', res, '--batch', batch, '--backend', backend, '--steps', steps, '--warmup', warmup, '--json'];
+const oursArgs = ['tsx', 'bench/train.bench.ts', '--model', model, '--resolution', res, '--batch', batch, '--classes', classes, '--backend', backend, '--steps', steps, '--warmup', warmup, '--json'];
 console.error(`> npx ${oursArgs.join(' ')}`);
 const ours = spawnSync('npx', oursArgs, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
 const oursJson = lastJsonLine(ours.stdout ?? '');
@@ -53,7 +56,7 @@ else console.log(JSON.stringify({ run: 'tfjs', ...oursJson }));
 let torchJson = null;
 if (!existsSync(torchScript)) console.error(`PyTorch reference not found at ${torchScript}`);
 else {
-  const torchArgs = [torchScript, res, batch, torchDevice, torchSteps];
+  const torchArgs = [torchScript, res, batch, torchDevice, torchSteps, ...(wgan ? [classes] : [])];
   console.error(`> ${python} ${torchArgs.join(' ')}`);
   const torchEnv = { ...process.env, OMP_NUM_THREADS: torchThreads, MKL_NUM_THREADS: torchThreads };
   const torch = spawnSync(python, torchArgs, { encoding: 'utf8', maxBuffer: 1 << 26, env: torchDevice === 'cpu' ? torchEnv : process.env });
@@ -67,7 +70,6 @@ if (oursJson && torchJson) {
   console.log(
     JSON.stringify({
       run: 'ratio',
-      comparable: model === 'dcgan',
       model,
       resolution: Number(res),
       batch: Number(batch),

@@ -13,6 +13,7 @@
 import { arg, benchTrainer, runBench } from './support';
 import { fastDispatchStats, initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
+import { lazyGradientsOn } from '../src/worker/backends/gradients';
 import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     imagesPerSec: Math.round(((batch * 1000) / ms) * 10) / 10,
     lastLosses: { d: last?.dLoss, g: last?.gLoss },
     dispatchCache,
+    // Whether ./src/worker/backends/gradients.ts is on (GAN_AUGMENT_LAZY_GRADIENTS=0 turns it off).
+    lazyGradients: lazyGradientsOn(),
     tfjs: tf.version_core,
     node: process.version,
     date: new Date().toISOString(),

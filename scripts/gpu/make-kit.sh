@@ -4,7 +4,8 @@
 #   .gpu/node.xz               this machine's Node binary (links only glibc and libstdc++)
 #   .gpu/bench/*.cjs           bench/train.bench.ts and bench/conv-kernels.bench.ts bundled with tfjs
 #   .gpu/bench/node_modules/webgpu   the `webgpu` package with only its linux-x64 dawn.node (xz)
-#   .gpu/torch_dcgan.py        the PyTorch reference (../shared/bench)
+#   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
+#   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
 # .gpu/ and .gl/ are ignored through .git/info/exclude; the device tool carries them.
 # Then, on the GPU machine: bash scripts/gpu/run-bench.sh (see there).
@@ -26,6 +27,7 @@ if [ ! -s .gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz ]; then
   xz -T0 -6 -c $w/dist/linux-x64/dawn.node >.gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz
 fi
 cp ../shared/bench/torch_dcgan.py .gpu/torch_dcgan.py
+cp bench/torch_cwgan_gp.py .gpu/torch_cwgan_gp.py
 if ! ls .gl/*.deb >/dev/null 2>&1; then
   mkdir -p .gl /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'

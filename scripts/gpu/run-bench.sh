@@ -4,9 +4,10 @@
 #   run(command: "bash scripts/gpu/run-bench.sh", carry: [".gpu", ".gl"])
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
-# QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe).
+# QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES, "adapter") picks what runs; KSET (default "0 1") the
-# GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; TILES the
+# GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
+# (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; TILES the
 # tilings swept; STEPS the timed steps; WARM / WWARM the warm-up steps (DCGAN / WGAN-GP).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +37,7 @@ xz -d $RUN/node_modules/webgpu/dist/linux-x64/dawn.node.xz
 NODE=$BIN/node
 echo "== $(date -u +%FT%TZ) $(uname -n) node $($NODE -v)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
-PY=python3
+PY=${PY:-python3}
 
 # Every JSON line of a command goes to results.jsonl (tagged), everything to the log.
 run() {
@@ -101,6 +102,8 @@ case " $PARTS " in *" torch "*)
   if $PY -c 'import torch' 2>/dev/null; then
     dev=$($PY -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
     for b in $B64 $B256; do run "torch-dcgan64-b$b" $PY $K/torch_dcgan.py 64 $b $dev 50; done
+    # The conditional WGAN-GP as ours runs it in the wgan part: 8 classes, n_critic 5.
+    run "torch-cwgangp64-b$WB" $PY $K/torch_cwgan_gp.py 64 $WB $dev 20 8
   else
     echo "no PyTorch here"
   fi
@@ -126,7 +129,9 @@ esac
 case " $PARTS " in *" wgan "*)
   for k in ${KSET:-0 1}; do
     for f in ${FASTSET:-1}; do
-      GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k-fast-$f" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+      for l in ${LAZYSET:-1}; do
+        GAN_AUGMENT_LAZY_GRADIENTS=$l GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k-fast-$f-lazy-$l" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+      done
     done
   done
   ;;

@@ -13,6 +13,7 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
+import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { wasmThreadCount } from './wasm/threads';
@@ -103,6 +104,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       throw new BackendUnavailableError(message(e));
     }
   }
+  installLazyGradients(); // backend-independent (the gradient registry is global)
   let info: BackendInfo;
   switch (effective) {
     case 'cpu':

@@ -1,6 +1,7 @@
 /**
  * Our Sum and Mean gradients (./tf, registerBroadcastReduceGradients) give exactly what tfjs-core's
- * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU;
+ * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU
+ * and without taking x as an input;
  * also second order (the WGAN-GP penalty differentiates through gradients). CPU backend.
  */
 import { describe, expect, it } from 'vitest';
@@ -42,12 +43,26 @@ describe('Sum / Mean gradients without ones(x.shape)', () => {
     }
   }
 
-  it('fills the ones on the device (an OnesLike kernel), not as a CPU array', async () => {
+  it('fills the ones on the device (a Fill kernel), not as a CPU array', async () => {
     const info = await tf.profile(() => {
       const [g] = tf.grads((t: tf.Tensor) => tf.mean(t, [0, 1, 2]))([x]);
       g!.dispose();
     });
-    expect(info.kernels.map((k) => k.name)).toContain('OnesLike');
+    expect(info.kernels.map((k) => k.name)).toContain('Fill');
+  });
+
+  it('does not make the ones depend on x: a second backward pass sends nothing back through them', async () => {
+    // d/dw of sum(grad_v sum(v * w)) = d/dw sum(w) : the inner gradient is w broadcast, whatever v
+    // is. With onesLike(v * w) the outer pass also differentiated the ones (zeros) back into v * w.
+    const v = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 5);
+    const w = tf.variable(tf.randomNormal([2, 3, 4], 0, 1, 'float32', 6));
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(u, w)))(v)) as tf.Scalar, [w]);
+      tf.dispose([value, grads[w.name]!]);
+    });
+    expect(info.kernels.map((k) => k.name)).not.toContain('ZerosLike');
+    w.dispose();
+    v.dispose();
   });
 
   it('keeps second derivatives cheap: no per-repetition slices (Tile gradient), any rank', async () => {

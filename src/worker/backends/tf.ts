@@ -64,10 +64,12 @@ export function registerZeroGradients(): string[] {
  * norm's statistics over [B, H, W] that is the size of a whole activation (67 MB at batch 256,
  * 32x32x64), several times per training step. On an H200 this was most of a DCGAN-64 step (a V8
  * profile: makeOnesTypedArray 4.2 s and buffer creation 1.5 s of 12 s; docs/PERFORMANCE.md).
- * These gradients are tfjs's formulas with `onesLike(x)` instead, which fills on the device (one
- * dispatch): the same values, and the same cheap second derivative (Mul's gradient is a sum over
- * the broadcast axes; broadcastTo would go through Tile, whose gradient is a slice and an add per
- * repetition and fails above rank 4 — the WGAN-GP penalty differentiates through these).
+ * These gradients are tfjs's formulas with `fill(x.shape, 1)` instead, which fills on the device
+ * (one dispatch): the same values, and the same cheap second derivative (Mul's gradient is a sum
+ * over the broadcast axes; broadcastTo would go through Tile, whose gradient is a slice and an add
+ * per repetition and fails above rank 4 — the WGAN-GP penalty differentiates through these).
+ * Not `onesLike(x)`: that op takes x as an input, so a second backward pass (the penalty's) sent
+ * zeros back through it into whatever computed x, for nothing (./gradients.ts says more).
  */
 export function registerBroadcastReduceGradients(): void {
   for (const kernelName of ['Sum', 'Mean'] as const) {
@@ -79,7 +81,7 @@ export function registerBroadcastReduceGradients(): void {
         const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
         const shape = x.shape.slice();
         for (const a of axes) shape[a] = 1;
-        const broadcast = () => tf.mul(tf.reshape(dy as tf.Tensor, shape), tf.onesLike(x));
+        const broadcast = () => tf.mul(tf.reshape(dy as tf.Tensor, shape), tf.fill(x.shape, 1));
         if (kernelName === 'Sum') return { x: broadcast };
         return { x: () => tf.div(broadcast(), axes.reduce((n, a) => n * x.shape[a]!, 1)) };
       },

@@ -12,8 +12,9 @@
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts
  *   GatherV2              replaced: 4.22's computes each element's index; ours copies blocks: ./gather.ts
- *   LeakyRelu (+ its gradient)  replaced: 4.22's LeakyRelu and Greater are scalar loops; ours
- *                         multiply by step(x) * (1 - alpha) + alpha, bit-exact: ./leaky-relu.ts
+ *   LeakyRelu             replaced: 4.22's LeakyRelu and Greater are scalar loops; ours
+ *                         multiplies by step(x) * (1 - alpha) + alpha, bit-exact: ./leaky-relu.ts
+ *                         (its gradient the same way: ../gradients.ts)
  *   Add, Sub, Multiply, RealDiv, ...  wrapped: 4.22 broadcasts a per-channel operand 60x slower
  *                         than it combines two same-shape ones; ours repeats it first: ./broadcast.ts
  * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
@@ -28,7 +29,7 @@ import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
-import { leakyReluGradConfig, leakyReluKernel } from './leaky-relu';
+import { leakyReluKernel } from './leaky-relu';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -51,7 +52,6 @@ const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.K
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();
-let leakyReluGradInstalled = false;
 
 function installWasmKernels(): void {
   for (const [kernelName, kernelFunc] of WASM_KERNELS) {
@@ -67,11 +67,6 @@ function installWasmKernels(): void {
     tf.unregisterKernel(kernelName, 'wasm');
     // The backend's setup (its C functions bound for `original`) still runs for each new module.
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc, setupFunc: current.setupFunc, disposeFunc: current.disposeFunc });
-  }
-  const leakyReluGrad = tf.getGradient('LeakyRelu');
-  if (!leakyReluGradInstalled && leakyReluGrad) {
-    tf.registerGradient(leakyReluGradConfig(leakyReluGrad));
-    leakyReluGradInstalled = true;
   }
 }
 

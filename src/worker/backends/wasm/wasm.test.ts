@@ -332,10 +332,12 @@ describe('WebAssembly backend', () => {
       await tf.setBackend(b);
       const xs = tf.tensor4d(x, [2, 5, 5, 6]);
       const us = tf.tensor4d(u, [2, 5, 5, 6]);
-      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, alpha), us));
-      // Second derivative as the WGAN-GP penalty takes it: the gradient of a function of the gradient.
-      const g2 = (t: tf.Tensor) => tf.sum(tf.square(tf.grad(f)(t)));
-      const outs = [tf.leakyRelu(xs, alpha), tf.grad(f)(xs), tf.grad(g2)(xs)];
+      const f = (t: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, alpha), w));
+      // Second derivative as the WGAN-GP penalty takes it: the gradient, with respect to the weights,
+      // of a function of the gradient with respect to the input (the mask is a constant of the
+      // backward pass, ../gradients.ts, so the gradient reaches the weights through dy).
+      const g2 = (w: tf.Tensor) => tf.sum(tf.square(tf.grad((t: tf.Tensor) => f(t, w))(xs)));
+      const outs = [tf.leakyRelu(xs, alpha), tf.grad((t: tf.Tensor) => f(t, us))(xs), tf.grad(g2)(us)];
       const values = await Promise.all(outs.map(async (o) => Array.from((await o.data()) as Float32Array, (v) => v + 0))); // -0 and 0 alike
       tf.dispose([xs, us, ...outs]);
       return values;

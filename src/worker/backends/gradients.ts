@@ -1,0 +1,187 @@
+/**
+ * Gradients that compute only what a backward pass asks for (issue 5: the conditional WGAN-GP step).
+ *
+ * tfjs prunes a backward pass to the inputs that depend on the variables (getFilteredNodesXToY):
+ * a kernel's registered gradient returns one function per input, and only the needed ones run.
+ * Two places defeat this, and the WGAN-GP penalty (a gradient of a gradient) meets both:
+ *
+ * 1. tfjs-core's `fused.conv2d` (what tfjs-layers' Conv2D with a bias calls) records a
+ *    `customGrad`, whose gradient function computes the input, filter and bias gradients all at
+ *    once. The penalty's inner gradient (with respect to the images only) therefore computed every
+ *    critic layer's filter gradient for nothing, and each critic pass on images that are not
+ *    trained (real or generated batches) the first layer's input gradient.
+ *    Here, in a backward-recording context, `fused.conv2d` with a linear activation runs the
+ *    FusedConv2D kernel directly, with a registered gradient of three separate functions. The
+ *    values are the same kernels' (bit-identical).
+ * 2. LeakyReLU's gradient, dy * (x > 0 ? 1 : alpha), reads the forward pass's x through a mask.
+ *    The mask is piecewise constant, so its derivative is zero, but tfjs still differentiated
+ *    through it: the penalty's outer backward pass sent tensors of zeros down the whole forward
+ *    pass of the interpolated images (a filter and an input gradient per layer, per critic update).
+ *    Here the gradient is a custom op of dy alone, with the mask a constant (its own gradient is the
+ *    same op on ddy, so any order works): those zero paths are no longer built.
+ *
+ * Both change which kernels run, not what they compute: the losses of a training step are
+ * bit-identical with and without (tested).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { exactAlpha, leakyFactor } from './wasm/leaky-relu';
+
+/* ---------------------------------------------------------------------------------------------
+ * LeakyReLU: the mask as a constant of the backward pass.
+ * ------------------------------------------------------------------------------------------- */
+
+/** dy * (x > 0 ? 1 : alpha), in the form the backend computes fastest (bit-identical). */
+function leakyMask(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  const a = exactAlpha(alpha);
+  // tfjs-backend-wasm's Greater and Select are scalar loops; Step and Multiply are fast (./wasm/leaky-relu).
+  if (tf.getBackend() === 'wasm' && a !== null && x.dtype === 'float32') return tf.mul(dy, leakyFactor(x, a));
+  return tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha));
+}
+
+/**
+ * LeakyReLU's backward pass as an op of dy only: x is captured, not an input, so no gradient flows
+ * to it (its true derivative is zero almost everywhere). Differentiable in dy to any order.
+ */
+export function leakyReluBackward(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const d = args[0] as tf.Tensor;
+    return { value: leakyMask(d, x, alpha), gradFunc: (dd: tf.Tensor | tf.Tensor[]) => leakyReluBackward(dd as tf.Tensor, x, alpha) };
+  });
+  return op(dy) as tf.Tensor;
+}
+
+/** Whether the gradients here are on (GAN_AUGMENT_LAZY_GRADIENTS=0 turns them off, for A/B runs). */
+let lazy = true;
+
+const leakyReluGrad: tf.GradConfig = {
+  kernelName: 'LeakyRelu',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    const { alpha } = attrs as unknown as { alpha: number };
+    // Off: the mask on the tape, as tfjs-core's own gradient (in its fastest form on wasm).
+    return { x: () => (lazy ? leakyReluBackward(dy as tf.Tensor, x, alpha) : leakyMask(dy as tf.Tensor, x, alpha)) };
+  },
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Fused conv2d: one gradient function per input.
+ * ------------------------------------------------------------------------------------------- */
+
+type FusedConv2dFn = typeof tf.fused.conv2d;
+type FusedConv2dArgs = Parameters<FusedConv2dFn>[0];
+
+interface FusedConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation: string;
+  leakyreluAlpha?: number;
+}
+
+const fusedConv2dGrad: tf.GradConfig = {
+  kernelName: 'FusedConv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as unknown as FusedConvAttrs;
+    // Only routedFusedConv2d records this kernel on a tape, and only with a linear activation.
+    if (a.activation !== 'linear') throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
+    const d = dy as tf.Tensor4D;
+    const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
+    const engine = tf.engine();
+    return {
+      // The ops tfjs-core's fused conv2d gradient calls (conv2DBackpropInput / conv2DBackpropFilter),
+      // as kernels: those ops are not exported.
+      x: () => engine.runKernel('Conv2DBackpropInput', { dy: d, filter }, { ...common, inputShape: x.shape }) as tf.Tensor4D,
+      filter: () => engine.runKernel('Conv2DBackpropFilter', { x, dy: d }, { ...common, filterShape: filter.shape }) as tf.Tensor4D,
+      // tfjs-core's getFusedBiasGradient for a [CO] bias: the sum over the other axes.
+      bias: () => tf.sum(d, [0, 1, 2]),
+    };
+  },
+};
+
+const isUnit = (v: [number, number] | number | undefined): boolean => v === undefined || (Array.isArray(v) ? v.every((n) => n === 1) : v === 1);
+const isFloat32 = (t: unknown, rank: number): t is tf.Tensor => t instanceof tf.Tensor && t.dtype === 'float32' && t.rank === rank;
+
+/** Whether the kernel-level path applies: a tape is recording and the op is one our gradient covers. */
+function takesLazyPath(args: FusedConv2dArgs): boolean {
+  const { x, filter, bias } = args;
+  if (tf.engine().state.gradientDepth === 0) return false; // nothing records: tfjs's path is the same kernel
+  if ((args.activation ?? 'linear') !== 'linear' || args.preluActivationWeights != null) return false;
+  if ((args.dataFormat ?? 'NHWC') !== 'NHWC' || !isUnit(args.dilations)) return false;
+  if (!isFloat32(x, 4) || !isFloat32(filter, 4) || filter.shape[2] !== x.shape[3]) return false;
+  return bias == null || (isFloat32(bias, 1) && bias.shape[0] === filter.shape[3]);
+}
+
+function routedFusedConv2d(args: FusedConv2dArgs): tf.Tensor {
+  if (!takesLazyPath(args)) return originalFusedConv2d!(args);
+  const inputs: tf.NamedTensorMap = { x: args.x as tf.Tensor, filter: args.filter as tf.Tensor };
+  if (args.bias != null) inputs.bias = args.bias as tf.Tensor;
+  const attrs = {
+    strides: args.strides,
+    pad: args.pad,
+    dataFormat: 'NHWC',
+    dilations: args.dilations ?? [1, 1],
+    dimRoundingMode: args.dimRoundingMode,
+    activation: 'linear',
+    leakyreluAlpha: args.leakyreluAlpha,
+  };
+  return tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Installing.
+ * ------------------------------------------------------------------------------------------- */
+
+/** GAN_AUGMENT_LAZY_GRADIENTS: '0' / 'false' / 'off' -> tfjs's gradients (for A/B runs); anything else -> ours. */
+export function lazyGradientsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.GAN_AUGMENT_LAZY_GRADIENTS?.trim().toLowerCase();
+  return !(v === '0' || v === 'false' || v === 'off');
+}
+
+let installed = false;
+let originalFusedConv2d: FusedConv2dFn | null = null;
+
+/**
+ * Registers both gradients and routes `tf.fused.conv2d` (the object tfjs-layers calls through, so
+ * its Conv2D layers take the route), as GAN_AUGMENT_LAZY_GRADIENTS says. The registry is global, so
+ * this holds for every backend. Idempotent. Returns whether ours are on.
+ */
+export function installLazyGradients(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!installed) {
+    tf.registerGradient(leakyReluGrad);
+    tf.registerGradient(fusedConv2dGrad);
+    installed = true;
+  }
+  return setLazyGradients(lazyGradientsRequested(env));
+}
+
+/**
+ * Turns ours on or off: off is tfjs's own fused conv2d and the LeakyReLU mask on the tape. Returns
+ * whether ours are on (false when asked off, or when tfjs's `fused` object cannot be changed).
+ */
+export function setLazyGradients(enabled: boolean): boolean {
+  const fused = tf.fused as { conv2d: FusedConv2dFn };
+  if (enabled && !originalFusedConv2d) {
+    const theirs = fused.conv2d;
+    try {
+      fused.conv2d = routedFusedConv2d as FusedConv2dFn;
+    } catch {
+      // A frozen module object (an ES module build of tfjs): keep tfjs's path.
+    }
+    if (fused.conv2d === (routedFusedConv2d as FusedConv2dFn)) originalFusedConv2d = theirs;
+  } else if (!enabled && originalFusedConv2d) {
+    fused.conv2d = originalFusedConv2d;
+    originalFusedConv2d = null;
+  }
+  lazy = originalFusedConv2d !== null;
+  return lazy;
+}
+
+/** Whether ours are on: `tf.fused.conv2d` routed and the LeakyReLU mask off the tape. */
+export function lazyGradientsOn(): boolean {
+  return lazy && tf.fused.conv2d === (routedFusedConv2d as FusedConv2dFn);
+}
