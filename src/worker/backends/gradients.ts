@@ -18,7 +18,11 @@
  *    through it: the penalty's outer backward pass sent tensors of zeros down the whole forward
  *    pass of the interpolated images (a filter and an input gradient per layer, per critic update).
  *    Here the gradient is a custom op of dy alone, with the mask a constant (its own gradient is the
- *    same op on ddy, so any order works): those zero paths are no longer built.
+ *    same op on ddy, so any order works): those zero paths are no longer built. One visible change:
+ *    a function that depends on an input only through LeakyReLU's mask (its gradient is piecewise
+ *    constant in that input) now has no second derivative in that input on the tape, and tf.grad
+ *    throws "Cannot compute gradient" where tfjs returned zeros. Training takes second derivatives
+ *    with respect to weights, which stay connected through dy (tested).
  *
  * Both change which kernels run, not what they compute: the losses of a training step are
  * bit-identical with and without (tested).
@@ -112,6 +116,9 @@ function takesLazyPath(args: FusedConv2dArgs): boolean {
   if (tf.engine().state.gradientDepth === 0) return false; // nothing records: tfjs's path is the same kernel
   if ((args.activation ?? 'linear') !== 'linear' || args.preluActivationWeights != null) return false;
   if ((args.dataFormat ?? 'NHWC') !== 'NHWC' || !isUnit(args.dilations)) return false;
+  // tfjs's own gradient ignores dimRoundingMode (and its forward checks it against the padding): keep
+  // its behaviour there. tfjs-layers never passes one.
+  if (args.dimRoundingMode != null) return false;
   if (!isFloat32(x, 4) || !isFloat32(filter, 4) || filter.shape[2] !== x.shape[3]) return false;
   return bias == null || (isFloat32(bias, 1) && bias.shape[0] === filter.shape[3]);
 }
@@ -142,7 +149,6 @@ export function lazyGradientsRequested(env: NodeJS.ProcessEnv = process.env): bo
   return !(v === '0' || v === 'false' || v === 'off');
 }
 
-let installed = false;
 let originalFusedConv2d: FusedConv2dFn | null = null;
 
 /**
@@ -151,11 +157,9 @@ let originalFusedConv2d: FusedConv2dFn | null = null;
  * this holds for every backend. Idempotent. Returns whether ours are on.
  */
 export function installLazyGradients(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (!installed) {
-    tf.registerGradient(leakyReluGrad);
-    tf.registerGradient(fusedConv2dGrad);
-    installed = true;
-  }
+  // Every time (cheap): a later import that registers tfjs-core's gradients again would replace ours.
+  tf.registerGradient(leakyReluGrad);
+  tf.registerGradient(fusedConv2dGrad);
   return setLazyGradients(lazyGradientsRequested(env));
 }
 
