@@ -243,10 +243,18 @@ export const RunSchema = z.object({
   health: z.array(z.string()), // plain-language hints ("The generator may have collapsed...")
   error: AppErrorDataSchema.nullable(),
   jobId: z.string().nullable(),
+  /**
+   * While a running run prepares its first step: loading the training images (done of total), then
+   * starting (building the networks, the first step); `since` = when this last changed. Else null.
+   */
+  preparing: z
+    .object({ stage: z.enum(['loading', 'starting']), done: z.number(), total: z.number(), since: z.string() })
+    .nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 export type Run = z.infer<typeof RunSchema>;
+export type RunPreparing = NonNullable<Run['preparing']>;
 
 export const GeneratedImageSchema = z.object({
   id: z.number(),

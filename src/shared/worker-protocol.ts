@@ -60,6 +60,11 @@ export interface TrainTaskSettings {
 /** What a training task streams back. */
 export type TrainItem =
   | { kind: 'backend'; name: string; device: string; warning: string | null }
+  /**
+   * Before the first step: the training images loading (`done` of `total`, a few times a second), then
+   * 'starting' (networks built or loaded from the checkpoint, the first step under way; 0 of 0).
+   */
+  | { kind: 'preparing'; stage: 'loading' | 'starting'; done: number; total: number }
   | {
       kind: 'metrics';
       points: { step: number; dLoss: number | null; gLoss: number | null; wasserstein: number | null; gradientPenalty: number | null; stepMs: number; imagesPerSec: number }[];

@@ -115,7 +115,10 @@ describe('a training task on the processor', () => {
       };
       const task = { kind: 'train' as const, runDir: join(dir, 'run'), settings, files, totalSteps: 10, checkpointEvery: 10, resumeFrom: null };
       await expect(runTrain('t1', task, abort.signal, send)).rejects.toBe('pause'); // the abort's reason, not the missing file
-      expect(items.map((i) => i.kind)).toEqual(['backend']); // no step, no checkpoint
+      // Only the images loading was said: no first step, no step, no checkpoint.
+      expect(items[0]).toEqual({ kind: 'preparing', stage: 'loading', done: 0, total: 201 });
+      const loading = (i: TrainItem) => i.kind === 'preparing' && i.stage === 'loading' && i.done < i.total;
+      expect(items.filter((i) => !loading(i)).map((i) => i.kind)).toEqual(['backend']);
     });
   }, 60_000);
 

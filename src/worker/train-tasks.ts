@@ -120,15 +120,28 @@ export async function retryIfDeviceLostAtStart<T>(run: (didWork: () => void) => 
  */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** How often a train task reports the loading of its training images, at most. */
+const PREPARING_EVERY_MS = 250;
+
 export function runTrain(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send) {
   return retryIfDeviceLostAtStart((didWork) => runTrainOnce(taskId, task, signal, send, didWork), signal);
 }
 
 async function runTrainOnce(taskId: TaskId, task: Extract<WorkerTask, { kind: 'train' }>, signal: AbortSignal, send: Send, didWork: () => void) {
   const item = (i: TrainItem) => send({ type: 'item', taskId, item: i });
+  const total = task.files.length;
+  item({ kind: 'preparing', stage: 'loading', done: 0, total });
   const backend = await initBackend(task.settings.backend);
   item({ kind: 'backend', name: backend.name, device: backend.device, warning: backend.warning ?? null });
-  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels, { signal });
+  let loadingSent = Date.now();
+  const onProgress = (done: number) => {
+    // A few times a second, and the last image: thousands of items would only load the channel.
+    if (done < total && Date.now() - loadingSent < PREPARING_EVERY_MS) return;
+    loadingSent = Date.now();
+    item({ kind: 'preparing', stage: 'loading', done, total });
+  };
+  const dataset = await loadDataset(task.files, task.settings.resolution, task.settings.channels, { signal, onProgress });
+  item({ kind: 'preparing', stage: 'starting', done: 0, total: 0 });
   let trainer: Trainer | undefined;
   let failed = false;
   const readLossEvery = readLossEveryOn(backend);

@@ -16,6 +16,9 @@ export function progressLine(job: Job): string {
     parts.push(`${p.done}/${p.total} ${p.unit} (${pct}%)`);
   } else parts.push(`${p.done} ${p.unit}`);
   if (p.ratePerSecond !== null) parts.push(`${p.ratePerSecond.toFixed(1)} ${p.unit}/s`);
+  // Before there is a rate (nothing counted yet: a training run loading its images, an import
+  // counting files), the job's own words say what it is doing.
+  else if (job.status === 'running' && job.message) parts.push(job.message);
   if (p.etaSeconds !== null && job.status === 'running') parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
   if (job.status !== 'running') parts.push(job.status);
   return parts.join(' · ');

@@ -57,6 +57,13 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     );
     expect(run).toMatchObject({ status: 'queued', totalSteps: 12, classes: ['Bag'] });
     await expect.poll(() => updates.at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    // Before its first step the run said what it was doing: the images loading (all of them, at the
+    // end), then the first step; from the first step on, nothing.
+    const stages = updates.map((u) => u.preparing);
+    const allLoaded = stages.find((p) => p?.stage === 'loading' && p.done === p.total);
+    expect(allLoaded?.total).toBeGreaterThan(0);
+    expect(stages.indexOf(allLoaded!)).toBeLessThan(stages.findIndex((p) => p?.stage === 'starting'));
+    expect(updates.filter((u) => u.step > 0).every((u) => u.preparing === null)).toBe(true);
     await ok(s.dispatch('runs.pause', { runId: run!.id }));
     await s.runner.whenIdle();
     const paused = await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: run!.id }));
@@ -75,7 +82,7 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     await ok(s.dispatch('runs.resume', { runId: run!.id }));
     await s.runner.whenIdle();
     const done = await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: run!.id }));
-    expect(done.run).toMatchObject({ status: 'completed', step: 12, checkpointStep: 12, error: null });
+    expect(done.run).toMatchObject({ status: 'completed', step: 12, checkpointStep: 12, error: null, preparing: null });
     expect(done.metrics.map((m) => m.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     const sample = await ok<{ step: number; image: string }>(s.dispatch('runs.sample', { runId: run!.id }));
     expect(sample.step).toBe(12);

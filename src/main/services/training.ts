@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricPoint, Run, TrainSettings } from '../../shared/contract';
+import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
 import type { Project } from '../store/project';
@@ -89,6 +89,18 @@ export function healthHints(model: 'dcgan' | 'cwgan-gp', recent: readonly Metric
   return hints;
 }
 
+/**
+ * What each running run of a project is doing before its first step (from the worker's 'preparing'
+ * items). Kept in memory, not in the database: it means nothing once the task has ended.
+ */
+const preparingRuns = new WeakMap<Project, Map<string, RunPreparing>>();
+
+function preparingOf(project: Project): Map<string, RunPreparing> {
+  let m = preparingRuns.get(project);
+  if (!m) preparingRuns.set(project, (m = new Map()));
+  return m;
+}
+
 export function rowToRun(project: Project, r: RunRow): Run {
   const recent = (
     project.db
@@ -122,6 +134,7 @@ export function rowToRun(project: Project, r: RunRow): Run {
     health: healthHints(r.model, recent, r.diversity, r.step),
     error: r.error ? (JSON.parse(r.error) as AppErrorData) : null,
     jobId: r.job_id,
+    preparing: running ? (preparingRuns.get(project)?.get(r.id) ?? null) : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -257,9 +270,13 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         `INSERT OR REPLACE INTO run_metrics (run_id, step, d_loss, g_loss, wasserstein, gradient_penalty, step_ms, images_per_sec)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
+      const preparing = preparingOf(project);
       const onItem = (raw: unknown) => {
         const item = raw as TrainItem;
         switch (item.kind) {
+          case 'preparing':
+            preparing.set(runId, { stage: item.stage, done: item.done, total: item.total, since: new Date().toISOString() });
+            break;
           case 'backend':
             updateRun(project, runId, { backend: item.name, device: item.device, backend_warning: item.warning });
             break;
@@ -268,6 +285,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
               for (const m of item.points) insertMetric.run(runId, m.step, m.dLoss, m.gLoss, m.wasserstein, m.gradientPenalty, m.stepMs, m.imagesPerSec);
             })();
             updateRun(project, runId, { step: item.points[item.points.length - 1]!.step });
+            preparing.delete(runId); // a step is done (its progress message may come after this)
             break;
           case 'checkpoint':
             updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
@@ -278,7 +296,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         }
         publish();
       };
-      ctx.progress(row.checkpoint_step ?? 0, row.total_steps, `Loading ${files.length} training images…`);
+      ctx.progress(row.checkpoint_step ?? 0, row.total_steps, `Loading ${files.length.toLocaleString('en')} training images…`);
       try {
         await ctx.worker.runTask(
           {
@@ -290,9 +308,18 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             checkpointEvery: row.checkpoint_every,
             resumeFrom,
           },
-          { signal: ctx.signal, onItem, onProgress: (done, total) => ctx.progress(done, total, `Step ${done} of ${total}`) },
+          {
+            signal: ctx.signal,
+            onItem,
+            onProgress: (done, total) => {
+              ctx.progress(done, total, `Step ${done} of ${total}`);
+              // The first step is done: no longer preparing.
+              if (preparing.delete(runId)) publish();
+            },
+          },
         );
       } catch (err) {
+        preparing.delete(runId);
         const data = toErrorData(err);
         if (data.kind === 'cancelled' || ctx.signal.aborted) {
           updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
@@ -303,6 +330,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         publish();
         throw err;
       }
+      preparing.delete(runId);
       if (ctx.signal.aborted) {
         updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
         publish();

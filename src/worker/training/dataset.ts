@@ -40,13 +40,14 @@ export async function loadDataset(
   files: DatasetFile[],
   resolution: number,
   channels: 1 | 3,
-  options: { concurrency?: number; signal?: AbortSignal } = {},
+  options: { concurrency?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Dataset> {
   if (files.length === 0) throw new Error('The training set is empty: choose classes that have images.');
   const size = resolution * resolution * channels;
   const pixels = new Uint8Array(files.length * size);
   const labels = new Int32Array(files.length);
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < files.length; i = next++) {
       options.signal?.throwIfAborted(); // a pause while thousands of images load is answered at once
@@ -70,6 +71,7 @@ export async function loadDataset(
         pixels.set(data.subarray(0, size), i * size);
       }
       labels[i] = f.classIndex;
+      options.onProgress?.(++done, files.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, files.length) }, worker));

@@ -238,8 +238,10 @@ describe('loadDataset', () => {
     expect(b.shape).toEqual([1, 32, 32, 3]);
     expect(Array.from(b.dataSync().slice(0, 3))).toEqual([1, -1, -1]);
     b.dispose();
-    const gray = await loadDataset(files, 32, 1);
+    const progress: Array<[number, number]> = [];
+    const gray = await loadDataset(files, 32, 1, { onProgress: (done, total) => progress.push([done, total]) });
     expect(gray.pixels.length).toBe(3 * 32 * 32);
+    expect(progress).toEqual([[1, 3], [2, 3], [3, 3]]); // one call per image read
     await expect(loadDataset([{ path: path.join(tmp, 'missing.png'), classIndex: 0 }], 32, 3)).rejects.toThrow(/missing.png/);
   });
 });

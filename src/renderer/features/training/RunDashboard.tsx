@@ -7,7 +7,7 @@ import { notifyError } from '../../lib/notify';
 import { formatEta, formatRate } from '../jobs/format';
 import { LossCharts } from './LossCharts';
 import { RunStatusBadge, runPercent } from './RunsList';
-import { BACKEND_LABEL, allowedActions, mergeMetrics, runStatusSentence, runTitle, stallSentence, windingSentence } from './trainingState';
+import { BACKEND_LABEL, allowedActions, mergeMetrics, preparingSentence, runStatusSentence, runTitle, stallSentence, windingSentence } from './trainingState';
 
 interface Props {
   run: Run;
@@ -175,7 +175,8 @@ export function RunDashboard({ run, onRun }: Props) {
   const canTrainLonger = (run.status === 'completed' || run.status === 'stopped') && run.checkpointStep !== null;
   // Only while the run still runs: its answer may arrive (as an event) before the call's reply.
   const windingNow = run.status === 'running' ? winding : null;
-  const sentence = windingNow ? windingSentence(windingNow) : runStatusSentence(run);
+  const sentence = windingNow ? windingSentence(windingNow) : (runStatusSentence(run) ?? preparingSentence(run));
+  const loading = !windingNow && run.status === 'running' && run.preparing?.stage === 'loading' && run.preparing.total > 0 ? run.preparing : null;
   const waiting = busy ?? windingNow;
   const now = useNow(run.status === 'running', 15_000);
   const stalled = windingNow ? null : stallSentence(run, now);
@@ -258,6 +259,15 @@ export function RunDashboard({ run, onRun }: Props) {
             <Text size="sm" c={run.status === 'failed' ? 'red' : 'dimmed'} data-testid="run-status-sentence" aria-live="polite">
               {sentence}
             </Text>
+          )}
+          {loading && (
+            <Progress
+              value={(100 * loading.done) / loading.total}
+              size="xs"
+              radius="xl"
+              aria-label={`Loading the training images: ${loading.done} of ${loading.total}`}
+              data-testid="run-loading-progress"
+            />
           )}
         </Stack>
 

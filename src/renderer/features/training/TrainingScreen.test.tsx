@@ -140,6 +140,22 @@ describe('TrainingScreen', () => {
     await waitFor(() => expect(within(dashboard).queryByTestId('run-stalled')).toBeNull());
   });
 
+  it('before the first step, says what the run is doing, with the images loading as a bar', async () => {
+    const now = new Date().toISOString();
+    let run: Run = makeRun({ step: 0, checkpointStep: null, imagesPerSec: null, preparing: { stage: 'loading', done: 1200, total: 25331, since: now } });
+    const { client } = renderTraining({ 'runs.list': () => [run], 'runs.get': () => ({ run, metrics: [] }) });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('Loading the training images: 1,200 of 25,331…');
+    expect(within(dashboard).getByLabelText('Loading the training images: 1200 of 25331')).toBeTruthy();
+    run = makeRun({ step: 0, checkpointStep: null, imagesPerSec: null, preparing: { stage: 'starting', done: 0, total: 0, since: now } });
+    act(() => client.emit('run.updated', { run, metrics: [] }));
+    await waitFor(() => expect(within(dashboard).getByTestId('run-status-sentence').textContent).toBe('Building the networks and taking the first step…'));
+    expect(within(dashboard).queryByTestId('run-loading-progress')).toBeNull();
+    run = makeRun({ step: 1, checkpointStep: null, preparing: null, updatedAt: new Date().toISOString() });
+    act(() => client.emit('run.updated', { run, metrics: [] }));
+    await waitFor(() => expect(within(dashboard).queryByTestId('run-status-sentence')).toBeNull());
+  });
+
   it('is not left waiting when the run answers a pause before the call does', async () => {
     let run: Run = makeRun();
     const emitter: { emit?: (run: Run) => void } = {};

@@ -25,6 +25,7 @@ export function makeRun(over: Partial<Run> = {}): Run {
     health: [],
     error: null,
     jobId: 'job-train-1',
+    preparing: null,
     createdAt: '2025-01-01T10:00:00.000Z',
     updatedAt: '2025-01-01T10:05:00.000Z',
     ...over,

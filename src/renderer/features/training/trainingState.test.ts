@@ -14,6 +14,7 @@ import {
   mergeMetrics,
   presetBatch,
   runStatusSentence,
+  preparingSentence,
   stallSentence,
   suggestDiffAugment,
 } from './trainingState';
@@ -111,9 +112,43 @@ describe('stallSentence', () => {
     expect(stallSentence(slow, minutes(16))).toMatch(/for 16 minutes, though a step has been taking about 30 seconds\..* carries on from the beginning\.$/);
   });
 
-  it('stays quiet before the first step, and for runs that are not running', () => {
+  it('stays quiet for runs that are not running, and before the first step without word of preparing', () => {
     expect(stallSentence(makeRun({ step: 0, imagesPerSec: null }), minutes(60))).toBeNull();
     for (const status of ['paused', 'queued', 'failed', 'completed'] as const) expect(stallSentence(makeRun({ status }), minutes(60))).toBeNull();
+  });
+
+  it('before the first step: speaks up when no image has loaded for 3 minutes, or the first step takes 15', () => {
+    const since = '2025-01-01T10:05:00.000Z';
+    const loading = makeRun({ step: 0, imagesPerSec: null, checkpointStep: null, preparing: { stage: 'loading', done: 1200, total: 25331, since } });
+    expect(stallSentence(loading, minutes(2.9))).toBeNull();
+    expect(stallSentence(loading, minutes(4))).toBe(
+      'No training image has loaded for 4 minutes (1,200 of 25,331 so far). The background worker may be stuck. ' +
+        'Pause the run: if the worker does not answer, GAN Augment restarts it, and Resume carries on from the beginning.',
+    );
+    // A resumed run still has its old speed and step: the preparing stage decides, not them.
+    const starting = makeRun({ step: 500, checkpointStep: 500, preparing: { stage: 'starting', done: 0, total: 0, since } });
+    expect(stallSentence(starting, minutes(14))).toBeNull();
+    expect(stallSentence(starting, minutes(16))).toMatch(/^The first training step has not finished after 16 minutes\. .* from its last checkpoint \(step 500\)\.$/);
+    expect(stallSentence({ ...starting, status: 'paused' }, minutes(60))).toBeNull();
+  });
+});
+
+describe('preparingSentence', () => {
+  const since = '2025-01-01T10:05:00.000Z';
+  it('says what a running run does before its first step', () => {
+    expect(preparingSentence(makeRun({ checkpointStep: null, preparing: { stage: 'loading', done: 0, total: 25331, since } }))).toBe(
+      'Loading the training images: 0 of 25,331…',
+    );
+    expect(preparingSentence(makeRun({ checkpointStep: null, preparing: { stage: 'starting', done: 0, total: 0, since } }))).toBe(
+      'Building the networks and taking the first step…',
+    );
+    expect(preparingSentence(makeRun({ checkpointStep: 1500, preparing: { stage: 'starting', done: 0, total: 0, since } }))).toBe(
+      'Loading the checkpoint of step 1,500 and taking the first step…',
+    );
+  });
+  it('is null once training (or for a run that is not running)', () => {
+    expect(preparingSentence(makeRun({ preparing: null }))).toBeNull();
+    expect(preparingSentence(makeRun({ status: 'paused', preparing: { stage: 'loading', done: 3, total: 9, since } }))).toBeNull();
   });
 });
 

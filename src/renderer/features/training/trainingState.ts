@@ -174,23 +174,49 @@ function formatStepTime(ms: number): string {
 }
 
 /**
+ * Before a run's first step is done: what it is doing ("Loading the training images: 1,200 of
+ * 25,331…"), or null.
+ */
+export function preparingSentence(run: Pick<Run, 'status' | 'preparing' | 'checkpointStep'>): string | null {
+  const p = run.status === 'running' ? run.preparing : null;
+  if (!p) return null;
+  if (p.stage === 'loading') return `Loading the training images: ${p.done.toLocaleString('en')} of ${p.total.toLocaleString('en')}…`;
+  return run.checkpointStep
+    ? `Loading the checkpoint of step ${run.checkpointStep.toLocaleString('en')} and taking the first step…`
+    : 'Building the networks and taking the first step…';
+}
+
+/** Before the first step: images that stop loading for this long, or a first step this slow, may be stuck. */
+export const STALL_LOADING_MS = 3 * 60_000;
+export const STALL_STARTING_MS = 15 * 60_000;
+
+/**
  * A running run that has reported nothing for far longer than its steps take (a worker stuck in a
- * computation, a GPU that hangs without being lost): what the person can do, or null.
+ * computation, a GPU that hangs without being lost), or that is stuck before its first step (no
+ * image loaded for 3 minutes; no first step after 15): what the person can do, or null.
  */
 export function stallSentence(
-  run: Pick<Run, 'status' | 'step' | 'batch' | 'imagesPerSec' | 'updatedAt' | 'checkpointStep'>,
+  run: Pick<Run, 'status' | 'step' | 'batch' | 'imagesPerSec' | 'updatedAt' | 'checkpointStep' | 'preparing'>,
   now: number,
 ): string | null {
-  if (run.status !== 'running' || run.step === 0 || !run.imagesPerSec) return null;
+  if (run.status !== 'running') return null;
+  const from = run.checkpointStep ? `from its last checkpoint (step ${run.checkpointStep.toLocaleString('en')})` : 'from the beginning';
+  const advice = `The background worker may be stuck. Pause the run: if the worker does not answer, GAN Augment restarts it, and Resume carries on ${from}.`;
+  const minutesSince = (iso: string) => Math.round((now - Date.parse(iso)) / 60_000);
+  if (run.preparing) {
+    const silentMs = now - Date.parse(run.preparing.since);
+    if (!Number.isFinite(silentMs)) return null;
+    if (run.preparing.stage === 'loading' && silentMs >= STALL_LOADING_MS)
+      return `No training image has loaded for ${minutesSince(run.preparing.since)} minutes (${run.preparing.done.toLocaleString('en')} of ${run.preparing.total.toLocaleString('en')} so far). ${advice}`;
+    if (run.preparing.stage === 'starting' && silentMs >= STALL_STARTING_MS)
+      return `The first training step has not finished after ${minutesSince(run.preparing.since)} minutes. ${advice}`;
+    return null;
+  }
+  if (run.step === 0 || !run.imagesPerSec) return null;
   const stepMs = (run.batch / run.imagesPerSec) * 1000;
   const silentMs = now - Date.parse(run.updatedAt);
   if (!Number.isFinite(silentMs) || silentMs < Math.max(STALL_MIN_MS, 30 * stepMs)) return null;
-  const minutes = Math.round(silentMs / 60_000);
-  const from = run.checkpointStep ? `from its last checkpoint (step ${run.checkpointStep.toLocaleString('en')})` : 'from the beginning';
-  return (
-    `No training step has finished for ${minutes} minutes, though a step has been taking ${formatStepTime(stepMs)}. ` +
-    `The background worker may be stuck. Pause the run: if the worker does not answer, GAN Augment restarts it, and Resume carries on ${from}.`
-  );
+  return `No training step has finished for ${minutesSince(run.updatedAt)} minutes, though a step has been taking ${formatStepTime(stepMs)}. ${advice}`;
 }
 
 /** What the dashboard says between a click on Pause or Stop and the run's answer. */
