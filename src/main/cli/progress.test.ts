@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../shared/contract';
+import { makeJob } from '../../../test/helpers/job';
 import { progressLine } from './progress';
 
-const job = (over: Omit<Partial<Job>, 'progress'> & { progress?: Partial<Job['progress']> } = {}): Job => ({
-  id: 'j1',
-  type: 'train',
-  title: 'Train run-1',
-  status: 'running',
-  message: null,
-  error: null,
-  result: null,
-  createdAt: '2025-01-01T10:00:00.000Z',
-  startedAt: '2025-01-01T10:00:00.000Z',
-  finishedAt: null,
-  ...over,
-  progress: { done: 0, total: 12, unit: 'steps', ratePerSecond: null, etaSeconds: null, ...over.progress },
-});
+const job = (over: Omit<Partial<Job>, 'progress'> & { progress?: Partial<Job['progress']> } = {}): Job =>
+  makeJob({ type: 'train', title: 'Train run-1', ...over, progress: { done: 0, total: 12, unit: 'steps', ratePerSecond: null, etaSeconds: null, ...over.progress } });
 
 describe('progressLine', () => {
   it('says what a job is doing before anything is counted (a run loading its images), then counts', () => {

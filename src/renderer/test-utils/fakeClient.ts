@@ -1,5 +1,5 @@
 /** A ContractClient for render tests: answers from a table of handlers and lets tests emit events. */
-import type { CallInput, CallName, CallOutput, EventName, EventPayload, Job } from '../../shared/contract';
+import type { CallInput, CallName, CallOutput, EventName, EventPayload } from '../../shared/contract';
 import type { ErrorKind } from '../../shared/errors';
 import { ApiError, type AppClient, type ConnectionState } from '../api/client';
 
@@ -51,19 +51,4 @@ export function createFakeClient(handlers: FakeHandlers, mode: 'electron' | 'web
   };
 }
 
-export function makeJob(over: Partial<Job> = {}): Job {
-  return {
-    id: 'job-1',
-    type: 'verify',
-    title: 'Verify project files',
-    status: 'running',
-    progress: { done: 0, total: 100, unit: 'files', ratePerSecond: null, etaSeconds: null },
-    message: null,
-    error: null,
-    result: null,
-    createdAt: '2025-01-01T10:00:00.000Z',
-    startedAt: '2025-01-01T10:00:00.000Z',
-    finishedAt: null,
-    ...over,
-  };
-}
+export { makeJob } from '../../../test/helpers/job';
