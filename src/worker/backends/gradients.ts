@@ -29,6 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { exactAlpha, leakyFactor } from './wasm/leaky-relu';
+import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable } from './kernels/leaky-relu-grad';
 
 /* ---------------------------------------------------------------------------------------------
  * LeakyReLU: the mask as a constant of the backward pass.
@@ -36,6 +37,8 @@ import { exactAlpha, leakyFactor } from './wasm/leaky-relu';
 
 /** dy * (x > 0 ? 1 : alpha), in the form the backend computes fastest (bit-identical). */
 function leakyMask(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  // One WebGPU program instead of Greater, Multiply and Select (./kernels/leaky-relu-grad).
+  if (lazy && leakyReluGradOnDeviceAvailable(dy, x)) return leakyReluGradOnDevice(dy, x, alpha);
   const a = exactAlpha(alpha);
   // tfjs-backend-wasm's Greater and Select are scalar loops; Step and Multiply are fast (./wasm/leaky-relu).
   if (tf.getBackend() === 'wasm' && a !== null && x.dtype === 'float32') return tf.mul(dy, leakyFactor(x, a));
