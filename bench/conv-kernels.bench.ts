@@ -73,11 +73,12 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
 
 /**
  * MxNxK, e.g. 32x32x16; then optionally wT (the filter gradient aims for T workgroups in all, tiles
- * times K splits: e.g. 64x64x32w1024), and a trailing 's' (the input gradient's strided first loads).
+ * times K splits: e.g. 64x64x32w1024), a trailing 's' (the input gradient's strided first loads) or
+ * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`).
  */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
-  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)$/.exec(s);
-  if (!match) throw new Error('--tile MxNxK[wT][s], e.g. 32x32x16 or 64x64x32w1024');
+  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)$/.exec(s);
+  if (!match) throw new Error('--tile MxNxK[wT][s][c], e.g. 32x32x16, 64x64x32w1024 or 64x64x16w512c');
   const [m, n, k, w] = match.slice(1, 5).map(Number);
   return {
     ...DEFAULT_TILING,
@@ -86,6 +87,7 @@ function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
     tileK: k!,
     ...(w ? { targetWorkgroups: w } : {}),
     ...(match[5] ? { coalesced: false } : {}),
+    ...(match[6] ? { carryK: true } : {}),
   };
 }
 

@@ -90,6 +90,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       check(c, await runOurs(c, x, dy), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1 }), dw, K);
       check(c, await runOurs(c, x, dy, GPU_TILING), dw, K);
+      // The x gather walked by carrying adds (the GPU sweep's option), multi-row and one-split tilings too.
+      check(c, await runOurs(c, x, dy, { ...GPU_TILING, carryK: true }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1, carryK: true }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
       dy.dispose();

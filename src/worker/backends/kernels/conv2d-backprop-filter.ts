@@ -65,6 +65,13 @@ export interface FilterGradTiling {
   targetWorkgroups: number;
   /** Each split covers at least this many K-tiles. */
   minKTilesPerSplit: number;
+  /**
+   * Walk k -> (b, oh, ow) of the x gather by carrying adds instead of dividing per K row (4 integer
+   * divisions per row, for 16-32 rank-1 updates). Off by default: on lavapipe it is within noise of
+   * dividing (DCGAN-32 layers, 2026-11-26); integer division is slow on GPUs, so it waits for the GPU
+   * sweep (`PARTS=filtersweep FTILES="64x64x16w512 64x64x16w512c" scripts/gpu/run-bench.sh`).
+   */
+  carryK?: boolean;
 }
 
 export const DEFAULT_TILING: FilterGradTiling = {
@@ -127,7 +134,26 @@ export function planFilterGrad(
 
 const GEMM_UNIFORMS =
   'gM : i32, gN : i32, gK : i32, kPerSplit : i32, kTilesPerSplit : i32, inH : i32, inW : i32, inC : i32, ' +
-  'outH : i32, outW : i32, filterW : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32,';
+  'outH : i32, outW : i32, filterW : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32, ' +
+  'rowOw : i32, rowOh : i32, rowB : i32, tileOw : i32, tileOh : i32, tileB : i32,';
+
+/** k = (b * outH + oh) * outW + ow: a step of `d` in k as a step in (b, oh, ow), for carrying adds. */
+export function kStep(d: number, outH: number, outW: number): [number, number, number] {
+  return [d % outW, Math.floor(d / outW) % outH, Math.floor(d / (outW * outH))];
+}
+
+/**
+ * WGSL: adds the step (uniforms d<Ow>, d<Oh>, d<B>, `dk` in k) to a position (k, b, oh, ow) with two
+ * carries, no division (integer division is slow on GPUs, and a per-lane loop on lavapipe).
+ */
+function advanceK(v: { k: string; b: string; oh: string; ow: string }, step: 'row' | 'tile', dk: number): string {
+  return `${v.k} = ${v.k} + ${dk};
+          ${v.ow} = ${v.ow} + uniforms.${step}Ow;
+          if (${v.ow} >= uniforms.outW) { ${v.ow} = ${v.ow} - uniforms.outW; ${v.oh} = ${v.oh} + 1; }
+          ${v.oh} = ${v.oh} + uniforms.${step}Oh;
+          if (${v.oh} >= uniforms.outH) { ${v.oh} = ${v.oh} - uniforms.outH; ${v.b} = ${v.b} + 1; }
+          ${v.b} = ${v.b} + uniforms.${step}B;`;
+}
 
 export class FilterGradGemmProgram implements WebGpuProgramLike {
   variableNames = ['x', 'dy'];
@@ -137,6 +163,8 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms = GEMM_UNIFORMS;
+  /** K rows between a thread's A rows in one tile (the A-load pass's height). */
+  readonly rowsPerLoad: number;
   private readonly t: FilterGradTiling;
 
   constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling) {
@@ -147,16 +175,18 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
       throw new Error('tileK must be a multiple of the rows each load pass covers');
     }
     this.t = tiling;
+    this.rowsPerLoad = threads / (tileM / 4);
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.splits];
-    this.shaderKey = `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}`;
+    this.shaderKey = `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}`;
   }
 
   getUserCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const carry = this.t.carryK === true;
     const QM = TM / 4; // vec4 columns of the A tile = thread rows
     const QN = TN / 4;
     const NT = QM * QN;
@@ -200,16 +230,31 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
 
       ${GEMM_ACC_DECLS}
 
+      ${
+        carry
+          ? `// The thread's first A row of the current tile, k = kt + aRow, as (b, oh, ow): divided out once,
+      // then advanced by carrying adds (by ${aStep} rows within a tile, by ${TK} between tiles).
+      var kTile = kStart + aRow;
+      var owTile = kTile % uniforms.outW;
+      var ohTile = (kTile / uniforms.outW) % uniforms.outH;
+      var bTile = kTile / (uniforms.outW * uniforms.outH);`
+          : ''
+      }
       for (var t = 0; t < uniforms.kTilesPerSplit; t = t + 1) {
         let kt = kStart + t * ${TK};
+        ${carry ? 'var k = kTile; var ow = owTile; var oh = ohTile; var b = bTile;' : ''}
         for (var r = aRow; r < ${TK}; r = r + ${aStep}) {
-          let k = kt + r;
+          ${carry ? '' : 'let k = kt + r;'}
           var v = vec4<f32>(0.0);
           if (k < kEnd) {
-            let ow = k % uniforms.outW;
+            ${
+              carry
+                ? ''
+                : `let ow = k % uniforms.outW;
             let bh = k / uniforms.outW;
             let oh = bh % uniforms.outH;
-            let b = bh / uniforms.outH;
+            let b = bh / uniforms.outH;`
+            }
             let ihBase = oh * uniforms.strideH;
             let iwBase = ow * uniforms.strideW;
             ${lanes
@@ -225,7 +270,9 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
               .join('\n            ')}
           }
           ganTileA[r * ${QM} + aq] = v;
+          ${carry ? advanceK({ k: 'k', b: 'b', oh: 'oh', ow: 'ow' }, 'row', aStep) : ''}
         }
+        ${carry ? advanceK({ k: 'kTile', b: 'bTile', oh: 'ohTile', ow: 'owTile' }, 'tile', TK) : ''}
         for (var r = bRow; r < ${TK}; r = r + ${bStep}) {
           let k = kt + r;
           var v = vec4<f32>(0.0);
@@ -344,6 +391,8 @@ export function runFilterGrad(
     i32(conv.strideWidth),
     i32(conv.padInfo.top),
     i32(conv.padInfo.left),
+    ...kStep(gemm.rowsPerLoad, conv.outHeight, conv.outWidth).map(i32),
+    ...kStep(tiling.tileK, conv.outHeight, conv.outWidth).map(i32),
   ];
   const partial = backend.runWebGPUProgram(gemm, [x, dy], 'float32', uniforms);
   if (geo.splits === 1) return partial;
