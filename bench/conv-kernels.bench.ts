@@ -73,12 +73,13 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
 
 /**
  * MxNxK, e.g. 32x32x16; then optionally wT (the filter gradient aims for T workgroups in all, tiles
- * times K splits: e.g. 64x64x32w1024), a trailing 's' (the input gradient's strided first loads) or
- * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`).
+ * times K splits: e.g. 64x64x32w1024), a trailing 's' (the input gradient's strided first loads),
+ * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`) and 'b8' (the filter
+ * gradient's 8 x 8 outputs per thread, `threadBlock`).
  */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
-  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)$/.exec(s);
-  if (!match) throw new Error('--tile MxNxK[wT][s][c], e.g. 32x32x16, 64x64x32w1024 or 64x64x16w512c');
+  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?$/.exec(s);
+  if (!match) throw new Error('--tile MxNxK[wT][s][c][b8], e.g. 32x32x16, 64x64x32w1024, 64x64x16w512c or 128x128x16w512b8');
   const [m, n, k, w] = match.slice(1, 5).map(Number);
   return {
     ...DEFAULT_TILING,
@@ -88,6 +89,7 @@ function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
     ...(w ? { targetWorkgroups: w } : {}),
     ...(match[5] ? { coalesced: false } : {}),
     ...(match[6] ? { carryK: true } : {}),
+    ...(match[7] ? { threadBlock: 8 as const } : {}),
   };
 }
 

@@ -12,6 +12,9 @@ import { COMMON_CONV_CASES, convOutShape, expectNearReference, randomArray, read
 import {
   DEFAULT_TILING,
   GPU_TILING,
+  SOFTWARE_LARGE_TILING,
+  kernelTilingFor,
+  setFilterGradTiling,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
@@ -94,11 +97,25 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       check(c, await runOurs(c, x, dy, { ...GPU_TILING, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1, carryK: true }), dw, K);
+      // 8 x 8 outputs per thread (the GPU sweep's b8 option): a full 128x128 tile and a small one.
+      check(c, await runOurs(c, x, dy, SOFTWARE_LARGE_TILING), dw, K);
+      check(c, await runOurs(c, x, dy, { ...GPU_TILING, tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 32, tileN: 16, tileK: 8, minKTilesPerSplit: 1, threadBlock: 8, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
       dy.dispose();
     });
   }
+
+  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter', () => {
+    setFilterGradTiling(DEFAULT_TILING);
+    expect(kernelTilingFor(48)).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
+    expect(kernelTilingFor(1024)).toBe(SOFTWARE_LARGE_TILING);
+    setFilterGradTiling(GPU_TILING);
+    expect(kernelTilingFor(48)).toBe(GPU_TILING);
+    expect(kernelTilingFor(1024)).toBe(GPU_TILING); // not measured on a GPU yet
+    setFilterGradTiling(DEFAULT_TILING);
+  });
 
   it('declines what it does not support (NCHW, int32), so tfjs\'s kernel runs', () => {
     const backend = tf.backend() as unknown as WebGpuBackendLike;

@@ -34,6 +34,7 @@
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  gemmAccDeclsBlock,
   allFloat32Rank4,
   checkGemmTile,
   gemmThreadIds,
@@ -41,6 +42,7 @@ import {
   type ConvAttrs,
   LANES,
   gemmRank1Updates,
+  gemmRank1UpdatesBlock,
   gemmTileDecls,
   i32Uniform,
   type OurKernelRun,
@@ -72,6 +74,11 @@ export interface FilterGradTiling {
    * sweep (`PARTS=filtersweep FTILES="64x64x16w512 64x64x16w512c" scripts/gpu/run-bench.sh`).
    */
   carryK?: boolean;
+  /**
+   * Outputs per thread, threadBlock x threadBlock (4, the default, or 8: e.g. 128x128x16 tiles with
+   * 256 threads). Off the default until measured on a GPU: the GPU sweep's `b8` tilings.
+   */
+  threadBlock?: 4 | 8;
 }
 
 export const DEFAULT_TILING: FilterGradTiling = {
@@ -91,7 +98,21 @@ export const DEFAULT_TILING: FilterGradTiling = {
  */
 export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512 };
 
+/**
+ * On a software adapter (lavapipe), for layers with at least 128 weight rows (M = KH * KW * CI): 8 x 8
+ * outputs per thread in 128x128x16 tiles. Measured there (2026-11-26, DCGAN-32 batch 16 and
+ * DCGAN-64 batch 4, alternated with DEFAULT_TILING): D2 80-87 -> 37-47 ms, D3 84-102 -> 49-61 ms,
+ * D4 103-106 -> 44-77 ms, now faster than the forward pass of the same layer; the image layer (M =
+ * 48) is slower with it (13 -> 17-23 ms) and keeps DEFAULT_TILING.
+ */
+export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
+
 let kernelTiling: FilterGradTiling = DEFAULT_TILING;
+
+/** The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows. */
+export function kernelTilingFor(m: number): FilterGradTiling {
+  return kernelTiling === DEFAULT_TILING && m >= 128 ? SOFTWARE_LARGE_TILING : kernelTiling;
+}
 
 /** The tiling the registered kernel uses (registerOurKernels picks it by adapter). */
 export function setFilterGradTiling(tiling: FilterGradTiling): void {
@@ -169,7 +190,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
 
   constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling) {
     const { tileM, tileN, tileK } = tiling;
-    const threads = checkGemmTile(tileM, tileN, tileK);
+    const threads = checkGemmTile(tileM, tileN, tileK, 0, tiling.threadBlock ?? 4);
     if (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0) throw new Error('bad tile shape');
     if (tileK % (threads / (tileM / 4)) !== 0 || tileK % (threads / (tileN / 4)) !== 0) {
       throw new Error('tileK must be a multiple of the rows each load pass covers');
@@ -181,22 +202,23 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.splits];
-    this.shaderKey = `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}`;
+    this.shaderKey = `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}${tiling.threadBlock === 8 ? '_b8' : ''}`;
   }
 
   getUserCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
     const carry = this.t.carryK === true;
-    const QM = TM / 4; // vec4 columns of the A tile = thread rows
+    const block = this.t.threadBlock ?? 4;
+    const QM = TM / 4; // vec4 columns of the A tile
     const QN = TN / 4;
-    const NT = QM * QN;
+    const NT = (TM / block) * (TN / block); // threads
     const aStep = NT / QM; // K rows one A-load pass covers
     const bStep = NT / QN;
     const lanes = LANES;
     return `${gemmTileDecls(TM, TN, TK)}
 
     fn main(unusedIndex : i32) {
-      ${gemmThreadIds(TN)}
+      ${gemmThreadIds(TN, block)}
       let m0 = i32(workgroupId.y) * ${TM};
       let split = i32(workgroupId.z);
       let kStart = split * uniforms.kPerSplit;
@@ -228,7 +250,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
       let bRow = tid / ${QN};
       let nB = n0 + bq * 4;
 
-      ${GEMM_ACC_DECLS}
+      ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
 
       ${
         carry
@@ -286,18 +308,20 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
           }
           ganTileB[r * ${QN} + bq] = v;
         }
-        ${gemmRank1Updates(TM, TN, TK)}
+        ${block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block)}
       }
 
-      let nOut = n0 + tx * 4;
+      let nOut = n0 + tx * ${block};
       let outBase = split * uniforms.gM;
-      ${lanes
+      ${Array.from({ length: block }, (_, i) => i)
         .map(
           (i) => `{
-        let m = m0 + ty * 4 + ${i};
+        let m = m0 + ty * ${block} + ${i};
         if (m < uniforms.gM) {
           let row = (outBase + m) * uniforms.gN + nOut;
-          ${lanes.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = acc${i}[${j}]; }`).join('\n          ')}
+          ${Array.from({ length: block }, (_, j) => j)
+            .map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = ${block === 4 ? `acc${i}` : `acc${i}_${Math.floor(j / 4)}`}[${j % 4}]; }`)
+            .join('\n          ')}
         }
       }`,
         )
@@ -358,7 +382,8 @@ export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterG
 
 /**
  * Runs our filter gradient. Returns null when unsupported (the caller falls back). `tiling` is for
- * benchmarks and tests; the registered kernel uses DEFAULT_TILING, or GPU_TILING on real GPUs.
+ * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_TILING on real GPUs; on a software
+ * adapter DEFAULT_TILING, or SOFTWARE_LARGE_TILING for layers of at least 128 weight rows).
  */
 export function runFilterGrad(
   backend: WebGpuBackendLike,
@@ -405,5 +430,7 @@ export function runFilterGrad(
 /** The kernel function installed over tfjs's Conv2DBackpropFilter by ./index (null: tfjs's runs). */
 export const filterGradKernel: OurKernelRun = (args) => {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, args.attrs as unknown as FilterGradAttrs, kernelTiling);
+  const attrs = args.attrs as unknown as FilterGradAttrs;
+  const [kh, kw, ci] = attrs.filterShape;
+  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor(kh * kw * ci));
 };
