@@ -14,6 +14,8 @@ import {
   DEFAULT_FORWARD_TILING,
   NARROW_FORWARD_TILING,
   SHORT_K_FORWARD_TILING,
+  SOFTWARE_FORWARD_TILING,
+  setForwardSoftwareAdapter,
   chooseForwardTiling,
   planForward,
   runForward,
@@ -93,6 +95,9 @@ const TILINGS: Array<[string, ForwardTiling]> = [
   ['256x4x8', NARROW_FORWARD_TILING],
   ['16x8x8', { tileM: 16, tileN: 8, tileK: 8 }],
   ['32x128x12', { tileM: 32, tileN: 128, tileK: 12 }],
+  // 8 x 8 outputs per thread (the GPU sweep's b8): a full 128x128 tile, and a small one with 2 vec4 column groups
+  ['128x128x16b8', { tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 }],
+  ['16x16x8b8', { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8 }],
 ];
 
 function attrsOf(c: Case, activation?: ForwardActivation, leakyreluAlpha?: number): ForwardAttrs {
@@ -129,8 +134,12 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
     const big = planForward({ ...info, batchSize: 1 << 16 }, DEFAULT_FORWARD_TILING);
     expect(big.dispatch[1]).toBeLessThanOrEqual(65535);
     expect(big.dispatch[1] * big.dispatch[2]).toBeGreaterThanOrEqual(big.tilesM);
+    setForwardSoftwareAdapter(false); // a real GPU's choices
     expect(chooseForwardTiling(info)).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, inChannels: 3 })).toBe(SHORT_K_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
+    setForwardSoftwareAdapter(true); // this machine's lavapipe
+    expect(chooseForwardTiling(info)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
   });
 
@@ -174,6 +183,8 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
       const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
       const b = tf.tensor1d(ba);
       check(`${c.name} +bias ${act}`, await runOurs(c, x, w, undefined, b, act, alpha), y, K);
+      // The bias and activation epilogue with 8 x 8 blocks (two vec4 column groups per thread).
+      check(`${c.name} +bias ${act} (16x16x8b8)`, await runOurs(c, x, w, { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8 }, b, act, alpha), y, K);
       // Through tf.fused.conv2d with ours installed.
       const wasInstalled = ourKernelsInstalled('FusedConv2D');
       registerOurKernels({ force: true, only: ['FusedConv2D'] });

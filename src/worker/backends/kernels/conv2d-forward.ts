@@ -40,6 +40,7 @@
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  gemmAccDeclsBlock,
   MAX_WORKGROUPS_PER_DIM,
   allFloat32Rank4,
   checkGemmTile,
@@ -48,6 +49,7 @@ import {
   type ConvAttrs,
   LANES,
   gemmRank1Updates,
+  gemmRank1UpdatesBlock,
   gemmTileDecls,
   i32Uniform,
   type OurKernelRun,
@@ -67,6 +69,8 @@ export interface ForwardTiling {
   tileN: number;
   /** K rows (kh, kw, ci) staged in workgroup memory per step; multiple of 4. */
   tileK: number;
+  /** Outputs per thread, threadBlock x threadBlock: 4 (default) or 8 (e.g. 128x128x16, 256 threads). */
+  threadBlock?: 4 | 8;
 }
 
 /** Wide layers. */
@@ -76,9 +80,26 @@ export const SHORT_K_FORWARD_TILING: ForwardTiling = { tileM: 64, tileN: 64, til
 /** At most 4 output channels (a critic's last layer). */
 export const NARROW_FORWARD_TILING: ForwardTiling = { tileM: 256, tileN: 4, tileK: 8 };
 
+/**
+ * On a software adapter (lavapipe): 8 x 8 outputs per thread. Measured there (2026-11-26, DCGAN-32
+ * batch 16 and DCGAN-64 batch 4, ms, tfjs's / ours with DEFAULT_FORWARD_TILING / ours with this):
+ * D2 66-71 / 77-84 / 38-45, D3 72-131 / 73-80 / 40-43, DCGAN-64 D4 136-144 / 87 / 79-91, the image
+ * layer 11-18 / 10-18 / 10-13: faster than tfjs's on every layer, where the 4 x 4 block was only
+ * level with it.
+ */
+export const SOFTWARE_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 };
+
+let softwareAdapter = false;
+
+/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it). */
+export function setForwardSoftwareAdapter(software: boolean): void {
+  softwareAdapter = software;
+}
+
 /** The tiling the registered kernel uses for a layer. */
 export function chooseForwardTiling(conv: Pick<backend_util.Conv2DInfo, 'filterHeight' | 'filterWidth' | 'inChannels' | 'outChannels'>): ForwardTiling {
   if (conv.outChannels <= 4) return NARROW_FORWARD_TILING;
+  if (softwareAdapter) return SOFTWARE_FORWARD_TILING;
   if (conv.filterHeight * conv.filterWidth * conv.inChannels <= 64) return SHORT_K_FORWARD_TILING;
   return DEFAULT_FORWARD_TILING;
 }
@@ -166,7 +187,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
   constructor(outputShape: number[], geo: ForwardGeometry, tiling: ForwardTiling, options: ForwardShaderOptions) {
     const { tileM, tileN, tileK } = tiling;
     if (tileK % 4 !== 0 || tileK <= 0) throw new Error('tileK must be a positive multiple of 4');
-    const threads = checkGemmTile(tileM, tileN, tileK);
+    const threads = checkGemmTile(tileM, tileN, tileK, 0, tiling.threadBlock ?? 4);
     this.t = tiling;
     this.o = options;
     this.vecX = options.inC % 4 === 0;
@@ -182,15 +203,16 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     this.dispatch = geo.dispatch;
     this.shaderKey =
       `ganAugmentConv2DForwardGemm_${tileM}_${tileN}_${tileK}_c${options.inC}_kw${options.filterW}_` +
-      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}`;
+      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}${tiling.threadBlock === 8 ? '_b8' : ''}`;
   }
 
   getUserCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
     const { inC: CI, filterW: KW, hasBias, activation } = this.o;
+    const block = this.t.threadBlock ?? 4;
     const QM = TM / 4;
     const QN = TN / 4;
-    const NT = QM * QN;
+    const NT = (TM / block) * (TN / block); // threads
     const vecX = this.vecX;
     const vecN = this.vecN;
 
@@ -281,26 +303,39 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
           }`;
     }).join('');
 
+    // The thread's output columns: `block / 4` vec4 groups, nOut<c> = n0 + tx * block + 4c.
+    const groups = Array.from({ length: block / 4 }, (_, c) => c);
+    const nOuts = groups.map((c) => `let nOut${c} = n0 + tx * ${block} + ${4 * c};`).join('\n      ');
     const biasLoad = !hasBias
       ? ''
-      : vecN
-        ? `var bv = vec4<f32>(0.0);
-        if (nOut < uniforms.gN) { bv = bias[nOut >> 2u]; }`
-        : `var bv = vec4<f32>(0.0);
-        ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { bv[${j}] = bias[nOut + ${j}]; }`).join('\n        ')}`;
+      : groups
+          .map((c) =>
+            vecN
+              ? `var bv${c} = vec4<f32>(0.0);
+        if (nOut${c} < uniforms.gN) { bv${c} = bias[nOut${c} >> 2u]; }`
+              : `var bv${c} = vec4<f32>(0.0);
+        ${LANES.map((j) => `if (nOut${c} + ${j} < uniforms.gN) { bv${c}[${j}] = bias[nOut${c} + ${j}]; }`).join('\n        ')}`,
+          )
+          .join('\n      ');
 
-    const store = (i: number) => `{
-        let m = mTile0 + ty * 4 + ${i};
-        if (m < uniforms.gM && nOut < uniforms.gN) {
-          let v = ganAct(acc${i}${hasBias ? ' + bv' : ''});
-          let row = m * uniforms.gN + nOut;
+    const acc = (i: number, c: number) => (block === 4 ? `acc${i}` : `acc${i}_${c}`);
+    const store = (i: number) =>
+      groups
+        .map(
+          (c) => `{
+        let m = mTile0 + ty * ${block} + ${i};
+        if (m < uniforms.gM && nOut${c} < uniforms.gN) {
+          let v = ganAct(${acc(i, c)}${hasBias ? ` + bv${c}` : ''});
+          let row = m * uniforms.gN + nOut${c};
           ${
             vecN
               ? 'result[row >> 2u] = v;'
-              : LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = v[${j}]; }`).join('\n          ')
+              : LANES.map((j) => `if (nOut${c} + ${j} < uniforms.gN) { result[row + ${j}] = v[${j}]; }`).join('\n          ')
           }
         }
-      }`;
+      }`,
+        )
+        .join('\n      ');
 
     return `${gemmTileDecls(TM, TN, TK)}
 
@@ -309,20 +344,20 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     }
 
     fn main(unusedIndex : i32) {
-      ${gemmThreadIds(TN)}
+      ${gemmThreadIds(TN, block)}
       let mTile0 = (i32(workgroupId.z) * uniforms.tilesY + i32(workgroupId.y)) * ${TM};
 
       // Each A-load slot's 4 pixels, decomposed once.
       ${aSetup}
-      ${GEMM_ACC_DECLS}
+      ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
 
       for (var k0 = 0; k0 < uniforms.gK; k0 = k0 + ${TK}) {${aLoads}${bLoads}
-        ${gemmRank1Updates(TM, TN, TK)}
+        ${block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block)}
       }
 
-      let nOut = n0 + tx * 4;
+      ${nOuts}
       ${biasLoad}
-      ${LANES.map(store).join('\n      ')}
+      ${Array.from({ length: block }, (_, i) => store(i)).join('\n      ')}
     }
     `;
   }

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { webgpuSkipReason } from './test-support';
 import { OUR_KERNELS, ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
+import { DEFAULT_FORWARD_TILING, NARROW_FORWARD_TILING, SOFTWARE_FORWARD_TILING, chooseForwardTiling } from './conv2d-forward';
 
 const reason = await webgpuSkipReason('kernel registry tests');
 const installed = () => OUR_KERNELS.filter((k) => ourKernelsInstalled(k.kernelName)).map((k) => k.kernelName);
@@ -18,11 +19,16 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     unregisterOurKernels();
   });
 
-  it('on a software driver installs only the filter gradient by default', () => {
+  it('on a software driver installs the filter gradient and the forward pass by default, with 8 x 8 blocks', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: false });
-    expect(installed()).toEqual(['Conv2DBackpropFilter']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2D', 'FusedConv2D']);
+    const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128 };
+    expect(chooseForwardTiling(layer)).toBe(SOFTWARE_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...layer, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
+    registerOurKernels({ gpu: true });
+    expect(chooseForwardTiling(layer)).toBe(DEFAULT_FORWARD_TILING); // GPUs: as measured on the H200
   });
 
   it('on a real GPU installs all four convolution kernels by default', () => {

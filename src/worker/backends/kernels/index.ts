@@ -11,10 +11,10 @@
  *                                                   on every DCGAN-64 layer (a direct program for dx
  *                                                   with at most 4 channels); on lavapipe 1.7-2.4x on
  *                                                   the image layer but level (0.9-1.2x) on the others
- *   Conv2D, FusedConv2D   ./conv2d-forward          on by default on GPUs: on an H200 1.3-3.2x tfjs's
- *                                                   (17-22 TFLOP/s on the k4 s2 layers at batch
- *                                                   64/256), but on lavapipe only level with it (0.7-2x,
- *                                                   slower on some layers in some runs)
+ *   Conv2D, FusedConv2D   ./conv2d-forward          on by default everywhere: on an H200 1.3-3.2x
+ *                                                   tfjs's (17-22 TFLOP/s on the k4 s2 layers at batch
+ *                                                   64/256); on lavapipe, with 8 x 8 outputs per
+ *                                                   thread there, 1.2-3x (with 4 x 4 it was only level)
  *
  * Figures: docs/PERFORMANCE.md, "Convolution kernels". Each falls back to tfjs's kernel for inputs it
  * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
@@ -23,7 +23,7 @@
 import { installKernel, kernelInstalled, restoreKernel, wgslKernelSetting, type OurKernelRun } from './common';
 import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
-import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
+import { conv2dKernel, fusedConv2dKernel, setForwardSoftwareAdapter } from './conv2d-forward';
 
 interface OurKernel {
   kernelName: string;
@@ -35,8 +35,8 @@ interface OurKernel {
 export const OUR_KERNELS: readonly OurKernel[] = [
   { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel, byDefault: 'always' },
   { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'gpu' },
-  { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'gpu' },
-  { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'gpu' },
+  { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'always' },
+  { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'always' },
 ];
 
 /**
@@ -50,6 +50,7 @@ export function registerOurKernels(options: { force?: boolean; only?: readonly s
   const setting = options.force ? 'all' : wgslKernelSetting();
   if (setting === 'off') return ourKernelsInstalled();
   setFilterGradTiling(options.gpu === true ? GPU_TILING : DEFAULT_TILING);
+  setForwardSoftwareAdapter(options.gpu !== true);
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
     const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
