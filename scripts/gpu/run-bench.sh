@@ -5,7 +5,8 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
-# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES, "adapter") picks what runs; KSET (default "0 1") the
+# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES,
+# "forwardsweep" with FWTILES, "adapter") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
 # (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; TILES the
 # tilings swept; STEPS the timed steps; WARM / WWARM the warm-up steps (DCGAN / WGAN-GP).
@@ -71,6 +72,13 @@ case " $PARTS " in *" conv "*)
   run conv-input-strided $CONV --kernels input --ours-only --input-tile 64x64x32s
   for t in ${TILES:-}; do
     run "conv-tile-$t" $CONV --kernels filter,input,forward --tile $t --input-tile $t --forward-tile $t --ours-only
+  done
+  ;;
+esac
+case " $PARTS " in *" forwardsweep "*)
+  # Our forward pass (Conv2D, FusedConv2D) for each tiling in FWTILES (MxNxK[b8]), e.g. "64x64x32 128x128x16b8".
+  for t in ${FWTILES:-64x64x32 128x128x16b8}; do
+    run "conv-forward-$t" $CONV --kernels forward,fused --ours-only --forward-tile $t
   done
   ;;
 esac
