@@ -221,12 +221,12 @@ export function gemmAccDeclsBlock(block: number): string {
   return lines.join('\n      ');
 }
 
-/** gemmRank1Updates for a block x block thread block (thread row `ty`, column `tx`, in blocks). */
-export function gemmRank1UpdatesBlock(TM: number, TN: number, TK: number, block: number): string {
+/** gemmRank1Updates for a block x block thread block (thread row `ty`, column `tx`, in blocks); `pad` as in gemmTileDecls. */
+export function gemmRank1UpdatesBlock(TM: number, TN: number, TK: number, block: number, pad = 0): string {
   const q = block / 4;
   const loads: string[] = [];
-  for (let r = 0; r < q; r++) loads.push(`let a${r} = ganTileA[kk * ${TM / 4} + ty * ${q} + ${r}];`);
-  for (let c = 0; c < q; c++) loads.push(`let b${c} = ganTileB[kk * ${TN / 4} + tx * ${q} + ${c}];`);
+  for (let r = 0; r < q; r++) loads.push(`let a${r} = ganTileA[kk * ${TM / 4 + pad} + ty * ${q} + ${r}];`);
+  for (let c = 0; c < q; c++) loads.push(`let b${c} = ganTileB[kk * ${TN / 4 + pad} + tx * ${q} + ${c}];`);
   const fmas: string[] = [];
   for (let i = 0; i < block; i++) for (let j = 0; j < q; j++) fmas.push(`acc${i}_${j} = acc${i}_${j} + a${Math.floor(i / 4)}[${i % 4}] * b${j};`);
   return `

@@ -15,6 +15,8 @@ import {
   STRIDED_INPUT_TILING,
   coalescedLoads,
   chooseInputTiling,
+  setInputSoftwareAdapter,
+  SOFTWARE_INPUT_TILING,
   planInputGrad,
   runInputGrad,
   type InputGradAttrs,
@@ -91,8 +93,12 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       expect(p.K).toBe(2 * 2 * 256); // 4 of the 16 taps
     }
     expect(g.macs).toBe(16 * 4 * 4 * 256 * 4 * 4 * 128); // = the forward conv's multiply-adds
+    setInputSoftwareAdapter(false); // a real GPU's choices
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
+    setInputSoftwareAdapter(true); // this machine's lavapipe
+    expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
+    expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
     // k-fastest loads where the threads split into whole vec4 columns of both tiles.
     expect(coalescedLoads(DEFAULT_INPUT_TILING)).toBe(true);
     expect(coalescedLoads(STRIDED_INPUT_TILING)).toBe(false);
@@ -119,6 +125,9 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       check(`${c.name} (32x32x16 coalesced)`, await runOurs(c, dy, w, { tileM: 32, tileN: 32, tileK: 16 }), dx, K);
       check(`${c.name} (16x8x8 coalesced)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8 }), dx, K);
       check(`${c.name} (16x8x8 strided)`, await runOurs(c, dy, w, { tileM: 16, tileN: 8, tileK: 8, coalesced: false }), dx, K);
+      // 8 x 8 outputs per thread: coalesced (128x128x8: 256 threads, 32 per K row; the padded 128x128x16 tiles exceed 16 KiB) and strided.
+      check(`${c.name} (128x128x8 b8 coalesced)`, await runOurs(c, dy, w, { tileM: 128, tileN: 128, tileK: 8, threadBlock: 8 }), dx, K);
+      check(`${c.name} (16x16x8 b8 strided)`, await runOurs(c, dy, w, { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8, coalesced: false }), dx, K);
       dy.dispose();
       w.dispose();
     });

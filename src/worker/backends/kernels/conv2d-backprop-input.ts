@@ -39,6 +39,7 @@
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
   GEMM_ACC_DECLS,
+  gemmAccDeclsBlock,
   MAX_WORKGROUPS_PER_DIM,
   allFloat32Rank4,
   checkGemmTile,
@@ -48,6 +49,7 @@ import {
   LANES,
   flatDispatch,
   gemmRank1Updates,
+  gemmRank1UpdatesBlock,
   gemmTileDecls,
   i32Uniform,
   type OurKernelRun,
@@ -75,6 +77,8 @@ export interface InputGradTiling {
    * which strides through memory by CO (the first version; kept for comparison).
    */
   coalesced?: boolean;
+  /** Outputs per thread, threadBlock x threadBlock: 4 (default) or 8 (e.g. 128x128x16, 256 threads). */
+  threadBlock?: 4 | 8;
 }
 
 /** Wide layers. */
@@ -90,15 +94,32 @@ export const NARROW_INPUT_TILING: InputGradTiling = { tileM: 256, tileN: 4, tile
  */
 export function coalescedLoads(t: InputGradTiling): boolean {
   if (t.coalesced === false) return false;
-  const threads = (t.tileM / 4) * (t.tileN / 4);
+  const block = t.threadBlock ?? 4;
+  const threads = (t.tileM / block) * (t.tileN / block);
   if (threads % t.tileK !== 0) return false;
   const cols = threads / t.tileK; // vec4 columns one load pass covers
   return (t.tileM / 4) % cols === 0 && (t.tileN / 4) % cols === 0;
 }
 
+/**
+ * On a software adapter (lavapipe): 8 x 8 outputs per thread, 128x64x16 tiles. Measured there
+ * (2026-11-26, ms, tfjs's / ours 4 x 4 / ours this, alternated): DCGAN-32 b16 D2 78-96 / 86-87 /
+ * 43-45, D3 72-89 / 80-85 / 39-43; DCGAN-64 b4 D2 89-95 / 76-90 / 48-50, D3 82-92 / 74-76 / 38-43,
+ * D4 62-87 / 70-79 / 67-69. (dx with at most 4 channels takes the direct program, 3x tfjs's there.)
+ */
+export const SOFTWARE_INPUT_TILING: InputGradTiling = { tileM: 128, tileN: 64, tileK: 16, threadBlock: 8 };
+
+let softwareAdapter = false;
+
+/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it). */
+export function setInputSoftwareAdapter(software: boolean): void {
+  softwareAdapter = software;
+}
+
 /** The tiling the registered kernel uses for `inChannels` (N). */
 export function chooseInputTiling(inChannels: number): InputGradTiling {
-  return inChannels <= 4 ? NARROW_INPUT_TILING : DEFAULT_INPUT_TILING;
+  if (inChannels <= 4) return NARROW_INPUT_TILING;
+  return softwareAdapter ? SOFTWARE_INPUT_TILING : DEFAULT_INPUT_TILING;
 }
 
 type ConvDims = Pick<
@@ -212,14 +233,14 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
   constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling) {
     const { tileM, tileN, tileK } = tiling;
     this.coalesced = coalescedLoads(tiling);
-    const threads = checkGemmTile(tileM, tileN, tileK, this.coalesced ? 1 : 0);
+    const threads = checkGemmTile(tileM, tileN, tileK, this.coalesced ? 1 : 0, tiling.threadBlock ?? 4);
     this.t = tiling;
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.phases.length];
-    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}`;
+    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}${tiling.threadBlock === 8 ? '_b8' : ''}`;
   }
 
   getUserCode(): string {
@@ -243,22 +264,27 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
       let gM = uniforms.batch * ihp * iwp;
       let planeP = ihp * iwp;`;
 
-  /** The shared end: write the thread's 4 x 4 block to its dx positions. */
-  private static readonly WRITE_BLOCK = `
-      let nOut = n0 + tx * 4;
-      ${LANES.map(
-        (i) => `{
-        let m = m0 + ty * 4 + ${i};
+  /** The shared end: write the thread's block x block outputs to their dx positions. */
+  private static writeBlock(block: number): string {
+    const acc = (i: number, j: number) => (block === 4 ? `acc${i}[${j}]` : `acc${i}_${Math.floor(j / 4)}[${j % 4}]`);
+    return `
+      let nOut = n0 + tx * ${block};
+      ${Array.from({ length: block }, (_, i) => i)
+        .map(
+          (i) => `{
+        let m = m0 + ty * ${block} + ${i};
         if (m < gM) {
           let b = m / planeP;
           let r = m % planeP;
           let ih = ih0 + uniforms.strideH * (r / iwp);
           let iw = iw0 + uniforms.strideW * (r % iwp);
           let row = ((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.gN + nOut;
-          ${LANES.map((j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = acc${i}[${j}]; }`).join('\n          ')}
+          ${Array.from({ length: block }, (_, j) => `if (nOut + ${j} < uniforms.gN) { result[row + ${j}] = ${acc(i, j)}; }`).join('\n          ')}
         }
       }`,
-      ).join('\n      ')}`;
+        )
+        .join('\n      ')}`;
+  }
 
   /**
    * Coalesced loads: thread tid loads K row kr = tid % TK (co = coBase + kr) for the vec4 columns
@@ -267,9 +293,10 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
    */
   private coalescedCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const block = this.t.threadBlock ?? 4;
     const QM = TM / 4;
     const QN = TN / 4;
-    const NT = QM * QN;
+    const NT = (TM / block) * (TN / block); // threads
     const cols = NT / TK;
     const passesA = Array.from({ length: QM / cols }, (_, p) => p);
     const passesB = Array.from({ length: QN / cols }, (_, p) => p);
@@ -278,7 +305,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     return `${gemmTileDecls(TM, TN, TK, 1)}
 
     fn main(unusedIndex : i32) {
-      ${gemmThreadIds(TN)}
+      ${gemmThreadIds(TN, block)}
       let m0 = i32(workgroupId.y) * ${TM};
       let kr = tid % ${TK};
       let q0 = tid / ${TK};
@@ -305,7 +332,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
       ).join('\n      ')}`,
         )
         .join('\n      ')}
-      ${GEMM_ACC_DECLS}
+      ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
 
       for (var jh = 0; jh < uniforms.maxKhp; jh = jh + 1) {
         for (var jw = 0; jw < uniforms.maxKwp; jw = jw + 1) {
@@ -365,11 +392,11 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
             }`,
               )
               .join('\n            ')}
-            ${gemmRank1Updates(TM, TN, TK, 1)}
+            ${block === 4 ? gemmRank1Updates(TM, TN, TK, 1) : gemmRank1UpdatesBlock(TM, TN, TK, block, 1)}
           }
         }
       }
-      ${InputGradGemmProgram.WRITE_BLOCK}
+      ${InputGradGemmProgram.writeBlock(block)}
     }
     `;
   }
@@ -377,15 +404,16 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
   /** Strided loads (the first version): each thread loads 4 consecutive m (or n) of K rows. */
   private stridedCode(): string {
     const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const block = this.t.threadBlock ?? 4;
     const QM = TM / 4;
     const QN = TN / 4;
-    const NT = QM * QN;
+    const NT = (TM / block) * (TN / block); // threads
     const aStep = NT / QM; // K rows one A-load pass covers
     const bStep = NT / QN;
     return `${gemmTileDecls(TM, TN, TK)}
 
     fn main(unusedIndex : i32) {
-      ${gemmThreadIds(TN)}
+      ${gemmThreadIds(TN, block)}
       let m0 = i32(workgroupId.y) * ${TM};
       ${InputGradGemmProgram.PHASE_PRELUDE}
 
@@ -413,7 +441,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
       let bq = tid % ${QN};
       let bRow = tid / ${QN};
       let nB = n0 + bq * 4;
-      ${GEMM_ACC_DECLS}
+      ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
 
       // K in steps of TK: for each tap (jh, jw) of the largest phase, the co range in TK chunks, so
       // that a K row is just co = coBase + r (no divisions in the loads). Uniform loop bounds; a tap
@@ -459,12 +487,12 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
               }
               ganTileB[r * ${QN} + bq] = v;
             }
-            ${gemmRank1Updates(TM, TN, TK)}
+            ${block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block)}
           }
         }
       }
 
-      ${InputGradGemmProgram.WRITE_BLOCK}
+      ${InputGradGemmProgram.writeBlock(block)}
     }
     `;
   }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { webgpuSkipReason } from './test-support';
 import { OUR_KERNELS, ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
 import { DEFAULT_FORWARD_TILING, NARROW_FORWARD_TILING, SOFTWARE_FORWARD_TILING, chooseForwardTiling } from './conv2d-forward';
+import { DEFAULT_INPUT_TILING, NARROW_INPUT_TILING, SOFTWARE_INPUT_TILING, chooseInputTiling } from './conv2d-backprop-input';
 
 const reason = await webgpuSkipReason('kernel registry tests');
 const installed = () => OUR_KERNELS.filter((k) => ourKernelsInstalled(k.kernelName)).map((k) => k.kernelName);
@@ -19,16 +20,20 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     unregisterOurKernels();
   });
 
-  it('on a software driver installs the filter gradient and the forward pass by default, with 8 x 8 blocks', () => {
+  it('on a software driver installs all four convolution kernels by default, with 8 x 8 blocks', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: false });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2D', 'FusedConv2D']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D']);
     const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128 };
     expect(chooseForwardTiling(layer)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...layer, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
+    expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
+    expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     registerOurKernels({ gpu: true });
-    expect(chooseForwardTiling(layer)).toBe(DEFAULT_FORWARD_TILING); // GPUs: as measured on the H200
+    // GPUs: as measured on the H200
+    expect(chooseForwardTiling(layer)).toBe(DEFAULT_FORWARD_TILING);
+    expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
   });
 
   it('on a real GPU installs all four convolution kernels by default', () => {

@@ -7,10 +7,11 @@
  *   Conv2DBackpropFilter  ./conv2d-backprop-filter  on by default everywhere: on lavapipe 2.5-3.5x
  *                                                   tfjs's per layer; on an H200 (Dawn/Vulkan) 11-365x
  *                                                   (16 TFLOP/s on the k4 s2 layers at batch 256)
- *   Conv2DBackpropInput   ./conv2d-backprop-input   on by default on GPUs: on an H200 2.1-5.5x tfjs's
- *                                                   on every DCGAN-64 layer (a direct program for dx
- *                                                   with at most 4 channels); on lavapipe 1.7-2.4x on
- *                                                   the image layer but level (0.9-1.2x) on the others
+ *   Conv2DBackpropInput   ./conv2d-backprop-input   on by default everywhere: on an H200 2.1-5.5x
+ *                                                   tfjs's on every DCGAN-64 layer (a direct program
+ *                                                   for dx with at most 4 channels); on lavapipe, with
+ *                                                   8 x 8 outputs per thread there, about 2x on the
+ *                                                   middle layers, 3x on the image layer, level on D4
  *   Conv2D, FusedConv2D   ./conv2d-forward          on by default everywhere: on an H200 1.3-3.2x
  *                                                   tfjs's (17-22 TFLOP/s on the k4 s2 layers at batch
  *                                                   64/256); on lavapipe, with 8 x 8 outputs per
@@ -22,7 +23,7 @@
  */
 import { installKernel, kernelInstalled, restoreKernel, wgslKernelSetting, type OurKernelRun } from './common';
 import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
-import { inputGradKernel } from './conv2d-backprop-input';
+import { inputGradKernel, setInputSoftwareAdapter } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel, setForwardSoftwareAdapter } from './conv2d-forward';
 
 interface OurKernel {
@@ -34,7 +35,7 @@ interface OurKernel {
 
 export const OUR_KERNELS: readonly OurKernel[] = [
   { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel, byDefault: 'always' },
-  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'gpu' },
+  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'always' },
   { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'always' },
   { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'always' },
 ];
@@ -51,6 +52,7 @@ export function registerOurKernels(options: { force?: boolean; only?: readonly s
   if (setting === 'off') return ourKernelsInstalled();
   setFilterGradTiling(options.gpu === true ? GPU_TILING : DEFAULT_TILING);
   setForwardSoftwareAdapter(options.gpu !== true);
+  setInputSoftwareAdapter(options.gpu !== true);
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
     const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
