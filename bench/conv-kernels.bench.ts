@@ -22,7 +22,7 @@ import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import {
   DEFAULT_TILING,
-  GPU_TILING,
+  kernelTilingFor,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
@@ -127,8 +127,8 @@ async function main(): Promise<void> {
   const skipTfjs = process.argv.includes('--ours-only');
 
   const backend = await initBackend('webgpu');
-  // Without --tile: the tiling the registered kernel uses on this adapter.
-  const tiling = tilingArg ?? (backend.isGpu ? GPU_TILING : DEFAULT_TILING);
+  // Without --tile: the tiling the registered kernel uses on this adapter, for each layer.
+  const filterTiling = (m: number, n: number) => tilingArg ?? kernelTilingFor(m, n);
   const be = tf.backend() as unknown as WebGpuBackendLike;
   const os = await import('node:os');
   const loadavg = () => os.loadavg().slice(0, 2).map((v) => Math.round(v * 100) / 100);
@@ -207,12 +207,13 @@ async function main(): Promise<void> {
     };
 
     if (kernels.includes('filter')) {
+      const tiling = filterTiling(layer.k * layer.k * CI, layer.co);
       const attrs: FilterGradAttrs = { strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC', filterShape };
       const r = await compare('Conv2DBackpropFilter', { x, dy }, attrs, () =>
         tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
       );
       const geo = planFilterGrad(info, tiling);
-      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}` }, r);
+      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}${tiling.carryK ? 'c' : ''}${tiling.threadBlock === 8 ? 'b8' : ''}` }, r);
     }
     if (kernels.includes('input')) {
       const attrs: InputGradAttrs = { inputShape: xShape, strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC' };
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
           N: geo.N,
           K: p.K,
           tfjsK: layer.k * layer.k * layer.co,
-          tile: direct ? 'direct' : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}`,
+          tile: direct ? 'direct' : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}${t.threadBlock === 8 ? 'b8' : ''}`,
         },
         r,
       );
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
       const geo = planForward(info, t);
       report(
         fused ? 'conv2d-fused-bias-leakyrelu' : 'conv2d-forward',
-        { M: geo.M, N: geo.N, K: geo.K, tile: `${t.tileM}x${t.tileN}x${t.tileK}` },
+        { M: geo.M, N: geo.N, K: geo.K, tile: `${t.tileM}x${t.tileN}x${t.tileK}${t.threadBlock === 8 ? 'b8' : ''}` },
         r,
       );
       bias.dispose();

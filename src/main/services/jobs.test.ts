@@ -41,6 +41,15 @@ describe('RateMeter', () => {
     expect(m.rate).toBeCloseTo(13);
     expect(m.eta(30, null)).toBeNull();
   });
+
+  it('does not count the time before anything moved (a run loading its images for a minute)', () => {
+    const m = new RateMeter();
+    m.update(500, 0); // a resumed run at step 500, starting to load
+    m.update(500, 60_000); // still loading: the clock starts again
+    expect(m.rate).toBeNull();
+    m.update(502, 61_000); // two steps in one second
+    expect(m.rate).toBeCloseTo(2);
+  });
 });
 
 describe('JobRunner', () => {

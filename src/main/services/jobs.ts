@@ -37,7 +37,9 @@ export class RateMeter {
   #rate: number | null = null;
 
   update(done: number, nowMs: number): void {
-    if (this.#lastT === undefined) {
+    // Until something is counted, the clock starts again: time spent before the first unit (a
+    // training run loading its images) is not part of the rate.
+    if (this.#lastT === undefined || (this.#rate === null && done === this.#lastDone)) {
       this.#lastT = nowMs;
       this.#lastDone = done;
       return;

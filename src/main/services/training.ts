@@ -276,6 +276,15 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         switch (item.kind) {
           case 'preparing':
             preparing.set(runId, { stage: item.stage, done: item.done, total: item.total, since: new Date().toISOString() });
+            // The job's words too (the CLI's line, the jobs list); the step count has not moved, so the
+            // rate meter's clock starts again (it counts from the first step).
+            ctx.progress(
+              row.checkpoint_step ?? 0,
+              row.total_steps,
+              item.stage === 'loading'
+                ? `Loading the training images: ${item.done.toLocaleString('en')} of ${item.total.toLocaleString('en')}…`
+                : 'Taking the first step…',
+            );
             break;
           case 'backend':
             updateRun(project, runId, { backend: item.name, device: item.device, backend_warning: item.warning });
@@ -313,8 +322,12 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             onItem,
             onProgress: (done, total) => {
               ctx.progress(done, total, `Step ${done} of ${total}`);
-              // The first step is done: no longer preparing.
-              if (preparing.delete(runId)) publish();
+              // The first step is done: no longer preparing. Its step (and updated_at, from which a
+              // resumed run's stall alert counts) are saved now, not at the next metrics.
+              if (preparing.delete(runId)) {
+                updateRun(project, runId, { step: done });
+                publish();
+              }
             },
           },
         );

@@ -103,15 +103,15 @@ export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targ
  * outputs per thread in 128x128x16 tiles. Measured there (2026-11-26, DCGAN-32 batch 16 and
  * DCGAN-64 batch 4, alternated with DEFAULT_TILING): D2 80-87 -> 37-47 ms, D3 84-102 -> 49-61 ms,
  * D4 103-106 -> 44-77 ms, now faster than the forward pass of the same layer; the image layer (M =
- * 48) is slower with it (13 -> 17-23 ms) and keeps DEFAULT_TILING.
+ * 48) is slower with it (13 -> 17-23 ms) and keeps DEFAULT_TILING, as do heads of at most 4 columns.
  */
 export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
 
 let kernelTiling: FilterGradTiling = DEFAULT_TILING;
 
-/** The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows. */
-export function kernelTilingFor(m: number): FilterGradTiling {
-  return kernelTiling === DEFAULT_TILING && m >= 128 ? SOFTWARE_LARGE_TILING : kernelTiling;
+/** The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows and N = CO columns. */
+export function kernelTilingFor(m: number, n: number): FilterGradTiling {
+  return kernelTiling === DEFAULT_TILING && m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : kernelTiling;
 }
 
 /** The tiling the registered kernel uses (registerOurKernels picks it by adapter). */
@@ -431,6 +431,6 @@ export function runFilterGrad(
 export const filterGradKernel: OurKernelRun = (args) => {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as FilterGradAttrs;
-  const [kh, kw, ci] = attrs.filterShape;
-  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor(kh * kw * ci));
+  const [kh, kw, ci, co] = attrs.filterShape;
+  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor(kh * kw * ci, co));
 };

@@ -93,12 +93,19 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       expect(p.K).toBe(2 * 2 * 256); // 4 of the 16 taps
     }
     expect(g.macs).toBe(16 * 4 * 4 * 256 * 4 * 4 * 128); // = the forward conv's multiply-adds
-    setInputSoftwareAdapter(false); // a real GPU's choices
+    const before = setInputSoftwareAdapter(false); // a real GPU's choices
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
-    setInputSoftwareAdapter(true); // this machine's lavapipe
+    setInputSoftwareAdapter(true); // a software driver's
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
+    setInputSoftwareAdapter(before);
+    // Strided loads need whole K rows per load pass: a tile that would need half rows is refused.
+    const dy = tf.zeros([1, 4, 4, 8]);
+    const w = tf.zeros([3, 3, 8, 8]);
+    const attrs: InputGradAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [1, 4, 4, 8] };
+    expect(() => runInputGrad(tf.backend() as unknown as WebGpuBackendLike, dy, w, attrs, { tileM: 32, tileN: 8, tileK: 8, threadBlock: 8, coalesced: false })).toThrow(/whole K rows/);
+    tf.dispose([dy, w]);
     // k-fastest loads where the threads split into whole vec4 columns of both tiles.
     expect(coalescedLoads(DEFAULT_INPUT_TILING)).toBe(true);
     expect(coalescedLoads(STRIDED_INPUT_TILING)).toBe(false);

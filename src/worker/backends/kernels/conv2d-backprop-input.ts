@@ -31,9 +31,9 @@
  *
  * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit), dilation 1
  * (tfjs's Conv2DBackpropInput has no dilation attribute). Anything else (NCHW, other dtypes) goes to
- * tfjs's own kernel. Registered by ./index; on by default on real GPUs (on an NVIDIA H200 15-20
- * TFLOP/s on the DCGAN-64 layers, 4.4-5.1x tfjs's), only with GAN_AUGMENT_WGSL_KERNELS=all on
- * software drivers (on lavapipe level with tfjs's except on the image layer); docs/PERFORMANCE.md,
+ * tfjs's own kernel. Registered by ./index; on by default everywhere: on an NVIDIA H200 15-20
+ * TFLOP/s on the DCGAN-64 layers, 4.4-5.1x tfjs's; on software drivers with 8 x 8 outputs per thread
+ * (SOFTWARE_INPUT_TILING), about 2x tfjs's on lavapipe's middle layers; docs/PERFORMANCE.md,
  * "Convolution kernels".
  */
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
@@ -111,9 +111,11 @@ export const SOFTWARE_INPUT_TILING: InputGradTiling = { tileM: 128, tileN: 64, t
 
 let softwareAdapter = false;
 
-/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it). */
-export function setInputSoftwareAdapter(software: boolean): void {
+/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it); returns the previous value. */
+export function setInputSoftwareAdapter(software: boolean): boolean {
+  const before = softwareAdapter;
   softwareAdapter = software;
+  return before;
 }
 
 /** The tiling the registered kernel uses for `inChannels` (N). */
@@ -234,6 +236,10 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     const { tileM, tileN, tileK } = tiling;
     this.coalesced = coalescedLoads(tiling);
     const threads = checkGemmTile(tileM, tileN, tileK, this.coalesced ? 1 : 0, tiling.threadBlock ?? 4);
+    // Strided loads: each pass covers threads / (tile / 4) whole K rows of each tile.
+    if (!this.coalesced && (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0)) {
+      throw new Error('this tile shape does not split into whole K rows per load pass');
+    }
     this.t = tiling;
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.

@@ -32,10 +32,10 @@
  * dilation 1, bias of CO values. Anything else (NCHW, dilation > 1, prelu, other activations,
  * broadcast biases, other dtypes) returns null: tfjs's kernel runs.
  *
- * Registered by ./index for both Conv2D and FusedConv2D; on by default on real GPUs (on an H200
+ * Registered by ./index for both Conv2D and FusedConv2D; on by default everywhere: on an H200
  * (Dawn/Vulkan) 1.3-3.2x tfjs's on the DCGAN-64 layers, 17-22 TFLOP/s on the k4 s2 layers at batch
- * 64/256), only with GAN_AUGMENT_WGSL_KERNELS=all on software drivers (on lavapipe level with tfjs's:
- * faster on the deep layers, 0.7-1.0x on others; docs/PERFORMANCE.md, "Convolution kernels").
+ * 64/256; on software drivers with 8 x 8 outputs per thread (SOFTWARE_FORWARD_TILING), faster than
+ * tfjs's on every layer on lavapipe (docs/PERFORMANCE.md, "Convolution kernels").
  */
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 import {
@@ -91,9 +91,11 @@ export const SOFTWARE_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, 
 
 let softwareAdapter = false;
 
-/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it). */
-export function setForwardSoftwareAdapter(software: boolean): void {
+/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it); returns the previous value. */
+export function setForwardSoftwareAdapter(software: boolean): boolean {
+  const before = softwareAdapter;
   softwareAdapter = software;
+  return before;
 }
 
 /** The tiling the registered kernel uses for a layer. */

@@ -43,7 +43,7 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D']);
   });
 
-  it("installs none with GAN_AUGMENT_WGSL_KERNELS=0 and all with 'all'", () => {
+  it("installs none with GAN_AUGMENT_WGSL_KERNELS=0, and all four with 'all' (now also the default everywhere)", () => {
     unregisterOurKernels();
     process.env.GAN_AUGMENT_WGSL_KERNELS = '0';
     expect(registerOurKernels({ gpu: true })).toBe(false);

@@ -42,17 +42,20 @@ export const OUR_KERNELS: readonly OurKernel[] = [
 
 /**
  * Installs our kernels for the 'webgpu' backend (tfjs-backend-webgpu must be imported first).
- * Idempotent. `gpu`: the adapter is a real GPU (not a software driver such as lavapipe), which
- * turns on the kernels that are on by default there. `force` installs all of them regardless of the
+ * Idempotent. `gpu`: the adapter is a real GPU (not a software driver such as lavapipe), which picks
+ * the tilings measured there; left out, the tilings chosen before stay. `force` installs all of them regardless of the
  * environment (tests, benchmarks); `only` limits it to the named kernels. Returns whether at least
  * one of ours is installed.
  */
 export function registerOurKernels(options: { force?: boolean; only?: readonly string[]; gpu?: boolean } = {}): boolean {
   const setting = options.force ? 'all' : wgslKernelSetting();
   if (setting === 'off') return ourKernelsInstalled();
-  setFilterGradTiling(options.gpu === true ? GPU_TILING : DEFAULT_TILING);
-  setForwardSoftwareAdapter(options.gpu !== true);
-  setInputSoftwareAdapter(options.gpu !== true);
+  // The adapter kind only when told (initBackend): benchmarks and tests that force kernels on keep it.
+  if (options.gpu !== undefined) {
+    setFilterGradTiling(options.gpu ? GPU_TILING : DEFAULT_TILING);
+    setForwardSoftwareAdapter(!options.gpu);
+    setInputSoftwareAdapter(!options.gpu);
+  }
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
     const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
