@@ -121,6 +121,23 @@ export function ourKernelsRequested(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The adapter kind, for the kernels whose tilings differ on a software driver (lavapipe).
+ * ------------------------------------------------------------------------------------------- */
+
+let softwareAdapter = false;
+
+/** Whether tilings are picked for a software adapter (registerOurKernels sets it); returns the previous value. */
+export function setSoftwareAdapter(software: boolean): boolean {
+  const before = softwareAdapter;
+  softwareAdapter = software;
+  return before;
+}
+
+export function onSoftwareAdapter(): boolean {
+  return softwareAdapter;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Installing one of ours over tfjs's kernel (and back).
  * ------------------------------------------------------------------------------------------- */
 

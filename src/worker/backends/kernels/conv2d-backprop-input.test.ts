@@ -15,7 +15,6 @@ import {
   STRIDED_INPUT_TILING,
   coalescedLoads,
   chooseInputTiling,
-  setInputSoftwareAdapter,
   SOFTWARE_INPUT_TILING,
   planInputGrad,
   runInputGrad,
@@ -23,7 +22,7 @@ import {
   type InputGradTiling,
 } from './conv2d-backprop-input';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels, wgslKernelSetting } from './index';
-import type { WebGpuBackendLike } from './common';
+import { setSoftwareAdapter, type WebGpuBackendLike } from './common';
 import { Prng } from '../../training/rng';
 
 const reason = await webgpuSkipReason('WGSL Conv2DBackpropInput tests');
@@ -93,13 +92,13 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       expect(p.K).toBe(2 * 2 * 256); // 4 of the 16 taps
     }
     expect(g.macs).toBe(16 * 4 * 4 * 256 * 4 * 4 * 128); // = the forward conv's multiply-adds
-    const before = setInputSoftwareAdapter(false); // a real GPU's choices
+    const before = setSoftwareAdapter(false); // a real GPU's choices
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
-    setInputSoftwareAdapter(true); // a software driver's
+    setSoftwareAdapter(true); // a software driver's
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
-    setInputSoftwareAdapter(before);
+    setSoftwareAdapter(before);
     // Strided loads need whole K rows per load pass: a tile that would need half rows is refused.
     const dy = tf.zeros([1, 4, 4, 8]);
     const w = tf.zeros([3, 3, 8, 8]);

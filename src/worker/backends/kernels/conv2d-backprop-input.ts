@@ -45,6 +45,7 @@ import {
   checkGemmTile,
   gemmThreadIds,
   nhwcConvInfo,
+  onSoftwareAdapter,
   type ConvAttrs,
   LANES,
   flatDispatch,
@@ -109,19 +110,10 @@ export function coalescedLoads(t: InputGradTiling): boolean {
  */
 export const SOFTWARE_INPUT_TILING: InputGradTiling = { tileM: 128, tileN: 64, tileK: 16, threadBlock: 8 };
 
-let softwareAdapter = false;
-
-/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it); returns the previous value. */
-export function setInputSoftwareAdapter(software: boolean): boolean {
-  const before = softwareAdapter;
-  softwareAdapter = software;
-  return before;
-}
-
 /** The tiling the registered kernel uses for `inChannels` (N). */
 export function chooseInputTiling(inChannels: number): InputGradTiling {
   if (inChannels <= 4) return NARROW_INPUT_TILING;
-  return softwareAdapter ? SOFTWARE_INPUT_TILING : DEFAULT_INPUT_TILING;
+  return onSoftwareAdapter() ? SOFTWARE_INPUT_TILING : DEFAULT_INPUT_TILING;
 }
 
 type ConvDims = Pick<

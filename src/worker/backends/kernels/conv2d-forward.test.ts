@@ -15,7 +15,6 @@ import {
   NARROW_FORWARD_TILING,
   SHORT_K_FORWARD_TILING,
   SOFTWARE_FORWARD_TILING,
-  setForwardSoftwareAdapter,
   chooseForwardTiling,
   planForward,
   runForward,
@@ -24,7 +23,7 @@ import {
   type ForwardTiling,
 } from './conv2d-forward';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
-import type { WebGpuBackendLike } from './common';
+import { setSoftwareAdapter, type WebGpuBackendLike } from './common';
 import { Prng } from '../../training/rng';
 
 const reason = await webgpuSkipReason('WGSL Conv2D / FusedConv2D tests');
@@ -134,14 +133,14 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
     const big = planForward({ ...info, batchSize: 1 << 16 }, DEFAULT_FORWARD_TILING);
     expect(big.dispatch[1]).toBeLessThanOrEqual(65535);
     expect(big.dispatch[1] * big.dispatch[2]).toBeGreaterThanOrEqual(big.tilesM);
-    const before = setForwardSoftwareAdapter(false); // a real GPU's choices
+    const before = setSoftwareAdapter(false); // a real GPU's choices
     expect(chooseForwardTiling(info)).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, inChannels: 3 })).toBe(SHORT_K_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
-    setForwardSoftwareAdapter(true); // a software driver's
+    setSoftwareAdapter(true); // a software driver's
     expect(chooseForwardTiling(info)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
-    setForwardSoftwareAdapter(before);
+    setSoftwareAdapter(before);
   });
 
   // Each case: the registered tiling and one other (in turn); two cases (vec4 and scalar x loads) all.

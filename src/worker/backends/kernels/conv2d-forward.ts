@@ -46,6 +46,7 @@ import {
   checkGemmTile,
   gemmThreadIds,
   nhwcConvInfo,
+  onSoftwareAdapter,
   type ConvAttrs,
   LANES,
   gemmRank1Updates,
@@ -89,19 +90,10 @@ export const NARROW_FORWARD_TILING: ForwardTiling = { tileM: 256, tileN: 4, tile
  */
 export const SOFTWARE_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 };
 
-let softwareAdapter = false;
-
-/** Whether the registered kernel picks tilings for a software adapter (registerOurKernels sets it); returns the previous value. */
-export function setForwardSoftwareAdapter(software: boolean): boolean {
-  const before = softwareAdapter;
-  softwareAdapter = software;
-  return before;
-}
-
 /** The tiling the registered kernel uses for a layer. */
 export function chooseForwardTiling(conv: Pick<backend_util.Conv2DInfo, 'filterHeight' | 'filterWidth' | 'inChannels' | 'outChannels'>): ForwardTiling {
   if (conv.outChannels <= 4) return NARROW_FORWARD_TILING;
-  if (softwareAdapter) return SOFTWARE_FORWARD_TILING;
+  if (onSoftwareAdapter()) return SOFTWARE_FORWARD_TILING;
   if (conv.filterHeight * conv.filterWidth * conv.inChannels <= 64) return SHORT_K_FORWARD_TILING;
   return DEFAULT_FORWARD_TILING;
 }

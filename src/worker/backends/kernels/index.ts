@@ -21,10 +21,10 @@
  * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
  * activations, broadcast biases).
  */
-import { installKernel, kernelInstalled, restoreKernel, wgslKernelSetting, type OurKernelRun } from './common';
+import { installKernel, kernelInstalled, restoreKernel, setSoftwareAdapter, wgslKernelSetting, type OurKernelRun } from './common';
 import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
-import { inputGradKernel, setInputSoftwareAdapter } from './conv2d-backprop-input';
-import { conv2dKernel, fusedConv2dKernel, setForwardSoftwareAdapter } from './conv2d-forward';
+import { inputGradKernel } from './conv2d-backprop-input';
+import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 
 interface OurKernel {
   kernelName: string;
@@ -53,8 +53,7 @@ export function registerOurKernels(options: { force?: boolean; only?: readonly s
   // The adapter kind only when told (initBackend): benchmarks and tests that force kernels on keep it.
   if (options.gpu !== undefined) {
     setFilterGradTiling(options.gpu ? GPU_TILING : DEFAULT_TILING);
-    setForwardSoftwareAdapter(!options.gpu);
-    setInputSoftwareAdapter(!options.gpu);
+    setSoftwareAdapter(!options.gpu);
   }
   for (const k of OUR_KERNELS) {
     if (options.only && !options.only.includes(k.kernelName)) continue;
