@@ -20,11 +20,11 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     unregisterOurKernels();
   });
 
-  it('on a software driver installs all four convolution kernels by default, with 8 x 8 blocks', () => {
+  it('on a software driver installs all four convolution kernels and the segment sum by default, with 8 x 8 blocks', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: false });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum']);
     const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128 };
     expect(chooseForwardTiling(layer)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...layer, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
@@ -36,20 +36,20 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
   });
 
-  it('on a real GPU installs all four convolution kernels by default', () => {
+  it('on a real GPU installs all four convolution kernels and the segment sum by default', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: true });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum']);
   });
 
-  it("installs none with GAN_AUGMENT_WGSL_KERNELS=0, and all four with 'all' (now also the default everywhere)", () => {
+  it("installs none with GAN_AUGMENT_WGSL_KERNELS=0, and all with 'all' (now also the default everywhere)", () => {
     unregisterOurKernels();
     process.env.GAN_AUGMENT_WGSL_KERNELS = '0';
     expect(registerOurKernels({ gpu: true })).toBe(false);
     expect(installed()).toEqual([]);
     process.env.GAN_AUGMENT_WGSL_KERNELS = 'all';
     registerOurKernels({ gpu: false });
-    expect(installed()).toHaveLength(4);
+    expect(installed()).toHaveLength(5);
   });
 });

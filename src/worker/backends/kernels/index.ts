@@ -17,6 +17,9 @@
  *                                                   64/256); on lavapipe, with 8 x 8 outputs per
  *                                                   thread there, 1.2-3x (with 4 x 4 it was only level)
  *
+ *   UnsortedSegmentSum    ./unsorted-segment-sum    on by default everywhere: tfjs's adds with atomics,
+ *                                                   so a cWGAN-GP's losses varied from run to run
+ *
  * Figures: docs/PERFORMANCE.md, "Convolution kernels". Each falls back to tfjs's kernel for inputs it
  * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
  * activations, broadcast biases).
@@ -25,6 +28,7 @@ import { installKernel, kernelInstalled, restoreKernel, setSoftwareAdapter, wgsl
 import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
+import { segmentSumKernel } from './unsorted-segment-sum';
 
 interface OurKernel {
   kernelName: string;
@@ -38,6 +42,7 @@ export const OUR_KERNELS: readonly OurKernel[] = [
   { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'always' },
   { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'always' },
   { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'always' },
+  { kernelName: 'UnsortedSegmentSum', run: segmentSumKernel, byDefault: 'always' },
 ];
 
 /**
