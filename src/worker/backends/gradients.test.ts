@@ -13,6 +13,7 @@ import { gradientPenalty } from '../models/losses';
 import { createTrainer } from '../training/trainer';
 import { datasetFromPixels } from '../training/dataset';
 import { Prng } from '../training/rng';
+import { stepLosses } from '../../../test/helpers/training';
 
 await initBackend('cpu');
 
@@ -216,20 +217,11 @@ describe('the WGAN-GP penalty (a gradient of a gradient) of the projection criti
     const rng = new Prng(3);
     const pixels = Uint8Array.from({ length: 6 * 32 * 32 * 3 }, () => rng.int(256));
     const labels = Int32Array.from({ length: 6 }, (_, i) => i % 2);
-    const losses = async (family: 'dcgan' | 'cwgan-gp'): Promise<Array<number | null>> => {
-      const trainer = createTrainer(
-        { ...makeConfig(family, 32, { preset: 'tiny', numClasses: 2, batchSize: 2 }), nCritic: 2 },
-        datasetFromPixels(pixels, labels, 32, 3),
-        { seed: 5 },
+    const losses = (family: 'dcgan' | 'cwgan-gp') =>
+      stepLosses(
+        createTrainer({ ...makeConfig(family, 32, { preset: 'tiny', numClasses: 2, batchSize: 2 }), nCritic: 2 }, datasetFromPixels(pixels, labels, 32, 3), { seed: 5 }),
+        2,
       );
-      const out: Array<number | null> = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await trainer.step({ forceRead: true });
-        out.push(m.dLoss, m.gLoss);
-      }
-      trainer.dispose();
-      return out;
-    };
     for (const backend of ['cpu', 'wasm'] as const) {
       await initBackend(backend);
       for (const family of ['dcgan', 'cwgan-gp'] as const) {

@@ -15,6 +15,7 @@ import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../../shared/wo
 import { runTrain } from '../train-tasks';
 import { join } from 'node:path';
 import { makeTempDir, removeDir, writeTrainingImages } from '../../../test/fixtures/images';
+import { stepLosses } from '../../../test/helpers/training';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -51,16 +52,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     const rng = new Prng(3);
     const ds = datasetFromPixels(Uint8Array.from({ length: 8 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 2, 0, 1, 2, 0, 1]), 32, 3);
     const config = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', batchSize: 8, numClasses: 3 }), nCritic: 2 };
-    const losses = async () => {
-      const t = createTrainer(config, ds, { seed: 7 });
-      const out: Array<number | null> = [];
-      for (let i = 0; i < 2; i++) {
-        const m = await t.step({ forceRead: true });
-        out.push(m.dLoss, m.gLoss);
-      }
-      t.dispose();
-      return out;
-    };
+    const losses = () => stepLosses(createTrainer(config, ds, { seed: 7 }), 2);
     const first = await losses();
     expect(await losses()).toEqual(first);
     expect(await losses()).toEqual(first);
