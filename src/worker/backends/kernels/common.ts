@@ -103,8 +103,9 @@ export function runProgram(program: WebGpuProgramLike, inputs: TensorInfo[], uni
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * GAN_AUGMENT_WGSL_KERNELS: '0' / 'false' / 'off' -> tfjs's kernels only; 'all' -> ours, including
- * those not (yet) on by default; anything else (unset, '1') -> ours that are on by default.
+ * GAN_AUGMENT_WGSL_KERNELS: '0' / 'false' / 'off' -> tfjs's kernels only; anything else (unset, '1',
+ * 'all') -> ours. ('all' once added kernels that were not on by default; all are now, so it is the
+ * same as the default, kept so that existing settings still read.)
  */
 export type WgslKernelSetting = 'off' | 'default' | 'all';
 

@@ -14,13 +14,12 @@ import {
   GPU_TILING,
   SOFTWARE_LARGE_TILING,
   kernelTilingFor,
-  setFilterGradTiling,
   planFilterGrad,
   runFilterGrad,
   type FilterGradAttrs,
   type FilterGradTiling,
 } from './conv2d-backprop-filter';
-import { ourKernelsRequested, type WebGpuBackendLike } from './common';
+import { ourKernelsRequested, setSoftwareAdapter, type WebGpuBackendLike } from './common';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
 import { Prng } from '../../training/rng';
 
@@ -108,15 +107,14 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
   }
 
   it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter', () => {
-    const before = kernelTilingFor(1, 1); // small layers get the adapter's tiling itself
-    setFilterGradTiling(DEFAULT_TILING);
+    const before = setSoftwareAdapter(true);
     expect(kernelTilingFor(48, 64)).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
     expect(kernelTilingFor(1024, 128)).toBe(SOFTWARE_LARGE_TILING);
     expect(kernelTilingFor(4096, 1)).toBe(DEFAULT_TILING); // a one-column head would waste the 128-wide tile
-    setFilterGradTiling(GPU_TILING);
+    setSoftwareAdapter(false);
     expect(kernelTilingFor(48, 64)).toBe(GPU_TILING);
     expect(kernelTilingFor(1024, 128)).toBe(GPU_TILING); // not measured on a GPU yet
-    setFilterGradTiling(before);
+    setSoftwareAdapter(before);
   });
 
   it('declines what it does not support (NCHW, int32), so tfjs\'s kernel runs', () => {

@@ -39,6 +39,7 @@ import {
   checkGemmTile,
   gemmThreadIds,
   nhwcConvInfo,
+  onSoftwareAdapter,
   type ConvAttrs,
   LANES,
   gemmRank1Updates,
@@ -107,16 +108,13 @@ export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targ
  */
 export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
 
-let kernelTiling: FilterGradTiling = DEFAULT_TILING;
-
-/** The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows and N = CO columns. */
+/**
+ * The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows and N = CO
+ * columns, on the adapter registerOurKernels was told of (./common onSoftwareAdapter).
+ */
 export function kernelTilingFor(m: number, n: number): FilterGradTiling {
-  return kernelTiling === DEFAULT_TILING && m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : kernelTiling;
-}
-
-/** The tiling the registered kernel uses (registerOurKernels picks it by adapter). */
-export function setFilterGradTiling(tiling: FilterGradTiling): void {
-  kernelTiling = tiling;
+  if (!onSoftwareAdapter()) return GPU_TILING;
+  return m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : DEFAULT_TILING;
 }
 
 /** The problem as a GEMM, from tfjs's conv info. */

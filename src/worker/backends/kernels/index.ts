@@ -1,8 +1,8 @@
 /**
  * Our WGSL kernels (issue 5) over tfjs-backend-webgpu's, installed together by `registerOurKernels()`
  * (initBackend calls it once WebGPU is up, saying whether the adapter is a real GPU).
- * GAN_AUGMENT_WGSL_KERNELS (./common): '0' / 'off' keeps tfjs's kernels; unset or '1' installs the
- * kernels that are on by default for this kind of adapter; 'all' installs all of them.
+ * GAN_AUGMENT_WGSL_KERNELS (./common): '0' / 'off' keeps tfjs's kernels; anything else (unset, '1',
+ * 'all') installs all of ours, since each is now on by default on every adapter.
  *
  *   Conv2DBackpropFilter  ./conv2d-backprop-filter  on by default everywhere: on lavapipe 2.5-3.5x
  *                                                   tfjs's per layer; on an H200 (Dawn/Vulkan) 11-365x
@@ -25,7 +25,7 @@
  * activations, broadcast biases).
  */
 import { installKernel, kernelInstalled, restoreKernel, setSoftwareAdapter, wgslKernelSetting, type OurKernelRun } from './common';
-import { DEFAULT_TILING, GPU_TILING, filterGradKernel, setFilterGradTiling } from './conv2d-backprop-filter';
+import { filterGradKernel } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 import { segmentSumKernel } from './unsorted-segment-sum';
@@ -33,16 +33,15 @@ import { segmentSumKernel } from './unsorted-segment-sum';
 interface OurKernel {
   kernelName: string;
   run: OurKernelRun;
-  /** Installed without GAN_AUGMENT_WGSL_KERNELS=all: always, on real GPUs only, or never. */
-  byDefault: 'always' | 'gpu' | false;
 }
 
+/** All on by default on every adapter (the tilings differ by adapter kind). */
 export const OUR_KERNELS: readonly OurKernel[] = [
-  { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel, byDefault: 'always' },
-  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel, byDefault: 'always' },
-  { kernelName: 'Conv2D', run: conv2dKernel, byDefault: 'always' },
-  { kernelName: 'FusedConv2D', run: fusedConv2dKernel, byDefault: 'always' },
-  { kernelName: 'UnsortedSegmentSum', run: segmentSumKernel, byDefault: 'always' },
+  { kernelName: 'Conv2DBackpropFilter', run: filterGradKernel },
+  { kernelName: 'Conv2DBackpropInput', run: inputGradKernel },
+  { kernelName: 'Conv2D', run: conv2dKernel },
+  { kernelName: 'FusedConv2D', run: fusedConv2dKernel },
+  { kernelName: 'UnsortedSegmentSum', run: segmentSumKernel },
 ];
 
 /**
@@ -53,17 +52,11 @@ export const OUR_KERNELS: readonly OurKernel[] = [
  * one of ours is installed.
  */
 export function registerOurKernels(options: { force?: boolean; only?: readonly string[]; gpu?: boolean } = {}): boolean {
-  const setting = options.force ? 'all' : wgslKernelSetting();
-  if (setting === 'off') return ourKernelsInstalled();
+  if (!options.force && wgslKernelSetting() === 'off') return ourKernelsInstalled();
   // The adapter kind only when told (initBackend): benchmarks and tests that force kernels on keep it.
-  if (options.gpu !== undefined) {
-    setFilterGradTiling(options.gpu ? GPU_TILING : DEFAULT_TILING);
-    setSoftwareAdapter(!options.gpu);
-  }
+  if (options.gpu !== undefined) setSoftwareAdapter(!options.gpu);
   for (const k of OUR_KERNELS) {
-    if (options.only && !options.only.includes(k.kernelName)) continue;
-    const byDefault = k.byDefault === 'always' || (k.byDefault === 'gpu' && options.gpu === true);
-    if (byDefault || setting === 'all') installKernel(k.kernelName, k.run);
+    if (!options.only || options.only.includes(k.kernelName)) installKernel(k.kernelName, k.run);
   }
   return ourKernelsInstalled();
 }

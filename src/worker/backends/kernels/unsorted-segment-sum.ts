@@ -5,7 +5,8 @@
  * bits from run to run, and so did a cWGAN-GP's losses with the same seed. Here one thread computes
  * one output value, adding the rows of its segment in row order: the same bits every time.
  * For float32 x of any rank, segmented along axis 0 (what Gather's gradient asks for); ids outside
- * [0, numSegments) add nothing, as on the CPU backend. Anything else: tfjs's kernel.
+ * [0, numSegments) add nothing, as on the CPU backend. Anything else, or more than 2^28 row visits
+ * (each output scans every row): tfjs's kernel.
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, i32Uniform, type OurKernelRun, type WebGpuBackendLike } from './common';
@@ -17,6 +18,8 @@ export const segmentSumKernel: OurKernelRun = (args) => {
   const rows = x.shape[0]!;
   if (segmentIds.shape[0] !== rows) return null;
   const cols = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  // Each output scans every row: fine for label embeddings (classes x batch), not for large tables.
+  if (numSegments * cols * rows > 2 ** 28) return null;
   const program = new ElementwiseProgram(
     'ganAugmentSegmentSum',
     ['x', 'segmentIds'],
