@@ -91,14 +91,15 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       // Default tiling (split-K where K allows), then one split and a small tile (edge paths).
       check(c, await runOurs(c, x, dy), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1 }), dw, K);
+      // The GPU tilings (carryK: the x gather walked by carrying adds), and dividing per row.
       check(c, await runOurs(c, x, dy, GPU_TILING), dw, K);
-      // The x gather walked by carrying adds (the GPU sweep's option), multi-row and one-split tilings too.
-      check(c, await runOurs(c, x, dy, { ...GPU_TILING, carryK: true }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...GPU_TILING, carryK: false }), dw, K);
+      // carryK with multi-row and one-split tilings too.
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1, carryK: true }), dw, K);
       // 8 x 8 outputs per thread (the GPU sweep's b8 option): a full 128x128 tile and a small one.
       check(c, await runOurs(c, x, dy, SOFTWARE_LARGE_TILING), dw, K);
-      check(c, await runOurs(c, x, dy, { ...GPU_TILING, tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8 }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 32, tileN: 16, tileK: 8, minKTilesPerSplit: 1, threadBlock: 8, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
@@ -106,14 +107,15 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     });
   }
 
-  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter', () => {
+  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter, carried K rows on GPUs', () => {
     const before = setSoftwareAdapter(true);
     expect(kernelTilingFor(48, 64)).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
     expect(kernelTilingFor(1024, 128)).toBe(SOFTWARE_LARGE_TILING);
     expect(kernelTilingFor(4096, 1)).toBe(DEFAULT_TILING); // a one-column head would waste the 128-wide tile
     setSoftwareAdapter(false);
     expect(kernelTilingFor(48, 64)).toBe(GPU_TILING);
-    expect(kernelTilingFor(1024, 128)).toBe(GPU_TILING); // not measured on a GPU yet
+    expect(kernelTilingFor(1024, 128)).toBe(GPU_TILING); // 8 x 8 blocks were slower at batch 64 on an H100
+    expect(GPU_TILING.carryK).toBe(true);
     setSoftwareAdapter(before);
   });
 

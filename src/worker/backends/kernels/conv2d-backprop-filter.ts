@@ -70,15 +70,12 @@ export interface FilterGradTiling {
   minKTilesPerSplit: number;
   /**
    * Walk k -> (b, oh, ow) of the x gather by carrying adds instead of dividing per K row (4 integer
-   * divisions per row, for 16-32 rank-1 updates). Off by default: on lavapipe it is within noise of
-   * dividing (DCGAN-32 layers, 2026-11-26); integer division is slow on GPUs, so it waits for the GPU
-   * sweep (`PARTS=filtersweep FTILES="64x64x16w512 64x64x16w512c" scripts/gpu/run-bench.sh`).
+   * divisions per row, for 16-32 rank-1 updates). On for GPUs, which have no integer divider: on an
+   * H100 the filter gradient's D2-D4 took 11-15% less time with it (docs/PERFORMANCE.md, runs 11 and 13). Off on
+   * lavapipe, where it is within noise of dividing (DCGAN-32 layers, 2026-11-26).
    */
   carryK?: boolean;
-  /**
-   * Outputs per thread, threadBlock x threadBlock (4, the default, or 8: e.g. 128x128x16 tiles with
-   * 256 threads). Off the default until measured on a GPU: the GPU sweep's `b8` tilings.
-   */
+  /** Outputs per thread, threadBlock x threadBlock (4, the default, or 8: e.g. 128x128x16 tiles with 256 threads). */
   threadBlock?: 4 | 8;
 }
 
@@ -91,13 +88,16 @@ export const DEFAULT_TILING: FilterGradTiling = {
 };
 
 /**
- * On real GPUs: 16 K-rows per stage and twice the workgroups (more K splits). Swept on the H200
- * (docs/bench-results/2026-11-26-h200-run8-filter-sweep.jsonl), DCGAN-64 critic layers at batch 256,
- * TFLOP/s this / DEFAULT_TILING / our forward pass: D1 7.0 / 7.7 / 3.6, D2 20.1 / 17.5 / 18.7,
- * D3 20.1 / 17.4 / 21.3, D4 19.7 / 17.9 / 22.5 (D1, 3 input channels, is 10% slower with it but
- * still twice the forward pass).
+ * On real GPUs: 16 K-rows per stage, twice the workgroups (more K splits), and the x gather walked
+ * by carrying adds. Swept on the H200 (docs/bench-results/2026-11-26-h200-run8-filter-sweep.jsonl),
+ * DCGAN-64 critic layers at batch 256, TFLOP/s without carryK / DEFAULT_TILING / our forward pass:
+ * D1 7.0 / 7.7 / 3.6, D2 20.1 / 17.5 / 18.7, D3 20.1 / 17.4 / 21.3, D4 19.7 / 17.9 / 22.5. carryK on
+ * an H100 (runs 11 and 13, ms with / without, twice each, alternated): batch 64 D2 0.206 / 0.238, D3
+ * 0.210 / 0.238, D4 0.219 / 0.246; batch 256 D2 0.75 / 0.86-0.96, D3 0.76 / 0.86, D4 0.77 / 0.88;
+ * D1 level. 8 x 8 blocks (128x128x16) were 3-5% faster again at batch 256 but 25% slower at batch 64
+ * and twice as slow on D1, so GPUs keep 4 x 4.
  */
-export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512 };
+export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true };
 
 /**
  * On a software adapter (lavapipe), for layers with at least 128 weight rows (M = KH * KW * CI): 8 x 8
@@ -380,8 +380,8 @@ export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterG
 
 /**
  * Runs our filter gradient. Returns null when unsupported (the caller falls back). `tiling` is for
- * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_TILING on real GPUs; on a software
- * adapter DEFAULT_TILING, or SOFTWARE_LARGE_TILING for layers of at least 128 weight rows).
+ * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_TILING on real GPUs,
+ * DEFAULT_TILING or SOFTWARE_LARGE_TILING on a software adapter).
  */
 export function runFilterGrad(
   backend: WebGpuBackendLike,

@@ -15,6 +15,7 @@ import {
   NARROW_FORWARD_TILING,
   SHORT_K_FORWARD_TILING,
   SOFTWARE_FORWARD_TILING,
+  GPU_WIDE_FORWARD_TILING,
   chooseForwardTiling,
   planForward,
   runForward,
@@ -95,7 +96,7 @@ const TILINGS: Array<[string, ForwardTiling]> = [
   ['16x8x8', { tileM: 16, tileN: 8, tileK: 8 }],
   ['32x128x12', { tileM: 32, tileN: 128, tileK: 12 }],
   // 8 x 8 outputs per thread (the GPU sweep's b8): a full 128x128 tile, and a small one with 2 vec4 column groups
-  ['128x128x16b8', { tileM: 128, tileN: 128, tileK: 16, threadBlock: 8 }],
+  ['128x128x16b8', GPU_WIDE_FORWARD_TILING],
   ['16x16x8b8', { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8 }],
 ];
 
@@ -137,6 +138,11 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
     expect(chooseForwardTiling(info)).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, inChannels: 3 })).toBe(SHORT_K_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
+    // 8 x 8 blocks once the 128x128 tiles fill the GPU: 16 * 8 * 8 = 1024 pixels are 8 tiles; 32 times the batch, 256
+    expect(chooseForwardTiling({ ...info, batchSize: 16 * 32 })).toBe(GPU_WIDE_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...info, batchSize: 16 * 31 })).toBe(DEFAULT_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...info, batchSize: 16 * 32, outChannels: 64 })).toBe(DEFAULT_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...info, batchSize: 16 * 32, inChannels: 3 })).toBe(SHORT_K_FORWARD_TILING);
     setSoftwareAdapter(true); // a software driver's
     expect(chooseForwardTiling(info)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
