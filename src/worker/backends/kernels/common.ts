@@ -145,7 +145,11 @@ export function onSoftwareAdapter(): boolean {
 export const WEBGPU_BACKEND = 'webgpu';
 
 /** Ours: returns null for inputs it does not handle (tfjs's kernel then runs). */
-export type OurKernelRun = (args: Parameters<KernelFunc>[0]) => TensorInfo | null;
+/**
+ * One of our kernels: a result, or null to let tfjs's kernel run. `theirs` is tfjs's own kernel
+ * function, for kernels that only steer it (./matmul-deterministic).
+ */
+export type OurKernelRun = (args: Parameters<KernelFunc>[0], theirs?: KernelFunc) => TensorInfo | null;
 
 const originals = new Map<string, KernelConfig>();
 
@@ -160,7 +164,7 @@ export function installKernel(kernelName: string, run: OurKernelRun): boolean {
   if (!theirs) return false; // webgpu backend not loaded
   originals.set(kernelName, theirs);
   const fallback = theirs.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => run(args) ?? fallback(args);
+  const kernelFunc: KernelFunc = (args) => run(args, fallback) ?? fallback(args);
   unregisterKernel(kernelName, WEBGPU_BACKEND);
   registerKernel({ ...theirs, kernelFunc });
   return true;

@@ -20,27 +20,27 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     unregisterOurKernels();
   });
 
-  it('on a software driver installs all four convolution kernels and the segment sum by default, with 8 x 8 blocks', () => {
+  it('on a software driver installs all four convolution kernels, the segment sum and the matrix products by default, with 8 x 8 blocks', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: false });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum']);
-    const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128 };
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul']);
+    const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128, batchSize: 16, outHeight: 8, outWidth: 8 };
     expect(chooseForwardTiling(layer)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...layer, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
     expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     registerOurKernels({ gpu: true });
-    // GPUs: as measured on the H200
+    // GPUs: as measured on the H200 and H100 (8 x 8 blocks only for larger layers)
     expect(chooseForwardTiling(layer)).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
   });
 
-  it('on a real GPU installs all four convolution kernels and the segment sum by default', () => {
+  it('on a real GPU installs all four convolution kernels, the segment sum and the matrix products by default', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: true });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul']);
   });
 
   it("installs none with GAN_AUGMENT_WGSL_KERNELS=0, and all with 'all' (now also the default everywhere)", () => {
@@ -50,6 +50,6 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     expect(installed()).toEqual([]);
     process.env.GAN_AUGMENT_WGSL_KERNELS = 'all';
     registerOurKernels({ gpu: false });
-    expect(installed()).toHaveLength(5);
+    expect(installed()).toHaveLength(7);
   });
 });

@@ -19,6 +19,9 @@
  *
  *   UnsortedSegmentSum    ./unsorted-segment-sum    on by default everywhere: tfjs's adds with atomics,
  *                                                   so a cWGAN-GP's losses varied from run to run
+ *   BatchMatMul,          ./matmul-deterministic    on by default everywhere: tfjs's own kernel, but
+ *   _FusedMatMul                                    with its reduce program where it would split K with
+ *                                                   atomics (a critic's dense head at batch 129-256)
  *
  * Figures: docs/PERFORMANCE.md, "Convolution kernels". Each falls back to tfjs's kernel for inputs it
  * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
@@ -29,6 +32,7 @@ import { filterGradKernel } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 import { segmentSumKernel } from './unsorted-segment-sum';
+import { deterministicMatMulKernel } from './matmul-deterministic';
 
 interface OurKernel {
   kernelName: string;
@@ -42,6 +46,8 @@ export const OUR_KERNELS: readonly OurKernel[] = [
   { kernelName: 'Conv2D', run: conv2dKernel },
   { kernelName: 'FusedConv2D', run: fusedConv2dKernel },
   { kernelName: 'UnsortedSegmentSum', run: segmentSumKernel },
+  { kernelName: 'BatchMatMul', run: deterministicMatMulKernel },
+  { kernelName: '_FusedMatMul', run: deterministicMatMulKernel },
 ];
 
 /**
