@@ -7,6 +7,8 @@
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
+#   .gpu/bench/train-base.cjs  with BASE=<a worktree of an earlier commit, its node_modules installed>:
+#                              that commit's training benchmark, for the abtrain part's A/B in one run
 # .gpu/ and .gl/ are ignored through .git/info/exclude; the device tool carries them.
 # Then, on the GPU machine: bash scripts/gpu/run-bench.sh (see there).
 set -euo pipefail
@@ -21,6 +23,13 @@ for b in train conv-kernels profile-step dispatch-overhead adapter; do
     --alias:sharp=./scripts/gpu/no-sharp.cjs \
     --log-level=warning --outfile=".gpu/bench/$b.cjs"
 done
+rm -f .gpu/bench/train-base.cjs
+if [ -n "${BASE:-}" ]; then
+  (cd "$BASE" && npx esbuild bench/train.bench.ts --bundle --platform=node --format=cjs --target=node20 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
+    --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile="$OLDPWD/.gpu/bench/train-base.cjs")
+  echo "train-base.cjs from $(git -C "$BASE" rev-parse --short HEAD)"
+fi
 w=node_modules/webgpu
 cp $w/package.json $w/index.js .gpu/bench/node_modules/webgpu/
 if [ ! -s .gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz ]; then

@@ -6,9 +6,11 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES,
-# "forwardsweep" with FWTILES, "adapter") picks what runs; KSET (default "0 1") the
+# "forwardsweep" with FWTILES, "convbatches", "adapter", "abtrain" (an earlier commit's training beside this one's, alternated; make-kit.sh
+# with BASE=), "cpuprofwgan") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
-# (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; TILES the
+# (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; SUBMITSET its tfjs
+# submit batch sizes (default 15); REPEAT how often the filtersweep, wgan and abtrain parts repeat, alternating; TILES the
 # tilings swept; STEPS the timed steps; WARM / WWARM the warm-up steps (DCGAN / WGAN-GP).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,7 +63,7 @@ if [ -n "${QUICK:-}" ]; then
 else
   # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
   # WARM 40: the WebGPU dispatch cache settles within about 40 steps (src/worker/backends/webgpu-dispatch.ts).
-  CB=256 INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-40} WB=64 WSTEPS=3 WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
+  CB=${CB:-256} INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-40} WB=64 WSTEPS=${WSTEPS:-3} WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
 fi
 CONV="$NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json"
 
@@ -75,6 +77,16 @@ case " $PARTS " in *" conv "*)
   done
   ;;
 esac
+case " $PARTS " in *" convbatches "*)
+  # Our default tilings at batch 64 and 256, beside the earlier GPU tilings (64x64x32 forward,
+  # 64x64x16w512 filter gradient) in the same run.
+  for b in ${CBSET:-64 256}; do
+    C="$NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json --ours-only"
+    run "conv-defaults-b$b" $C --kernels filter,forward,fused
+    run "conv-earlier-b$b" $C --kernels filter,forward,fused --tile 64x64x16w512 --forward-tile 64x64x32
+  done
+  ;;
+esac
 case " $PARTS " in *" forwardsweep "*)
   # Our forward pass (Conv2D, FusedConv2D) for each tiling in FWTILES (MxNxK[b8]), e.g. "64x64x32 128x128x16b8".
   for t in ${FWTILES:-64x64x32 128x128x16b8}; do
@@ -83,9 +95,14 @@ case " $PARTS " in *" forwardsweep "*)
   ;;
 esac
 case " $PARTS " in *" filtersweep "*)
-  # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT]).
-  for t in ${FTILES:-64x64x32}; do
-    run "conv-filter-$t" $CONV --kernels filter,forward --ours-only --tile $t
+  # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT][c][b8]),
+  # at each batch in CBSET (default: CB), the whole sweep REPEAT times (alternating tilings).
+  for rep in $(seq ${REPEAT:-1}); do
+    for b in ${CBSET:-$CB}; do
+      for t in ${FTILES:-64x64x32}; do
+        run "conv-filter-$t-b$b-r$rep" $NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json --kernels filter,forward --ours-only --tile $t
+      done
+    done
   done
   ;;
 esac
@@ -134,11 +151,38 @@ case " $PARTS " in *" cpuprof "*)
   run cpuprof-dcgan64-b$B64 $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=dcgan64-b$B64.cpuprofile $RUN/train.cjs --model dcgan --resolution 64 --batch $B64 --backend webgpu --steps 30 --warmup $WARM --json
   ;;
 esac
+case " $PARTS " in *" cpuprofwgan "*)
+  # The same for the conditional WGAN-GP (its step was bound by enqueueing on the H100, run 11).
+  run cpuprof-cwgangp64-b$WB $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=cwgangp64-b$WB.cpuprofile $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps 10 --warmup $WWARM --json
+  ;;
+esac
+case " $PARTS " in *" abtrain "*)
+  # The earlier commit (train-base.cjs) and this one, alternated twice, same GPU and minutes.
+  if [ -f $RUN/train-base.cjs ]; then
+    for rep in $(seq ${REPEAT:-2}); do
+      for v in base this; do
+        f=$RUN/train.cjs
+        [ $v = base ] && f=$RUN/train-base.cjs
+        for b in $B64 $B256; do run "ab-$v-$rep-dcgan64-b$b" $NODE $f --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json; done
+        run "ab-$v-$rep-cwgangp64-b$WB" $NODE $f --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+      done
+    done
+  else
+    echo "no train-base.cjs (make-kit.sh with BASE=)"
+  fi
+  ;;
+esac
 case " $PARTS " in *" wgan "*)
-  for k in ${KSET:-0 1}; do
-    for f in ${FASTSET:-1}; do
-      for l in ${LAZYSET:-1}; do
-        GAN_AUGMENT_LAZY_GRADIENTS=$l GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k-fast-$f-lazy-$l" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+  # SUBMITSET: tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE values compared (default: tfjs's own, 15);
+  # REPEAT: the whole set that many times, alternating.
+  for rep in $(seq ${REPEAT:-1}); do
+    for k in ${KSET:-0 1}; do
+      for f in ${FASTSET:-1}; do
+        for l in ${LAZYSET:-1}; do
+          for sb in ${SUBMITSET:-15}; do
+            GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=$sb GAN_AUGMENT_LAZY_GRADIENTS=$l GAN_AUGMENT_FAST_DISPATCH=$f GAN_AUGMENT_WGSL_KERNELS=$k run "train-cwgangp64-b$WB-kernels-$k-fast-$f-lazy-$l-submit-$sb-r$rep" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+          done
+        done
       done
     done
   done
