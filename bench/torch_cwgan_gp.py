@@ -85,7 +85,9 @@ def step():
         with torch.no_grad():
             fake = G(torch.randn(B, Z, device=DEV), y)
         oD.zero_grad()
-        w = D(real, y).mean() - D(fake, y).mean()
+        # real and fake scored as one batch of 2B, as ours does (the same function: no batch norm)
+        on_real, on_fake = D(torch.cat([real, fake]), torch.cat([y, y])).chunk(2)
+        w = on_real.mean() - on_fake.mean()
         loss = -w + LAMBDA * gradient_penalty(real, fake, y)
         loss.backward()
         oD.step()

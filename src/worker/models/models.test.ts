@@ -3,7 +3,7 @@ import { tf } from '../backends/tf';
 import { initBackend } from '../backends';
 import { makeConfig } from './config';
 import { buildConditionalGenerator, buildDcganDiscriminator, buildDcganGenerator, buildProjectionCritic } from './networks';
-import { gradientPenalty } from './losses';
+import { gradientPenalty, wassersteinEstimate } from './losses';
 import { makeDiffAugment } from './diffaugment';
 
 beforeAll(async () => {
@@ -120,6 +120,32 @@ describe('gradient penalty', () => {
         }
       }
       expect(checked).toBeGreaterThan(vars.length);
+      D.dispose();
+    }
+  });
+});
+
+describe('Wasserstein estimate', () => {
+  it('scoring real and fake as one batch gives the value and weight gradients of two separate passes', () => {
+    for (const criticNorm of ['none', 'layer'] as const) {
+      const c = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', numClasses: 3 }), criticNorm, initStdDev: 0.2 };
+      const D = buildProjectionCritic(c, 12);
+      const real = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+      const fake = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
+      const y = tf.tensor2d([[0], [2], [1]], [3, 1], 'int32');
+      const critic = (x: tf.Tensor4D, labels: tf.Tensor2D) => D.apply([x, labels], { training: true }) as tf.Tensor;
+      const vars = D.trainableWeights.map((w) => w.read() as tf.Variable);
+      const joint = tf.variableGrads(() => wassersteinEstimate(critic, real, fake, y), vars);
+      const separate = tf.variableGrads(() => tf.sub(tf.mean(critic(real, y)), tf.mean(critic(fake, y))) as tf.Scalar, vars);
+      const [a, b] = [joint.value.dataSync()[0]!, separate.value.dataSync()[0]!];
+      expect(Math.abs(a - b), criticNorm).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b)));
+      for (const v of vars) {
+        const ga = joint.grads[v.name]!.dataSync();
+        const gb = separate.grads[v.name]!.dataSync();
+        const scale = Math.max(1e-3, ...Array.from(gb, Math.abs));
+        for (let i = 0; i < gb.length; i++) expect(Math.abs(ga[i]! - gb[i]!), `${criticNorm} ${v.name}[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
+      }
+      tf.dispose([real, fake, y, joint.value, separate.value, ...Object.values(joint.grads), ...Object.values(separate.grads)]);
       D.dispose();
     }
   });

@@ -26,7 +26,7 @@ import {
   buildDcganGenerator,
   buildProjectionCritic,
 } from '../models/networks';
-import { bceWithLogits, gradientPenalty } from '../models/losses';
+import { bceWithLogits, gradientPenalty, wassersteinEstimate } from '../models/losses';
 import { makeDiffAugment } from '../models/diffaugment';
 import { hashSeed, prngFor } from './rng';
 import { type Dataset, batchImages, batchLabels, sampleIndices } from './dataset';
@@ -522,7 +522,7 @@ export class CwganGpTrainer extends GanTrainer {
         return applyStep(this.optD, trainableVars(D), () => {
           const realA = aug(real);
           const fakeA = aug(fake);
-          const wEst = tf.sub(tf.mean(critic(realA, labels)), tf.mean(critic(fakeA, labels))) as tf.Scalar;
+          const wEst = wassersteinEstimate(critic, realA, fakeA, labels);
           const penalty = gradientPenalty((x) => critic(x, labels), realA, fakeA, eps);
           if (last) {
             w = tf.keep(tf.clone(wEst));
