@@ -3,7 +3,8 @@ import { useTmp } from '../../../test/helpers/tmp';
 import type { MetricPoint, Run } from '../../shared/contract';
 import { nodeWorkerLauncher } from '../worker-host';
 import { AppSession } from './session';
-import { healthHints } from './training';
+import { createRuns, healthHints, trainSpec } from './training';
+import type { JobContext } from './jobs';
 
 const point = (step: number, p: Partial<MetricPoint> = {}): MetricPoint => ({
   step,
@@ -44,6 +45,30 @@ async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown 
 }
 
 describe('training through the session (real worker, tiny DCGAN on the CPU backend)', () => {
+  it("sets the training job's words while it prepares: the images loading, then the first step, then steps", async () => {
+    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
+    sessions.push(s);
+    await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle(); // the sample import
+    const project = s.project!;
+    const [runId] = createRuns(project, { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 2, batch: 4, backend: 'cpu', diffAugment: false, seed: 3 });
+    // The job's own context, every message kept (the job runner passes on at most 10 a second).
+    const messages: string[] = [];
+    const ctx: JobContext = { jobId: 'job-under-test', signal: new AbortController().signal, project, worker: s.worker, progress: (_d, _t, m) => m && messages.push(m) };
+    await trainSpec(runId!, () => {}).run(ctx);
+    const at = (re: RegExp) => messages.findIndex((m) => re.test(m));
+    const counting = at(/^Loading [\d,]+ training images…$/);
+    const loading = at(/^Loading the training images: [\d,]+ of [\d,]+…$/);
+    const first = messages.indexOf('Taking the first step…');
+    const stepped = at(/^Step 1 of 2$/);
+    expect(counting).toBe(0);
+    expect(loading).toBeGreaterThan(counting);
+    expect(first).toBeGreaterThan(loading);
+    expect(stepped).toBeGreaterThan(first);
+    const last = /^Loading the training images: ([\d,]+) of ([\d,]+)…$/.exec(messages[first - 1]!);
+    expect(last?.[1]).toBe(last?.[2]); // all of them loaded before the first step
+  });
+
   it('streams run updates, pauses at a checkpoint, resumes to completion, and generates', async () => {
     const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
     sessions.push(s);
