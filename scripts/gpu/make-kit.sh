@@ -4,6 +4,8 @@
 #   .gpu/node.xz               this machine's Node binary (links only glibc and libstdc++)
 #   .gpu/bench/*.cjs           bench/train.bench.ts and bench/conv-kernels.bench.ts bundled with tfjs
 #   .gpu/bench/node_modules/webgpu   the `webgpu` package with only its linux-x64 dawn.node (xz)
+#   .gpu/bench/train-cpu.cjs   the training benchmark with tfjs-backend-wasm bundled in (its threaded module's
+#                              files beside it in node_modules/@tensorflow/tfjs-backend-wasm): the cpu part
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
@@ -23,6 +25,18 @@ for b in train conv-kernels profile-step dispatch-overhead adapter; do
     --alias:sharp=./scripts/gpu/no-sharp.cjs \
     --log-level=warning --outfile=".gpu/bench/$b.cjs"
 done
+# The WebAssembly backend shares tfjs-core with the bundle, so it is bundled in; its threaded module's
+# files are read from the package folder (src/worker/backends/wasm/threads.ts).
+npx esbuild bench/train.bench.ts --bundle --platform=node --format=cjs --target=node20 \
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile=.gpu/bench/train-cpu.cjs
+wp=node_modules/@tensorflow/tfjs-backend-wasm
+wk=.gpu/bench/node_modules/@tensorflow/tfjs-backend-wasm
+mkdir -p $wk/dist $wk/wasm-out
+cp $wp/package.json $wk/
+cp $wp/dist/*.wasm $wk/dist/
+cp $wp/wasm-out/tfjs-backend-wasm-threaded-simd.js $wp/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js $wk/wasm-out/
+cp $wp/dist/tfjs-backend-wasm-simd.wasm .gpu/bench/ # tfjs's own single-threaded start looks beside the bundle
 rm -f .gpu/bench/train-base.cjs
 if [ -n "${BASE:-}" ]; then
   (cd "$BASE" && npx esbuild bench/train.bench.ts --bundle --platform=node --format=cjs --target=node20 \

@@ -6,7 +6,7 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES,
-# "forwardsweep" with FWTILES, "convbatches", "adapter", "abtrain" (an earlier commit's training beside this one's, alternated; make-kit.sh
+# "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the processor at THREADSET threads), "abtrain" (an earlier commit's training beside this one's, alternated; make-kit.sh
 # with BASE=), "cpuprofwgan") picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
 # (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; SUBMITSET its tfjs
@@ -120,6 +120,19 @@ case " $PARTS " in *" train "*)
     done
     # The same with tfjs submitting a command buffer every 64 dispatches instead of 15 (SUBMIT64=1).
     [ -n "${SUBMIT64:-}" ] && GAN_AUGMENT_TFJS_FLAGS=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 run "train-dcgan64-b$b-kernels-1-submit64" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+  done
+  ;;
+esac
+case " $PARTS " in *" cpu "*)
+  # Training on the processor (WebAssembly, our threaded module) beside PyTorch on the CPU, at each thread
+  # count in THREADSET (default "2 4 8"; ours stops at 8): DCGAN-32 batch 16 and the cWGAN-GP 32.
+  for t in ${THREADSET:-2 4 8}; do
+    GAN_AUGMENT_WASM_THREADS=$t run "cpu-dcgan32-b16-wasm-t$t" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 32 --batch 16 --backend wasm --steps ${CSTEPS:-5} --warmup 1 --json
+    GAN_AUGMENT_WASM_THREADS=$t run "cpu-cwgangp32-b16-wasm-t$t" $NODE $RUN/train-cpu.cjs --model cwgan-gp --resolution 32 --batch 16 --classes 8 --backend wasm --steps ${CWSTEPS:-2} --warmup 1 --json
+    if $PY -c 'import torch' 2>/dev/null; then
+      OMP_NUM_THREADS=$t run "cpu-torch-dcgan32-b16-t$t" $PY $K/torch_dcgan.py 32 16 cpu 20
+      OMP_NUM_THREADS=$t run "cpu-torch-cwgangp32-b16-t$t" $PY $K/torch_cwgan_gp.py 32 16 cpu 5 8
+    fi
   done
   ;;
 esac
