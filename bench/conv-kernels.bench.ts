@@ -7,6 +7,8 @@
  *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json]
  *     [--ours-only] [--forward-tile 64x64x32]
  *
+ * oursKernelMs is one call's GPU time alone (WebGPU timestamp queries, best of --reps; null without
+ * them): where it is far below oursMs, the CPU side or allocation, not the kernel, sets the pace.
  * Times are the best of --reps runs of --inner back-to-back calls after --warmup calls, each run
  * synchronised with one `await data()` of its last result (so they include one GPU->CPU read,
  * spread over --inner calls). --net 64 takes the DCGAN-64 layers (D2 there is issue 5's 32x32x64 ->
@@ -67,6 +69,22 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
     await t.data();
     best = Math.min(best, (performance.now() - t0) / inner);
     t.dispose();
+  }
+  return best;
+}
+
+/**
+ * The GPU time of one call, from WebGPU timestamp queries (tf.time's kernelMs): best of `reps`. Unlike
+ * timeBest it leaves out what the CPU does around a call (buffer allocation, enqueueing, the read-back).
+ * NaN where the adapter has no timestamp queries.
+ */
+async function kernelMsBest(reps: number, f: () => tf.Tensor): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const info = await tf.time(() => f().dispose());
+    const ms = (info as { kernelMs: unknown }).kernelMs;
+    if (typeof ms !== 'number') return NaN;
+    best = Math.min(best, ms);
   }
   return best;
 }
@@ -156,6 +174,7 @@ async function main(): Promise<void> {
       unregisterOurKernels();
       const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel, inner);
       const oursMs = await timeBest(reps, warmup, ours, inner);
+      const oursKernelMs = await kernelMsBest(reps, ours);
       let relDiff: number | undefined;
       if (!skipTfjs) {
         const a = runKernel();
@@ -164,13 +183,13 @@ async function main(): Promise<void> {
         unregisterOurKernels();
         relDiff = await relDiffOf(a, b);
       }
-      return { tfjsMs, oursMs, relDiff };
+      return { tfjsMs, oursMs, oursKernelMs, relDiff };
     };
 
     const report = (
       bench: string,
       gemm: Record<string, unknown>,
-      r: { tfjsMs: number; oursMs: number; relDiff?: number },
+      r: { tfjsMs: number; oursMs: number; oursKernelMs: number; relDiff?: number },
     ) => {
       const result = {
         bench,
@@ -187,6 +206,8 @@ async function main(): Promise<void> {
         forwardGflops: gflops(forwardMs),
         tfjsGflops: gflops(r.tfjsMs),
         oursGflops: gflops(r.oursMs),
+        oursKernelMs: round3(r.oursKernelMs),
+        oursKernelGflops: gflops(r.oursKernelMs),
         speedup: round2(r.tfjsMs / r.oursMs),
         oursVsForward: round2(r.oursMs / forwardMs),
         maxRelDiff: r.relDiff,
