@@ -5,13 +5,13 @@
  *
  *   npx tsx bench/conv-kernels.bench.ts [--net 32|64] [--batch 16] [--reps 3] [--warmup 1] [--inner 1]
  *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json]
- *     [--ours-only] [--forward-tile 64x64x32]
+ *     [--ours-only] [--forward-tile 64x64x32] [--read probe|full]
  *
  * oursKernelMs is one call's GPU time alone (WebGPU timestamp queries, best of --reps; null without
  * them): where it is far below oursMs, the CPU side or allocation, not the kernel, sets the pace.
  * Times are the best of --reps runs of --inner back-to-back calls after --warmup calls, each run
- * synchronised with one `await data()` of its last result (so they include one GPU->CPU read,
- * spread over --inner calls). --net 64 takes the DCGAN-64 layers (D2 there is issue 5's 32x32x64 ->
+ * synchronised by reading back one value of its last result (--read full: the whole result, as
+ * before 2026-11-26 18:20 UTC, which counts its GPU->CPU copy, spread over --inner calls). --net 64 takes the DCGAN-64 layers (D2 there is issue 5's 32x32x64 ->
  * 16x16x128 layer). The generator's transposed
  * convolutions have the same three filter-gradient shapes (x and dy swap roles), and their forward
  * pass is the input gradient of the same three shapes (D1's input gradient = G3's forward, etc.).
@@ -51,14 +51,30 @@ import { registerOurKernels, unregisterOurKernels } from '../src/worker/backends
 import type { WebGpuBackendLike } from '../src/worker/backends/kernels/common';
 
 /**
- * Best of `reps` timings of `inner` back-to-back calls (only the last result is read back, which
- * waits for the whole queue), divided by `inner`: on a real GPU one call can take less than a
- * GPU->CPU read, so --inner 10 or more there.
+ * Waits for `t` (and so for all work queued before it) by reading back one value of it: a one-element
+ * slice, so that the read-back of a large result (67 MB for D1's forward pass at batch 256) is not
+ * counted. Before 2026-11-26 18:20 UTC the whole result was read (`--read full` does that again): on
+ * the GPU that added up to a few tenths of a millisecond per call to the passes with large outputs.
  */
-async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner = 1): Promise<number> {
+async function settle(t: tf.Tensor, read: 'probe' | 'full'): Promise<void> {
+  if (read === 'full') {
+    await t.data();
+    return;
+  }
+  const probe = tf.slice(tf.reshape(t, [-1]), [0], [1]);
+  await probe.data();
+  probe.dispose();
+}
+
+/**
+ * Best of `reps` timings of `inner` back-to-back calls (only the last is waited for, which waits for
+ * the whole queue), divided by `inner`: on a real GPU one call can take less than a GPU->CPU read, so
+ * --inner 10 or more there.
+ */
+async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner = 1, read: 'probe' | 'full' = 'probe'): Promise<number> {
   for (let i = 0; i < warmup; i++) {
     const t = f();
-    await t.data();
+    await settle(t, read);
     t.dispose();
   }
   let best = Infinity;
@@ -66,7 +82,7 @@ async function timeBest(reps: number, warmup: number, f: () => tf.Tensor, inner 
     const t0 = performance.now();
     for (let j = 0; j < inner - 1; j++) f().dispose();
     const t = f();
-    await t.data();
+    await settle(t, read);
     best = Math.min(best, (performance.now() - t0) / inner);
     t.dispose();
   }
@@ -133,6 +149,7 @@ async function main(): Promise<void> {
   if (net !== '32' && net !== '64') throw new Error('--net must be 32 or 64');
   const layers = net === '64' ? LAYERS_64 : LAYERS_32;
   const inner = Number(arg('inner', '1'));
+  const read = arg('read', 'probe') === 'full' ? 'full' : 'probe';
   const which = arg('layers', layers.map((l) => l.name.split(' ')[0]).join(',')).split(',');
   const kernels = arg('kernels', 'filter,input').split(',');
   const tileArg = arg('tile', '');
@@ -166,14 +183,14 @@ async function main(): Promise<void> {
     const flop = convLayerFlop(layer, batch);
     const gflops = (ms: number) => round2(flop / (ms * 1e6));
     unregisterOurKernels();
-    const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'), inner);
+    const forwardMs = skipTfjs ? NaN : await timeBest(reps, warmup, () => tf.conv2d(x, w, layer.stride, 'same'), inner, read);
 
     /** tfjs's kernel vs ours through the same runKernel call (ours installed with `only`). */
     const compare = async (kernelName: string, inputs: tf.NamedTensorMap, attrs: object, ours: () => tf.Tensor) => {
       const runKernel = () => tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
       unregisterOurKernels();
-      const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel, inner);
-      const oursMs = await timeBest(reps, warmup, ours, inner);
+      const tfjsMs = skipTfjs ? NaN : await timeBest(reps, warmup, runKernel, inner, read);
+      const oursMs = await timeBest(reps, warmup, ours, inner, read);
       const oursKernelMs = await kernelMsBest(reps, ours);
       let relDiff: number | undefined;
       if (!skipTfjs) {
@@ -214,6 +231,7 @@ async function main(): Promise<void> {
         reps,
         warmup,
         inner,
+        read,
         device: backend.device,
         loadavg: loadavg(),
         date: new Date().toISOString(),
