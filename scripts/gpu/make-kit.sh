@@ -19,17 +19,18 @@ grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >>.git/info/exclude
 grep -qx '/.gl/' .git/info/exclude || echo /.gl/ >>.git/info/exclude
 mkdir -p .gpu/bench/node_modules/webgpu/dist/linux-x64
 if [ ! -s .gpu/node.xz ]; then xz -T0 -6 -c "$(command -v node)" >.gpu/node.xz; fi
+# bundle SOURCE OUTFILE [more esbuild flags]: a benchmark with tfjs, for Node 20, without sharp.
+bundle() {
+  npx esbuild "$1" --bundle --platform=node --format=cjs --target=node20 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+    --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile="$2" "${@:3}"
+}
 for b in train conv-kernels profile-step dispatch-overhead adapter; do
-  npx esbuild "bench/$b.bench.ts" --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
-    --alias:sharp=./scripts/gpu/no-sharp.cjs \
-    --log-level=warning --outfile=".gpu/bench/$b.cjs"
+  bundle "bench/$b.bench.ts" ".gpu/bench/$b.cjs" --external:@tensorflow/tfjs-backend-wasm
 done
 # The WebAssembly backend shares tfjs-core with the bundle, so it is bundled in; its threaded module's
 # files are read from the package folder (src/worker/backends/wasm/threads.ts).
-npx esbuild bench/train.bench.ts --bundle --platform=node --format=cjs --target=node20 \
-  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
-  --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile=.gpu/bench/train-cpu.cjs
+bundle bench/train.bench.ts .gpu/bench/train-cpu.cjs
 wp=node_modules/@tensorflow/tfjs-backend-wasm
 wk=.gpu/bench/node_modules/@tensorflow/tfjs-backend-wasm
 mkdir -p $wk/dist $wk/wasm-out
@@ -39,9 +40,8 @@ cp $wp/wasm-out/tfjs-backend-wasm-threaded-simd.js $wp/wasm-out/tfjs-backend-was
 cp $wp/dist/tfjs-backend-wasm-simd.wasm .gpu/bench/ # tfjs's own single-threaded start looks beside the bundle
 rm -f .gpu/bench/train-base.cjs
 if [ -n "${BASE:-}" ]; then
-  (cd "$BASE" && npx esbuild bench/train.bench.ts --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
-    --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile="$OLDPWD/.gpu/bench/train-base.cjs")
+  out=$PWD/.gpu/bench/train-base.cjs
+  (cd "$BASE" && bundle bench/train.bench.ts "$out" --external:@tensorflow/tfjs-backend-wasm)
   echo "train-base.cjs from $(git -C "$BASE" rev-parse --short HEAD)"
 fi
 w=node_modules/webgpu

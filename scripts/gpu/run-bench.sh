@@ -5,9 +5,10 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
-# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "filtersweep" with FTILES,
-# "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the processor at THREADSET threads), "abtrain" (an earlier commit's training beside this one's, alternated; make-kit.sh
-# with BASE=), "cpuprofwgan") picks what runs; KSET (default "0 1") the
+# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
+# with FTILES, "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the
+# processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
+# with BASE=)) picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
 # (default "1"; "0 1" for before/after) the GAN_AUGMENT_LAZY_GRADIENTS settings of the wgan part; SUBMITSET its tfjs
 # submit batch sizes (default 15); REPEAT how often the filtersweep, wgan and abtrain parts repeat, alternating; TILES the
@@ -170,7 +171,7 @@ case " $PARTS " in *" cpuprofwgan "*)
   ;;
 esac
 case " $PARTS " in *" abtrain "*)
-  # The earlier commit (train-base.cjs) and this one, alternated twice, same GPU and minutes.
+  # The earlier commit (train-base.cjs) and this one, alternated REPEAT times (default 2), same GPU and minutes.
   if [ -f $RUN/train-base.cjs ]; then
     for rep in $(seq ${REPEAT:-2}); do
       for v in base this; do

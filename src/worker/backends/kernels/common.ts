@@ -144,10 +144,9 @@ export function onSoftwareAdapter(): boolean {
 
 export const WEBGPU_BACKEND = 'webgpu';
 
-/** Ours: returns null for inputs it does not handle (tfjs's kernel then runs). */
 /**
- * One of our kernels: a result, or null to let tfjs's kernel run. `theirs` is tfjs's own kernel
- * function, for kernels that only steer it (./matmul-deterministic).
+ * One of our kernels: a result, or null for inputs it does not handle (tfjs's kernel then runs).
+ * `theirs` is tfjs's own kernel function, for kernels that only steer it (./matmul-deterministic).
  */
 export type OurKernelRun = (args: Parameters<KernelFunc>[0], theirs?: KernelFunc) => TensorInfo | null;
 
