@@ -1,14 +1,23 @@
 /**
  * Our Sum and Mean gradients (./tf, registerBroadcastReduceGradients) give exactly what tfjs-core's
- * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU
- * and without taking x as an input;
- * also second order (the WGAN-GP penalty differentiates through gradients). CPU backend.
+ * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU,
+ * in one broadcast program, and without taking x as an input;
+ * also second order (the WGAN-GP penalty differentiates through gradients). On the CPU backend (a
+ * multiply by ones filled on the device) and on WebGPU (one broadcast program; skipped, with the
+ * reason printed, without an adapter).
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from './tf';
 import { initBackend } from './index';
+import { webgpuSkipReason } from './kernels/test-support';
 
-await initBackend('cpu');
+const webgpuReason = await webgpuSkipReason('Sum / Mean gradients on WebGPU');
+
+/** The programs a Sum's and a Mean's gradient run, by backend (Reshape and Identity move no data). */
+const PROGRAMS = {
+  cpu: { sum: ['Fill', 'Multiply'], mean: ['Fill', 'Multiply', 'RealDiv'] },
+  webgpu: { sum: ['Tile'], mean: ['RealDiv', 'Tile'] },
+} as const;
 
 /** tfjs-core's own formulas (gradients/Sum_grad.js, Mean_grad.js), written out. */
 function reference(kind: 'sum' | 'mean', x: tf.Tensor, dy: tf.Tensor, axis: number[] | null): tf.Tensor {
@@ -19,8 +28,13 @@ function reference(kind: 'sum' | 'mean', x: tf.Tensor, dy: tf.Tensor, axis: numb
   return kind === 'sum' ? g : tf.div(g, axes.reduce((n, a) => n * x.shape[a]!, 1));
 }
 
-describe('Sum / Mean gradients without ones(x.shape)', () => {
-  const x = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 7);
+for (const backend of ['cpu', 'webgpu'] as const)
+describe.skipIf(backend === 'webgpu' && webgpuReason !== '')(`Sum / Mean gradients without ones(x.shape) (${backend})`, () => {
+  let x: tf.Tensor;
+  beforeAll(async () => {
+    await initBackend(backend);
+    x = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 7);
+  });
   const cases: Array<{ axis: number[] | null; keepDims: boolean }> = [
     { axis: [0, 1, 2], keepDims: false }, // batch-norm statistics
     { axis: [0, 1, 2], keepDims: true },
@@ -43,15 +57,25 @@ describe('Sum / Mean gradients without ones(x.shape)', () => {
     }
   }
 
-  it('fills the ones on the device (a Fill kernel), not as a CPU array', async () => {
-    const info = await tf.profile(() => {
-      const [g] = tf.grads((t: tf.Tensor) => tf.mean(t, [0, 1, 2]))([x]);
-      g!.dispose();
-    });
-    expect(info.kernels.map((k) => k.name)).toContain('Fill');
+  it(`broadcasts dy without ones(x.shape): ${PROGRAMS[backend].sum.join(' + ')} for a Sum's gradient, ${PROGRAMS[backend].mean.join(' + ')} for a Mean's`, async () => {
+    for (const [op, want] of [
+      [(t: tf.Tensor) => tf.sum(t, [0, 1, 2]), PROGRAMS[backend].sum],
+      [(t: tf.Tensor) => tf.mean(t, [0, 1, 2]), PROGRAMS[backend].mean],
+    ] as const) {
+      const y = op(x);
+      const dy = tf.onesLike(y);
+      const info = await tf.profile(() => {
+        const [g] = tf.grads(op)([x], dy);
+        g!.dispose();
+      });
+      // ('unnamed scope' is a custom gradient's own record, not a program.)
+      const names = info.kernels.map((k) => k.name).filter((n) => !['Reshape', 'Identity', 'Sum', 'Mean', 'unnamed scope'].includes(n));
+      expect(names).toEqual(want);
+      tf.dispose([y, dy]);
+    }
   });
 
-  it('does not make the ones depend on x: a second backward pass sends nothing back through them', async () => {
+  it('does not make the broadcast depend on x: a second backward pass sends nothing back into x', async () => {
     // d/dw of sum(grad_v sum(v * w)) = d/dw sum(w) : the inner gradient is w broadcast, whatever v
     // is. With onesLike(v * w) the outer pass also differentiated the ones (zeros) back into v * w.
     const v = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 5);
