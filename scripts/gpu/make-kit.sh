@@ -58,3 +58,7 @@ if ! ls .gl/*.deb >/dev/null 2>&1; then
   (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
 du -sh .gpu .gl
+# The device tool carries at most 64 MiB: the tracked files, untracked ones not ignored, and .gpu and .gl.
+total=$(( $(git ls-files -z --cached --others --exclude-standard | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1) + $(du -sb .gpu .gl | awk '{s += $1} END {print s}') ))
+echo "what a run carries: $((total / 1048576)) MiB of 64"
+[ "$total" -lt $((64 * 1048576)) ] || { echo "too large for the device tool: build without BASE, or carry less" >&2; exit 1; }
