@@ -61,7 +61,7 @@ async function settle(t: tf.Tensor, read: 'probe' | 'full'): Promise<void> {
     await t.data();
     return;
   }
-  const probe = tf.slice(tf.reshape(t, [-1]), [0], [1]);
+  const probe = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1])); // the reshape is let go too
   await probe.data();
   probe.dispose();
 }

@@ -1,10 +1,9 @@
 /**
  * Our Sum and Mean gradients (./tf, registerBroadcastReduceGradients) give exactly what tfjs-core's
- * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU,
- * in one broadcast program, and without taking x as an input;
- * also second order (the WGAN-GP penalty differentiates through gradients). On the CPU backend (a
- * multiply by ones filled on the device) and on WebGPU (one broadcast program; skipped, with the
- * reason printed, without an adapter).
+ * give (dy broadcast over the reduced axes, / n for Mean) without building ones(x.shape) on the CPU
+ * and without taking x as an input; also second order (the WGAN-GP penalty differentiates through
+ * gradients). On the CPU backend (a multiply by ones filled on the device) and on WebGPU (one
+ * broadcast program; skipped, with the reason printed, without an adapter).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from './tf';
