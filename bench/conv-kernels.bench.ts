@@ -4,7 +4,7 @@
  * conv2d of the same layer for scale. One JSON line per layer and kernel (--json) or a readable line.
  *
  *   npx tsx bench/conv-kernels.bench.ts [--net 32|64] [--batch 16] [--reps 3] [--warmup 1] [--inner 1]
- *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32] [--json]
+ *     [--layers D1,D2,D3] [--kernels filter,input] [--tile 32x32x16] [--input-tile 64x64x32|direct|block2] [--json]
  *     [--ours-only] [--forward-tile 64x64x32] [--read probe|full]
  *
  * oursKernelMs is one call's GPU time alone (WebGPU timestamp queries, best of --reps; null without
@@ -31,8 +31,11 @@ import {
   type FilterGradTiling,
 } from '../src/worker/backends/kernels/conv2d-backprop-filter';
 import {
+  chooseDirectTiling,
   chooseInputTiling,
   DIRECT_MAX_CHANNELS,
+  NARROW_INPUT_TILING,
+  type DirectBlockTiling,
   planInputGrad,
   runInputGrad,
   coalescedLoads,
@@ -127,6 +130,17 @@ function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
   };
 }
 
+/**
+ * The input gradient's tiling: a GEMM tile (parseTile), 'direct' (the one-pixel-per-thread direct
+ * program) or 'blockN' (the stride-block direct program, N = 1, 2 or 4 blocks per thread).
+ */
+function parseInputTile(s: string): InputGradTiling | 'direct' | DirectBlockTiling {
+  if (s === 'direct') return s;
+  const block = /^block([124])$/.exec(s);
+  if (block) return { blocksW: Number(block[1]) as 1 | 2 | 4 };
+  return parseTile(s);
+}
+
 /** Max abs difference of two tensors relative to the first's max magnitude; disposes both. */
 async function relDiffOf(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const [ad, bd] = [await a.data(), await b.data()];
@@ -155,7 +169,7 @@ async function main(): Promise<void> {
   const tileArg = arg('tile', '');
   const tilingArg = tileArg ? parseTile(tileArg) : null;
   const inputTileArg = arg('input-tile', '');
-  const inputTiling: InputGradTiling | undefined = inputTileArg ? parseTile(inputTileArg) : undefined;
+  const inputTiling = inputTileArg ? parseInputTile(inputTileArg) : undefined;
   const forwardTileArg = arg('forward-tile', '');
   const forwardTiling: ForwardTiling | undefined = forwardTileArg ? parseTile(forwardTileArg) : undefined;
   const json = process.argv.includes('--json');
@@ -163,7 +177,7 @@ async function main(): Promise<void> {
 
   const backend = await initBackend('webgpu');
   // Without --tile: the tiling the registered kernel uses on this adapter, for each layer.
-  const filterTiling = (m: number, n: number) => tilingArg ?? kernelTilingFor(m, n);
+  const filterTiling = (m: number, n: number, k: number) => tilingArg ?? kernelTilingFor({ m, n, k });
   const be = tf.backend() as unknown as WebGpuBackendLike;
   const os = await import('node:os');
   const loadavg = () => os.loadavg().slice(0, 2).map((v) => Math.round(v * 100) / 100);
@@ -246,7 +260,7 @@ async function main(): Promise<void> {
     };
 
     if (kernels.includes('filter')) {
-      const tiling = filterTiling(layer.k * layer.k * CI, layer.co);
+      const tiling = filterTiling(layer.k * layer.k * CI, layer.co, batch * info.outHeight * info.outWidth);
       const attrs: FilterGradAttrs = { strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC', filterShape };
       const r = await compare('Conv2DBackpropFilter', { x, dy }, attrs, () =>
         tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
@@ -259,11 +273,17 @@ async function main(): Promise<void> {
       const r = await compare('Conv2DBackpropInput', { dy, filter: w }, attrs, () =>
         tf.engine().makeTensorFromTensorInfo(runInputGrad(be, dy, w, attrs, inputTiling)!),
       );
-      const t = inputTiling ?? chooseInputTiling(CI);
+      // Without --input-tile the registered choice runs: a direct program for at most 4 dx channels.
+      const chosen = inputTiling ?? (CI <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(CI));
+      const t = chosen === 'direct' || 'blocksW' in chosen ? NARROW_INPUT_TILING : chosen;
       const geo = planInputGrad(info, t);
       const p = geo.phases[0]!;
-      // Without --input-tile the registered choice runs: the direct program for at most 4 dx channels.
-      const direct = !inputTiling && CI <= DIRECT_MAX_CHANNELS;
+      const tile =
+        chosen === 'direct'
+          ? 'direct'
+          : 'blocksW' in chosen
+            ? `block${chosen.blocksW}`
+            : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}${t.threadBlock === 8 ? 'b8' : ''}`;
       report(
         'conv2d-backprop-input',
         {
@@ -272,7 +292,7 @@ async function main(): Promise<void> {
           N: geo.N,
           K: p.K,
           tfjsK: layer.k * layer.k * layer.co,
-          tile: direct ? 'direct' : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}${t.threadBlock === 8 ? 'b8' : ''}`,
+          tile,
         },
         r,
       );

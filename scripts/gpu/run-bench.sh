@@ -6,7 +6,7 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES, "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
@@ -95,13 +95,26 @@ case " $PARTS " in *" forwardsweep "*)
   done
   ;;
 esac
+case " $PARTS " in *" inputsweep "*)
+  # The input gradient for each tiling in ITILES (a GEMM tile MxNxK[s][b8], "direct" or "block1/2/4", the
+  # direct programs for dx with at most 4 channels) on the layers ILAYERS (default D1), at each batch in
+  # CBSET (default: CB), the whole sweep REPEAT times (alternating tilings).
+  for rep in $(seq ${REPEAT:-1}); do
+    for b in ${CBSET:-$CB}; do
+      for t in ${ITILES:-direct block2}; do
+        run "conv-input-$t-b$b-r$rep" $NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers ${ILAYERS:-D1} --json --kernels input --ours-only --input-tile $t
+      done
+    done
+  done
+  ;;
+esac
 case " $PARTS " in *" filtersweep "*)
   # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT][c][b8]),
-  # at each batch in CBSET (default: CB), the whole sweep REPEAT times (alternating tilings).
+  # on the layers FLAYERS (default: all), at each batch in CBSET (default: CB), the whole sweep REPEAT times (alternating tilings).
   for rep in $(seq ${REPEAT:-1}); do
     for b in ${CBSET:-$CB}; do
       for t in ${FTILES:-64x64x32}; do
-        run "conv-filter-$t-b$b-r$rep" $NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json --kernels filter,forward --ours-only --tile $t
+        run "conv-filter-$t-b$b-r$rep" $NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers ${FLAYERS:-$LAYERS} --json --kernels filter,forward --ours-only --tile $t
       done
     done
   done

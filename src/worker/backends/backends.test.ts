@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from './tf';
-import { type AutoStarters, type BackendInfo, BackendUnavailableError, applyTfjsFlags, chooseAutoBackend, describeAdapter, initBackend } from './index';
+import { type AutoStarters, type BackendInfo, BackendUnavailableError, applyTfjsFlags, chooseAutoBackend, dawnFlags, describeAdapter, initBackend } from './index';
 
 describe('backend selection', () => {
   afterEach(() => {
@@ -176,5 +176,14 @@ describe('gradients', () => {
     expect(() => applyTfjsFlags('NO_SUCH_FLAG=1')).toThrow(/no flag named NO_SUCH_FLAG/);
     expect(() => applyTfjsFlags('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=lots')).toThrow(/is not NAME=number/);
     expect(() => applyTfjsFlags('=3')).toThrow(/is not NAME=number/);
+  });
+  it('GAN_AUGMENT_DAWN_FLAGS hands only Dawn feature switches to Dawn', () => {
+    expect(dawnFlags('')).toEqual([]);
+    expect(dawnFlags(' disable-dawn-features=timestamp_quantization  enable-dawn-features=a_b,c ')).toEqual([
+      'disable-dawn-features=timestamp_quantization',
+      'enable-dawn-features=a_b,c',
+    ]);
+    expect(() => dawnFlags('backend=null')).toThrow(/GAN_AUGMENT_DAWN_FLAGS: "backend=null" is not/);
+    expect(() => dawnFlags('disable-dawn-features=')).toThrow(/is not enable-dawn-features/);
   });
 });

@@ -261,7 +261,7 @@ async function ensureNodeWebGpu(): Promise<GpuLike | null> {
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, mod.globals);
-  const gpu = mod.create([]);
+  const gpu = mod.create(dawnFlags());
   // Node 21+ has a read-only global navigator: define the property instead of assigning.
   if (g.navigator) {
     Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
@@ -307,6 +307,22 @@ export function applyTfjsFlags(spec = process.env.GAN_AUGMENT_TFJS_FLAGS ?? ''):
       throw new Error(`GAN_AUGMENT_TFJS_FLAGS: TensorFlow.js has no flag named ${name}.`);
     }
   }
+}
+
+/**
+ * Developer knob for benchmarks: GAN_AUGMENT_DAWN_FLAGS="disable-dawn-features=timestamp_quantization"
+ * (flags separated by spaces) is handed to Dawn's `create`, read once, when Dawn is first loaded. Dawn
+ * rounds GPU timestamps to about 65 microseconds by default (seen on the H200), too coarse for one kernel.
+ * Only Dawn's feature switches are accepted; anything else is refused with an error that names the variable.
+ */
+export function dawnFlags(spec = process.env.GAN_AUGMENT_DAWN_FLAGS ?? ''): string[] {
+  const flags = spec.split(/\s+/).filter(Boolean);
+  for (const f of flags) {
+    if (!/^(enable|disable)-dawn-features=[a-z0-9_]+(,[a-z0-9_]+)*$/.test(f)) {
+      throw new Error(`GAN_AUGMENT_DAWN_FLAGS: "${f}" is not enable-dawn-features=name[,name] or disable-dawn-features=name[,name].`);
+    }
+  }
+  return flags;
 }
 
 /** Dawn's adapter, described, without starting tfjs's WebGPU backend. */

@@ -11,8 +11,11 @@ import { tf } from '../tf';
 import { COMMON_CONV_CASES, convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
+  GPU_NARROW_TILING,
   GPU_TILING,
+  GPU_WIDE_TILING,
   SOFTWARE_LARGE_TILING,
+  WIDE_MIN_K_PER_SPLIT,
   kernelTilingFor,
   planFilterGrad,
   runFilterGrad,
@@ -99,7 +102,9 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1, carryK: true }), dw, K);
       // 8 x 8 outputs per thread (the GPU sweep's b8 option): a full 128x128 tile and a small one.
       check(c, await runOurs(c, x, dy, SOFTWARE_LARGE_TILING), dw, K);
-      check(c, await runOurs(c, x, dy, { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8 }), dw, K);
+      check(c, await runOurs(c, x, dy, GPU_WIDE_TILING), dw, K);
+      // The image layer's 48x32x24 tiles on GPUs (rows not a power of two).
+      check(c, await runOurs(c, x, dy, GPU_NARROW_TILING), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 32, tileN: 16, tileK: 8, minKTilesPerSplit: 1, threadBlock: 8, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
@@ -107,15 +112,23 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     });
   }
 
-  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter, carried K rows on GPUs', () => {
+  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter; on GPUs 48-row tiles for the image layer, 8 x 8 blocks where K splits are long', () => {
     const before = setSoftwareAdapter(true);
-    expect(kernelTilingFor(48, 64)).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
-    expect(kernelTilingFor(1024, 128)).toBe(SOFTWARE_LARGE_TILING);
-    expect(kernelTilingFor(4096, 1)).toBe(DEFAULT_TILING); // a one-column head would waste the 128-wide tile
+    expect(kernelTilingFor({ m: 48, n: 64, k: 4 * 32 * 32 })).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
+    expect(kernelTilingFor({ m: 1024, n: 128, k: 4 * 16 * 16 })).toBe(SOFTWARE_LARGE_TILING);
+    expect(kernelTilingFor({ m: 4096, n: 1, k: 4 })).toBe(DEFAULT_TILING); // a one-column head would waste the 128-wide tile
     setSoftwareAdapter(false);
-    expect(kernelTilingFor(48, 64)).toBe(GPU_TILING);
-    expect(kernelTilingFor(1024, 128)).toBe(GPU_TILING); // 8 x 8 blocks were slower at batch 64 on an H100
-    expect(GPU_TILING.carryK).toBe(true);
+    // DCGAN-64's critic at batch 64 and 256 (M, N, K = B * OH * OW).
+    expect(kernelTilingFor({ m: 48, n: 64, k: 256 * 32 * 32 })).toBe(GPU_NARROW_TILING);
+    expect(kernelTilingFor({ m: 48, n: 64, k: 64 * 32 * 32 })).toBe(GPU_NARROW_TILING);
+    expect(kernelTilingFor({ m: 1024, n: 128, k: 64 * 16 * 16 })).toBe(GPU_TILING); // 256-row splits: 8 x 8 blocks were slower
+    expect(kernelTilingFor({ m: 2048, n: 256, k: 64 * 8 * 8 })).toBe(GPU_TILING);
+    expect(kernelTilingFor({ m: 4096, n: 512, k: 64 * 4 * 4 })).toBe(GPU_TILING);
+    expect(kernelTilingFor({ m: 1024, n: 128, k: 256 * 16 * 16 })).toBe(GPU_WIDE_TILING); // 1024-row splits
+    expect(kernelTilingFor({ m: 2048, n: 256, k: 256 * 8 * 8 })).toBe(GPU_WIDE_TILING);
+    expect(kernelTilingFor({ m: 4096, n: 512, k: 256 * 4 * 4 })).toBe(GPU_WIDE_TILING);
+    expect(planFilterGrad({ filterHeight: 4, filterWidth: 4, inChannels: 128, outChannels: 256, batchSize: 256, outHeight: 8, outWidth: 8 }, GPU_WIDE_TILING).kPerSplit).toBe(WIDE_MIN_K_PER_SPLIT);
+    for (const t of [GPU_TILING, GPU_NARROW_TILING, GPU_WIDE_TILING]) expect(t.carryK).toBe(true);
     setSoftwareAdapter(before);
   });
 

@@ -95,7 +95,7 @@ export const DEFAULT_TILING: FilterGradTiling = {
  * an H100 (runs 11 and 13, ms with / without, twice each, alternated): batch 64 D2 0.206 / 0.238, D3
  * 0.210 / 0.238, D4 0.219 / 0.246; batch 256 D2 0.75 / 0.86-0.96, D3 0.76 / 0.86, D4 0.77 / 0.88;
  * D1 level. 8 x 8 blocks (128x128x16) were 3-5% faster again at batch 256 but 25% slower at batch 64
- * and twice as slow on D1, so GPUs keep 4 x 4.
+ * and twice as slow on D1: GPU_WIDE_TILING takes them where the K splits are long (batch 256).
  */
 export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true };
 
@@ -109,12 +109,41 @@ export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targ
 export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
 
 /**
- * The tiling the registered kernel uses for a layer with M = KH * KW * CI weight rows and N = CO
- * columns, on the adapter registerOurKernels was told of (./common onSoftwareAdapter).
+ * On real GPUs, layers with at most 48 weight rows (the RGB image layer, M = 4 * 4 * 3): 48-row tiles
+ * instead of 64 (a quarter of the 64-row tile computed padding). H200 (run 16, D1 of DCGAN-64, ms,
+ * GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 / 0.216-0.219; 16x64x16
+ * tiles were as fast at batch 64 but 0.31 ms at batch 256.
  */
-export function kernelTilingFor(m: number, n: number): FilterGradTiling {
-  if (!onSoftwareAdapter()) return GPU_TILING;
-  return m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : DEFAULT_TILING;
+export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 512, minKTilesPerSplit: 4, carryK: true };
+
+/**
+ * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with 128x128
+ * tiles at 512 workgroups): 8 x 8 outputs per thread. H200 (run 16, ms, GPU_TILING / this, twice each):
+ * batch 256 D2 0.749-0.750 / 0.714-0.715, D3 0.747-0.748 / 0.702-0.706; at batch 64, where the splits
+ * are 256 rows long, 8 x 8 blocks are slower: D2 0.203 / 0.261-0.266, D3 0.204 / 0.255-0.257 (the H100
+ * agreed, runs 11 and 13, D4 included). More splits (1024 or 2048 workgroups) were slower at both batches.
+ */
+export const GPU_WIDE_TILING: FilterGradTiling = { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8 };
+
+/** K rows per split from which GPUs take GPU_WIDE_TILING. */
+export const WIDE_MIN_K_PER_SPLIT = 1024;
+
+/** The filter gradient's GEMM size: M = KH * KW * CI weight rows, N = CO columns, K = B * OH * OW. */
+export interface FilterGradSize {
+  m: number;
+  n: number;
+  k: number;
+}
+
+/**
+ * The tiling the registered kernel uses for a layer of `size`, on the adapter registerOurKernels was
+ * told of (./common onSoftwareAdapter).
+ */
+export function kernelTilingFor({ m, n, k }: FilterGradSize): FilterGradTiling {
+  if (onSoftwareAdapter()) return m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : DEFAULT_TILING;
+  if (m <= GPU_NARROW_TILING.tileM) return GPU_NARROW_TILING;
+  const wide = planFilterGrad({ filterHeight: 1, filterWidth: 1, inChannels: m, outChannels: n, batchSize: k, outHeight: 1, outWidth: 1 }, GPU_WIDE_TILING);
+  return wide.kPerSplit >= WIDE_MIN_K_PER_SPLIT ? GPU_WIDE_TILING : GPU_TILING;
 }
 
 /** The problem as a GEMM, from tfjs's conv info. */
@@ -380,8 +409,8 @@ export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterG
 
 /**
  * Runs our filter gradient. Returns null when unsupported (the caller falls back). `tiling` is for
- * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_TILING on real GPUs,
- * DEFAULT_TILING or SOFTWARE_LARGE_TILING on a software adapter).
+ * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_NARROW_TILING, GPU_TILING or
+ * GPU_WIDE_TILING on real GPUs, DEFAULT_TILING or SOFTWARE_LARGE_TILING on a software adapter).
  */
 export function runFilterGrad(
   backend: WebGpuBackendLike,
@@ -430,5 +459,6 @@ export const filterGradKernel: OurKernelRun = (args) => {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as FilterGradAttrs;
   const [kh, kw, ci, co] = attrs.filterShape;
-  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor(kh * kw * ci, co));
+  const [b, oh, ow] = dy.shape;
+  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor({ m: kh * kw * ci, n: co, k: b! * oh! * ow! }));
 };

@@ -18,6 +18,7 @@ import {
   SOFTWARE_INPUT_TILING,
   planInputGrad,
   runInputGrad,
+  type DirectBlockTiling,
   type InputGradAttrs,
   type InputGradTiling,
 } from './conv2d-backprop-input';
@@ -75,7 +76,7 @@ function attrsOf(c: Case): InputGradAttrs {
   return { inputShape: c.x, strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC' };
 }
 
-async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling | 'direct'): Promise<Float32Array> {
+async function runOurs(c: Case, dy: tf.Tensor4D, w: tf.Tensor4D, tiling?: InputGradTiling | 'direct' | DirectBlockTiling): Promise<Float32Array> {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
   return readKernelOutput(runInputGrad(backend, dy, w, attrsOf(c), tiling));
 }
@@ -124,7 +125,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       // The registered choice (the direct program for dx with at most 4 channels), then the other
       // tilings (edge paths: partial tiles in M, N and K).
       check(c.name, await runOurs(c, dy, w), dx, K);
-      if (c.x[3] <= 4) check(`${c.name} (direct)`, await runOurs(c, dy, w, 'direct'), dx, K);
+      if (c.x[3] <= 4) {
+        check(`${c.name} (direct, one pixel per thread)`, await runOurs(c, dy, w, 'direct'), dx, K);
+        for (const blocksW of [1, 2, 4] as const) check(`${c.name} (direct, ${blocksW} stride blocks per thread)`, await runOurs(c, dy, w, { blocksW }), dx, K);
+      }
       check(`${c.name} (64x64x16 coalesced)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
       check(`${c.name} (64x64x32 strided)`, await runOurs(c, dy, w, STRIDED_INPUT_TILING), dx, K);
       check(`${c.name} (256x4x8 strided)`, await runOurs(c, dy, w, NARROW_INPUT_TILING), dx, K);

@@ -502,15 +502,19 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
 
 /* ---------------------------------------------------------------------------------------------
  * Narrow outputs (dx with at most 4 channels: the RGB image layer of G and of D's input gradient).
- * A GEMM with N <= 4 leaves most of a tile idle (256x4x8 reached 1.1 TFLOP/s on the H200); here one
- * thread computes one dx pixel's channels directly from the taps that land on it.
+ * A GEMM with N <= 4 leaves most of a tile idle (256x4x8 reached 1.1 TFLOP/s on the H200). The
+ * direct programs compute dx pixels from the taps that land on them, all ci of a pixel in one vec4.
  * ------------------------------------------------------------------------------------------- */
 
-/** dx channels up to which the direct program runs. */
+/** dx channels up to which the direct programs run. */
 export const DIRECT_MAX_CHANNELS = 4;
 
 const DIRECT_UNIFORMS = `pixels : i32, inC : i32, ${GEOMETRY_UNIFORMS}`;
 
+/**
+ * One thread per dx pixel, dy and W read one float at a time (the first direct program: 2.1 TFLOP/s
+ * on D1 at batch 256 on the H200, where its loads, 16 per 12 multiply-adds, set the pace).
+ */
 export class InputGradDirectProgram implements WebGpuProgramLike {
   variableNames = ['dy', 'w'];
   outputShape: number[];
@@ -573,6 +577,143 @@ export class InputGradDirectProgram implements WebGpuProgramLike {
   }
 }
 
+/**
+ * The stride-block direct program: one thread computes a stride block of dx, the sh x sw pixels whose
+ * padded coordinates are (bh * sh + r, bw * sw + c), r < sh, c < sw (one pixel of each stride phase),
+ * for `blocksW` neighbouring blocks along w. The tap (kh, kw) = (r + sh * jh, c + sw * jw) of pixel
+ * (r, c) lands on dy[oh = bh - jh, ow = bw - jw] for every (r, c), so the block reads each of its
+ * ceil(KH / sh) x ceil(KW / sw) dy pixels once, and each (dy pixel, tap) pair feeds exactly one of
+ * its pixels: for DCGAN's k4 s2 layers, 4 dy pixels for 4 dx pixels, where one thread per pixel reads
+ * 4 dy pixels for each. Neighbouring blocks along w share all but one dy column. KH, KW, sh, sw and
+ * CI are compiled in (the loops unroll); dy and W are read as vec4 over co when CO % 4 == 0.
+ */
+export interface DirectBlockTiling {
+  /** Stride blocks per thread along w: 1, 2 or 4. */
+  blocksW: 1 | 2 | 4;
+}
+
+/**
+ * The direct program the registered kernel runs for dx with at most 4 channels. On lavapipe (2026-11-26,
+ * D1's input gradient, ms, one pixel per thread / 1 / 2 / 4 stride blocks per thread, alternated):
+ * DCGAN-32 batch 16 10.2-12.5 / 18.3-19.4 / 11.0 / 7.8-8.6; DCGAN-64 batch 4 12.3-12.8 / - / 9.6-9.9 / 6.7-7.2.
+ */
+export function chooseDirectTiling(): 'direct' | DirectBlockTiling {
+  return onSoftwareAdapter() ? { blocksW: 4 } : { blocksW: 2 };
+}
+
+/** The stride-block program's geometry: blocks cover the padded input, (inH + padTop) / sh rows of them. */
+export function planDirectBlocks(conv: ConvDims & Pick<backend_util.Conv2DInfo, 'batchSize'>, t: DirectBlockTiling) {
+  const blocksH = Math.ceil((conv.inHeight + conv.padInfo.top) / conv.strideHeight);
+  const blocksW = Math.ceil((conv.inWidth + conv.padInfo.left) / conv.strideWidth);
+  const groupsW = Math.ceil(blocksW / t.blocksW);
+  return { blocksH, blocksW, groupsW, threads: conv.batchSize * blocksH * groupsW };
+}
+
+/** Stride blocks (sh * sw pixels, one vec4 each, times blocksW) above which a thread would hold too many accumulators. */
+const MAX_BLOCK_ACCUMULATORS = 16;
+
+export class InputGradBlockProgram implements WebGpuProgramLike {
+  variableNames = ['dy', 'w'];
+  variableComponents: number[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms = `threads : i32, blocksH : i32, groupsW : i32, ${GEOMETRY_UNIFORMS}`;
+  private readonly vec: boolean;
+
+  constructor(
+    outputShape: number[],
+    threads: number,
+    private readonly g: { filterH: number; filterW: number; strideH: number; strideW: number; inC: number; outC: number },
+    private readonly t: DirectBlockTiling,
+  ) {
+    this.outputShape = outputShape;
+    this.vec = g.outC % 4 === 0;
+    this.variableComponents = this.vec ? [4, 4] : [1, 1];
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = flatDispatch([threads], 64);
+    this.shaderKey = `ganAugmentInputGradBlock_${g.filterH}_${g.filterW}_${g.strideH}_${g.strideW}_${g.inC}_${this.vec ? 'v' : 's'}_${t.blocksW}`;
+  }
+
+  getUserCode(): string {
+    const { filterH: KH, filterW: KW, strideH: SH, strideW: SW, inC: CI } = this.g;
+    const BW = this.t.blocksW;
+    const JH = Math.ceil(KH / SH);
+    const JW = Math.ceil(KW / SW);
+    const U = BW + JW - 1; // dy columns a thread reads: ow = bw0 + u - (JW - 1)
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const acc = (t: number, r: number, c: number) => `acc_${t}_${r}_${c}`;
+    // The dy value at (jh, u) for this co step: a vec4 (vec) or one float (scalar path).
+    const load = (jh: number, u: number) =>
+      `let d_${jh}_${u} = select(${this.vec ? 'vec4<f32>(0.0)' : '0.0'}, dy[base_${jh}_${u} + c4], ok_${jh}_${u});`;
+    // W[kh, kw, ci, co4] for ci < CI, as the row index of the (vec4 or float) filter array.
+    const wRow = (kh: number, kw: number, ci: number) => `${(kh * KW + kw) * CI + ci} * cSteps + c4`;
+    const term = (jh: number, u: number, kh: number, kw: number) => {
+      const lanes = range(4).map((ci) =>
+        ci < CI ? (this.vec ? `dot(d_${jh}_${u}, w[${wRow(kh, kw, ci)}])` : `d_${jh}_${u} * w[${wRow(kh, kw, ci)}]`) : '0.0',
+      );
+      return `vec4<f32>(${lanes.join(', ')})`;
+    };
+    const updates: string[] = [];
+    for (const jh of range(JH))
+      for (const u of range(U)) {
+        updates.push(load(jh, u));
+        for (const t of range(BW)) {
+          const jw = t + JW - 1 - u; // block t reads column u through tap column jw
+          if (jw < 0 || jw >= JW) continue;
+          for (const r of range(SH))
+            for (const c of range(SW)) {
+              const kh = r + SH * jh;
+              const kw = c + SW * jw;
+              if (kh >= KH || kw >= KW) continue;
+              updates.push(`${acc(t, r, c)} = ${acc(t, r, c)} + ${term(jh, u, kh, kw)};`);
+            }
+        }
+      }
+    const setup: string[] = [];
+    for (const jh of range(JH))
+      for (const u of range(U))
+        setup.push(`
+      let oh_${jh}_${u} = bh - ${jh};
+      let ow_${jh}_${u} = bw0 + ${u - (JW - 1)};
+      let ok_${jh}_${u} = oh_${jh}_${u} >= 0 && oh_${jh}_${u} < uniforms.outH && ow_${jh}_${u} >= 0 && ow_${jh}_${u} < uniforms.outW;
+      let base_${jh}_${u} = select(0, ((b * uniforms.outH + oh_${jh}_${u}) * uniforms.outW + ow_${jh}_${u}) * cSteps, ok_${jh}_${u});`);
+    const stores: string[] = [];
+    for (const t of range(BW))
+      for (const r of range(SH))
+        for (const c of range(SW))
+          stores.push(`{
+        let ih = bh * ${SH} + ${r} - uniforms.padTop;
+        let iw = (bw0 + ${t}) * ${SW} + ${c} - uniforms.padLeft;
+        if (ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+          let o = ((b * uniforms.inH + ih) * uniforms.inW + iw) * ${CI};
+          ${range(CI).map((ci) => `result[o + ${ci}] = ${acc(t, r, c)}[${ci}];`).join(' ')}
+        }
+      }`);
+    return `
+    fn main(index : i32) {
+      if (index >= uniforms.threads) { return; }
+      let gw = index % uniforms.groupsW;
+      let rest = index / uniforms.groupsW;
+      let bh = rest % uniforms.blocksH;
+      let b = rest / uniforms.blocksH;
+      let bw0 = gw * ${BW};
+      let cSteps = ${this.vec ? 'uniforms.outC / 4' : 'uniforms.outC'};
+      ${range(BW)
+        .flatMap((t) => range(SH).flatMap((r) => range(SW).map((c) => `var ${acc(t, r, c)} = vec4<f32>(0.0);`)))
+        .join('\n      ')}
+      ${setup.join('')}
+      for (var c4 = 0; c4 < cSteps; c4 = c4 + 1) {
+        ${updates.join('\n        ')}
+      }
+      ${stores.join('\n      ')}
+    }
+    `;
+  }
+}
+
 export interface InputGradAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
@@ -592,23 +733,41 @@ export function runInputGrad(
   dy: TensorInfo,
   filter: TensorInfo,
   attrs: InputGradAttrs,
-  tiling?: InputGradTiling | 'direct',
+  tiling?: InputGradTiling | 'direct' | DirectBlockTiling,
 ): TensorInfo | null {
   if (!supportsInputGrad(dy, filter, attrs)) return null;
   const conv = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
   if (!conv) return null;
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
-  if (tiling === 'direct' || (tiling === undefined && conv.inChannels <= DIRECT_MAX_CHANNELS)) {
+  const narrow = tiling === undefined && conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : undefined;
+  const direct = narrow ?? tiling;
+  if (direct !== undefined && (direct === 'direct' || 'blocksW' in direct)) {
     if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
+    const uniforms = geometryUniforms(conv);
+    if (direct !== 'direct' && conv.strideHeight * conv.strideWidth * direct.blocksW <= MAX_BLOCK_ACCUMULATORS) {
+      const plan = planDirectBlocks(conv, direct);
+      const g = {
+        filterH: conv.filterHeight,
+        filterW: conv.filterWidth,
+        strideH: conv.strideHeight,
+        strideW: conv.strideWidth,
+        inC: conv.inChannels,
+        outC: conv.outChannels,
+      };
+      const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, direct);
+      if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
+      return backend.runWebGPUProgram(program, [dy, filter], 'float32', [...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform), ...uniforms]);
+    }
     const program = new InputGradDirectProgram([...attrs.inputShape]);
     if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
     return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
       i32Uniform(conv.batchSize * conv.inHeight * conv.inWidth),
       i32Uniform(conv.inChannels),
-      ...geometryUniforms(conv),
+      ...uniforms,
     ]);
   }
-  const t = tiling ?? chooseInputTiling(conv.inChannels);
+  const gemmTiling = direct as InputGradTiling | undefined;
+  const t = gemmTiling ?? chooseInputTiling(conv.inChannels);
   const geo = planInputGrad(conv, t);
   // WebGPU allows 65535 workgroups per dimension: larger grids (over 4M dx positions per phase at
   // tile 64) go to tfjs's kernel rather than fail validation.
