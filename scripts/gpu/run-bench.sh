@@ -79,11 +79,11 @@ case " $PARTS " in *" conv "*)
   ;;
 esac
 case " $PARTS " in *" convbatches "*)
-  # Our default tilings at batch 64 and 256, beside the earlier GPU tilings (64x64x32 forward,
+  # Our default tilings (all four kernels) at batch 64 and 256, beside the earlier GPU tilings (64x64x32 forward,
   # 64x64x16w512 filter gradient) in the same run.
   for b in ${CBSET:-64 256}; do
     C="$NODE $RUN/conv-kernels.cjs --net 64 --batch $b --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json --ours-only"
-    run "conv-defaults-b$b" $C --kernels filter,forward,fused
+    run "conv-defaults-b$b" $C --kernels filter,input,forward,fused
     run "conv-earlier-b$b" $C --kernels filter,forward,fused --tile 64x64x16w512 --forward-tile 64x64x32
   done
   ;;
