@@ -391,7 +391,8 @@ async function initWebGpu(): Promise<BackendInfo> {
   applyTfjsFlags();
   // Our WGSL kernels (issue 5, ./kernels) replace tfjs's, unless GAN_AUGMENT_WGSL_KERNELS=0; which
   // ones by default depends on whether this is a real GPU.
-  registerOurKernels({ gpu: isGpu });
+  const limits = (tf.backend() as unknown as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device?.limits;
+  registerOurKernels({ gpu: isGpu, workgroupStorageBytes: limits?.maxComputeWorkgroupStorageSize });
   // Cached bind groups and uniforms, uploads without staging buffers (./webgpu-dispatch); the
   // backend instance lives as long as the process, and so does this.
   fastDispatch?.uninstall();

@@ -259,13 +259,26 @@ export function gemmRank1UpdatesBlock(TM: number, TN: number, TK: number, block:
         workgroupBarrier();`;
 }
 
-/** WebGPU's default limits, which the programs stay within (tfjs asks for no more). */
+/** WebGPU's default limits: the default tilings stay within them on every adapter. */
 export const MAX_WORKGROUP_STORAGE_BYTES = 16384;
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
+let workgroupStorageBytes = MAX_WORKGROUP_STORAGE_BYTES;
+
+/**
+ * The workgroup memory the device has (tfjs asks the adapter for all of it: 48 KiB on NVIDIA's
+ * Vulkan driver, 32 KiB on lavapipe), which tilings asked for explicitly (benchmarks) may use;
+ * registerOurKernels sets it. Returns the previous value.
+ */
+export function setWorkgroupStorageLimit(bytes: number): number {
+  const before = workgroupStorageBytes;
+  workgroupStorageBytes = Math.max(MAX_WORKGROUP_STORAGE_BYTES, bytes);
+  return before;
+}
+
 /**
  * The tile checks the GEMM programs share (block x block outputs per thread, 4 unless said, at most
- * 256 threads, tiles within the default 16 KiB of workgroup memory, `pad` as in gemmTileDecls);
+ * 256 threads, tiles within the device's workgroup memory (setWorkgroupStorageLimit), `pad` as in gemmTileDecls);
  * returns the thread count.
  */
 export function checkGemmTile(tileM: number, tileN: number, tileK: number, pad = 0, block = 4): number {
@@ -273,7 +286,8 @@ export function checkGemmTile(tileM: number, tileN: number, tileK: number, pad =
   if (tileM % block !== 0 || tileN % block !== 0) throw new Error(`tileM and tileN must be multiples of ${block}`);
   const threads = (tileM / block) * (tileN / block);
   if (threads > 256) throw new Error('at most 256 threads per workgroup');
-  if (gemmTileBytes(tileM, tileN, tileK, pad) > MAX_WORKGROUP_STORAGE_BYTES) throw new Error('tiles exceed 16 KiB of workgroup memory');
+  const bytes = gemmTileBytes(tileM, tileN, tileK, pad);
+  if (bytes > workgroupStorageBytes) throw new Error(`tiles need ${bytes} bytes of workgroup memory; this device has ${workgroupStorageBytes}`);
   return threads;
 }
 

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { COMMON_CONV_CASES, convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
+import { COMMON_CONV_CASES, caseNamed, convOutShape, expectNearReference, randomArray, readKernelOutput, webgpuSkipReason, type ConvCase } from './test-support';
 import {
   DEFAULT_TILING,
   GPU_NARROW_TILING,
@@ -22,7 +22,7 @@ import {
   type FilterGradAttrs,
   type FilterGradTiling,
 } from './conv2d-backprop-filter';
-import { ourKernelsRequested, setSoftwareAdapter, type WebGpuBackendLike } from './common';
+import { MAX_WORKGROUP_STORAGE_BYTES, ourKernelsRequested, setSoftwareAdapter, setWorkgroupStorageLimit, type WebGpuBackendLike } from './common';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
 import { Prng } from '../../training/rng';
 
@@ -130,6 +130,26 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     expect(planFilterGrad({ filterHeight: 4, filterWidth: 4, inChannels: 128, outChannels: 256, batchSize: 256, outHeight: 8, outWidth: 8 }, GPU_WIDE_TILING).kPerSplit).toBe(WIDE_MIN_K_PER_SPLIT);
     for (const t of [GPU_TILING, GPU_NARROW_TILING, GPU_WIDE_TILING]) expect(t.carryK).toBe(true);
     setSoftwareAdapter(before);
+  });
+
+  it('runs tiles beyond 16 KiB where the device has the workgroup memory, and refuses them in words where not', async () => {
+    const device = (tf.backend() as unknown as { device: { limits: { maxComputeWorkgroupStorageSize: number } } }).device;
+    // initBackend told our kernels what the device has (lavapipe 32 KiB, NVIDIA 48 KiB).
+    const before = setWorkgroupStorageLimit(MAX_WORKGROUP_STORAGE_BYTES);
+    expect(before).toBe(device.limits.maxComputeWorkgroupStorageSize);
+    const c = caseNamed(CASES, 'DCGAN D2');
+    const rng = new Prng(17);
+    const ds = convOutShape(c);
+    const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
+    const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
+    const { dw, K } = reference(xa, dya, c);
+    const x = tf.tensor4d(xa, c.x);
+    const dy = tf.tensor4d(dya, ds);
+    const big: FilterGradTiling = { ...GPU_WIDE_TILING, tileK: 32 }; // 2 x 32 x 128 floats: 32 KiB
+    await expect(runOurs(c, x, dy, big)).rejects.toThrow('tiles need 32768 bytes of workgroup memory; this device has 16384');
+    setWorkgroupStorageLimit(before);
+    if (before >= 32768) check(c, await runOurs(c, x, dy, big), dw, K);
+    tf.dispose([x, dy]);
   });
 
   it('declines what it does not support (NCHW, int32), so tfjs\'s kernel runs', () => {

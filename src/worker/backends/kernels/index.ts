@@ -27,7 +27,7 @@
  * does not handle (NCHW, non-float32; for the forward pass also dilation > 1, prelu and unknown
  * activations, broadcast biases).
  */
-import { installKernel, kernelInstalled, restoreKernel, setSoftwareAdapter, wgslKernelSetting, type OurKernelRun } from './common';
+import { installKernel, kernelInstalled, restoreKernel, setSoftwareAdapter, setWorkgroupStorageLimit, wgslKernelSetting, type OurKernelRun } from './common';
 import { filterGradKernel } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
@@ -57,10 +57,13 @@ export const OUR_KERNELS: readonly OurKernel[] = [
  * environment (tests, benchmarks); `only` limits it to the named kernels. Returns whether at least
  * one of ours is installed.
  */
-export function registerOurKernels(options: { force?: boolean; only?: readonly string[]; gpu?: boolean } = {}): boolean {
+export function registerOurKernels(
+  options: { force?: boolean; only?: readonly string[]; gpu?: boolean; workgroupStorageBytes?: number } = {},
+): boolean {
   if (!options.force && wgslKernelSetting() === 'off') return ourKernelsInstalled();
-  // The adapter kind only when told (initBackend): benchmarks and tests that force kernels on keep it.
+  // The adapter kind and limits only when told (initBackend): benchmarks and tests that force kernels on keep them.
   if (options.gpu !== undefined) setSoftwareAdapter(!options.gpu);
+  if (options.workgroupStorageBytes !== undefined) setWorkgroupStorageLimit(options.workgroupStorageBytes);
   for (const k of OUR_KERNELS) {
     if (!options.only || options.only.includes(k.kernelName)) installKernel(k.kernelName, k.run);
   }
