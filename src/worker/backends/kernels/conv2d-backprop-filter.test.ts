@@ -127,7 +127,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     expect(kernelTilingFor({ m: 1024, n: 128, k: 256 * 16 * 16 })).toBe(GPU_WIDE_TILING); // 1024-row splits
     expect(kernelTilingFor({ m: 2048, n: 256, k: 256 * 8 * 8 })).toBe(GPU_WIDE_TILING);
     expect(kernelTilingFor({ m: 4096, n: 512, k: 256 * 4 * 4 })).toBe(GPU_WIDE_TILING);
-    expect(planFilterGrad({ filterHeight: 4, filterWidth: 4, inChannels: 128, outChannels: 256, batchSize: 256, outHeight: 8, outWidth: 8 }, GPU_WIDE_TILING).kPerSplit).toBe(WIDE_MIN_K_PER_SPLIT);
+    // D3: the wide tiling's splits are 2,048 rows long at batch 256, 512 at batch 64.
+    const d3 = { filterHeight: 4, filterWidth: 4, inChannels: 128, outChannels: 256, outHeight: 8, outWidth: 8 };
+    expect(planFilterGrad({ ...d3, batchSize: 256 }, GPU_WIDE_TILING).kPerSplit).toBe(2 * WIDE_MIN_K_PER_SPLIT);
+    expect(planFilterGrad({ ...d3, batchSize: 64 }, GPU_WIDE_TILING).kPerSplit).toBe(WIDE_MIN_K_PER_SPLIT / 2);
     for (const t of [GPU_TILING, GPU_NARROW_TILING, GPU_WIDE_TILING]) expect(t.carryK).toBe(true);
     setSoftwareAdapter(before);
   });

@@ -112,18 +112,21 @@ export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128,
  * On real GPUs, layers with at most 48 weight rows (the RGB image layer, M = 4 * 4 * 3): 48-row tiles
  * instead of 64 (a quarter of the 64-row tile computed padding). H200 (run 16, D1 of DCGAN-64, ms,
  * GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 / 0.216-0.219; 16x64x16
- * tiles were as fast at batch 64 but 0.31 ms at batch 256.
+ * tiles were as fast at batch 64 but 0.31 ms at batch 256. Run 18: 256 workgroups instead of 512 took
+ * 0.083-0.091 ms at batch 64 but 0.30 at batch 256, 1024 took 0.14 / 0.27; 48x64x48 tiles 0.12 / 0.27.
  */
 export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 512, minKTilesPerSplit: 4, carryK: true };
 
 /**
- * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with 128x128
- * tiles at 512 workgroups): 8 x 8 outputs per thread. H200 (run 16, ms, GPU_TILING / this, twice each):
- * batch 256 D2 0.749-0.750 / 0.714-0.715, D3 0.747-0.748 / 0.702-0.706; at batch 64, where the splits
- * are 256 rows long, 8 x 8 blocks are slower: D2 0.203 / 0.261-0.266, D3 0.204 / 0.255-0.257 (the H100
- * agreed, runs 11 and 13, D4 included). More splits (1024 or 2048 workgroups) were slower at both batches.
+ * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with these
+ * tiles): 8 x 8 outputs per thread in 128x128x16 tiles, aiming at 256 workgroups. H200 (runs 16 and 18,
+ * ms, twice each): at batch 256 GPU_TILING / 8 x 8 at 512 workgroups / at 256: D2 0.749-0.750 /
+ * 0.711-0.715 / 0.672-0.673, D3 0.747-0.748 / 0.698-0.706 / 0.664-0.666, D4 (8 x 8 at 512: 0.694-0.698)
+ * / 0.665-0.666; 128x128x32 tiles (32 KiB) took 0.96-1.03 ms. At batch 64, where the splits are short,
+ * 8 x 8 blocks are slower: D2 0.203 / 0.261-0.266, D3 0.204 / 0.255-0.257 (the H100 agreed, runs 11
+ * and 13, D4 included), and GPU_TILING at 256 workgroups or with 32-row stages was slower too (0.234-0.252).
  */
-export const GPU_WIDE_TILING: FilterGradTiling = { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8 };
+export const GPU_WIDE_TILING: FilterGradTiling = { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8, targetWorkgroups: 256 };
 
 /** K rows per split from which GPUs take GPU_WIDE_TILING. */
 export const WIDE_MIN_K_PER_SPLIT = 1024;
