@@ -577,25 +577,18 @@ export class InputGradDirectProgram implements WebGpuProgramLike {
   }
 }
 
-/**
- * The stride-block direct program: one thread computes a stride block of dx, the sh x sw pixels whose
- * padded coordinates are (bh * sh + r, bw * sw + c), r < sh, c < sw (one pixel of each stride phase),
- * for `blocksW` neighbouring blocks along w. The tap (kh, kw) = (r + sh * jh, c + sw * jw) of pixel
- * (r, c) lands on dy[oh = bh - jh, ow = bw - jw] for every (r, c), so the block reads each of its
- * ceil(KH / sh) x ceil(KW / sw) dy pixels once, and each (dy pixel, tap) pair feeds exactly one of
- * its pixels: for DCGAN's k4 s2 layers, 4 dy pixels for 4 dx pixels, where one thread per pixel reads
- * 4 dy pixels for each. Neighbouring blocks along w share all but one dy column. KH, KW, sh, sw and
- * CI are compiled in (the loops unroll); dy and W are read as vec4 over co when CO % 4 == 0.
- */
+/** How the stride-block direct program (InputGradBlockProgram) splits dx over threads. */
 export interface DirectBlockTiling {
   /** Stride blocks per thread along w: 1, 2 or 4. */
   blocksW: 1 | 2 | 4;
 }
 
 /**
- * The direct program the registered kernel runs for dx with at most 4 channels. On lavapipe (2026-11-26,
- * D1's input gradient, ms, one pixel per thread / 1 / 2 / 4 stride blocks per thread, alternated):
- * DCGAN-32 batch 16 10.2-12.5 / 18.3-19.4 / 11.0 / 7.8-8.6; DCGAN-64 batch 4 12.3-12.8 / - / 9.6-9.9 / 6.7-7.2.
+ * The direct program the registered kernel runs for dx with at most 4 channels. D1's input gradient
+ * (DCGAN-64), ms, one pixel per thread / 1 / 2 / 4 stride blocks per thread: on an H200 (run 16, twice
+ * each) batch 64 0.209 / 0.075-0.077 / 0.051-0.062 / 0.057-0.069, batch 256 0.755 / 0.249 / 0.150-0.152 /
+ * 0.191-0.194; on lavapipe (2026-11-26, alternated) DCGAN-32 batch 16 10.2-12.5 / 18.3-19.4 / 11.0 /
+ * 7.8-8.6, DCGAN-64 batch 4 12.3-12.8 / - / 9.6-9.9 / 6.7-7.2.
  */
 export function chooseDirectTiling(): 'direct' | DirectBlockTiling {
   return onSoftwareAdapter() ? { blocksW: 4 } : { blocksW: 2 };
@@ -612,6 +605,18 @@ export function planDirectBlocks(conv: ConvDims & Pick<backend_util.Conv2DInfo, 
 /** Stride blocks (sh * sw pixels, one vec4 each, times blocksW) above which a thread would hold too many accumulators. */
 const MAX_BLOCK_ACCUMULATORS = 16;
 
+/**
+ * The stride-block direct program: one thread computes a stride block of dx, the sh x sw pixels whose
+ * padded coordinates are (bh * sh + r, bw * sw + c), r < sh, c < sw (one pixel of each stride phase),
+ * for `blocksW` neighbouring blocks along w. The tap (kh, kw) = (r + sh * jh, c + sw * jw) of pixel
+ * (r, c) lands on dy[oh = bh - jh, ow = bw - jw] for every (r, c), so the block reads each of its
+ * ceil(KH / sh) x ceil(KW / sw) dy pixels once, and each (dy pixel, tap) pair feeds exactly one of
+ * its pixels: for DCGAN's k4 s2 layers, 4 dy pixels for 4 dx pixels, where one thread per pixel reads
+ * 4 dy pixels for each. Neighbouring blocks along w share all but one dy column. KH, KW, sh, sw and
+ * CI are compiled in (the loops unroll); dy and W are read as vec4 over co when CO % 4 == 0. Layers
+ * whose blocks would need more than MAX_BLOCK_ACCUMULATORS accumulators (strides of 3 and more with
+ * several blocks per thread) run InputGradDirectProgram instead.
+ */
 export class InputGradBlockProgram implements WebGpuProgramLike {
   variableNames = ['dy', 'w'];
   variableComponents: number[];
@@ -723,10 +728,41 @@ export function supportsInputGrad(dy: TensorInfo, filter: TensorInfo, attrs: Inp
   return attrs.dataFormat !== 'NCHW' && allFloat32Rank4(dy, filter) && attrs.inputShape.length === 4;
 }
 
+/** The direct programs (dx with at most 4 channels): stride blocks where they fit, else one pixel per thread. */
+function runDirectInputGrad(
+  backend: WebGpuBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: InputGradAttrs,
+  conv: backend_util.Conv2DInfo,
+  t: 'direct' | DirectBlockTiling,
+): TensorInfo | null {
+  if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
+  const uniforms = geometryUniforms(conv);
+  if (t !== 'direct' && conv.strideHeight * conv.strideWidth * t.blocksW <= MAX_BLOCK_ACCUMULATORS) {
+    const plan = planDirectBlocks(conv, t);
+    const g = {
+      filterH: conv.filterHeight,
+      filterW: conv.filterWidth,
+      strideH: conv.strideHeight,
+      strideW: conv.strideWidth,
+      inC: conv.inChannels,
+      outC: conv.outChannels,
+    };
+    const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, t);
+    if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
+    return backend.runWebGPUProgram(program, [dy, filter], 'float32', [...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform), ...uniforms]);
+  }
+  const program = new InputGradDirectProgram([...attrs.inputShape]);
+  if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
+  const pixels = conv.batchSize * conv.inHeight * conv.inWidth;
+  return backend.runWebGPUProgram(program, [dy, filter], 'float32', [i32Uniform(pixels), i32Uniform(conv.inChannels), ...uniforms]);
+}
+
 /**
  * Runs our input gradient. Returns null when unsupported (the caller falls back). `tiling` is for
- * benchmarks and tests; the registered kernel runs the direct program for dx with at most 4
- * channels and the phase GEMM with chooseInputTiling(CI) otherwise.
+ * benchmarks and tests; the registered kernel runs a direct program (chooseDirectTiling) for dx with
+ * at most 4 channels and the phase GEMM with chooseInputTiling(CI) otherwise.
  */
 export function runInputGrad(
   backend: WebGpuBackendLike,
@@ -739,35 +775,8 @@ export function runInputGrad(
   const conv = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
   if (!conv) return null;
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
-  const narrow = tiling === undefined && conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : undefined;
-  const direct = narrow ?? tiling;
-  if (direct !== undefined && (direct === 'direct' || 'blocksW' in direct)) {
-    if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
-    const uniforms = geometryUniforms(conv);
-    if (direct !== 'direct' && conv.strideHeight * conv.strideWidth * direct.blocksW <= MAX_BLOCK_ACCUMULATORS) {
-      const plan = planDirectBlocks(conv, direct);
-      const g = {
-        filterH: conv.filterHeight,
-        filterW: conv.filterWidth,
-        strideH: conv.strideHeight,
-        strideW: conv.strideWidth,
-        inC: conv.inChannels,
-        outC: conv.outChannels,
-      };
-      const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, direct);
-      if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
-      return backend.runWebGPUProgram(program, [dy, filter], 'float32', [...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform), ...uniforms]);
-    }
-    const program = new InputGradDirectProgram([...attrs.inputShape]);
-    if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
-    return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
-      i32Uniform(conv.batchSize * conv.inHeight * conv.inWidth),
-      i32Uniform(conv.inChannels),
-      ...uniforms,
-    ]);
-  }
-  const gemmTiling = direct as InputGradTiling | undefined;
-  const t = gemmTiling ?? chooseInputTiling(conv.inChannels);
+  const t = tiling ?? (conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(conv.inChannels));
+  if (t === 'direct' || 'blocksW' in t) return runDirectInputGrad(backend, dy, filter, attrs, conv, t);
   const geo = planInputGrad(conv, t);
   // WebGPU allows 65535 workgroups per dimension: larger grids (over 4M dx positions per phase at
   // tile 64) go to tfjs's kernel rather than fail validation.
