@@ -97,6 +97,9 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       // The GPU tilings (carryK: the x gather walked by carrying adds), and dividing per row.
       check(c, await runOurs(c, x, dy, GPU_TILING), dw, K);
       check(c, await runOurs(c, x, dy, { ...GPU_TILING, carryK: false }), dw, K);
+      // vec4 loads of x (CI a multiple of 4) and dy (CO a multiple of 4), scalar elsewhere.
+      check(c, await runOurs(c, x, dy, { ...GPU_TILING, vecLoads: true }), dw, K);
+      check(c, await runOurs(c, x, dy, { ...GPU_WIDE_TILING, vecLoads: true }), dw, K);
       // carryK with multi-row and one-split tilings too.
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1, carryK: true }), dw, K);

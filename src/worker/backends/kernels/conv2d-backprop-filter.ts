@@ -77,6 +77,12 @@ export interface FilterGradTiling {
   carryK?: boolean;
   /** Outputs per thread, threadBlock x threadBlock (4, the default, or 8: e.g. 128x128x16 tiles with 256 threads). */
   threadBlock?: 4 | 8;
+  /**
+   * Read x as vec4 where CI % 4 == 0 and dy where CO % 4 == 0, instead of one float at a time (as the
+   * forward pass reads x). Off by default: within noise on lavapipe (2026-11-26, DCGAN-32 b16 and
+   * DCGAN-64 b4, D2-D4), not yet measured on a GPU (`--tile 128x128x16w256cb8v` in the kernel bench).
+   */
+  vecLoads?: boolean;
 }
 
 export const DEFAULT_TILING: FilterGradTiling = {
@@ -208,6 +214,7 @@ function advanceK(v: { k: string; b: string; oh: string; ow: string }, step: 'ro
 
 export class FilterGradGemmProgram implements WebGpuProgramLike {
   variableNames = ['x', 'dy'];
+  variableComponents: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -217,8 +224,12 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
   /** K rows between a thread's A rows in one tile (the A-load pass's height). */
   readonly rowsPerLoad: number;
   private readonly t: FilterGradTiling;
+  /** x read as vec4 over ci (vecLoads and CI % 4 == 0: a thread's 4 rows m are 4 ci of one tap). */
+  private readonly vecX: boolean;
+  /** dy read as vec4 over co (vecLoads and CO % 4 == 0). */
+  private readonly vecDy: boolean;
 
-  constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling) {
+  constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling, inC: number) {
     const { tileM, tileN, tileK } = tiling;
     const threads = checkGemmTile(tileM, tileN, tileK, 0, tiling.threadBlock ?? 4);
     if (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0) throw new Error('bad tile shape');
@@ -226,13 +237,18 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
       throw new Error('tileK must be a multiple of the rows each load pass covers');
     }
     this.t = tiling;
+    this.vecX = tiling.vecLoads === true && inC % 4 === 0;
+    this.vecDy = tiling.vecLoads === true && geo.N % 4 === 0;
+    this.variableComponents = [this.vecX ? 4 : 1, this.vecDy ? 4 : 1];
     this.rowsPerLoad = threads / (tileM / 4);
     this.outputShape = outputShape;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.splits];
-    this.shaderKey = `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}${tiling.threadBlock === 8 ? '_b8' : ''}`;
+    this.shaderKey =
+      `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}${tiling.threadBlock === 8 ? '_b8' : ''}` +
+      `_${this.vecX ? 'vx' : 'sx'}_${this.vecDy ? 'vd' : 'sd'}`;
   }
 
   getUserCode(): string {
@@ -309,17 +325,26 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
             }
             let ihBase = oh * uniforms.strideH;
             let iwBase = ow * uniforms.strideW;
-            ${lanes
-              .map(
-                (i) => `{
+            ${
+              this.vecX
+                ? `// The 4 rows are 4 ci of one tap: one vec4 of x (CI and so M are multiples of 4).
+            let ih = ihBase + aOffH[0];
+            let iw = iwBase + aOffW[0];
+            if (aOk[0] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+              v = x[(((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[0]) / 4];
+            }`
+                : lanes
+                    .map(
+                      (i) => `{
               let ih = ihBase + aOffH[${i}];
               let iw = iwBase + aOffW[${i}];
               if (aOk[${i}] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
                 v[${i}] = x[((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[${i}]];
               }
             }`,
-              )
-              .join('\n            ')}
+                    )
+                    .join('\n            ')
+            }
           }
           ganTileA[r * ${QM} + aq] = v;
           ${carry ? advanceK({ k: 'k', b: 'b', oh: 'oh', ow: 'ow' }, 'row', aStep) : ''}
@@ -328,13 +353,17 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
         for (var r = bRow; r < ${TK}; r = r + ${bStep}) {
           let k = kt + r;
           var v = vec4<f32>(0.0);
-          if (k < kEnd) {
+          ${
+            this.vecDy
+              ? `if (k < kEnd && nB < uniforms.gN) { v = dy[(k * uniforms.gN + nB) / 4]; }`
+              : `if (k < kEnd) {
             let base = k * uniforms.gN + nB;
             if (nB + 3 < uniforms.gN) {
               v = vec4<f32>(dy[base], dy[base + 1], dy[base + 2], dy[base + 3]);
             } else {
               ${lanes.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = dy[base + ${i}]; }`).join('\n              ')}
             }
+          }`
           }
           ganTileB[r * ${QN} + bq] = v;
         }
@@ -428,7 +457,7 @@ export function runFilterGrad(
   const geo = planFilterGrad(conv, tiling);
   const filterShape = [conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels];
   const gemmShape = geo.splits === 1 ? filterShape : [geo.splits, geo.M, geo.N];
-  const gemm = new FilterGradGemmProgram(gemmShape, geo, tiling);
+  const gemm = new FilterGradGemmProgram(gemmShape, geo, tiling, conv.inChannels);
   const i32 = i32Uniform;
   const uniforms: ProgramUniform = [
     i32(geo.M),
