@@ -72,6 +72,15 @@ async function runOurs(c: Case, x: tf.Tensor4D, dy: tf.Tensor4D, tiling?: Filter
 
 const check = (c: Case, got: Float32Array, ref: Float64Array, K: number) => expectNearReference(c.name, got, ref, K).err;
 
+/** Random x and dy for case `c` (seeded), as tensors, with the float64 reference gradient. */
+function inputsFor(c: Case, seed: number) {
+  const rng = new Prng(seed);
+  const ds = convOutShape(c);
+  const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
+  const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
+  return { ...reference(xa, dya, c), x: tf.tensor4d(xa, c.x), dy: tf.tensor4d(dya, ds) };
+}
+
 describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
   it('plans split-K within the K range', () => {
     const g = planFilterGrad({ filterHeight: 4, filterWidth: 4, inChannels: 3, outChannels: 64, batchSize: 16, outHeight: 16, outWidth: 16 });
@@ -84,13 +93,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
 
   for (const c of CASES) {
     it(`matches the reference: ${c.name}`, async () => {
-      const rng = new Prng(c.name.length * 7919 + c.x[1] * 31 + c.co);
-      const ds = convOutShape(c);
-      const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
-      const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
-      const { dw, K } = reference(xa, dya, c);
-      const x = tf.tensor4d(xa, c.x);
-      const dy = tf.tensor4d(dya, ds);
+      const { x, dy, dw, K } = inputsFor(c, c.name.length * 7919 + c.x[1] * 31 + c.co);
       // Default tiling (split-K where K allows), then one split and a small tile (edge paths).
       check(c, await runOurs(c, x, dy), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, targetWorkgroups: 1 }), dw, K);
@@ -144,13 +147,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     const before = setWorkgroupStorageLimit(MAX_WORKGROUP_STORAGE_BYTES);
     expect(before).toBe(device.limits.maxComputeWorkgroupStorageSize);
     const c = caseNamed(CASES, 'DCGAN D2');
-    const rng = new Prng(17);
-    const ds = convOutShape(c);
-    const xa = randomArray(c.x.reduce((a, b) => a * b, 1), rng);
-    const dya = randomArray(ds.reduce((a, b) => a * b, 1), rng);
-    const { dw, K } = reference(xa, dya, c);
-    const x = tf.tensor4d(xa, c.x);
-    const dy = tf.tensor4d(dya, ds);
+    const { x, dy, dw, K } = inputsFor(c, 17);
     const big: FilterGradTiling = { ...GPU_WIDE_TILING, tileK: 32 }; // 2 x 32 x 128 floats: 32 KiB
     await expect(runOurs(c, x, dy, big)).rejects.toThrow('tiles need 32768 bytes of workgroup memory; this device has 16384');
     setWorkgroupStorageLimit(before);
