@@ -15,6 +15,7 @@ import {
   GPU_TILING,
   GPU_WIDE_TILING,
   SOFTWARE_LARGE_TILING,
+  SOFTWARE_NARROW_TILING,
   WIDE_MIN_K_PER_SPLIT,
   kernelTilingFor,
   planFilterGrad,
@@ -109,8 +110,9 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
       // 8 x 8 outputs per thread (the GPU sweep's b8 option): a full 128x128 tile and a small one.
       check(c, await runOurs(c, x, dy, SOFTWARE_LARGE_TILING), dw, K);
       check(c, await runOurs(c, x, dy, GPU_WIDE_TILING), dw, K);
-      // The image layer's 48x32x24 tiles on GPUs (rows not a power of two).
+      // The image layer's 48x32x24 tiles (rows not a power of two), on GPUs and software adapters.
       check(c, await runOurs(c, x, dy, GPU_NARROW_TILING), dw, K);
+      check(c, await runOurs(c, x, dy, SOFTWARE_NARROW_TILING), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 32, tileN: 16, tileK: 8, minKTilesPerSplit: 1, threadBlock: 8, carryK: true }), dw, K);
       check(c, await runOurs(c, x, dy, { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }), dw, K);
       x.dispose();
@@ -118,9 +120,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     });
   }
 
-  it('picks its tiling by adapter and layer: 8 x 8 blocks for layers of 128 or more weight rows on a software adapter; on GPUs 48-row tiles for the image layer, 8 x 8 blocks where K splits are long', () => {
+  it('picks its tiling by adapter and layer: 48-row tiles for the image layer; 8 x 8 blocks for layers of 128 or more weight rows on a software adapter, on GPUs where K splits are long', () => {
     const before = setSoftwareAdapter(true);
-    expect(kernelTilingFor({ m: 48, n: 64, k: 4 * 32 * 32 })).toBe(DEFAULT_TILING); // the image layer: slower with large blocks there
+    expect(kernelTilingFor({ m: 48, n: 64, k: 4 * 32 * 32 })).toBe(SOFTWARE_NARROW_TILING); // the image layer: 48-row tiles
+    expect(kernelTilingFor({ m: 64, n: 64, k: 4 * 32 * 32 })).toBe(DEFAULT_TILING);
     expect(kernelTilingFor({ m: 1024, n: 128, k: 4 * 16 * 16 })).toBe(SOFTWARE_LARGE_TILING);
     expect(kernelTilingFor({ m: 4096, n: 1, k: 4 })).toBe(DEFAULT_TILING); // a one-column head would waste the 128-wide tile
     setSoftwareAdapter(false);

@@ -115,13 +115,21 @@ export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targ
 export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
 
 /**
- * On real GPUs, layers with at most 48 weight rows (the RGB image layer, M = 4 * 4 * 3): 48-row tiles
- * instead of 64 (a quarter of the 64-row tile computed padding). H200 (run 16, D1 of DCGAN-64, ms,
- * GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 / 0.216-0.219; 16x64x16
- * tiles were as fast at batch 64 but 0.31 ms at batch 256. Run 18: 256 workgroups instead of 512 took
- * 0.083-0.091 ms at batch 64 but 0.30 at batch 256, 1024 took 0.14 / 0.27; 48x64x48 tiles 0.12 / 0.27.
+ * On a software adapter, layers with at most 48 weight rows (the RGB image layer, M = 4 * 4 * 3):
+ * 48-row tiles instead of 64, a quarter of which computed padding. Lavapipe (2026-11-26, D1, ms,
+ * DEFAULT_TILING / this, alternated three times): DCGAN-64 batch 4 16.1-18.4 / 13.0-16.3, DCGAN-32
+ * batch 16 15.4-18.0 / 13.8-15.9.
  */
-export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 512, minKTilesPerSplit: 4, carryK: true };
+export const SOFTWARE_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 256, minKTilesPerSplit: 4 };
+
+/**
+ * The same tiles on real GPUs, aiming at 512 workgroups, x gather by carrying adds. H200 (run 16, D1
+ * of DCGAN-64, ms, GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 /
+ * 0.216-0.219; 16x64x16 tiles were as fast at batch 64 but 0.31 ms at batch 256. Run 18: 256 workgroups
+ * instead of 512 took 0.083-0.091 ms at batch 64 but 0.30 at batch 256, 1024 took 0.14 / 0.27; 48x64x48
+ * tiles 0.12 / 0.27.
+ */
+export const GPU_NARROW_TILING: FilterGradTiling = { ...SOFTWARE_NARROW_TILING, targetWorkgroups: 512, carryK: true };
 
 /**
  * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with these
@@ -149,8 +157,9 @@ export interface FilterGradSize {
  * told of (./common onSoftwareAdapter).
  */
 export function kernelTilingFor({ m, n, k }: FilterGradSize): FilterGradTiling {
-  if (onSoftwareAdapter()) return m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : DEFAULT_TILING;
-  if (m <= GPU_NARROW_TILING.tileM) return GPU_NARROW_TILING;
+  const narrow = m <= SOFTWARE_NARROW_TILING.tileM;
+  if (onSoftwareAdapter()) return narrow ? SOFTWARE_NARROW_TILING : m >= 128 && n > 4 ? SOFTWARE_LARGE_TILING : DEFAULT_TILING;
+  if (narrow) return GPU_NARROW_TILING;
   const wide = planFilterGrad({ filterHeight: 1, filterWidth: 1, inChannels: m, outChannels: n, batchSize: k, outHeight: 1, outWidth: 1 }, GPU_WIDE_TILING);
   return wide.kPerSplit >= WIDE_MIN_K_PER_SPLIT ? GPU_WIDE_TILING : GPU_TILING;
 }
@@ -442,7 +451,8 @@ export function supportsFilterGrad(x: TensorInfo, dy: TensorInfo, attrs: FilterG
 /**
  * Runs our filter gradient. Returns null when unsupported (the caller falls back). `tiling` is for
  * benchmarks and tests; the registered kernel uses kernelTilingFor (GPU_NARROW_TILING, GPU_TILING or
- * GPU_WIDE_TILING on real GPUs, DEFAULT_TILING or SOFTWARE_LARGE_TILING on a software adapter).
+ * GPU_WIDE_TILING on real GPUs; SOFTWARE_NARROW_TILING, DEFAULT_TILING or SOFTWARE_LARGE_TILING on a
+ * software adapter).
  */
 export function runFilterGrad(
   backend: WebGpuBackendLike,
