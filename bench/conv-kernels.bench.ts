@@ -112,12 +112,13 @@ async function kernelMsBest(reps: number, f: () => tf.Tensor): Promise<number> {
  * MxNxK, e.g. 32x32x16; then optionally wT (the filter gradient aims for T workgroups in all, tiles
  * times K splits: e.g. 64x64x32w1024), a trailing 's' (the input gradient's strided first loads),
  * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`), 'b8' (the filter
- * gradient's 8 x 8 outputs per thread, `threadBlock`) and 'v' (the filter gradient's x and dy read as
- * vec4 where the channels allow, `vecLoads`).
+ * gradient's 8 x 8 outputs per thread, `threadBlock`), 'v' (the filter gradient's x and dy read as
+ * vec4 where the channels allow, `vecLoads`) and 'r' or 'q' (its K splits added by a tree or serially,
+ * `splitSum`; else splitSumKind decides).
  */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
-  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?(v?)$/.exec(s);
-  if (!match) throw new Error('--tile MxNxK[wT][s][c][b8][v], e.g. 32x32x16, 64x64x32w1024, 64x64x16w512c or 128x128x16w512b8');
+  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?(v?)([rq]?)$/.exec(s);
+  if (!match) throw new Error('--tile MxNxK[wT][s][c][b8][v][r|q], e.g. 32x32x16, 64x64x32w1024, 64x64x16w512c or 128x128x16w512b8');
   const [m, n, k, w] = match.slice(1, 5).map(Number);
   return {
     ...DEFAULT_TILING,
@@ -129,6 +130,7 @@ function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
     ...(match[6] ? { carryK: true } : {}),
     ...(match[7] ? { threadBlock: 8 as const } : {}),
     ...(match[8] ? { vecLoads: true } : {}),
+    ...(match[9] ? { splitSum: match[9] === 'r' ? ('tree' as const) : ('serial' as const) } : {}),
   };
 }
 
@@ -268,7 +270,7 @@ async function main(): Promise<void> {
         tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
       );
       const geo = planFilterGrad(info, tiling);
-      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}${tiling.carryK ? 'c' : ''}${tiling.threadBlock === 8 ? 'b8' : ''}${tiling.vecLoads ? 'v' : ''}` }, r);
+      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}${tiling.carryK ? 'c' : ''}${tiling.threadBlock === 8 ? 'b8' : ''}${tiling.vecLoads ? 'v' : ''}${tiling.splitSum === 'tree' ? 'r' : tiling.splitSum === 'serial' ? 'q' : ''}` }, r);
     }
     if (kernels.includes('input')) {
       const attrs: InputGradAttrs = { inputShape: xShape, strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC' };

@@ -144,6 +144,25 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropFilter (WebGPU)', () => {
     setSoftwareAdapter(before);
   });
 
+  it('adds many K splits serially or by a fixed tree, with the same result within rounding', async () => {
+    const c = caseNamed(CASES, 'DCGAN D1'); // M 48, N 64, K 2 * 16 * 16 = 512
+    const { x, dy, dw, K } = inputsFor(c, 23);
+    const conv = { filterHeight: 4, filterWidth: 4, inChannels: 3, outChannels: 64, batchSize: 2, outHeight: 16, outWidth: 16 };
+    const tile = { ...DEFAULT_TILING, tileM: 16, tileN: 8, tileK: 8, minKTilesPerSplit: 1 }; // 3 x 8 tiles, 64 K tiles
+    const results: Float32Array[] = [];
+    for (const [target, splits] of [[22 * 24, 22], [64 * 24, 64]] as const) {
+      expect(planFilterGrad(conv, { ...tile, targetWorkgroups: target }).splits).toBe(splits); // 22: not a multiple of the 16 lanes
+      for (const splitSum of ['serial', 'tree'] as const) {
+        const got = await runOurs(c, x, dy, { ...tile, targetWorkgroups: target, splitSum });
+        check(c, got, dw, K);
+        results.push(got);
+      }
+    }
+    // The tree and the serial sum differ only by rounding; each is the same bits on a second run.
+    expect(Array.from(await runOurs(c, x, dy, { ...tile, targetWorkgroups: 64 * 24, splitSum: 'tree' }))).toEqual(Array.from(results[3]!));
+    tf.dispose([x, dy]);
+  });
+
   it('runs tiles beyond 16 KiB where the device has the workgroup memory, and refuses them in words where not', async () => {
     const device = (tf.backend() as unknown as { device: { limits: { maxComputeWorkgroupStorageSize: number } } }).device;
     // initBackend told our kernels what the device has (lavapipe 32 KiB, NVIDIA 48 KiB).

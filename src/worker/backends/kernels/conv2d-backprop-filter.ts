@@ -37,6 +37,7 @@ import {
   gemmAccDeclsBlock,
   allFloat32Rank4,
   checkGemmTile,
+  flatDispatch,
   gemmThreadIds,
   nhwcConvInfo,
   onSoftwareAdapter,
@@ -83,6 +84,13 @@ export interface FilterGradTiling {
    * DCGAN-64 b4, D2-D4), not yet measured on a GPU (`--tile 128x128x16w256cb8v` in the kernel bench).
    */
   vecLoads?: boolean;
+  /**
+   * How the K splits' partial sums are added: SplitSumProgram, one thread per output ('serial', the
+   * default), or SplitSumTreeProgram, 16 threads per output and a fixed tree ('tree'). On lavapipe the
+   * tree is no faster (2026-11-26, D1 of DCGAN-64 at batch 16, 114 splits: 38.9-46.9 against 33.6-43.7
+   * ms); on GPUs it is not yet measured (`--tile 48x32x24w512cr` against `...q` in the kernel bench).
+   */
+  splitSum?: 'serial' | 'tree';
 }
 
 export const DEFAULT_TILING: FilterGradTiling = {
@@ -435,6 +443,65 @@ export class SplitSumProgram implements WebGpuProgramLike {
   }
 }
 
+/** Split-sum lanes per output, and outputs per workgroup, of SplitSumTreeProgram (16 x 16 = 256 threads). */
+const TREE_LANES = 16;
+
+/**
+ * Pass 2 for many splits and few outputs (the image layer: 3,072 weights, 256 splits at batch 256 on
+ * GPUs). With one thread per output, a few thousand threads each add hundreds of partials one after
+ * another, a chain of loads that a GPU with 96 such warps cannot hide; here 16 threads share an output,
+ * each adding every 16th split in order, and the 16 sums meet in a fixed tree in workgroup memory
+ * (deterministic, like the serial order). Consecutive threads read consecutive outputs of one split.
+ * Fitting runs 16 and 18's D1 timings to "GEMM time falls with the splits, the serial sum grows with
+ * them" puts the serial sum at a third of D1's 0.214 ms at batch 256: a lead for the next GPU run.
+ */
+export class SplitSumTreeProgram implements WebGpuProgramLike {
+  variableNames = ['partials'];
+  outputShape: number[];
+  shaderKey = 'ganAugmentSplitSumTree';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [TREE_LANES * TREE_LANES, 1, 1];
+  uniforms = 'numSplits : i32, splitStride : i32,';
+
+  constructor(outputShape: number[]) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = flatDispatch([outputShape.reduce((a, b) => a * b, 1)], TREE_LANES);
+  }
+
+  getUserCode(): string {
+    const L = TREE_LANES;
+    const steps: number[] = [];
+    for (let h = L / 2; h >= 1; h /= 2) steps.push(h);
+    return `
+    var<workgroup> ganSplitSums : array<f32, ${L * L}>;
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let col = tid % ${L};
+      let lane = tid / ${L};
+      let o = (i32(workgroupId.y) * i32(numWorkgroups.x) + i32(workgroupId.x)) * ${L} + col;
+      var s = 0.0;
+      if (o < uniforms.splitStride) {
+        for (var i = lane; i < uniforms.numSplits; i = i + ${L}) {
+          s = s + partials[i * uniforms.splitStride + o];
+        }
+      }
+      ganSplitSums[tid] = s;
+      workgroupBarrier();
+      ${steps
+        .map(
+          (h) => `if (lane < ${h}) { ganSplitSums[tid] = ganSplitSums[tid] + ganSplitSums[tid + ${h * L}]; }
+      workgroupBarrier();`,
+        )
+        .join('\n      ')}
+      if (lane == 0 && o < uniforms.splitStride) { result[o] = ganSplitSums[col]; }
+    }
+    `;
+  }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The kernel function.
  * ------------------------------------------------------------------------------------------- */
@@ -490,7 +557,7 @@ export function runFilterGrad(
   ];
   const partial = backend.runWebGPUProgram(gemm, [x, dy], 'float32', uniforms);
   if (geo.splits === 1) return partial;
-  const sum = new SplitSumProgram(filterShape);
+  const sum = tiling.splitSum === 'tree' ? new SplitSumTreeProgram(filterShape) : new SplitSumProgram(filterShape);
   const out = backend.runWebGPUProgram(sum, [partial], 'float32', [i32(geo.splits), i32(geo.M * geo.N)]);
   backend.disposeData(partial.dataId);
   return out;
