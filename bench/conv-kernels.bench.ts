@@ -114,7 +114,7 @@ async function kernelMsBest(reps: number, f: () => tf.Tensor): Promise<number> {
  * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`), 'b8' (the filter
  * gradient's 8 x 8 outputs per thread, `threadBlock`), 'v' (the filter gradient's x and dy read as
  * vec4 where the channels allow, `vecLoads`) and 'r' or 'q' (its K splits added by a tree or serially,
- * `splitSum`; else splitSumKind decides).
+ * `splitSum`; else serial).
  */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
   const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?(v?)([rq]?)$/.exec(s);

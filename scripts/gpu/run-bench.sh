@@ -109,7 +109,7 @@ case " $PARTS " in *" inputsweep "*)
   ;;
 esac
 case " $PARTS " in *" filtersweep "*)
-  # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT][c][b8]),
+  # The filter gradient beside our forward pass (same run) for each tiling in FTILES (MxNxK[wT][c][b8][v][r|q]),
   # on the layers FLAYERS (default: all), at each batch in CBSET (default: CB), the whole sweep REPEAT times (alternating tilings).
   for rep in $(seq ${REPEAT:-1}); do
     for b in ${CBSET:-$CB}; do
