@@ -122,7 +122,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       const { dx, K } = reference(dya, wa, c);
       const dy = tf.tensor4d(dya, ds);
       const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
-      // The registered choice (the direct program for dx with at most 4 channels), then the other
+      // The registered choice (a direct program for dx with at most 4 channels), then the other
       // tilings (edge paths: partial tiles in M, N and K).
       check(c.name, await runOurs(c, dy, w), dx, K);
       if (c.x[3] <= 4) {
