@@ -15,6 +15,7 @@ import {
   STRIDED_INPUT_TILING,
   coalescedLoads,
   chooseInputTiling,
+  fitStrideBlocks,
   SOFTWARE_INPUT_TILING,
   planInputGrad,
   runInputGrad,
@@ -111,6 +112,11 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
     expect(coalescedLoads(STRIDED_INPUT_TILING)).toBe(false);
     expect(coalescedLoads(NARROW_INPUT_TILING)).toBe(false); // one vec4 column of B, 8 per load pass
     expect(coalescedLoads({ tileM: 32, tileN: 32, tileK: 16 })).toBe(true);
+    // Stride blocks per thread within 16 accumulators: fewer for stride 3, none past sh * sw = 16.
+    expect(fitStrideBlocks({ blocksW: 4 }, 2, 2)).toEqual({ blocksW: 4 });
+    expect(fitStrideBlocks({ blocksW: 4 }, 3, 3)).toEqual({ blocksW: 1 });
+    expect(fitStrideBlocks({ blocksW: 4 }, 3, 2)).toEqual({ blocksW: 2 });
+    expect(fitStrideBlocks({ blocksW: 1 }, 5, 4)).toBeNull();
   });
 
   for (const c of CASES) {
@@ -127,7 +133,7 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       check(c.name, await runOurs(c, dy, w), dx, K);
       if (c.x[3] <= 4) {
         check(`${c.name} (direct, one pixel per thread)`, await runOurs(c, dy, w, 'direct'), dx, K);
-        for (const blocksW of [1, 2, 4] as const) check(`${c.name} (direct, ${blocksW} stride blocks per thread)`, await runOurs(c, dy, w, { blocksW }), dx, K);
+        for (const blocksW of [1, 2, 4] as const) check(`${c.name} (direct, up to ${blocksW} stride blocks per thread)`, await runOurs(c, dy, w, { blocksW }), dx, K);
       }
       check(`${c.name} (64x64x16 coalesced)`, await runOurs(c, dy, w, DEFAULT_INPUT_TILING), dx, K);
       check(`${c.name} (64x64x32 strided)`, await runOurs(c, dy, w, STRIDED_INPUT_TILING), dx, K);

@@ -602,8 +602,19 @@ export function planDirectBlocks(conv: ConvDims & Pick<backend_util.Conv2DInfo, 
   return { blocksH, blocksW, groupsW, threads: conv.batchSize * blocksH * groupsW };
 }
 
-/** Stride blocks (sh * sw pixels, one vec4 each, times blocksW) above which a thread would hold too many accumulators. */
+/** Accumulators (sh * sw pixels, one vec4 each, times blocksW) above which a thread would hold too many. */
 const MAX_BLOCK_ACCUMULATORS = 16;
+
+/**
+ * `t` with fewer blocks per thread where a stride's blocks would need more than MAX_BLOCK_ACCUMULATORS
+ * accumulators (stride 3: 1 block, 9 accumulators); null where even one block would (strides whose
+ * sh * sw passes 16), for which InputGradDirectProgram runs.
+ */
+export function fitStrideBlocks(t: DirectBlockTiling, strideH: number, strideW: number): DirectBlockTiling | null {
+  let blocksW = t.blocksW;
+  while (blocksW > 1 && strideH * strideW * blocksW > MAX_BLOCK_ACCUMULATORS) blocksW /= 2;
+  return strideH * strideW * blocksW <= MAX_BLOCK_ACCUMULATORS ? { blocksW: blocksW as DirectBlockTiling['blocksW'] } : null;
+}
 
 /**
  * The stride-block direct program: one thread computes a stride block of dx, the sh x sw pixels whose
@@ -613,9 +624,8 @@ const MAX_BLOCK_ACCUMULATORS = 16;
  * ceil(KH / sh) x ceil(KW / sw) dy pixels once, and each (dy pixel, tap) pair feeds exactly one of
  * its pixels: for DCGAN's k4 s2 layers, 4 dy pixels for 4 dx pixels, where one thread per pixel reads
  * 4 dy pixels for each. Neighbouring blocks along w share all but one dy column. KH, KW, sh, sw and
- * CI are compiled in (the loops unroll); dy and W are read as vec4 over co when CO % 4 == 0. Layers
- * whose blocks would need more than MAX_BLOCK_ACCUMULATORS accumulators (strides of 3 and more with
- * several blocks per thread) run InputGradDirectProgram instead.
+ * CI are compiled in (the loops unroll); dy and W are read as vec4 over co when CO % 4 == 0. Large
+ * strides take fewer blocks per thread (fitStrideBlocks).
  */
 export class InputGradBlockProgram implements WebGpuProgramLike {
   variableNames = ['dy', 'w'];
@@ -739,8 +749,9 @@ function runDirectInputGrad(
 ): TensorInfo | null {
   if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
   const uniforms = geometryUniforms(conv);
-  if (t !== 'direct' && conv.strideHeight * conv.strideWidth * t.blocksW <= MAX_BLOCK_ACCUMULATORS) {
-    const plan = planDirectBlocks(conv, t);
+  const blocks = t === 'direct' ? null : fitStrideBlocks(t, conv.strideHeight, conv.strideWidth);
+  if (blocks) {
+    const plan = planDirectBlocks(conv, blocks);
     const g = {
       filterH: conv.filterHeight,
       filterW: conv.filterWidth,
@@ -749,7 +760,7 @@ function runDirectInputGrad(
       inC: conv.inChannels,
       outC: conv.outChannels,
     };
-    const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, t);
+    const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, blocks);
     if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
     return backend.runWebGPUProgram(program, [dy, filter], 'float32', [...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform), ...uniforms]);
   }
