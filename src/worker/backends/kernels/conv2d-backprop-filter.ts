@@ -80,8 +80,8 @@ export interface FilterGradTiling {
   threadBlock?: 4 | 8;
   /**
    * Read x as vec4 where CI % 4 == 0 and dy where CO % 4 == 0, instead of one float at a time (as the
-   * forward pass reads x). Off by default: within noise on lavapipe (2026-11-26, DCGAN-32 b16 and
-   * DCGAN-64 b4, D2-D4), not yet measured on a GPU (`--tile 128x128x16w256cb8v` in the kernel bench).
+   * forward pass reads x). On for lavapipe's 8 x 8 tiles (SOFTWARE_LARGE_TILING, measured there), off
+   * on GPUs until one measures it (`--tile 128x128x16w256cb8v` in the kernel bench).
    */
   vecLoads?: boolean;
   /**
@@ -117,27 +117,50 @@ export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targ
  * On a software adapter (lavapipe), for layers with at least 128 weight rows (M = KH * KW * CI): 8 x 8
  * outputs per thread in 128x128x16 tiles. Measured there (2026-11-26, DCGAN-32 batch 16 and
  * DCGAN-64 batch 4, alternated with DEFAULT_TILING): D2 80-87 -> 37-47 ms, D3 84-102 -> 49-61 ms,
- * D4 103-106 -> 44-77 ms, now faster than the forward pass of the same layer; the image layer (M =
- * 48) is slower with it (13 -> 17-23 ms) and keeps DEFAULT_TILING, as do heads of at most 4 columns.
+ * D4 103-106 -> 44-77 ms; the image layer (M = 48) is slower with them (13 -> 17-23 ms) and takes
+ * SOFTWARE_NARROW_TILING, heads of at most 4 columns DEFAULT_TILING.
+ * About 8 workgroups, so K is split only where a layer has fewer tiles than that: each split costs a
+ * partial [M, N] written and read again, and a CPU has few cores to share them. DCGAN-64 batch 4 D2
+ * (8 tiles; 2026-11-26 20:10 UTC, ms, three alternated runs): 8 splits 46-57, 4 splits 45-48, one
+ * split 41.6-43.2, the forward pass 38-39; D3 (32 tiles) one split 41-44.5 against 44-50 with two,
+ * the forward pass 43-48. A machine with more cores than the forward pass has tiles gets no more
+ * from either pass.
+ * x and dy read as vec4 (`vecLoads`): medians of 10 interleaved calls in one process (2026-11-26 20:20
+ * UTC, ms, scalar / vec4 / the forward pass): DCGAN-64 batch 4 D2 51.8 / 46.0 / 51.1, D3 64.8 / 50.8 /
+ * 49.3, D4 (6 calls) 74.1 / 63.2 / 85.6; DCGAN-32 batch 16 D2 46.7 / 47.0 / 49.6, D3 52.4 / 49.0 /
+ * 47.3. With them the filter gradient is within 4% of the forward pass on D2 and D3 (medians).
  */
-export const SOFTWARE_LARGE_TILING: FilterGradTiling = { tileM: 128, tileN: 128, tileK: 16, targetWorkgroups: 64, minKTilesPerSplit: 4, threadBlock: 8 };
+export const SOFTWARE_LARGE_TILING: FilterGradTiling = {
+  tileM: 128,
+  tileN: 128,
+  tileK: 16,
+  targetWorkgroups: 8,
+  minKTilesPerSplit: 4,
+  threadBlock: 8,
+  vecLoads: true,
+};
 
 /**
  * On a software adapter, layers with at most 48 weight rows (the RGB image layer, M = 4 * 4 * 3):
- * 48-row tiles instead of 64, a quarter of which computed padding. Lavapipe (2026-11-26, D1, ms,
- * DEFAULT_TILING / this, alternated three times): DCGAN-64 batch 4 16.1-18.4 / 13.0-16.3, DCGAN-32
- * batch 16 15.4-18.0 / 13.8-15.9.
+ * 48-row tiles (64-row ones compute a quarter padding) with 8 x 8 outputs per thread (48 threads), as
+ * the forward pass has there, and about 32 workgroups. Lavapipe (2026-11-26, D1, ms, best of 5 runs of
+ * 2 calls, alternated twice): DCGAN-64 batch 4, 48x32x24 with 4 x 4 blocks at 256 workgroups (the
+ * previous choice) 11.7-15.0, this 5.9-8.3, the forward pass 8.3-11.3; DCGAN-32 batch 16 12.0-13.4
+ * against 7.7-7.9. 8 to 128 workgroups and 48-row stages were all within 6-8 ms; vec4 loads of dy
+ * made no difference (medians of 10 calls 6.3 / 6.3 and 6.6 / 6.8 ms). Before that, 48-row tiles had
+ * taken 10-20% off 64-row ones (DCGAN-64 batch 4 16.1-18.4 -> 13.0-16.3).
  */
-export const SOFTWARE_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 256, minKTilesPerSplit: 4 };
+export const SOFTWARE_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 64, tileK: 24, targetWorkgroups: 32, minKTilesPerSplit: 4, threadBlock: 8 };
 
 /**
- * The same tiles on real GPUs, aiming at 512 workgroups, x gather by carrying adds. H200 (run 16, D1
+ * 48x32x24 tiles (4 x 4 outputs per thread) on real GPUs for the image layer, aiming at 512
+ * workgroups, x gather by carrying adds. H200 (run 16, D1
  * of DCGAN-64, ms, GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 /
  * 0.216-0.219; 16x64x16 tiles were as fast at batch 64 but 0.31 ms at batch 256. Run 18: 256 workgroups
  * instead of 512 took 0.083-0.091 ms at batch 64 but 0.30 at batch 256, 1024 took 0.14 / 0.27; 48x64x48
- * tiles 0.12 / 0.27.
+ * tiles 0.12 / 0.27. Lavapipe's 8 x 8 blocks (SOFTWARE_NARROW_TILING) are not yet measured on a GPU.
  */
-export const GPU_NARROW_TILING: FilterGradTiling = { ...SOFTWARE_NARROW_TILING, targetWorkgroups: 512, carryK: true };
+export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 512, minKTilesPerSplit: 4, carryK: true };
 
 /**
  * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with these
