@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 export const ROOT = join(__dirname, '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test-results');
@@ -63,4 +64,44 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** Creates the sample project (430 Fashion-MNIST images) from the start screen and waits for its import. */
+export async function createSampleProject(page: Page, served: Served): Promise<void> {
+  await page.goto(served.url);
+  await expect.poll(() => page.getByTestId('create-folder').inputValue()).toBe(served.projectsDir);
+  await page.getByRole('button', { name: 'Try with sample data' }).click();
+  await page.getByTestId('project-name').waitFor();
+  await expect
+    .poll(async () => (await page.getByTestId('job-status').allTextContents()).includes('Completed'), { timeout: 90_000 })
+    .toBe(true);
+  await expect.poll(() => page.getByTestId('stat-images').innerText()).not.toBe('0');
+}
+
+/**
+ * On the training screen's new-run form: a tiny conditional WGAN-GP at 32 x 32 on the two smallest
+ * classes (listed last), `steps` steps, computed on `backend`. Returns the form, not yet started.
+ */
+export async function fillTinyRun(page: Page, options: { steps: number; backend: string }): Promise<Locator> {
+  const form = page.getByTestId('new-run');
+  await form.getByLabel(/^Conditional WGAN-GP/).check();
+  const boxes = form.getByTestId('train-classes').getByRole('checkbox');
+  const n = await boxes.count();
+  expect(n).toBeGreaterThanOrEqual(2);
+  for (let i = 0; i < n; i++) {
+    if (i >= n - 2) await boxes.nth(i).check();
+    else await boxes.nth(i).uncheck();
+  }
+  await form.getByText('32 × 32').click();
+  await form.getByText('Tiny (quick smoke test)').click();
+  await form.getByLabel('Training steps').fill(String(options.steps));
+  await form.getByLabel('Where to compute').selectOption(options.backend);
+  return form;
+}
+
+/** Closes every notification (notifications slide in and out; one may move or go while it is being clicked). */
+export async function closeNotifications(page: Page): Promise<void> {
+  const close = page.locator('.mantine-Notification-closeButton');
+  for (const button of await close.all()) await button.click({ timeout: 2_000 }).catch(() => {});
+  await expect.poll(() => close.count(), { timeout: 10_000 }).toBe(0);
 }

@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+import { CHROMIUM, closeNotifications, createSampleProject, fillTinyRun, launchBrowser, screenshotPath, serve, type Served } from './helpers';
 
 let served: Served;
 let browser: Browser;
@@ -33,10 +33,7 @@ const BACKEND = process.env.E2E_TRAIN_BACKEND ?? 'auto';
 
 async function tidyForScreenshot(): Promise<void> {
   await page.mouse.move(1, 1);
-  const close = page.locator('.mantine-Notification-closeButton');
-  // notifications slide in and out; one may move or go while it is being clicked
-  for (const button of await close.all()) await button.click({ timeout: 2_000 }).catch(() => {});
-  await expect.poll(() => close.count(), { timeout: 10_000 }).toBe(0);
+  await closeNotifications(page);
 }
 
 /** The processes whose parent is `pid` (Linux: from /proc). */
@@ -88,33 +85,13 @@ afterAll(async () => {
 
 describe('training dashboard and generation', () => {
   it('creates a sample project and waits for its import', async () => {
-    await page.goto(served.url);
-    await expect.poll(() => page.getByTestId('create-folder').inputValue()).toBe(served.projectsDir);
-    await page.getByRole('button', { name: 'Try with sample data' }).click();
-    await page.getByTestId('project-name').waitFor();
-    await expect
-      .poll(async () => (await page.getByTestId('job-status').allTextContents()).includes('Completed'), { timeout: 90_000 })
-      .toBe(true);
-    await expect.poll(() => page.getByTestId('stat-images').innerText()).not.toBe('0');
+    await createSampleProject(page, served);
   });
 
   it('sets up a tiny run with an estimate and starts it', async () => {
     await page.getByTestId('nav-training').click();
     await page.getByTestId('training-no-runs').waitFor();
-    const form = page.getByTestId('new-run');
-    await form.getByLabel(/^Conditional WGAN-GP/).check();
-    // exactly two classes: the two smallest (listed last)
-    const boxes = form.getByTestId('train-classes').getByRole('checkbox');
-    const n = await boxes.count();
-    expect(n).toBeGreaterThanOrEqual(2);
-    for (let i = 0; i < n; i++) {
-      if (i >= n - 2) await boxes.nth(i).check();
-      else await boxes.nth(i).uncheck();
-    }
-    await form.getByText('32 × 32').click();
-    await form.getByText('Tiny (quick smoke test)').click();
-    await form.getByLabel('Training steps').fill(String(STEPS));
-    await form.getByLabel('Where to compute').selectOption(BACKEND);
+    const form = await fillTinyRun(page, { steps: STEPS, backend: BACKEND });
     await expect.poll(() => form.getByText(/That is about .* passes over the/).count()).toBe(1);
 
     await form.getByRole('button', { name: 'Estimate time' }).click();

@@ -19,6 +19,7 @@ import { tf, type tfl } from '../backends/tf';
 import { WasmHeapFullError, currentBackend, markWasmBackendBroken, releaseKernelCaches, wasmHeapBytes, webGpuDeviceLost } from '../backends';
 import { AppError } from '../../shared/errors';
 import { createAdam } from '../backends/kernels/adam';
+import { injectFaults } from './faults';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
   buildConditionalGenerator,
@@ -281,6 +282,7 @@ export abstract class GanTrainer {
     const t0 = performance.now();
     const read = options.forceRead === true || s % this.readLossEvery === 0;
     return guardDevice(async () => {
+      injectFaults(s); // only where GAN_AUGMENT_TEST_FAULTS asks (end-to-end tests)
       const scalars = this.stepTensors(s);
       let values: Record<string, number> | null = null;
       try {

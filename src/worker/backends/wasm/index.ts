@@ -127,6 +127,8 @@ function guardMalloc(backend: tf.KernelBackend): tf.KernelBackend {
   const malloc = module.asm?.malloc ?? module._malloc.bind(module);
   const free = module.asm?.free ?? module._free.bind(module);
   const guarded = (bytes: number): number => {
+    // More than the tensor space holds never fits (and malloc's size is 32 bits): refuse without asking.
+    if (bytes > TENSOR_HEAP_LIMIT) throw new WasmHeapFullError(bytes);
     const at = malloc(bytes);
     if (bytes > 0 && (at === 0 || (at >>> 0) + bytes > TENSOR_HEAP_LIMIT)) {
       if (at !== 0) free(at);
