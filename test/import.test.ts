@@ -204,5 +204,13 @@ describe('near-copies', () => {
     const near = s.problems.filter((p) => p.kind === 'near-duplicate');
     expect(near).toHaveLength(1);
     expect(near[0]!.message).toMatch(/"nevus\/lesion( re-saved)?\.jpg" looks almost the same as "nevus\/lesion( re-saved)?\.jpg"/);
+
+    // In words, as their own outcome: not counted among "other problems".
+    cli(['init', join(work, 'near-text')]);
+    const text = cli(['import', join(work, 'near-text.ganaug'), source]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Near-copies to check \(imported; .+ remove one\): 1$/m);
+    expect(text.stdout).toMatch(/^ {2}"nevus\/lesion( re-saved)?\.jpg" looks almost the same as /m);
+    expect(text.stdout).not.toMatch(/Other problems/);
   });
 });

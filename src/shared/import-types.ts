@@ -44,6 +44,14 @@ export interface SourceProblem {
   row?: number;
 }
 
+/**
+ * An import's problems split into near-copies (imported images that look almost the same as another:
+ * informational, reported as their own outcome) and the other problems.
+ */
+export function splitNearCopies<P extends { kind: string }>(problems: readonly P[]): { nearCopies: P[]; others: P[] } {
+  return { nearCopies: problems.filter((p) => p.kind === 'near-duplicate'), others: problems.filter((p) => p.kind !== 'near-duplicate') };
+}
+
 /** How CSV columns map to files, labels and groups. */
 export type CsvMapping =
   | {

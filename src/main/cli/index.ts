@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TrainSettingsSchema, type Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
-import type { CsvMapping, ImportSummary, SourceSpec } from '../../shared/import-types';
+import { splitNearCopies, type CsvMapping, type ImportSummary, type SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
 import { appRoot, sampleDataDir } from '../paths';
 import { startServer } from '../server/server';
@@ -210,9 +210,16 @@ export function buildProgram(): Command {
             lines.push(`Rejected: ${summary.rejected.length}`);
             for (const r of summary.rejected.slice(0, 20)) lines.push(`  ${r.relPath}: ${r.reason}`);
           }
-          if (summary.problems.length) {
-            lines.push(`Other problems: ${summary.problems.length}`);
-            for (const p of summary.problems.slice(0, 20)) lines.push(`  ${p.message}`);
+          const { nearCopies, others } = splitNearCopies(summary.problems);
+          if (nearCopies.length) {
+            lines.push(
+              `Near-copies to check (imported; they look almost the same as another image: if two show the same patient or lesion, remove one): ${nearCopies.length}`,
+            );
+            for (const p of nearCopies.slice(0, 10)) lines.push(`  ${p.message}`);
+          }
+          if (others.length) {
+            lines.push(`Other problems: ${others.length}`);
+            for (const p of others.slice(0, 20)) lines.push(`  ${p.message}`);
           }
           process.stdout.write(lines.join('\n') + '\n');
         }

@@ -8,7 +8,7 @@
 import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
-import type { ImportBatch, ImportSummary, RejectKind, SourceProblem, SourceSpec } from '../../shared/import-types';
+import { splitNearCopies, type ImportBatch, type ImportSummary, type RejectKind, type SourceProblem, type SourceSpec } from '../../shared/import-types';
 import { classify, type ClassifyInput } from '../../shared/import-classify';
 import { nearDuplicatePairs } from '../../shared/phash';
 import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
@@ -350,7 +350,9 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
       if (summary.duplicates.length) parts.push(`${summary.duplicates.length} duplicates`);
       if (summary.conflicts.length) parts.push(`${summary.conflicts.length} conflicts`);
       if (summary.rejected.length) parts.push(`${summary.rejected.length} rejected`);
-      if (summary.problems.length) parts.push(`${summary.problems.length} other problems`);
+      const { nearCopies, others } = splitNearCopies(summary.problems);
+      if (nearCopies.length) parts.push(`${nearCopies.length} near-copies to check`);
+      if (others.length) parts.push(`${others.length} other problems`);
       const staged = (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n;
       ctx.progress(staged, staged, parts.join(', ') + '.');
       return trimSummary(summary);

@@ -138,6 +138,35 @@ describe('ImportReport', () => {
 
     fireEvent.click(screen.getByText('Other problems (0)'));
     expect(screen.getByTestId('outcome-empty')).toBeTruthy();
+    fireEvent.click(screen.getByText('Near-copies (0)'));
+    expect(screen.getByText('No picture looks almost the same as another.')).toBeTruthy();
+  });
+
+  it('counts near-copies apart from other problems, with what they mean', () => {
+    const near = (n: number) => ({
+      kind: 'near-duplicate',
+      message: `"nevus/${n}.jpg" looks almost the same as "nevus/orig.jpg" (they differ in 2 of 64 bits of their perceptual hash). If they show the same patient or lesion, keep only one.`,
+      file: `/d/nevus/${n}.jpg`,
+      relPath: `nevus/${n}.jpg`,
+    });
+    const withNear: ImportSummary = {
+      ...summary,
+      problems: [near(1), { kind: 'no-row', message: '"x.jpg" is in no CSV row.', relPath: 'x.jpg' }, near(2)],
+    };
+    render(
+      <Root client={createFakeClient({})} env="test">
+        <ImportReport summary={withNear} onGoToBalance={() => {}} />
+      </Root>,
+    );
+    expect(screen.getByTestId('count-near-copies').textContent).toBe('2');
+    expect(screen.getByTestId('count-problems').textContent).toBe('1');
+    fireEvent.click(screen.getByText('Near-copies (2)'));
+    expect(screen.getAllByTestId('outcome-row')).toHaveLength(2);
+    expect(screen.getByText('nevus/2.jpg')).toBeTruthy();
+    expect(screen.getByText(/They were imported\. If two of them show the same patient or lesion, remove one/)).toBeTruthy();
+    fireEvent.click(screen.getByText('Other problems (1)'));
+    expect(screen.getAllByTestId('outcome-row')).toHaveLength(1);
+    expect(screen.getByText('"x.jpg" is in no CSV row.')).toBeTruthy();
   });
 });
 

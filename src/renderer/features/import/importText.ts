@@ -1,5 +1,6 @@
 /** Plain words for what the import finds: problem groups, outcome lists, counts. Pure. */
 import type { ImportSummary, SourceProblem } from './types';
+import { splitNearCopies } from '../../../shared/import-types';
 
 /** A heading per problem kind, saying what it means for the import. Unknown kinds get a general one. */
 export const PROBLEM_HEADINGS: Record<string, string> = {
@@ -56,7 +57,12 @@ export const CONFLICT_EXPLANATION =
 
 export const DUPLICATE_EXPLANATION = 'An exact copy of an image that is already in the project; it was imported once.';
 
-export type OutcomeFilter = 'rejected' | 'duplicates' | 'conflicts' | 'problems';
+export const NEAR_COPY_EXPLANATION =
+  'These pictures look almost the same as another one (their perceptual hashes differ in at most 3 of 64 bits). ' +
+  'They were imported. If two of them show the same patient or lesion, remove one: otherwise a classifier may be ' +
+  'tested on a picture it trained on. Pictures of one kind taken the same way can look alike without being copies.';
+
+export type OutcomeFilter = 'rejected' | 'duplicates' | 'conflicts' | 'nearCopies' | 'problems';
 
 export interface OutcomeRow {
   key: string;
@@ -91,8 +97,10 @@ export function outcomeRows(summary: ImportSummary, filter: OutcomeFilter): Outc
         reason: `Appears as ${joinWords(c.labels.map((l) => `“${l}”`))}. Kept out of training until you decide.`,
         badge: 'Conflict',
       }));
+    case 'nearCopies':
+      return splitNearCopies(summary.problems).nearCopies.map((p, i) => ({ key: `n${i}`, title: p.relPath ?? p.file ?? problemHeading(p.kind), reason: p.message, badge: 'Near-copy' }));
     case 'problems':
-      return summary.problems.map((p, i) => ({
+      return splitNearCopies(summary.problems).others.map((p, i) => ({
         key: `p${i}`,
         title: p.relPath ?? (p.row !== undefined ? `CSV line ${p.row}` : problemHeading(p.kind)),
         reason: p.message,
@@ -106,7 +114,8 @@ export function outcomeCounts(summary: ImportSummary): Record<OutcomeFilter, num
     rejected: summary.rejected.length,
     duplicates: summary.duplicates.length,
     conflicts: summary.conflicts.length,
-    problems: summary.problems.length,
+    nearCopies: splitNearCopies(summary.problems).nearCopies.length,
+    problems: splitNearCopies(summary.problems).others.length,
   };
 }
 
