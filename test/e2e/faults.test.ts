@@ -9,15 +9,13 @@
  *    with the out-of-memory sentence, Resume starts a fresh module and the run completes.
  * Screenshots of both failures.
  */
-import { existsSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, closeNotifications, createSampleProject, fillTinyRun, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
 
+let app: OpenApp | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
 
 const STEPS = 6;
 /** The sample project's image count, as the overview shows it after the import. */
@@ -48,17 +46,12 @@ async function resumeToTheEnd(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  served = await serve([], { GAN_AUGMENT_TEST_FAULTS: `lose-gpu@${FAULT_STEP},heap-full@${FAULT_STEP}` });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  app = await openApp({ env: { GAN_AUGMENT_TEST_FAULTS: `lose-gpu@${FAULT_STEP},heap-full@${FAULT_STEP}` } });
+  ({ served, page } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
+  await app?.close();
 });
 
 describe('device faults in the app', () => {
@@ -101,6 +94,6 @@ describe('device faults in the app', () => {
   });
 
   it('logged no errors in the browser console', () => {
-    expect(consoleErrors.filter((e) => !/Failed to load resource.*(400|409)/.test(e))).toEqual([]);
+    expect(unexpectedConsoleErrors(app!.consoleErrors)).toEqual([]);
   });
 });

@@ -109,3 +109,45 @@ export async function closeNotifications(page: Page): Promise<void> {
   for (const button of await close.all()) await button.click({ timeout: 2_000 }).catch(() => {});
   await expect.poll(() => close.count(), { timeout: 10_000 }).toBe(0);
 }
+
+/** The built app served in browser mode, with a Chromium page on it that records console errors. */
+export interface OpenApp {
+  served: Served;
+  page: Page;
+  /** Console errors and uncaught page errors, in order. */
+  consoleErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Serves the built app (`serve(args, env)`) and opens a page of `viewport` size on it (not yet navigated). */
+export async function openApp(options: { args?: string[]; env?: Record<string, string>; viewport?: { width: number; height: number } } = {}): Promise<OpenApp> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+  const served = await serve(options.args ?? [], options.env ?? {});
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 1000 } });
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    const opened = browser;
+    return {
+      served,
+      page,
+      consoleErrors,
+      async close() {
+        await opened.close();
+        await served.stop();
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    await served.stop();
+    throw e;
+  }
+}
+
+/** Console errors other than resources refused with 400 or 409 (the app's refusals, which it shows in words). */
+export function unexpectedConsoleErrors(errors: readonly string[]): string[] {
+  return errors.filter((e) => !/Failed to load resource.*(400|409)/.test(e));
+}

@@ -4,19 +4,18 @@
  * one picture filed under two classes), imported through the UI; screenshots of the result page
  * and the balance chart.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+import { openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
 
+let app: OpenApp | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
 let dataDir: string;
-const consoleErrors: string[] = [];
 
 /** A screenshot of the page itself: the pointer moved away (no chart tooltip), notifications hidden. */
 async function screenshot(name: string): Promise<void> {
@@ -72,18 +71,13 @@ async function makeDataset(): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
   dataDir = await makeDataset();
-  served = await serve();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  app = await openApp({ viewport: { width: 1280, height: 900 } });
+  ({ served, page } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
+  await app?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -177,6 +171,6 @@ describe('import wizard and class balance', () => {
   });
 
   it('logged no errors in the browser console', () => {
-    expect(consoleErrors.filter((e) => !/Failed to load resource.*(400|409)/.test(e))).toEqual([]);
+    expect(unexpectedConsoleErrors(app!.consoleErrors)).toEqual([]);
   });
 });

@@ -4,27 +4,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+import { openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
 
+let app: OpenApp | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  served = await serve();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  app = await openApp({ viewport: { width: 1280, height: 800 } });
+  ({ served, page } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
+  await app?.close();
 });
 
 describe('browser mode shell', () => {
@@ -67,6 +61,6 @@ describe('browser mode shell', () => {
   });
 
   it('logged no errors in the browser console', () => {
-    expect(consoleErrors.filter((e) => !/Failed to load resource.*(400|409)/.test(e))).toEqual([]);
+    expect(unexpectedConsoleErrors(app!.consoleErrors)).toEqual([]);
   });
 });

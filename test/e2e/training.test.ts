@@ -7,15 +7,14 @@
  * the run paused: the app restarts the worker and the run pauses and then completes; then 4 images
  * of one class are generated and shown. Screenshots of the dashboard and the grid.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, closeNotifications, createSampleProject, fillTinyRun, launchBrowser, screenshotPath, serve, type Served } from './helpers';
+import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
 
+let app: OpenApp | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
 
 /**
  * Steps of the test run: enough to pause in the middle (a tiny WGAN-GP step takes 0.1-0.3 s on
@@ -70,17 +69,12 @@ async function pauseFrozen(): Promise<void> {
 const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  served = await serve([], { GAN_AUGMENT_CANCEL_GRACE_MS: String(CANCEL_GRACE_MS) });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  app = await openApp({ env: { GAN_AUGMENT_CANCEL_GRACE_MS: String(CANCEL_GRACE_MS) } });
+  ({ served, page } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
+  await app?.close();
 });
 
 describe('training dashboard and generation', () => {
@@ -198,6 +192,6 @@ describe('training dashboard and generation', () => {
   });
 
   it('logged no errors in the browser console', () => {
-    expect(consoleErrors.filter((e) => !/Failed to load resource.*(400|409)/.test(e))).toEqual([]);
+    expect(unexpectedConsoleErrors(app!.consoleErrors)).toEqual([]);
   });
 });
