@@ -11,7 +11,7 @@ import { fastDispatchStats } from './index';
 import { encodeUniforms, installFastDispatch, type WebGpuBackendInternals } from './webgpu-dispatch';
 import { makeConfig } from '../models/config';
 import { createTrainer } from '../training/trainer';
-import { datasetFromPixels } from '../training/dataset';
+import { randomDataset } from '../../../test/helpers/training';
 import { Prng } from '../training/rng';
 
 const reason = await webgpuSkipReason('fast dispatch tests');
@@ -73,8 +73,7 @@ async function opMix(): Promise<Float32Array[]> {
 }
 
 async function dcganLosses(family: 'dcgan' | 'cwgan-gp'): Promise<number[]> {
-  const rng = new Prng(3);
-  const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 0, 1]), 32, 3);
+  const ds = randomDataset(3, [0, 1, 0, 1]);
   const config = makeConfig(family, 32, { preset: 'tiny', batchSize: 4, numClasses: 2 });
   const t = createTrainer(family === 'cwgan-gp' ? { ...config, nCritic: 2 } : config, ds, { seed: 5 });
   const losses: number[] = [];

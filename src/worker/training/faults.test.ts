@@ -9,11 +9,10 @@ import { tf } from '../backends/tf';
 import { initBackend } from '../backends';
 import { TENSOR_HEAP_LIMIT } from '../backends/wasm';
 import { makeConfig } from '../models/config';
-import { datasetFromPixels } from './dataset';
 import { DeviceOutOfMemoryError } from './errors';
 import { parseFaults, resetFaults } from './faults';
-import { Prng } from './rng';
 import { createTrainer } from './trainer';
+import { randomDataset } from '../../../test/helpers/training';
 
 afterEach(() => {
   delete process.env.GAN_AUGMENT_TEST_FAULTS;
@@ -42,8 +41,7 @@ describe('provoked faults', () => {
     expect(heap.HEAPU8.length).toBe(heapBytes);
 
     process.env.GAN_AUGMENT_TEST_FAULTS = 'lose-gpu@1,heap-full@2';
-    const rng = new Prng(3);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
+    const ds = randomDataset(3, [0, 0, 0, 0]);
     const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 });
     const t = createTrainer(config, ds, { seed: 2 });
     await t.step(); // lose-gpu@1: not on this backend

@@ -8,14 +8,12 @@ import { tf } from '../backends/tf';
 import { initBackend, type BackendInfo } from '../backends';
 import { makeConfig } from '../models/config';
 import { createTrainer } from './trainer';
-import { datasetFromPixels } from './dataset';
-import { Prng } from './rng';
 import { AppError } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../../shared/worker-protocol';
 import { runTrain } from '../train-tasks';
 import { join } from 'node:path';
 import { makeTempDir, removeDir, writeTrainingImages } from '../../../test/fixtures/images';
-import { stepLosses } from '../../../test/helpers/training';
+import { randomDataset, stepLosses } from '../../../test/helpers/training';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -30,8 +28,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
   it('runs tiny DCGAN steps without leaks, losses finite', async () => {
     console.log(`WebGPU device: ${info?.device}`);
     expect(tf.getBackend()).toBe('webgpu');
-    const rng = new Prng(1);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), new Int32Array(4), 32, 3);
+    const ds = randomDataset(1, [0, 0, 0, 0]);
     const t = createTrainer({ ...makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4 }) }, ds, { seed: 1 });
     const m1 = await t.step();
     const before = tf.memory().numTensors;
@@ -49,8 +46,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
   it('trains a conditional WGAN-GP reproducibly: the same seed gives the same losses, to the bit', async () => {
     // A general guard. (The atomics race it was written for, in tfjs's UnsortedSegmentSum, shows at
     // the default preset's sizes but not reliably at these: kernels/unsorted-segment-sum.test.ts catches it.)
-    const rng = new Prng(3);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 8 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 2, 0, 1, 2, 0, 1]), 32, 3);
+    const ds = randomDataset(3, [0, 1, 2, 0, 1, 2, 0, 1]);
     const config = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', batchSize: 8, numClasses: 3 }), nCritic: 2 };
     const losses = () => stepLosses(createTrainer(config, ds, { seed: 7 }), 2);
     const first = await losses();
@@ -59,8 +55,7 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
   }, 180_000);
 
   it('a lost GPU device is an error in words, and the next start gets a new device', async () => {
-    const rng = new Prng(2);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), new Int32Array(4), 32, 3);
+    const ds = randomDataset(2, [0, 0, 0, 0]);
     const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4 });
     const atStart = tf.memory().numTensors;
     const t = createTrainer(config, ds, { seed: 1 });

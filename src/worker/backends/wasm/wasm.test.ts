@@ -11,10 +11,9 @@ import { describeAdapter, initBackend, releaseIdleBackendMemory, wasmHeapBytes }
 import { makeConfig } from '../../models/config';
 import { createTrainer } from '../../training/trainer';
 import { DeviceOutOfMemoryError } from '../../training/errors';
-import { datasetFromPixels } from '../../training/dataset';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
-import { stepLosses } from '../../../../test/helpers/training';
+import { randomDataset, stepLosses } from '../../../../test/helpers/training';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
@@ -357,8 +356,7 @@ describe('WebAssembly backend', () => {
   it.each(['dcgan', 'cwgan-gp'] as const)('trains %s reproducibly on wasm (its threads included): the same seed gives the same losses, to the bit', async (family) => {
     const info = await initBackend('wasm');
     expect(info.device).toMatch(/threads?/); // the module in use (threaded where this machine has cores)
-    const rng = new Prng(9);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 8 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1]), 32, 3);
+    const ds = randomDataset(9, [0, 1, 0, 1, 0, 1, 0, 1]);
     const config = makeConfig(family, 32, { preset: 'tiny', batchSize: 8, numClasses: 2 });
     const losses = () => stepLosses(createTrainer(family === 'cwgan-gp' ? { ...config, nCritic: 2 } : config, ds, { seed: 5 }), 2);
     const first = await losses();
@@ -368,8 +366,7 @@ describe('WebAssembly backend', () => {
 
   it.each(['dcgan', 'cwgan-gp'] as const)('trains %s steps on wasm with finite losses and no leaks', async (family) => {
     await initBackend('wasm');
-    const rng = new Prng(4);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 1, 0, 1]), 32, 3);
+    const ds = randomDataset(4, [0, 1, 0, 1]);
     const config = makeConfig(family, 32, { preset: 'tiny', batchSize: 4, numClasses: 2 });
     const atStart = tf.memory().numTensors;
     const t = createTrainer(family === 'cwgan-gp' ? { ...config, nCritic: 2 } : config, ds, { seed: 2 });
@@ -392,8 +389,7 @@ describe('WebAssembly backend', () => {
         /ExitStatus|^function ?\(reason\) ?\{ ?throw reason;? ?\}$/.test(fn.toString()),
       ).length;
     const listenersBefore = listeners();
-    const rng = new Prng(5);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
+    const ds = randomDataset(5, [0, 0, 0, 0]);
     const config = makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 });
     const t = createTrainer(config, ds, { seed: 2 });
     await t.step();
@@ -448,8 +444,7 @@ describe('WebAssembly backend', () => {
 
   it('a WebAssembly trap with room left in the heap is a backend failure, not "out of memory"; the module is replaced', async () => {
     await initBackend('wasm');
-    const rng = new Prng(6);
-    const ds = datasetFromPixels(Uint8Array.from({ length: 4 * 32 * 32 * 3 }, () => rng.int(256)), Int32Array.from([0, 0, 0, 0]), 32, 3);
+    const ds = randomDataset(6, [0, 0, 0, 0]);
     const t = createTrainer(makeConfig('dcgan', 32, { preset: 'tiny', batchSize: 4, numClasses: 1 }), ds, { seed: 2 });
     const tanh = tf.getKernel('Tanh', 'wasm')!;
     tf.unregisterKernel('Tanh', 'wasm');
