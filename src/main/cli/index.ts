@@ -213,7 +213,7 @@ export function buildProgram(): Command {
           const { nearCopies, others } = splitNearCopies(summary.problems);
           if (nearCopies.length) {
             lines.push(
-              `Near-copies to check (imported; they look almost the same as another image: if two show the same patient or lesion, remove one): ${nearCopies.length}`,
+              `Near-copy pairs to check (imported; two images that look almost the same: if they show the same patient or lesion, remove one): ${nearCopies.length}`,
             );
             for (const p of nearCopies.slice(0, 10)) lines.push(`  ${p.message}`);
           }

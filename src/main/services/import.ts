@@ -351,7 +351,7 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
       if (summary.conflicts.length) parts.push(`${summary.conflicts.length} conflicts`);
       if (summary.rejected.length) parts.push(`${summary.rejected.length} rejected`);
       const { nearCopies, others } = splitNearCopies(summary.problems);
-      if (nearCopies.length) parts.push(`${nearCopies.length} near-copies to check`);
+      if (nearCopies.length) parts.push(`${nearCopies.length} near-copy pairs to check`);
       if (others.length) parts.push(`${others.length} other problems`);
       const staged = (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n;
       ctx.progress(staged, staged, parts.join(', ') + '.');
