@@ -81,6 +81,9 @@ describe('device faults in the app', () => {
     expect(await sentence()).toMatch(
       /^Training ran out of memory\. On the processor \(WebAssembly\) it can use at most 4 GB, however much memory the computer has\. Try a smaller batch size or resolution\./,
     );
+    // Scrolled into view (as Tab or a link does), the dashboard's top stays clear of the fixed 60 px header.
+    await dashboard().evaluate((el) => el.scrollIntoView());
+    expect((await dashboard().boundingBox())!.y).toBeGreaterThanOrEqual(60);
     await dashboard().screenshot({ path: screenshotPath('fault-heap-full.png') });
     await resumeToTheEnd();
   });
