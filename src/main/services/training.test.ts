@@ -115,8 +115,11 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
 
     await ok(s.dispatch('generate.start', { runId: run!.id, className: 'Bag', count: 3, seed: 1 }));
     await s.runner.whenIdle();
-    const images = await ok<{ className: string; latentIndex: number; thumb: string }[]>(s.dispatch('generated.list', { runId: run!.id }));
-    expect(images.map((i) => i.latentIndex).sort()).toEqual([0, 1, 2]);
+    await ok(s.dispatch('generate.start', { runId: run!.id, className: 'Bag', count: 2, seed: 2 }));
+    await s.runner.whenIdle();
+    // The newest generation first, each in latent order.
+    const images = await ok<{ className: string; seed: number; latentIndex: number; thumb: string }[]>(s.dispatch('generated.list', { runId: run!.id }));
+    expect(images.map((i) => [i.seed, i.latentIndex])).toEqual([[2, 0], [2, 1], [1, 0], [1, 1], [1, 2]]);
     expect(images[0]!.thumb).toMatch(/^data:image\/png/);
     expect(await s.dispatch('runs.pause', { runId: run!.id })).toMatchObject({ ok: false, error: { kind: 'conflict' } });
   });

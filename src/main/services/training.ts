@@ -422,9 +422,11 @@ export function generateSpec(runId: string, className: string, count: number, se
 export function listGenerated(project: Project, filter: { runId?: string; className?: string; limit: number }) {
   const rows = project.db
     .prepare(
+      // The newest generation first, each in latent order (as the person asked for them).
       `SELECT id, run_id AS runId, checkpoint_step AS checkpointStep, class_name AS className, seed, latent_index AS latentIndex, file, created_at AS createdAt
-       FROM generated_images WHERE (@runId IS NULL OR run_id = @runId) AND (@className IS NULL OR class_name = @className)
-       ORDER BY id DESC LIMIT @limit`,
+       FROM (SELECT *, MAX(id) OVER (PARTITION BY COALESCE(job_id, id)) AS batch FROM generated_images
+             WHERE (@runId IS NULL OR run_id = @runId) AND (@className IS NULL OR class_name = @className))
+       ORDER BY batch DESC, latent_index ASC, id ASC LIMIT @limit`,
     )
     .all({ runId: filter.runId ?? null, className: filter.className ?? null, limit: filter.limit }) as {
     id: number;
