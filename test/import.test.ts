@@ -209,7 +209,7 @@ describe('near-copies', () => {
     cli(['init', join(work, 'near-text')]);
     const text = cli(['import', join(work, 'near-text.ganaug'), source]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^Near-copy pairs to check \(imported; .+ remove one\): 1$/m);
+    expect(text.stdout).toMatch(/^Images with near-copies to check \(imported; .+ remove one\): 1$/m);
     expect(text.stdout).toMatch(/^ {2}"nevus\/lesion( re-saved)?\.jpg" looks almost the same as /m);
     expect(text.stdout).not.toMatch(/Other problems/);
   });

@@ -56,3 +56,59 @@ export function nearDuplicatePairs<T extends { id: number; phash: string }>(
   }
   return out.sort((x, y) => x.a.id - y.a.id || x.b.id - y.b.id);
 }
+
+/** An image as the near-copy report names it. */
+export interface NearCopyItem {
+  id: number;
+  relPath: string;
+  label: string;
+}
+
+/** How many look-alikes a report names before "and N more". */
+const NAMED_LOOK_ALIKES = 3;
+
+/**
+ * One report per image of the import that has near-copies: the image and every image it looks almost
+ * the same as, closest first. A pair of two new images is reported under the later one (the one with
+ * the larger id), as `nearDuplicatePairs` orders it; so a set of n look-alikes gives n - 1 reports, not
+ * n(n - 1)/2 pair lines.
+ */
+export function nearCopyReports<T extends NearCopyItem>(
+  pairs: readonly { a: T; b: T; distance: number }[],
+  isNew: (item: T) => boolean,
+): { image: T; others: { item: T; distance: number }[] }[] {
+  const byImage = new Map<number, { image: T; others: { item: T; distance: number }[] }>();
+  for (const { a, b, distance } of pairs) {
+    const [image, other] = isNew(b) ? [b, a] : [a, b];
+    const entry = byImage.get(image.id) ?? { image, others: [] };
+    entry.others.push({ item: other, distance });
+    byImage.set(image.id, entry);
+  }
+  const reports = [...byImage.values()].sort((x, y) => x.image.id - y.image.id);
+  for (const r of reports) r.others.sort((x, y) => x.distance - y.distance || x.item.id - y.item.id);
+  return reports;
+}
+
+/** The sentence for one report: what the image looks like, under which classes, and what to do. */
+export function nearCopyMessage(image: NearCopyItem, others: readonly { item: NearCopyItem; distance: number }[]): string {
+  if (others.length === 1) {
+    const { item, distance } = others[0]!;
+    const labels = item.label === image.label ? '' : ` under another class ("${item.label}" vs "${image.label}")`;
+    return (
+      `"${image.relPath}" looks almost the same as "${item.relPath}"${labels} (they differ in ${distance} of 64 bits of their ` +
+      'perceptual hash). If they show the same patient or lesion, keep only one.'
+    );
+  }
+  const named = others.slice(0, NAMED_LOOK_ALIKES).map((o) => `"${o.item.relPath}"`);
+  const more = others.length - named.length;
+  const list = more > 0 ? `${named.join(', ')} and ${more} more` : `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}`;
+  const elsewhere = others.filter((o) => o.item.label !== image.label).length;
+  const classes = elsewhere === 0 ? '' : `; ${elsewhere === others.length ? 'all' : elsewhere} of them under another class than "${image.label}"`;
+  const closest = others[0]!.distance;
+  const furthest = others[others.length - 1]!.distance;
+  const bits = closest === furthest ? `${closest}` : `${closest} to ${furthest}`;
+  return (
+    `"${image.relPath}" looks almost the same as ${others.length} other images: ${list} (they differ in ${bits} of 64 bits of their ` +
+    `perceptual hash${classes}). If any of them shows the same patient or lesion, keep only one.`
+  );
+}

@@ -76,9 +76,9 @@ export async function createSampleProject(page: Page, served: Served): Promise<v
     .poll(async () => (await page.getByTestId('job-status').allTextContents()).includes('Completed'), { timeout: 90_000 })
     .toBe(true);
   await expect.poll(() => page.getByTestId('stat-images').innerText()).not.toBe('0');
-  // The job's one-line result: Fashion-MNIST's look-alike items are near-copy pairs to check, not "problems".
+  // The job's one-line result: Fashion-MNIST's look-alike items are near-copies to check, not "problems".
   const jobRow = page.getByTestId('job-row').filter({ hasText: 'fashion-mnist-imbalanced' });
-  await expect.poll(() => jobRow.innerText()).toMatch(/Imported 430 images, [\d,]+ near-copy pairs to check\./);
+  await expect.poll(() => jobRow.innerText()).toMatch(/Imported 430 images, [\d,]+ images with near-copies to check\./);
   expect(await jobRow.innerText()).not.toMatch(/problems/);
 }
 

@@ -213,7 +213,7 @@ export function buildProgram(): Command {
           const { nearCopies, others } = splitNearCopies(summary.problems);
           if (nearCopies.length) {
             lines.push(
-              `Near-copy pairs to check (imported; two images that look almost the same: if they show the same patient or lesion, remove one): ${nearCopies.length}`,
+              `Images with near-copies to check (imported; each looks almost the same as another: if two show the same patient or lesion, remove one): ${nearCopies.length}`,
             );
             for (const p of nearCopies.slice(0, 10)) lines.push(`  ${p.message}`);
           }

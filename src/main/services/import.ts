@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
 import { splitNearCopies, type ImportBatch, type ImportSummary, type RejectKind, type SourceProblem, type SourceSpec } from '../../shared/import-types';
 import { classify, type ClassifyInput } from '../../shared/import-classify';
-import { nearDuplicatePairs } from '../../shared/phash';
+import { nearCopyMessage, nearCopyReports, nearDuplicatePairs } from '../../shared/phash';
 import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
 import type { JobContext, JobSpec } from './jobs';
@@ -250,8 +250,9 @@ function finish(project: Project, importId: number, resumed: number): ImportSumm
 
 /**
  * Near-copies (perceptual hash within a few bits) between this import's new images and every stored
- * one, as informational problems: a resized or re-saved copy of one patient's picture would otherwise
- * slip into two splits, or under two labels.
+ * one, as informational problems, one per new image that has any (naming all of its look-alikes): a
+ * resized or re-saved copy of one patient's picture would otherwise slip into two splits, or under
+ * two labels.
  */
 function reportNearDuplicates(project: Project, importId: number): void {
   const db = project.db;
@@ -261,17 +262,10 @@ function reportNearDuplicates(project: Project, importId: number): void {
        FROM images i JOIN classes c ON c.id = i.class_id WHERE i.phash IS NOT NULL AND i.status = 'ok'`,
     )
     .all() as { id: number; phash: string; importId: number | null; relPath: string; file: string; label: string }[];
-  const pairs = nearDuplicatePairs(items, (i) => i.importId === importId);
+  const isNew = (i: { importId: number | null }) => i.importId === importId;
   const insert = db.prepare(`INSERT INTO import_problems (import_id, kind, message, file, rel_path) VALUES (?, 'near-duplicate', ?, ?, ?)`);
-  for (const { a, b, distance } of pairs) {
-    const [newer, other] = b.importId === importId ? [b, a] : [a, b];
-    const labels = newer.label === other.label ? '' : ` under another class ("${other.label}" vs "${newer.label}")`;
-    insert.run(
-      importId,
-      `"${newer.relPath}" looks almost the same as "${other.relPath}"${labels} (they differ in ${distance} of 64 bits of their perceptual hash). If they show the same patient or lesion, keep only one.`,
-      newer.file,
-      newer.relPath,
-    );
+  for (const { image, others } of nearCopyReports(nearDuplicatePairs(items, isNew), isNew)) {
+    insert.run(importId, nearCopyMessage(image, others), image.file, image.relPath);
   }
 }
 
@@ -351,7 +345,7 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
       if (summary.conflicts.length) parts.push(`${summary.conflicts.length} conflicts`);
       if (summary.rejected.length) parts.push(`${summary.rejected.length} rejected`);
       const { nearCopies, others } = splitNearCopies(summary.problems);
-      if (nearCopies.length) parts.push(`${nearCopies.length} near-copy pairs to check`);
+      if (nearCopies.length) parts.push(`${nearCopies.length} ${nearCopies.length === 1 ? 'image' : 'images'} with near-copies to check`);
       if (others.length) parts.push(`${others.length} other problems`);
       const staged = (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n;
       ctx.progress(staged, staged, parts.join(', ') + '.');

@@ -19,7 +19,7 @@ const FILTERS: { value: OutcomeFilter; label: string; empty: string; explain?: s
   { value: 'rejected', label: 'Rejected', empty: 'No file was rejected: every file could be read as an image.' },
   { value: 'duplicates', label: 'Duplicates', empty: 'No exact copies were found.', explain: DUPLICATE_EXPLANATION },
   { value: 'conflicts', label: 'Conflicts', empty: 'No picture appears under two labels.', explain: CONFLICT_EXPLANATION },
-  { value: 'nearCopies', label: 'Near-copy pairs', empty: 'No picture looks almost the same as another.', explain: NEAR_COPY_EXPLANATION },
+  { value: 'nearCopies', label: 'Near-copies', empty: 'No picture looks almost the same as another.', explain: NEAR_COPY_EXPLANATION },
   { value: 'problems', label: 'Other problems', empty: 'No other problems.' },
 ];
 
@@ -62,7 +62,7 @@ export function ImportReport({ summary, onGoToBalance, onImportMore }: { summary
         <Count label="Rejected" value={counts.rejected} color="red" testId="count-rejected" />
         <Count label="Duplicates" value={counts.duplicates} color="yellow" testId="count-duplicates" />
         <Count label="Conflicts" value={counts.conflicts} color="orange" testId="count-conflicts" />
-        <Count label="Near-copy pairs" value={counts.nearCopies} color="yellow" testId="count-near-copies" />
+        <Count label="Near-copies" value={counts.nearCopies} color="yellow" testId="count-near-copies" />
         <Count label="Other problems" value={counts.problems} color="orange" testId="count-problems" />
       </SimpleGrid>
 

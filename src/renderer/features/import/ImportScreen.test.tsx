@@ -138,7 +138,7 @@ describe('ImportReport', () => {
 
     fireEvent.click(screen.getByText('Other problems (0)'));
     expect(screen.getByTestId('outcome-empty')).toBeTruthy();
-    fireEvent.click(screen.getByText('Near-copy pairs (0)'));
+    fireEvent.click(screen.getByText('Near-copies (0)'));
     expect(screen.getByText('No picture looks almost the same as another.')).toBeTruthy();
   });
 
@@ -160,10 +160,10 @@ describe('ImportReport', () => {
     );
     expect(screen.getByTestId('count-near-copies').textContent).toBe('2');
     expect(screen.getByTestId('count-problems').textContent).toBe('1');
-    fireEvent.click(screen.getByText('Near-copy pairs (2)'));
+    fireEvent.click(screen.getByText('Near-copies (2)'));
     expect(screen.getAllByTestId('outcome-row')).toHaveLength(2);
     expect(screen.getByText('nevus/2.jpg')).toBeTruthy();
-    expect(screen.getByText(/^Each row is a pair of pictures that look almost the same .* They were imported\. If two of them show the same patient or lesion, remove one/)).toBeTruthy();
+    expect(screen.getByText(/^Each row is a picture that looks almost the same as one or more others .* They were imported\. If two of them show the same patient or lesion, remove one/)).toBeTruthy();
     fireEvent.click(screen.getByText('Other problems (1)'));
     expect(screen.getAllByTestId('outcome-row')).toHaveLength(1);
     expect(screen.getByText('"x.jpg" is in no CSV row.')).toBeTruthy();

@@ -58,8 +58,8 @@ export const CONFLICT_EXPLANATION =
 export const DUPLICATE_EXPLANATION = 'An exact copy of an image that is already in the project; it was imported once.';
 
 export const NEAR_COPY_EXPLANATION =
-  'Each row is a pair of pictures that look almost the same (their perceptual hashes differ in at most 3 of 64 bits); ' +
-  'a picture can be in several pairs. They were imported. If two of them show the same patient or lesion, remove one: ' +
+  'Each row is a picture that looks almost the same as one or more others (their perceptual hashes differ in at most 3 ' +
+  'of 64 bits). They were imported. If two of them show the same patient or lesion, remove one: ' +
   'otherwise a classifier may be tested on a picture it trained on. Pictures of one kind taken the same way can look ' +
   'alike without being copies.';
 
