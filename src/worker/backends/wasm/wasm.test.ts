@@ -201,14 +201,16 @@ describe('WebAssembly backend', () => {
     const rng = new Prng(3);
     const x = randomArray(6 * 5, rng);
     const ids = Float32Array.from([2, 0, 2, 1, 5, 0]); // 5 is past numSegments: dropped
-    const seg = async (b: 'cpu' | 'wasm') => {
+    const seg = async (b: 'cpu' | 'wasm', numSegments = 3) => {
       await tf.setBackend(b);
-      const out = tf.tidy(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.tensor(x, [6, 5]), segmentIds: tf.tensor(ids, [6], 'int32') }, { numSegments: 3 } as never) as tf.Tensor);
+      const out = tf.tidy(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.tensor(x, [6, 5]), segmentIds: tf.tensor(ids, [6], 'int32') }, { numSegments } as never) as tf.Tensor);
       const d = (await out.data()) as Float32Array;
       out.dispose();
       return d;
     };
     expect(maxRel(await seg('wasm'), await seg('cpu'))).toBeLessThan(1e-6);
+    // One segment (a conditional model of one class): only the rows of id 0
+    expect(Array.from(await seg('wasm', 1))).toEqual(Array.from(await seg('cpu', 1)));
     const t = randomArray(2 * 1 * 3, rng);
     const tile = { x: [t, [2, 1, 3]] } as Record<string, [Float32Array, number[]]>;
     expect(Array.from(await runOn('wasm', 'Tile', tile, { reps: [2, 4, 1] }))).toEqual(Array.from(await runOn('cpu', 'Tile', tile, { reps: [2, 4, 1] })));
