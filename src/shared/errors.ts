@@ -83,8 +83,10 @@ export function toErrorData(err: unknown): AppErrorData {
   if (err instanceof AppError) return err.toData();
   if (isErrorData(err)) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ENOSPC') return { kind: 'disk-full', message: 'The disk is full. Free some space and try again; nothing was lost.' };
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+  // SQLITE_FULL: SQLite's word for ENOSPC (better-sqlite3 puts it in `code`); SQLITE_READONLY*: a file it may not write.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL')
+    return { kind: 'disk-full', message: 'The disk is full. Free some space and try again; nothing was lost.' };
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (typeof code === 'string' && code.startsWith('SQLITE_READONLY')))
     return { kind: 'read-only', message: 'This location cannot be written to. Choose a folder you can write to.' };
   if (code === 'ENOENT') return { kind: 'not-found', message: 'A file or folder that was needed does not exist.' };
   const detail = err instanceof Error ? err.message : String(err);

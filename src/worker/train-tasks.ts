@@ -2,7 +2,7 @@
  * Worker side of training and generation. Main owns the run's records; this owns the tensors:
  * every trainer is disposed when its task ends, however it ends.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
@@ -56,10 +56,16 @@ async function gridDiversity(png: Buffer, rows: number, cols: number): Promise<n
   return pairs === 0 ? 1 : total / pairs;
 }
 
+/** Writes `file` through a temporary file and a rename; a failed write (a full disk) leaves neither behind. */
 async function writeAtomic(file: string, data: Buffer): Promise<void> {
   const tmp = `${file}.partial`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
 }
 
 type MetricsPoint = Extract<TrainItem, { kind: 'metrics' }>['points'][number];

@@ -73,7 +73,7 @@ async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Prom
     process.off('SIGINT', onSigint);
     worker.dispose();
   }
-  const final = project.jobs.get(job.id) ?? last;
+  const final = runner.get(job.id) ?? last; // the runner's view: a row a full disk did not take is kept there
   if (!quiet) process.stderr.write('\n');
   if (final?.status === 'failed') throw new AppError(final.error?.kind ?? 'internal', final.error?.message ?? 'The task failed.');
   if (final?.status === 'stopped') throw new AppError('cancelled', 'Cancelled. The project is unchanged and consistent.');

@@ -116,6 +116,65 @@ describe('JobRunner', () => {
   });
 });
 
+/** What better-sqlite3 throws when the disk is full. */
+function sqliteFull(): Error {
+  return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+}
+
+describe('JobRunner on a full disk', () => {
+  it("keeps a job's outcome in memory when its row cannot be written, and goes on with the next job", async () => {
+    const { runner, project, events } = setup();
+    const { setProgress, setStatus } = project.jobs;
+    const full = () => {
+      throw sqliteFull();
+    };
+    project.jobs.setProgress = full;
+    project.jobs.setStatus = (id, status, extra) => (status === 'running' ? setStatus.call(project.jobs, id, status, extra) : full());
+    const a = runner.enqueue({
+      type: 'verify',
+      title: 'Reports progress on a full disk',
+      unit: 'x',
+      run: async (ctx) => {
+        for (let i = 1; i <= 3; i++) {
+          ctx.progress(i, 3);
+          await new Promise((r) => setTimeout(r, 600)); // past the 1 s between progress rows
+        }
+        return 'made it';
+      },
+    });
+    await runner.whenIdle();
+    // The row could not take the end; the runner and its events still tell it.
+    expect(project.jobs.get(a.id)?.status).toBe('running');
+    expect(runner.get(a.id)).toMatchObject({ status: 'completed', result: 'made it', progress: { done: 3, total: 3 } });
+    expect(runner.list().find((j) => j.id === a.id)?.status).toBe('completed');
+    expect(events.at(-1)).toMatchObject({ id: a.id, status: 'completed' });
+
+    // The job's own failure on the full disk, in words.
+    const b = runner.enqueue({ type: 'verify', title: 'Writes', unit: 'x', run: async () => full() });
+    await runner.whenIdle();
+    expect(runner.get(b.id)).toMatchObject({ status: 'failed', error: { kind: 'disk-full', message: expect.stringMatching(/^The disk is full/) } });
+
+    // Space again: the next job runs and is saved.
+    project.jobs.setProgress = setProgress;
+    project.jobs.setStatus = setStatus;
+    const c = runner.enqueue({ type: 'verify', title: 'After', unit: 'x', run: async () => 'saved' });
+    await runner.whenIdle();
+    expect(project.jobs.get(c.id)).toMatchObject({ status: 'completed', result: 'saved' });
+  });
+
+  it('fails a job that cannot even be marked running, without running it', async () => {
+    const { runner, project } = setup();
+    project.jobs.setStatus = () => {
+      throw sqliteFull();
+    };
+    let ran = false;
+    const j = runner.enqueue({ type: 'verify', title: 'Never', unit: 'x', run: async () => (ran = true) });
+    await runner.whenIdle();
+    expect(ran).toBe(false);
+    expect(runner.get(j.id)).toMatchObject({ status: 'failed', error: { kind: 'disk-full' } });
+  });
+});
+
 describe('verify job in the real worker process', () => {
   it('re-hashes files in the worker and reports missing and changed ones', async () => {
     const { runner, project, worker } = setup();
@@ -151,6 +210,44 @@ describe('verify job in the real worker process', () => {
         return false;
       }
     }).toBe(false);
+  });
+
+  it('fails the task when main cannot save what the worker sends (a full disk): the worker stops it and takes the next', async () => {
+    const { runner, project, worker } = setup();
+    const dir = tmp();
+    const now = new Date().toISOString();
+    project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('c', now);
+    const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
+    for (let i = 0; i < 400; i++) {
+      const f = join(dir, `${i}.bin`);
+      writeFileSync(f, Buffer.alloc(64 * 1024, i));
+      ins.run(String(i), f, now);
+    }
+    let items = 0;
+    const failing = runner.enqueue({
+      type: 'verify',
+      title: 'Saves each hash',
+      unit: 'files',
+      run: (ctx) =>
+        ctx.worker.runTask(
+          { kind: 'hash-files', files: Array.from({ length: 400 }, (_, id) => ({ id, path: join(dir, `${id}.bin`) })) },
+          {
+            signal: ctx.signal,
+            onItem: () => {
+              items++;
+              throw sqliteFull();
+            },
+          },
+        ),
+    });
+    await runner.whenIdle();
+    expect(items).toBe(1); // no callbacks after the first that failed
+    expect(project.jobs.get(failing.id)).toMatchObject({ status: 'failed', error: { kind: 'disk-full', message: expect.stringMatching(/^The disk is full/) } });
+    const pid = worker.pid;
+    const again = runner.enqueue(verifySpec());
+    await runner.whenIdle();
+    expect(project.jobs.get(again.id)).toMatchObject({ status: 'completed', result: { checked: 400 } });
+    expect(worker.pid).toBe(pid); // the worker wound the task down and stayed
   });
 
   it('fails the job in plain words when the worker crashes mid-task, and recovers for the next one', async () => {

@@ -2,10 +2,15 @@
  * The job runner: jobs run one at a time in FIFO order (heavy work shares one worker and one disk),
  * each with progress (done/total, smoothed rate, ETA), cancellation through an AbortSignal, and a
  * row in the project's `jobs` table that survives a crash (the next open marks it interrupted).
+ *
+ * A full disk (or any other failed write of a job's row) never ends the process: progress rows are
+ * best effort, and a job whose final row cannot be written keeps its outcome in memory (`#unsaved`),
+ * so the person still sees why it ended; the row stays `running` and the next open marks it
+ * interrupted, as after a crash.
  */
 import { randomUUID } from 'node:crypto';
-import type { Job, JobType } from '../../shared/contract';
-import { AppError, toErrorData } from '../../shared/errors';
+import type { Job, JobStatus, JobType } from '../../shared/contract';
+import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { Project } from '../store/project';
 import type { WorkerClient } from './worker-client';
 
@@ -80,6 +85,8 @@ export class JobRunner {
   readonly #emit: (job: Job) => void;
   readonly #queue: { id: string; spec: JobSpec; abort: AbortController }[] = [];
   #current: Running | undefined;
+  /** Final states of jobs whose row could not be written (see the header), by id. */
+  readonly #unsaved = new Map<string, Job>();
   #idle: Promise<void> = Promise.resolve();
   #drain: (() => void) | undefined;
 
@@ -109,8 +116,9 @@ export class JobRunner {
   cancel(id: string, mode: 'stop' | 'pause' = 'stop'): Job {
     const queued = this.#queue.findIndex((q) => q.id === id);
     if (queued >= 0) {
-      this.#queue.splice(queued, 1);
+      // The row first: if it cannot be written (a full disk), the job stays queued and the caller hears why.
       this.#project.jobs.setStatus(id, mode === 'pause' ? 'paused' : 'stopped', { message: mode === 'pause' ? 'Paused before it started.' : 'Cancelled before it started.' });
+      this.#queue.splice(queued, 1);
       const job = this.#project.jobs.get(id)!;
       this.#emit(job);
       return job;
@@ -125,14 +133,13 @@ export class JobRunner {
   }
 
   list(): Job[] {
-    const jobs = this.#project.jobs.list();
     const cur = this.#current;
-    return cur ? jobs.map((j) => (j.id === cur.id ? this.#live(cur) : j)) : jobs;
+    return this.#project.jobs.list().map((j) => (j.id === cur?.id ? this.#live(cur) : (this.#unsaved.get(j.id) ?? j)));
   }
 
   get(id: string): Job | undefined {
     if (this.#current?.id === id) return this.#live(this.#current);
-    return this.#project.jobs.get(id);
+    return this.#unsaved.get(id) ?? this.#project.jobs.get(id);
   }
 
   /** Resolves when the queue is empty and nothing runs. */
@@ -142,7 +149,13 @@ export class JobRunner {
 
   /** Cancels everything and waits for the running job to wind down. */
   async dispose(): Promise<void> {
-    for (const q of this.#queue.splice(0)) this.#project.jobs.setStatus(q.id, 'stopped', { message: 'Cancelled when the project closed.' });
+    for (const q of this.#queue.splice(0)) {
+      try {
+        this.#project.jobs.setStatus(q.id, 'stopped', { message: 'Cancelled when the project closed.' });
+      } catch {
+        // a full disk: the row stays queued, and the next open marks it interrupted
+      }
+    }
     this.#current?.abort.abort();
     await this.#idle;
   }
@@ -173,9 +186,22 @@ export class JobRunner {
 
   async #runOne(r: Running): Promise<void> {
     const jobs = this.#project.jobs;
-    jobs.setStatus(r.id, 'running');
-    this.#emit(this.#live(r));
-    const ctx: JobContext = {
+    let outcome: [JobStatus, { error?: AppErrorData; message?: string; result?: unknown }];
+    try {
+      jobs.setStatus(r.id, 'running');
+      this.#emit(this.#live(r));
+      const result = await r.spec.run(this.#context(r));
+      outcome = r.abort.signal.aborted ? this.#stopped(r, result) : ['completed', { result: result ?? null }];
+    } catch (err) {
+      const data = toErrorData(err);
+      if (data.kind === 'cancelled' || r.abort.signal.aborted) outcome = this.#stopped(r, null);
+      else outcome = ['failed', { error: data, message: data.message }];
+    }
+    this.#emit(this.#finish(r, ...outcome));
+  }
+
+  #context(r: Running): JobContext {
+    return {
       jobId: r.id,
       signal: r.abort.signal,
       project: this.#project,
@@ -188,7 +214,11 @@ export class JobRunner {
         r.meter.update(done, now);
         if (now - r.lastSave >= SAVE_EVERY_MS) {
           r.lastSave = now;
-          jobs.setProgress(r.id, r.done, r.total, r.message);
+          try {
+            this.#project.jobs.setProgress(r.id, r.done, r.total, r.message);
+          } catch {
+            // Best effort (a full disk): the job's own writes fail in its own words, and the final row catches up.
+          }
         }
         if (now - r.lastEmit >= EMIT_EVERY_MS) {
           r.lastEmit = now;
@@ -196,17 +226,28 @@ export class JobRunner {
         }
       },
     };
+  }
+
+  /** Writes a finished job's row; if that fails, keeps its outcome in memory. Returns the job as it ended. */
+  #finish(r: Running, status: JobStatus, extra: { error?: AppErrorData; message?: string; result?: unknown }): Job {
+    const jobs = this.#project.jobs;
     try {
-      const result = await r.spec.run(ctx);
       jobs.setProgress(r.id, r.done, r.total, r.message);
-      if (r.abort.signal.aborted) jobs.setStatus(r.id, ...this.#stopped(r, result));
-      else jobs.setStatus(r.id, 'completed', { result: result ?? null });
-    } catch (err) {
-      jobs.setProgress(r.id, r.done, r.total, r.message);
-      const data = toErrorData(err);
-      if (data.kind === 'cancelled' || r.abort.signal.aborted) jobs.setStatus(r.id, ...this.#stopped(r, null));
-      else jobs.setStatus(r.id, 'failed', { error: data, message: data.message });
+      jobs.setStatus(r.id, status, extra);
+      return jobs.get(r.id)!;
+    } catch {
+      const now = new Date().toISOString();
+      const job: Job = {
+        ...this.#live(r),
+        status,
+        progress: { done: r.done, total: r.total, unit: r.spec.unit, ratePerSecond: null, etaSeconds: null },
+        message: extra.message ?? r.message,
+        error: extra.error ?? null,
+        result: extra.result ?? null,
+        finishedAt: now,
+      };
+      this.#unsaved.set(r.id, job);
+      return job;
     }
-    this.#emit(jobs.get(r.id)!);
   }
 }

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { MetricPoint, Run } from '../../shared/contract';
@@ -122,6 +124,37 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(images.map((i) => [i.seed, i.latentIndex])).toEqual([[2, 0], [2, 1], [1, 0], [1, 1], [1, 2]]);
     expect(images[0]!.thumb).toMatch(/^data:image\/png/);
     expect(await s.dispatch('runs.pause', { runId: run!.id })).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+
+    // A full disk while main records the images (the worker could still write them): the job fails in
+    // words, and no image is left in the project that its gallery does not list.
+    const db = s.project!.db;
+    const prepare = db.prepare.bind(db);
+    let rows = 0;
+    db.prepare = ((sql: string) => {
+      const stmt = prepare(sql);
+      if (!sql.includes('INSERT OR REPLACE INTO generated_images')) return stmt;
+      const run = stmt.run.bind(stmt);
+      return Object.assign(Object.create(stmt) as object, {
+        run: (...args: unknown[]) => {
+          if (++rows > 2) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+          return run(...args);
+        },
+      });
+    }) as typeof db.prepare;
+    const full = await ok<{ id: string }>(s.dispatch('generate.start', { runId: run!.id, className: 'Bag', count: 6, seed: 9 }));
+    await s.runner.whenIdle();
+    db.prepare = prepare;
+    expect(s.runner.get(full.id)).toMatchObject({ status: 'failed', error: { kind: 'disk-full' } });
+    const genDir = join(s.project!.dir, 'generated', run!.id, 'step-12', 'Bag');
+    expect(readdirSync(genDir).filter((f) => f.startsWith('seed9-')).sort()).toEqual(['seed9-0.png', 'seed9-1.png']);
+
+    // Older checkpoints go once a newer one is recorded, except the one the images came from.
+    const checkpoints = join(s.project!.dir, 'runs', run!.id, 'checkpoints');
+    expect(readdirSync(checkpoints)).toEqual(['step-12']);
+    await ok(s.dispatch('runs.resume', { runId: run!.id, steps: 14 }));
+    await s.runner.whenIdle();
+    expect((await ok<{ run: Run }>(s.dispatch('runs.get', { runId: run!.id }))).run).toMatchObject({ status: 'completed', checkpointStep: 14 });
+    expect(readdirSync(checkpoints).sort()).toEqual(['step-12', 'step-14']);
   });
 
   it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {

@@ -4,8 +4,8 @@
  * Main writes every row; the worker writes checkpoints, sample grids and images to files.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
@@ -101,7 +101,61 @@ function preparingOf(project: Project): Map<string, RunPreparing> {
   return m;
 }
 
-export function rowToRun(project: Project, r: RunRow): Run {
+/**
+ * How runs ended whose row could not be written (a full disk), so that the app still shows it; the row
+ * stays `running` and the next open marks it interrupted. Cleared when the run starts again.
+ */
+const unsavedEnds = new WeakMap<Project, Map<string, { status: RunRow['status']; error: string | null }>>();
+
+/** Saves how a run ended where the disk allows, else keeps it in memory (`unsavedEnds`). */
+function endRun(project: Project, runId: string, status: RunRow['status'], error: AppErrorData | null = null): void {
+  const fields = error ? { status, error: JSON.stringify(error) } : { status };
+  try {
+    updateRun(project, runId, fields);
+  } catch {
+    let m = unsavedEnds.get(project);
+    if (!m) unsavedEnds.set(project, (m = new Map()));
+    m.set(runId, { status, error: error ? JSON.stringify(error) : null });
+  }
+}
+
+/**
+ * Removes a run's checkpoints older than the one just recorded (`keep`, at step `step`), and what
+ * crashed writes of them left (`step-N.tmp-PID`, `step-N.old-PID`), except those that generated
+ * images came from (their provenance names the checkpoint; it can make them again). The app resumes
+ * and generates from the latest checkpoint, and a checkpoint of the default 64 px models is about
+ * 26 MB (128 px: 96 MB), about 20 of them per run: kept, they filled disks. Called only after the row
+ * points at `keep`, so the recorded checkpoint always exists; newer names (a write under way) are left
+ * alone. Best effort.
+ */
+function pruneCheckpoints(project: Project, runId: string, keep: string, step: number): void {
+  const dir = dirname(keep);
+  try {
+    const used = new Set(
+      (project.db.prepare('SELECT DISTINCT checkpoint_step AS step FROM generated_images WHERE run_id = ?').all(runId) as { step: number }[]).map((r) => r.step),
+    );
+    for (const name of readdirSync(dir)) {
+      const m = /^step-(\d+)(\.(tmp|old)-\d+)?$/.exec(name);
+      if (!m || Number(m[1]) >= step || (used.has(Number(m[1])) && m[2] === undefined)) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  } catch {
+    // left for the next checkpoint to remove
+  }
+}
+
+/** The sentence for a run stopped by a full disk: where it got to and how to go on. */
+export function diskFullSentence(step: number, checkpointStep: number | null): string {
+  const goOn =
+    checkpointStep === null || checkpointStep === 0
+      ? 'then start it again.'
+      : `then resume it: it goes on from its last checkpoint, step ${checkpointStep.toLocaleString('en')}.`;
+  return `The disk holding the project is full, so training stopped at step ${step.toLocaleString('en')}. Free some space, ${goOn}`;
+}
+
+export function rowToRun(project: Project, stored: RunRow): Run {
+  const end = stored.status === 'running' ? unsavedEnds.get(project)?.get(stored.id) : undefined;
+  const r = end ? { ...stored, ...end } : stored;
   const recent = (
     project.db
       .prepare(
@@ -259,6 +313,9 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
       const { files } = trainingFiles(project, classes);
       const resumeFrom = row.checkpoint_dir ? join(project.dir, row.checkpoint_dir) : null;
       updateRun(project, runId, { status: 'running', job_id: ctx.jobId, error: null, step: row.checkpoint_step ?? 0 });
+      unsavedEnds.get(project)?.delete(runId);
+      // Where the run has got to, as the worker reported it (the row may not take it: a full disk).
+      let reached = { step: row.checkpoint_step ?? 0, checkpoint: row.checkpoint_step };
       let sentStep = row.checkpoint_step ?? 0;
       const publish = () => {
         const metrics = metricsOf(project, runId, sentStep);
@@ -293,11 +350,14 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             project.db.transaction(() => {
               for (const m of item.points) insertMetric.run(runId, m.step, m.dLoss, m.gLoss, m.wasserstein, m.gradientPenalty, m.stepMs, m.imagesPerSec);
             })();
-            updateRun(project, runId, { step: item.points[item.points.length - 1]!.step });
+            reached.step = item.points[item.points.length - 1]!.step;
+            updateRun(project, runId, { step: reached.step });
             preparing.delete(runId); // a step is done (its progress message may come after this)
             break;
           case 'checkpoint':
             updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
+            reached = { step: item.step, checkpoint: item.step };
+            pruneCheckpoints(project, runId, item.dir, item.step);
             break;
           case 'sample':
             updateRun(project, runId, { sample_step: item.step, sample_file: project.relative(item.file), diversity: item.diversity });
@@ -321,6 +381,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             signal: ctx.signal,
             onItem,
             onProgress: (done, total) => {
+              reached.step = done;
               ctx.progress(done, total, `Step ${done} of ${total}`);
               // The first step is done: no longer preparing. Its step (and updated_at, from which a
               // resumed run's stall alert counts) are saved now, not at the next metrics.
@@ -335,21 +396,22 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         preparing.delete(runId);
         const data = toErrorData(err);
         if (data.kind === 'cancelled' || ctx.signal.aborted) {
-          updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
+          endRun(project, runId, ctx.signal.reason === 'pause' ? 'paused' : 'stopped');
           publish();
           throw err;
         }
-        updateRun(project, runId, { status: 'failed', error: JSON.stringify(data) });
+        const failure = data.kind === 'disk-full' ? new AppError('disk-full', diskFullSentence(reached.step, reached.checkpoint), { cause: err }) : err;
+        endRun(project, runId, 'failed', toErrorData(failure));
         publish();
-        throw err;
+        throw failure;
       }
       preparing.delete(runId);
       if (ctx.signal.aborted) {
-        updateRun(project, runId, { status: ctx.signal.reason === 'pause' ? 'paused' : 'stopped' });
+        endRun(project, runId, ctx.signal.reason === 'pause' ? 'paused' : 'stopped');
         publish();
         return null;
       }
-      updateRun(project, runId, { status: 'completed' });
+      endRun(project, runId, 'completed');
       publish();
       const final = getRow(project, runId);
       const last = metricsOf(project, runId, final.step - 1)[0] ?? null;
@@ -401,22 +463,48 @@ export function generateSpec(runId: string, className: string, count: number, se
       );
       const generated: { id: number; file: string; class: string; seed: number; latentIndex: number }[] = [];
       ctx.progress(0, count);
-      await ctx.worker.runTask(
-        { kind: 'generate', checkpointDir: join(project.dir, row.checkpoint_dir), classIndex: row.model === 'dcgan' ? 0 : classIndex, count, seed, outDir },
-        {
-          signal: ctx.signal,
-          onProgress: (done, total) => ctx.progress(done, total, `Generated ${done} of ${total}`),
-          onItem: (raw) => {
-            const { latentIndex, file } = raw as { latentIndex: number; file: string };
-            const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, project.relative(file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
-            generated.push({ id, file, class: className, seed, latentIndex });
+      try {
+        await ctx.worker.runTask(
+          { kind: 'generate', checkpointDir: join(project.dir, row.checkpoint_dir), classIndex: row.model === 'dcgan' ? 0 : classIndex, count, seed, outDir },
+          {
+            signal: ctx.signal,
+            onProgress: (done, total) => ctx.progress(done, total, `Generated ${done} of ${total}`),
+            onItem: (raw) => {
+              const { latentIndex, file } = raw as { latentIndex: number; file: string };
+              const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, project.relative(file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
+              generated.push({ id, file, class: className, seed, latentIndex });
+            },
           },
-        },
-      );
+        );
+      } catch (err) {
+        removeUnrecorded(project, outDir, { runId, step: row.checkpoint_step, className, seed });
+        throw err;
+      }
       ctx.progress(count, count, `Generated ${generated.length} "${className}" images from step ${row.checkpoint_step} of ${runId}.`);
       return { generated };
     },
   };
+}
+
+/**
+ * Deletes the images of a failed generation that the project has no row for (the worker wrote them,
+ * main could not record them: a full disk), so that they neither take space nor lie about in the
+ * project unlisted. Best effort.
+ */
+function removeUnrecorded(project: Project, outDir: string, where: { runId: string; step: number; className: string; seed: number }): void {
+  const { seed } = where;
+  try {
+    const rows = project.db
+      .prepare('SELECT file FROM generated_images WHERE run_id = ? AND checkpoint_step = ? AND class_name = ? AND seed = ?')
+      .all(where.runId, where.step, where.className, seed) as { file: string }[];
+    const recorded = new Set(rows.map((r) => join(project.dir, r.file)));
+    for (const name of readdirSync(outDir)) {
+      const file = join(outDir, name);
+      if (name.startsWith(`seed${seed}-`) && !recorded.has(file)) rmSync(file, { force: true });
+    }
+  } catch {
+    // nothing written, or the folder cannot be read: nothing to remove
+  }
 }
 
 export function listGenerated(project: Project, filter: { runId?: string; className?: string; limit: number }) {

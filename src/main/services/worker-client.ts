@@ -7,6 +7,9 @@
  * trapped while the main thread waits for it): it is killed, the task ends as cancelled, and the
  * next task starts a fresh worker. Without this, Stop and Pause would do nothing, and every later
  * task would queue behind the stuck one.
+ *
+ * A callback that throws (onProgress, onItem: main saving a result on a full disk) never reaches the
+ * process's event loop: the task is cancelled in the worker and ends with that error (`Pending.failure`).
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../shared/errors';
@@ -28,6 +31,13 @@ interface Pending {
   /** When the worker last said something about this task (performance.now()), and its longest silence. */
   heardAt: number;
   longestSilence: number;
+  /** Stops the task in the worker (as a cancel does). */
+  cancel(): void;
+  /**
+   * What a callback threw (a full disk while main saved the task's results): the task is cancelled in
+   * the worker and, once the worker has wound it down, ends with this error instead of its own outcome.
+   */
+  failure?: { error: unknown };
 }
 
 function exitSentence(reason: WorkerExitReason): string {
@@ -103,7 +113,9 @@ export class WorkerClient {
         if (p.proc !== proc) continue;
         this.#pending.delete(taskId);
         p.reject(
-          this.#disposed
+          p.failure
+            ? p.failure.error
+            : this.#disposed
             ? new AppError('cancelled', 'Cancelled.')
             : stuck
               ? new AppError('internal', STUCK_SENTENCE)
@@ -124,23 +136,35 @@ export class WorkerClient {
     p.heardAt = now;
     switch (msg.type) {
       case 'progress':
-        p.cb.onProgress?.(msg.done, msg.total, msg.message);
+        this.#callBack(p, () => p.cb.onProgress?.(msg.done, msg.total, msg.message));
         return;
       case 'item':
-        p.cb.onItem?.(msg.item);
+        this.#callBack(p, () => p.cb.onItem?.(msg.item));
         return;
       case 'done':
         this.#pending.delete(msg.taskId);
-        p.resolve(msg.result);
+        if (p.failure) p.reject(p.failure.error);
+        else p.resolve(msg.result);
         return;
       case 'cancelled':
         this.#pending.delete(msg.taskId);
-        p.reject(new AppError('cancelled', 'Cancelled.'));
+        p.reject(p.failure ? p.failure.error : new AppError('cancelled', 'Cancelled.'));
         return;
       case 'failed':
         this.#pending.delete(msg.taskId);
-        p.reject(new AppError(msg.error.kind, msg.error.message));
+        p.reject(p.failure ? p.failure.error : new AppError(msg.error.kind, msg.error.message));
         return;
+    }
+  }
+
+  /** Runs a task's callback; the first one that throws fails the task (see the header), later ones are not called. */
+  #callBack(p: Pending, call: () => void): void {
+    if (p.failure) return;
+    try {
+      call();
+    } catch (error) {
+      p.failure = { error };
+      p.cancel();
     }
   }
 
@@ -151,7 +175,10 @@ export class WorkerClient {
     return new Promise((resolve, reject) => {
       let stuckTimer: NodeJS.Timeout | undefined;
       let lastLook: NodeJS.Immediate | undefined;
+      let cancelSent = false;
       const onAbort = () => {
+        if (cancelSent) return;
+        cancelSent = true;
         proc.send({ type: 'cancel', taskId });
         const abortedAt = performance.now();
         const pending = this.#pending.get(taskId);
@@ -182,6 +209,7 @@ export class WorkerClient {
         proc,
         heardAt: performance.now(),
         longestSilence: 0,
+        cancel: onAbort,
       });
       proc.send({ type: 'run', taskId, task });
     });
@@ -193,10 +221,9 @@ export class WorkerClient {
     this.#pending.delete(taskId);
     const seconds = Math.max(1, Math.round(graceMs / 1000));
     p.reject(
-      new AppError(
-        'cancelled',
-        `Cancelled. The background worker did not respond within ${seconds} s, so it was restarted. Your project is safe.`,
-      ),
+      p.failure
+        ? p.failure.error
+        : new AppError('cancelled', `Cancelled. The background worker did not respond within ${seconds} s, so it was restarted. Your project is safe.`),
     );
     if (this.#proc === proc) this.#proc = undefined;
     this.#stuck.add(proc);

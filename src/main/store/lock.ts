@@ -67,9 +67,13 @@ export function acquireLock(projectDir: string, purpose: string): ProjectLock {
     }
     try {
       writeSync(fd, JSON.stringify(info));
-    } finally {
+    } catch (err) {
+      // a full disk: no empty lock file left behind (it would pass for a lock of someone unknown)
       closeSync(fd);
+      rmSync(file, { force: true });
+      throw err;
     }
+    closeSync(fd);
     let released = false;
     return {
       info,

@@ -5,8 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ClassSummary, ProjectStatus } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
 import { acquireLock, type ProjectLock } from './lock';
@@ -34,25 +34,51 @@ export function resolveProjectDir(p: string): string {
   return abs;
 }
 
-function openDb(file: string, opts: { readonly: boolean; nativeBinding?: string }): Database.Database {
-  const db = new Database(file, {
-    readonly: opts.readonly,
-    fileMustExist: true,
-    ...(opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {}),
+/** Below this much free space, an I/O error of SQLite is put down to the full disk. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/**
+ * SQLite says "disk I/O error" (SQLITE_IOERR_*), not "disk full", when it cannot map its shared-memory
+ * file on a full disk, which even reading a project in WAL mode needs. Where the disk holding `dir` is
+ * (nearly) full, that is the cause, and the person is told so; anything else is left as it is.
+ */
+export function diskFullInstead(dir: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return err;
+  try {
+    const fs = statfsSync(dir);
+    if (fs.bavail * fs.bsize >= NEARLY_FULL_BYTES) return err;
+  } catch {
+    return err;
+  }
+  return new AppError('disk-full', 'The disk holding the project is full, so it cannot even be read. Free some space and try again; nothing was lost.', {
+    cause: err,
   });
-  db.pragma('busy_timeout = 5000');
-  // A project from a newer app is refused before anything (even the WAL switch) touches it.
-  const version = schemaVersion(db);
-  if (version > LATEST_VERSION) {
-    db.close();
-    throw newerVersionError(version);
+}
+
+/** Opens the database; if that fails after the file was opened (a full disk), closes it again. */
+function openDb(file: string, opts: { readonly: boolean; nativeBinding?: string }): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, {
+      readonly: opts.readonly,
+      fileMustExist: true,
+      ...(opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {}),
+    });
+    db.pragma('busy_timeout = 5000');
+    // A project from a newer app is refused before anything (even the WAL switch) touches it.
+    const version = schemaVersion(db);
+    if (version > LATEST_VERSION) throw newerVersionError(version);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (err) {
+    db?.close();
+    throw diskFullInstead(dirname(file), err);
   }
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-  }
-  db.pragma('foreign_keys = ON');
-  return db;
 }
 
 function checkIsProjectFolder(dir: string): void {
@@ -131,7 +157,7 @@ export class Project {
       if ((err as { code?: string }).code === 'SQLITE_NOTADB') {
         throw new AppError('not-a-project', `${dir}/${DB_FILE} is damaged or is not a database. The file was not changed.`);
       }
-      throw err;
+      throw diskFullInstead(dir, err);
     }
   }
 
@@ -146,7 +172,7 @@ export class Project {
       return new Project(dir, db, undefined);
     } catch (err) {
       db.close();
-      throw err;
+      throw diskFullInstead(dir, err);
     }
   }
 

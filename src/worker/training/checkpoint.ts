@@ -140,12 +140,19 @@ export async function writeDirAtomically(
 ): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp, { recursive: true });
-  for (const [name, data] of files) {
-    await writeFileSynced(path.join(tmp, name), data);
-    fault?.(name);
+  try {
+    await fs.mkdir(tmp, { recursive: true });
+    for (const [name, data] of files) {
+      await writeFileSynced(path.join(tmp, name), data);
+      fault?.(name);
+    }
+    fault?.('before-commit');
+  } catch (e) {
+    // A write that failed (a full disk) leaves no half-written checkpoint taking space; a crash
+    // leaves the temp dir, which the next write of this checkpoint removes first.
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
   }
-  fault?.('before-commit');
   const old = `${dir}.old-${process.pid}`;
   let hadOld = false;
   try {

@@ -189,6 +189,8 @@ describe('checkpoint atomicity', () => {
         }),
       ).rejects.toThrow('simulated crash');
       expect((await readCheckpoint(dir)).step).toBe(1);
+      // A write that fails (a full disk) leaves no half-written temp directory taking space.
+      expect(await fs.readdir(path.dirname(dir))).toEqual(['latest']);
     }
     // A crash between the two renames: only `<dir>.old-<pid>` exists; load finds it.
     await fs.rename(dir, `${dir}.old-12345`);

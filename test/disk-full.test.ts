@@ -1,0 +1,180 @@
+/**
+ * A really full disk, through the built CLI: the project lives on a small tmpfs mounted for this test,
+ * filled to the last few kilobytes by a filler file (as a person's disk fills with other files).
+ * Import, training and generation each stop with a sentence (no stack trace), leave the project
+ * readable and its database intact, leave no half-written files taking space, and go on once the
+ * filler is deleted ("free some space and try again").
+ *
+ * Mounting needs root (or CAP_SYS_ADMIN), as on the build and CI machines; elsewhere the suite is
+ * skipped and its title says why.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diskFullInstead } from '../src/main/store/project';
+
+const root = join(__dirname, '..');
+const bin = join(root, 'bin', 'gan-augment.js');
+const work = mkdtempSync(join(tmpdir(), 'gan-disk-full-'));
+const disk = join(work, 'disk');
+const MB = 1024 * 1024;
+
+/** Mounts a 24 MB tmpfs at `disk`; '' when it worked, else why not. */
+function mountDisk(): string {
+  mkdirSync(disk, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', disk], { encoding: 'utf8' });
+  if (r.error) return `cannot run mount: ${r.error.message}`;
+  return r.status === 0 ? '' : `cannot mount a tmpfs here (${r.stderr.trim() || `exit ${r.status}`}): needs root`;
+}
+const reason = mountDisk();
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') }, timeout: 180_000 });
+  return { code: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
+}
+
+const filler = join(disk, 'filler');
+/** Fills the disk up to `leaveKb` kilobytes (fallocate: a real file taking real space). */
+function fill(leaveKb: number): void {
+  rmSync(filler, { force: true });
+  const fs = statfsSync(disk);
+  const bytes = fs.bavail * fs.bsize - leaveKb * 1024;
+  const r = spawnSync('fallocate', ['-l', String(bytes), filler], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`fallocate failed: ${r.stderr}`);
+}
+const freeSpace = () => rmSync(filler, { force: true });
+
+/** What a person reads when a command fails: the sentence, and nothing of the program's insides. */
+function expectPlainDiskFull(r: { code: number | null; out: string }, sentence: RegExp): void {
+  expect(r.code).not.toBe(0);
+  expect(r.out).toMatch(sentence);
+  expect(r.out).not.toMatch(/SqliteError|SQLITE_|ENOSPC|\n\s+at /);
+}
+
+/** The project still opens and reads, and SQLite finds its database intact. */
+function expectIntact(project: string): void {
+  const status = cli(['status', project, '--json']);
+  expect(status.code).toBe(0);
+  const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  } finally {
+    db.close();
+  }
+}
+
+/** Files a failed write could leave behind: temp checkpoint folders, partial images. */
+function leftovers(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tmp-\d+|\.partial$/.test(f));
+}
+
+afterAll(() => {
+  if (!reason) spawnSync('umount', [disk]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  const project = join(disk, 'full.ganaug');
+  const source = join(work, 'source');
+  let runId: string;
+
+  beforeAll(() => {
+    if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('Build first: npm run build');
+    // 50 images in two classes, from the sample set (about 1.2 MB of training copies and thumbnails)
+    for (const c of ['Ankle boot', 'Bag']) cpSync(join(root, 'resources', 'sample', 'fashion-mnist-imbalanced', c), join(source, c), { recursive: true });
+    expect(cli(['init', join(disk, 'full')]).code).toBe(0);
+  });
+
+  it('import: stops with a sentence, keeps the project, and finishes once there is space', () => {
+    fill(64);
+    expectPlainDiskFull(cli(['import', project, source]), /disk .*is full/i);
+    expectIntact(project);
+    expect(leftovers(project)).toEqual([]);
+
+    freeSpace();
+    const r = cli(['import', project, source, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ imported: 50, classes: { 'Ankle boot': 20, Bag: 30 } });
+    expectIntact(project);
+  });
+
+  it('a disk full to the last byte: the project still reads, or says in words why not', () => {
+    fill(0);
+    expectPlainDiskFull(cli(['import', project, source]), /disk .*is full/i);
+    const status = cli(['status', project, '--json']);
+    if (status.code === 0) expect(JSON.parse(status.stdout)).toMatchObject({ imageCount: 50 });
+    else expectPlainDiskFull(status, /The disk holding the project is full, so it cannot even be read/);
+    freeSpace();
+    expectIntact(project);
+  });
+
+  it('training: stops with where it got to and how to go on; resumes once there is space', () => {
+    fill(160); // less than one checkpoint of the tiny model (about 164 KB)
+    const r = cli(['train', project, '--model', 'cwgan-gp', '--resolution', '32', '--preset', 'tiny', '--steps', '12', '--batch', '8']);
+    expectPlainDiskFull(r, /The disk holding the project is full, so training stopped at step \d+\. Free some space, then (start it again|resume it)/);
+    runId = readdirSync(join(project, 'runs'))[0]!;
+    expectIntact(project);
+    expect(leftovers(join(project, 'runs'))).toEqual([]);
+
+    freeSpace();
+    const resumed = cli(['train', project, '--resume', runId, '--steps', '12', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ run: runId, step: 12 });
+    // only the latest checkpoint is kept
+    expect(readdirSync(join(project, 'runs', runId, 'checkpoints'))).toEqual(['step-12']);
+    expectIntact(project);
+  });
+
+  it('generation: stops with a sentence and leaves no images the project does not list; works once there is space', () => {
+    fill(24); // a few of the 32 x 32 images, not 60
+    expectPlainDiskFull(cli(['generate', project, '--run', runId, '--class', 'Ankle boot', '--count', '60', '--seed', '3']), /disk .*is full/i);
+    expectIntact(project);
+    const listed = () => {
+      const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+      try {
+        return (db.prepare('SELECT file FROM generated_images').all() as { file: string }[]).map((r) => r.file).sort();
+      } finally {
+        db.close();
+      }
+    };
+    const onDisk = () =>
+      existsSync(join(project, 'generated'))
+        ? readdirSync(join(project, 'generated'), { recursive: true, encoding: 'utf8' })
+            .filter((f) => f.endsWith('.png') || f.endsWith('.partial'))
+            .map((f) => join('generated', f))
+            .sort()
+        : [];
+    expect(onDisk()).toEqual(listed());
+
+    freeSpace();
+    const r = cli(['generate', project, '--run', runId, '--class', 'Ankle boot', '--count', '60', '--seed', '3', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { generated: unknown[] }).generated).toHaveLength(60);
+    expect(onDisk()).toEqual(listed());
+    expect(listed()).toHaveLength(60);
+    expectIntact(project);
+  });
+
+  it("SQLite's \"disk I/O error\" on a (nearly) full disk is put down to the disk; elsewhere it is left alone", () => {
+    const ioerr = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_SHMSIZE' });
+    fill(0);
+    expect(diskFullInstead(disk, ioerr)).toMatchObject({ kind: 'disk-full', message: expect.stringMatching(/^The disk holding the project is full/) });
+    freeSpace();
+    expect(diskFullInstead(disk, ioerr)).toBe(ioerr);
+    const other = Object.assign(new Error('constraint'), { code: 'SQLITE_CONSTRAINT' });
+    fill(0);
+    expect(diskFullInstead(disk, other)).toBe(other);
+    freeSpace();
+  });
+
+  it('the disk is really that small: the filler took the space (the test measures what it says)', () => {
+    fill(0);
+    expect(statfsSync(disk).bavail).toBe(0);
+    freeSpace();
+    expect(statfsSync(disk).bavail * statfsSync(disk).bsize).toBeGreaterThan(10 * MB);
+  });
+});
