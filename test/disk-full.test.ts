@@ -1,51 +1,33 @@
 /**
- * A really full disk, through the built CLI: the project lives on a small tmpfs mounted for this test,
- * filled to the last few kilobytes by a filler file (as a person's disk fills with other files).
- * Import, training and generation each stop with a sentence (no stack trace), leave the project
- * readable and its database intact, leave no half-written files taking space, and go on once the
- * filler is deleted ("free some space and try again").
- *
- * Mounting needs root (or CAP_SYS_ADMIN), as on the build and CI machines; elsewhere the suite is
- * skipped and its title says why.
+ * A really full disk, through the built CLI: the project lives on a small tmpfs mounted for this test
+ * (test/helpers/small-disk.ts), filled to the last few kilobytes. Import, training and generation each
+ * stop with a sentence (no stack trace), leave the project readable and its database intact, leave no
+ * half-written files taking space, and go on once the filler is deleted ("free some space and try
+ * again"). Where a tmpfs cannot be mounted (not root), the suite is skipped and its title says why.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskFullInstead } from '../src/main/store/project';
+import { mountSmallDisk, type SmallDisk } from './helpers/small-disk';
 
 const root = join(__dirname, '..');
 const bin = join(root, 'bin', 'gan-augment.js');
 const work = mkdtempSync(join(tmpdir(), 'gan-disk-full-'));
 const disk = join(work, 'disk');
 const MB = 1024 * 1024;
-
-/** Mounts a 24 MB tmpfs at `disk`; '' when it worked, else why not. */
-function mountDisk(): string {
-  mkdirSync(disk, { recursive: true });
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', disk], { encoding: 'utf8' });
-  if (r.error) return `cannot run mount: ${r.error.message}`;
-  return r.status === 0 ? '' : `cannot mount a tmpfs here (${r.stderr.trim() || `exit ${r.status}`}): needs root`;
-}
-const reason = mountDisk();
+const mounted = mountSmallDisk(disk, 24);
+const reason = typeof mounted === 'string' ? mounted : '';
+const fill = (leaveKb: number) => (mounted as SmallDisk).fill(leaveKb);
+const freeSpace = () => (mounted as SmallDisk).free();
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') }, timeout: 180_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
 }
-
-const filler = join(disk, 'filler');
-/** Fills the disk up to `leaveKb` kilobytes (fallocate: a real file taking real space). */
-function fill(leaveKb: number): void {
-  rmSync(filler, { force: true });
-  const fs = statfsSync(disk);
-  const bytes = fs.bavail * fs.bsize - leaveKb * 1024;
-  const r = spawnSync('fallocate', ['-l', String(bytes), filler], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fallocate failed: ${r.stderr}`);
-}
-const freeSpace = () => rmSync(filler, { force: true });
 
 /** What a person reads when a command fails: the sentence, and nothing of the program's insides. */
 function expectPlainDiskFull(r: { code: number | null; out: string }, sentence: RegExp): void {
@@ -73,7 +55,7 @@ function leftovers(dir: string): string[] {
 }
 
 afterAll(() => {
-  if (!reason) spawnSync('umount', [disk]);
+  if (typeof mounted !== 'string') mounted.unmount();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -115,7 +97,10 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
   it('training: stops with where it got to and how to go on; resumes once there is space', () => {
     fill(160); // less than one checkpoint of the tiny model (about 164 KB)
     const r = cli(['train', project, '--model', 'cwgan-gp', '--resolution', '32', '--preset', 'tiny', '--steps', '12', '--batch', '8']);
-    expectPlainDiskFull(r, /The disk holding the project is full, so training stopped at step \d+\. Free some space, then (start it again|resume it)/);
+    expectPlainDiskFull(
+      r,
+      /The disk holding the project is full, so training stopped at step \d+\. Free some space, then resume the run\. It (carries on from its last checkpoint, step \d+|starts again from the beginning)\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 12\n/,
+    );
     runId = readdirSync(join(project, 'runs'))[0]!;
     expectIntact(project);
     expect(leftovers(join(project, 'runs'))).toEqual([]);
@@ -126,6 +111,30 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ run: runId, step: 12 });
     // only the latest checkpoint is kept
     expect(readdirSync(join(project, 'runs', runId, 'checkpoints'))).toEqual(['step-12']);
+    expectIntact(project);
+  });
+
+  it('the disk fills while a run trains (main cannot record its metrics): the run stops in words, the app process does not crash', async () => {
+    const child = spawn(process.execPath, [bin, 'train', project, '--model', 'cwgan-gp', '--resolution', '32', '--preset', 'tiny', '--steps', '5000', '--batch', '8', '--classes', 'Bag'], {
+      env: { ...process.env, GAN_AUGMENT_HOME: join(work, 'home') },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const metrics = () => {
+      const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+      try {
+        return (db.prepare("SELECT COUNT(*) AS n FROM run_metrics m JOIN runs r ON r.id = m.run_id WHERE r.classes = '[\"Bag\"]'").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    await expect.poll(metrics, { timeout: 120_000, interval: 100 }).toBeGreaterThan(0);
+    fill(0);
+    const code = await exited;
+    freeSpace();
+    expectPlainDiskFull({ code, out }, /The disk holding the project is full, so training stopped at step \d+\. Free some space, then resume the run\./);
     expectIntact(project);
   });
 

@@ -22,12 +22,15 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Starts the built `gan-augment serve` with its own app home and projects folder (and `env` added). */
-export async function serve(args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
+/**
+ * Starts the built `gan-augment serve` with its own app home and projects folder (and `env` added);
+ * `projectsDir`: that folder instead of one in the home (left in place by stop()).
+ */
+export async function serve(args: string[] = [], env: Record<string, string> = {}, projectsDirOverride?: string): Promise<Served> {
   if (!existsSync(join(ROOT, 'out', 'web', 'index.html'))) throw new Error('Build first: npm run build');
   const home = mkdtempSync(join(tmpdir(), 'gan-augment-e2e-'));
-  const projectsDir = join(home, 'projects');
-  mkdirSync(projectsDir);
+  const projectsDir = projectsDirOverride ?? join(home, 'projects');
+  mkdirSync(projectsDir, { recursive: true });
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'gan-augment.js'), 'serve', ...args], {
     env: { ...process.env, ...env, GAN_AUGMENT_HOME: join(home, 'app'), GAN_AUGMENT_PROJECTS_DIR: projectsDir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,9 +123,11 @@ export interface OpenApp {
 }
 
 /** Serves the built app (`serve(args, env)`) and opens a page of `viewport` size on it (not yet navigated). */
-export async function openApp(options: { args?: string[]; env?: Record<string, string>; viewport?: { width: number; height: number } } = {}): Promise<OpenApp> {
+export async function openApp(
+  options: { args?: string[]; env?: Record<string, string>; viewport?: { width: number; height: number }; projectsDir?: string } = {},
+): Promise<OpenApp> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
-  const served = await serve(options.args ?? [], options.env ?? {});
+  const served = await serve(options.args ?? [], options.env ?? {}, options.projectsDir);
   let browser: Browser | undefined;
   try {
     browser = await launchBrowser();

@@ -326,16 +326,22 @@ export function buildProgram(): Command {
             try {
               outcomes.push(await runJobHere(project, trainSpec(id, emit, totalSteps === undefined ? {} : { totalSteps }), !!o.json));
             } catch (err) {
-              if (!(err instanceof AppError && err.kind === 'cancelled')) throw err;
-              // Ctrl+C: the run saved a checkpoint of every step done; say how to carry on
               const run = getRun(project, id);
+              const cancelled = err instanceof AppError && err.kind === 'cancelled';
+              if (!(err instanceof AppError) || (!cancelled && run.status !== 'failed')) throw err;
+              // Ctrl+C (the run saved a checkpoint of every step done), or a failure (the disk, the
+              // GPU): where the run can carry on from, and how
               const at = run.checkpointStep ?? 0;
               const rest = runIds.slice(runIds.indexOf(id) + 1);
-              const stopped = at > 0 ? `Stopped ${id} at step ${at}, with a checkpoint there.` : `Stopped ${id} before its first checkpoint.`;
               const notStarted = rest.length > 0 ? ` Not started: ${rest.join(', ')}.` : '';
               const command = `gan-augment train ${JSON.stringify(project.dir)} --resume ${id} --steps ${run.totalSteps}`;
               const carryOn = rest.length > 0 ? ` To carry on, run this, and the same for each run not started: ${command}` : ` To carry on: ${command}`;
-              throw new AppError('cancelled', stopped + notStarted + carryOn);
+              if (cancelled) {
+                const stopped = at > 0 ? `Stopped ${id} at step ${at}, with a checkpoint there.` : `Stopped ${id} before its first checkpoint.`;
+                throw new AppError('cancelled', stopped + notStarted + carryOn);
+              }
+              const from = at > 0 ? ` It carries on from its last checkpoint, step ${at}.` : ' It starts again from the beginning.';
+              throw new AppError(err.kind, err.message + from + notStarted + carryOn);
             }
             const run = getRun(project, id);
             if (run.backendWarning) process.stderr.write(`Note: ${run.backendWarning}\n`);

@@ -144,13 +144,12 @@ function pruneCheckpoints(project: Project, runId: string, keep: string, step: n
   }
 }
 
-/** The sentence for a run stopped by a full disk: where it got to and how to go on. */
-export function diskFullSentence(step: number, checkpointStep: number | null): string {
-  const goOn =
-    checkpointStep === null || checkpointStep === 0
-      ? 'then start it again.'
-      : `then resume it: it goes on from its last checkpoint, step ${checkpointStep.toLocaleString('en')}.`;
-  return `The disk holding the project is full, so training stopped at step ${step.toLocaleString('en')}. Free some space, ${goOn}`;
+/**
+ * The sentence for a run stopped by a full disk: where it got to and what to do. Each front door adds
+ * where Resume starts (the dashboard: "Resume tries again from step N."; the CLI: its --resume command).
+ */
+export function diskFullSentence(step: number): string {
+  return `The disk holding the project is full, so training stopped at step ${step.toLocaleString('en')}. Free some space, then resume the run.`;
 }
 
 export function rowToRun(project: Project, stored: RunRow): Run {
@@ -315,7 +314,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
       updateRun(project, runId, { status: 'running', job_id: ctx.jobId, error: null, step: row.checkpoint_step ?? 0 });
       unsavedEnds.get(project)?.delete(runId);
       // Where the run has got to, as the worker reported it (the row may not take it: a full disk).
-      let reached = { step: row.checkpoint_step ?? 0, checkpoint: row.checkpoint_step };
+      let reached = row.checkpoint_step ?? 0;
       let sentStep = row.checkpoint_step ?? 0;
       const publish = () => {
         const metrics = metricsOf(project, runId, sentStep);
@@ -350,13 +349,13 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             project.db.transaction(() => {
               for (const m of item.points) insertMetric.run(runId, m.step, m.dLoss, m.gLoss, m.wasserstein, m.gradientPenalty, m.stepMs, m.imagesPerSec);
             })();
-            reached.step = item.points[item.points.length - 1]!.step;
-            updateRun(project, runId, { step: reached.step });
+            reached = item.points[item.points.length - 1]!.step;
+            updateRun(project, runId, { step: reached });
             preparing.delete(runId); // a step is done (its progress message may come after this)
             break;
           case 'checkpoint':
             updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
-            reached = { step: item.step, checkpoint: item.step };
+            reached = item.step;
             pruneCheckpoints(project, runId, item.dir, item.step);
             break;
           case 'sample':
@@ -381,7 +380,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             signal: ctx.signal,
             onItem,
             onProgress: (done, total) => {
-              reached.step = done;
+              reached = done;
               ctx.progress(done, total, `Step ${done} of ${total}`);
               // The first step is done: no longer preparing. Its step (and updated_at, from which a
               // resumed run's stall alert counts) are saved now, not at the next metrics.
@@ -400,7 +399,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
           publish();
           throw err;
         }
-        const failure = data.kind === 'disk-full' ? new AppError('disk-full', diskFullSentence(reached.step, reached.checkpoint), { cause: err }) : err;
+        const failure = data.kind === 'disk-full' ? new AppError('disk-full', diskFullSentence(reached), { cause: err }) : err;
         endRun(project, runId, 'failed', toErrorData(failure));
         publish();
         throw failure;
