@@ -1,7 +1,7 @@
 /**
- * A small real disk for tests of a full disk: a tmpfs mounted on a folder, filled up to the last few
- * kilobytes by a filler file (as a person's disk fills with other files), and freed again by deleting
- * it. Mounting needs root or CAP_SYS_ADMIN (the build and CI machines run as root); where it is not
+ * A small real disk for tests of a full or read-only disk: a tmpfs mounted on a folder, filled up to
+ * the last few kilobytes by a filler file (as a person's disk fills with other files), and freed again
+ * by deleting it; or remounted read-only. Mounting needs root or CAP_SYS_ADMIN (the build and CI machines run as root); where it is not
  * allowed, `mountSmallDisk` says why, for the suite's skip title.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,8 @@ export interface SmallDisk {
   free(): void;
   /** Bytes free for an unprivileged writer. */
   available(): number;
+  /** Makes the disk read-only (as a read-only share or a locked stick; it stops root too), or writable again. */
+  setReadOnly(readOnly: boolean): void;
   /** Detaches the disk (lazily: a process that still holds a file keeps it until it lets go). */
   unmount(): void;
 }
@@ -40,6 +42,10 @@ export function mountSmallDisk(dir: string, sizeMb: number): SmallDisk | string 
       if (f.status !== 0) throw new Error(`fallocate failed: ${f.stderr}`);
     },
     free: () => rmSync(filler, { force: true }),
+    setReadOnly(readOnly) {
+      const m = spawnSync('mount', ['-o', `remount,${readOnly ? 'ro' : 'rw'}`, dir], { encoding: 'utf8' });
+      if (m.status !== 0) throw new Error(`remount failed: ${m.stderr}`);
+    },
     unmount: () => void spawnSync('umount', ['-l', dir]),
   };
 }

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mountSmallDisk, type SmallDisk } from '../../../test/helpers/small-disk';
 import { useTmp } from '../../../test/helpers/tmp';
 import { acquireLock, LOCK_FILE } from './lock';
 import { LATEST_VERSION } from './migrations';
@@ -10,6 +11,7 @@ import { DB_FILE, Project } from './project';
 
 const tmp = useTmp();
 const isRoot = process.getuid?.() === 0;
+const readOnlyDisk = mountSmallDisk(mkdtempSync(join(tmpdir(), 'gan-augment-ro-disk-')), 4);
 
 describe('Project store', () => {
   it('creates <name>.ganaug with WAL, foreign keys, the latest schema and metadata', () => {
@@ -40,6 +42,36 @@ describe('Project store', () => {
     } finally {
       chmodSync(parent, 0o755);
     }
+  });
+
+  describe.skipIf(typeof readOnlyDisk === 'string')(`on a read-only disk${typeof readOnlyDisk === 'string' ? ` (skipped: ${readOnlyDisk})` : ''}`, () => {
+    const disk = readOnlyDisk as SmallDisk;
+    afterAll(() => {
+      disk.unmount();
+      rmSync(disk.dir, { recursive: true, force: true });
+    });
+
+    it('refuses to create a project there, in words, and to open one for changes; status still reads it', () => {
+      const p = Project.create(disk.dir, 'shared');
+      p.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('nevus', new Date().toISOString());
+      p.close();
+      const before = readdirSync(p.dir).sort();
+      disk.setReadOnly(true);
+      try {
+        expect(() => Project.create(disk.dir, 'new')).toThrow(expect.objectContaining({ kind: 'read-only', message: expect.stringMatching(/cannot be written to/) }));
+        expect(() => Project.open(p.dir)).toThrow(expect.objectContaining({ kind: 'read-only', message: expect.stringMatching(/is read-only/) }));
+        // SQLite cannot make the shared-memory file a WAL database is read with here: a copy is read.
+        const r = Project.openReadOnly(p.dir);
+        expect(r.status()).toMatchObject({ name: 'shared', classes: [{ name: 'nevus' }] });
+        const copies = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gan-augment-read-only-'));
+        expect(copies().length).toBeGreaterThan(0);
+        r.close();
+        expect(copies()).toEqual([]);
+        expect(readdirSync(p.dir).sort()).toEqual(before);
+      } finally {
+        disk.setReadOnly(false);
+      }
+    });
   });
 
   it('says clearly when a folder is not a project, or does not exist', () => {

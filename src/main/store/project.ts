@@ -5,7 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ClassSummary, ProjectStatus } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
@@ -105,6 +106,15 @@ function checkIsProjectFolder(dir: string): void {
   }
 }
 
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function checkWritable(dir: string): void {
   try {
     accessSync(dir, constants.W_OK);
@@ -123,11 +133,14 @@ export class Project {
   readonly jobs: JobsRepo;
   readonly readOnly: boolean;
   #lock: ProjectLock | undefined;
+  /** A read-only project's database copy (see openReadOnly), removed on close. */
+  #snapshot: string | undefined;
 
-  private constructor(dir: string, db: Database.Database, lock: ProjectLock | undefined) {
+  private constructor(dir: string, db: Database.Database, lock: ProjectLock | undefined, snapshot?: string) {
     this.dir = dir;
     this.db = db;
     this.#lock = lock;
+    this.#snapshot = snapshot;
     this.readOnly = lock === undefined;
     this.jobs = new JobsRepo(db);
   }
@@ -161,17 +174,37 @@ export class Project {
     }
   }
 
-  /** Opens without the lock and without writing: for `status` while the app has the project open. */
+  /**
+   * Opens without the lock and without writing: for `status` while the app has the project open. On a
+   * read-only disk (a project on a read-only share or stick), where SQLite cannot create the
+   * shared-memory file that reading a WAL database needs, it reads a copy of the database (and of its
+   * WAL, if one was left), made in a temporary folder and removed on close.
+   */
   static openReadOnly(path: string, opts: Pick<OpenOptions, 'nativeBinding'> = {}): Project {
     const dir = resolveProjectDir(path);
     checkIsProjectFolder(dir);
-    const db = openDb(join(dir, DB_FILE), { readonly: true, nativeBinding: opts.nativeBinding });
+    let snapshot: string | undefined;
+    let db: Database.Database;
+    try {
+      db = openDb(join(dir, DB_FILE), { readonly: true, nativeBinding: opts.nativeBinding });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_CANTOPEN' || isWritable(dir)) throw err;
+      snapshot = mkdtempSync(join(tmpdir(), 'gan-augment-read-only-'));
+      try {
+        for (const f of [DB_FILE, `${DB_FILE}-wal`]) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(snapshot, f));
+        db = openDb(join(snapshot, DB_FILE), { readonly: true, nativeBinding: opts.nativeBinding });
+      } catch (copyErr) {
+        rmSync(snapshot, { recursive: true, force: true });
+        throw copyErr;
+      }
+    }
     try {
       const version = schemaVersion(db);
       if (version === 0) throw new AppError('not-a-project', `${dir} has a ${DB_FILE} that is not a GAN Augment project database.`);
-      return new Project(dir, db, undefined);
+      return new Project(dir, db, undefined, snapshot);
     } catch (err) {
       db.close();
+      if (snapshot) rmSync(snapshot, { recursive: true, force: true });
       throw diskFullInstead(dir, err);
     }
   }
@@ -282,5 +315,7 @@ export class Project {
     }
     this.#lock?.release();
     this.#lock = undefined;
+    if (this.#snapshot) rmSync(this.#snapshot, { recursive: true, force: true });
+    this.#snapshot = undefined;
   }
 }
