@@ -175,6 +175,20 @@ describe('JobRunner on a full disk', () => {
   });
 });
 
+/** `n` images of 64 KB each (`<i>.bin` in a new folder, returned) recorded in the project, for the verify job to hash. */
+function addImageFiles(project: Project, n: number): string {
+  const dir = tmp();
+  const now = new Date().toISOString();
+  project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('c', now);
+  const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
+  for (let i = 0; i < n; i++) {
+    const f = join(dir, `${i}.bin`);
+    writeFileSync(f, Buffer.alloc(64 * 1024, i));
+    ins.run(String(i), f, now);
+  }
+  return dir;
+}
+
 describe('verify job in the real worker process', () => {
   it('re-hashes files in the worker and reports missing and changed ones', async () => {
     const { runner, project, worker } = setup();
@@ -214,15 +228,7 @@ describe('verify job in the real worker process', () => {
 
   it('fails the task when main cannot save what the worker sends (a full disk): the worker stops it and takes the next', async () => {
     const { runner, project, worker } = setup();
-    const dir = tmp();
-    const now = new Date().toISOString();
-    project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('c', now);
-    const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
-    for (let i = 0; i < 400; i++) {
-      const f = join(dir, `${i}.bin`);
-      writeFileSync(f, Buffer.alloc(64 * 1024, i));
-      ins.run(String(i), f, now);
-    }
+    const dir = addImageFiles(project, 400);
     let items = 0;
     const failing = runner.enqueue({
       type: 'verify',
@@ -252,15 +258,7 @@ describe('verify job in the real worker process', () => {
 
   it('fails the job in plain words when the worker crashes mid-task, and recovers for the next one', async () => {
     const { runner, project, worker } = setup();
-    const dir = tmp();
-    const now = new Date().toISOString();
-    project.db.prepare('INSERT INTO classes (name, created_at) VALUES (?, ?)').run('c', now);
-    const ins = project.db.prepare('INSERT INTO images (class_id, sha256, source_path, imported_at) VALUES (1, ?, ?, ?)');
-    for (let i = 0; i < 2000; i++) {
-      const f = join(dir, `${i}.bin`);
-      writeFileSync(f, Buffer.alloc(64 * 1024, i));
-      ins.run(String(i), f, now);
-    }
+    addImageFiles(project, 2000);
     const job = runner.enqueue(verifySpec());
     await expect.poll(() => worker.pid, { timeout: 10_000 }).toBeDefined();
     await expect.poll(() => runner.get(job.id)?.progress.done ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
