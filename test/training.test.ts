@@ -60,6 +60,33 @@ describe('gan-augment train / generate', () => {
     expect(existsSync(join(project, run.sample_file))).toBe(true);
   });
 
+  it('--estimate times a few steps and says the time and the disk the training needs, and trains nothing', () => {
+    const runs = () => {
+      const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const before = runs();
+    const words = cli(['train', project, ...tiny, '--classes', 'Bag,Sneaker', '--steps', '400', '--estimate']);
+    expect(words.code).toBe(0);
+    expect(words.stdout).toMatch(
+      /^Computing on: CPU .+\n(Note: .+\n)?About \d+ (ms|\.\d s) per step: .+ in total for 400 steps \(2 runs, one per class, one after another\)\.\nDisk: each checkpoint takes about \d+ KB; this training needs about [\d.]+ MB on the disk holding the project, which has .+ free\.\n$/,
+    );
+    const e = json<{ msPerStep: number; etaSeconds: number; checkpointBytes: number; diskNeededBytes: number; diskFreeBytes: number }>(
+      ['train', project, ...tiny, '--classes', 'Bag', '--steps', '400', '--estimate', '--json'],
+    );
+    expect(e.etaSeconds).toBeCloseTo((e.msPerStep * 400) / 1000, 3);
+    expect(e.checkpointBytes).toBeGreaterThan(100_000); // the tiny DCGAN's checkpoint: about 140 KB
+    expect(e.checkpointBytes).toBeLessThan(200_000);
+    expect(e.diskNeededBytes).toBeGreaterThan(2 * e.checkpointBytes);
+    expect(e.diskFreeBytes).toBeGreaterThan(0);
+    expect(runs()).toBe(before);
+    expect(cli(['train', project, '--resume', first.run, '--estimate']).stderr).toMatch(/--estimate is for a new run/);
+  });
+
   it('--resume continues a run to a larger total step count', () => {
     const resumed = json<TrainJson>(['train', project, '--resume', first.run, '--steps', '5', '--json']);
     expect(resumed).toMatchObject({ run: first.run, step: 5 });

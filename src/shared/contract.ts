@@ -305,7 +305,19 @@ export const calls = {
   /** Times a few steps on a small batch of the real data: backend in words and an ETA before committing hours. */
   'train.estimate': {
     input: TrainSettingsSchema,
-    output: z.object({ backend: z.string(), device: z.string(), warning: z.string().nullable(), msPerStep: z.number(), etaSeconds: z.number() }),
+    output: z.object({
+      backend: z.string(),
+      device: z.string(),
+      warning: z.string().nullable(),
+      msPerStep: z.number(),
+      etaSeconds: z.number(),
+      /** One checkpoint of the run's networks (weights and Adam state). */
+      checkpointBytes: z.number(),
+      /** Disk the runs need at most (checkpoints, samples, metrics). */
+      diskNeededBytes: z.number(),
+      /** Free on the disk holding the project; null where that cannot be read. */
+      diskFreeBytes: z.number().nullable(),
+    }),
   },
   /** Queues training: one run (cWGAN-GP) or one run per class (DCGAN). */
   'train.start': { input: TrainSettingsSchema, output: z.array(RunSchema) },

@@ -251,7 +251,7 @@ async function runEstimateOnce(task: Extract<WorkerTask, { kind: 'train-estimate
       await nextTurn();
     }
     const msPerStep = steps ? (performance.now() - t0) / steps : 0;
-    return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep };
+    return { backend: backend.name, device: backend.device, warning: backend.warning ?? null, msPerStep, checkpointBytes: trainer.checkpointBytes() };
   } catch (e) {
     failed = true;
     throw e;

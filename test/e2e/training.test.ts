@@ -93,6 +93,10 @@ describe('training dashboard and generation', () => {
     await estimate.waitFor({ timeout: 90_000 });
     expect(await estimate.innerText()).toMatch(/Backend: .+/);
     expect(await estimate.innerText()).toMatch(/per step: .+ in total for/);
+    expect(await form.getByTestId('train-estimate-disk').innerText()).toMatch(
+      /^Disk: each checkpoint takes about \d+ KB; this training needs about [\d.]+ MB on the disk holding the project, which has .+ free\.$/,
+    );
+    await estimate.screenshot({ path: screenshotPath('training-estimate.png') });
 
     await form.getByRole('button', { name: 'Start training' }).click();
     await dashboard().waitFor();

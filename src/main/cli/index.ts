@@ -15,14 +15,15 @@ import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
 import { importSpec } from '../services/import';
-import { createRuns, generateSpec, getRun, trainSpec, type RunEvent } from '../services/training';
+import { createRuns, estimate, generateSpec, getRun, trainSpec, type RunEvent } from '../services/training';
+import { diskSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
 import { WorkerClient } from '../services/worker-client';
 import { appVersion, Project, PROJECT_EXT } from '../store/project';
 import { nodeWorkerLauncher } from '../worker-host';
-import { renderProgress } from './progress';
+import { formatDuration, renderProgress } from './progress';
 
 function fail(err: unknown, json: boolean): never {
   const e = toErrorData(err);
@@ -274,7 +275,8 @@ export function buildProgram(): Command {
     .option('--diff-augment', 'differentiable augmentation (for classes with a few hundred images or fewer)')
     .option('--seed <n>', 'random seed of the run')
     .option('--resume <run>', 'continue this run from its last checkpoint up to --steps')
-    .option('--json', 'end with one JSON object: run, step, backend, checkpoint, metrics')
+    .option('--estimate', 'time a few steps on the images and say how long the training would take and the disk it needs; trains nothing')
+    .option('--json', 'end with one JSON object: run, step, backend, checkpoint, metrics (with --estimate: the estimate)')
     .action(
       (
         path: string,
@@ -289,6 +291,7 @@ export function buildProgram(): Command {
           diffAugment?: boolean;
           seed?: string;
           resume?: string;
+          estimate?: boolean;
           json?: boolean;
         },
       ) =>
@@ -297,17 +300,11 @@ export function buildProgram(): Command {
             const m = e.metrics.at(-1);
             if (m && !o.json) process.stderr.write(`step ${m.step}: D ${m.dLoss?.toFixed(4) ?? '-'}  G ${m.gLoss?.toFixed(4) ?? '-'}  ${m.imagesPerSec.toFixed(1)} img/s\n`);
           };
-          let runIds: string[];
-          let totalSteps: number | undefined;
-          if (o.resume) {
-            getRun(project, o.resume); // not found -> a clear error
-            runIds = [o.resume];
-            totalSteps = Number(o.steps);
-          } else {
+          const newRunSettings = () => {
             const classes = o.classes
               ? o.classes.split(',').map((c) => c.trim()).filter(Boolean)
               : getBalance(project).classes.filter((c) => c.needed > 0).map((c) => c.name);
-            const settings = parseOrThrow(TrainSettingsSchema, {
+            return parseOrThrow(TrainSettingsSchema, {
               model: o.model,
               classes,
               resolution: Number(o.resolution),
@@ -318,8 +315,39 @@ export function buildProgram(): Command {
               diffAugment: !!o.diffAugment,
               ...(o.seed ? { seed: Number(o.seed) } : {}),
             }, 'option');
-            runIds = createRuns(project, settings);
+          };
+          if (o.estimate) {
+            if (o.resume) throw new AppError('validation', '--estimate is for a new run; leave out --resume.', { field: 'estimate' });
+            const settings = newRunSettings();
+            const worker = new WorkerClient(nodeWorkerLauncher);
+            let e: Awaited<ReturnType<typeof estimate>>;
+            try {
+              e = await estimate(project, worker, settings);
+            } finally {
+              worker.dispose();
+            }
+            if (o.json) process.stdout.write(JSON.stringify(e) + '\n');
+            else {
+              const perStep = e.msPerStep < 1000 ? `${Math.max(1, Math.round(e.msPerStep))} ms` : `${(e.msPerStep / 1000).toFixed(1)} s`;
+              const runs = settings.model === 'dcgan' && settings.classes.length > 1 ? ` (${settings.classes.length} runs, one per class, one after another)` : '';
+              process.stdout.write(
+                [
+                  `Computing on: ${e.device}`,
+                  ...(e.warning ? [`Note: ${e.warning}`] : []),
+                  `About ${perStep} per step: ${formatDuration(e.etaSeconds)} in total for ${settings.steps.toLocaleString('en')} steps${runs}.`,
+                  diskSentence(e),
+                ].join('\n') + '\n',
+              );
+            }
+            return;
           }
+          let runIds: string[];
+          let totalSteps: number | undefined;
+          if (o.resume) {
+            getRun(project, o.resume); // not found -> a clear error
+            runIds = [o.resume];
+            totalSteps = Number(o.steps);
+          } else runIds = createRuns(project, newRunSettings());
           const outcomes: unknown[] = [];
           for (const id of runIds) {
             process.stderr.write(`Training ${id}…\n`);

@@ -4,7 +4,7 @@
  * Main writes every row; the worker writes checkpoints, sample grids and images to files.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
@@ -123,8 +123,9 @@ function endRun(project: Project, runId: string, status: RunRow['status'], error
  * Removes a run's checkpoints older than the one just recorded (`keep`, at step `step`), and what
  * crashed writes of them left (`step-N.tmp-PID`, `step-N.old-PID`), except those that generated
  * images came from (their provenance names the checkpoint; it can make them again). The app resumes
- * and generates from the latest checkpoint, and a checkpoint of the default 64 px models is about
- * 26 MB (128 px: 96 MB), about 20 of them per run: kept, they filled disks. Called only after the row
+ * and generates from the latest checkpoint, and a checkpoint of the default 64 px cWGAN-GP (weights
+ * and Adam's two moments) takes 79 MB, of the 128 px DCGAN about 290 MB, about 20 of them per run:
+ * kept, they filled disks. Called only after the row
  * points at `keep`, so the recorded checkpoint always exists; newer names (a write under way) are left
  * alone. Best effort.
  */
@@ -438,8 +439,34 @@ export async function estimate(project: Project, worker: WorkerClient, s: TrainS
     device: string;
     warning: string | null;
     msPerStep: number;
+    checkpointBytes: number;
   };
-  return { ...r, etaSeconds: (r.msPerStep * s.steps * (s.model === 'dcgan' ? s.classes.length : 1)) / 1000 };
+  const runs = s.model === 'dcgan' ? s.classes.length : 1;
+  return {
+    ...r,
+    etaSeconds: (r.msPerStep * s.steps * runs) / 1000,
+    diskNeededBytes: diskNeeded(r.checkpointBytes, runs),
+    diskFreeBytes: freeBytes(project.dir),
+  };
+}
+
+/**
+ * Disk the runs need at most: each finished run keeps its latest checkpoint, and the run training
+ * writes its next one before the previous goes (pruneCheckpoints), so one more; plus sample grids,
+ * run_metrics rows and the WAL, at most a few MB a run.
+ */
+export function diskNeeded(checkpointBytes: number, runs: number): number {
+  return (runs + 1) * checkpointBytes + runs * 8 * 1024 * 1024;
+}
+
+/** Bytes free for the project's files on the disk holding `dir`, or null where that cannot be read. */
+export function freeBytes(dir: string): number | null {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return null;
+  }
 }
 
 /** The job that generates `count` images of one class from a run's latest checkpoint. */

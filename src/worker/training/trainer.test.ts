@@ -206,6 +206,20 @@ describe('checkpoint atomicity', () => {
   });
 });
 
+describe('checkpointBytes', () => {
+  it('is what saveCheckpoint writes, within 2%', async () => {
+    for (const family of ['dcgan', 'cwgan-gp'] as const) {
+      const t = createTrainer(tinyConfig(family), randomDataset(3, 4), { seed: 1 });
+      await t.step();
+      const dir = path.join(tmp, 'size', family);
+      await t.saveCheckpoint(dir);
+      const written = (await fs.readdir(dir)).reduce(async (a, f) => (await a) + (await fs.stat(path.join(dir, f))).size, Promise.resolve(0));
+      expect(Math.abs(t.checkpointBytes() / (await written) - 1)).toBeLessThan(0.02);
+      t.dispose();
+    }
+  });
+});
+
 describe('images', () => {
   it('sampleGrid and generate give PNGs of the right size; generate is reproducible per (seed, latent index)', async () => {
     const t = createTrainer(tinyConfig('cwgan-gp'), randomDataset(3, 2), { seed: 4 });

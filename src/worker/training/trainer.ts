@@ -410,6 +410,20 @@ export abstract class GanTrainer {
     );
   }
 
+  /**
+   * About how many bytes `saveCheckpoint` writes (within a few KB): both networks' weights, Adam's two
+   * moments of every trainable weight, the topologies and the metadata. For the disk a run needs.
+   */
+  checkpointBytes(): number {
+    const count = (ws: readonly { shape: readonly (number | null)[] }[]) => ws.reduce((a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1), 0);
+    let bytes = 8 * 1024; // checkpoint.json (the config, pretty-printed), the optimizers' step counters
+    for (const model of [this.generator, this.discriminator]) {
+      bytes += 4 * (count(model.weights) + 2 * count(model.trainableWeights));
+      bytes += JSON.stringify(model.toJSON(null, false)).length + 64 * model.weights.length; // the topology, the weights manifest
+    }
+    return bytes;
+  }
+
   /** Restores optimizer state and the step counter (models are restored by the factory). */
   protected async restoreState(dir: string, meta: CheckpointMeta): Promise<void> {
     // Adam creates its accumulators lazily; setWeights creates them from the checkpoint.

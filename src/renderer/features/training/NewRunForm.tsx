@@ -19,6 +19,7 @@ import { SeedInput } from '../../components/SeedInput';
 import { IconAlertTriangle, IconClock, IconPlayerPlay } from '@tabler/icons-react';
 import { useId, useState, type FormEvent } from 'react';
 import type { CallOutput, Run, TrainSettings } from '../../../shared/contract';
+import { diskIsEnough, diskSentence } from '../../../shared/disk';
 import { type ApiError } from '../../api/client';
 import { asApiError, useClient } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
@@ -275,10 +276,10 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
 
           {currentEstimate && (
             <Alert
-              color={currentEstimate.warning ? 'yellow' : 'blue'}
+              color={currentEstimate.warning || !diskIsEnough(currentEstimate) ? 'yellow' : 'blue'}
               variant="light"
               icon={<IconClock size={18} />}
-              title="Time estimate"
+              title="Time and disk estimate"
               data-testid="train-estimate"
             >
               <Stack gap={2}>
@@ -292,6 +293,9 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
                   {formatMsPerStep(currentEstimate.msPerStep)}: {formatDuration(currentEstimate.etaSeconds)} in total for{' '}
                   {(stepsValue ?? 0).toLocaleString('en')} steps.
                   {model === 'dcgan' && chosen.length > 1 ? ' Each class trains as its own run, one after another.' : ''}
+                </Text>
+                <Text size="sm" fw={diskIsEnough(currentEstimate) ? undefined : 500} data-testid="train-estimate-disk">
+                  {diskSentence(currentEstimate)}
                 </Text>
               </Stack>
             </Alert>
@@ -319,7 +323,7 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
             </Button>
           </Group>
           <Text size="xs" c="dimmed">
-            The estimate times a few steps on your images before you commit hours; it takes a few seconds.
+            The estimate times a few steps on your images before you commit hours, and says the disk space the run needs; it takes a few seconds.
           </Text>
         </Stack>
       </form>

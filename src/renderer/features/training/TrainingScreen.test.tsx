@@ -44,7 +44,16 @@ describe('TrainingScreen', () => {
 
   it('explains training when there are no runs, pre-selects rare classes and estimates the time', async () => {
     const { client } = renderTraining({
-      'train.estimate': () => ({ backend: 'cpu', device: 'Processor (pure JavaScript)', warning: 'The processor is very slow for training.', msPerStep: 2430, etaSeconds: 4 * 3600 }),
+      'train.estimate': () => ({
+        backend: 'cpu',
+        device: 'Processor (pure JavaScript)',
+        warning: 'The processor is very slow for training.',
+        msPerStep: 2430,
+        etaSeconds: 4 * 3600,
+        checkpointBytes: 26_700_000,
+        diskNeededBytes: 61_800_000,
+        diskFreeBytes: 40_000_000,
+      }),
       'train.start': (s) => [makeRun({ id: 'new', classes: s.classes, status: 'queued', step: 0 })],
       'runs.get': () => ({ run: makeRun({ id: 'new', status: 'queued', step: 0 }), metrics: [] }),
     });
@@ -64,6 +73,9 @@ describe('TrainingScreen', () => {
     expect(estimate.textContent).toMatch(/Backend: Processor \(pure JavaScript\)/);
     expect(estimate.textContent).toMatch(/The processor is very slow/);
     expect(estimate.textContent).toMatch(/2.4 seconds per step: about 4 hours in total for 5,000 steps/);
+    expect(screen.getByTestId('train-estimate-disk').textContent).toBe(
+      'Not enough disk space: this training needs about 62 MB on the disk holding the project, which has 40 MB free. Free some space first, or choose a lower resolution or fewer classes.',
+    );
 
     fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
     await waitFor(() => expect(client.calls.some((c) => c.name === 'train.start')).toBe(true));

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { diskIsEnough, diskSentence, formatBytes } from './disk';
+
+describe('formatBytes', () => {
+  it('uses decimal units, two significant digits below 10, whole numbers above', () => {
+    expect(formatBytes(0)).toBe('0 bytes');
+    expect(formatBytes(999)).toBe('999 bytes');
+    expect(formatBytes(1000)).toBe('1 KB');
+    expect(formatBytes(164_000)).toBe('164 KB');
+    expect(formatBytes(25_400_000)).toBe('25 MB');
+    expect(formatBytes(9_870_000_000)).toBe('9.9 GB');
+    expect(formatBytes(1_234_000_000_000_000)).toBe('1,234 TB');
+  });
+});
+
+describe('diskSentence', () => {
+  it('says what a checkpoint takes, what the training needs and what is free', () => {
+    const e = { checkpointBytes: 26_000_000, diskNeededBytes: 60_400_000, diskFreeBytes: 9_870_000_000 };
+    expect(diskIsEnough(e)).toBe(true);
+    expect(diskSentence(e)).toBe('Disk: each checkpoint takes about 26 MB; this training needs about 60 MB on the disk holding the project, which has 9.9 GB free.');
+    expect(diskSentence({ ...e, diskFreeBytes: null })).toBe('Disk: each checkpoint takes about 26 MB; this training needs about 60 MB on the disk holding the project.');
+  });
+
+  it('warns, with both figures and what to do, when the training does not fit', () => {
+    const e = { checkpointBytes: 96_000_000, diskNeededBytes: 1_900_000_000, diskFreeBytes: 700_000_000 };
+    expect(diskIsEnough(e)).toBe(false);
+    expect(diskSentence(e)).toBe(
+      'Not enough disk space: this training needs about 1.9 GB on the disk holding the project, which has 700 MB free. Free some space first, or choose a lower resolution or fewer classes.',
+    );
+  });
+});

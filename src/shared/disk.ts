@@ -1,0 +1,38 @@
+/** Disk sizes in words, for the training estimate (the app and the CLI say the same). Pure. */
+
+/** 26,214,400 -> "26 MB"; decimal units, as file managers show them; two significant digits below 10. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let v = Math.max(0, bytes);
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  if (u === 0) return `${Math.round(v)} bytes`;
+  return `${v < 10 ? v.toFixed(1).replace(/\.0$/, '') : Math.round(v).toLocaleString('en')} ${units[u]}`;
+}
+
+export interface DiskEstimate {
+  checkpointBytes: number;
+  diskNeededBytes: number;
+  diskFreeBytes: number | null;
+}
+
+/** Whether the disk holding the project has room for the training; unknown free space counts as room. */
+export function diskIsEnough(e: DiskEstimate): boolean {
+  return e.diskFreeBytes === null || e.diskFreeBytes >= e.diskNeededBytes;
+}
+
+/** What the training needs on the disk and what is free, in one sentence; a warning when it does not fit. */
+export function diskSentence(e: DiskEstimate): string {
+  const needed = formatBytes(e.diskNeededBytes);
+  if (!diskIsEnough(e)) {
+    return (
+      `Not enough disk space: this training needs about ${needed} on the disk holding the project, which has ` +
+      `${formatBytes(e.diskFreeBytes!)} free. Free some space first, or choose a lower resolution or fewer classes.`
+    );
+  }
+  const free = e.diskFreeBytes === null ? '' : `, which has ${formatBytes(e.diskFreeBytes)} free`;
+  return `Disk: each checkpoint takes about ${formatBytes(e.checkpointBytes)}; this training needs about ${needed} on the disk holding the project${free}.`;
+}
