@@ -4,9 +4,10 @@
  * Main writes every row; the worker writes checkpoints, sample grids and images to files.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
+import { formatBytes } from '../../shared/disk';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
 import type { Project } from '../store/project';
@@ -358,6 +359,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
             reached = item.step;
             pruneCheckpoints(project, runId, item.dir, item.step);
+            stopIfDiskNearlyFull(project.dir, item.dir, item.step);
             break;
           case 'sample':
             updateRun(project, runId, { sample_step: item.step, sample_file: project.relative(item.file), diversity: item.diversity });
@@ -400,7 +402,8 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
           publish();
           throw err;
         }
-        const failure = data.kind === 'disk-full' ? new AppError('disk-full', diskFullSentence(reached), { cause: err }) : err;
+        const failure =
+          data.kind === 'disk-full' && !(err instanceof DiskNearlyFull) ? new AppError('disk-full', diskFullSentence(reached), { cause: err }) : err;
         endRun(project, runId, 'failed', toErrorData(failure));
         publish();
         throw failure;
@@ -457,6 +460,40 @@ export async function estimate(project: Project, worker: WorkerClient, s: TrainS
  */
 export function diskNeeded(checkpointBytes: number, runs: number): number {
   return (runs + 1) * checkpointBytes + runs * 8 * 1024 * 1024;
+}
+
+/**
+ * Free space a run keeps beyond its next checkpoint: SQLite's WAL, the sample grids, and the rest of
+ * the computer, which should not find its disk full because of a training run.
+ */
+export const DISK_HEADROOM_BYTES = 16 * 1024 * 1024;
+
+/** A run stopped before the disk is full: its sentence is already the one to show. */
+class DiskNearlyFull extends AppError {
+  constructor(message: string) {
+    super('disk-full', message);
+  }
+}
+
+/**
+ * After a checkpoint: if the disk no longer has room for the next one and the headroom, the run stops
+ * here (thrown from the task's callback, so the worker winds the task down), at a checkpoint, before
+ * the disk is full, with a sentence that says why and what to do.
+ */
+function stopIfDiskNearlyFull(projectDir: string, checkpointDir: string, step: number): void {
+  const free = freeBytes(projectDir);
+  if (free === null) return;
+  let size = 0;
+  try {
+    for (const f of readdirSync(checkpointDir)) size += statSync(join(checkpointDir, f)).size;
+  } catch {
+    return;
+  }
+  if (free >= size + DISK_HEADROOM_BYTES) return;
+  throw new DiskNearlyFull(
+    `The disk holding the project is nearly full (${formatBytes(free)} free; a checkpoint of this run takes about ${formatBytes(size)}), ` +
+      `so training stopped at step ${step.toLocaleString('en')}, where it saved a checkpoint. Free some space, then resume the run.`,
+  );
 }
 
 /** Bytes free for the project's files on the disk holding `dir`, or null where that cannot be read. */
