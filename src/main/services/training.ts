@@ -359,7 +359,8 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
             updateRun(project, runId, { checkpoint_step: item.step, checkpoint_dir: project.relative(item.dir), step: item.step });
             reached = item.step;
             pruneCheckpoints(project, runId, item.dir, item.step);
-            stopIfDiskNearlyFull(project.dir, item.dir, item.step);
+            // (not after the last one, nor when the run is pausing or stopping anyway)
+            if (item.step < row.total_steps && !ctx.signal.aborted) stopIfDiskNearlyFull(project.dir, item.dir, item.step);
             break;
           case 'sample':
             updateRun(project, runId, { sample_step: item.step, sample_file: project.relative(item.file), diversity: item.diversity });
