@@ -73,7 +73,7 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
 
   it('import: stops with a sentence, keeps the project, and finishes once there is space', () => {
     fill(64);
-    expectPlainDiskFull(cli(['import', project, source]), /disk .*is full/i);
+    expectPlainDiskFull(cli(['import', project, source]), /disk .*is (nearly )?full/i);
     expectIntact(project);
     expect(leftovers(project)).toEqual([]);
 
@@ -82,6 +82,25 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ imported: 50, classes: { 'Ankle boot': 20, Bag: 30 } });
     expectIntact(project);
+  });
+
+  it('import on a nearly full disk: stops before the disk is full, says so, and goes on where it stopped', () => {
+    const other = join(disk, 'other');
+    expect(cli(['init', other]).code).toBe(0);
+    fill(16 * 1024 + 400); // the 16 MB kept free and room for about 15 of the 50 images
+    const r = cli(['import', `${other}.ganaug`, source]);
+    expectPlainDiskFull(
+      r,
+      /The disk holding the project is nearly full \([\d.]+ MB free\), so the import stopped after \d+ files\. Free some space, then import again: it goes on where it stopped\./,
+    );
+    expect(statfsSync(disk).bavail * statfsSync(disk).bsize).toBeGreaterThan(15 * MB); // stopped before the disk was full
+    expectIntact(`${other}.ganaug`);
+    freeSpace();
+    const again = cli(['import', `${other}.ganaug`, source, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ imported: 50, resumed: expect.any(Number) });
+    expect((JSON.parse(again.stdout) as { resumed: number }).resumed).toBeGreaterThan(0);
+    rmSync(`${other}.ganaug`, { recursive: true, force: true });
   });
 
   it('a disk full to the last byte: the project still reads, or says in words why not', () => {

@@ -132,6 +132,8 @@ export const ScanSummarySchema = z.object({
   classes: z.array(z.object({ name: z.string(), count: z.number() })),
   total: z.number(),
   problems: z.array(SourceProblemSchema),
+  /** The disk the import's training copies and thumbnails take at most, and what is free (null: unknown). */
+  disk: z.object({ neededBytes: z.number(), freeBytes: z.number().nullable() }),
 });
 
 export const CsvPreviewSchema = z.object({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diskIsEnough, diskSentence, formatBytes } from './disk';
+import { diskIsEnough, diskSentence, formatBytes, importDiskIsEnough, importDiskSentence } from './disk';
 
 describe('formatBytes', () => {
   it('uses decimal units, two significant digits below 10, whole numbers above', () => {
@@ -10,6 +10,20 @@ describe('formatBytes', () => {
     expect(formatBytes(25_400_000)).toBe('25 MB');
     expect(formatBytes(9_870_000_000)).toBe('9.9 GB');
     expect(formatBytes(1_234_000_000_000_000)).toBe('1,234 TB');
+  });
+});
+
+describe('importDiskSentence', () => {
+  it('says what the import keeps and what is free, or warns with both figures and what to do', () => {
+    expect(importDiskIsEnough({ neededBytes: 1_600_000_000, freeBytes: 75_000_000_000 })).toBe(true);
+    expect(importDiskSentence({ neededBytes: 1_600_000_000, freeBytes: 75_000_000_000 })).toBe(
+      'The project keeps a training copy and a thumbnail of each file: up to 1.6 GB on the disk holding it, which has 75 GB free.',
+    );
+    expect(importDiskIsEnough({ neededBytes: 1_600_000_000, freeBytes: 900_000_000 })).toBe(false);
+    expect(importDiskSentence({ neededBytes: 1_600_000_000, freeBytes: 900_000_000 })).toBe(
+      'Not enough disk space: the training copies and thumbnails of these files take up to 1.6 GB, and the disk holding the project has 900 MB free. ' +
+        'Free some space first (an import stopped by a full disk goes on where it stopped when you run it again).',
+    );
   });
 });
 

@@ -24,6 +24,30 @@ export function diskIsEnough(e: DiskEstimate): boolean {
   return e.diskFreeBytes === null || e.diskFreeBytes >= e.diskNeededBytes;
 }
 
+/** The disk an import needs at most, and what is free. */
+export interface ImportDisk {
+  neededBytes: number;
+  freeBytes: number | null;
+}
+
+/** Whether an import fits; unknown free space counts as room. */
+export function importDiskIsEnough(d: ImportDisk): boolean {
+  return d.freeBytes === null || d.freeBytes >= d.neededBytes;
+}
+
+/** Before an import: what its training copies and thumbnails take at most, beside what is free; a warning when it does not fit. */
+export function importDiskSentence(d: ImportDisk): string {
+  const needed = formatBytes(d.neededBytes);
+  if (!importDiskIsEnough(d)) {
+    return (
+      `Not enough disk space: the training copies and thumbnails of these files take up to ${needed}, and the disk holding the ` +
+      `project has ${formatBytes(d.freeBytes!)} free. Free some space first (an import stopped by a full disk goes on where it stopped when you run it again).`
+    );
+  }
+  const free = d.freeBytes === null ? '' : `, which has ${formatBytes(d.freeBytes)} free`;
+  return `The project keeps a training copy and a thumbnail of each file: up to ${needed} on the disk holding it${free}.`;
+}
+
 /** What the training needs on the disk and what is free, in one sentence; a warning when it does not fit. */
 export function diskSentence(e: DiskEstimate): string {
   const needed = formatBytes(e.diskNeededBytes);

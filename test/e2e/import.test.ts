@@ -103,6 +103,8 @@ describe('import wizard and class balance', () => {
     const summary = page.getByTestId('scan-summary');
     await summary.waitFor({ timeout: 30_000 });
     await expect.poll(() => page.getByTestId('scan-total').innerText()).toMatch(/24 image files in 3 classes/);
+    // 24 files x 64 KB at most, beside the free space of the disk holding the project
+    expect(await page.getByTestId('scan-disk').innerText()).toMatch(/^The project keeps a training copy and a thumbnail of each file: up to 1\.6 MB on the disk holding it, which has .+ free\.$/);
     await screenshot('import-scan.png');
   });
 

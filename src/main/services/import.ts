@@ -7,12 +7,14 @@
  */
 import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
+import { formatBytes, type ImportDisk } from '../../shared/disk';
 import { AppError } from '../../shared/errors';
 import { splitNearCopies, type ImportBatch, type ImportSummary, type RejectKind, type SourceProblem, type SourceSpec } from '../../shared/import-types';
 import { classify, type ClassifyInput } from '../../shared/import-classify';
 import { nearCopyMessage, nearCopyReports, nearDuplicatePairs } from '../../shared/phash';
 import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
+import { DISK_HEADROOM_BYTES, freeBytes, IMPORT_BYTES_PER_IMAGE } from './disk';
 import type { JobContext, JobSpec } from './jobs';
 
 export const CACHE_DIR = join('cache', 'train');
@@ -303,6 +305,25 @@ export function trimSummary(s: ImportSummary): ImportSummary & { truncated: bool
   return { ...s, rejected: cut(s.rejected), duplicates: cut(s.duplicates), conflicts: cut(s.conflicts), problems: cut(s.problems), truncated };
 }
 
+/** The disk an import of `files` files needs at most (training copies and thumbnails), and what is free. */
+export function importDisk(projectDir: string, files: number): ImportDisk {
+  return { neededBytes: files * IMPORT_BYTES_PER_IMAGE, freeBytes: freeBytes(projectDir) };
+}
+
+/**
+ * After each batch the import records: if the disk has less than the headroom left, the import stops
+ * (thrown from the task's callback: the worker winds down), resumable, before the disk is full.
+ */
+function stopIfDiskNearlyFull(projectDir: string, filesDone: number): void {
+  const free = freeBytes(projectDir);
+  if (free === null || free >= DISK_HEADROOM_BYTES) return;
+  throw new AppError(
+    'disk-full',
+    `The disk holding the project is nearly full (${formatBytes(free)} free), so the import stopped after ${filesDone.toLocaleString('en')} files. ` +
+      'Free some space, then import again: it goes on where it stopped.',
+  );
+}
+
 export interface ImportJobOptions {
   /** Called with the full summary before it is trimmed for the job row (the CLI prints it). */
   onSummary?: (s: ImportSummary) => void;
@@ -334,7 +355,10 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
         {
           signal: ctx.signal,
           onProgress: (done, total, message) => ctx.progress(done, total, message),
-          onItem: (batch) => stageBatch(project, importId, batch as ImportBatch),
+          onItem: (batch) => {
+            stageBatch(project, importId, batch as ImportBatch);
+            stopIfDiskNearlyFull(project.dir, (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n);
+          },
         },
       );
       if (ctx.signal.aborted) throw new AppError('cancelled', 'Import cancelled. Run it again to continue where it stopped.');

@@ -24,7 +24,7 @@ import { JobRunner } from './jobs';
 import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
 import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
-import { importSpec, normaliseSource } from './import';
+import { importDisk, importSpec, normaliseSource } from './import';
 import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 
@@ -210,7 +210,11 @@ export class AppSession {
         }
       },
       'import.previewCsv': async ({ file }) => (await this.#worker.runTask({ kind: 'preview-csv', file, rows: 10 })) as CallOutput<'import.previewCsv'>,
-      'import.scan': async ({ source }) => (await this.#worker.runTask({ kind: 'scan-source', spec: normaliseSource(source) })) as CallOutput<'import.scan'>,
+      'import.scan': async ({ source }) => {
+        const { project } = this.#require();
+        const scan = (await this.#worker.runTask({ kind: 'scan-source', spec: normaliseSource(source) })) as Omit<CallOutput<'import.scan'>, 'disk'>;
+        return { ...scan, disk: importDisk(project.dir, scan.total) };
+      },
       'import.latest': async ({ limit }) => latestImport(this.#require().project, limit),
       'balance.get': async () => getBalance(this.#require().project),
       'balance.setTarget': async ({ target }) => setBalanceTarget(this.#require().project, target),

@@ -4,13 +4,14 @@
  * Main writes every row; the worker writes checkpoints, sample grids and images to files.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
 import { formatBytes } from '../../shared/disk';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
 import type { Project } from '../store/project';
+import { DISK_HEADROOM_BYTES, freeBytes } from './disk';
 import type { JobContext, JobSpec } from './jobs';
 import type { WorkerClient } from './worker-client';
 
@@ -463,12 +464,6 @@ export function diskNeeded(checkpointBytes: number, runs: number): number {
   return (runs + 1) * checkpointBytes + runs * 8 * 1024 * 1024;
 }
 
-/**
- * Free space a run keeps beyond its next checkpoint: SQLite's WAL, the sample grids, and the rest of
- * the computer, which should not find its disk full because of a training run.
- */
-export const DISK_HEADROOM_BYTES = 16 * 1024 * 1024;
-
 /** A run stopped before the disk is full: its sentence is already the one to show. */
 class DiskNearlyFull extends AppError {
   constructor(message: string) {
@@ -497,15 +492,7 @@ function stopIfDiskNearlyFull(projectDir: string, checkpointDir: string, step: n
   );
 }
 
-/** Bytes free for the project's files on the disk holding `dir`, or null where that cannot be read. */
-export function freeBytes(dir: string): number | null {
-  try {
-    const fs = statfsSync(dir);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return null;
-  }
-}
+
 
 /** The job that generates `count` images of one class from a run's latest checkpoint. */
 export function generateSpec(runId: string, className: string, count: number, seed: number): JobSpec {

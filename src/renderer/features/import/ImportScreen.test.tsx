@@ -63,7 +63,14 @@ describe('ImportScreen', () => {
   });
 
   it('shows the pre-scan and warns clearly when no images were found', async () => {
-    renderImport({ 'import.scan': () => ({ classes: [], total: 0, problems: [{ kind: 'not-in-class-folder', message: '"x.jpg" is not inside a class folder.' }] }) });
+    renderImport({
+      'import.scan': () => ({
+        classes: [],
+        total: 0,
+        problems: [{ kind: 'not-in-class-folder', message: '"x.jpg" is not inside a class folder.' }],
+        disk: { neededBytes: 0, freeBytes: 1e9 },
+      }),
+    });
     fireEvent.click(screen.getByTestId('wizard-next'));
     fireEvent.change(screen.getByLabelText(/^Folder with one subfolder per class/), { target: { value: '/data' } });
     fireEvent.click(screen.getByTestId('wizard-next'));
@@ -75,13 +82,15 @@ describe('ImportScreen', () => {
   it('starts the import from the pre-scan and shows its progress', async () => {
     const job = makeJob({ id: 'imp', type: 'import', title: 'Import images from "skin"', progress: { done: 10, total: 40, unit: 'files', ratePerSecond: 20, etaSeconds: 2 } });
     const { onJob, rerender, client } = renderImport({
-      'import.scan': () => ({ classes: [{ name: 'nevus', count: 30 }, { name: 'melanoma', count: 10 }], total: 40, problems: [] }),
+      'import.scan': () => ({ classes: [{ name: 'nevus', count: 30 }, { name: 'melanoma', count: 10 }], total: 40, problems: [], disk: { neededBytes: 2_621_440, freeBytes: 1_000_000 } }),
       'jobs.start': () => job,
     });
     fireEvent.click(screen.getByTestId('wizard-next'));
     fireEvent.change(screen.getByLabelText(/^Folder with one subfolder per class/), { target: { value: '/data/skin' } });
     fireEvent.click(screen.getByTestId('wizard-next'));
     expect(await screen.findByText('melanoma')).toBeTruthy();
+    // not enough room: said before the import, which can still start (it stops in words if the disk fills)
+    expect(screen.getByTestId('scan-disk').textContent).toMatch(/^Not enough disk space.*take up to 2.6 MB, and the disk holding the project has 1 MB free\./);
     fireEvent.click(screen.getByRole('button', { name: 'Import 40 files' }));
     await waitFor(() => expect(onJob).toHaveBeenCalledWith(job));
     expect(client.calls.find((c) => c.name === 'jobs.start')?.input).toEqual({ type: 'import', source: { kind: 'folder', root: '/data/skin' } });

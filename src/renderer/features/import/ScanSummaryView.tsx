@@ -2,6 +2,7 @@ import { Accordion, Alert, Badge, Group, List, Stack, Table, Text, Title } from 
 import { IconAlertTriangle, IconInfoCircle } from '@tabler/icons-react';
 import type { ScanSummary } from './types';
 import { groupProblems, plural } from './importText';
+import { importDiskIsEnough, importDiskSentence } from '../../../shared/disk';
 
 const SHOWN_PER_GROUP = 50;
 
@@ -22,6 +23,17 @@ export function ScanSummaryView({ scan }: { scan: ScanSummary }) {
           is opened and checked during the import; damaged files are reported then, not now.
         </Text>
       )}
+
+      {scan.total > 0 &&
+        (importDiskIsEnough(scan.disk) ? (
+          <Text size="sm" c="dimmed" data-testid="scan-disk">
+            {importDiskSentence(scan.disk)}
+          </Text>
+        ) : (
+          <Alert color="yellow" icon={<IconAlertTriangle size={18} />} title="Not enough disk space" data-testid="scan-disk">
+            {importDiskSentence(scan.disk)}
+          </Alert>
+        ))}
 
       {scan.classes.length > 0 && (
         <Table.ScrollContainer minWidth={300} maxHeight={320}>

@@ -33,7 +33,7 @@ const plain: CsvPreview = {
   suggested: { format: 'columns', fileColumn: 'filename', labelColumn: 'label' },
 };
 
-const scan = { classes: [{ name: 'a', count: 3 }], total: 3, problems: [] };
+const scan = { classes: [{ name: 'a', count: 3 }], total: 3, problems: [], disk: { neededBytes: 196_608, freeBytes: null } };
 
 describe('wizard steps', () => {
   it('goes forward only with a complete location, and back', () => {
@@ -59,7 +59,7 @@ describe('wizard steps', () => {
     const edited = run([{ type: 'set-path', field: 'root', value: '/e' }], s);
     expect(scanIsCurrent(edited)).toBe(false);
     // a scan that found nothing blocks the import
-    expect(canStartImport(run([{ type: 'scanned', scan: { classes: [], total: 0, problems: [] } }], s))).toBe(false);
+    expect(canStartImport(run([{ type: 'scanned', scan: { classes: [], total: 0, problems: [], disk: { neededBytes: 0, freeBytes: null } } }], s))).toBe(false);
   });
 
   it('moves to progress and result with the job, and resets keeping the source type', () => {
