@@ -127,9 +127,8 @@ function endRun(project: Project, runId: string, status: RunRow['status'], error
  * images came from (their provenance names the checkpoint; it can make them again). The app resumes
  * and generates from the latest checkpoint, and a checkpoint of the default 64 px cWGAN-GP (weights
  * and Adam's two moments) takes 79 MB, of the 128 px DCGAN about 290 MB, about 20 of them per run:
- * kept, they filled disks. Called only after the row
- * points at `keep`, so the recorded checkpoint always exists; newer names (a write under way) are left
- * alone. Best effort.
+ * kept, they filled disks. Called only after the row points at `keep`, so the recorded checkpoint
+ * always exists; newer names (a write under way) are left alone. Best effort.
  */
 function pruneCheckpoints(project: Project, runId: string, keep: string, step: number): void {
   const dir = dirname(keep);
@@ -151,7 +150,7 @@ function pruneCheckpoints(project: Project, runId: string, keep: string, step: n
  * The sentence for a run stopped by a full disk: where it got to and what to do. Each front door adds
  * where Resume starts (the dashboard: "Resume tries again from step N."; the CLI: its --resume command).
  */
-export function diskFullSentence(step: number): string {
+function diskFullSentence(step: number): string {
   return `The disk holding the project is full, so training stopped at step ${step.toLocaleString('en')}. Free some space, then resume the run.`;
 }
 
@@ -491,8 +490,6 @@ function stopIfDiskNearlyFull(projectDir: string, checkpointDir: string, step: n
       `so training stopped at step ${step.toLocaleString('en')}, where it saved a checkpoint. Free some space, then resume the run.`,
   );
 }
-
-
 
 /** The job that generates `count` images of one class from a run's latest checkpoint. */
 export function generateSpec(runId: string, className: string, count: number, seed: number): JobSpec {
