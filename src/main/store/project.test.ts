@@ -11,7 +11,13 @@ import { DB_FILE, Project } from './project';
 
 const tmp = useTmp();
 const isRoot = process.getuid?.() === 0;
-const readOnlyDisk = mountSmallDisk(mkdtempSync(join(tmpdir(), 'gan-augment-ro-disk-')), 4);
+const readOnlyDir = mkdtempSync(join(tmpdir(), 'gan-augment-ro-disk-'));
+const readOnlyDisk = mountSmallDisk(readOnlyDir, 4);
+// top level: runs even when the read-only tests are filtered out
+afterAll(() => {
+  if (typeof readOnlyDisk !== 'string') readOnlyDisk.unmount();
+  rmSync(readOnlyDir, { recursive: true, force: true });
+});
 
 describe('Project store', () => {
   it('creates <name>.ganaug with WAL, foreign keys, the latest schema and metadata', () => {
@@ -46,10 +52,6 @@ describe('Project store', () => {
 
   describe.skipIf(typeof readOnlyDisk === 'string')(`on a read-only disk${typeof readOnlyDisk === 'string' ? ` (skipped: ${readOnlyDisk})` : ''}`, () => {
     const disk = readOnlyDisk as SmallDisk;
-    afterAll(() => {
-      disk.unmount();
-      rmSync(disk.dir, { recursive: true, force: true });
-    });
 
     it('refuses to create a project there, in words, and to open one for changes; status still reads it', () => {
       const p = Project.create(disk.dir, 'shared');
