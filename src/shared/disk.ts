@@ -1,4 +1,4 @@
-/** Disk sizes in words, before a training run and an import (the app and the CLI say the same). Pure. */
+/** Disk sizes in words, before a training run (the app and `train --estimate`) and an import (the wizard). Pure. */
 
 /** 26,214,400 -> "26 MB"; decimal units, as file managers show them; two significant digits below 10. */
 export function formatBytes(bytes: number): string {
