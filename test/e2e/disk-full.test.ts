@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountSmallDisk, type SmallDisk } from '../helpers/small-disk';
-import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
+import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served, runDashboard, runStatusShown } from './helpers';
 
 let app: OpenApp | undefined;
 let served: Served;
@@ -22,8 +22,8 @@ const projects = mkdtempSync(join(tmpdir(), 'gan-augment-e2e-disk-'));
 const disk = mountSmallDisk(projects, 32);
 const reason = typeof disk === 'string' ? disk : '';
 
-const dashboard = () => page.getByTestId('run-dashboard');
-const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
+const dashboard = () => runDashboard(page);
+const runStatus = () => runStatusShown(page);
 /** The step the dashboard shows ("1,234 of 3,000" -> 1234). */
 const stepShown = async () => Number(((await dashboard().getByTestId('run-step').innerText()).split(' of ')[0] ?? '').replace(/,/g, ''));
 

@@ -11,7 +11,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
+import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served, runDashboard, runStatusShown } from './helpers';
 
 let app: OpenApp | undefined;
 let served: Served;
@@ -22,8 +22,8 @@ const STEPS = 6;
 let imagesShown = '';
 const FAULT_STEP = 3;
 
-const dashboard = () => page.getByTestId('run-dashboard');
-const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
+const dashboard = () => runDashboard(page);
+const runStatus = () => runStatusShown(page);
 const sentence = () => dashboard().getByTestId('run-status-sentence').innerText();
 
 /** Starts a tiny run on `backend` from the form, as run number `nth`; the dashboard then shows it computing there. */

@@ -106,6 +106,16 @@ export async function fillTinyRun(page: Page, options: { steps: number; backend:
   return form;
 }
 
+/** The training screen's dashboard of the run shown. */
+export function runDashboard(page: Page): Locator {
+  return page.getByTestId('run-dashboard');
+}
+
+/** The run's status as the dashboard's badge says it ("Failed", "Completed"). */
+export async function runStatusShown(page: Page): Promise<string> {
+  return (await runDashboard(page).getByTestId('run-status').textContent()) ?? '';
+}
+
 /** Closes every notification (notifications slide in and out; one may move or go while it is being clicked). */
 export async function closeNotifications(page: Page): Promise<void> {
   const close = page.locator('.mantine-Notification-closeButton');

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served } from './helpers';
+import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served, runDashboard, runStatusShown } from './helpers';
 
 let app: OpenApp | undefined;
 let served: Served;
@@ -52,7 +52,7 @@ function childPids(pid: number): number[] {
   return out;
 }
 
-const dashboard = () => page.getByTestId('run-dashboard');
+const dashboard = () => runDashboard(page);
 
 /** Pauses a run whose worker is frozen: "Pausing…", then the app kills the worker and the run pauses. */
 async function pauseFrozen(): Promise<void> {
@@ -66,7 +66,7 @@ async function pauseFrozen(): Promise<void> {
     /^Paused at step \d+\. (Resume to carry on from there|Resume carries on from its last checkpoint, step \d+)\.$/,
   );
 }
-const runStatus = async () => (await dashboard().getByTestId('run-status').textContent()) ?? '';
+const runStatus = () => runStatusShown(page);
 
 beforeAll(async () => {
   app = await openApp({ env: { GAN_AUGMENT_CANCEL_GRACE_MS: String(CANCEL_GRACE_MS) } });

@@ -14,7 +14,7 @@ import { classify, type ClassifyInput } from '../../shared/import-classify';
 import { nearCopyMessage, nearCopyReports, nearDuplicatePairs } from '../../shared/phash';
 import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
-import { DISK_HEADROOM_BYTES, freeBytes, IMPORT_BYTES_PER_IMAGE } from './disk';
+import { freeBytes, IMPORT_BYTES_PER_IMAGE, shortOfRoom } from '../disk';
 import type { JobContext, JobSpec } from './jobs';
 
 export const CACHE_DIR = join('cache', 'train');
@@ -313,13 +313,14 @@ export function importDisk(projectDir: string, files: number): ImportDisk {
 /**
  * After each batch the import records: if the disk has less than the headroom left, the import stops
  * (thrown from the task's callback: the worker winds down), resumable, before the disk is full.
+ * `filesDone` is counted only then.
  */
-function stopIfDiskNearlyFull(projectDir: string, filesDone: number): void {
-  const free = freeBytes(projectDir);
-  if (free === null || free >= DISK_HEADROOM_BYTES) return;
+function stopIfDiskNearlyFull(projectDir: string, filesDone: () => number): void {
+  const free = shortOfRoom(projectDir);
+  if (free === null) return;
   throw new AppError(
     'disk-full',
-    `The disk holding the project is nearly full (${formatBytes(free)} free), so the import stopped after ${filesDone.toLocaleString('en')} files. ` +
+    `The disk holding the project is nearly full (${formatBytes(free)} free), so the import stopped after ${filesDone().toLocaleString('en')} files. ` +
       'Free some space, then import again: it goes on where it stopped.',
   );
 }
@@ -357,7 +358,7 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
           onProgress: (done, total, message) => ctx.progress(done, total, message),
           onItem: (batch) => {
             stageBatch(project, importId, batch as ImportBatch);
-            stopIfDiskNearlyFull(project.dir, (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n);
+            stopIfDiskNearlyFull(project.dir, () => (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n);
           },
         },
       );

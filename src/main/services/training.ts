@@ -11,7 +11,7 @@ import { formatBytes } from '../../shared/disk';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
 import type { Project } from '../store/project';
-import { DISK_HEADROOM_BYTES, freeBytes } from './disk';
+import { freeBytes, shortOfRoom } from '../disk';
 import type { JobContext, JobSpec } from './jobs';
 import type { WorkerClient } from './worker-client';
 
@@ -111,13 +111,13 @@ const unsavedEnds = new WeakMap<Project, Map<string, { status: RunRow['status'];
 
 /** Saves how a run ended where the disk allows, else keeps it in memory (`unsavedEnds`). */
 function endRun(project: Project, runId: string, status: RunRow['status'], error: AppErrorData | null = null): void {
-  const fields = error ? { status, error: JSON.stringify(error) } : { status };
+  const json = error ? JSON.stringify(error) : null;
   try {
-    updateRun(project, runId, fields);
+    updateRun(project, runId, json ? { status, error: json } : { status });
   } catch {
     let m = unsavedEnds.get(project);
     if (!m) unsavedEnds.set(project, (m = new Map()));
-    m.set(runId, { status, error: error ? JSON.stringify(error) : null });
+    m.set(runId, { status, error: json });
   }
 }
 
@@ -476,15 +476,14 @@ class DiskNearlyFull extends AppError {
  * the disk is full, with a sentence that says why and what to do.
  */
 function stopIfDiskNearlyFull(projectDir: string, checkpointDir: string, step: number): void {
-  const free = freeBytes(projectDir);
-  if (free === null) return;
   let size = 0;
   try {
     for (const f of readdirSync(checkpointDir)) size += statSync(join(checkpointDir, f)).size;
   } catch {
     return;
   }
-  if (free >= size + DISK_HEADROOM_BYTES) return;
+  const free = shortOfRoom(projectDir, size);
+  if (free === null) return;
   throw new DiskNearlyFull(
     `The disk holding the project is nearly full (${formatBytes(free)} free; a checkpoint of this run takes about ${formatBytes(size)}), ` +
       `so training stopped at step ${step.toLocaleString('en')}, where it saved a checkpoint. Free some space, then resume the run.`,

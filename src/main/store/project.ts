@@ -5,11 +5,12 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ClassSummary, ProjectStatus } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
+import { freeBytes } from '../disk';
 import { acquireLock, type ProjectLock } from './lock';
 import { LATEST_VERSION } from './migrations';
 import { migrate, newerVersionError, schemaVersion } from './migrate';
@@ -46,12 +47,8 @@ const NEARLY_FULL_BYTES = 1024 * 1024;
 export function diskFullInstead(dir: string, err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return err;
-  try {
-    const fs = statfsSync(dir);
-    if (fs.bavail * fs.bsize >= NEARLY_FULL_BYTES) return err;
-  } catch {
-    return err;
-  }
+  const free = freeBytes(dir);
+  if (free === null || free >= NEARLY_FULL_BYTES) return err;
   return new AppError('disk-full', 'The disk holding the project is full, so it cannot even be read. Free some space and try again; nothing was lost.', {
     cause: err,
   });
@@ -106,9 +103,9 @@ function checkIsProjectFolder(dir: string): void {
   }
 }
 
-function isWritable(dir: string): boolean {
+function isWritable(path: string): boolean {
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(path, constants.W_OK);
     return true;
   } catch {
     return false;
@@ -116,10 +113,7 @@ function isWritable(dir: string): boolean {
 }
 
 function checkWritable(dir: string): void {
-  try {
-    accessSync(dir, constants.W_OK);
-    accessSync(join(dir, DB_FILE), constants.W_OK);
-  } catch {
+  if (!isWritable(dir) || !isWritable(join(dir, DB_FILE))) {
     throw new AppError(
       'read-only',
       `The project at ${dir} is read-only (the folder or disk does not allow changes). Copy it to a folder you can write to, or change its permissions. It was not changed.`,

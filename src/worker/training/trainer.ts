@@ -415,10 +415,10 @@ export abstract class GanTrainer {
    * moments of every trainable weight, the topologies and the metadata. For the disk a run needs.
    */
   checkpointBytes(): number {
-    const count = (ws: readonly { shape: readonly (number | null)[] }[]) => ws.reduce((a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1), 0);
     let bytes = 8 * 1024; // checkpoint.json (the config, pretty-printed), the optimizers' step counters
     for (const model of [this.generator, this.discriminator]) {
-      bytes += 4 * (count(model.weights) + 2 * count(model.trainableWeights));
+      const trainable = model.trainableWeights.reduce((a, w) => a + tf.util.sizeFromShape(w.shape as number[]), 0);
+      bytes += 4 * (model.countParams() + 2 * trainable);
       bytes += JSON.stringify(model.toJSON(null, false)).length + 64 * model.weights.length; // the topology, the weights manifest
     }
     return bytes;

@@ -14,6 +14,15 @@ export const DISK_HEADROOM_BYTES = 16 * 1024 * 1024;
  */
 export const IMPORT_BYTES_PER_IMAGE = 64 * 1024;
 
+/**
+ * The bytes free on the disk holding `dir` when they are fewer than `nextWriteBytes` and the headroom
+ * (the work should stop there, and say so), else null; null too where the free space cannot be read.
+ */
+export function shortOfRoom(dir: string, nextWriteBytes = 0): number | null {
+  const free = freeBytes(dir);
+  return free !== null && free < nextWriteBytes + DISK_HEADROOM_BYTES ? free : null;
+}
+
 /** Bytes free for the project's files on the disk holding `dir`, or null where that cannot be read. */
 export function freeBytes(dir: string): number | null {
   try {
