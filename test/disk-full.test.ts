@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diskFullInstead } from '../src/main/store/project';
+import type { RunFootprint } from '../src/shared/contract';
+import { deleteRun, runFootprint } from '../src/main/services/run-deletion';
+import { listRuns } from '../src/main/services/training';
+import { diskFullInstead, Project } from '../src/main/store/project';
 import { mountSmallDisk, type SmallDisk } from './helpers/small-disk';
 
 const root = join(__dirname, '..');
@@ -206,6 +209,42 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     expect(onDisk()).toEqual(listed());
     expect(listed()).toHaveLength(60);
     expectIntact(project);
+  });
+
+  it('deleting a run on a disk full to the last byte (the app holds the project open): the run goes and its space is freed', () => {
+    const opened = Project.open(project); // as the app holds it: its lock and SQLite's files are there already
+    let deleted: RunFootprint;
+    try {
+      const before = runFootprint(opened, runId);
+      expect(before.generatedImages).toBe(60);
+      fill(0);
+      deleted = deleteRun(opened, runId);
+      expect(deleted).toEqual(before);
+      // the space is free again (tmpfs gives it back at once)
+      expect(statfsSync(disk).bavail * statfsSync(disk).bsize).toBeGreaterThanOrEqual(before.diskBytes * 0.9);
+      expect(listRuns(opened).map((r) => r.id)).not.toContain(runId);
+    } finally {
+      opened.close();
+      freeSpace();
+    }
+    expect(existsSync(join(project, 'runs', runId))).toBe(false);
+    expect(existsSync(join(project, 'generated', runId))).toBe(false);
+    expect(readdirSync(join(project, 'runs')).filter((n) => n.startsWith('.deleting-'))).toEqual([]);
+    expectIntact(project);
+  });
+
+  it('deleting a run through the CLI on a disk full to the last byte: it cannot open the project, and says what to do', () => {
+    const victim = (JSON.parse(cli(['runs', project, '--json']).stdout) as { id: string }[])[0]!.id;
+    fill(0);
+    const r = cli(['delete-run', project, victim, '--yes']);
+    freeSpace();
+    expectPlainDiskFull(r, /^Disk full: The disk holding the project is full to the last byte, so the project cannot be opened to delete the run\. Free a few megabytes elsewhere, then delete it again\.\n$/);
+    expect(existsSync(join(project, 'runs', victim))).toBe(true);
+    expectIntact(project);
+    const again = cli(['delete-run', project, victim, '--yes', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ runId: victim, diskBytes: expect.any(Number) });
+    expect(existsSync(join(project, 'runs', victim))).toBe(false);
   });
 
   it("SQLite's \"disk I/O error\" on a (nearly) full disk is put down to the disk; elsewhere it is left alone", () => {

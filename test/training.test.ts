@@ -177,4 +177,32 @@ describe('gan-augment train / generate', () => {
     expect(cli(['train', project, ...tiny, '--classes', 'Unicorn', '--steps', '2']).stderr).toContain('no class named "Unicorn"');
     expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--steps', '0']).code).toBe(2);
   });
+
+  it('runs lists the runs with the disk each takes; delete-run says what it deletes, and deletes only with --yes', () => {
+    const listed = json<{ id: string; status: string; diskBytes: number; generatedImages: number }[]>(['runs', project, '--json']);
+    const bag = listed.find((r) => r.id === first.run)!;
+    expect(bag).toMatchObject({ status: 'completed', generatedImages: 4 });
+    expect(bag.diskBytes).toBeGreaterThan(100_000);
+    const text = cli(['runs', project]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`${first.run}  dcgan Bag: completed, step 5 of 5, `);
+    expect(text.stdout).toMatch(/, 4 generated images\n/);
+    expect(text.stdout).toMatch(/^In all [\d.]+ (KB|MB)\. Delete a run you no longer need with: gan-augment delete-run ".+" RUN$/m);
+
+    const ask = cli(['delete-run', project, first.run]);
+    expect(ask.code).toBe(2);
+    expect(ask.stdout).toMatch(
+      new RegExp(`^Run ${first.run}: This deletes the run's checkpoints, sample images and loss history, and the 4 images generated from it, freeing [\\d.]+ (KB|MB) on the disk\\. It cannot be undone\\.\n$`),
+    );
+    expect(ask.stderr).toBe('Please check your input: Nothing was deleted. To delete the run, add --yes.\n');
+    expect(existsSync(join(project, 'runs', first.run))).toBe(true);
+
+    const done = cli(['delete-run', project, first.run, '--yes']);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(new RegExp(`^Deleted run ${first.run} and its 4 generated images: [\\d.]+ (KB|MB) freed\\.\n$`));
+    expect(existsSync(join(project, 'runs', first.run))).toBe(false);
+    expect(existsSync(join(project, 'generated', first.run))).toBe(false);
+    expect(json<{ id: string }[]>(['runs', project, '--json']).map((r) => r.id)).not.toContain(first.run);
+    expect(cli(['delete-run', project, first.run, '--yes']).stderr).toBe(`Not found: There is no training run "${first.run}" in this project.\n`);
+  });
 });

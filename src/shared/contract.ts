@@ -258,6 +258,10 @@ export const RunSchema = z.object({
 export type Run = z.infer<typeof RunSchema>;
 export type RunPreparing = NonNullable<Run['preparing']>;
 
+/** What deleting a run deletes (before), or deleted (after): the disk its files take, and the images generated from it. */
+export const RunFootprintSchema = z.object({ runId: z.string(), diskBytes: z.number(), generatedImages: z.number().int() });
+export type RunFootprint = z.infer<typeof RunFootprintSchema>;
+
 export const GeneratedImageSchema = z.object({
   id: z.number(),
   runId: z.string(),
@@ -328,6 +332,9 @@ export const calls = {
   'runs.pause': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunSchema },
   'runs.resume': { input: z.object({ runId: z.string().min(1), steps: z.number().int().min(1).optional() }).strict(), output: RunSchema },
   'runs.stop': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunSchema },
+  'runs.footprint': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunFootprintSchema },
+  /** Deletes a run that is not training: checkpoints, samples, loss history, the images generated from it. */
+  'runs.delete': { input: z.object({ runId: z.string().min(1) }).strict(), output: RunFootprintSchema },
   /** The latest sample grid (one row per class, fixed latent seeds per column) as a data: URL. */
   'runs.sample': { input: z.object({ runId: z.string().min(1) }).strict(), output: z.object({ step: z.number(), image: z.string() }).nullable() },
   'generate.start': {
@@ -362,6 +369,8 @@ export const events = {
   'job.updated': JobSchema,
   /** A run changed (status, step, checkpoint, new sample grid); `metrics` holds the points since the last event. */
   'run.updated': z.object({ run: RunSchema, metrics: z.array(MetricPointSchema) }),
+  /** A run and the images generated from it were deleted. */
+  'run.deleted': z.object({ runId: z.string() }),
   'project.changed': ProjectStatusSchema.nullable(),
 } as const;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diskIsEnough, diskSentence, formatBytes, importDiskIsEnough, importDiskSentence } from './disk';
+import { diskIsEnough, diskSentence, formatBytes, importDiskIsEnough, importDiskSentence, runDeletedSentence, runDeletionSentence } from './disk';
 
 describe('formatBytes', () => {
   it('uses decimal units, two significant digits below 10, whole numbers above', () => {
@@ -41,5 +41,18 @@ describe('diskSentence', () => {
     expect(diskSentence(e)).toBe(
       'Not enough disk space: this training needs about 1.9 GB on the disk holding the project, which has 700 MB free. Free some space first, or choose a lower resolution or fewer classes.',
     );
+  });
+});
+
+describe('run deletion sentences', () => {
+  it('say what goes, the images generated from the run included, and what it frees', () => {
+    expect(runDeletionSentence({ diskBytes: 79_400_000, generatedImages: 128 })).toBe(
+      "This deletes the run's checkpoints, sample images and loss history, and the 128 images generated from it, freeing 79 MB on the disk. It cannot be undone.",
+    );
+    expect(runDeletionSentence({ diskBytes: 164_000, generatedImages: 0 })).toBe(
+      "This deletes the run's checkpoints, sample images and loss history, freeing 164 KB on the disk. It cannot be undone.",
+    );
+    expect(runDeletedSentence('run-1', { diskBytes: 2_300_000_000, generatedImages: 1 })).toBe('Deleted run run-1 and its 1 generated image: 2.3 GB freed.');
+    expect(runDeletedSentence('run-1', { diskBytes: 5_000, generatedImages: 0 })).toBe('Deleted run run-1: 5 KB freed.');
   });
 });

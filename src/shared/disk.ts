@@ -60,3 +60,17 @@ export function diskSentence(e: DiskEstimate): string {
   const free = e.diskFreeBytes === null ? '' : `, which has ${formatBytes(e.diskFreeBytes)} free`;
   return `Disk: each checkpoint takes about ${formatBytes(e.checkpointBytes)}; this training needs about ${needed} on the disk holding the project${free}.`;
 }
+
+/** What deleting a training run deletes, for the app's confirmation and the CLI's `delete-run` without `--yes`. */
+export function runDeletionSentence(f: { diskBytes: number; generatedImages: number }): string {
+  const n = f.generatedImages;
+  const images = n === 0 ? '' : `, and the ${n.toLocaleString('en')} ${n === 1 ? 'image' : 'images'} generated from it`;
+  return `This deletes the run's checkpoints, sample images and loss history${images}, freeing ${formatBytes(f.diskBytes)} on the disk. It cannot be undone.`;
+}
+
+/** After a run was deleted. */
+export function runDeletedSentence(runId: string, f: { diskBytes: number; generatedImages: number }): string {
+  const n = f.generatedImages;
+  const images = n === 0 ? '' : ` and its ${n.toLocaleString('en')} generated ${n === 1 ? 'image' : 'images'}`;
+  return `Deleted run ${runId}${images}: ${formatBytes(f.diskBytes)} freed.`;
+}

@@ -8,6 +8,7 @@
  * of one class are generated and shown. Screenshots of the dashboard and the grid.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeNotifications, createSampleProject, fillTinyRun, openApp, screenshotPath, unexpectedConsoleErrors, type OpenApp, type Served, runDashboard, runStatusShown } from './helpers';
@@ -193,6 +194,31 @@ describe('training dashboard and generation', () => {
     await page.getByTestId('generated-thumb').first().hover();
     await page.getByRole('tooltip').waitFor();
     await page.screenshot({ path: screenshotPath('generated.png'), fullPage: true });
+  });
+
+  it('deletes the run after saying what goes: its images leave the Gallery and its files the disk', async () => {
+    const [projectDir] = readdirSync(served.projectsDir).filter((n) => n.endsWith('.ganaug')).map((n) => join(served.projectsDir, n));
+    const runId = readdirSync(join(projectDir!, 'runs'))[0]!;
+    expect(readdirSync(join(projectDir!, 'generated'))).toEqual([runId]);
+    await page.getByTestId('nav-training').click();
+    await dashboard().getByTestId('run-delete').click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByTestId('delete-run-sentence').innerText()).toMatch(
+      /^This deletes the run's checkpoints, sample images and loss history, and the 4 images generated from it, freeing [\d.]+ (KB|MB) on the disk\. It cannot be undone\.$/,
+    );
+    await tidyForScreenshot();
+    // once the dialog has faded in
+    await expect.poll(() => dialog.evaluate((el) => getComputedStyle(el.closest('.mantine-Modal-content') ?? el).opacity)).toBe('1');
+    await page.screenshot({ path: screenshotPath('delete-run.png') });
+    await dialog.getByRole('button', { name: 'Delete run' }).click();
+    await page.getByTestId('training-no-runs').waitFor();
+    expect(await page.getByText(new RegExp(`^Deleted run ${runId} and its 4 generated images: [\\d.]+ (KB|MB) freed\\.$`)).count()).toBe(1);
+    expect(readdirSync(join(projectDir!, 'runs'))).toEqual([]);
+    expect(readdirSync(join(projectDir!, 'generated'))).toEqual([]);
+    await page.getByTestId('nav-gallery').click();
+    await page.getByTestId('generate-no-runs').waitFor();
+    await page.getByTestId('generated-empty').waitFor();
+    expect(await page.getByTestId('generated-thumb').count()).toBe(0);
   });
 
   it('logged no errors in the browser console', () => {

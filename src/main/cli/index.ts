@@ -15,8 +15,9 @@ import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
 import { importSpec } from '../services/import';
-import { createRuns, estimate, generateSpec, getRun, trainSpec, type RunEvent } from '../services/training';
-import { diskSentence } from '../../shared/disk';
+import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
+import { deleteRun, runFootprint } from '../services/run-deletion';
+import { diskSentence, formatBytes, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
@@ -81,19 +82,30 @@ async function runJobHere(project: Project, spec: JobSpec, quiet: boolean): Prom
   return final?.result;
 }
 
-/** Opens a project for writing (taking its lock), runs `fn`, and always closes it; errors end the process in words. */
-async function withProject(path: string, purpose: string, json: boolean, fn: (project: Project) => Promise<void>): Promise<void> {
+/**
+ * Opens a project for writing (taking its lock), runs `fn`, and always closes it; errors end the
+ * process in words. `openFailed` may put a failure to open in the command's own words.
+ */
+async function withProject(
+  path: string,
+  purpose: string,
+  json: boolean,
+  fn: (project: Project) => Promise<void>,
+  openFailed: (err: unknown) => unknown = (err) => err,
+): Promise<void> {
   let project: Project | undefined;
   try {
     project = Project.open(path, { purpose });
+  } catch (err) {
+    fail(openFailed(err), json);
+  }
+  try {
     await fn(project);
   } catch (err) {
-    project?.close();
-    project = undefined;
+    project.close();
     fail(err, json);
-  } finally {
-    project?.close();
   }
+  project.close();
 }
 
 export function buildProgram(): Command {
@@ -380,6 +392,71 @@ export function buildProgram(): Command {
             process.stdout.write(JSON.stringify(outcomes.length > 1 ? { ...last, runs: outcomes } : last) + '\n');
           }
         }),
+    );
+
+  program
+    .command('runs')
+    .description("list the project's training runs: status, step, the disk each takes, the images generated from it")
+    .argument('<project>', 'project folder')
+    .option('--json', 'print [{ id, model, classes, status, step, totalSteps, checkpointStep, diskBytes, generatedImages }]')
+    .action((path: string, o: { json?: boolean }) => {
+      let project: Project | undefined;
+      try {
+        project = Project.openReadOnly(path);
+        const p = project;
+        const runs = listRuns(p).map((r) => ({ run: r, footprint: runFootprint(p, r.id) }));
+        if (o.json) {
+          const rows = runs.map(({ run: r, footprint: f }) => ({
+            id: r.id,
+            model: r.model,
+            classes: r.classes,
+            status: r.status,
+            step: r.step,
+            totalSteps: r.totalSteps,
+            checkpointStep: r.checkpointStep,
+            diskBytes: f.diskBytes,
+            generatedImages: f.generatedImages,
+          }));
+          process.stdout.write(JSON.stringify(rows) + '\n');
+        } else if (runs.length === 0) process.stdout.write('No training runs yet.\n');
+        else {
+          const lines = runs.map(({ run: r, footprint: f }) => {
+            const images = f.generatedImages === 0 ? '' : `, ${f.generatedImages.toLocaleString('en')} generated images`;
+            return `${r.id}  ${r.model} ${r.classes.join(', ')}: ${r.status}, step ${r.step.toLocaleString('en')} of ${r.totalSteps.toLocaleString('en')}, ${formatBytes(f.diskBytes)}${images}`;
+          });
+          const total = runs.reduce((sum, { footprint: f }) => sum + f.diskBytes, 0);
+          process.stdout.write(`${lines.join('\n')}\nIn all ${formatBytes(total)}. Delete a run you no longer need with: gan-augment delete-run ${JSON.stringify(p.dir)} RUN\n`);
+        }
+      } catch (err) {
+        project?.close();
+        project = undefined;
+        fail(err, !!o.json);
+      } finally {
+        project?.close();
+      }
+    });
+
+  program
+    .command('delete-run')
+    .description('delete a training run that is not training: its checkpoints, sample images, loss history and the images generated from it')
+    .argument('<project>', 'project folder')
+    .argument('<run>', 'the run (see "gan-augment runs")')
+    .option('--yes', 'delete it; without this, say what would be deleted and delete nothing')
+    .option('--json', 'print { runId, diskBytes, generatedImages } of what was deleted')
+    .action((path: string, runId: string, o: { yes?: boolean; json?: boolean }) =>
+      withProject(path, 'gan-augment delete-run', !!o.json, async (project) => {
+        if (!o.yes) {
+          process.stdout.write(`Run ${runId}: ${runDeletionSentence(runFootprint(project, runId))}\n`);
+          throw new AppError('validation', 'Nothing was deleted. To delete the run, add --yes.', { field: 'yes' });
+        }
+        const deleted = deleteRun(project, runId);
+        process.stdout.write(o.json ? JSON.stringify(deleted) + '\n' : runDeletedSentence(runId, deleted) + '\n');
+      }, (err) =>
+        // Opening writes (the lock, SQLite's files): on a disk full to the last byte, the way to free space cannot start.
+        toErrorData(err).kind === 'disk-full'
+          ? new AppError('disk-full', 'The disk holding the project is full to the last byte, so the project cannot be opened to delete the run. Free a few megabytes elsewhere, then delete it again.')
+          : err,
+      ),
     );
 
   program

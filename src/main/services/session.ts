@@ -27,6 +27,7 @@ import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, se
 import { importDisk, importSpec, normaliseSource } from './import';
 import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
+import { deleteRun, runFootprint } from './run-deletion';
 
 export interface SessionOptions {
   mode: 'electron' | 'web';
@@ -271,6 +272,12 @@ export class AppSession {
           this.#emit('run.updated', { run: getRun(project, runId), metrics: [] });
         } else throw new AppError('conflict', `This run is ${run.status}, so there is nothing to stop.`);
         return getRun(project, runId);
+      },
+      'runs.footprint': async ({ runId }) => runFootprint(this.#require().project, runId),
+      'runs.delete': async ({ runId }) => {
+        const freed = deleteRun(this.#require().project, runId);
+        this.#emit('run.deleted', { runId });
+        return freed;
       },
       'generate.start': async ({ runId, className, count, seed }) =>
         this.#require().runner.enqueue(generateSpec(runId, className, count, seed ?? Math.floor(Math.random() * 2 ** 31))),

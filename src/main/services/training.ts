@@ -373,7 +373,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         await ctx.worker.runTask(
           {
             kind: 'train',
-            runDir: join(project.dir, 'runs', runId),
+            runDir: project.runFolders(runId).run,
             settings: JSON.parse(row.settings) as TrainTaskSettings,
             files,
             totalSteps: row.total_steps,
@@ -504,7 +504,7 @@ export function generateSpec(runId: string, className: string, count: number, se
       const classIndex = classes.indexOf(className);
       if (classIndex < 0) throw new AppError('validation', `Run ${runId} was not trained on "${className}" (it knows ${classes.join(', ')}).`, { field: 'className' });
       if (!row.checkpoint_dir || row.checkpoint_step === null) throw new AppError('conflict', `Run ${runId} has no checkpoint yet: let it train for a while first.`);
-      const outDir = join(project.dir, 'generated', runId, `step-${row.checkpoint_step}`, className);
+      const outDir = join(project.runFolders(runId).generated, `step-${row.checkpoint_step}`, className);
       const insert = project.db.prepare(
         `INSERT OR REPLACE INTO generated_images (run_id, checkpoint_step, class_name, seed, latent_index, file, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );

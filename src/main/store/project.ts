@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ClassSummary, ProjectStatus } from '../../shared/contract';
@@ -21,6 +21,16 @@ export { appVersion };
 
 export const PROJECT_EXT = '.ganaug';
 export const DB_FILE = 'project.sqlite';
+/** A training run's checkpoints and sample grids: `runs/<run id>/`. */
+export const RUNS_DIR = 'runs';
+/** Images generated from a run: `generated/<run id>/step-<N>/<class>/`. */
+export const GENERATED_DIR = 'generated';
+/**
+ * A run's folder being deleted is first renamed `.deleting-<time>-<run id>` (services/run-deletion.ts);
+ * the database transaction deleting the run's rows is the commit point.
+ */
+export const DELETING_PREFIX = '.deleting-';
+const DELETING_NAME = /^\.deleting-\d+-(.+)$/;
 
 export interface OpenOptions {
   /** Who holds the lock, in words, shown to a second process that is refused. */
@@ -157,6 +167,7 @@ export class Project {
       project.jobs.markInterrupted();
       // training runs a dead process left running resume from their last checkpoint
       db.prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status IN ('running', 'queued')`).run(new Date().toISOString());
+      project.#finishRunDeletions();
       return project;
     } catch (err) {
       db?.close();
@@ -253,6 +264,38 @@ export class Project {
       throw err;
     }
     return Project.open(dir, opts);
+  }
+
+  /** The folders a training run has files in (they need not exist): its own (checkpoints, sample grids) and its generated images. */
+  runFolders(runId: string): { run: string; generated: string } {
+    return { run: join(this.dir, RUNS_DIR, runId), generated: join(this.dir, GENERATED_DIR, runId) };
+  }
+
+  /**
+   * Finishes what a process that died while deleting a run left: a folder renamed for deletion whose
+   * run the database still has (the deletion was not committed) gets its name back; the others are
+   * removed. Best effort: what cannot be done now is tried at the next open.
+   */
+  #finishRunDeletions(): void {
+    const known = this.db.prepare('SELECT 1 FROM runs WHERE id = ?');
+    for (const parent of [join(this.dir, RUNS_DIR), join(this.dir, GENERATED_DIR)]) {
+      let names: string[];
+      try {
+        names = readdirSync(parent);
+      } catch {
+        continue; // no runs yet
+      }
+      for (const name of names) {
+        const id = DELETING_NAME.exec(name)?.[1];
+        if (!id) continue;
+        try {
+          if (!known.get(id)) rmSync(join(parent, name), { recursive: true, force: true });
+          else if (!existsSync(join(parent, id))) renameSync(join(parent, name), join(parent, id));
+        } catch {
+          // tried again at the next open
+        }
+      }
+    }
   }
 
   meta(key: string): string | undefined {

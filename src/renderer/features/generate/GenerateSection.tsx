@@ -40,6 +40,10 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   const [cancelling, cancelJob] = useCancelJob(onJob);
 
   useEvent('run.updated', () => runsOps.reload());
+  useEvent('run.deleted', () => {
+    runsOps.reload();
+    generatedOps.reload();
+  });
   useEvent('job.updated', (job) => {
     if (job.type === 'generate' && job.status === 'completed') generatedOps.reload();
   });

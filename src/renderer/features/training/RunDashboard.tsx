@@ -5,6 +5,7 @@ import type { MetricPoint, Run } from '../../../shared/contract';
 import { useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 import { formatEta, formatRate } from '../jobs/format';
+import { DeleteRun } from './DeleteRun';
 import { LossCharts } from './LossCharts';
 import { RunStatusBadge, runPercent } from './RunsList';
 import { BACKEND_LABEL, allowedActions, mergeMetrics, preparingSentence, runStatusSentence, runTitle, stallSentence, windingSentence } from './trainingState';
@@ -12,6 +13,7 @@ import { BACKEND_LABEL, allowedActions, mergeMetrics, preparingSentence, runStat
 interface Props {
   run: Run;
   onRun: (run: Run) => void;
+  onDeleted: (runId: string) => void;
 }
 
 function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
@@ -111,7 +113,7 @@ function useNow(active: boolean, everyMs: number): number {
 }
 
 /** One run: progress, controls, health hints, live loss curves and the latest sample grid. */
-export function RunDashboard({ run, onRun }: Props) {
+export function RunDashboard({ run, onRun, onDeleted }: Props) {
   const client = useClient();
   const [metrics, setMetrics] = useState<MetricPoint[]>([]);
   const [loaded, setLoaded] = useState(false);
@@ -230,6 +232,7 @@ export function RunDashboard({ run, onRun }: Props) {
             >
               Stop
             </Button>
+            <DeleteRun run={run} disabled={waiting !== null} onDeleted={onDeleted} />
           </Group>
         </Group>
 

@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { describe, expect, it } from 'vitest';
 import type { ProjectStatus, Run } from '../../../shared/contract';
 import { Root } from '../../Root';
-import { createFakeClient, type FakeHandlers } from '../../test-utils/fakeClient';
+import { createFakeClient, fail, type FakeHandlers } from '../../test-utils/fakeClient';
 import { makeMetrics, makeRun, testBalance } from './testData';
 import { TrainingScreen } from './TrainingScreen';
 
@@ -206,6 +206,67 @@ describe('TrainingScreen', () => {
     expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(false); // try again
     expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(true);
     expect(screen.queryByTestId('train-longer')).toBeNull(); // Resume is the way on, not a new total
+  });
+});
+
+describe('Delete a run', () => {
+  it('says what goes and what it frees, deletes after a second click, and shows the run left', async () => {
+    // a paused run can be deleted (it is not training)
+    let runs: Run[] = [makeRun({ id: 'a', status: 'paused' }), makeRun({ id: 'b', status: 'completed', step: 600, checkpointStep: 600 })];
+    const { client } = renderTraining({
+      'runs.list': () => runs,
+      'runs.get': ({ runId }) => ({ run: runs.find((r) => r.id === runId)!, metrics: [] }),
+      'runs.footprint': ({ runId }) => ({ runId, diskBytes: 79_400_000, generatedImages: 128 }),
+      'runs.delete': ({ runId }) => {
+        runs = runs.filter((r) => r.id !== runId);
+        return { runId, diskBytes: 79_400_000, generatedImages: 128 };
+      },
+    });
+    const dashboard = await screen.findByTestId('run-dashboard');
+    expect(dashboard.getAttribute('data-run-id')).toBe('a');
+    fireEvent.click(within(dashboard).getByTestId('run-delete'));
+    const sentence = await screen.findByTestId('delete-run-sentence');
+    expect(sentence.textContent).toBe(
+      "This deletes the run's checkpoints, sample images and loss history, and the 128 images generated from it, freeing 79 MB on the disk. It cannot be undone.",
+    );
+    // "Keep the run" deletes nothing
+    fireEvent.click(screen.getByRole('button', { name: 'Keep the run' }));
+    await waitFor(() => expect(screen.queryByTestId('delete-run-sentence')).toBeNull());
+    expect(client.calls.some((c) => c.name === 'runs.delete')).toBe(false);
+
+    fireEvent.click(within(screen.getByTestId('run-dashboard')).getByTestId('run-delete'));
+    fireEvent.click(await screen.findByTestId('delete-run-confirm'));
+    await waitFor(() => expect(client.calls.find((c) => c.name === 'runs.delete')?.input).toEqual({ runId: 'a' }));
+    expect(await screen.findByText('Deleted run a and its 128 generated images: 79 MB freed.')).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByTestId('run-row').map((r) => r.getAttribute('data-run-id'))).toEqual(['b']));
+    expect(screen.getByTestId('run-dashboard').getAttribute('data-run-id')).toBe('b');
+
+    // a run that trains cannot be deleted
+    expect((screen.getByTestId('run-delete') as HTMLButtonElement).disabled).toBe(false);
+    act(() => client.emit('run.updated', { run: makeRun({ id: 'b', status: 'running', updatedAt: '2025-01-01T11:00:00.000Z' }), metrics: [] }));
+    await waitFor(() => expect((screen.getByTestId('run-delete') as HTMLButtonElement).disabled).toBe(true));
+
+    // deleted in another window: off the list, and the empty state is back
+    act(() => client.emit('run.deleted', { runId: 'b' }));
+    await waitFor(() => expect(screen.queryAllByTestId('run-row')).toHaveLength(0));
+    expect(screen.queryByTestId('run-dashboard')).toBeNull();
+  });
+
+  it('says why in words when the deletion is refused, and keeps the run', async () => {
+    const run = makeRun({ id: 'a', status: 'stopped' });
+    renderTraining({
+      'runs.list': () => [run],
+      'runs.get': () => ({ run, metrics: [] }),
+      'runs.footprint': ({ runId }) => ({ runId, diskBytes: 164_000, generatedImages: 0 }),
+      'runs.delete': () => fail('conflict', 'Images are being generated from run a. Wait for that to finish, or cancel it, then delete the run.'),
+    });
+    fireEvent.click(await screen.findByTestId('run-delete'));
+    expect((await screen.findByTestId('delete-run-sentence')).textContent).toBe(
+      "This deletes the run's checkpoints, sample images and loss history, freeing 164 KB on the disk. It cannot be undone.",
+    );
+    fireEvent.click(screen.getByTestId('delete-run-confirm'));
+    expect(await screen.findByText(/Images are being generated from run a/)).toBeTruthy();
+    expect(screen.getAllByTestId('run-row')).toHaveLength(1);
   });
 });
 

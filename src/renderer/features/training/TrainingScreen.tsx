@@ -6,7 +6,7 @@ import { useCall, useEvent, useOnReconnect } from '../../api/hooks';
 import { NewRunForm, type ClassOption } from './NewRunForm';
 import { RunDashboard } from './RunDashboard';
 import { RunsList } from './RunsList';
-import { applyRunUpdate, defaultClasses, initialRunId } from './trainingState';
+import { applyRunUpdate, defaultClasses, initialRunId, removeRun } from './trainingState';
 
 interface Props {
   project: ProjectStatus;
@@ -60,6 +60,15 @@ export function TrainingScreen({ project, onGoToImport }: Props) {
     [runsCall.data],
   );
   useEvent('run.updated', ({ run }) => applyRun(run));
+  // deleted here or in another window: off the list; the dashboard shows the newest run left
+  const dropRun = useCallback(
+    (runId: string) => {
+      setRuns((current) => removeRun(current ?? runsCall.data ?? [], runId));
+      setSelected((s) => (s === runId ? null : s));
+    },
+    [runsCall.data],
+  );
+  useEvent('run.deleted', ({ runId }) => dropRun(runId));
   useOnReconnect(() => {
     setRuns(null);
     runsOps.reload();
@@ -124,7 +133,7 @@ export function TrainingScreen({ project, onGoToImport }: Props) {
   return (
     <Stack gap="lg">
       {header}
-      {selectedRun && <RunDashboard key={selectedRun.id} run={selectedRun} onRun={applyRun} />}
+      {selectedRun && <RunDashboard key={selectedRun.id} run={selectedRun} onRun={applyRun} onDeleted={dropRun} />}
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 5 }} order={{ base: 1, lg: list && list.length > 0 ? 1 : 2 }}>
           {runsPanel}

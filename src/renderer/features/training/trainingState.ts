@@ -230,6 +230,11 @@ export function windingSentence(action: 'pause' | 'stop'): string {
  * Applies a run from an event or a call to the list (most recent first): a known run is replaced
  * unless the update is older than what we have; an unknown one goes on top.
  */
+/** The list without a deleted run. */
+export function removeRun(runs: readonly Run[], runId: string): Run[] {
+  return runs.filter((r) => r.id !== runId);
+}
+
 export function applyRunUpdate(runs: readonly Run[], updated: Run): Run[] {
   const i = runs.findIndex((r) => r.id === updated.id);
   if (i === -1) return [updated, ...runs];
