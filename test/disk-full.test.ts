@@ -121,7 +121,7 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     const r = cli(['train', project, '--model', 'cwgan-gp', '--resolution', '32', '--preset', 'tiny', '--steps', '12', '--batch', '8']);
     expectPlainDiskFull(
       r,
-      /The disk holding the project is full, so training stopped at step \d+\. Free some space, then resume the run\. It (carries on from its last checkpoint, step \d+|starts again from the beginning)\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 12\n/,
+      /The disk holding the project is full, so training stopped at step \d+\. Free some space, then resume the run\. It (carries on from its last checkpoint, step \d+|starts again from the beginning)\. To free space: "gan-augment runs" lists the disk each run takes, and "gan-augment delete-run" deletes one\. To carry on: gan-augment train ".+" --resume run-\S+ --steps 12\n/,
     );
     runId = readdirSync(join(project, 'runs'))[0]!;
     expectIntact(project);
@@ -143,7 +143,7 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     const r = cli(['train', project, '--model', 'cwgan-gp', '--resolution', '32', '--preset', 'tiny', '--steps', '12', '--batch', '8', '--classes', 'Bag', '--json']);
     expectPlainDiskFull(
       r,
-      /The disk holding the project is nearly full \([\d.]+ MB free; a checkpoint of this run takes about \d+ KB\), so training stopped at step 1, where it saved a checkpoint\. Free some space, then resume the run\. It carries on from its last checkpoint, step 1\. To carry on: gan-augment train ".+" --resume (run-\S+) --steps 12\n/,
+      /The disk holding the project is nearly full \([\d.]+ MB free; a checkpoint of this run takes about \d+ KB\), so training stopped at step 1, where it saved a checkpoint\. Free some space, then resume the run\. It carries on from its last checkpoint, step 1\. To free space: "gan-augment runs" lists the disk each run takes, and "gan-augment delete-run" deletes one\. To carry on: gan-augment train ".+" --resume (run-\S+) --steps 12\n/,
     );
     const nearlyFullRun = /--resume (run-\S+)/.exec(r.out)![1]!;
     expect(statfsSync(disk).bavail).toBeGreaterThan(0); // stopped before the disk was full

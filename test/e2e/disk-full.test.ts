@@ -55,7 +55,7 @@ describe.skipIf(reason !== '')(`a full disk in the app${reason ? ` (skipped: ${r
     const words = await dashboard().getByTestId('run-status-sentence').innerText();
     // whichever comes first: main's record of the metrics fails, or the check after a checkpoint finds no room for the next
     expect(words).toMatch(
-      /^The disk holding the project is (full|nearly full \(.+\)), so training stopped at step [\d,]+(, where it saved a checkpoint)?\. Free some space, then resume the run\. Resume tries again from (step [\d,]+|the beginning)\.$/,
+      /^The disk holding the project is (full|nearly full \(.+\)), so training stopped at step [\d,]+(, where it saved a checkpoint)?\. Free some space, then resume the run\. Resume tries again from (step [\d,]+|the beginning)\. Deleting a run you no longer need \(its Delete button\) frees the disk its checkpoints take\.$/,
     );
     expect(words).not.toMatch(/SQLITE|ENOSPC|undefined|null|\[object/);
     await dashboard().screenshot({ path: screenshotPath('fault-disk-full.png') });

@@ -381,7 +381,8 @@ export function buildProgram(): Command {
                 throw new AppError('cancelled', stopped + notStarted + carryOn);
               }
               const from = at > 0 ? ` It carries on from its last checkpoint, step ${at}.` : ' It starts again from the beginning.';
-              throw new AppError(err.kind, err.message + from + notStarted + carryOn);
+              const room = err.kind === 'disk-full' ? ' To free space: "gan-augment runs" lists the disk each run takes, and "gan-augment delete-run" deletes one.' : '';
+              throw new AppError(err.kind, err.message + from + room + notStarted + carryOn);
             }
             const run = getRun(project, id);
             if (run.backendWarning) process.stderr.write(`Note: ${run.backendWarning}\n`);

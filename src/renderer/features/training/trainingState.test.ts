@@ -79,6 +79,11 @@ describe('runStatusSentence', () => {
     expect(runStatusSentence(makeRun({ status: 'failed', checkpointStep: 1500, error: { kind: 'device-lost', message: lost } }))).toBe(
       `${lost} Resume tries again from step 1,500.`,
     );
+    // a full disk: where space can be found in the app
+    const full = 'The disk holding the project is full, so training stopped at step 7. Free some space, then resume the run.';
+    expect(runStatusSentence(makeRun({ status: 'failed', checkpointStep: 5, error: { kind: 'disk-full', message: full } }))).toBe(
+      `${full} Resume tries again from step 5. Deleting a run you no longer need (its Delete button) frees the disk its checkpoints take.`,
+    );
     expect(runStatusSentence(makeRun({ status: 'running' }))).toBeNull();
   });
 

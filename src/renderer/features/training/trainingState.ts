@@ -135,7 +135,9 @@ export function runStatusSentence(run: Pick<Run, 'status' | 'checkpointStep' | '
       const again = run.checkpointStep
         ? `Resume tries again from step ${run.checkpointStep.toLocaleString('en')}.`
         : 'Resume tries again from the beginning.';
-      return `${run.error?.message ?? 'Training stopped because of an error.'} ${again}`;
+      // a full disk: the runs' checkpoints are likely what fills it, and the app can delete them
+      const room = run.error?.kind === 'disk-full' ? ' Deleting a run you no longer need (its Delete button) frees the disk its checkpoints take.' : '';
+      return `${run.error?.message ?? 'Training stopped because of an error.'} ${again}${room}`;
     }
     case 'queued':
       return 'Waiting to start: runs train one after another.';
