@@ -190,6 +190,9 @@ describe('training dashboard and generation', () => {
     await panel.getByRole('button', { name: 'Generate images' }).click();
     await expect.poll(() => page.getByTestId('generated-thumb').count(), { timeout: 90_000 }).toBe(4);
     await expect.poll(() => page.locator('[data-testid="generated-thumb"] img').count()).toBe(4);
+    // in the order asked for: latent 0 first
+    const labels = await page.getByTestId('generated-thumb').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    expect(labels.map((l) => /latent index (\d+)$/.exec(l ?? '')?.[1])).toEqual(['0', '1', '2', '3']);
     await tidyForScreenshot();
     await page.getByTestId('generated-thumb').first().hover();
     await page.getByRole('tooltip').waitFor();

@@ -33,12 +33,20 @@ describe('generation helpers', () => {
     expect(defaultCount(undefined)).toBe(16);
   });
 
-  it('groups by class and chunks into rows', () => {
-    const newer = { ...img(4, 'nevus'), latentIndex: 0, createdAt: '2025-01-02T10:00:00.000Z' };
-    const groups = groupByClass([img(3, 'nevus'), img(2, 'melanoma'), img(1, 'nevus'), newer]);
-    expect(groups.map((g) => [g.className, g.images.map((i) => i.id)])).toEqual([
-      ['melanoma', [2]],
-      ['nevus', [4, 1, 3]],
+  it('groups by class and keeps the order of the list: the newest generation first, each in latent order', () => {
+    // as generated.list returns them: each image has the time it was written, the later latents later
+    const at = (ms: number) => new Date(Date.UTC(2025, 0, 1, 10) + ms).toISOString();
+    const listed: GeneratedImage[] = [
+      { ...img(7, 'nevus'), seed: 9, latentIndex: 0, createdAt: at(5000) },
+      { ...img(8, 'nevus'), seed: 9, latentIndex: 1, createdAt: at(5010) },
+      { ...img(9, 'nevus'), seed: 9, latentIndex: 2, createdAt: at(5020) },
+      { ...img(2, 'melanoma'), latentIndex: 0, createdAt: at(100) },
+      { ...img(1, 'nevus'), latentIndex: 0, createdAt: at(0) },
+      { ...img(3, 'nevus'), latentIndex: 1, createdAt: at(10) },
+    ];
+    expect(groupByClass(listed).map((g) => [g.className, g.images.map((i) => `${i.seed}:${i.latentIndex}`)])).toEqual([
+      ['melanoma', ['7:0']],
+      ['nevus', ['9:0', '9:1', '9:2', '7:0', '7:1']],
     ]);
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunk([1], 0)).toEqual([[1]]);

@@ -22,12 +22,11 @@ export function defaultCount(needed: number | undefined): number {
   return Math.min(needed, DEFAULT_COUNT_CAP);
 }
 
-/** Newest batch first; within a batch in latent order, so a seed's images stay together. */
-function byBatchThenLatent(a: GeneratedImage, b: GeneratedImage): number {
-  return b.createdAt.localeCompare(a.createdAt) || a.runId.localeCompare(b.runId) || a.seed - b.seed || a.latentIndex - b.latentIndex || a.id - b.id;
-}
-
-/** Images grouped by class name (classes alphabetical; newest batch first, then by latent index). */
+/**
+ * Images grouped by class name, classes alphabetical. Within a class the order is the list's
+ * (`generated.list`: the newest generation first, each in latent order, as asked for). Not re-sorted
+ * here by time: each image of a generation has its own time, the later latents the later ones.
+ */
 export function groupByClass(images: readonly GeneratedImage[]): { className: string; images: GeneratedImage[] }[] {
   const groups = new Map<string, GeneratedImage[]>();
   for (const img of images) {
@@ -35,7 +34,7 @@ export function groupByClass(images: readonly GeneratedImage[]): { className: st
     if (g) g.push(img);
     else groups.set(img.className, [img]);
   }
-  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([className, imgs]) => ({ className, images: imgs.sort(byBatchThenLatent) }));
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([className, imgs]) => ({ className, images: imgs }));
 }
 
 /** "Made by run-…-cb37 at checkpoint step 600; seed 42, latent index 3" */
