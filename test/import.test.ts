@@ -104,6 +104,40 @@ describe('gan-augment import (folder of class subfolders)', () => {
     expect(cli(['balance', project, '--target', 'lots']).code).toBe(2);
   });
 
+  it('conflicts lists the picture under both labels; deciding counts it once, and a re-import keeps the decision', () => {
+    const listed = json<{ id: string; copies: { label: string; relPath: string }[]; thumb: string | null }[]>(['conflicts', project, '--json']);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.copies).toEqual([
+      { label: 'MEL', relPath: 'MEL/same.jpg' },
+      { label: 'NV', relPath: 'NV/same.jpg' },
+    ]);
+    expect(listed[0]!.thumb).toMatch(/^data:image\//);
+    const id = listed[0]!.id;
+    const text = cli(['conflicts', project]);
+    expect(text.stdout).toContain(`${id}  MEL (MEL/same.jpg), NV (NV/same.jpg)\n`);
+    expect(text.stdout).toMatch(/Each picture is kept out of training until you decide: gan-augment conflicts ".+" --decide ID --label NAME \(or --keep-out\)\n$/);
+
+    // in words: a label it was not imported under, no way to decide, an unknown id
+    expect(cli(['conflicts', project, '--decide', id, '--label', 'BCC']).stderr).toBe(
+      'Please check your input: This picture was imported as "MEL" and "NV"; choose one of those, or keep it out.\n',
+    );
+    expect(cli(['conflicts', project, '--decide', id]).stderr).toBe('Please check your input: Say how to decide it: --label NAME (the right label) or --keep-out.\n');
+    expect(cli(['conflicts', project, '--decide', 'ffffffffffff', '--keep-out']).code).toBe(1);
+
+    const decided = cli(['conflicts', project, '--decide', id.slice(0, 8), '--label', 'NV']);
+    expect(decided.code).toBe(0);
+    expect(decided.stdout).toBe('The picture in MEL/same.jpg and NV/same.jpg is counted as "NV" from now on. No conflicts are left.\n');
+    const counts = () => json<{ classes: { name: string; count: number }[]; conflicts: number }>(['balance', project, '--json']);
+    expect(counts()).toMatchObject({ conflicts: 0, classes: [{ name: 'MEL', count: 12 }, { name: 'NV', count: 3 }] });
+
+    // importing the same folder again: the decided picture is a duplicate under both labels, not a new conflict
+    const again = json<Summary>(['import', project, join(work, 'folder-source'), '--json']);
+    expect(again.conflicts).toEqual([]);
+    expect(again.duplicates.map((d) => d.relPath)).toEqual(expect.arrayContaining(['MEL/same.jpg', 'NV/same.jpg']));
+    expect(counts()).toMatchObject({ conflicts: 0, classes: [{ name: 'MEL', count: 12 }, { name: 'NV', count: 3 }] });
+    expect(json<unknown[]>(['conflicts', project, '--json'])).toEqual([]);
+  });
+
   it('keeps no EXIF or GPS metadata in the cache and never touches the originals', async () => {
     const sharp = (await import('sharp')).default;
     const cached = allFiles(join(project, 'cache')).filter((f) => /\.(png|webp|jpg)$/.test(f));

@@ -258,6 +258,16 @@ export const RunSchema = z.object({
 export type Run = z.infer<typeof RunSchema>;
 export type RunPreparing = NonNullable<Run['preparing']>;
 
+/** The same picture imported under two or more labels, kept out of training until the person decides. */
+export const ConflictSchema = z.object({
+  /** The start of its content hash: enough to name it (the CLI's `conflicts --decide ID`). */
+  id: z.string(),
+  sha256: z.string(),
+  copies: z.array(z.object({ label: z.string(), relPath: z.string() })),
+  thumb: z.string().nullable(), // data: URL
+});
+export type Conflict = z.infer<typeof ConflictSchema>;
+
 /** What deleting a run deletes (before), or deleted (after): the disk its files take, and the images generated from it. */
 export const RunFootprintSchema = z.object({ runId: z.string(), diskBytes: z.number(), generatedImages: z.number().int() });
 export type RunFootprint = z.infer<typeof RunFootprintSchema>;
@@ -308,6 +318,12 @@ export const calls = {
     output: z.array(ImageThumbSchema),
   },
   'splits.get': { input: Empty, output: SplitsSchema },
+  'conflicts.list': { input: Empty, output: z.array(ConflictSchema) },
+  /** `label`: the right label (that copy joins training and the counts); null: keep the picture out. */
+  'conflicts.decide': {
+    input: z.object({ id: z.string().min(1), label: z.string().min(1).nullable() }).strict(),
+    output: z.object({ decided: ConflictSchema, label: z.string().nullable(), remaining: z.number().int() }),
+  },
   /** Times a few steps on a small batch of the real data: backend in words and an ETA before committing hours. */
   'train.estimate': {
     input: TrainSettingsSchema,

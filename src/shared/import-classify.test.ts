@@ -63,6 +63,28 @@ describe('classify', () => {
     expect(r.existingConflicts).toEqual([{ sha256: 'h2', label: 'MEL', file: '/old/b.jpg', conflictLabels: ['MEL', 'NV'] }]);
   });
 
+  it('keeps a decided conflict decided: a label ruled out for a picture brings no new conflict; a new label does', () => {
+    // h1 was decided MEL (its NV copy ruled out); h2 was kept out of both labels
+    const existing = [
+      { sha256: 'h1', label: 'MEL', file: '/old/MEL/a.jpg' },
+      { sha256: 'h1', label: 'NV', file: '/old/NV/a.jpg', excluded: true },
+      { sha256: 'h2', label: 'MEL', file: '/old/MEL/b.jpg', excluded: true },
+      { sha256: 'h2', label: 'NV', file: '/old/NV/b.jpg', excluded: true },
+    ];
+    const again = classify([ok('MEL/a.jpg', 'MEL', 'h1', 0), ok('NV/a.jpg', 'NV', 'h1', 1), ok('MEL/b.jpg', 'MEL', 'h2', 2), ok('NV/b.jpg', 'NV', 'h2', 3)], existing);
+    expect(summary(again)).toEqual([
+      'MEL/a.jpg duplicate /old/MEL/a.jpg',
+      'NV/a.jpg duplicate /old/NV/a.jpg',
+      'MEL/b.jpg duplicate /old/MEL/b.jpg',
+      'NV/b.jpg duplicate /old/NV/b.jpg',
+    ]);
+    expect(again.existingConflicts).toEqual([]);
+    // the picture under a third label: a conflict with the label decided, to be decided again
+    const third = classify([ok('BCC/a.jpg', 'BCC', 'h1', 0)], existing);
+    expect(summary(third)).toEqual(['BCC/a.jpg conflict BCC+MEL']);
+    expect(third.existingConflicts).toEqual([{ sha256: 'h1', label: 'MEL', file: '/old/MEL/a.jpg', conflictLabels: ['BCC', 'MEL'] }]);
+  });
+
   it('refuses an ok entry without a hash (a bug in the caller)', () => {
     expect(() => classify([{ status: 'ok', relPath: 'a', file: '/a', label: 'A' }])).toThrow(/no sha256/);
   });

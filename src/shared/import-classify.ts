@@ -14,7 +14,9 @@
  * Images already in the project (`existing`) take part: re-importing the same folder marks every
  * file a duplicate of the stored one, and new content that matches a stored image under another
  * label is a conflict (the stored image is listed in `existingConflicts` so the caller can
- * exclude it too).
+ * exclude it too). A label the person ruled out for a picture when deciding a conflict
+ * (`excluded`) stays ruled out: a file bringing that picture under that label again is a duplicate
+ * of the stored copy, not a new conflict.
  */
 
 export interface ClassifyInput {
@@ -33,6 +35,8 @@ export interface ExistingImage {
   sha256: string;
   label: string | null;
   file: string;
+  /** The person decided this picture is not of this label (a decided conflict). */
+  excluded?: boolean;
 }
 
 export type Outcome = 'imported' | 'duplicate' | 'conflict' | 'rejected';
@@ -73,7 +77,13 @@ export function classify<T extends ClassifyInput>(entries: readonly T[], existin
     if (!set) labels.set(sha, (set = new Set()));
     set.add(labelKey(label));
   };
+  const ruledOut = new Map<string, string>(); // sha + label -> the stored copy the person ruled out
+  const ruledOutKey = (sha: string, label: string | null) => `${sha}\u0000${labelKey(label)}`;
   for (const e of existing) {
+    if (e.excluded) {
+      ruledOut.set(ruledOutKey(e.sha256, e.label), e.file);
+      continue;
+    }
     addLabel(e.sha256, e.label);
     const list = stored.get(e.sha256);
     if (list) list.push(e);
@@ -82,7 +92,7 @@ export function classify<T extends ClassifyInput>(entries: readonly T[], existin
   for (const e of sorted) {
     if (e.status !== 'ok') continue;
     if (!e.sha256) throw new Error(`classify: "${e.relPath}" has status ok but no sha256`);
-    addLabel(e.sha256, e.label);
+    if (!ruledOut.has(ruledOutKey(e.sha256, e.label))) addLabel(e.sha256, e.label);
   }
   const labelList = (sha: string) =>
     [...labels.get(sha)!].map((l) => (l === labelKey(null) ? '(no label)' : l)).sort();
@@ -93,6 +103,8 @@ export function classify<T extends ClassifyInput>(entries: readonly T[], existin
   const items: Classified<T>[] = sorted.map((entry) => {
     if (entry.status !== 'ok') return { entry, outcome: 'rejected' };
     const sha = entry.sha256!;
+    const decided = ruledOut.get(ruledOutKey(sha, entry.label));
+    if (decided !== undefined) return { entry, outcome: 'duplicate', duplicateOf: decided };
     if (labels.get(sha)!.size > 1) return { entry, outcome: 'conflict', conflictLabels: labelList(sha) };
     const first = firstFile.get(sha);
     if (first !== undefined) return { entry, outcome: 'duplicate', duplicateOf: first };

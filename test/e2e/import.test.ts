@@ -150,6 +150,22 @@ describe('import wizard and class balance', () => {
     await expect.poll(() => page.getByTestId('class-samples').locator('img').count()).toBeGreaterThan(0);
   });
 
+  it('decides the picture under two labels: it then counts under the label chosen', async () => {
+    await page.getByTestId('conflicts-decide').click();
+    const dialog = page.getByRole('dialog');
+    const row = dialog.getByTestId('conflict');
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/Imported as dermatofibroma from dermatofibroma\/same_as_nevus_0\.png\s+Imported as nevus from nevus\/nevus_0\.png/);
+    await expect.poll(() => row.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => dialog.evaluate((el) => getComputedStyle(el.closest('.mantine-Modal-content') ?? el).opacity)).toBe('1');
+    await page.mouse.move(1, 1);
+    await dialog.screenshot({ path: screenshotPath('conflicts.png') });
+    await row.getByRole('button', { name: 'It is nevus' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('balance-conflicts').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('imbalance-ratio').innerText()).toMatch(/^The largest class \(nevus\) has 4(\.0)?× as many images as the smallest \(dermatofibroma\)\.$/);
+  });
+
   it('changes the target to the median', async () => {
     await page.getByText('Match median').click();
     await expect.poll(() => page.getByTestId('target-sentence').innerText()).toMatch(/median class size/);

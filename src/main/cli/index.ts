@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TrainSettingsSchema, type Job } from '../../shared/contract';
+import { TrainSettingsSchema, type Conflict, type Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
 import { splitNearCopies, type CsvMapping, type ImportSummary, type SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
@@ -17,12 +17,13 @@ import { getBalance, balanceTarget } from '../services/dataset';
 import { importSpec } from '../services/import';
 import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
 import { deleteRun, runFootprint } from '../services/run-deletion';
+import { decideConflict, listConflicts } from '../services/conflicts';
 import { diskSentence, formatBytes, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
 import { WorkerClient } from '../services/worker-client';
-import { appVersion, Project, PROJECT_EXT } from '../store/project';
+import { appVersion, Project, PROJECT_EXT, resolveProjectDir } from '../store/project';
 import { nodeWorkerLauncher } from '../worker-host';
 import { formatDuration, renderProgress } from './progress';
 
@@ -216,7 +217,7 @@ export function buildProgram(): Command {
           if (summary.resumed) lines.push(`Resumed: ${summary.resumed} files had been done by an earlier, interrupted run.`);
           if (summary.duplicates.length) lines.push(`Duplicates (imported once): ${summary.duplicates.length}`);
           if (summary.conflicts.length) {
-            lines.push(`Conflicts (same image under several labels; held back from training until resolved): ${summary.conflicts.length}`);
+            lines.push(`Conflicts (same image under several labels; held back from training until decided with "gan-augment conflicts"): ${summary.conflicts.length}`);
             for (const c of summary.conflicts.slice(0, 10)) lines.push(`  ${c.relPath}: ${c.labels.join(' / ')}`);
           }
           if (summary.rejected.length) {
@@ -266,7 +267,7 @@ export function buildProgram(): Command {
           );
         }
         lines.push(`Imbalance (largest / smallest): ${b.imbalanceRatio === null ? 'n/a' : b.imbalanceRatio.toFixed(1)}`);
-        if (b.conflicts) lines.push(`${b.conflicts} images are held back because they appear under more than one label.`);
+        if (b.conflicts) lines.push(`${b.conflicts} images are held back because they appear under more than one label. Decide them with: gan-augment conflicts ${JSON.stringify(project.dir)}`);
         process.stdout.write(lines.join('\n') + '\n');
       } catch (err) {
         fail(err, !!o.json);
@@ -394,6 +395,52 @@ export function buildProgram(): Command {
           }
         }),
     );
+
+  program
+    .command('conflicts')
+    .description('pictures imported under two or more labels (kept out of training until decided); decide one with --decide')
+    .argument('<project>', 'project folder')
+    .option('--decide <id>', 'the conflict to decide (its id, or the start of it)')
+    .option('--label <name>', 'with --decide: the right label; that copy joins training and the counts')
+    .option('--keep-out', 'with --decide: keep the picture out under every label')
+    .option('--json', 'print the conflicts, or { decided, label, remaining }')
+    .action((path: string, o: { decide?: string; label?: string; keepOut?: boolean; json?: boolean }) => {
+      const list = (conflicts: Conflict[]) => {
+        if (o.json) process.stdout.write(JSON.stringify(conflicts) + '\n');
+        else if (conflicts.length === 0) process.stdout.write('No label conflicts: no picture appears under two labels.\n');
+        else {
+          const lines = conflicts.map((c) => `${c.id}  ${c.copies.map((k) => `${k.label} (${k.relPath})`).join(', ')}`);
+          process.stdout.write(
+            `${lines.join('\n')}\nEach picture is kept out of training until you decide: gan-augment conflicts ${JSON.stringify(resolveProjectDir(path))} --decide ID --label NAME (or --keep-out)\n`,
+          );
+        }
+      };
+      if (!o.decide) {
+        if (o.label || o.keepOut) fail(new AppError('validation', 'Name the conflict to decide with --decide ID.', { field: 'decide' }), !!o.json);
+        let project: Project | undefined;
+        try {
+          project = Project.openReadOnly(path);
+          list(listConflicts(project));
+        } catch (err) {
+          project?.close();
+          project = undefined;
+          fail(err, !!o.json);
+        } finally {
+          project?.close();
+        }
+        return;
+      }
+      const decide = o.decide;
+      return withProject(path, 'gan-augment conflicts', !!o.json, async (project) => {
+        if (!!o.label === !!o.keepOut) throw new AppError('validation', 'Say how to decide it: --label NAME (the right label) or --keep-out.', { field: 'label' });
+        const r = decideConflict(project, decide, o.label ?? null);
+        if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+        else {
+          const what = r.label === null ? 'kept out of training under every label' : `counted as "${r.label}" from now on`;
+          process.stdout.write(`The picture in ${r.decided.copies.map((c) => c.relPath).join(' and ')} is ${what}. ${r.remaining === 0 ? 'No conflicts are left.' : `${r.remaining} left to decide.`}\n`);
+        }
+      });
+    });
 
   program
     .command('runs')

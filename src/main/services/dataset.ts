@@ -66,18 +66,18 @@ export function classSamples(project: Project, className: string, limit: number)
     .all(cls.id) as { id: number; relPath: string; thumb_file: string | null }[];
   const step = Math.max(1, Math.floor(rows.length / limit));
   const picked = rows.filter((_, i) => i % step === 0).slice(0, limit);
-  return picked.map((r) => {
-    let thumb: string | null = null;
-    if (r.thumb_file) {
-      try {
-        const mime = r.thumb_file.endsWith('.webp') ? 'image/webp' : r.thumb_file.endsWith('.png') ? 'image/png' : 'image/jpeg';
-        thumb = `data:${mime};base64,${readFileSync(join(project.dir, r.thumb_file)).toString('base64')}`;
-      } catch {
-        thumb = null; // cache file gone: the UI shows a placeholder; "Verify project" reports it
-      }
-    }
-    return { id: r.id, relPath: r.relPath, thumb };
-  });
+  return picked.map((r) => ({ id: r.id, relPath: r.relPath, thumb: thumbDataUrl(project, r.thumb_file) }));
+}
+
+/** An image's thumbnail (relative to the project) as a data: URL; null where it has none or its file is gone. */
+export function thumbDataUrl(project: Project, thumbFile: string | null): string | null {
+  if (!thumbFile) return null;
+  try {
+    const mime = thumbFile.endsWith('.webp') ? 'image/webp' : thumbFile.endsWith('.png') ? 'image/png' : 'image/jpeg';
+    return `data:${mime};base64,${readFileSync(join(project.dir, thumbFile)).toString('base64')}`;
+  } catch {
+    return null; // cache file gone: the UI shows a placeholder; "Verify project" reports it
+  }
 }
 
 /** The latest finished import's report, rebuilt from its rows (lists capped at `limit` each). */

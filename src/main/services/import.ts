@@ -151,8 +151,12 @@ function finish(project: Project, importId: number, resumed: number): ImportSumm
   const db = project.db;
   const rows = db.prepare('SELECT * FROM import_files WHERE import_id = ? ORDER BY seq').all(importId) as StagedRow[];
   const existing = db
-    .prepare(`SELECT i.sha256, c.name AS label, i.source_path AS file FROM images i JOIN classes c ON c.id = i.class_id WHERE i.import_id IS NOT ? OR i.import_id IS NULL`)
-    .all(importId) as { sha256: string; label: string; file: string }[];
+    .prepare(
+      `SELECT i.sha256, c.name AS label, i.source_path AS file, i.status = 'excluded' AS excluded
+       FROM images i JOIN classes c ON c.id = i.class_id WHERE i.import_id IS NOT ? OR i.import_id IS NULL`,
+    )
+    .all(importId)
+    .map((r) => ({ ...(r as { sha256: string; label: string; file: string }), excluded: (r as { excluded: number }).excluded === 1 }));
   const inputs: Classifiable[] = rows.map((row) => ({
     status: row.probe_status === 'rejected' ? 'rejected' : 'ok',
     relPath: row.rel_path,

@@ -28,6 +28,7 @@ import { importDisk, importSpec, normaliseSource } from './import';
 import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
+import { decideConflict, listConflicts } from './conflicts';
 
 export interface SessionOptions {
   mode: 'electron' | 'web';
@@ -272,6 +273,13 @@ export class AppSession {
           this.#emit('run.updated', { run: getRun(project, runId), metrics: [] });
         } else throw new AppError('conflict', `This run is ${run.status}, so there is nothing to stop.`);
         return getRun(project, runId);
+      },
+      'conflicts.list': async () => listConflicts(this.#require().project),
+      'conflicts.decide': async ({ id, label }) => {
+        const { project } = this.#require();
+        const result = decideConflict(project, id, label);
+        this.#emit('project.changed', project.status()); // class counts changed
+        return result;
       },
       'runs.footprint': async ({ runId }) => runFootprint(this.#require().project, runId),
       'runs.delete': async ({ runId }) => {

@@ -54,6 +54,43 @@ describe('BalanceScreen', () => {
     expect(screen.getByText(/Generated images only ever go into training/)).toBeTruthy();
   });
 
+  it('decides pictures under two labels: each button decides one, the counts reload, the dialog closes when none are left', async () => {
+    const THUMB = 'data:image/jpeg;base64,/9j/';
+    let conflicts = [
+      { id: 'aaaaaaaaaaaa', sha256: 'a'.repeat(64), copies: [{ label: 'melanoma', relPath: 'MEL/x.jpg' }, { label: 'nevus', relPath: 'NV/x.jpg' }], thumb: THUMB },
+      { id: 'bbbbbbbbbbbb', sha256: 'b'.repeat(64), copies: [{ label: 'melanoma', relPath: 'MEL/y.jpg' }, { label: 'nevus', relPath: 'NV/y.jpg' }], thumb: null },
+    ];
+    let current = balance;
+    const client = renderBalance({
+      'balance.get': () => current,
+      'conflicts.list': () => conflicts,
+      'conflicts.decide': ({ id, label }) => {
+        const decided = conflicts.find((c) => c.id === id)!;
+        conflicts = conflicts.filter((c) => c.id !== id);
+        current = { ...current, conflicts: conflicts.length };
+        return { decided, label, remaining: conflicts.length };
+      },
+    });
+    fireEvent.click(await screen.findByTestId('conflicts-decide'));
+    const dialog = await screen.findByRole('dialog');
+    await waitFor(() => expect(within(dialog).getAllByTestId('conflict')).toHaveLength(2));
+    const first = within(dialog).getAllByTestId('conflict')[0]!;
+    expect(first.textContent).toMatch(/Imported as melanoma from MEL\/x\.jpgImported as nevus from NV\/x\.jpg/);
+    expect(within(first).getByRole('img').getAttribute('src')).toBe(THUMB);
+    expect(within(within(dialog).getAllByTestId('conflict')[1]!).getByText('no preview')).toBeTruthy();
+
+    fireEvent.click(within(first).getByRole('button', { name: 'It is nevus' }));
+    await waitFor(() => expect(within(dialog).getAllByTestId('conflict')).toHaveLength(1));
+    expect(client.calls.find((c) => c.name === 'conflicts.decide')?.input).toEqual({ id: 'aaaaaaaaaaaa', label: 'nevus' });
+    await waitFor(() => expect(screen.getByTestId('balance-conflicts').textContent).toMatch(/^1 picture appears under two labels\. It is kept out/));
+
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Keep it out' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(client.calls.filter((c) => c.name === 'conflicts.decide').at(-1)?.input).toEqual({ id: 'bbbbbbbbbbbb', label: null });
+    await waitFor(() => expect(screen.queryByTestId('balance-conflicts')).toBeNull());
+    expect(client.calls.filter((c) => c.name === 'splits.get').length).toBeGreaterThanOrEqual(3); // the split is drawn again
+  });
+
   it('changes the target and shows thumbnails of a clicked class', async () => {
     const client = renderBalance({
       'balance.setTarget': ({ target }) => ({ ...balance, target, targetCount: 120, totalNeeded: 96 }),

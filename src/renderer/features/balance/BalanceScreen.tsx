@@ -15,10 +15,11 @@ import {
   Tooltip,
   UnstyledButton,
 } from '@mantine/core';
-import { IconAlertTriangle, IconChevronDown, IconChevronRight } from '@tabler/icons-react';
+import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import { useCall, useClient, useEvent } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
+import { ConflictsNote } from './Conflicts';
 import { ClassSamples } from './ClassSamples';
 import { SplitsPanel } from './SplitsPanel';
 import {
@@ -199,7 +200,16 @@ function BalanceTable({ balance, selected, onSelect }: { balance: BalanceView; s
 }
 
 /** What the Balance screen shows for a loaded balance; split out so it can be rendered in tests. */
-export function BalanceOverview({ balance, onChanged }: { balance: BalanceView; onChanged: (b: BalanceView) => void }) {
+export function BalanceOverview({
+  balance,
+  onChanged,
+  onConflictDecided,
+}: {
+  balance: BalanceView;
+  onChanged: (b: BalanceView) => void;
+  /** A picture under two labels was decided: the counts and the split changed. */
+  onConflictDecided: () => void;
+}) {
   const [selected, setSelected] = useState<string | null>(null);
   const tooSmall = balance.classes.filter((c) => c.tooSmall);
   return (
@@ -212,12 +222,7 @@ export function BalanceOverview({ balance, onChanged }: { balance: BalanceView; 
           <Text size="lg" fw={500} data-testid="imbalance-ratio">
             {ratioSentence(balance)}
           </Text>
-          {balance.conflicts > 0 && (
-            <Alert color="orange" icon={<IconAlertTriangle size={18} />} py="xs" data-testid="balance-conflicts">
-              {balance.conflicts.toLocaleString('en')} {balance.conflicts === 1 ? 'picture appears' : 'pictures appear'} under two labels.
-              {balance.conflicts === 1 ? ' It is' : ' They are'} kept out of training and out of these counts until you decide.
-            </Alert>
-          )}
+          {balance.conflicts > 0 && <ConflictsNote count={balance.conflicts} onDecided={onConflictDecided} />}
           <TargetSelector key={JSON.stringify(balance.target)} balance={balance} onChanged={onChanged} />
           <BalanceChart balance={balance} />
           {tooSmall.length > 0 && (
@@ -288,7 +293,14 @@ export function BalanceScreen({ onGoToImport }: { onGoToImport: () => void }) {
   } else {
     body = (
       <>
-        <BalanceOverview balance={balance.data} onChanged={balanceOps.setData} />
+        <BalanceOverview
+          balance={balance.data}
+          onChanged={balanceOps.setData}
+          onConflictDecided={() => {
+            balanceOps.reload();
+            splitsOps.reload();
+          }}
+        />
         <SplitsPanel splits={splits} onChanged={splitsOps.setData} />
       </>
     );

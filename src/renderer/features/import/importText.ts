@@ -53,7 +53,7 @@ export const REJECT_LABEL: Record<string, string> = {
 };
 
 export const CONFLICT_EXPLANATION =
-  'The same picture appears under two labels; it is kept out of training until you decide.';
+  'The same picture appears under two labels; it is kept out of training until you decide which is right, on the Balance screen.';
 
 export const DUPLICATE_EXPLANATION = 'An exact copy of an image that is already in the project; it was imported once.';
 
@@ -95,7 +95,7 @@ export function outcomeRows(summary: ImportSummary, filter: OutcomeFilter): Outc
       return summary.conflicts.map((c, i) => ({
         key: `c${i}`,
         title: c.relPath || c.file,
-        reason: `Appears as ${joinWords(c.labels.map((l) => `“${l}”`))}. Kept out of training until you decide.`,
+        reason: `Appears as ${joinWords(c.labels.map((l) => `“${l}”`))}. Kept out of training until you decide, on the Balance screen.`,
         badge: 'Conflict',
       }));
     case 'nearCopies':

@@ -1,0 +1,68 @@
+/**
+ * Label conflicts: the same picture (same bytes) imported under two or more labels. Every copy is
+ * kept out of training and out of the counts until the person decides which label is right, or
+ * keeps the picture out. Deciding sets the chosen copy's status to `ok` and the others' to
+ * `excluded`, which is remembered: importing the picture under a ruled-out label again is a
+ * duplicate, not a new conflict (shared/import-classify.ts).
+ */
+import type { Conflict } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import type { Project } from '../store/project';
+import { thumbDataUrl } from './dataset';
+import { resplit } from './import';
+
+/** Shortest id prefix shown and accepted (as git shows commits). */
+export const CONFLICT_ID_LENGTH = 12;
+
+/** Every undecided conflict, oldest first: its labels, where each copy came from, a thumbnail. */
+export function listConflicts(project: Project): Conflict[] {
+  const rows = project.db
+    .prepare(
+      `SELECT i.sha256, c.name AS label, COALESCE(i.rel_path, i.source_path) AS relPath, i.thumb_file AS thumbFile
+       FROM images i JOIN classes c ON c.id = i.class_id WHERE i.status = 'conflict' ORDER BY i.id`,
+    )
+    .all() as { sha256: string; label: string; relPath: string; thumbFile: string | null }[];
+  const bySha = new Map<string, { copies: { label: string; relPath: string }[]; thumbFile: string | null }>();
+  for (const r of rows) {
+    const c = bySha.get(r.sha256);
+    if (c) c.copies.push({ label: r.label, relPath: r.relPath });
+    else bySha.set(r.sha256, { copies: [{ label: r.label, relPath: r.relPath }], thumbFile: r.thumbFile });
+  }
+  return [...bySha.entries()].map(([sha256, c]) => ({
+    id: sha256.slice(0, CONFLICT_ID_LENGTH),
+    sha256,
+    copies: c.copies.sort((a, b) => a.label.localeCompare(b.label)),
+    thumb: thumbDataUrl(project, c.thumbFile),
+  }));
+}
+
+/** The undecided conflict whose content hash starts with `id`; a clear error if none or several. */
+function findConflict(project: Project, id: string): Conflict {
+  const matches = listConflicts(project).filter((c) => c.sha256.startsWith(id.toLowerCase()));
+  if (matches.length === 0) throw new AppError('not-found', `There is no undecided label conflict "${id}" in this project (it may have been decided already).`);
+  if (matches.length > 1) throw new AppError('validation', `"${id}" matches ${matches.length} conflicts. Give more of its id.`, { field: 'id' });
+  return matches[0]!;
+}
+
+/**
+ * Decides a conflict: `label` is the right one (its copy joins training and the counts), or null:
+ * keep the picture out. The split is drawn again over the images, as after an import.
+ */
+export function decideConflict(project: Project, id: string, label: string | null): { decided: Conflict; label: string | null; remaining: number } {
+  const conflict = findConflict(project, id);
+  const labels = conflict.copies.map((c) => c.label);
+  if (label !== null && !labels.includes(label)) {
+    throw new AppError('validation', `This picture was imported as ${labels.map((l) => `"${l}"`).join(' and ')}; choose one of those, or keep it out.`, {
+      field: 'label',
+    });
+  }
+  const db = project.db;
+  db.transaction(() => {
+    db.prepare(
+      `UPDATE images SET status = CASE WHEN class_id = (SELECT id FROM classes WHERE name = @label) THEN 'ok' ELSE 'excluded' END
+       WHERE sha256 = @sha256 AND status = 'conflict'`,
+    ).run({ sha256: conflict.sha256, label });
+    resplit(project);
+  })();
+  return { decided: conflict, label, remaining: listConflicts(project).length };
+}
