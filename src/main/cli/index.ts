@@ -109,6 +109,20 @@ async function withProject(
   project.close();
 }
 
+/** Opens a project for reading (no lock: the app may have it open), runs `fn`, and always closes it; errors end the process in words. */
+function withProjectReadOnly(path: string, json: boolean, fn: (project: Project) => void): void {
+  let project: Project | undefined;
+  try {
+    project = Project.openReadOnly(path);
+    fn(project);
+  } catch (err) {
+    project?.close();
+    project = undefined;
+    fail(err, json);
+  }
+  project.close();
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program.exitOverride(); // before the subcommands, which inherit it: usage errors exit with 2, not 1
@@ -417,17 +431,7 @@ export function buildProgram(): Command {
       };
       if (!o.decide) {
         if (o.label || o.keepOut) fail(new AppError('validation', 'Name the conflict to decide with --decide ID.', { field: 'decide' }), !!o.json);
-        let project: Project | undefined;
-        try {
-          project = Project.openReadOnly(path);
-          list(listConflicts(project));
-        } catch (err) {
-          project?.close();
-          project = undefined;
-          fail(err, !!o.json);
-        } finally {
-          project?.close();
-        }
+        withProjectReadOnly(path, !!o.json, (project) => list(listConflicts(project)));
         return;
       }
       const decide = o.decide;
@@ -447,11 +451,8 @@ export function buildProgram(): Command {
     .description("list the project's training runs: status, step, the disk each takes, the images generated from it")
     .argument('<project>', 'project folder')
     .option('--json', 'print [{ id, model, classes, status, step, totalSteps, checkpointStep, diskBytes, generatedImages }]')
-    .action((path: string, o: { json?: boolean }) => {
-      let project: Project | undefined;
-      try {
-        project = Project.openReadOnly(path);
-        const p = project;
+    .action((path: string, o: { json?: boolean }) =>
+      withProjectReadOnly(path, !!o.json, (p) => {
         const runs = listRuns(p).map((r) => ({ run: r, footprint: runFootprint(p, r.id) }));
         if (o.json) {
           const rows = runs.map(({ run: r, footprint: f }) => ({
@@ -475,14 +476,8 @@ export function buildProgram(): Command {
           const total = runs.reduce((sum, { footprint: f }) => sum + f.diskBytes, 0);
           process.stdout.write(`${lines.join('\n')}\nIn all ${formatBytes(total)}. Delete a run you no longer need with: gan-augment delete-run ${JSON.stringify(p.dir)} RUN\n`);
         }
-      } catch (err) {
-        project?.close();
-        project = undefined;
-        fail(err, !!o.json);
-      } finally {
-        project?.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('delete-run')

@@ -1,29 +1,19 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ok, useSessions } from '../../../test/helpers/session';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { Run, RunFootprint } from '../../shared/contract';
 import { Project } from '../store/project';
-import { nodeWorkerLauncher } from '../worker-host';
 import { folderBytes } from './run-deletion';
-import { AppSession } from './session';
+import type { AppSession } from './session';
 
 const tmp = useTmp();
-const sessions: AppSession[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.dispose();
-});
-
-async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown }>): Promise<T> {
-  const r = await p;
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value as T;
-}
+const newSession = useSessions();
 
 /** The sample project with two finished tiny DCGAN runs (Bag, Sneaker), and 3 images generated from the first. */
 async function projectWithRuns(): Promise<{ s: AppSession; bag: Run; sneaker: Run }> {
-  const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
-  sessions.push(s);
+  const s = newSession(tmp());
   await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
   await s.runner.whenIdle();
   const [bag, sneaker] = await ok<Run[]>(
@@ -91,7 +81,7 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
       ok: false,
       error: { kind: 'conflict', message: `Images are being generated from run ${bag.id}. Wait for that to finish, or cancel it, then delete the run.` },
     });
-    expect(runEntries(project.dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`, `runs/${sneaker.id}`]);
+    expect(runEntries(project.dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`, `runs/${sneaker.id}`].sort());
     // the stopped run can go
     await ok(s.dispatch('runs.delete', { runId: sneaker.id }));
     expect(runEntries(project.dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`]);
@@ -124,7 +114,7 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
 
     const project = Project.open(dir);
     try {
-      expect(runEntries(dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`, `runs/${sneaker.id}`]);
+      expect(runEntries(dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`, `runs/${sneaker.id}`].sort());
       expect(readdirSync(join(dir, 'generated', bag.id, 'step-2', 'Bag'))).toHaveLength(3);
     } finally {
       project.close();

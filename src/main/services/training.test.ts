@@ -1,10 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ok, useSessions } from '../../../test/helpers/session';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { MetricPoint, Run } from '../../shared/contract';
-import { nodeWorkerLauncher } from '../worker-host';
-import { AppSession } from './session';
 import { createRuns, healthHints, trainSpec } from './training';
 import type { JobContext } from './jobs';
 
@@ -35,21 +34,11 @@ describe('healthHints', () => {
 });
 
 const tmp = useTmp();
-const sessions: AppSession[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.dispose();
-});
-
-async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown }>): Promise<T> {
-  const r = await p;
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value as T;
-}
+const newSession = useSessions();
 
 describe('training through the session (real worker, tiny DCGAN on the CPU backend)', () => {
   it("sets the training job's words while it prepares: the images loading, then the first step, then steps", async () => {
-    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
-    sessions.push(s);
+    const s = newSession(tmp());
     await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
     await s.runner.whenIdle(); // the sample import
     const project = s.project!;
@@ -72,8 +61,7 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
   });
 
   it('streams run updates, pauses at a checkpoint, resumes to completion, and generates', async () => {
-    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home: tmp() });
-    sessions.push(s);
+    const s = newSession(tmp());
     await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
     await s.runner.whenIdle(); // the sample import
     const updates: Run[] = [];
@@ -159,8 +147,7 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
 
   it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {
     const home = tmp();
-    const s = new AppSession({ mode: 'web', launchWorker: nodeWorkerLauncher, home });
-    sessions.push(s);
+    const s = newSession(home);
     const status = await ok<{ path: string }>(s.dispatch('projects.createSample', { parentDir: tmp() }));
     await s.runner.whenIdle();
     const updates: Run[] = [];
