@@ -189,6 +189,13 @@ describe('gan-augment train / generate', () => {
     expect(text.stdout).toMatch(/, 4 generated images\n/);
     expect(text.stdout).toMatch(/^In all [\d.]+ (KB|MB)\. Delete a run you no longer need with: gan-augment delete-run ".+" RUN$/m);
 
+    type Disk = { totalBytes: number; runsBytes: number; generatedBytes: number; runs: number; generatedImages: number };
+    const disk = () => json<{ disk: Disk }>(['status', project, '--json']).disk;
+    const before = disk();
+    expect(before).toMatchObject({ runs: listed.length, generatedImages: 4 });
+    expect(before.runsBytes + before.generatedBytes).toBe(listed.reduce((sum, r) => sum + r.diskBytes, 0));
+    expect(cli(['status', project]).stdout).toMatch(/^Disk: {5}The project takes [\d.]+ MB on the disk holding it, which has .+ free\.\n {12}Training copies and thumbnails of 430 images: /m);
+
     const ask = cli(['delete-run', project, first.run]);
     expect(ask.code).toBe(2);
     expect(ask.stdout).toMatch(
@@ -203,6 +210,10 @@ describe('gan-augment train / generate', () => {
     expect(existsSync(join(project, 'runs', first.run))).toBe(false);
     expect(existsSync(join(project, 'generated', first.run))).toBe(false);
     expect(json<{ id: string }[]>(['runs', project, '--json']).map((r) => r.id)).not.toContain(first.run);
+    const after = disk();
+    expect(after).toMatchObject({ runs: listed.length - 1, generatedImages: 0, generatedBytes: 0 });
+    // what it said it freed (give or take the database's own pages)
+    expect(Math.abs(before.totalBytes - after.totalBytes - bag.diskBytes)).toBeLessThan(64 * 1024);
     expect(cli(['delete-run', project, first.run, '--yes']).stderr).toBe(`Not found: There is no training run "${first.run}" in this project.\n`);
   });
 });

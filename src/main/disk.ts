@@ -1,5 +1,6 @@
 /** The disk holding a project: what is free, and the room work keeps free. */
-import { statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Free space the app's work keeps beyond what it writes next: SQLite's WAL, sample grids, and the
@@ -31,4 +32,22 @@ export function freeBytes(dir: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** Bytes of the files under `path`, or of the file itself (0 where it does not exist); links are not followed. */
+export function folderBytes(path: string): number {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  try {
+    for (const name of readdirSync(path)) total += folderBytes(join(path, name));
+  } catch {
+    // a folder that cannot be read counts for what was read
+  }
+  return total;
 }

@@ -268,6 +268,23 @@ export const ConflictSchema = z.object({
 });
 export type Conflict = z.infer<typeof ConflictSchema>;
 
+/** Where the project's disk space goes, and what is free on the disk holding it. */
+export const ProjectDiskSchema = z.object({
+  totalBytes: z.number(),
+  /** Training copies and thumbnails of the imported images (`cache/`). */
+  imagesBytes: z.number(),
+  /** Training runs: their checkpoints and sample grids. */
+  runsBytes: z.number(),
+  generatedBytes: z.number(),
+  /** The database and the rest. */
+  recordsBytes: z.number(),
+  images: z.number().int(),
+  runs: z.number().int(),
+  generatedImages: z.number().int(),
+  freeBytes: z.number().nullable(),
+});
+export type ProjectDisk = z.infer<typeof ProjectDiskSchema>;
+
 /** What deleting a run deletes (before), or deleted (after): the disk its files take, and the images generated from it. */
 export const RunFootprintSchema = z.object({ runId: z.string(), diskBytes: z.number(), generatedImages: z.number().int() });
 export type RunFootprint = z.infer<typeof RunFootprintSchema>;
@@ -305,6 +322,7 @@ export const calls = {
   'projects.forget': { input: z.object({ path: z.string().min(1) }).strict(), output: Ok },
   'projects.close': { input: Empty, output: Ok },
   'project.current': { input: Empty, output: ProjectStatusSchema.nullable() },
+  'project.disk': { input: Empty, output: ProjectDiskSchema },
   'jobs.list': { input: Empty, output: z.array(JobSchema) },
   'jobs.start': { input: JobStartSchema, output: JobSchema },
   'import.previewCsv': { input: z.object({ file: z.string().min(1, 'Choose a CSV file.') }).strict(), output: CsvPreviewSchema },

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { diskIsEnough, diskSentence, formatBytes, importDiskIsEnough, importDiskSentence, runDeletedSentence, runDeletionSentence } from './disk';
+import {
+  diskIsEnough,
+  diskSentence,
+  formatBytes,
+  importDiskIsEnough,
+  importDiskSentence,
+  projectDiskParts,
+  projectDiskSentence,
+  runDeletedSentence,
+  runDeletionSentence,
+} from './disk';
 
 describe('formatBytes', () => {
   it('uses decimal units, two significant digits below 10, whole numbers above', () => {
@@ -54,5 +64,24 @@ describe('run deletion sentences', () => {
     );
     expect(runDeletedSentence('run-1', { diskBytes: 2_300_000_000, generatedImages: 1 })).toBe('Deleted run run-1 and its 1 generated image: 2.3 GB freed.');
     expect(runDeletedSentence('run-1', { diskBytes: 5_000, generatedImages: 0 })).toBe('Deleted run run-1: 5 KB freed.');
+  });
+});
+
+describe('project disk use', () => {
+  const use = { totalBytes: 412_000_000, imagesBytes: 22_000_000, runsBytes: 379_000_000, generatedBytes: 10_000_000, recordsBytes: 1_000_000, images: 430, runs: 1, generatedImages: 128, freeBytes: 75_000_000_000 };
+  it('says what the project takes and what is free, and names each part with its count', () => {
+    expect(projectDiskSentence(use)).toBe('The project takes 412 MB on the disk holding it, which has 75 GB free.');
+    expect(projectDiskSentence({ ...use, freeBytes: null })).toBe('The project takes 412 MB on the disk holding it.');
+    expect(projectDiskParts(use).map((p) => `${p.label}: ${formatBytes(p.bytes)}`)).toEqual([
+      'Training copies and thumbnails of 430 images: 22 MB',
+      '1 training run (checkpoints and sample images): 379 MB',
+      '128 generated images: 10 MB',
+      "The project's records (its database): 1 MB",
+    ]);
+    expect(projectDiskParts({ ...use, images: 1, runs: 0, runsBytes: 0, generatedImages: 1 }).map((p) => p.label)).toEqual([
+      'Training copies and thumbnails of 1 image',
+      '1 generated image', // no runs: no line for them
+      "The project's records (its database)",
+    ]);
   });
 });

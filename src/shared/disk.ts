@@ -74,3 +74,34 @@ export function runDeletedSentence(runId: string, f: { diskBytes: number; genera
   const images = n === 0 ? '' : ` and its ${n.toLocaleString('en')} generated ${n === 1 ? 'image' : 'images'}`;
   return `Deleted run ${runId}${images}: ${formatBytes(f.diskBytes)} freed.`;
 }
+
+/** Where a project's space goes (the Overview, `gan-augment status`). */
+export interface ProjectDiskUse {
+  totalBytes: number;
+  imagesBytes: number;
+  runsBytes: number;
+  generatedBytes: number;
+  recordsBytes: number;
+  images: number;
+  runs: number;
+  generatedImages: number;
+  freeBytes: number | null;
+}
+
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+/** The project's parts in words, in a fixed order (the Overview's bar and legend); parts that take nothing are left out. */
+export function projectDiskParts(d: ProjectDiskUse): { key: 'images' | 'runs' | 'generated' | 'records'; label: string; bytes: number }[] {
+  return [
+    { key: 'images' as const, label: `Training copies and thumbnails of ${plural(d.images, 'image', 'images')}`, bytes: d.imagesBytes },
+    { key: 'runs' as const, label: `${plural(d.runs, 'training run', 'training runs')} (checkpoints and sample images)`, bytes: d.runsBytes },
+    { key: 'generated' as const, label: plural(d.generatedImages, 'generated image', 'generated images'), bytes: d.generatedBytes },
+    { key: 'records' as const, label: "The project's records (its database)", bytes: d.recordsBytes },
+  ].filter((p) => p.bytes > 0);
+}
+
+/** "The project takes 412 MB on the disk holding it, which has 75 GB free." */
+export function projectDiskSentence(d: ProjectDiskUse): string {
+  const free = d.freeBytes === null ? '' : `, which has ${formatBytes(d.freeBytes)} free`;
+  return `The project takes ${formatBytes(d.totalBytes)} on the disk holding it${free}.`;
+}

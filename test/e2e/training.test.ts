@@ -203,7 +203,15 @@ describe('training dashboard and generation', () => {
     const [projectDir] = readdirSync(served.projectsDir).filter((n) => n.endsWith('.ganaug')).map((n) => join(served.projectsDir, n));
     const runId = readdirSync(join(projectDir!, 'runs'))[0]!;
     expect(readdirSync(join(projectDir!, 'generated'))).toEqual([runId]);
-    await page.getByTestId('nav-training').click();
+    // the Overview says where the space goes, the run included, and where to free it
+    await page.getByTestId('nav-overview').click();
+    const parts = page.getByTestId('disk-parts');
+    await parts.waitFor();
+    expect(await parts.innerText()).toMatch(/Training copies and thumbnails of 430 images\s+[\d.]+ MB\s+1 training run \(checkpoints and sample images\)\s+[\d.]+ (KB|MB)\s+4 generated images\s+[\d.]+ KB/);
+    expect(await page.getByTestId('disk-sentence').innerText()).toMatch(/^The project takes [\d.]+ MB on the disk holding it, which has .+ free\.$/);
+    await tidyForScreenshot();
+    await page.getByTestId('disk-panel').screenshot({ path: screenshotPath('disk-panel.png') });
+    await page.getByTestId('disk-free-hint').getByRole('link', { name: 'Training' }).click();
     await dashboard().getByTestId('run-delete').click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.getByTestId('delete-run-sentence').innerText()).toMatch(
@@ -222,6 +230,8 @@ describe('training dashboard and generation', () => {
     await page.getByTestId('generate-no-runs').waitFor();
     await page.getByTestId('generated-empty').waitFor();
     expect(await page.getByTestId('generated-thumb').count()).toBe(0);
+    await page.getByTestId('nav-overview').click();
+    await expect.poll(() => page.getByTestId('disk-parts').innerText()).not.toMatch(/training run|generated image/);
   });
 
   it('logged no errors in the browser console', () => {

@@ -18,7 +18,8 @@ import { importSpec } from '../services/import';
 import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
 import { deleteRun, runFootprint } from '../services/run-deletion';
 import { decideConflict, listConflicts } from '../services/conflicts';
-import { diskSentence, formatBytes, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
+import { projectDisk } from '../services/project-disk';
+import { diskSentence, formatBytes, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
@@ -168,9 +169,10 @@ export function buildProgram(): Command {
       try {
         const project = Project.openReadOnly(path);
         const status = project.status();
+        const disk = projectDisk(project);
         project.close();
         if (o.json) {
-          process.stdout.write(JSON.stringify(status) + '\n');
+          process.stdout.write(JSON.stringify({ ...status, disk }) + '\n');
           return;
         }
         const lines = [
@@ -180,6 +182,8 @@ export function buildProgram(): Command {
           `Images:   ${status.imageCount}`,
           `Classes:  ${status.classes.length === 0 ? 'none yet (import images first)' : status.classes.map((c) => `${c.name} (${c.imageCount})`).join(', ')}`,
           `Jobs:     ${status.jobs.length === 0 ? 'none' : status.jobs.slice(0, 5).map((j) => `${j.title}: ${j.status}`).join('; ')}`,
+          `Disk:     ${projectDiskSentence(disk)}`,
+          ...projectDiskParts(disk).map((p) => `            ${p.label}: ${formatBytes(p.bytes)}`),
         ];
         process.stdout.write(lines.join('\n') + '\n');
       } catch (err) {

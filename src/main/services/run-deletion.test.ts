@@ -5,7 +5,7 @@ import { ok, useSessions } from '../../../test/helpers/session';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { Run, RunFootprint } from '../../shared/contract';
 import { Project } from '../store/project';
-import { folderBytes } from './run-deletion';
+import { folderBytes } from '../disk';
 import type { AppSession } from './session';
 
 const tmp = useTmp();

@@ -14,27 +14,14 @@
  * to record the deletion: then the run's own folder (its checkpoints, the bulk of it) is removed
  * first, and the transaction tried once more.
  */
-import { existsSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RunFootprint } from '../../shared/contract';
 import { formatBytes } from '../../shared/disk';
 import { AppError, toErrorData } from '../../shared/errors';
+import { folderBytes } from '../disk';
 import { DELETING_PREFIX, type Project } from '../store/project';
 import { getRun } from './training';
-
-/** Bytes of the files under `path` (0 where it does not exist). */
-export function folderBytes(path: string): number {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const name of readdirSync(path)) total += folderBytes(join(path, name));
-  return total;
-}
 
 function generatedCount(project: Project, runId: string): number {
   return (project.db.prepare('SELECT COUNT(*) AS n FROM generated_images WHERE run_id = ?').get(runId) as { n: number }).n;

@@ -29,6 +29,7 @@ import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
 import { decideConflict, listConflicts } from './conflicts';
+import { projectDisk } from './project-disk';
 
 export interface SessionOptions {
   mode: 'electron' | 'web';
@@ -201,6 +202,7 @@ export class AppSession {
         return { ok: true as const };
       },
       'project.current': async () => this.#open?.project.status() ?? null,
+      'project.disk': async () => projectDisk(this.#require().project),
       'jobs.list': async () => this.#require().runner.list(),
       'jobs.start': async (input) => {
         const { runner } = this.#require();

@@ -1,19 +1,10 @@
-import { Text } from '@mantine/core';
+import { ScreenLink } from './ScreenLink';
 
-/** An in-text link to the Import screen (keeps the hash route for a reload, navigates in-app). */
+/** An in-text link to the Import screen. */
 export function GoToImport({ onGoToImport }: { onGoToImport: () => void }) {
   return (
-    <Text
-      component="a"
-      href="#/import"
-      inherit
-      c="blue"
-      onClick={(e) => {
-        e.preventDefault();
-        onGoToImport();
-      }}
-    >
+    <ScreenLink screen="import" onGo={onGoToImport}>
       Import
-    </Text>
+    </ScreenLink>
   );
 }

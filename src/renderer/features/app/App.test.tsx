@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { ProjectStatus } from '../../../shared/contract';
 import { Root } from '../../Root';
@@ -18,6 +18,18 @@ const project: ProjectStatus = {
   jobs: [makeJob({ id: 'old', status: 'interrupted' })],
 };
 
+let disk = {
+  totalBytes: 2_600_000_000,
+  imagesBytes: 850_000_000,
+  runsBytes: 1_700_000_000,
+  generatedBytes: 40_000_000,
+  recordsBytes: 10_000_000,
+  images: 13_114,
+  runs: 3,
+  generatedImages: 1024,
+  freeBytes: 900_000_000,
+};
+
 function renderApp() {
   const started = makeJob({ id: 'v1', status: 'queued', progress: { done: 0, total: 400, unit: 'files', ratePerSecond: null, etaSeconds: null } });
   const client = createFakeClient({
@@ -27,6 +39,7 @@ function renderApp() {
     'projects.close': () => ({ ok: true }),
     'app.info': () => ({ name: 'GAN Augment', version: '0.1.0', mode: 'web', platform: 'linux', defaultProjectsDir: '/x' }),
     'projects.recent': () => [],
+    'project.disk': () => disk,
   });
   render(
     <Root client={client} env="test">
@@ -70,6 +83,23 @@ describe('App with an open project', () => {
     );
     expect(await screen.findByText('Verify project files: done')).toBeTruthy();
     expect(screen.queryByTestId('job-progress')).toBeNull();
+  });
+
+  it('shows where the disk space goes, measures again when a job ends or a run is deleted, and links to Training', async () => {
+    const { client, started } = renderApp();
+    expect((await screen.findByTestId('disk-sentence')).textContent).toBe('The project takes 2.6 GB on the disk holding it, which has 900 MB free.');
+    expect(screen.getByTestId('disk-parts').textContent).toBe(
+      'Training copies and thumbnails of 13,114 images850 MB3 training runs (checkpoints and sample images)1.7 GB1,024 generated images40 MBThe project\'s records (its database)10 MB',
+    );
+    disk = { ...disk, totalBytes: 900_000_000, runsBytes: 0, runs: 0 };
+    act(() => client.emit('run.deleted', { runId: 'run-1' }));
+    await waitFor(() => expect(screen.getByTestId('disk-sentence').textContent).toBe('The project takes 900 MB on the disk holding it, which has 900 MB free.'));
+    expect(screen.queryByTestId('disk-free-hint')).toBeNull(); // no runs: nothing to delete there
+    disk = { ...disk, totalBytes: 1_000_000_000, runs: 1, runsBytes: 100_000_000 };
+    act(() => client.emit('job.updated', { ...started, status: 'completed', finishedAt: '2025-01-01T10:00:00.000Z' }));
+    await waitFor(() => expect(screen.getByTestId('disk-sentence').textContent).toMatch(/^The project takes 1 GB/));
+    fireEvent.click(within(await screen.findByTestId('disk-free-hint')).getByRole('link', { name: 'Training' }));
+    await waitFor(() => expect(screen.getByRole('link', { name: 'Training', current: 'page' })).toBeTruthy());
   });
 
   it('switches screens with Ctrl+number and closes the project', async () => {

@@ -1,6 +1,5 @@
 import { BarChart } from '@mantine/charts';
 import {
-  Alert,
   Badge,
   Button,
   Card,
@@ -18,6 +17,7 @@ import {
 import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import { useCall, useClient, useEvent } from '../../api/hooks';
+import { LoadError } from '../../components/LoadError';
 import { notifyError } from '../../lib/notify';
 import { ConflictsNote } from './Conflicts';
 import { ClassSamples } from './ClassSamples';
@@ -258,16 +258,7 @@ export function BalanceScreen({ onGoToImport }: { onGoToImport: () => void }) {
 
   let body;
   if (balance.status === 'error' && !balance.data) {
-    body = (
-      <Alert color="red" title="The class balance could not be loaded">
-        <Stack gap="xs" align="flex-start">
-          <Text size="sm">{balance.error.message}</Text>
-          <Button size="xs" variant="default" onClick={balanceOps.reload}>
-            Try again
-          </Button>
-        </Stack>
-      </Alert>
-    );
+    body = <LoadError title="The class balance could not be loaded" message={balance.error.message} onRetry={balanceOps.reload} />;
   } else if (!balance.data) {
     body = (
       <Group gap="xs">

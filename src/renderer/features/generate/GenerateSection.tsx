@@ -4,6 +4,7 @@ import { SeedInput } from '../../components/SeedInput';
 import { IconSparkles } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import type { Job } from '../../../shared/contract';
+import { ScreenLink } from '../../components/ScreenLink';
 import { asApiError, useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 import { JobProgress } from '../jobs/JobProgress';
@@ -94,18 +95,9 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
     form = (
       <Text size="sm" c="dimmed" data-testid="generate-no-runs">
         No trained model yet. Train one on the{' '}
-        <Text
-          component="a"
-          href="#/training"
-          inherit
-          c="blue"
-          onClick={(e) => {
-            e.preventDefault();
-            onGoToTraining();
-          }}
-        >
+        <ScreenLink screen="training" onGo={onGoToTraining}>
           Training
-        </Text>{' '}
+        </ScreenLink>{' '}
         screen; once it has finished, or is paused or stopped with a saved checkpoint, it can generate images here.
       </Text>
     );

@@ -3,6 +3,7 @@ import { IconArrowRight, IconInfoCircle, IconPlus } from '@tabler/icons-react';
 import { useState } from 'react';
 import type { ImportSummary } from './types';
 import { useCall } from '../../api/hooks';
+import { LoadError } from '../../components/LoadError';
 import { OutcomeList } from './OutcomeList';
 import {
   CONFLICT_EXPLANATION,
@@ -99,16 +100,7 @@ export function ImportReport({ summary, onGoToBalance, onImportMore }: { summary
 export function ImportResult({ onGoToBalance, onImportMore }: { onGoToBalance: () => void; onImportMore: () => void }) {
   const [latest, { reload }] = useCall('import.latest', { limit: 2000 });
   if (latest.status === 'error') {
-    return (
-      <Alert color="red" title="The import report could not be loaded">
-        <Stack gap="xs" align="flex-start">
-          <Text size="sm">{latest.error.message}</Text>
-          <Button size="xs" variant="default" onClick={reload}>
-            Try again
-          </Button>
-        </Stack>
-      </Alert>
-    );
+    return <LoadError title="The import report could not be loaded" message={latest.error.message} onRetry={reload} />;
   }
   if (latest.data === undefined) {
     return (

@@ -53,7 +53,7 @@ export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
   let content: ReactNode;
   switch (screen) {
     case 'overview':
-      content = <Overview project={project} jobs={jobs} onJob={onJob} onGoToImport={() => navigate('import')} />;
+      content = <Overview project={project} jobs={jobs} onJob={onJob} onGoToImport={() => navigate('import')} onGoToTraining={() => navigate('training')} />;
       break;
     case 'import':
       content = <ImportScreen project={project} jobs={jobs} onJob={onJob} onGoToBalance={() => navigate('balance')} />;

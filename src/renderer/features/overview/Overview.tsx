@@ -2,6 +2,7 @@ import { Card, Code, Group, Progress, SimpleGrid, Stack, Table, Text, Title } fr
 import { GoToImport } from '../../components/GoToImport';
 import type { Job, ProjectStatus } from '../../../shared/contract';
 import { JobsList } from '../jobs/JobsList';
+import { DiskPanel } from './DiskPanel';
 import { VerifyPanel } from './VerifyPanel';
 
 interface Props {
@@ -9,6 +10,7 @@ interface Props {
   jobs: readonly Job[];
   onJob: (job: Job) => void;
   onGoToImport: () => void;
+  onGoToTraining: () => void;
 }
 
 function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
@@ -50,7 +52,7 @@ function ClassesTable({ project }: { project: ProjectStatus }) {
   );
 }
 
-export function Overview({ project, jobs, onJob, onGoToImport }: Props) {
+export function Overview({ project, jobs, onJob, onGoToImport, onGoToTraining }: Props) {
   return (
     <Stack gap="lg">
       <div>
@@ -88,6 +90,8 @@ export function Overview({ project, jobs, onJob, onGoToImport }: Props) {
       </Card>
 
       <VerifyPanel jobs={jobs} onJob={onJob} />
+
+      <DiskPanel jobs={jobs} imageCount={project.imageCount} onGoToTraining={onGoToTraining} />
 
       <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="jobs-title">
         <Stack gap="sm">
