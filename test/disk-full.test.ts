@@ -211,14 +211,14 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     expectIntact(project);
   });
 
-  it('deleting a run on a disk full to the last byte (the app holds the project open): the run goes and its space is freed', () => {
+  it('deleting a run on a disk full to the last byte (the app holds the project open): the run goes and its space is freed', async () => {
     const opened = Project.open(project); // as the app holds it: its lock and SQLite's files are there already
     let deleted: RunFootprint;
     try {
-      const before = runFootprint(opened, runId);
+      const before = await runFootprint(opened, runId);
       expect(before.generatedImages).toBe(60);
       fill(0);
-      deleted = deleteRun(opened, runId);
+      deleted = await deleteRun(opened, runId);
       expect(deleted).toEqual(before);
       // the space is free again (tmpfs gives it back at once)
       expect(statfsSync(disk).bavail * statfsSync(disk).bsize).toBeGreaterThanOrEqual(before.diskBytes * 0.9);

@@ -111,11 +111,11 @@ async function withProject(
 }
 
 /** Opens a project for reading (no lock: the app may have it open), runs `fn`, and always closes it; errors end the process in words. */
-function withProjectReadOnly(path: string, json: boolean, fn: (project: Project) => void): void {
+async function withProjectReadOnly(path: string, json: boolean, fn: (project: Project) => void | Promise<void>): Promise<void> {
   let project: Project | undefined;
   try {
     project = Project.openReadOnly(path);
-    fn(project);
+    await fn(project);
   } catch (err) {
     project?.close();
     project = undefined;
@@ -165,12 +165,16 @@ export function buildProgram(): Command {
     .description('show a project: classes, images, recent jobs')
     .argument('<project>', `project folder (ending in ${PROJECT_EXT})`)
     .option('--json', 'print the result as JSON')
-    .action((path: string, o: { json?: boolean }) => {
+    .action(async (path: string, o: { json?: boolean }) => {
       try {
         const project = Project.openReadOnly(path);
         const status = project.status();
-        const disk = projectDisk(project);
-        project.close();
+        let disk: Awaited<ReturnType<typeof projectDisk>>;
+        try {
+          disk = await projectDisk(project);
+        } finally {
+          project.close();
+        }
         if (o.json) {
           process.stdout.write(JSON.stringify({ ...status, disk }) + '\n');
           return;
@@ -435,8 +439,7 @@ export function buildProgram(): Command {
       };
       if (!o.decide) {
         if (o.label || o.keepOut) fail(new AppError('validation', 'Name the conflict to decide with --decide ID.', { field: 'decide' }), !!o.json);
-        withProjectReadOnly(path, !!o.json, (project) => list(listConflicts(project)));
-        return;
+        return withProjectReadOnly(path, !!o.json, (project) => list(listConflicts(project)));
       }
       const decide = o.decide;
       return withProject(path, 'gan-augment conflicts', !!o.json, async (project) => {
@@ -456,8 +459,8 @@ export function buildProgram(): Command {
     .argument('<project>', 'project folder')
     .option('--json', 'print [{ id, model, classes, status, step, totalSteps, checkpointStep, diskBytes, generatedImages }]')
     .action((path: string, o: { json?: boolean }) =>
-      withProjectReadOnly(path, !!o.json, (p) => {
-        const runs = listRuns(p).map((r) => ({ run: r, footprint: runFootprint(p, r.id) }));
+      withProjectReadOnly(path, !!o.json, async (p) => {
+        const runs = await Promise.all(listRuns(p).map(async (r) => ({ run: r, footprint: await runFootprint(p, r.id) })));
         if (o.json) {
           const rows = runs.map(({ run: r, footprint: f }) => ({
             id: r.id,
@@ -493,10 +496,10 @@ export function buildProgram(): Command {
     .action((path: string, runId: string, o: { yes?: boolean; json?: boolean }) =>
       withProject(path, 'gan-augment delete-run', !!o.json, async (project) => {
         if (!o.yes) {
-          process.stdout.write(`Run ${runId}: ${runDeletionSentence(runFootprint(project, runId))}\n`);
+          process.stdout.write(`Run ${runId}: ${runDeletionSentence(await runFootprint(project, runId))}\n`);
           throw new AppError('validation', 'Nothing was deleted. To delete the run, add --yes.', { field: 'yes' });
         }
-        const deleted = deleteRun(project, runId);
+        const deleted = await deleteRun(project, runId);
         process.stdout.write(o.json ? JSON.stringify(deleted) + '\n' : runDeletedSentence(runId, deleted) + '\n');
       }, (err) =>
         // Opening writes (the lock, SQLite's files): on a disk full to the last byte, the way to free space cannot start.

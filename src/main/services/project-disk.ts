@@ -8,12 +8,14 @@ import type { ProjectDisk } from '../../shared/contract';
 import { folderBytes, freeBytes } from '../disk';
 import { GENERATED_DIR, RUNS_DIR, type Project } from '../store/project';
 
-export function projectDisk(project: Project): ProjectDisk {
+export async function projectDisk(project: Project): Promise<ProjectDisk> {
   const count = (sql: string) => (project.db.prepare(sql).get() as { n: number }).n;
-  const totalBytes = folderBytes(project.dir);
-  const imagesBytes = folderBytes(join(project.dir, 'cache'));
-  const runsBytes = folderBytes(join(project.dir, RUNS_DIR));
-  const generatedBytes = folderBytes(join(project.dir, GENERATED_DIR));
+  const [totalBytes, imagesBytes, runsBytes, generatedBytes] = await Promise.all([
+    folderBytes(project.dir),
+    folderBytes(join(project.dir, 'cache')),
+    folderBytes(join(project.dir, RUNS_DIR)),
+    folderBytes(join(project.dir, GENERATED_DIR)),
+  ]);
   return {
     totalBytes,
     imagesBytes,

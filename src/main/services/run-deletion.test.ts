@@ -35,8 +35,8 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
     const { s, bag, sneaker } = await projectWithRuns();
     const dir = s.project!.dir;
     const folders = s.project!.runFolders(bag.id);
-    const bytes = folderBytes(folders.run) + folderBytes(folders.generated);
-    expect(folderBytes(join(folders.run, 'checkpoints'))).toBeGreaterThan(100_000); // a tiny DCGAN's weights and Adam state
+    const bytes = (await folderBytes(folders.run)) + (await folderBytes(folders.generated));
+    expect(await folderBytes(join(folders.run, 'checkpoints'))).toBeGreaterThan(100_000); // a tiny DCGAN's weights and Adam state
 
     const footprint = await ok<RunFootprint>(s.dispatch('runs.footprint', { runId: bag.id }));
     expect(footprint).toEqual({ runId: bag.id, diskBytes: bytes, generatedImages: 3 });
@@ -57,7 +57,7 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
     const other = await ok<{ run: Run; metrics: unknown[] }>(s.dispatch('runs.get', { runId: sneaker.id }));
     expect(other.run).toMatchObject({ status: 'completed', checkpointStep: 2 });
     expect(other.metrics).toHaveLength(2);
-    expect(folderBytes(s.project!.runFolders(sneaker.id).run)).toBeGreaterThan(100_000);
+    expect(await folderBytes(s.project!.runFolders(sneaker.id).run)).toBeGreaterThan(100_000);
     expect(await s.dispatch('runs.delete', { runId: bag.id })).toMatchObject({ ok: false, error: { kind: 'not-found' } });
   });
 
@@ -91,11 +91,11 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
     const { s, bag } = await projectWithRuns();
     const project = s.project!;
     const before = runEntries(project.dir);
-    const bytes = folderBytes(project.runFolders(bag.id).run);
+    const bytes = await folderBytes(project.runFolders(bag.id).run);
     project.db.exec(`CREATE TRIGGER keep_runs BEFORE DELETE ON runs BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
     expect(await s.dispatch('runs.delete', { runId: bag.id })).toMatchObject({ ok: false });
     expect(runEntries(project.dir)).toEqual(before);
-    expect(folderBytes(project.runFolders(bag.id).run)).toBe(bytes);
+    expect(await folderBytes(project.runFolders(bag.id).run)).toBe(bytes);
     expect(await ok<unknown[]>(s.dispatch('generated.list', { runId: bag.id }))).toHaveLength(3);
     project.db.exec('DROP TRIGGER keep_runs');
     await ok(s.dispatch('runs.delete', { runId: bag.id }));

@@ -27,14 +27,18 @@ function generatedCount(project: Project, runId: string): number {
   return (project.db.prepare('SELECT COUNT(*) AS n FROM generated_images WHERE run_id = ?').get(runId) as { n: number }).n;
 }
 
+/** The disk a run's own folder (checkpoints, samples) and its generated images take. */
+async function measure(project: Project, runId: string): Promise<{ runBytes: number; generatedBytes: number }> {
+  const folders = project.runFolders(runId);
+  const [runBytes, generatedBytes] = await Promise.all([folderBytes(folders.run), folderBytes(folders.generated)]);
+  return { runBytes, generatedBytes };
+}
+
 /** What deleting a run would delete: the disk its files take, and the images generated from it. */
-export function runFootprint(project: Project, runId: string): RunFootprint {
+export async function runFootprint(project: Project, runId: string): Promise<RunFootprint> {
   getRun(project, runId); // not found -> a clear error
-  return {
-    runId,
-    diskBytes: Object.values(project.runFolders(runId)).reduce((sum, dir) => sum + folderBytes(dir), 0),
-    generatedImages: generatedCount(project, runId),
-  };
+  const { runBytes, generatedBytes } = await measure(project, runId);
+  return { runId, diskBytes: runBytes + generatedBytes, generatedImages: generatedCount(project, runId) };
 }
 
 /** Refuses, in words, to delete a run that is training or that images are being generated from. */
@@ -88,9 +92,12 @@ function restore(moved: readonly { from: string; to: string }[]): void {
  * Deletes a run that is not training: its rows (metrics, generated images) and its folders. Returns
  * what it freed. Folders that cannot be removed now are removed at the next open.
  */
-export function deleteRun(project: Project, runId: string): RunFootprint {
+export async function deleteRun(project: Project, runId: string): Promise<RunFootprint> {
+  getRun(project, runId); // not found -> a clear error
+  const { runBytes, generatedBytes } = await measure(project, runId);
+  // From here on synchronous: nothing else runs between the check and the commit.
   checkDeletable(project, runId);
-  const footprint = runFootprint(project, runId);
+  const footprint = { runId, diskBytes: runBytes + generatedBytes, generatedImages: generatedCount(project, runId) };
   const deleteRows = project.db.transaction(() => {
     project.db.prepare('DELETE FROM generated_images WHERE run_id = ?').run(runId);
     project.db.prepare('DELETE FROM runs WHERE id = ?').run(runId); // its metrics go with it (ON DELETE CASCADE)
@@ -106,13 +113,12 @@ export function deleteRun(project: Project, runId: string): RunFootprint {
     }
     // No room to record the deletion: free the run's own folder (checkpoints, samples) and try again.
     const own = moved.find((m) => m.from === folders.run);
-    const freed = own ? folderBytes(own.to) : 0;
     if (own) rmSync(own.to, { recursive: true, force: true });
     try {
       deleteRows();
     } catch (again) {
       restore(moved.filter((m) => m !== own));
-      const removed = own ? ` Its checkpoints and samples were removed (${formatBytes(freed)} freed), but the project could not record the deletion.` : ' The project could not record the deletion.';
+      const removed = own ? ` Its checkpoints and samples were removed (${formatBytes(runBytes)} freed), but the project could not record the deletion.` : ' The project could not record the deletion.';
       throw new AppError('disk-full', `The disk holding the project is full.${removed} Free some space, then delete run ${runId} again.`, { cause: again });
     }
   }

@@ -285,7 +285,7 @@ export class AppSession {
       },
       'runs.footprint': async ({ runId }) => runFootprint(this.#require().project, runId),
       'runs.delete': async ({ runId }) => {
-        const freed = deleteRun(this.#require().project, runId);
+        const freed = await deleteRun(this.#require().project, runId);
         this.#emit('run.deleted', { runId });
         return freed;
       },
