@@ -130,6 +130,12 @@ describe('gan-augment import (folder of class subfolders)', () => {
     const counts = () => json<{ classes: { name: string; count: number }[]; conflicts: number }>(['balance', project, '--json']);
     expect(counts()).toMatchObject({ conflicts: 0, classes: [{ name: 'MEL', count: 12 }, { name: 'NV', count: 3 }] });
 
+    // taken back, then decided again
+    expect(cli(['conflicts', project, '--undo', id]).stdout).toBe('Taken back: the picture is kept out of training again until you decide. 1 left to decide.\n');
+    expect(counts()).toMatchObject({ conflicts: 1, classes: [{ name: 'MEL', count: 12 }, { name: 'NV', count: 2 }] });
+    expect(cli(['conflicts', project, '--undo', id]).stderr).toBe(`Not found: There is no decided label conflict "${id}" to take back in this project.\n`);
+    expect(cli(['conflicts', project, '--decide', id, '--label', 'NV']).code).toBe(0);
+
     // importing the same folder again: the decided picture is a duplicate under both labels, not a new conflict
     const again = json<Summary>(['import', project, join(work, 'folder-source'), '--json']);
     expect(again.conflicts).toEqual([]);

@@ -342,6 +342,8 @@ export const calls = {
     input: z.object({ id: z.string().min(1), label: z.string().min(1).nullable() }).strict(),
     output: z.object({ decided: ConflictSchema, label: z.string().nullable(), remaining: z.number().int() }),
   },
+  /** Takes a decision back: the picture is a conflict again (out of training and the counts). */
+  'conflicts.undo': { input: z.object({ id: z.string().min(1) }).strict(), output: z.object({ sha256: z.string(), remaining: z.number().int() }) },
   /** Times a few steps on a small batch of the real data: backend in words and an ETA before committing hours. */
   'train.estimate': {
     input: TrainSettingsSchema,

@@ -161,6 +161,9 @@ describe('import wizard and class balance', () => {
     await page.mouse.move(1, 1);
     await dialog.screenshot({ path: screenshotPath('conflicts.png') });
     await row.getByRole('button', { name: 'It is nevus' }).click();
+    await expect.poll(() => row.getByTestId('conflict-decision').innerText()).toBe('Counts as nevus.');
+    expect(await dialog.getByTestId('conflicts-left').innerText()).toBe('All decided.');
+    await dialog.getByRole('button', { name: 'Done' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => page.getByTestId('balance-conflicts').count()).toBe(0);
     await expect.poll(() => page.getByTestId('imbalance-ratio').innerText()).toMatch(/^The largest class \(nevus\) has 4(\.0)?× as many images as the smallest \(dermatofibroma\)\.$/);

@@ -17,7 +17,7 @@ import { getBalance, balanceTarget } from '../services/dataset';
 import { importSpec } from '../services/import';
 import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
 import { deleteRun, runFootprint } from '../services/run-deletion';
-import { decideConflict, listConflicts } from '../services/conflicts';
+import { decideConflict, listConflicts, undoConflictDecision } from '../services/conflicts';
 import { projectDisk } from '../services/project-disk';
 import { diskSentence, formatBytes, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
@@ -425,8 +425,9 @@ export function buildProgram(): Command {
     .option('--decide <id>', 'the conflict to decide (its id, or the start of it)')
     .option('--label <name>', 'with --decide: the right label; that copy joins training and the counts')
     .option('--keep-out', 'with --decide: keep the picture out under every label')
-    .option('--json', 'print the conflicts, or { decided, label, remaining }')
-    .action((path: string, o: { decide?: string; label?: string; keepOut?: boolean; json?: boolean }) => {
+    .option('--undo <id>', 'take a decision back: the picture is a conflict again')
+    .option('--json', 'print the conflicts, or { decided, label, remaining }, or { sha256, remaining }')
+    .action((path: string, o: { decide?: string; label?: string; keepOut?: boolean; undo?: string; json?: boolean }) => {
       const list = (conflicts: Conflict[]) => {
         if (o.json) process.stdout.write(JSON.stringify(conflicts) + '\n');
         else if (conflicts.length === 0) process.stdout.write('No label conflicts: no picture appears under two labels.\n');
@@ -437,6 +438,14 @@ export function buildProgram(): Command {
           );
         }
       };
+      const undo = o.undo;
+      if (undo !== undefined) {
+        if (o.decide) fail(new AppError('validation', 'Use --decide or --undo, not both.', { field: 'undo' }), !!o.json);
+        return withProject(path, 'gan-augment conflicts', !!o.json, async (project) => {
+          const r = undoConflictDecision(project, undo);
+          process.stdout.write(o.json ? JSON.stringify(r) + '\n' : `Taken back: the picture is kept out of training again until you decide. ${r.remaining} left to decide.\n`);
+        });
+      }
       if (!o.decide) {
         if (o.label || o.keepOut) fail(new AppError('validation', 'Name the conflict to decide with --decide ID.', { field: 'decide' }), !!o.json);
         return withProjectReadOnly(path, !!o.json, (project) => list(listConflicts(project)));

@@ -66,3 +66,22 @@ export function decideConflict(project: Project, id: string, label: string | nul
   })();
   return { decided: conflict, label, remaining: listConflicts(project).length };
 }
+
+/**
+ * Takes a decision back: every copy of the picture is a conflict again, out of training and the
+ * counts, until decided anew. `id` is the start of its content hash, as for deciding.
+ */
+export function undoConflictDecision(project: Project, id: string): { sha256: string; remaining: number } {
+  const db = project.db;
+  const decided = db
+    .prepare(`SELECT DISTINCT sha256 FROM images WHERE status = 'excluded' AND substr(sha256, 1, length(@id)) = @id`)
+    .all({ id: id.toLowerCase() }) as { sha256: string }[];
+  if (decided.length === 0) throw new AppError('not-found', `There is no decided label conflict "${id}" to take back in this project.`);
+  if (decided.length > 1) throw new AppError('validation', `"${id}" matches ${decided.length} decided conflicts. Give more of its id.`, { field: 'id' });
+  const sha256 = decided[0]!.sha256;
+  db.transaction(() => {
+    db.prepare(`UPDATE images SET status = 'conflict' WHERE sha256 = ? AND status IN ('ok', 'excluded')`).run(sha256);
+    resplit(project);
+  })();
+  return { sha256, remaining: listConflicts(project).length };
+}

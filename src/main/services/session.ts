@@ -28,7 +28,7 @@ import { importDisk, importSpec, normaliseSource } from './import';
 import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
-import { decideConflict, listConflicts } from './conflicts';
+import { decideConflict, listConflicts, undoConflictDecision } from './conflicts';
 import { projectDisk } from './project-disk';
 
 export interface SessionOptions {
@@ -281,6 +281,12 @@ export class AppSession {
         const { project } = this.#require();
         const result = decideConflict(project, id, label);
         this.#emit('project.changed', project.status()); // class counts changed
+        return result;
+      },
+      'conflicts.undo': async ({ id }) => {
+        const { project } = this.#require();
+        const result = undoConflictDecision(project, id);
+        this.#emit('project.changed', project.status());
         return result;
       },
       'runs.footprint': async ({ runId }) => runFootprint(this.#require().project, runId),

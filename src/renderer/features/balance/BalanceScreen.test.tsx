@@ -54,41 +54,55 @@ describe('BalanceScreen', () => {
     expect(screen.getByText(/Generated images only ever go into training/)).toBeTruthy();
   });
 
-  it('decides pictures under two labels: each button decides one, the counts reload, the dialog closes when none are left', async () => {
+  it('decides pictures under two labels, one button each; Undo takes a decision back; the counts reload each time', async () => {
     const THUMB = 'data:image/jpeg;base64,/9j/';
-    let conflicts = [
+    const all = [
       { id: 'aaaaaaaaaaaa', sha256: 'a'.repeat(64), copies: [{ label: 'melanoma', relPath: 'MEL/x.jpg' }, { label: 'nevus', relPath: 'NV/x.jpg' }], thumb: THUMB },
       { id: 'bbbbbbbbbbbb', sha256: 'b'.repeat(64), copies: [{ label: 'melanoma', relPath: 'MEL/y.jpg' }, { label: 'nevus', relPath: 'NV/y.jpg' }], thumb: null },
     ];
-    let current = balance;
+    const undecided = new Set(all.map((c) => c.id));
+    const current = () => ({ ...balance, conflicts: undecided.size });
     const client = renderBalance({
-      'balance.get': () => current,
-      'conflicts.list': () => conflicts,
+      'balance.get': current,
+      'conflicts.list': () => all.filter((c) => undecided.has(c.id)),
       'conflicts.decide': ({ id, label }) => {
-        const decided = conflicts.find((c) => c.id === id)!;
-        conflicts = conflicts.filter((c) => c.id !== id);
-        current = { ...current, conflicts: conflicts.length };
-        return { decided, label, remaining: conflicts.length };
+        undecided.delete(id);
+        return { decided: all.find((c) => c.id === id)!, label, remaining: undecided.size };
+      },
+      'conflicts.undo': ({ id }) => {
+        undecided.add(id);
+        return { sha256: all.find((c) => c.id === id)!.sha256, remaining: undecided.size };
       },
     });
+    const note = () => screen.queryByTestId('balance-conflicts')?.textContent ?? null;
     fireEvent.click(await screen.findByTestId('conflicts-decide'));
     const dialog = await screen.findByRole('dialog');
     await waitFor(() => expect(within(dialog).getAllByTestId('conflict')).toHaveLength(2));
-    const first = within(dialog).getAllByTestId('conflict')[0]!;
-    expect(first.textContent).toMatch(/Imported as melanoma from MEL\/x\.jpgImported as nevus from NV\/x\.jpg/);
-    expect(within(first).getByRole('img').getAttribute('src')).toBe(THUMB);
-    expect(within(within(dialog).getAllByTestId('conflict')[1]!).getByText('no preview')).toBeTruthy();
+    const [first, second] = within(dialog).getAllByTestId('conflict');
+    expect(first!.textContent).toMatch(/Imported as melanoma from MEL\/x\.jpgImported as nevus from NV\/x\.jpg/);
+    expect(within(first!).getByRole('img').getAttribute('src')).toBe(THUMB);
+    expect(within(second!).getByText('no preview')).toBeTruthy();
+    expect(within(dialog).getByTestId('conflicts-left').textContent).toBe('2 left to decide.');
 
-    fireEvent.click(within(first).getByRole('button', { name: 'It is nevus' }));
-    await waitFor(() => expect(within(dialog).getAllByTestId('conflict')).toHaveLength(1));
+    fireEvent.click(within(first!).getByRole('button', { name: 'It is nevus' }));
+    await waitFor(() => expect(within(first!).getByTestId('conflict-decision').textContent).toBe('Counts as nevus.'));
     expect(client.calls.find((c) => c.name === 'conflicts.decide')?.input).toEqual({ id: 'aaaaaaaaaaaa', label: 'nevus' });
-    await waitFor(() => expect(screen.getByTestId('balance-conflicts').textContent).toMatch(/^1 picture appears under two labels\. It is kept out/));
+    await waitFor(() => expect(note()).toMatch(/^1 picture appears under two labels\. It is kept out/));
 
-    fireEvent.click(within(dialog).getByRole('button', { name: 'Keep it out' }));
+    fireEvent.click(within(second!).getByRole('button', { name: 'Keep it out' }));
+    await waitFor(() => expect(within(second!).getByTestId('conflict-decision').textContent).toBe('Kept out of training.'));
+    expect(within(dialog).getByTestId('conflicts-left').textContent).toBe('All decided.');
+    await waitFor(() => expect(note()).toBeNull()); // the note goes; the dialog stays, for Undo
+
+    fireEvent.click(within(first!).getByRole('button', { name: 'Undo' }));
+    await waitFor(() => expect(within(first!).getByRole('button', { name: 'It is nevus' })).toBeTruthy());
+    expect(client.calls.find((c) => c.name === 'conflicts.undo')?.input).toEqual({ id: 'aaaaaaaaaaaa' });
+    await waitFor(() => expect(note()).toMatch(/^1 picture appears under two labels/));
+    expect(within(dialog).getByTestId('conflicts-left').textContent).toBe('1 left to decide.');
+    expect(client.calls.filter((c) => c.name === 'splits.get').length).toBeGreaterThanOrEqual(4); // the split is drawn again each time
+
+    fireEvent.click(within(dialog).getByTestId('conflicts-done'));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
-    expect(client.calls.filter((c) => c.name === 'conflicts.decide').at(-1)?.input).toEqual({ id: 'bbbbbbbbbbbb', label: null });
-    await waitFor(() => expect(screen.queryByTestId('balance-conflicts')).toBeNull());
-    expect(client.calls.filter((c) => c.name === 'splits.get').length).toBeGreaterThanOrEqual(3); // the split is drawn again
   });
 
   it('changes the target and shows thumbnails of a clicked class', async () => {

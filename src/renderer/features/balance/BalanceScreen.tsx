@@ -222,7 +222,7 @@ export function BalanceOverview({
           <Text size="lg" fw={500} data-testid="imbalance-ratio">
             {ratioSentence(balance)}
           </Text>
-          {balance.conflicts > 0 && <ConflictsNote count={balance.conflicts} onDecided={onConflictDecided} />}
+          <ConflictsNote count={balance.conflicts} onDecided={onConflictDecided} />
           <TargetSelector key={JSON.stringify(balance.target)} balance={balance} onChanged={onChanged} />
           <BalanceChart balance={balance} />
           {tooSmall.length > 0 && (
