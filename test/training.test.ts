@@ -4,7 +4,8 @@
  * kill -9 mid-run and resume from the last checkpoint with the same step counter.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { formatBytes } from '../src/shared/disk';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -93,10 +94,12 @@ describe('gan-augment train / generate', () => {
     expect(resumed.checkpoint).toMatch(/step-5$/);
   });
 
-  it('generates labelled PNGs with provenance', async () => {
-    const out = json<{ generated: { id: number; file: string; class: string; seed: number }[] }>([
-      'generate', project, '--run', first.run, '--class', 'Bag', '--count', '4', '--seed', '7', '--json',
-    ]);
+  it('generates labelled PNGs with provenance, saying first the disk they take', async () => {
+    const r = cli(['generate', project, '--run', first.run, '--class', 'Bag', '--count', '4', '--seed', '7', '--json']);
+    expect(r.code).toBe(0);
+    // nothing generated from this run yet: estimated from the 32 x 32 pixels (grey, as Fashion-MNIST: 1,024 bytes, plus PNG's 1,024)
+    expect(r.stderr).toMatch(/^These 4 images take up to 8\.2 KB on the disk \(.+ free\)\.\n/);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { generated: { id: number; file: string; class: string; seed: number }[] };
     expect(out.generated).toHaveLength(4);
     for (const g of out.generated) {
       expect(g).toMatchObject({ class: 'Bag', seed: 7 });
@@ -108,7 +111,12 @@ describe('gan-augment train / generate', () => {
       [0, 1, 2, 3].map((i) => ({ run_id: first.run, checkpoint_step: 5, class_name: 'Bag', seed: 7, latent_index: i })),
     );
     db.close();
-    expect(cli(['generate', project, '--run', first.run, '--class', 'Trouser', '--count', '2']).stderr).toContain('was not trained on "Trouser"');
+    const refused = cli(['generate', project, '--run', first.run, '--class', 'Trouser', '--count', '2']);
+    expect(refused.stderr).toContain('was not trained on "Trouser"');
+    // the estimate before it, now measured on the 4 images written
+    const sizes = out.generated.map((g) => statSync(g.file).size);
+    const average = Math.ceil(sizes.reduce((a, b) => a + b, 0) / sizes.length);
+    expect(refused.stderr).toMatch(new RegExp(`^These 2 images take about ${formatBytes(2 * average).replace('.', '\\.')} on the disk \\(.+ free\\)\\.\n`));
   });
 
   it('after kill -9 the run shows as interrupted and resumes from its last checkpoint', async () => {

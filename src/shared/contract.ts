@@ -285,6 +285,10 @@ export const ProjectDiskSchema = z.object({
 });
 export type ProjectDisk = z.infer<typeof ProjectDiskSchema>;
 
+/** The disk one image generated from a run takes (measured on its earlier images, else estimated), and what is free. */
+export const GenerationDiskSchema = z.object({ bytesPerImage: z.number(), measured: z.boolean(), freeBytes: z.number().nullable() });
+export type GenerationDisk = z.infer<typeof GenerationDiskSchema>;
+
 /** What deleting a run deletes (before), or deleted (after): the disk its files take, and the images generated from it. */
 export const RunFootprintSchema = z.object({ runId: z.string(), diskBytes: z.number(), generatedImages: z.number().int() });
 export type RunFootprint = z.infer<typeof RunFootprintSchema>;
@@ -384,6 +388,7 @@ export const calls = {
       .strict(),
     output: JobSchema,
   },
+  'generate.disk': { input: z.object({ runId: z.string().min(1) }).strict(), output: GenerationDiskSchema },
   'generated.list': {
     input: z.object({ runId: z.string().optional(), className: z.string().optional(), limit: z.number().int().min(1).max(1000).default(200) }).strict(),
     output: z.array(GeneratedImageSchema),

@@ -3,6 +3,7 @@ import {
   diskIsEnough,
   diskSentence,
   formatBytes,
+  generationDiskSentence,
   importDiskIsEnough,
   importDiskSentence,
   projectDiskParts,
@@ -83,5 +84,19 @@ describe('project disk use', () => {
       '1 generated image', // no runs: no line for them
       "The project's records (its database)",
     ]);
+  });
+});
+
+describe('generationDiskSentence', () => {
+  it('says what the images take (measured: about; estimated: up to) and what is free, or warns with what to do', () => {
+    expect(generationDiskSentence(170, { bytesPerImage: 12_400, measured: true, freeBytes: 75_000_000_000 })).toEqual({
+      text: 'These 170 images take about 2.1 MB on the disk (75 GB free).',
+      enough: true,
+    });
+    expect(generationDiskSentence(1, { bytesPerImage: 13_312, measured: false, freeBytes: null })).toEqual({ text: 'This image takes up to 13 KB on the disk.', enough: true });
+    expect(generationDiskSentence(1000, { bytesPerImage: 50_176, measured: false, freeBytes: 20_000_000 })).toEqual({
+      text: 'Not enough disk space: these 1,000 images take up to 50 MB, and the disk holding the project has 20 MB free. Free some space, or generate fewer.',
+      enough: false,
+    });
   });
 });

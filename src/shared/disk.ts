@@ -105,3 +105,18 @@ export function projectDiskSentence(d: ProjectDiskUse): string {
   const free = d.freeBytes === null ? '' : `, which has ${formatBytes(d.freeBytes)} free`;
   return `The project takes ${formatBytes(d.totalBytes)} on the disk holding it${free}.`;
 }
+
+/** Before a generation: what `count` images take, beside what is free; a warning when they do not fit. */
+export function generationDiskSentence(count: number, d: { bytesPerImage: number; measured: boolean; freeBytes: number | null }): { text: string; enough: boolean } {
+  const needed = count * d.bytesPerImage;
+  const about = d.measured ? 'about' : 'up to';
+  const images = count === 1 ? 'This image takes' : `These ${count.toLocaleString('en')} images take`;
+  if (d.freeBytes !== null && d.freeBytes < needed) {
+    return {
+      text: `Not enough disk space: ${images.charAt(0).toLowerCase()}${images.slice(1)} ${about} ${formatBytes(needed)}, and the disk holding the project has ${formatBytes(d.freeBytes)} free. Free some space, or generate fewer.`,
+      enough: false,
+    };
+  }
+  const free = d.freeBytes === null ? '' : ` (${formatBytes(d.freeBytes)} free)`;
+  return { text: `${images} ${about} ${formatBytes(needed)} on the disk${free}.`, enough: true };
+}

@@ -187,6 +187,7 @@ describe('training dashboard and generation', () => {
     await panel.getByTestId('generate-count').waitFor();
     await panel.getByTestId('generate-count').fill('4');
     await panel.getByTestId('generate-seed').fill('7');
+    await expect.poll(() => panel.getByTestId('generate-disk').innerText()).toMatch(/^These 4 images take up to [\d.]+ KB on the disk \(.+ free\)\.$/);
     await panel.getByRole('button', { name: 'Generate images' }).click();
     await expect.poll(() => page.getByTestId('generated-thumb').count(), { timeout: 90_000 }).toBe(4);
     await expect.poll(() => page.locator('[data-testid="generated-thumb"] img').count()).toBe(4);

@@ -29,7 +29,7 @@ import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from './conflicts';
-import { projectDisk } from './project-disk';
+import { generationDisk, projectDisk } from './project-disk';
 
 export interface SessionOptions {
   mode: 'electron' | 'web';
@@ -297,6 +297,7 @@ export class AppSession {
       },
       'generate.start': async ({ runId, className, count, seed }) =>
         this.#require().runner.enqueue(generateSpec(runId, className, count, seed ?? Math.floor(Math.random() * 2 ** 31))),
+      'generate.disk': async ({ runId }) => generationDisk(this.#require().project, runId),
       'generated.list': async (filter) => listGenerated(this.#require().project, filter),
       'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
       'dialog.pickFile': async ({ title, extensions }) => {

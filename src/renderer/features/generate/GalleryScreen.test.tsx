@@ -53,10 +53,19 @@ describe('GalleryScreen generation', () => {
       'runs.list': () => [makeRun({ status: 'completed', step: 600, checkpointStep: 600 })],
       'generate.start': () => job,
       'generated.list': () => images,
+      // estimated before the run has generated anything; measured on its images after
+      'generate.disk': () => (images.length === 0 ? { bytesPerImage: 13_312, measured: false, freeBytes: 40_000_000 } : { bytesPerImage: 9_000, measured: true, freeBytes: 40_000_000 }),
     });
     const count = (await screen.findByTestId('generate-count')) as HTMLInputElement;
     // melanoma needs 1,174: capped at 1,000
     expect(count.value).toBe('1,000');
+    expect((await screen.findByTestId('generate-disk')).textContent).toBe('These 1,000 images take up to 13 MB on the disk (40 MB free).');
+    fireEvent.change(count, { target: { value: '5000' } });
+    await waitFor(() =>
+      expect(screen.getByTestId('generate-disk').textContent).toBe(
+        'Not enough disk space: these 5,000 images take up to 67 MB, and the disk holding the project has 40 MB free. Free some space, or generate fewer.',
+      ),
+    );
     fireEvent.change(screen.getByTestId('generate-class'), { target: { value: 'dermatofibroma' } });
     await waitFor(() => expect((screen.getByTestId('generate-count') as HTMLInputElement).value).toBe('1,000'));
     fireEvent.change(screen.getByTestId('generate-count'), { target: { value: '4' } });
@@ -72,6 +81,7 @@ describe('GalleryScreen generation', () => {
     act(() => client.emit('job.updated', { ...job, status: 'completed', progress: { ...job.progress, done: 4 }, message: 'Generated 4 images.' }));
     expect((await screen.findByTestId('generate-done')).textContent).toBe('Generated 4 images.');
     await waitFor(() => expect(screen.getAllByTestId('generated-thumb')).toHaveLength(4));
+    await waitFor(() => expect(screen.getByTestId('generate-disk').textContent).toBe('These 4 images take about 36 KB on the disk (40 MB free).'));
     const section = screen.getByTestId('generated-class');
     expect(within(section).getByText('dermatofibroma')).toBeTruthy();
     expect(screen.getAllByTestId('generated-thumb')[2]!.getAttribute('aria-label')).toBe(

@@ -5,6 +5,7 @@ import { IconSparkles } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import type { Job } from '../../../shared/contract';
 import { ScreenLink } from '../../components/ScreenLink';
+import { generationDiskSentence } from '../../../shared/disk';
 import { asApiError, useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 import { JobProgress } from '../jobs/JobProgress';
@@ -24,6 +25,18 @@ const toInt = (v: number | string): number | undefined => {
   const n = typeof v === 'number' ? v : Number(v);
   return Number.isFinite(n) ? Math.round(n) : undefined;
 };
+
+/** What the images asked for take on the disk (measured on the run's earlier images, else estimated), beside what is free. */
+function GenerateDisk({ runId, count, generated }: { runId: string; count: number; generated: number }) {
+  const [disk] = useCall('generate.disk', { runId }, `${runId}:${generated}`);
+  if (!disk.data || !Number.isInteger(count) || count < 1) return null;
+  const { text, enough } = generationDiskSentence(count, disk.data);
+  return (
+    <Text size="xs" c={enough ? 'dimmed' : 'orange'} fw={enough ? undefined : 500} data-testid="generate-disk">
+      {text}
+    </Text>
+  );
+}
 
 /** Generate images for a class from a trained run, follow the job, and see the results per class. */
 export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
@@ -141,6 +154,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
             />
             <SeedInput value={seed} onChange={setSeed} description="The same seed gives the same images again." error={errors.seed} data-testid="generate-seed" />
           </Group>
+          <GenerateDisk runId={run.id} count={toInt(countValue) ?? 0} generated={generated.data?.length ?? 0} />
           <Group>
             <Button type="submit" leftSection={<IconSparkles size={16} />} loading={busy} disabled={jobRunning} data-testid="generate-start">
               Generate images
