@@ -1,10 +1,11 @@
-import { Button, Card, Group, Loader, NativeSelect, NumberInput, Stack, Text, Title } from '@mantine/core';
+import { Button, Group, Loader, NativeSelect, NumberInput, Stack, Text } from '@mantine/core';
 import { useCancelJob } from '../jobs/useCancelJob';
 import { SeedInput } from '../../components/SeedInput';
 import { IconSparkles } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import type { Job } from '../../../shared/contract';
 import { ScreenLink } from '../../components/ScreenLink';
+import { SectionCard } from '../../components/SectionCard';
 import { generationDiskSentence } from '../../../shared/disk';
 import { asApiError, useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
@@ -168,49 +169,39 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   const images = generated.data ?? [];
   return (
     <Stack gap="lg">
-      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="generate-title" data-testid="generate-panel">
-        <Stack gap="sm">
-          <Title order={3} size="h4" id="generate-title">
-            Generate images
-          </Title>
-          {form}
-          {job && (isActive(job.status) ? <JobProgress job={job} cancelling={cancelling} onCancel={cancel} /> : null)}
-          {job && job.status === 'completed' && (
-            <Text size="sm" c="green" data-testid="generate-done">
-              {job.message ?? 'The images are ready.'}
-            </Text>
-          )}
-          {job && job.status === 'failed' && (
-            <Text size="sm" c="red">
-              {job.error?.message ?? 'Generation stopped because of an error.'}
-            </Text>
-          )}
-        </Stack>
-      </Card>
+      <SectionCard id="generate-title" title="Generate images" testId="generate-panel">
+        {form}
+        {job && (isActive(job.status) ? <JobProgress job={job} cancelling={cancelling} onCancel={cancel} /> : null)}
+        {job && job.status === 'completed' && (
+          <Text size="sm" c="green" data-testid="generate-done">
+            {job.message ?? 'The images are ready.'}
+          </Text>
+        )}
+        {job && job.status === 'failed' && (
+          <Text size="sm" c="red">
+            {job.error?.message ?? 'Generation stopped because of an error.'}
+          </Text>
+        )}
+      </SectionCard>
 
-      <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="generated-title">
-        <Stack gap="sm">
-          <Title order={3} size="h4" id="generated-title">
-            Generated images
-          </Title>
-          {images.length === 0 ? (
-            generated.status === 'loading' ? (
-              <Loader size="sm" aria-label="Loading generated images" />
-            ) : (
-              <Text size="sm" c="dimmed" data-testid="generated-empty">
-                Images you generate appear here, grouped by class.
-              </Text>
-            )
+      <SectionCard id="generated-title" title="Generated images">
+        {images.length === 0 ? (
+          generated.status === 'loading' ? (
+            <Loader size="sm" aria-label="Loading generated images" />
           ) : (
-            <>
-              <Text size="xs" c="dimmed">
-                Hover over or tab to an image to see which run, checkpoint, seed and latent index made it.
-              </Text>
-              <GeneratedGrid images={images} />
-            </>
-          )}
-        </Stack>
-      </Card>
+            <Text size="sm" c="dimmed" data-testid="generated-empty">
+              Images you generate appear here, grouped by class.
+            </Text>
+          )
+        ) : (
+          <>
+            <Text size="xs" c="dimmed">
+              Hover over or tab to an image to see which run, checkpoint, seed and latent index made it.
+            </Text>
+            <GeneratedGrid images={images} />
+          </>
+        )}
+      </SectionCard>
     </Stack>
   );
 }

@@ -1,9 +1,10 @@
-import { Card, Group, Loader, Progress, Stack, Text, Title } from '@mantine/core';
+import { Group, Loader, Progress, Stack, Text } from '@mantine/core';
 import type { Job } from '../../../shared/contract';
 import { formatBytes, projectDiskParts, projectDiskSentence } from '../../../shared/disk';
 import { useCall, useEvent } from '../../api/hooks';
 import { LoadError } from '../../components/LoadError';
 import { ScreenLink } from '../../components/ScreenLink';
+import { SectionCard } from '../../components/SectionCard';
 
 const COLOR = { images: 'teal', runs: 'blue', generated: 'grape', records: 'gray' } as const;
 
@@ -58,13 +59,8 @@ export function DiskPanel({ jobs, imageCount, onGoToTraining }: { jobs: readonly
     );
   }
   return (
-    <Card withBorder radius="md" padding="lg" component="section" aria-labelledby="disk-title" data-testid="disk-panel">
-      <Stack gap="sm">
-        <Title order={3} size="h4" id="disk-title">
-          Disk space
-        </Title>
-        {body}
-      </Stack>
-    </Card>
+    <SectionCard id="disk-title" title="Disk space" testId="disk-panel">
+      {body}
+    </SectionCard>
   );
 }
