@@ -3,28 +3,34 @@
  * and thumbnails of its images, its training runs (checkpoints, sample grids), the images generated
  * from them, and its records (the database); and what is free on the disk holding it.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GenerationDisk, ProjectDisk } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import { folderBytes, freeBytes } from '../disk';
 import { GENERATED_DIR, RUNS_DIR, type Project } from '../store/project';
 
+/** Training copies and thumbnails of the imported images (`cache/train`, `cache/thumbs`). */
+const CACHE_ROOT = 'cache';
+
 export async function projectDisk(project: Project): Promise<ProjectDisk> {
   const count = (sql: string) => (project.db.prepare(sql).get() as { n: number }).n;
-  const [totalBytes, imagesBytes, runsBytes, generatedBytes] = await Promise.all([
-    folderBytes(project.dir),
-    folderBytes(join(project.dir, 'cache')),
+  const parts = [CACHE_ROOT, RUNS_DIR, GENERATED_DIR];
+  // each file once: the three parts, then the rest of the top level (the database, the lock)
+  const [imagesBytes, runsBytes, generatedBytes] = await Promise.all([
+    folderBytes(join(project.dir, CACHE_ROOT)),
     folderBytes(join(project.dir, RUNS_DIR)),
     folderBytes(join(project.dir, GENERATED_DIR)),
   ]);
+  let recordsBytes = 0;
+  for (const name of readdirSync(project.dir)) if (!parts.includes(name)) recordsBytes += await folderBytes(join(project.dir, name));
   return {
-    totalBytes,
+    totalBytes: imagesBytes + runsBytes + generatedBytes + recordsBytes,
     imagesBytes,
     runsBytes,
     generatedBytes,
-    recordsBytes: Math.max(0, totalBytes - imagesBytes - runsBytes - generatedBytes),
-    images: count('SELECT COUNT(*) AS n FROM images'),
+    recordsBytes,
+    images: count('SELECT COUNT(DISTINCT cache_file) AS n FROM images'), // copies of one picture share a file
     runs: count('SELECT COUNT(*) AS n FROM runs'),
     generatedImages: count('SELECT COUNT(*) AS n FROM generated_images'),
     freeBytes: freeBytes(project.dir),
