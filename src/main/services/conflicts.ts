@@ -14,31 +14,43 @@ import { resplit } from './import';
 /** Shortest id prefix shown and accepted (as git shows commits). */
 export const CONFLICT_ID_LENGTH = 12;
 
-/** Every undecided conflict, oldest first: its labels, where each copy came from, a thumbnail. */
-export function listConflicts(project: Project): Conflict[] {
+type Undecided = Omit<Conflict, 'thumb'> & { thumbFile: string | null };
+
+/** Every undecided conflict, oldest first, without reading its thumbnail. */
+function undecided(project: Project): Undecided[] {
   const rows = project.db
     .prepare(
       `SELECT i.sha256, c.name AS label, COALESCE(i.rel_path, i.source_path) AS relPath, i.thumb_file AS thumbFile
        FROM images i JOIN classes c ON c.id = i.class_id WHERE i.status = 'conflict' ORDER BY i.id`,
     )
     .all() as { sha256: string; label: string; relPath: string; thumbFile: string | null }[];
-  const bySha = new Map<string, { copies: { label: string; relPath: string }[]; thumbFile: string | null }>();
+  const bySha = new Map<string, Undecided>();
   for (const r of rows) {
     const c = bySha.get(r.sha256);
     if (c) c.copies.push({ label: r.label, relPath: r.relPath });
-    else bySha.set(r.sha256, { copies: [{ label: r.label, relPath: r.relPath }], thumbFile: r.thumbFile });
+    else bySha.set(r.sha256, { id: r.sha256.slice(0, CONFLICT_ID_LENGTH), sha256: r.sha256, copies: [{ label: r.label, relPath: r.relPath }], thumbFile: r.thumbFile });
   }
-  return [...bySha.entries()].map(([sha256, c]) => ({
-    id: sha256.slice(0, CONFLICT_ID_LENGTH),
-    sha256,
-    copies: c.copies.sort((a, b) => a.label.localeCompare(b.label)),
-    thumb: thumbDataUrl(project, c.thumbFile),
-  }));
+  for (const c of bySha.values()) c.copies.sort((a, b) => a.label.localeCompare(b.label));
+  return [...bySha.values()];
+}
+
+function withThumb(project: Project, { thumbFile, ...c }: Undecided): Conflict {
+  return { ...c, thumb: thumbDataUrl(project, thumbFile) };
+}
+
+/** How many pictures are still undecided. */
+function remaining(project: Project): number {
+  return (project.db.prepare(`SELECT COUNT(DISTINCT sha256) AS n FROM images WHERE status = 'conflict'`).get() as { n: number }).n;
+}
+
+/** Every undecided conflict, oldest first: its labels, where each copy came from, a thumbnail. */
+export function listConflicts(project: Project): Conflict[] {
+  return undecided(project).map((c) => withThumb(project, c));
 }
 
 /** The undecided conflict whose content hash starts with `id`; a clear error if none or several. */
-function findConflict(project: Project, id: string): Conflict {
-  const matches = listConflicts(project).filter((c) => c.sha256.startsWith(id.toLowerCase()));
+function findConflict(project: Project, id: string): Undecided {
+  const matches = undecided(project).filter((c) => c.sha256.startsWith(id.toLowerCase()));
   if (matches.length === 0) throw new AppError('not-found', `There is no undecided label conflict "${id}" in this project (it may have been decided already).`);
   if (matches.length > 1) throw new AppError('validation', `"${id}" matches ${matches.length} conflicts. Give more of its id.`, { field: 'id' });
   return matches[0]!;
@@ -64,7 +76,7 @@ export function decideConflict(project: Project, id: string, label: string | nul
     ).run({ sha256: conflict.sha256, label });
     resplit(project);
   })();
-  return { decided: conflict, label, remaining: listConflicts(project).length };
+  return { decided: withThumb(project, conflict), label, remaining: remaining(project) };
 }
 
 /**
@@ -83,5 +95,5 @@ export function undoConflictDecision(project: Project, id: string): { sha256: st
     db.prepare(`UPDATE images SET status = 'conflict' WHERE sha256 = ? AND status IN ('ok', 'excluded')`).run(sha256);
     resplit(project);
   })();
-  return { sha256, remaining: listConflicts(project).length };
+  return { sha256, remaining: remaining(project) };
 }

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { Root } from '../../Root';
-import { createFakeClient, makeJob, type FakeHandlers } from '../../test-utils/fakeClient';
+import { createFakeClient, fail, makeJob, type FakeHandlers } from '../../test-utils/fakeClient';
 import { BalanceScreen } from './BalanceScreen';
 import type { BalanceView, SplitsView } from './balanceText';
 
@@ -103,6 +103,21 @@ describe('BalanceScreen', () => {
 
     fireEvent.click(within(dialog).getByTestId('conflicts-done'));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+  });
+
+  it('says so when the pictures under two labels cannot be loaded, and loads them on Try again', async () => {
+    let asked = 0;
+    renderBalance({
+      'conflicts.list': () => {
+        if (++asked === 1) fail('internal', 'Something unexpected went wrong (database is locked).');
+        return [{ id: 'aaaaaaaaaaaa', sha256: 'a'.repeat(64), copies: [{ label: 'melanoma', relPath: 'MEL/x.jpg' }, { label: 'nevus', relPath: 'NV/x.jpg' }], thumb: null }];
+      },
+    });
+    fireEvent.click(await screen.findByTestId('conflicts-decide'));
+    const dialog = await screen.findByRole('dialog');
+    expect(await within(dialog).findByText('Something unexpected went wrong (database is locked).')).toBeTruthy();
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Try again' }));
+    await waitFor(() => expect(within(dialog).getAllByTestId('conflict')).toHaveLength(1));
   });
 
   it('changes the target and shows thumbnails of a clicked class', async () => {

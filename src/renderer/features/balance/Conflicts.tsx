@@ -3,6 +3,7 @@ import { IconAlertTriangle } from '@tabler/icons-react';
 import { useState } from 'react';
 import type { Conflict } from '../../../shared/contract';
 import { useCall, useClient } from '../../api/hooks';
+import { LoadError } from '../../components/LoadError';
 import { notifyError } from '../../lib/notify';
 
 const THUMB = 96;
@@ -71,7 +72,7 @@ function ConflictRow({
 function ConflictList({ onChanged, onDone }: { onChanged: () => void; onDone: () => void }) {
   const client = useClient();
   // the pictures undecided when the dialog opened; decided ones stay, with Undo, until it closes
-  const [list] = useCall('conflicts.list', {});
+  const [list, listOps] = useCall('conflicts.list', {});
   const [decisions, setDecisions] = useState<ReadonlyMap<string, Decision>>(new Map());
   const [busy, setBusy] = useState(false);
   const act = async (work: () => Promise<void>) => {
@@ -100,11 +101,7 @@ function ConflictList({ onChanged, onDone }: { onChanged: () => void; onDone: ()
       });
     });
   if (list.status === 'error') {
-    return (
-      <Alert color="red" title="The pictures could not be loaded">
-        {list.error.message}
-      </Alert>
-    );
+    return <LoadError title="The pictures could not be loaded" message={list.error.message} onRetry={listOps.reload} />;
   }
   if (!list.data) return <Loader size="sm" aria-label="Loading the pictures" />;
   const left = list.data.filter((c) => !decisions.has(c.id)).length;

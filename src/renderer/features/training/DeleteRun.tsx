@@ -1,16 +1,17 @@
-import { Alert, Button, Group, Loader, Modal, Stack, Text } from '@mantine/core';
+import { Button, Group, Loader, Modal, Stack, Text } from '@mantine/core';
 import { IconTrash } from '@tabler/icons-react';
 import { useState } from 'react';
 import type { Run } from '../../../shared/contract';
 import { runDeletedSentence, runDeletionSentence } from '../../../shared/disk';
 import { useCall, useClient } from '../../api/hooks';
+import { LoadError } from '../../components/LoadError';
 import { notifyError, notifyNotice } from '../../lib/notify';
 import { runTitle } from './trainingState';
 
 /** What deleting the run deletes (asked for when the dialog opens), and the two ways out. */
 function Confirm({ run, onClose, onDeleted }: { run: Run; onClose: () => void; onDeleted: (runId: string) => void }) {
   const client = useClient();
-  const [footprint] = useCall('runs.footprint', { runId: run.id });
+  const [footprint, footprintOps] = useCall('runs.footprint', { runId: run.id });
   const [busy, setBusy] = useState(false);
   const remove = async () => {
     setBusy(true);
@@ -26,9 +27,7 @@ function Confirm({ run, onClose, onDeleted }: { run: Run; onClose: () => void; o
   return (
     <Stack gap="md">
       {footprint.status === 'error' ? (
-        <Alert color="red" variant="light" title="What the run takes could not be read">
-          {footprint.error.message}
-        </Alert>
+        <LoadError title="What the run takes could not be measured" message={footprint.error.message} onRetry={footprintOps.reload} />
       ) : footprint.data ? (
         <Text size="sm" data-testid="delete-run-sentence">
           {runDeletionSentence(footprint.data)}

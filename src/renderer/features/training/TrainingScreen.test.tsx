@@ -252,6 +252,25 @@ describe('Delete a run', () => {
     expect(screen.queryByTestId('run-dashboard')).toBeNull();
   });
 
+  it('says so when what the run takes cannot be measured, and measures again on Try again', async () => {
+    const run = makeRun({ id: 'a', status: 'stopped' });
+    let measured = 0;
+    renderTraining({
+      'runs.list': () => [run],
+      'runs.get': () => ({ run, metrics: [] }),
+      'runs.footprint': ({ runId }) => {
+        if (++measured === 1) fail('read-only', 'GAN Augment is not allowed to read the run folder.');
+        return { runId, diskBytes: 164_000, generatedImages: 0 };
+      },
+    });
+    fireEvent.click(await screen.findByTestId('run-delete'));
+    expect(await screen.findByText('GAN Augment is not allowed to read the run folder.')).toBeTruthy();
+    expect((screen.getByTestId('delete-run-confirm') as HTMLButtonElement).disabled).toBe(true); // nothing said, nothing deleted
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect((await screen.findByTestId('delete-run-sentence')).textContent).toMatch(/freeing 164 KB/);
+    expect((screen.getByTestId('delete-run-confirm') as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it('says why in words when the deletion is refused, and keeps the run', async () => {
     const run = makeRun({ id: 'a', status: 'stopped' });
     renderTraining({
