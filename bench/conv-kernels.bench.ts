@@ -113,12 +113,12 @@ async function kernelMsBest(reps: number, f: () => tf.Tensor): Promise<number> {
  * times K splits: e.g. 64x64x32w1024), a trailing 's' (the input gradient's strided first loads),
  * 'c' (the filter gradient's x gather walked by carrying adds, `carryK`), 'b8' (the filter
  * gradient's 8 x 8 outputs per thread, `threadBlock`), 'v' (the filter gradient's x and dy read as
- * vec4 where the channels allow, `vecLoads`) and 'r' or 'q' (its K splits added by a tree or serially,
- * `splitSum`; else serial).
+ * vec4 where the channels allow, `vecLoads`), 'p' (the next K tile's loads issued before this tile's
+ * multiply-adds, `prefetch`) and 'r' or 'q' (its K splits added by a tree or serially, `splitSum`; else serial).
  */
 function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
-  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?(v?)([rq]?)$/.exec(s);
-  if (!match) throw new Error('--tile MxNxK[wT][s][c][b8][v][r|q], e.g. 32x32x16, 64x64x32w1024, 64x64x16w512c or 128x128x16w512b8');
+  const match = /^(\d+)x(\d+)x(\d+)(?:w(\d+))?(s?)(c?)(b8)?(v?)(p?)([rq]?)$/.exec(s);
+  if (!match) throw new Error('--tile MxNxK[wT][s][c][b8][v][p][r|q], e.g. 32x32x16, 64x64x32w1024, 64x64x16w512c or 128x128x16w512b8');
   const [m, n, k, w] = match.slice(1, 5).map(Number);
   return {
     ...DEFAULT_TILING,
@@ -130,7 +130,8 @@ function parseTile(s: string): FilterGradTiling & { coalesced?: boolean } {
     ...(match[6] ? { carryK: true } : {}),
     ...(match[7] ? { threadBlock: 8 as const } : {}),
     ...(match[8] ? { vecLoads: true } : {}),
-    ...(match[9] ? { splitSum: match[9] === 'r' ? ('tree' as const) : ('serial' as const) } : {}),
+    ...(match[9] ? { prefetch: true } : {}),
+    ...(match[10] ? { splitSum: match[10] === 'r' ? ('tree' as const) : ('serial' as const) } : {}),
   };
 }
 

@@ -276,6 +276,11 @@ export function setWorkgroupStorageLimit(bytes: number): number {
   return before;
 }
 
+/** The workgroup memory tilings may use on this device (setWorkgroupStorageLimit; at least WebGPU's default). */
+export function workgroupStorageLimit(): number {
+  return workgroupStorageBytes;
+}
+
 /**
  * The tile checks the GEMM programs share (block x block outputs per thread, 4 unless said, at most
  * 256 threads, tiles within the device's workgroup memory (setWorkgroupStorageLimit), `pad` as in gemmTileDecls);

@@ -80,17 +80,23 @@ export interface FilterGradTiling {
   threadBlock?: 4 | 8;
   /**
    * Read x as vec4 where CI % 4 == 0 and dy where CO % 4 == 0, instead of one float at a time (as the
-   * forward pass reads x). On for lavapipe's 8 x 8 tiles (SOFTWARE_LARGE_TILING, measured there), off
-   * on GPUs until one measures it (`--tile 128x128x16w256cb8v` in the kernel bench).
+   * forward pass reads x). On for lavapipe's 8 x 8 tiles (SOFTWARE_LARGE_TILING) and for GPU_TILING and
+   * GPU_WIDE_TILING, measured on each (see there).
    */
   vecLoads?: boolean;
   /**
    * How the K splits' partial sums are added: SplitSumProgram, one thread per output ('serial', the
    * default), or SplitSumTreeProgram, 16 threads per output and a fixed tree ('tree'). On lavapipe the
    * tree is no faster (2026-11-26, D1 of DCGAN-64 at batch 16, 114 splits: 38.9-46.9 against 33.6-43.7
-   * ms); on GPUs it is not yet measured (`--tile 48x32x24w512cr` against `...q` in the kernel bench).
+   * ms); on the H200 it halves the image layer's filter gradient at batch 64 (GPU_NARROW_TILING).
    */
   splitSum?: 'serial' | 'tree';
+  /**
+   * Issue the next K tile's global loads into registers before this tile's multiply-adds (the loads of
+   * a tile unrolled, all issued before any is used), instead of loading and storing each row in turn:
+   * a GPU issues a warp's instructions in order, so a store waiting for its load holds up the next load.
+   */
+  prefetch?: boolean;
 }
 
 export const DEFAULT_TILING: FilterGradTiling = {
@@ -110,8 +116,12 @@ export const DEFAULT_TILING: FilterGradTiling = {
  * 0.210 / 0.238, D4 0.219 / 0.246; batch 256 D2 0.75 / 0.86-0.96, D3 0.76 / 0.86, D4 0.77 / 0.88;
  * D1 level. 8 x 8 blocks (128x128x16) were 3-5% faster again at batch 256 but 25% slower at batch 64
  * and twice as slow on D1: GPU_WIDE_TILING takes them where the K splits are long (batch 256).
+ *
+ * x and dy read as vec4 (`vecLoads`; H200, run 19, 2026-11-27, ms, twice each, scalar / vec4 / the forward
+ * pass): batch 64 D2 0.203-0.207 / 0.191-0.194 / 0.192, D3 0.206-0.207 / 0.192 / 0.193-0.194, D4 0.194 /
+ * 0.179 / 0.233. With them the filter gradient is level with the forward pass at batch 64, or faster.
  */
-export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true };
+export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true, vecLoads: true };
 
 /**
  * On a software adapter (lavapipe), for layers with at least 128 weight rows (M = KH * KW * CI): 8 x 8
@@ -158,9 +168,21 @@ export const SOFTWARE_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 64, 
  * of DCGAN-64, ms, GPU_TILING / this): batch 64 0.150 / 0.094-0.096, batch 256 0.223-0.227 /
  * 0.216-0.219; 16x64x16 tiles were as fast at batch 64 but 0.31 ms at batch 256. Run 18: 256 workgroups
  * instead of 512 took 0.083-0.091 ms at batch 64 but 0.30 at batch 256, 1024 took 0.14 / 0.27; 48x64x48
- * tiles 0.12 / 0.27. Lavapipe's 8 x 8 blocks (SOFTWARE_NARROW_TILING) are not yet measured on a GPU.
+ * tiles 0.12 / 0.27. Run 19 (2026-11-27, kernel GPU time, twice each): the K splits added by a tree
+ * (`splitSum: 'tree'`) instead of one thread per output: batch 64 0.095 -> 0.048-0.049 ms (4.2 -> 8.3
+ * TFLOP/s), batch 256 0.218-0.219 -> 0.171 (7.4 -> 9.4); with the tree, 1,024 and 2,048 workgroups gave
+ * 0.056-0.058 at batch 64 and 0.166-0.181 at batch 256. Lavapipe's 8 x 8 blocks (48x64x24) were slower
+ * on the GPU: 0.069 / 0.232 with the tree, 0.156 / 0.326 without.
  */
-export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK: 24, targetWorkgroups: 512, minKTilesPerSplit: 4, carryK: true };
+export const GPU_NARROW_TILING: FilterGradTiling = {
+  tileM: 48,
+  tileN: 32,
+  tileK: 24,
+  targetWorkgroups: 512,
+  minKTilesPerSplit: 4,
+  carryK: true,
+  splitSum: 'tree',
+};
 
 /**
  * On real GPUs, layers whose K splits are long (at least WIDE_MIN_K_PER_SPLIT rows each with these
@@ -170,6 +192,8 @@ export const GPU_NARROW_TILING: FilterGradTiling = { tileM: 48, tileN: 32, tileK
  * / 0.665-0.666; 128x128x32 tiles (32 KiB) took 0.96-1.03 ms. At batch 64, where the splits are short,
  * 8 x 8 blocks are slower: D2 0.203 / 0.261-0.266, D3 0.204 / 0.255-0.257 (the H100 agreed, runs 11
  * and 13, D4 included), and GPU_TILING at 256 workgroups or with 32-row stages was slower too (0.234-0.252).
+ * vec4 loads (from GPU_TILING; run 19, batch 256, scalar / vec4): D2 0.672-0.675 / 0.657-0.666, D3
+ * 0.665-0.666 / 0.653-0.658, D4 0.665-0.667 / 0.654.
  */
 export const GPU_WIDE_TILING: FilterGradTiling = { ...GPU_TILING, tileM: 128, tileN: 128, threadBlock: 8, targetWorkgroups: 256 };
 
@@ -289,7 +313,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
     this.dispatch = [geo.tilesN, geo.tilesM, geo.splits];
     this.shaderKey =
       `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}${tiling.threadBlock === 8 ? '_b8' : ''}` +
-      `_${this.vecX ? 'vx' : 'sx'}_${this.vecDy ? 'vd' : 'sd'}`;
+      `_${this.vecX ? 'vx' : 'sx'}_${this.vecDy ? 'vd' : 'sd'}${tiling.prefetch ? '_pf' : ''}`;
   }
 
   getUserCode(): string {
@@ -349,67 +373,7 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
       var bTile = kTile / (uniforms.outW * uniforms.outH);`
           : ''
       }
-      for (var t = 0; t < uniforms.kTilesPerSplit; t = t + 1) {
-        let kt = kStart + t * ${TK};
-        ${carry ? 'var k = kTile; var ow = owTile; var oh = ohTile; var b = bTile;' : ''}
-        for (var r = aRow; r < ${TK}; r = r + ${aStep}) {
-          ${carry ? '' : 'let k = kt + r;'}
-          var v = vec4<f32>(0.0);
-          if (k < kEnd) {
-            ${
-              carry
-                ? ''
-                : `let ow = k % uniforms.outW;
-            let bh = k / uniforms.outW;
-            let oh = bh % uniforms.outH;
-            let b = bh / uniforms.outH;`
-            }
-            let ihBase = oh * uniforms.strideH;
-            let iwBase = ow * uniforms.strideW;
-            ${
-              this.vecX
-                ? `// The 4 rows are 4 ci of one tap: one vec4 of x (CI and so M are multiples of 4).
-            let ih = ihBase + aOffH[0];
-            let iw = iwBase + aOffW[0];
-            if (aOk[0] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
-              v = x[(((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[0]) / 4];
-            }`
-                : lanes
-                    .map(
-                      (i) => `{
-              let ih = ihBase + aOffH[${i}];
-              let iw = iwBase + aOffW[${i}];
-              if (aOk[${i}] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
-                v[${i}] = x[((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[${i}]];
-              }
-            }`,
-                    )
-                    .join('\n            ')
-            }
-          }
-          ganTileA[r * ${QM} + aq] = v;
-          ${carry ? advanceK({ k: 'k', b: 'b', oh: 'oh', ow: 'ow' }, 'row', aStep) : ''}
-        }
-        ${carry ? advanceK({ k: 'kTile', b: 'bTile', oh: 'ohTile', ow: 'owTile' }, 'tile', TK) : ''}
-        for (var r = bRow; r < ${TK}; r = r + ${bStep}) {
-          let k = kt + r;
-          var v = vec4<f32>(0.0);
-          ${
-            this.vecDy
-              ? `if (k < kEnd && nB < uniforms.gN) { v = dy[(k * uniforms.gN + nB) / 4]; }`
-              : `if (k < kEnd) {
-            let base = k * uniforms.gN + nB;
-            if (nB + 3 < uniforms.gN) {
-              v = vec4<f32>(dy[base], dy[base + 1], dy[base + 2], dy[base + 3]);
-            } else {
-              ${lanes.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = dy[base + ${i}]; }`).join('\n              ')}
-            }
-          }`
-          }
-          ganTileB[r * ${QN} + bq] = v;
-        }
-        ${block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block)}
-      }
+      ${this.t.prefetch ? this.prefetchedLoop(aStep, bStep) : this.stagedLoop(aStep, bStep)}
 
       let nOut = n0 + tx * ${block};
       let outBase = split * uniforms.gM;
@@ -428,6 +392,136 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
         .join('\n      ')}
     }
     `;
+  }
+
+  /**
+   * WGSL, inside `if (k < kEnd)`: this thread's 4 x values of K row k (rows m = m0 + aq * 4 + 0..3) into
+   * `v`; (b, oh, ow) carried along (carryK) or divided out of k here.
+   */
+  private xGather(): string {
+    const decompose = this.t.carryK
+      ? ''
+      : `let ow = k % uniforms.outW;
+            let bh = k / uniforms.outW;
+            let oh = bh % uniforms.outH;
+            let b = bh / uniforms.outH;`;
+    const loads = this.vecX
+      ? `// The 4 rows are 4 ci of one tap: one vec4 of x (CI and so M are multiples of 4).
+            let ih = ihBase + aOffH[0];
+            let iw = iwBase + aOffW[0];
+            if (aOk[0] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+              v = x[(((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[0]) / 4];
+            }`
+      : LANES.map(
+          (i) => `{
+              let ih = ihBase + aOffH[${i}];
+              let iw = iwBase + aOffW[${i}];
+              if (aOk[${i}] && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+                v[${i}] = x[((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + aCi[${i}]];
+              }
+            }`,
+        ).join('\n            ');
+    return `${decompose}
+            let ihBase = oh * uniforms.strideH;
+            let iwBase = ow * uniforms.strideW;
+            ${loads}`;
+  }
+
+  /** WGSL: this thread's 4 dy values of K row k (columns nB + 0..3) into `v`, zeros past kEnd or N. */
+  private dyGather(): string {
+    if (this.vecDy) return 'if (k < kEnd && nB < uniforms.gN) { v = dy[(k * uniforms.gN + nB) / 4]; }';
+    return `if (k < kEnd) {
+            let base = k * uniforms.gN + nB;
+            if (nB + 3 < uniforms.gN) {
+              v = vec4<f32>(dy[base], dy[base + 1], dy[base + 2], dy[base + 3]);
+            } else {
+              ${LANES.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = dy[base + ${i}]; }`).join('\n              ')}
+            }
+          }`;
+  }
+
+  /** The rank-1 updates between two barriers, for the thread block. */
+  private rank1(): string {
+    const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const block = this.t.threadBlock ?? 4;
+    return block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block);
+  }
+
+  /** The K loop: each tile's rows gathered from x and dy and stored into workgroup memory one after another, then multiplied. */
+  private stagedLoop(aStep: number, bStep: number): string {
+    const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const carry = this.t.carryK === true;
+    return `for (var t = 0; t < uniforms.kTilesPerSplit; t = t + 1) {
+        let kt = kStart + t * ${TK};
+        ${carry ? 'var k = kTile; var ow = owTile; var oh = ohTile; var b = bTile;' : ''}
+        for (var r = aRow; r < ${TK}; r = r + ${aStep}) {
+          ${carry ? '' : 'let k = kt + r;'}
+          var v = vec4<f32>(0.0);
+          if (k < kEnd) {
+            ${this.xGather()}
+          }
+          ganTileA[r * ${TM / 4} + aq] = v;
+          ${carry ? advanceK({ k: 'k', b: 'b', oh: 'oh', ow: 'ow' }, 'row', aStep) : ''}
+        }
+        ${carry ? advanceK({ k: 'kTile', b: 'bTile', oh: 'ohTile', ow: 'owTile' }, 'tile', TK) : ''}
+        for (var r = bRow; r < ${TK}; r = r + ${bStep}) {
+          let k = kt + r;
+          var v = vec4<f32>(0.0);
+          ${this.dyGather()}
+          ganTileB[r * ${TN / 4} + bq] = v;
+        }
+        ${this.rank1()}
+      }`;
+  }
+
+  /**
+   * The K loop with the next tile's loads in flight during this tile's multiply-adds (`prefetch`): a
+   * thread's rows of a tile (TK / aStep of x, TK / bStep of dy, unrolled) go to registers first, all
+   * loads issued before any result is used; the loop stores them into workgroup memory, issues the next
+   * tile's loads, and multiplies while they arrive.
+   */
+  private prefetchedLoop(aStep: number, bStep: number): string {
+    const { tileM: TM, tileN: TN, tileK: TK } = this.t;
+    const carry = this.t.carryK === true;
+    const passesA = Array.from({ length: TK / aStep }, (_, p) => p);
+    const passesB = Array.from({ length: TK / bStep }, (_, p) => p);
+    const load = (kt: string): string => `{
+          ${carry ? 'var k = kTile; var ow = owTile; var oh = ohTile; var b = bTile;' : ''}
+          ${passesA
+            .map(
+              (p) => `{
+            ${carry ? '' : `let k = ${kt} + aRow + ${p * aStep};`}
+            var v = vec4<f32>(0.0);
+            if (k < kEnd) {
+              ${this.xGather()}
+            }
+            aReg${p} = v;
+          }
+          ${carry && p < passesA.length - 1 ? advanceK({ k: 'k', b: 'b', oh: 'oh', ow: 'ow' }, 'row', aStep) : ''}`,
+            )
+            .join('\n          ')}
+          ${passesB
+            .map(
+              (p) => `{
+            let k = ${kt} + bRow + ${p * bStep};
+            var v = vec4<f32>(0.0);
+            ${this.dyGather()}
+            bReg${p} = v;
+          }`,
+            )
+            .join('\n          ')}
+        }
+        ${carry ? advanceK({ k: 'kTile', b: 'bTile', oh: 'ohTile', ow: 'owTile' }, 'tile', TK) : ''}`;
+    return `${passesA.map((p) => `var aReg${p} = vec4<f32>(0.0);`).join(' ')}
+      ${passesB.map((p) => `var bReg${p} = vec4<f32>(0.0);`).join(' ')}
+      ${load('kStart')}
+      for (var t = 0; t < uniforms.kTilesPerSplit; t = t + 1) {
+        let kt = kStart + t * ${TK};
+        ${passesA.map((p) => `ganTileA[(aRow + ${p * aStep}) * ${TM / 4} + aq] = aReg${p};`).join('\n        ')}
+        ${passesB.map((p) => `ganTileB[(bRow + ${p * bStep}) * ${TN / 4} + bq] = bReg${p};`).join('\n        ')}
+        ${load(`kt + ${TK}`)}
+        ${this.rank1()}
+      }`;
   }
 }
 

@@ -16,6 +16,7 @@ import {
   SHORT_K_FORWARD_TILING,
   SOFTWARE_FORWARD_TILING,
   GPU_WIDE_FORWARD_TILING,
+  GPU_DEEP_FORWARD_TILING,
   chooseForwardTiling,
   planForward,
   runForward,
@@ -24,7 +25,7 @@ import {
   type ForwardTiling,
 } from './conv2d-forward';
 import { ourKernelsInstalled, registerOurKernels, unregisterOurKernels } from './index';
-import { setSoftwareAdapter, type WebGpuBackendLike } from './common';
+import { MAX_WORKGROUP_STORAGE_BYTES, setSoftwareAdapter, setWorkgroupStorageLimit, type WebGpuBackendLike } from './common';
 import { Prng } from '../../training/rng';
 
 const reason = await webgpuSkipReason('WGSL Conv2D / FusedConv2D tests');
@@ -97,6 +98,8 @@ const TILINGS: Array<[string, ForwardTiling]> = [
   ['32x128x12', { tileM: 32, tileN: 128, tileK: 12 }],
   // 8 x 8 outputs per thread (the GPU sweep's b8): a full 128x128 tile, and a small one with 2 vec4 column groups
   ['128x128x16b8', GPU_WIDE_FORWARD_TILING],
+  // 32-row stages (32 KiB of workgroup memory: lavapipe and NVIDIA have it, initBackend told our kernels)
+  ['128x128x32b8', GPU_DEEP_FORWARD_TILING],
   ['16x16x8b8', { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8 }],
 ];
 
@@ -143,6 +146,18 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
     expect(chooseForwardTiling({ ...info, batchSize: 16 * 31 })).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, batchSize: 16 * 32, outChannels: 64 })).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, batchSize: 16 * 32, inChannels: 3 })).toBe(SHORT_K_FORWARD_TILING);
+    // 32-row stages for deep layers with 128-255 of those tiles, where the device has 32 KiB: DCGAN-64's D4
+    // (8x8x256 -> 4x4x512, K 4096) at batch 256 has 128 tiles, at batch 64 32; D3 (K 2048) at batch 256 512
+    const d4 = { filterHeight: 4, filterWidth: 4, inChannels: 256, outChannels: 512, batchSize: 256, outHeight: 4, outWidth: 4 };
+    const storage = setWorkgroupStorageLimit(48 * 1024);
+    expect(chooseForwardTiling(d4)).toBe(GPU_DEEP_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...d4, batchSize: 64 })).toBe(DEFAULT_FORWARD_TILING);
+    expect(chooseForwardTiling({ ...d4, batchSize: 248 })).toBe(DEFAULT_FORWARD_TILING); // 124 tiles
+    expect(chooseForwardTiling({ ...d4, inChannels: 128 })).toBe(DEFAULT_FORWARD_TILING); // K 2048
+    expect(chooseForwardTiling({ ...d4, inChannels: 128, outChannels: 256, outHeight: 8, outWidth: 8 })).toBe(GPU_WIDE_FORWARD_TILING);
+    setWorkgroupStorageLimit(MAX_WORKGROUP_STORAGE_BYTES); // WebGPU's default 16 KiB
+    expect(chooseForwardTiling(d4)).toBe(DEFAULT_FORWARD_TILING);
+    setWorkgroupStorageLimit(storage);
     setSoftwareAdapter(true); // a software driver's
     expect(chooseForwardTiling(info)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...info, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);

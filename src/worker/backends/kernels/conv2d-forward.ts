@@ -45,6 +45,7 @@ import {
   allFloat32Rank4,
   checkGemmTile,
   gemmThreadIds,
+  gemmTileBytes,
   nhwcConvInfo,
   onSoftwareAdapter,
   type ConvAttrs,
@@ -57,6 +58,7 @@ import {
   type ProgramUniform,
   type WebGpuBackendLike,
   type WebGpuProgramLike,
+  workgroupStorageLimit,
 } from './common';
 
 /* ---------------------------------------------------------------------------------------------
@@ -100,6 +102,20 @@ export const GPU_WIDE_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, 
 /** Fewer 128x128 tiles than this (about two per streaming multiprocessor of an H100) keep 64x64 tiles. */
 export const GPU_WIDE_MIN_WORKGROUPS = 256;
 
+/**
+ * On real GPUs with 32 KiB of workgroup memory, for deep layers (K of at least GPU_DEEP_MIN_K) with
+ * 128 to 255 of the 128x128 tiles: 32-row stages, half the barriers of GPU_WIDE_FORWARD_TILING. H200
+ * (runs 18 and 19, 2026-11-26/27, D4 of DCGAN-64 at batch 256, K = 4096, 128 tiles, ms, 64x64x32 / this):
+ * Conv2D 0.739-0.747 / 0.651-0.655, FusedConv2D 0.740 / 0.633. On D2 and D3 (K 1024 and 2048, 512 and
+ * 256 tiles) it is slower than GPU_WIDE_FORWARD_TILING (0.656-0.679 against 0.565-0.576), and on the
+ * image layer far slower (0.22 against 0.088).
+ */
+export const GPU_DEEP_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, tileK: 32, threadBlock: 8 };
+/** K rows (KH * KW * CI) from which GPU_DEEP_FORWARD_TILING is taken. */
+export const GPU_DEEP_MIN_K = 4096;
+/** Fewer 128x128 tiles than this (about one per streaming multiprocessor) keep 64x64 tiles. */
+export const GPU_DEEP_MIN_WORKGROUPS = 128;
+
 /** The tiling the registered kernel uses for a layer, on the adapter registerOurKernels was told of. */
 export function chooseForwardTiling(
   conv: Pick<backend_util.Conv2DInfo, 'filterHeight' | 'filterWidth' | 'inChannels' | 'outChannels' | 'batchSize' | 'outHeight' | 'outWidth'>,
@@ -109,7 +125,12 @@ export function chooseForwardTiling(
   if (conv.filterHeight * conv.filterWidth * conv.inChannels <= 64) return SHORT_K_FORWARD_TILING;
   const wideTiles = Math.ceil((conv.batchSize * conv.outHeight * conv.outWidth) / 128) * Math.ceil(conv.outChannels / 128);
   if (conv.outChannels >= 128 && wideTiles >= GPU_WIDE_MIN_WORKGROUPS) return GPU_WIDE_FORWARD_TILING;
-  return DEFAULT_FORWARD_TILING;
+  const deep =
+    conv.outChannels >= 128 &&
+    wideTiles >= GPU_DEEP_MIN_WORKGROUPS &&
+    conv.filterHeight * conv.filterWidth * conv.inChannels >= GPU_DEEP_MIN_K &&
+    gemmTileBytes(GPU_DEEP_FORWARD_TILING.tileM, GPU_DEEP_FORWARD_TILING.tileN, GPU_DEEP_FORWARD_TILING.tileK) <= workgroupStorageLimit();
+  return deep ? GPU_DEEP_FORWARD_TILING : DEFAULT_FORWARD_TILING;
 }
 
 export interface ForwardGeometry {
