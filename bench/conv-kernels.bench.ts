@@ -271,7 +271,7 @@ async function main(): Promise<void> {
         tf.engine().makeTensorFromTensorInfo(runFilterGrad(be, x, dy, attrs, tiling)!),
       );
       const geo = planFilterGrad(info, tiling);
-      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}${tiling.carryK ? 'c' : ''}${tiling.threadBlock === 8 ? 'b8' : ''}${tiling.vecLoads ? 'v' : ''}${tiling.splitSum === 'tree' ? 'r' : tiling.splitSum === 'serial' ? 'q' : ''}` }, r);
+      report('conv2d-backprop-filter', { M: geo.M, N: geo.N, K: geo.K, splits: geo.splits, tile: `${tiling.tileM}x${tiling.tileN}x${tiling.tileK}w${tiling.targetWorkgroups}${tiling.carryK ? 'c' : ''}${tiling.threadBlock === 8 ? 'b8' : ''}${tiling.vecLoads ? 'v' : ''}${tiling.prefetch ? 'p' : ''}${tiling.splitSum === 'tree' ? 'r' : tiling.splitSum === 'serial' ? 'q' : ''}` }, r);
     }
     if (kernels.includes('input')) {
       const attrs: InputGradAttrs = { inputShape: xShape, strides: [layer.stride, layer.stride], pad: 'same', dataFormat: 'NHWC' };
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
         tf.engine().makeTensorFromTensorInfo(runInputGrad(be, dy, w, attrs, inputTiling)!),
       );
       // Without --input-tile the registered choice runs: a direct program for at most 4 dx channels.
-      const chosen = inputTiling ?? (CI <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(CI));
+      const chosen = inputTiling ?? (CI <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(CI, info.outChannels));
       const t = chosen === 'direct' || 'blocksW' in chosen ? NARROW_INPUT_TILING : chosen;
       const geo = planInputGrad(info, t);
       const p = geo.phases[0]!;
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
           ? 'direct'
           : 'blocksW' in chosen
             ? `block${chosen.blocksW}`
-            : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}${t.threadBlock === 8 ? 'b8' : ''}`;
+            : `${t.tileM}x${t.tileN}x${t.tileK}${coalescedLoads(t) ? '' : 's'}${t.threadBlock === 8 ? 'b8' : ''}${t.prefetch ? 'p' : ''}`;
       report(
         'conv2d-backprop-input',
         {
@@ -322,7 +322,7 @@ async function main(): Promise<void> {
       const geo = planForward(info, t);
       report(
         fused ? 'conv2d-fused-bias-leakyrelu' : 'conv2d-forward',
-        { M: geo.M, N: geo.N, K: geo.K, tile: `${t.tileM}x${t.tileN}x${t.tileK}${t.threadBlock === 8 ? 'b8' : ''}` },
+        { M: geo.M, N: geo.N, K: geo.K, tile: `${t.tileM}x${t.tileN}x${t.tileK}${t.threadBlock === 8 ? 'b8' : ''}${t.prefetch ? 'p' : ''}` },
         r,
       );
       bias.dispose();

@@ -64,7 +64,7 @@ if [ -n "${QUICK:-}" ]; then
 else
   # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
   # WARM 40: the WebGPU dispatch cache settles within about 40 steps (src/worker/backends/webgpu-dispatch.ts).
-  CB=${CB:-256} INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-40} WB=64 WSTEPS=${WSTEPS:-3} WWARM=${WWARM:-8} LAYERS=D1,D2,D3,D4
+  CB=${CB:-256} INNER=${INNER:-100} B64=64 B256=256 STEPS=${STEPS:-10} WARM=${WARM:-40} WB=64 WSTEPS=${WSTEPS:-3} WWARM=${WWARM:-8} LAYERS=${LAYERS:-D1,D2,D3,D4}
 fi
 CONV="$NODE $RUN/conv-kernels.cjs --net 64 --batch $CB --inner $INNER --reps 3 --warmup 1 --layers $LAYERS --json"
 

@@ -95,6 +95,10 @@ export interface FilterGradTiling {
    * Issue the next K tile's global loads into registers before this tile's multiply-adds (the loads of
    * a tile unrolled, all issued before any is used), instead of loading and storing each row in turn:
    * a GPU issues a warp's instructions in order, so a store waiting for its load holds up the next load.
+   * Same sums in the same order (same bits). On for the three GPU tilings (H200, run 21, 2026-11-27,
+   * ms, twice each, without / with): the image layer at batch 256 0.173 / 0.114-0.115 (9.3 -> 14.1
+   * TFLOP/s), at batch 64 0.048 / 0.044; D2-D4 6-12% faster at both batches (e.g. D2 at batch 256 with
+   * GPU_WIDE_TILING 0.670-0.671 / 0.589-0.590, D4 at batch 64 with GPU_TILING 0.178-0.179 / 0.165-0.166).
    */
   prefetch?: boolean;
 }
@@ -119,9 +123,10 @@ export const DEFAULT_TILING: FilterGradTiling = {
  *
  * x and dy read as vec4 (`vecLoads`; H200, run 19, 2026-11-27, ms, twice each, scalar / vec4 / the forward
  * pass): batch 64 D2 0.203-0.207 / 0.191-0.194 / 0.192, D3 0.206-0.207 / 0.192 / 0.193-0.194, D4 0.194 /
- * 0.179 / 0.233. With them the filter gradient is level with the forward pass at batch 64, or faster.
+ * 0.179 / 0.233. With them the filter gradient is level with the forward pass at batch 64, or faster;
+ * with `prefetch` too (run 21) 6-7% faster than it on D2 and D3 (0.179-0.181 against 0.192-0.194).
  */
-export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true, vecLoads: true };
+export const GPU_TILING: FilterGradTiling = { ...DEFAULT_TILING, tileK: 16, targetWorkgroups: 512, carryK: true, vecLoads: true, prefetch: true };
 
 /**
  * On a software adapter (lavapipe), for layers with at least 128 weight rows (M = KH * KW * CI): 8 x 8
@@ -182,6 +187,7 @@ export const GPU_NARROW_TILING: FilterGradTiling = {
   minKTilesPerSplit: 4,
   carryK: true,
   splitSum: 'tree',
+  prefetch: true,
 };
 
 /**
@@ -571,7 +577,8 @@ const TREE_LANES = 16;
  * each adding every 16th split in order, and the 16 sums meet in a fixed tree in workgroup memory
  * (deterministic, like the serial order). Consecutive threads read consecutive outputs of one split.
  * Fitting runs 16 and 18's D1 timings to "GEMM time falls with the splits, the serial sum grows with
- * them" puts the serial sum at about 0.085 of D1's 0.214 ms at batch 256: a lead for the next GPU run.
+ * them" put the serial sum at about 0.085 of D1's 0.214 ms at batch 256; the tree took it to 0.171 on
+ * the H200 (run 19), and halved it at batch 64 (GPU_NARROW_TILING).
  */
 export class SplitSumTreeProgram implements WebGpuProgramLike {
   variableNames = ['partials'];

@@ -15,6 +15,7 @@ import {
   STRIDED_INPUT_TILING,
   coalescedLoads,
   chooseInputTiling,
+  GPU_LONG_CO_INPUT_TILING,
   fitStrideBlocks,
   SOFTWARE_INPUT_TILING,
   planInputGrad,
@@ -97,7 +98,13 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
     const before = setSoftwareAdapter(false); // a real GPU's choices
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
+    // The next co chunk's loads prefetched where each tap has 16 or more chunks (dy of 256+ channels, as measured)
+    expect(chooseInputTiling(64, 128)).toBe(DEFAULT_INPUT_TILING);
+    expect(chooseInputTiling(128, 256)).toBe(GPU_LONG_CO_INPUT_TILING);
+    expect(chooseInputTiling(3, 512)).toBe(NARROW_INPUT_TILING);
+    expect([DEFAULT_INPUT_TILING.prefetch, GPU_LONG_CO_INPUT_TILING.prefetch]).toEqual([undefined, true]);
     setSoftwareAdapter(true); // a software driver's
+    expect(chooseInputTiling(128, 256)).toBe(SOFTWARE_INPUT_TILING);
     expect(chooseInputTiling(3)).toBe(NARROW_INPUT_TILING);
     expect(chooseInputTiling(64)).toBe(SOFTWARE_INPUT_TILING);
     setSoftwareAdapter(before);
@@ -144,6 +151,10 @@ describe.skipIf(reason !== '')('WGSL Conv2DBackpropInput (WebGPU)', () => {
       // 8 x 8 outputs per thread: coalesced (128x128x8: 256 threads, 32 per K row; the padded 128x128x16 tiles exceed 16 KiB) and strided.
       check(`${c.name} (128x128x8 b8 coalesced)`, await runOurs(c, dy, w, { tileM: 128, tileN: 128, tileK: 8, threadBlock: 8 }), dx, K);
       check(`${c.name} (16x16x8 b8 strided)`, await runOurs(c, dy, w, { tileM: 16, tileN: 16, tileK: 8, threadBlock: 8, coalesced: false }), dx, K);
+      // The next co chunk's loads in registers during this chunk's multiply-adds (coalesced tilings): the same bits.
+      for (const t of [DEFAULT_INPUT_TILING, { tileM: 16, tileN: 8, tileK: 8 }, { tileM: 128, tileN: 128, tileK: 8, threadBlock: 8 as const }]) {
+        expect(Array.from(await runOurs(c, dy, w, { ...t, prefetch: true }))).toEqual(Array.from(await runOurs(c, dy, w, { ...t, prefetch: false })));
+      }
       dy.dispose();
       w.dispose();
     });

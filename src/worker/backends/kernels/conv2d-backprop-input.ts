@@ -80,10 +80,24 @@ export interface InputGradTiling {
   coalesced?: boolean;
   /** Outputs per thread, threadBlock x threadBlock: 4 (default) or 8 (e.g. 128x128x16, 256 threads). */
   threadBlock?: 4 | 8;
+  /**
+   * Coalesced loads only: issue the next co chunk's loads into registers before this chunk's
+   * multiply-adds (as the filter gradient's `prefetch`), within each tap.
+   */
+  prefetch?: boolean;
 }
 
 /** Wide layers. */
 export const DEFAULT_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 16 };
+/**
+ * On real GPUs, layers whose dy has at least LONG_CO_MIN_CHANNELS channels (16 or more co chunks per
+ * tap): the next chunk's loads prefetched. H200 (run 22, 2026-11-27, ms, twice each, without / with):
+ * D3 (co 256) batch 64 0.229 / 0.192-0.193, batch 256 0.739 / 0.695; D4 (co 512) 0.198-0.199 / 0.196,
+ * 0.742-0.744 / 0.690; but D2 (co 128, 8 chunks) 0.183 / 0.190 and 0.705 / 0.717-0.719.
+ */
+export const GPU_LONG_CO_INPUT_TILING: InputGradTiling = { ...DEFAULT_INPUT_TILING, prefetch: true };
+/** dy channels (co) from which GPUs take GPU_LONG_CO_INPUT_TILING. */
+export const LONG_CO_MIN_CHANNELS = 256;
 /** The first version's tiling (m-fastest loads), for comparison in benchmarks. */
 export const STRIDED_INPUT_TILING: InputGradTiling = { tileM: 64, tileN: 64, tileK: 32, coalesced: false };
 /** Layers with at most 4 input channels (the image layer). */
@@ -110,10 +124,11 @@ export function coalescedLoads(t: InputGradTiling): boolean {
  */
 export const SOFTWARE_INPUT_TILING: InputGradTiling = { tileM: 128, tileN: 64, tileK: 16, threadBlock: 8 };
 
-/** The tiling the registered kernel uses for `inChannels` (N). */
-export function chooseInputTiling(inChannels: number): InputGradTiling {
+/** The tiling the registered kernel uses for `inChannels` (N) and dy's `outChannels` (co, K per tap). */
+export function chooseInputTiling(inChannels: number, outChannels = 0): InputGradTiling {
   if (inChannels <= 4) return NARROW_INPUT_TILING;
-  return onSoftwareAdapter() ? SOFTWARE_INPUT_TILING : DEFAULT_INPUT_TILING;
+  if (onSoftwareAdapter()) return SOFTWARE_INPUT_TILING;
+  return outChannels >= LONG_CO_MIN_CHANNELS ? GPU_LONG_CO_INPUT_TILING : DEFAULT_INPUT_TILING;
 }
 
 type ConvDims = Pick<
@@ -238,7 +253,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.phases.length];
-    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}${tiling.threadBlock === 8 ? '_b8' : ''}`;
+    this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}${tiling.threadBlock === 8 ? '_b8' : ''}${tiling.prefetch && this.coalesced ? '_pf' : ''}`;
   }
 
   getUserCode(): string {
@@ -300,6 +315,60 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     const passesB = Array.from({ length: QN / cols }, (_, p) => p);
     const SA = QM + 1; // padded row strides (vec4)
     const SB = QN + 1;
+    // This thread's K row co of the tile into workgroup memory (`regs` false) or into registers
+    // aPre<p> / bPre<p> until they are stored (prefetch).
+    const loads = (regs: boolean): string => `
+            ${passesA
+              .map(
+                (p) => `{
+              var v = vec4<f32>(0.0);
+              if (coOk) {
+                ${LANES.map((i) => `if (aIn${p}[${i}]) { v[${i}] = dy[aOff${p}[${i}] + co]; }`).join('\n                ')}
+              }
+              ${regs ? `aPre${p}` : `ganTileA[kr * ${SA} + q0 + ${p * cols}]`} = v;
+            }`,
+              )
+              .join('\n            ')}
+            ${passesB
+              .map(
+                (p) => `{
+              var v = vec4<f32>(0.0);
+              if (bOk${p} && coOk) {
+                let base = wBase${p} + co;
+                if (bFull${p}) {
+                  v = vec4<f32>(W[base], W[base + uniforms.outC], W[base + 2 * uniforms.outC], W[base + 3 * uniforms.outC]);
+                } else {
+                  ${LANES.map((i) => `if (nB${p} + ${i} < uniforms.gN) { v[${i}] = W[base + ${i} * uniforms.outC]; }`).join('\n                  ')}
+                }
+              }
+              ${regs ? `bPre${p}` : `ganTileB[kr * ${SB} + q0 + ${p * cols}]`} = v;
+            }`,
+              )
+              .join('\n            ')}`;
+    const rank1 = block === 4 ? gemmRank1Updates(TM, TN, TK, 1) : gemmRank1UpdatesBlock(TM, TN, TK, block, 1);
+    // prefetch: the next co chunk's loads in flight during this chunk's multiply-adds (within a tap).
+    const coLoop = this.t.prefetch
+      ? `{
+            let co = kr;
+            let coOk = co < uniforms.outC;
+            ${loads(true)}
+          }
+          for (var coBase = 0; coBase < uniforms.outC; coBase = coBase + ${TK}) {
+            ${passesA.map((p) => `ganTileA[kr * ${SA} + q0 + ${p * cols}] = aPre${p};`).join('\n            ')}
+            ${passesB.map((p) => `ganTileB[kr * ${SB} + q0 + ${p * cols}] = bPre${p};`).join('\n            ')}
+            {
+              let co = coBase + ${TK} + kr;
+              let coOk = co < uniforms.outC;
+              ${loads(true)}
+            }
+            ${rank1}
+          }`
+      : `for (var coBase = 0; coBase < uniforms.outC; coBase = coBase + ${TK}) {
+            let co = coBase + kr;
+            let coOk = co < uniforms.outC;
+            ${loads(false)}
+            ${rank1}
+          }`;
     return `${gemmTileDecls(TM, TN, TK, 1)}
 
     fn main(unusedIndex : i32) {
@@ -331,6 +400,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
         )
         .join('\n      ')}
       ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
+      ${this.t.prefetch ? [...passesA.map((p) => `var aPre${p} = vec4<f32>(0.0);`), ...passesB.map((p) => `var bPre${p} = vec4<f32>(0.0);`)].join(' ') : ''}
 
       for (var jh = 0; jh < uniforms.maxKhp; jh = jh + 1) {
         for (var jw = 0; jw < uniforms.maxKwp; jw = jw + 1) {
@@ -360,38 +430,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
           let bFull${p} = nB${p} + 3 < uniforms.gN;`,
             )
             .join('\n          ')}
-          for (var coBase = 0; coBase < uniforms.outC; coBase = coBase + ${TK}) {
-            let co = coBase + kr;
-            let coOk = co < uniforms.outC;
-            ${passesA
-              .map(
-                (p) => `{
-              var v = vec4<f32>(0.0);
-              if (coOk) {
-                ${LANES.map((i) => `if (aIn${p}[${i}]) { v[${i}] = dy[aOff${p}[${i}] + co]; }`).join('\n                ')}
-              }
-              ganTileA[kr * ${SA} + q0 + ${p * cols}] = v;
-            }`,
-              )
-              .join('\n            ')}
-            ${passesB
-              .map(
-                (p) => `{
-              var v = vec4<f32>(0.0);
-              if (bOk${p} && coOk) {
-                let base = wBase${p} + co;
-                if (bFull${p}) {
-                  v = vec4<f32>(W[base], W[base + uniforms.outC], W[base + 2 * uniforms.outC], W[base + 3 * uniforms.outC]);
-                } else {
-                  ${LANES.map((i) => `if (nB${p} + ${i} < uniforms.gN) { v[${i}] = W[base + ${i} * uniforms.outC]; }`).join('\n                  ')}
-                }
-              }
-              ganTileB[kr * ${SB} + q0 + ${p * cols}] = v;
-            }`,
-              )
-              .join('\n            ')}
-            ${block === 4 ? gemmRank1Updates(TM, TN, TK, 1) : gemmRank1UpdatesBlock(TM, TN, TK, block, 1)}
-          }
+          ${coLoop}
         }
       }
       ${InputGradGemmProgram.writeBlock(block)}
@@ -786,7 +825,7 @@ export function runInputGrad(
   const conv = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
   if (!conv) return null;
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
-  const t = tiling ?? (conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(conv.inChannels));
+  const t = tiling ?? (conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(conv.inChannels, conv.outChannels));
   if (t === 'direct' || 'blocksW' in t) return runDirectInputGrad(backend, dy, filter, attrs, conv, t);
   const geo = planInputGrad(conv, t);
   // WebGPU allows 65535 workgroups per dimension: larger grids (over 4M dx positions per phase at

@@ -151,6 +151,8 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
     const d4 = { filterHeight: 4, filterWidth: 4, inChannels: 256, outChannels: 512, batchSize: 256, outHeight: 4, outWidth: 4 };
     const storage = setWorkgroupStorageLimit(48 * 1024);
     expect(chooseForwardTiling(d4)).toBe(GPU_DEEP_FORWARD_TILING);
+    // Prefetching paid only there (H200, run 22)
+    expect([GPU_DEEP_FORWARD_TILING, GPU_WIDE_FORWARD_TILING, DEFAULT_FORWARD_TILING, SHORT_K_FORWARD_TILING].map((t) => t.prefetch === true)).toEqual([true, false, false, false]);
     expect(chooseForwardTiling({ ...d4, batchSize: 64 })).toBe(DEFAULT_FORWARD_TILING);
     expect(chooseForwardTiling({ ...d4, batchSize: 248 })).toBe(DEFAULT_FORWARD_TILING); // 124 tiles
     expect(chooseForwardTiling({ ...d4, inChannels: 128 })).toBe(DEFAULT_FORWARD_TILING); // K 2048
@@ -176,7 +178,12 @@ describe.skipIf(reason !== '')('WGSL Conv2D / FusedConv2D (WebGPU)', () => {
       const w = tf.tensor4d(wa, [c.k, c.k, c.x[3], c.co]);
       // The registered choice, then the other tilings (edge paths: partial tiles in M, N and K).
       check(c.name, await runOurs(c, x, w), y, K);
-      for (const [tn, t] of tilings) check(`${c.name} (${tn})`, await runOurs(c, x, w, t), y, K);
+      for (const [tn, t] of tilings) {
+        const staged = await runOurs(c, x, w, { ...t, prefetch: false });
+        check(`${c.name} (${tn})`, staged, y, K);
+        // The next tile's loads in registers during this tile's multiply-adds: the same sums in the same order.
+        expect(Array.from(await runOurs(c, x, w, { ...t, prefetch: true }))).toEqual(Array.from(staged));
+      }
       x.dispose();
       w.dispose();
     });

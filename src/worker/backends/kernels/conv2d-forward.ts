@@ -74,6 +74,11 @@ export interface ForwardTiling {
   tileK: number;
   /** Outputs per thread, threadBlock x threadBlock: 4 (default) or 8 (e.g. 128x128x16, 256 threads). */
   threadBlock?: 4 | 8;
+  /**
+   * Issue the next K tile's loads into registers before this tile's multiply-adds (as the filter
+   * gradient's `prefetch`), instead of loading and storing each slot in turn.
+   */
+  prefetch?: boolean;
 }
 
 /** Wide layers. */
@@ -108,9 +113,13 @@ export const GPU_WIDE_MIN_WORKGROUPS = 256;
  * (runs 18 and 19, 2026-11-26/27, D4 of DCGAN-64 at batch 256, K = 4096, 128 tiles, ms, 64x64x32 / this):
  * Conv2D 0.739-0.747 / 0.651-0.655, FusedConv2D 0.740 / 0.633. On D2 and D3 (K 1024 and 2048, 512 and
  * 256 tiles) it is slower than GPU_WIDE_FORWARD_TILING (0.656-0.679 against 0.565-0.576), and on the
- * image layer far slower (0.22 against 0.088).
+ * image layer far slower (0.22 against 0.088). With the next K tile's loads prefetched (run 22, twice
+ * each): Conv2D 0.650-0.652 -> 0.619, FusedConv2D 0.634-0.635 -> 0.632. Prefetching made every other
+ * forward tiling slower there: the image layer 0.087 -> 0.092 ms at batch 256, D2-D4 with 64x64x32 at
+ * batch 64 by 5-12%, and Conv2D with GPU_WIDE_FORWARD_TILING 0.57 -> 0.72 (FusedConv2D level): so
+ * only this tiling has it.
  */
-export const GPU_DEEP_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, tileK: 32, threadBlock: 8 };
+export const GPU_DEEP_FORWARD_TILING: ForwardTiling = { tileM: 128, tileN: 128, tileK: 32, threadBlock: 8, prefetch: true };
 /** K rows (KH * KW * CI) from which GPU_DEEP_FORWARD_TILING is taken. */
 export const GPU_DEEP_MIN_K = 4096;
 /** Fewer 128x128 tiles than this (about one per streaming multiprocessor) keep 64x64 tiles. */
@@ -232,7 +241,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     this.dispatch = geo.dispatch;
     this.shaderKey =
       `ganAugmentConv2DForwardGemm_${tileM}_${tileN}_${tileK}_c${options.inC}_kw${options.filterW}_` +
-      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}${tiling.threadBlock === 8 ? '_b8' : ''}`;
+      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}${tiling.threadBlock === 8 ? '_b8' : ''}${tiling.prefetch ? '_pf' : ''}`;
   }
 
   getUserCode(): string {
@@ -280,7 +289,9 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
       ).join('\n      ')}`;
     }).join('\n');
 
-    const aLoads = Array.from({ length: aSlots }, (_, s) => {
+    // Loads of the tile from K row `k0`, each slot's values stored into workgroup memory (`regs` false)
+    // or kept in registers aPre<s> / bPre<s> until storeRegs (prefetch).
+    const aLoads = (k0: string, regs: boolean): string => Array.from({ length: aSlots }, (_, s) => {
       const loadLane = (l: number) => `{
               let ih = aIh${s}[${l}] + kh;
               let iw = aIw${s}[${l}] + kw;
@@ -296,14 +307,14 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
             var v2 = vec4<f32>(0.0);
             var v3 = vec4<f32>(0.0);
             ${LANES.map(loadLane).join('\n            ')}
-            ${LANES.map((j) => `ganTileA[(aKr${s} + ${j}) * ${QM} + aMq${s}] = vec4<f32>(v0[${j}], v1[${j}], v2[${j}], v3[${j}]);`).join('\n            ')}`
+            ${LANES.map((j) => (regs ? `aPre${s}_${j} = ` : `ganTileA[(aKr${s} + ${j}) * ${QM} + aMq${s}] = `) + `vec4<f32>(v0[${j}], v1[${j}], v2[${j}], v3[${j}]);`).join('\n            ')}`
         : `
             var v = vec4<f32>(0.0);
             ${LANES.map(loadLane).join('\n            ')}
-            ganTileA[aKr${s} * ${QM} + aMq${s}] = v;`;
+            ${regs ? `aPre${s}` : `ganTileA[aKr${s} * ${QM} + aMq${s}]`} = v;`;
       return `
           ${slot(s, aUnits)}{
-            let k = k0 + aKr${s};
+            let k = ${k0} + aKr${s};
             let kOk = k < uniforms.gK;
             let tap = k / ${CI};
             let ci = k - tap * ${CI};
@@ -312,7 +323,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
           }`;
     }).join('');
 
-    const bLoads = Array.from({ length: bSlots }, (_, s) => {
+    const bLoads = (k0: string, regs: boolean): string => Array.from({ length: bSlots }, (_, s) => {
       const u = `(tid + ${s * NT})`;
       const load = vecN
         ? `if (k < uniforms.gK && n < uniforms.gN) { v = W[(k * uniforms.gN + n) >> 2u]; }`
@@ -324,13 +335,38 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
           ${slot(s, bUnits)}{
             let bq = ${u} % ${QN};
             let r = ${u} / ${QN};
-            let k = k0 + r;
+            let k = ${k0} + r;
             let n = n0 + bq * 4;
             var v = vec4<f32>(0.0);
             ${load}
-            ganTileB[r * ${QN} + bq] = v;
+            ${regs ? `bPre${s}` : `ganTileB[r * ${QN} + bq]`} = v;
           }`;
     }).join('');
+    const aPre = Array.from({ length: aSlots }, (_, s) => (vecX ? LANES.map((j) => `aPre${s}_${j}`) : [`aPre${s}`])).flat();
+    const bPre = Array.from({ length: bSlots }, (_, s) => `bPre${s}`);
+    const storeRegs = [
+      ...Array.from({ length: aSlots }, (_, s) =>
+        vecX
+          ? `${slot(s, aUnits)}{ let kr = aKr${s}; ${LANES.map((j) => `ganTileA[(kr + ${j}) * ${QM} + aMq${s}] = aPre${s}_${j};`).join(' ')} }`
+          : `${slot(s, aUnits)}{ ganTileA[aKr${s} * ${QM} + aMq${s}] = aPre${s}; }`,
+      ),
+      ...Array.from({ length: bSlots }, (_, s) => `${slot(s, bUnits)}{ let u = tid + ${s * NT}; ganTileB[(u / ${QN}) * ${QN} + u % ${QN}] = bPre${s}; }`),
+    ].join('\n        ');
+    const rank1 = block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block);
+    const kLoop = this.t.prefetch
+      ? `${[...aPre, ...bPre].map((r) => `var ${r} = vec4<f32>(0.0);`).join(' ')}
+      {${aLoads('0', true)}${bLoads('0', true)}
+      }
+      for (var k0 = 0; k0 < uniforms.gK; k0 = k0 + ${TK}) {
+        ${storeRegs}
+        {
+          let kNext = k0 + ${TK};${aLoads('kNext', true)}${bLoads('kNext', true)}
+        }
+        ${rank1}
+      }`
+      : `for (var k0 = 0; k0 < uniforms.gK; k0 = k0 + ${TK}) {${aLoads('k0', false)}${bLoads('k0', false)}
+        ${rank1}
+      }`;
 
     // The thread's output columns: `block / 4` vec4 groups, nOut<c> = n0 + tx * block + 4c.
     const groups = Array.from({ length: block / 4 }, (_, c) => c);
@@ -380,9 +416,7 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
       ${aSetup}
       ${block === 4 ? GEMM_ACC_DECLS : gemmAccDeclsBlock(block)}
 
-      for (var k0 = 0; k0 < uniforms.gK; k0 = k0 + ${TK}) {${aLoads}${bLoads}
-        ${block === 4 ? gemmRank1Updates(TM, TN, TK) : gemmRank1UpdatesBlock(TM, TN, TK, block)}
-      }
+      ${kLoop}
 
       ${nOuts}
       ${biasLoad}
