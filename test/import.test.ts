@@ -48,12 +48,22 @@ function allFiles(dir: string): string[] {
 describe('gan-augment import (folder of class subfolders)', () => {
   let project: string;
   let first: Summary;
+  let firstStderr: string;
 
   beforeAll(async () => {
     const source = await makeImageFolderFixture(join(work, 'folder-source'));
     cli(['init', join(work, 'folder')]);
     project = join(work, 'folder.ganaug');
-    first = json<Summary>(['import', project, source, '--json']);
+    const r = cli(['import', project, source, '--json']);
+    if (r.code !== 0) throw new Error(`gan-augment import failed (${r.code}): ${r.stderr}`);
+    first = JSON.parse(r.stdout) as Summary;
+    firstStderr = r.stderr;
+  });
+
+  it('says, once the files are counted, what they take on the disk at most and what is free', () => {
+    // 21 files in the fixture (images, rejects, strays), 64 KiB each at most: 1,376,256 bytes
+    const said = firstStderr.split('\n').filter((l) => l.startsWith('The project keeps a training copy'));
+    expect(said).toEqual([expect.stringMatching(/^The project keeps a training copy and a thumbnail of each file: up to 1\.4 MB on the disk holding it, which has [\d.]+ [KMGT]?B free\.$/)]);
   });
 
   it('imports every decodable image, normalising CMYK, 16-bit, alpha, grayscale and EXIF rotation', () => {

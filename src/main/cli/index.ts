@@ -14,12 +14,12 @@ import { appRoot, sampleDataDir } from '../paths';
 import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
-import { importSpec } from '../services/import';
+import { importDisk, importSpec } from '../services/import';
 import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
 import { deleteRun, runFootprint } from '../services/run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from '../services/conflicts';
 import { generationDisk, projectDisk } from '../services/project-disk';
-import { diskSentence, formatBytes, generationDiskSentence, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
+import { diskSentence, formatBytes, generationDiskSentence, importDiskSentence, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
@@ -230,7 +230,10 @@ export function buildProgram(): Command {
           source = { kind: 'csv', imagesDir: sourceDir, csvFile: o.labels, ...(mapping ? { mapping } : {}) };
         } else source = { kind: 'folder', root: sourceDir };
         let summary: ImportSummary | undefined;
-        await runJobHere(project, importSpec(source, { onSummary: (s) => (summary = s) }), false);
+        // Once the files are counted: what they take on the disk at most, as the app's wizard says before it starts.
+        const onCounted = (files: number) =>
+          process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${importDiskSentence(importDisk(project.dir, files))}\n`);
+        await runJobHere(project, importSpec(source, { onSummary: (s) => (summary = s), onCounted }), false);
         if (!summary) throw new AppError('internal', 'The import ended without a report.');
         if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
         else {

@@ -332,6 +332,8 @@ function stopIfDiskNearlyFull(projectDir: string, filesDone: () => number): void
 export interface ImportJobOptions {
   /** Called with the full summary before it is trimmed for the job row (the CLI prints it). */
   onSummary?: (s: ImportSummary) => void;
+  /** Called once, when the worker has counted the files this run will read (the CLI says the disk they take). */
+  onCounted?: (files: number) => void;
 }
 
 export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): JobSpec {
@@ -347,6 +349,7 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
       const stagedFiles = (project.db.prepare('SELECT file FROM import_files WHERE import_id = ?').all(importId) as { file: string }[]).map((r) => r.file);
       const knownShas = (project.db.prepare(`SELECT DISTINCT sha256 FROM images`).all() as { sha256: string }[]).map((r) => r.sha256);
       ctx.progress(0, null, resumed > 0 ? `Resuming: ${resumed} files were already done.` : 'Counting files…');
+      let counted = false;
       await ctx.worker.runTask(
         {
           kind: 'import',
@@ -359,7 +362,13 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
         },
         {
           signal: ctx.signal,
-          onProgress: (done, total, message) => ctx.progress(done, total, message),
+          onProgress: (done, total, message) => {
+            if (total !== null && !counted) {
+              counted = true;
+              opts.onCounted?.(total);
+            }
+            ctx.progress(done, total, message);
+          },
           onItem: (batch) => {
             stageBatch(project, importId, batch as ImportBatch);
             stopIfDiskNearlyFull(project.dir, () => (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n);
