@@ -1,5 +1,7 @@
 import { Badge, Card, Group, Progress, Stack, Text, Title, UnstyledButton } from '@mantine/core';
 import type { Run } from '../../../shared/contract';
+import { formatBytes } from '../../../shared/disk';
+import { useCall } from '../../api/hooks';
 import { formatAgo, formatEta, formatRate } from '../jobs/format';
 import { STATUS_COLOR, STATUS_LABEL } from '../jobs/jobsState';
 import { runTitle } from './trainingState';
@@ -25,6 +27,16 @@ export function runProgressLine(run: Run): string {
 
 export function runPercent(run: Pick<Run, 'step' | 'totalSteps'>): number {
   return run.totalSteps > 0 ? Math.min(100, (run.step / run.totalSteps) * 100) : 0;
+}
+
+/**
+ * " · 79 MB on the disk": what the run takes (checkpoints, samples, its generated images), measured
+ * again when it writes a checkpoint or changes status. Left out while measuring or when it cannot be.
+ */
+function RunDisk({ run }: { run: Run }) {
+  const [footprint] = useCall('runs.footprint', { runId: run.id }, `${run.id}:${run.checkpointStep ?? ''}:${run.status}`);
+  if (!footprint.data) return null;
+  return <span data-testid="run-disk"> · {formatBytes(footprint.data.diskBytes)} on the disk</span>;
 }
 
 interface Props {
@@ -81,6 +93,7 @@ export function RunsList({ runs, selectedId, onSelect }: Props) {
                   </Text>
                   <Text size="xs" c="dimmed">
                     {run.resolution} × {run.resolution} · {run.device ?? 'device not chosen yet'} · started {formatAgo(run.createdAt)}
+                    <RunDisk run={run} />
                   </Text>
                 </Stack>
               </UnstyledButton>

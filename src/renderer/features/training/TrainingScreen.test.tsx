@@ -224,6 +224,8 @@ describe('Delete a run', () => {
     });
     const dashboard = await screen.findByTestId('run-dashboard');
     expect(dashboard.getAttribute('data-run-id')).toBe('a');
+    // each run's row says what it takes on the disk
+    await waitFor(() => expect(screen.getAllByTestId('run-disk').map((e) => e.textContent)).toEqual([' · 79 MB on the disk', ' · 79 MB on the disk']));
     fireEvent.click(within(dashboard).getByTestId('run-delete'));
     const sentence = await screen.findByTestId('delete-run-sentence');
     expect(sentence.textContent).toBe(
@@ -243,8 +245,11 @@ describe('Delete a run', () => {
 
     // a run that trains cannot be deleted
     expect((screen.getByTestId('run-delete') as HTMLButtonElement).disabled).toBe(false);
+    const measuresOfB = () => client.calls.filter((c) => c.name === 'runs.footprint' && (c.input as { runId: string }).runId === 'b').length;
+    const before = measuresOfB();
     act(() => client.emit('run.updated', { run: makeRun({ id: 'b', status: 'running', updatedAt: '2025-01-01T11:00:00.000Z' }), metrics: [] }));
     await waitFor(() => expect((screen.getByTestId('run-delete') as HTMLButtonElement).disabled).toBe(true));
+    await waitFor(() => expect(measuresOfB()).toBe(before + 1)); // its row measures it again (status and checkpoint changed)
 
     // deleted in another window: off the list, and the empty state is back
     act(() => client.emit('run.deleted', { runId: 'b' }));
@@ -254,15 +259,20 @@ describe('Delete a run', () => {
 
   it('says so when what the run takes cannot be measured, and measures again on Try again', async () => {
     const run = makeRun({ id: 'a', status: 'stopped' });
-    let measured = 0;
+    let failNext = false;
     renderTraining({
       'runs.list': () => [run],
       'runs.get': () => ({ run, metrics: [] }),
       'runs.footprint': ({ runId }) => {
-        if (++measured === 1) fail('read-only', 'GAN Augment is not allowed to read the run folder.');
+        if (failNext) {
+          failNext = false;
+          fail('read-only', 'GAN Augment is not allowed to read the run folder.');
+        }
         return { runId, diskBytes: 164_000, generatedImages: 0 };
       },
     });
+    expect((await screen.findByTestId('run-disk')).textContent).toBe(' · 164 KB on the disk'); // the runs list's own measure
+    failNext = true;
     fireEvent.click(await screen.findByTestId('run-delete'));
     expect(await screen.findByText('GAN Augment is not allowed to read the run folder.')).toBeTruthy();
     expect((screen.getByTestId('delete-run-confirm') as HTMLButtonElement).disabled).toBe(true); // nothing said, nothing deleted
