@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { describe, expect, it } from 'vitest';
 import type { ProjectStatus } from '../../../shared/contract';
 import { Root } from '../../Root';
-import { createFakeClient, makeJob } from '../../test-utils/fakeClient';
+import { createFakeClient, fail, makeJob } from '../../test-utils/fakeClient';
 import { App } from './App';
 
 const project: ProjectStatus = {
@@ -30,6 +30,8 @@ let disk = {
   freeBytes: 900_000_000,
 };
 
+let diskError: string | null = null;
+
 function renderApp() {
   const started = makeJob({ id: 'v1', status: 'queued', progress: { done: 0, total: 400, unit: 'files', ratePerSecond: null, etaSeconds: null } });
   const client = createFakeClient({
@@ -39,7 +41,10 @@ function renderApp() {
     'projects.close': () => ({ ok: true }),
     'app.info': () => ({ name: 'GAN Augment', version: '0.1.0', mode: 'web', platform: 'linux', defaultProjectsDir: '/x' }),
     'projects.recent': () => [],
-    'project.disk': () => disk,
+    'project.disk': () => {
+      if (diskError) fail('read-only', diskError);
+      return disk;
+    },
   });
   render(
     <Root client={client} env="test">
@@ -100,6 +105,21 @@ describe('App with an open project', () => {
     await waitFor(() => expect(screen.getByTestId('disk-sentence').textContent).toMatch(/^The project takes 1 GB/));
     fireEvent.click(within(await screen.findByTestId('disk-free-hint')).getByRole('link', { name: 'Training' }));
     await waitFor(() => expect(screen.getByRole('link', { name: 'Training', current: 'page' })).toBeTruthy());
+  });
+
+  it('says so in words when the disk space cannot be measured, and measures again on Try again', async () => {
+    diskError = 'GAN Augment is not allowed to read the project folder.';
+    try {
+      renderApp();
+      expect(await screen.findByText('The disk space could not be measured')).toBeTruthy();
+      expect(screen.getByText('GAN Augment is not allowed to read the project folder.')).toBeTruthy();
+      expect(screen.queryByTestId('disk-sentence')).toBeNull();
+      diskError = null;
+      fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+      expect((await screen.findByTestId('disk-sentence')).textContent).toMatch(/^The project takes /);
+    } finally {
+      diskError = null;
+    }
   });
 
   it('switches screens with Ctrl+number and closes the project', async () => {

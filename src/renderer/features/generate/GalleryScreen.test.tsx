@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../../shared/contract';
 import { Root } from '../../Root';
-import { createFakeClient, makeJob, type FakeClient, type FakeHandlers } from '../../test-utils/fakeClient';
+import { createFakeClient, fail, makeJob, type FakeClient, type FakeHandlers } from '../../test-utils/fakeClient';
 import { applyJobUpdate } from '../jobs/jobsState';
 import { makeRun, testBalance } from '../training/testData';
 import { GalleryScreen } from './GalleryScreen';
@@ -44,6 +44,21 @@ describe('GalleryScreen generation', () => {
     renderGallery({ 'runs.list': () => [makeRun({ status: 'running' })] });
     expect((await screen.findByTestId('generate-no-runs')).textContent).toMatch(/No trained model yet/);
     expect(screen.getByText('Gallery')).toBeTruthy();
+  });
+
+  it('leaves the disk line out when what the images take cannot be measured, and still generates', async () => {
+    const job = makeJob({ id: 'gen-1', type: 'generate', title: 'Generate 4 images of melanoma', status: 'queued', progress: { done: 0, total: 4, unit: 'images', ratePerSecond: null, etaSeconds: null } });
+    const client = renderGallery({
+      'runs.list': () => [makeRun({ status: 'completed', step: 600, checkpointStep: 600 })],
+      'generate.start': () => job,
+      'generated.list': () => [],
+      'generate.disk': () => fail('read-only', 'GAN Augment is not allowed to read the run folder.'),
+    });
+    await screen.findByTestId('generate-count');
+    await waitFor(() => expect(client.calls.some((c) => c.name === 'generate.disk')).toBe(true));
+    expect(screen.queryByTestId('generate-disk')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Generate images' }));
+    await waitFor(() => expect(client.calls.some((c) => c.name === 'generate.start')).toBe(true));
   });
 
   it('pre-fills the count from the balance, starts a job, follows it and shows the grid per class', async () => {
