@@ -213,6 +213,11 @@ describe('training dashboard and generation', () => {
     await tidyForScreenshot();
     await page.getByTestId('disk-panel').screenshot({ path: screenshotPath('disk-panel.png') });
     await page.getByTestId('disk-free-hint').getByRole('link', { name: 'Training' }).click();
+    // the runs list says what the run takes, its generated images included
+    const row = page.getByTestId('run-row');
+    await expect.poll(() => row.getByTestId('run-disk').innerText()).toMatch(/^ · [\d.]+ (KB|MB) on the disk$/);
+    await row.scrollIntoViewIfNeeded();
+    await page.getByTestId('runs-list').screenshot({ path: screenshotPath('runs-list.png') });
     await dashboard().getByTestId('run-delete').click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.getByTestId('delete-run-sentence').innerText()).toMatch(

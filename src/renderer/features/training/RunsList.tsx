@@ -8,7 +8,7 @@ import { runTitle } from './trainingState';
 
 export function RunStatusBadge({ status }: { status: Run['status'] }) {
   return (
-    <Badge color={STATUS_COLOR[status]} variant="light" data-testid="run-status">
+    <Badge color={STATUS_COLOR[status]} variant="light" data-testid="run-status" style={{ flexShrink: 0 }}>
       {STATUS_LABEL[status]}
     </Badge>
   );
@@ -74,7 +74,7 @@ export function RunsList({ runs, selectedId, onSelect }: Props) {
               >
                 <Stack gap={6}>
                   <Group justify="space-between" wrap="nowrap" gap="xs">
-                    <Text size="sm" fw={600} lineClamp={1} title={run.classes.join(', ')}>
+                    <Text size="sm" fw={600} lineClamp={1} title={run.classes.join(', ')} style={{ minWidth: 0 }}>
                       {runTitle(run)}
                     </Text>
                     <RunStatusBadge status={run.status} />
