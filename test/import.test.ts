@@ -40,6 +40,16 @@ interface Summary {
   resumed: number;
 }
 
+/** Each usable image's split, as recorded in the project's database. */
+function splitsOf(project: string): Map<number, string> {
+  const db = new Database(join(project, 'project.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return new Map((db.prepare('SELECT image_id AS id, split FROM image_splits').all() as { id: number; split: string }[]).map((r) => [r.id, r.split]));
+  } finally {
+    db.close();
+  }
+}
+
 function allFiles(dir: string): string[] {
   // (readdirSync's `recursive` with `withFileTypes` misses nested entries on some Node 20 releases)
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? allFiles(join(dir, d.name)) : [join(dir, d.name)]));
@@ -115,6 +125,7 @@ describe('gan-augment import (folder of class subfolders)', () => {
   });
 
   it('conflicts lists the picture under both labels; deciding counts it once, and a re-import keeps the decision', () => {
+    const splitsBefore = splitsOf(project);
     const listed = json<{ id: string; copies: { label: string; relPath: string }[]; thumb: string | null }[]>(['conflicts', project, '--json']);
     expect(listed).toHaveLength(1);
     expect(listed[0]!.copies).toEqual([
@@ -137,6 +148,10 @@ describe('gan-augment import (folder of class subfolders)', () => {
     const decided = cli(['conflicts', project, '--decide', id.slice(0, 8), '--label', 'NV']);
     expect(decided.code).toBe(0);
     expect(decided.stdout).toBe('The picture in MEL/same.jpg and NV/same.jpg is counted as "NV" from now on. No conflicts are left.\n');
+    // the decided picture gets a split; no other image moves (a model may have trained on it)
+    const splitsAfter = splitsOf(project);
+    expect(splitsAfter.size).toBe(splitsBefore.size + 1);
+    for (const [id, split] of splitsBefore) expect([id, splitsAfter.get(id)]).toEqual([id, split]);
     const counts = () => json<{ classes: { name: string; count: number }[]; conflicts: number }>(['balance', project, '--json']);
     expect(counts()).toMatchObject({ conflicts: 0, classes: [{ name: 'MEL', count: 12 }, { name: 'NV', count: 3 }] });
 

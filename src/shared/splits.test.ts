@@ -38,6 +38,25 @@ describe('assignSplits', () => {
     }
   });
 
+  it('keeps the splits already recorded and places only new groups, so that the ratios hold over all', () => {
+    const data = dataset();
+    const before = assignSplits(data.slice(0, 200).concat(data.slice(300, 330)));
+    // more images arrive: more of A (new groups and a new member of a recorded group), of B, and all of C
+    const after = assignSplits(data.concat([{ id: 1000, label: 'A', group: 'p0' }]), undefined, undefined, before);
+    for (const [id, split] of before) expect(after.get(id)).toBe(split);
+    expect(after.get(1000)).toBe(before.get(0)); // p0's split, with the rest of its group
+    expect(after.size).toBe(data.length + 1);
+    for (const label of ['A', 'B', 'C']) {
+      const of = data.filter((d) => d.label === label);
+      const train = of.filter((d) => after.get(d.id) === 'train').length / of.length;
+      expect(train).toBeGreaterThan(0.62);
+      expect(train).toBeLessThan(0.78);
+    }
+    // without the record, the same images are drawn afresh and many move
+    const fresh = assignSplits(data.concat([{ id: 1000, label: 'A', group: 'p0' }]));
+    expect([...before].filter(([id, split]) => fresh.get(id) !== split).length).toBeGreaterThan(0);
+  });
+
   it('is reproducible for a seed and changes with another seed', () => {
     const data = dataset();
     const sorted = (m: Map<number, string>) => [...m].sort((a, b) => a[0] - b[0]);

@@ -6,6 +6,10 @@
  * Groups are assigned whole. Within each class (a group's class is its most common label), groups
  * are shuffled with the seed and each goes to the split furthest below its target share of that
  * class, so every class is split close to the asked ratios even when groups vary in size.
+ *
+ * `keep` (the splits already recorded) makes it stable: a group with a recorded member stays in that
+ * split, whole, and only new groups are placed, counting the kept ones. So an import or a decided
+ * label conflict never moves an image a model may have trained on into validation or test.
  */
 import { rngFor, shuffle } from './rng';
 
@@ -24,7 +28,12 @@ export interface SplitInput {
   group: string | null; // null: the image is its own group
 }
 
-export function assignSplits(images: readonly SplitInput[], ratios: SplitRatios = DEFAULT_SPLIT, seed = DEFAULT_SPLIT_SEED): Map<number, SplitName> {
+export function assignSplits(
+  images: readonly SplitInput[],
+  ratios: SplitRatios = DEFAULT_SPLIT,
+  seed = DEFAULT_SPLIT_SEED,
+  keep: ReadonlyMap<number, SplitName> = new Map(),
+): Map<number, SplitName> {
   const sum = ratios.train + ratios.val + ratios.test;
   const share: Record<SplitName, number> = { train: ratios.train / sum, val: ratios.val / sum, test: ratios.test / sum };
   const groups = new Map<string, SplitInput[]>();
@@ -46,10 +55,22 @@ export function assignSplits(images: readonly SplitInput[], ratios: SplitRatios 
   }
   const out = new Map<number, SplitName>();
   const order: SplitName[] = ['train', 'val', 'test'];
-  for (const [label, list] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) {
-    shuffle(list, rngFor(seed, `split:${label}`));
-    const total = list.reduce((a, g) => a + g.members.length, 0);
+  for (const [label, all] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) {
+    const total = all.reduce((a, g) => a + g.members.length, 0);
     const have: Record<SplitName, number> = { train: 0, val: 0, test: 0 };
+    // Kept groups first: the split of their first recorded member (by id), for all of them.
+    const list: typeof all = [];
+    for (const g of all) {
+      const recorded = [...g.members].sort((a, b) => a.id - b.id).find((m) => keep.has(m.id));
+      if (!recorded) {
+        list.push(g);
+        continue;
+      }
+      const split = keep.get(recorded.id)!;
+      have[split] += g.members.length;
+      for (const m of g.members) out.set(m.id, split);
+    }
+    shuffle(list, rngFor(seed, `split:${label}`));
     for (const g of list) {
       // furthest below its target (ties favour train, then val)
       let best: SplitName = 'train';

@@ -58,7 +58,8 @@ function findConflict(project: Project, id: string): Undecided {
 
 /**
  * Decides a conflict: `label` is the right one (its copy joins training and the counts), or null:
- * keep the picture out. The split is drawn again over the images, as after an import.
+ * keep the picture out. The chosen copy is given a split, as new images are after an import (the
+ * others keep theirs).
  */
 export function decideConflict(project: Project, id: string, label: string | null): { decided: Conflict; label: string | null; remaining: number } {
   const conflict = findConflict(project, id);

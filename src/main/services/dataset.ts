@@ -52,7 +52,7 @@ export function setSplits(project: Project, seed: number, ratios: SplitRatios): 
   project.db.transaction(() => {
     project.setMeta('split_seed', String(seed));
     project.setMeta('split_ratios', JSON.stringify(ratios));
-    resplit(project);
+    resplit(project, { fresh: true });
   })();
   return getSplits(project);
 }

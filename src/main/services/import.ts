@@ -12,7 +12,7 @@ import { AppError } from '../../shared/errors';
 import { splitNearCopies, type ImportBatch, type ImportSummary, type RejectKind, type SourceProblem, type SourceSpec } from '../../shared/import-types';
 import { classify, type ClassifyInput } from '../../shared/import-classify';
 import { nearCopyMessage, nearCopyReports, nearDuplicatePairs } from '../../shared/phash';
-import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitRatios } from '../../shared/splits';
+import { assignSplits, DEFAULT_SPLIT, DEFAULT_SPLIT_SEED, type SplitName, type SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
 import { freeBytes, IMPORT_BYTES_PER_IMAGE, shortOfRoom } from '../disk';
 import type { JobContext, JobSpec } from './jobs';
@@ -287,14 +287,22 @@ export function splitSettings(project: Project): { seed: number; ratios: SplitRa
   return { seed, ratios };
 }
 
-/** Re-assigns train/val/test over all usable images with the project's seed and ratios. */
-export function resplit(project: Project): void {
+/**
+ * Assigns train/val/test over all usable images with the project's seed and ratios. `fresh` (the
+ * seed or ratios changed): every image drawn again. Otherwise (an import, a decided label conflict)
+ * images keep the split they have and only new ones are placed (assignSplits' `keep`).
+ */
+export function resplit(project: Project, { fresh = false }: { fresh?: boolean } = {}): void {
   const db = project.db;
   const { seed, ratios } = splitSettings(project);
   const images = db
     .prepare(`SELECT i.id, c.name AS label, i.group_id AS "group" FROM images i JOIN classes c ON c.id = i.class_id WHERE i.status = 'ok'`)
     .all() as { id: number; label: string; group: string | null }[];
-  const splits = assignSplits(images, ratios, seed);
+  const keep = new Map<number, SplitName>();
+  if (!fresh) {
+    for (const r of db.prepare('SELECT image_id AS id, split FROM image_splits').all() as { id: number; split: SplitName }[]) keep.set(r.id, r.split);
+  }
+  const splits = assignSplits(images, ratios, seed, keep);
   const put = db.prepare('INSERT INTO image_splits (image_id, split) VALUES (?, ?)');
   db.transaction(() => {
     db.prepare('DELETE FROM image_splits').run();

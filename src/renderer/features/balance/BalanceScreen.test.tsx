@@ -99,7 +99,7 @@ describe('BalanceScreen', () => {
     expect(client.calls.find((c) => c.name === 'conflicts.undo')?.input).toEqual({ id: 'aaaaaaaaaaaa' });
     await waitFor(() => expect(note()).toMatch(/^1 picture appears under two labels/));
     expect(within(dialog).getByTestId('conflicts-left').textContent).toBe('1 left to decide.');
-    expect(client.calls.filter((c) => c.name === 'splits.get').length).toBeGreaterThanOrEqual(4); // the split is drawn again each time
+    expect(client.calls.filter((c) => c.name === 'splits.get').length).toBeGreaterThanOrEqual(4); // the split counts are read again each time
 
     fireEvent.click(within(dialog).getByTestId('conflicts-done'));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
@@ -138,6 +138,8 @@ describe('BalanceScreen', () => {
   it('validates the split form in words', async () => {
     renderBalance({});
     fireEvent.click(await screen.findByTestId('change-split'));
+    // what applying does, before it is done
+    expect(screen.getByTestId('split-redraw-note').textContent).toMatch(/^Applying draws every image again, so images a model has trained on may move/);
     fireEvent.change(screen.getByLabelText(/^Test %/), { target: { value: '10' } });
     expect(await screen.findByText('The three shares add up to 95%; they must add up to 100%.')).toBeTruthy();
   });

@@ -61,6 +61,10 @@ function SplitFormView({ splits, onSaved, onCancel }: { splits: SplitsView; onSa
         <Text size="sm" c={liveSum ? 'red' : 'dimmed'} role={tried && liveSum ? 'alert' : undefined} data-testid="split-sum">
           {liveSum ?? 'The three shares add up to 100%.'}
         </Text>
+        <Text size="xs" c="dimmed" data-testid="split-redraw-note">
+          Applying draws every image again, so images a model has trained on may move to validation or test. Imports and decided conflicts never
+          move an image: new ones join the split.
+        </Text>
         <Group gap="sm">
           <Button type="submit" loading={busy}>
             Apply this split
