@@ -5,7 +5,7 @@
  * of the forward pass's: issue 5 asks for a filter gradient no slower than the forward pass on any
  * device. One JSON line per layer (--json) or a readable line.
  *
- *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--layers D1,D2] [--json]
+ *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 10] [--layers D1,D2] [--json]
  *
  * Every call gets fresh copies of its inputs (new tensors, as in training, where the weights and
  * activations are new each step): XNNPACK caches a convolution's packed filter by tensor, so reusing
@@ -19,21 +19,27 @@ import { tf } from '../src/worker/backends/tf';
 import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
 
-/** Best of `reps` calls of f on fresh copies of `inputs` (ms). */
-function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh: T) => tf.Tensor): number {
+/**
+ * Best of `reps` calls of f on fresh copies of `inputs` (ms), after `warmup` calls: our SIMD kernel
+ * starts its worker threads on its first call and runs V8's baseline code for its first few, as any
+ * WebAssembly function does until V8 has optimised it; training makes thousands of calls.
+ */
+function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh: T) => tf.Tensor, warmup = WARMUP): number {
   let best = Infinity;
-  for (let i = 0; i < reps + 1; i++) {
+  for (let i = 0; i < reps + warmup; i++) {
     const fresh = inputs.map((t) => tf.add(t, 0)) as T;
     clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
     const t0 = performance.now();
     const out = f(...fresh);
     const ms = performance.now() - t0;
-    if (i > 0) best = Math.min(best, ms); // the first call warms up
+    if (i >= warmup) best = Math.min(best, ms);
     out.dispose();
     tf.dispose(fresh);
   }
   return best;
 }
+
+const WARMUP = Number(arg('warmup', '10'));
 
 async function main(): Promise<void> {
   const batch = Number(arg('batch', '16'));
@@ -59,7 +65,7 @@ async function main(): Promise<void> {
     const forwardMs = timeFresh(reps, [x, filter], (a, b) => tf.conv2d(a, b, stride, 'same'));
     const filterMs = timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs));
     const byMethod = Object.fromEntries(
-      (['dyFilter', 'xFilter'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
+      (['dyFilter', 'xFilter', 'direct'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
     ) as Record<FilterGradMethod, number>;
     const inputMs = timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs));
     const inputByMethod = Object.fromEntries(
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
       filterMs: r2(filterMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: r2(inputByMethod.subPixel), phases: r2(inputByMethod.phases) },
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
     else {
       console.log(
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s) | filter gradient ${row.filterMs} ms = ` +
-          `${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, xFilter ${row.filterMethodMs.xFilter}) | ` +
+          `${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases})`,
       );
     }

@@ -24,6 +24,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
+import { kernelThreadsFor } from './simd/kernel-threads';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -124,14 +125,93 @@ function byPhaseConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D 
   return tf.tensor4d(dw, [g.kh, g.kw, ci, co]);
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter';
+/** What `byDirectSum` needs of tfjs-backend-wasm 4.22's BackendWasm: its heap, tensors' places, threads. */
+interface WasmHeap {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory }; tfjs?: { getThreadsCount?: () => number } };
+}
+
+/** The module's memory: the threaded build keeps it as `wasmMemory`, the single-threaded one exports it. */
+function heapMemory(backend: WasmHeap): WebAssembly.Memory | null {
+  return backend.wasm.wasmMemory ?? backend.wasm.asm?.memory ?? null;
+}
+
+/**
+ * Filter rows (KH * KW * Ci) up to which `byDirectSum` is used. Measured (`bench/wasm-conv.bench.ts`,
+ * docs/PERFORMANCE.md): faster than the other two up to D2 (1,024 rows), slower on D3 (2,048) and
+ * D4 (4,096), where XNNPACK's packing costs less beside their multiply-adds.
+ */
+export const DIRECT_MAX_ROWS = 1024;
+/** dy rows per slice of `byDirectSum` at least, and slices at most (their number depends on the problem only). */
+const MIN_SLICE_ROWS = 256;
+const MAX_SLICES = 24;
+
+/**
+ * 'direct': our own WebAssembly SIMD kernel (./simd/filter-grad.wat) sums x * dy straight from the
+ * heap, on every thread (./simd/kernel-threads.ts), for layers whose filter has at most
+ * DIRECT_MAX_ROWS rows. There XNNPACK's convolutions are badly shaped for the gradient (the RGB layer:
+ * 16,384 dy rows summed into 48 x 64 outputs) and pack a new filter on every call. dy is read where it lies; x is copied
+ * once into a zero-padded image so that every receptive field is whole. The dy rows are cut into
+ * slices (at most MAX_SLICES, fixed by the problem's size, not by the thread count), each summed into
+ * its own partial; the partials are added in order: the result is the same bits on any number of
+ * threads. Needs Co a multiple of 16.
+ */
+function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: WasmHeap, memory: WebAssembly.Memory): tf.Tensor4D {
+  const { n, h, w, ci, co, kh, kw, sh, sw, oh, ow } = g;
+  const hp = h + g.padTop + g.padBottom;
+  const wp = w + g.padLeft + g.padRight;
+  const m = kh * kw * ci;
+  const mPad = m + (m % 2); // the kernel adds two filter rows at a time
+  const kCount = n * oh * ow;
+  const sliceK = Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS)));
+  const slices = Math.ceil(kCount / sliceK);
+  // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
+  // the filter-row offsets, the partials.
+  const xFloats = n * hp * wp * ci;
+  const partialFloats = mPad * co;
+  const threads = kernelThreadsFor(memory, backend.wasm.tfjs?.getThreadsCount?.() ?? 1);
+  const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([kh, kw, ci, co], 'float32')) as tf.Tensor4D;
+  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats], 'float32');
+  try {
+    const at = (dataId: object): number => backend.dataIdMap.get(dataId).memoryOffset;
+    const xPad = at(scratch.dataId);
+    const table = xPad + 4 * xFloats;
+    const mOff = table + 4 * kCount;
+    const partials = mOff + 4 * mPad;
+    threads.helpers.padImages(at(x.dataId), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    const i32 = new Int32Array(memory.buffer); // after the allocations (they may grow the memory)
+    let t = table / 4;
+    for (let img = 0; img < n; img++) {
+      for (let r = 0; r < oh; r++) {
+        for (let c = 0; c < ow; c++) i32[t++] = xPad + 4 * ((img * hp + r * sh) * wp + c * sw) * ci;
+      }
+    }
+    // Filter row (kh, kw, ci) lies kh rows below the corner and kw * Ci + ci values to its right.
+    for (let row = 0; row < mPad; row++) {
+      const r = Math.min(row, m - 1); // the padding row repeats the last (its sums are dropped)
+      i32[mOff / 4 + row] = 4 * (Math.floor(r / (kw * ci)) * wp * ci + (r % (kw * ci)));
+    }
+    // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache sooner.
+    const chunkRows = m <= 64 ? 64 : 32;
+    threads.filterGrad({ table, dy: at(dy.dataId), mOff, m: mPad, co, kCount, sliceK, slices, out: partials, partialBytes: 4 * partialFloats, chunkRows });
+    threads.helpers.sumPartials(partials, slices, 4 * partialFloats, at(out.dataId), m * co);
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct';
 
 /**
  * XNNPACK packs the convolution's filter on every call, about as costly per value as the
  * multiply-adds are per output: pack the smaller of dy and (about) x. Measured on the build machine
  * (docs/PERFORMANCE.md, `bench/wasm-conv.bench.ts`).
  */
-export function chooseFilterGradMethod(g: Geometry): FilterGradMethod {
+export function chooseFilterGradMethod(g: Geometry, direct = true): FilterGradMethod {
+  if (direct && g.co % 16 === 0 && g.kh * g.kw * g.ci <= DIRECT_MAX_ROWS) return 'direct';
   const { p, q } = phaseSizes(g);
   const xFilterValues = p * q * g.n * g.sh * g.sw * g.ci;
   const dyFilterValues = g.n * g.oh * g.ow * g.co;
@@ -152,7 +232,14 @@ export function conv2dBackpropFilter(
     const g = geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) });
     // Nothing to sum over (XNNPACK refuses empty convolutions): the gradient is zero.
     if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
-    return (method ?? chooseFilterGradMethod(g)) === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
+    const backend = tf.backend() as unknown as WasmHeap;
+    const memory = tf.getBackend() === 'wasm' ? heapMemory(backend) : null;
+    const chosen = method ?? chooseFilterGradMethod(g, memory !== null);
+    if (chosen === 'direct') {
+      if (!memory) throw new Error("Conv2DBackpropFilter: the 'direct' method needs the WebAssembly backend");
+      return byDirectSum(xs, dys, g, backend, memory);
+    }
+    return chosen === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });
 }
 

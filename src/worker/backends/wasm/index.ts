@@ -5,6 +5,8 @@
  * WebGPU through Mesa's lavapipe (a CPU Vulkan driver) takes 2,675 ms and PyTorch 1.13 on the CPU
  * 462-468 ms, in the same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
  *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
+ *                         (for layers of up to 1,024 filter rows our own SIMD kernel on our own
+ *                         worker threads sharing the heap: ./simd/)
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
@@ -30,6 +32,7 @@ import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-b
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
 import { leakyReluKernel } from './leaky-relu';
+import { disposeKernelThreads } from './simd/kernel-threads';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
@@ -229,6 +232,7 @@ export async function startWasmBackend(): Promise<WasmStart> {
 /** Drops the current module: its cached filters, the tfjs backend instance, its process listeners. */
 function dropWasmModule(): void {
   clearInputGradFilterCache(true); // its tensors live in the module that goes
+  void disposeKernelThreads(); // our kernels' workers share its memory
   const module = (existingBackend('wasm') as { wasm?: ThreadedModule } | null)?.wasm;
   replaceBackendInstance('wasm', WASM_PRIORITY, ourFactory ?? undefined);
   terminateThreads(module); // BackendWasm.dispose does too, unless the broken module threw first

@@ -17,6 +17,7 @@ import { randomDataset, stepLosses } from '../../../../test/helpers/training';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
+import { currentKernelThreads } from './simd/kernel-threads';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -44,6 +45,13 @@ const CASES: Case[] = [
   { x: [2, 9, 8, 9], k: [3, 3], co: 6, s: 2, pad: 'same' }, // odd kernel: phases with 2 and 1 taps
   { x: [2, 8, 8, 3], k: [4, 4], co: 5, s: 2, pad: 'same', nchw: true },
   { x: [2, 8, 9, 3], k: [3, 3], co: 4, s: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]], nchw: true },
+  // Output channels a multiple of 16: the 'direct' method applies too.
+  { x: [3, 9, 11, 3], k: [3, 3], co: 16, s: 1, pad: 'same' }, // 27 filter rows (odd)
+  { x: [2, 7, 10, 2], k: [4, 3], co: 32, s: 2, pad: 'valid' },
+  { x: [1, 5, 5, 1], k: [1, 1], co: 16, s: 1, pad: 'valid' }, // batch 1, one filter row
+  { x: [2, 8, 8, 3], k: [5, 5], co: 16, s: [1, 2], pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
+  { x: [2, 8, 8, 3], k: [4, 4], co: 16, s: 2, pad: 'same', nchw: true },
+  { x: [9, 30, 30, 3], k: [4, 4], co: 48, s: 2, pad: 'same' }, // 2,025 dy rows: 8 slices, the last short
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
@@ -106,7 +114,8 @@ describe('WebAssembly backend', () => {
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), fRef)).toBeLessThan(1e-5);
     // Both ways of computing it, whichever the kernel picks for this shape.
     await tf.setBackend('wasm');
-    for (const method of ['dyFilter', 'xFilter'] as FilterGradMethod[]) {
+    const methods: FilterGradMethod[] = c.co % 16 === 0 ? ['dyFilter', 'xFilter', 'direct'] : ['dyFilter', 'xFilter'];
+    for (const method of methods) {
       const got = tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, xShape as never), tf.tensor4d(dy, dyShape as never), fAttrs as never, method));
       expect(got.shape).toEqual(filterShape);
       expect(maxRel((await got.data()) as Float32Array, fRef), method).toBeLessThan(1e-5);
@@ -435,9 +444,15 @@ describe('WebAssembly backend', () => {
     for (const p of blocks) heap()._free(p);
     expect(wasmHeapBytes()).toBeGreaterThan(512 * 2 ** 20);
     const module = heap();
+    // Our filter-gradient kernel's threads share the heap: they go with it.
+    tf.tidy(() => conv2dBackpropFilter(tf.ones([1, 4, 4, 3]), tf.ones([1, 2, 2, 16]), { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, 3, 16] } as never, 'direct')).dispose();
+    const pool = currentKernelThreads();
+    expect(pool).not.toBeNull();
     await releaseIdleBackendMemory();
     expect(tf.getBackend()).toBe('wasm');
     expect(heap()).not.toBe(module);
+    expect(currentKernelThreads()).toBeNull();
+    expect(pool!.workerCount).toBe(0);
     expect(wasmHeapBytes()).toBeLessThan(128 * 2 ** 20);
     const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1));
     expect(Array.from(await y.data())).toEqual([2, 3]);

@@ -1,0 +1,3 @@
+/** Types of ./build-wasm.mjs (for its test). */
+export declare const BINARIES_FILE: string;
+export declare function renderBinaries(): Promise<string>;

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
+import { KernelThreads, KernelThreadsError } from './kernel-threads';
+
+/** Deterministic values in [-1, 1). */
+function values(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/**
+ * A filter-gradient problem laid out in `memory` as the kernel reads it: x (any layout: the table
+ * picks the rows), dy [K, CO], the table, the filter-row offsets, and room for the partials.
+ */
+function layOut(memory: WebAssembly.Memory, p: { xFloats: number; k: number; m: number; co: number; slices: number; seed: number }) {
+  const f32 = new Float32Array(memory.buffer);
+  const i32 = new Int32Array(memory.buffer);
+  const x = 64; // byte addresses, 16-byte aligned regions
+  const dy = x + 4 * p.xFloats;
+  const table = dy + 4 * p.k * p.co;
+  const mOff = table + 4 * p.k;
+  const out = mOff + 4 * p.m;
+  const xv = values(p.xFloats, p.seed);
+  const dyv = values(p.k * p.co, p.seed + 1);
+  f32.set(xv, x / 4);
+  f32.set(dyv, dy / 4);
+  const rowOf: number[] = [];
+  const offOf: number[] = [];
+  for (let k = 0; k < p.k; k++) {
+    rowOf.push((k * 7) % (p.xFloats - p.m)); // overlapping, out-of-order receptive fields
+    i32[table / 4 + k] = x + 4 * rowOf[k]!;
+  }
+  for (let j = 0; j < p.m; j++) {
+    offOf.push((j * 3) % p.m);
+    i32[mOff / 4 + j] = 4 * offOf[j]!;
+  }
+  // float64 reference: ref[j, c] = sum_k x[rowOf[k] + offOf[j]] * dy[k, c]
+  const ref = new Float64Array(p.m * p.co);
+  for (let k = 0; k < p.k; k++) {
+    for (let j = 0; j < p.m; j++) {
+      const xs = xv[rowOf[k]! + offOf[j]!]!;
+      for (let c = 0; c < p.co; c++) ref[j * p.co + c]! += xs * dyv[k * p.co + c]!;
+    }
+  }
+  return { table, dy, mOff, out, ref, end: out + 4 * p.slices * p.m * p.co };
+}
+
+function sliced(k: number, slices: number): { sliceK: number; slices: number } {
+  const sliceK = Math.ceil(k / slices);
+  return { sliceK, slices: Math.ceil(k / sliceK) };
+}
+
+describe('our WebAssembly SIMD kernels', () => {
+  it('binaries.ts is compiled from the .wat sources as they are (node scripts/build-wasm.mjs)', async () => {
+    expect(readFileSync(BINARIES_FILE, 'utf8')).toBe(await renderBinaries());
+  });
+
+  const problem = { xFloats: 900, k: 333, m: 26, co: 32, slices: 5, seed: 7 }; // 333 rows: chunks and slices end mid-way
+
+  it('sums x * dy over the table, in slices, and adds the partials in order (float64 reference)', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const pool = new KernelThreads(memory, 4); // an unshared memory: no workers
+    expect(pool.workerCount).toBe(0);
+    const l = layOut(memory, problem);
+    const s = sliced(problem.k, problem.slices);
+    // Twice: the partials are written, not added to (the scratch they live in is not zeroed).
+    for (let call = 0; call < 2; call++) {
+      pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+    }
+    const sum = l.end;
+    pool.helpers.sumPartials(l.out, s.slices, 4 * problem.m * problem.co, sum, problem.m * problem.co);
+    const got = new Float32Array(memory.buffer, sum, problem.m * problem.co);
+    const scale = Math.max(...Array.from(l.ref, Math.abs));
+    let err = 0;
+    for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
+    expect(err / scale).toBeLessThan(1e-5);
+    expect(scale).toBeGreaterThan(1); // not a sum of nothing
+  });
+
+  it('gives the same bits on 1, 2 and 4 threads and with any chunk size, and ends its workers', async () => {
+    const results: Float32Array[] = [];
+    for (const [threads, chunkRows] of [[1, 16], [2, 64], [4, 5]] as const) {
+      const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+      const pool = new KernelThreads(memory, threads);
+      expect(pool.workerCount).toBe(threads - 1);
+      const l = layOut(memory, problem);
+      const s = sliced(problem.k, problem.slices);
+      for (let call = 0; call < 3; call++) {
+        pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows });
+      }
+      results.push(new Float32Array(memory.buffer.slice(l.out, l.end)));
+      await pool.dispose();
+      expect(pool.workerCount).toBe(0);
+      expect(() => pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4, chunkRows })).toThrow(KernelThreadsError);
+    }
+    expect(Buffer.from(results[1]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
+    expect(Buffer.from(results[2]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
+  });
+
+  it('a slice reading outside the heap fails the call with an error, on any thread, and the pool still works', async () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+    const pool = new KernelThreads(memory, 3);
+    const l = layOut(memory, problem);
+    const s = sliced(problem.k, problem.slices);
+    const job = { table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 };
+    const i32 = new Int32Array(memory.buffer);
+    const saved = i32[l.table / 4 + problem.k - 1]!;
+    i32[l.table / 4 + problem.k - 1] = 0x7fff0000; // the last slice's last row: far past the 256 KiB
+    expect(() => pool.filterGrad(job)).toThrow(/a WebAssembly kernel failed/);
+    i32[l.table / 4 + problem.k - 1] = saved;
+    expect(() => pool.filterGrad(job)).not.toThrow();
+    await pool.dispose();
+  });
+
+  it('ends its worker threads when disposed (the process has as many threads as before)', async () => {
+    const threadCount = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+    const before = threadCount();
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const pool = new KernelThreads(memory, 4);
+    const l = layOut(memory, { ...problem, k: 40, slices: 3 });
+    pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: 40, ...sliced(40, 3), out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 8 });
+    expect(threadCount()).toBeGreaterThanOrEqual(before + 3);
+    await pool.dispose();
+    for (let i = 0; i < 50 && threadCount() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(threadCount()).toBeLessThanOrEqual(before);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * Our own WebAssembly SIMD kernels (./*.wat, compiled into ./binaries.ts), run on tfjs-backend-wasm's
+ * heap, on the calling thread and on a pool of worker threads that share the heap.
+ *
+ * Why a pool of our own: tfjs's threaded module runs XNNPACK's operators on its pthreads, but offers
+ * no way to run other code there. A kernel of ours on one thread would lose to XNNPACK's convolutions
+ * on any machine with more than two cores. So `KernelThreads` starts (threads - 1) Node worker
+ * threads, each instantiating the same kernel module over the same shared WebAssembly.Memory; a call
+ * splits its work into slices that the calling thread and the workers take from a shared counter
+ * (Atomics), and returns when every slice is done. tfjs's kernels are synchronous, and so is this:
+ * the calling thread computes slices itself, then waits (Atomics.wait) for the last ones.
+ *
+ * The slices do not depend on the number of threads (the caller chooses them from the problem's
+ * size), and each slice writes its own partial result: results are bit-identical whichever thread
+ * computes which slice, with any number of threads. With tfjs's single-threaded module (its memory is
+ * not shared) every slice runs on the calling thread.
+ *
+ * Owner: the WebAssembly module whose memory the workers share (one pool per memory). ../index.ts
+ * disposes of it with the module (`disposeKernelThreads`); the workers are unref'd, so an idle pool
+ * never keeps the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+import { filterGrad as filterGradBinary } from './binaries';
+
+/** Control block (Int32Array over a SharedArrayBuffer): indices. Addresses are stored as u32 bits. */
+const C = {
+  GEN: 0, STOP: 1, NEXT: 2, DONE: 3, FAILED: 4,
+  TABLE: 5, DY: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_K: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
+  SIZE: 16,
+} as const;
+
+/** A filter gradient for `filterGrad` (./filter-grad.wat): byte addresses in the heap. */
+export interface FilterGradJob {
+  /** int32 per dy row: the byte address of its receptive field's corner in the padded x. */
+  table: number;
+  dy: number;
+  /** int32 per filter row (M of them, M even): its byte offset from the corner. */
+  mOff: number;
+  m: number;
+  co: number;
+  kCount: number;
+  /** dy rows per slice; slice s covers rows [s * sliceK, min(kCount, (s + 1) * sliceK)). */
+  sliceK: number;
+  slices: number;
+  /** Slice s writes its sums (M x CO floats) to out + s * partialBytes. */
+  out: number;
+  partialBytes: number;
+  /** dy rows per chunk inside the kernel (kept in the L1 cache while the output blocks pass over it). */
+  chunkRows: number;
+}
+
+type FilterGradFn = (table: number, dy: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number) => void;
+
+/** ./filter-grad.wat's helpers, run on the calling thread (byte addresses, as there). */
+export interface HeapHelpers {
+  padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void;
+  sumPartials(src: number, count: number, strideBytes: number, dst: number, floats: number): void;
+}
+
+/**
+ * Takes slices from the shared counter until none is left, computing each (the calling thread and
+ * every worker run this). Self-contained, with literal indices (C above): workers get its source.
+ */
+function runSlices(ctrl: Int32Array, f: FilterGradFn): void {
+  for (;;) {
+    const s = Atomics.add(ctrl, 2, 1); // NEXT
+    if (s >= ctrl[13]!) return; // SLICES (read after the add: a late thread may meet the next call)
+    try {
+      const sliceK = ctrl[12]!;
+      const k0 = s * sliceK;
+      const count = Math.min(sliceK, ctrl[11]! - k0);
+      const co = ctrl[9]!;
+      f((ctrl[5]! >>> 0) + 4 * k0, (ctrl[6]! >>> 0) + 4 * k0 * co, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!);
+    } catch {
+      Atomics.store(ctrl, 4, 1); // FAILED
+    }
+    Atomics.add(ctrl, 3, 1); // DONE
+    Atomics.notify(ctrl, 3);
+  }
+}
+
+/** The worker threads' script (CommonJS, evaluated): instantiate the kernel, then serve calls. */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const ctrl = new Int32Array(workerData.control);
+const f = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports.filterGrad;
+const runSlices = ${runSlices.toString()};
+let gen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${C.GEN}, gen);
+  gen = Atomics.load(ctrl, ${C.GEN});
+  if (Atomics.load(ctrl, ${C.STOP}) !== 0) break;
+  runSlices(ctrl, f);
+}
+`;
+
+/** How long a call waits for the workers' last slices before it gives up (a worker died mid-slice). */
+const STALL_MS = 30_000;
+
+export class KernelThreadsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelThreadsError';
+  }
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bytes = Buffer.from(base64, 'base64');
+  const out = new Uint8Array(new ArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
+}
+
+/** Whether this thread may block in Atomics.wait (Node's threads may; a browser's main thread may not). */
+function canWait(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class KernelThreads {
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
+  private readonly filterGradFn: FilterGradFn;
+  readonly helpers: HeapHelpers;
+  private workers: Worker[] = [];
+  private disposed = false;
+  /** A call gave up waiting for a worker: the pool is not used again (`kernelThreadsFor` makes another). */
+  broken = false;
+
+  /**
+   * `threads` counts the calling thread: threads - 1 workers; none when the memory is not shared or
+   * this thread cannot wait for them.
+   */
+  constructor(readonly memory: WebAssembly.Memory, threads: number, private readonly stallMs = STALL_MS) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const binary = decode(shared ? filterGradBinary.shared : filterGradBinary.unshared);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
+    this.filterGradFn = instance.exports.filterGrad as FilterGradFn;
+    this.helpers = instance.exports as unknown as HeapHelpers;
+    if (!shared || !canWait()) return;
+    for (let i = 1; i < threads; i++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { control: this.ctrl.buffer, binary, memory } });
+      worker.unref();
+      // A worker that fails takes no more slices, and the calling thread takes the rest; one that
+      // died holding a slice makes the call fail after STALL_MS (below). Without a listener its
+      // error would end the process.
+      worker.on('error', () => {});
+      this.workers.push(worker);
+    }
+  }
+
+  /** Worker threads started (the calling thread not counted). */
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** Runs a filter gradient's slices on every thread; returns when all are done. */
+  filterGrad(job: FilterGradJob): void {
+    if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
+    const c = this.ctrl;
+    c[C.TABLE] = job.table; c[C.DY] = job.dy; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
+    c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_K] = job.sliceK; c[C.SLICES] = job.slices;
+    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes;
+    Atomics.store(c, C.FAILED, 0);
+    Atomics.store(c, C.DONE, 0);
+    Atomics.store(c, C.NEXT, 0); // last: a thread that takes a slice sees this call's arguments
+    if (this.workers.length > 0) {
+      Atomics.add(c, C.GEN, 1);
+      Atomics.notify(c, C.GEN);
+    }
+    runSlices(c, this.filterGradFn);
+    this.awaitSlices(job.slices);
+    if (Atomics.load(c, C.FAILED) !== 0) throw new KernelThreadsError('a WebAssembly kernel failed (an address outside the heap)');
+  }
+
+  private awaitSlices(slices: number): void {
+    const c = this.ctrl;
+    let done = Atomics.load(c, C.DONE);
+    let since = Date.now();
+    while (done < slices) {
+      Atomics.wait(c, C.DONE, done, 1000);
+      const now = Atomics.load(c, C.DONE);
+      if (now !== done) { done = now; since = Date.now(); continue; }
+      if (Date.now() - since > this.stallMs) {
+        this.broken = true;
+        throw new KernelThreadsError(`a WebAssembly kernel thread stopped answering (${slices - done} of ${slices} slices unfinished)`);
+      }
+    }
+  }
+
+  /** Stops and ends the workers. */
+  dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    this.disposed = true;
+    Atomics.store(this.ctrl, C.STOP, 1);
+    Atomics.add(this.ctrl, C.GEN, 1);
+    Atomics.notify(this.ctrl, C.GEN);
+    const ending = this.workers.map((w) => w.terminate().then(() => undefined, () => undefined));
+    this.workers = [];
+    return Promise.all(ending).then(() => undefined);
+  }
+}
+
+let current: KernelThreads | null = null;
+
+/**
+ * The pool for this memory: made on first use (and again for a new module's memory), with `threads`
+ * threads counting the caller.
+ */
+export function kernelThreadsFor(memory: WebAssembly.Memory, threads: number): KernelThreads {
+  if (current && current.memory === memory && !current.broken) return current;
+  void current?.dispose();
+  current = new KernelThreads(memory, threads);
+  return current;
+}
+
+/** Ends the current pool (the module goes, or tests). */
+export function disposeKernelThreads(): Promise<void> {
+  const pool = current;
+  current = null;
+  return pool ? pool.dispose() : Promise.resolve();
+}
+
+/** Tests: the current pool, if any. */
+export function currentKernelThreads(): KernelThreads | null {
+  return current;
+}
