@@ -5,7 +5,7 @@
  * of the forward pass's: issue 5 asks for a filter gradient no slower than the forward pass on any
  * device. One JSON line per layer (--json) or a readable line.
  *
- *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 10] [--layers D1,D2] [--json]
+ *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--json]
  *
  * Every call gets fresh copies of its inputs (new tensors, as in training, where the weights and
  * activations are new each step): XNNPACK caches a convolution's packed filter by tensor, so reusing
@@ -21,8 +21,10 @@ import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } 
 
 /**
  * Best of `reps` calls of f on fresh copies of `inputs` (ms), after `warmup` calls: our SIMD kernel
- * starts its worker threads on its first call and runs V8's baseline code for its first few, as any
- * WebAssembly function does until V8 has optimised it; training makes thousands of calls.
+ * starts its worker threads on its first call, and V8 runs its baseline code for the first 20 or so
+ * calls (on the RGB layer at batch 16 about 1.5-2x slower, with pauses of 3-6 ms while it optimises
+ * in the background; compared with --no-wasm-dynamic-tiering), as for any WebAssembly function;
+ * training makes thousands of calls.
  */
 function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh: T) => tf.Tensor, warmup = WARMUP): number {
   let best = Infinity;
@@ -39,7 +41,7 @@ function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh:
   return best;
 }
 
-const WARMUP = Number(arg('warmup', '10'));
+const WARMUP = Number(arg('warmup', '30'));
 
 async function main(): Promise<void> {
   const batch = Number(arg('batch', '16'));

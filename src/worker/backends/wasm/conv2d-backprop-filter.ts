@@ -1,18 +1,20 @@
 /**
  * Conv2DBackpropFilter for tfjs-backend-wasm (4.22 has no such kernel, so no conv2d layer could be
- * trained on 'wasm'), built from one XNNPACK convolution and layout changes, in one of two ways:
- *  - 'dyFilter': a convolution over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N the
- *    channels) is convolved with dy as a filter [OH, OW, N, Co], stride 1, dilation = the forward
+ * trained on 'wasm'), in one of three ways:
+ *  - 'direct' (layers of up to DIRECT_MAX_ROWS filter rows, Co a multiple of 16): our own SIMD
+ *    kernel sums x * dy in the heap on every thread (`byDirectSum` below, ./simd/).
+ *  - 'dyFilter': one XNNPACK convolution over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N
+ *    the channels) is convolved with dy as a filter [OH, OW, N, Co], stride 1, dilation = the forward
  *    stride; the result is cropped to [Ci, KH, KW, Co] and transposed to [KH, KW, Ci, Co].
  *  - 'xFilter': the roles swapped, x's stride phases as the filter and dy as the image (below).
  * XNNPACK packs a convolution's filter on every call with a new filter tensor, at about the cost of
  * the multiply-adds on these layers, so `chooseFilterGradMethod` packs the smaller of the two.
  *
- * One thread, 2-core build machine, batch 16, on fresh tensors (`bench/wasm-conv.bench.ts`,
- * docs/PERFORMANCE.md), as a multiple of the forward pass: the RGB layers 2.4-2.7x (4.8-7.4x with
- * 'dyFilter' only), 16x16x64 -> 128 1.1x, 8x8x128 -> 256 0.6x. An im2col version (strided slices,
- * one matmul) was 10-40x slower on wasm 4.22 (its StridedSlice and its matmul with transposeA are
- * slow paths). Not usable: the backend's own Conv3DBackpropFilterV2 on a depth-1 view, wrong for
+ * As a multiple of the forward pass (2-core build machine, 2 threads, batch 16, fresh tensors,
+ * `bench/wasm-conv.bench.ts`, docs/PERFORMANCE.md): before 'direct', the RGB layers 2.4-5x and
+ * 16x16x64 -> 128 1.2-1.7x; the deeper layers 0.6-1.1x with 'dyFilter'. An im2col version (strided
+ * slices, one matmul) was 10-40x slower on wasm 4.22 (its StridedSlice and its matmul with transposeA
+ * are slow paths). Not usable: the backend's own Conv3DBackpropFilterV2 on a depth-1 view, wrong for
  * strides > 1 in 4.22.
  *
  * Math (NHWC, forward y = conv2d(x, w, stride s, pads top/left pT/pL)):
