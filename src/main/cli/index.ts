@@ -16,7 +16,7 @@ import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
 import { importDisk, importSpec } from '../services/import';
 import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
-import { deleteRun, runFootprint } from '../services/run-deletion';
+import { deleteRun, footprintOfListedRun, runFootprint } from '../services/run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from '../services/conflicts';
 import { generationDisk, projectDisk } from '../services/project-disk';
 import { diskSentence, formatBytes, generationDiskSentence, importDiskSentence, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
@@ -472,7 +472,7 @@ export function buildProgram(): Command {
     .option('--json', 'print [{ id, model, classes, status, step, totalSteps, checkpointStep, diskBytes, generatedImages }]')
     .action((path: string, o: { json?: boolean }) =>
       withProjectReadOnly(path, !!o.json, async (p) => {
-        const runs = await Promise.all(listRuns(p).map(async (r) => ({ run: r, footprint: await runFootprint(p, r.id) })));
+        const runs = await Promise.all(listRuns(p).map(async (r) => ({ run: r, footprint: await footprintOfListedRun(p, r.id) })));
         if (o.json) {
           const rows = runs.map(({ run: r, footprint: f }) => ({
             id: r.id,

@@ -37,6 +37,11 @@ async function measure(project: Project, runId: string): Promise<{ runBytes: num
 /** What deleting a run would delete: the disk its files take, and the images generated from it. */
 export async function runFootprint(project: Project, runId: string): Promise<RunFootprint> {
   getRun(project, runId); // not found -> a clear error
+  return footprintOfListedRun(project, runId);
+}
+
+/** `runFootprint` of a run just read from the project (a listing), without looking it up again. */
+export async function footprintOfListedRun(project: Project, runId: string): Promise<RunFootprint> {
   const { runBytes, generatedBytes } = await measure(project, runId);
   return { runId, diskBytes: runBytes + generatedBytes, generatedImages: generatedCount(project, runId) };
 }

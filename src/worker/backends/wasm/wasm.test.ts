@@ -110,6 +110,9 @@ describe('WebAssembly backend', () => {
     const fIn = { x: [x, xShape], dy: [dy, dyShape] } as Record<string, [Float32Array, number[]]>;
     const iIn = { dy: [dy, dyShape], filter: [filter, filterShape] } as Record<string, [Float32Array, number[]]>;
     const before = tf.memory().numTensors;
+    // Backend-level data too: our direct method's scratch is not a tensor of the engine's.
+    const wasmData = () => (tf.findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
+    const dataBefore = wasmData();
     const fRef = await runOn('cpu', 'Conv2DBackpropFilter', fIn, fAttrs);
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), fRef)).toBeLessThan(1e-5);
     // Both ways of computing it, whichever the kernel picks for this shape.
@@ -133,6 +136,7 @@ describe('WebAssembly backend', () => {
     // Nothing else is left once the input gradient's cached filters are dropped.
     clearInputGradFilterCache();
     expect(tf.memory().numTensors).toBe(before);
+    expect(wasmData()).toBe(dataBefore);
     await tf.setBackend('wasm');
   });
 
