@@ -103,6 +103,29 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(Buffer.from(results[2]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
   });
 
+  it('its workers see the memory grown after they started (as tfjs grows its heap between calls)', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1024, shared: true });
+    const pool = new KernelThreads(memory, 3);
+    const small = { ...problem, k: 40, slices: 3 };
+    const first = layOut(memory, { ...small, xFloats: 200 });
+    pool.filterGrad({ table: first.table, dy: first.dy, mOff: first.mOff, m: small.m, co: small.co, kCount: small.k, ...sliced(small.k, small.slices), out: first.out, partialBytes: 4 * small.m * small.co, chunkRows: 8 });
+    memory.grow(500); // 64 KiB -> 32 MB; the problem below lies past the first 64 KiB
+    // Large enough (about 2 ms) that the workers, which wake in about 0.1 ms, take slices of it:
+    // a worker that did not see the new size would trap, and the call would fail.
+    const big = { ...problem, xFloats: 200_000, k: 60_000, slices: 24 };
+    const l = layOut(memory, big);
+    expect(l.dy).toBeGreaterThan(65536);
+    const s = sliced(big.k, big.slices);
+    pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: big.m, co: big.co, kCount: big.k, ...s, out: l.out, partialBytes: 4 * big.m * big.co, chunkRows: 32 });
+    pool.helpers.sumPartials(l.out, s.slices, 4 * big.m * big.co, l.end, big.m * big.co);
+    const got = new Float32Array(memory.buffer, l.end, big.m * big.co);
+    const scale = Math.max(...Array.from(l.ref, Math.abs));
+    let err = 0;
+    for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
+    expect(err / scale).toBeLessThan(1e-5);
+    await pool.dispose();
+  });
+
   it('a slice reading outside the heap fails the call with an error, on any thread, and the pool still works', async () => {
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
     const pool = new KernelThreads(memory, 3);
