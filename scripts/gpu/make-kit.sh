@@ -6,6 +6,7 @@
 #   .gpu/bench/node_modules/webgpu   the `webgpu` package with only its linux-x64 dawn.node (xz)
 #   .gpu/bench/train-cpu.cjs   the training benchmark with tfjs-backend-wasm bundled in (its threaded module's
 #                              files beside it in node_modules/@tensorflow/tfjs-backend-wasm): the cpu part
+#   .gpu/bench/wasm-conv.cjs   bench/wasm-conv.bench.ts the same way: the wasmconv part
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
@@ -31,6 +32,7 @@ done
 # The WebAssembly backend shares tfjs-core with the bundle, so it is bundled in; its threaded module's
 # files are read from the package folder (src/worker/backends/wasm/threads.ts).
 bundle bench/train.bench.ts .gpu/bench/train-cpu.cjs
+bundle bench/wasm-conv.bench.ts .gpu/bench/wasm-conv.cjs
 wp=node_modules/@tensorflow/tfjs-backend-wasm
 wk=.gpu/bench/node_modules/@tensorflow/tfjs-backend-wasm
 mkdir -p $wk/dist $wk/wasm-out

@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
-# PARTS (default "conv torch train wgan"; also "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
+# PARTS (default "conv torch train wgan"; also "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
 # with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
@@ -60,7 +60,7 @@ run() {
 }
 
 if [ -n "${QUICK:-}" ]; then
-  CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 WWARM=1 LAYERS=D2,D4
+  CB=2 INNER=2 B64=4 B256=8 STEPS=2 WARM=1 WB=4 WSTEPS=1 WWARM=1 LAYERS=D2,D4 WCB=2 WCREPS=1 WCWARM=2
 else
   # --inner 100: on the H200 one result read-back per 20 calls still hid half of a kernel's speed.
   # WARM 40: the WebGPU dispatch cache settles within about 40 steps (src/worker/backends/webgpu-dispatch.ts).
@@ -147,6 +147,17 @@ case " $PARTS " in *" cpu "*)
       OMP_NUM_THREADS=$t run "cpu-torch-dcgan32-b16-t$t" $PY $K/torch_dcgan.py 32 16 cpu 20
       OMP_NUM_THREADS=$t run "cpu-torch-cwgangp32-b16-t$t" $PY $K/torch_cwgan_gp.py 32 16 cpu 5 8
     fi
+  done
+  ;;
+esac
+case " $PARTS " in *" wasmconv "*)
+  # Each convolution pass on the processor (WebAssembly) at each thread count in THREADSET: our filter
+  # gradient's own threads against XNNPACK's forward pass beyond the build machine's 2 cores (issue 5:
+  # the filter gradient no slower than the forward pass on any device).
+  for t in ${THREADSET:-2 4 8}; do
+    for net in 64 32; do
+      GAN_AUGMENT_WASM_THREADS=$t run "wasmconv-$net-t$t" $NODE $RUN/wasm-conv.cjs --net $net --batch ${WCB:-16} --reps ${WCREPS:-5} --warmup ${WCWARM:-20} --json
+    done
   done
   ;;
 esac
