@@ -153,12 +153,12 @@ const MAX_SLICES = 24;
 /**
  * 'direct': our own WebAssembly SIMD kernel (./simd/filter-grad.wat) sums x * dy straight from the
  * heap, on every thread (./simd/kernel-threads.ts), for layers whose filter has at most
- * DIRECT_MAX_ROWS rows. There XNNPACK's convolutions are badly shaped for the gradient (the RGB layer:
- * 16,384 dy rows summed into 48 x 64 outputs) and pack a new filter on every call. dy is read where it lies; x is copied
- * once into a zero-padded image so that every receptive field is whole. The dy rows are cut into
- * slices (at most MAX_SLICES, fixed by the problem's size, not by the thread count), each summed into
- * its own partial; the partials are added in order: the result is the same bits on any number of
- * threads. Needs Co a multiple of 16.
+ * DIRECT_MAX_ROWS rows. There XNNPACK's convolutions are badly shaped for the gradient (the RGB
+ * layer: 16,384 dy rows summed into 48 x 64 outputs) and pack a new filter on every call. dy is read
+ * where it lies; x is copied once into a zero-padded image so that every receptive field is whole.
+ * The dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not by the
+ * thread count), each summed into its own partial; the partials are added in order: the result is
+ * the same bits on any number of threads. Needs Co a multiple of 16.
  */
 function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: WasmHeap, memory: WebAssembly.Memory): tf.Tensor4D {
   const { n, h, w, ci, co, kh, kw, sh, sw, oh, ow } = g;
@@ -208,9 +208,10 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: Wasm
 export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct';
 
 /**
- * XNNPACK packs the convolution's filter on every call, about as costly per value as the
- * multiply-adds are per output: pack the smaller of dy and (about) x. Measured on the build machine
- * (docs/PERFORMANCE.md, `bench/wasm-conv.bench.ts`).
+ * 'direct' where it applies (`direct`: the backend is WebAssembly). Otherwise: XNNPACK packs the
+ * convolution's filter on every call, about as costly per value as the multiply-adds are per output,
+ * so pack the smaller of dy and (about) x. Measured on the build machine (docs/PERFORMANCE.md,
+ * `bench/wasm-conv.bench.ts`).
  */
 export function chooseFilterGradMethod(g: Geometry, direct = true): FilterGradMethod {
   if (direct && g.co % 16 === 0 && g.kh * g.kw * g.ci <= DIRECT_MAX_ROWS) return 'direct';

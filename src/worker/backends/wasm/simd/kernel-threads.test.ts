@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { KernelThreads, KernelThreadsError } from './kernel-threads';
@@ -138,10 +138,16 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => pool.filterGrad(job)).toThrow(/a WebAssembly kernel failed/);
     i32[l.table / 4 + problem.k - 1] = saved;
     expect(() => pool.filterGrad(job)).not.toThrow();
+    // Calls the kernel cannot run (it would loop for ever, or read past its rows) are refused.
+    expect(() => pool.filterGrad({ ...job, chunkRows: 0 })).toThrow(/bad filter-gradient call/);
+    expect(() => pool.filterGrad({ ...job, m: 25 })).toThrow(/bad filter-gradient call/);
+    expect(() => pool.filterGrad({ ...job, co: 24 })).toThrow(/bad filter-gradient call/);
+    expect(() => pool.filterGrad(job)).not.toThrow();
     await pool.dispose();
   });
 
-  it('ends its worker threads when disposed (the process has as many threads as before)', async () => {
+  // Counts the process's threads in /proc (Linux, as in CI).
+  it.skipIf(!existsSync('/proc/self/status'))('ends its worker threads when disposed (the process has as many threads as before)', async () => {
     const threadCount = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
     const before = threadCount();
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });

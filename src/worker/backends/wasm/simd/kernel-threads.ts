@@ -134,7 +134,7 @@ export class KernelThreads {
    * `threads` counts the calling thread: threads - 1 workers; none when the memory is not shared or
    * this thread cannot wait for them.
    */
-  constructor(readonly memory: WebAssembly.Memory, threads: number, private readonly stallMs = STALL_MS) {
+  constructor(readonly memory: WebAssembly.Memory, threads: number) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const binary = decode(shared ? filterGradBinary.shared : filterGradBinary.unshared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
@@ -160,6 +160,10 @@ export class KernelThreads {
   /** Runs a filter gradient's slices on every thread; returns when all are done. */
   filterGrad(job: FilterGradJob): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
+    // The kernel would loop for ever on chunks of no rows, and compute garbage on an odd M.
+    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0) {
+      throw new KernelThreadsError(`bad filter-gradient call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co})`);
+    }
     const c = this.ctrl;
     c[C.TABLE] = job.table; c[C.DY] = job.dy; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
     c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_K] = job.sliceK; c[C.SLICES] = job.slices;
@@ -184,7 +188,7 @@ export class KernelThreads {
       Atomics.wait(c, C.DONE, done, 1000);
       const now = Atomics.load(c, C.DONE);
       if (now !== done) { done = now; since = Date.now(); continue; }
-      if (Date.now() - since > this.stallMs) {
+      if (Date.now() - since > STALL_MS) {
         this.broken = true;
         throw new KernelThreadsError(`a WebAssembly kernel thread stopped answering (${slices - done} of ${slices} slices unfinished)`);
       }
