@@ -237,7 +237,11 @@ describe('Delete a run', () => {
     expect(client.calls.some((c) => c.name === 'runs.delete')).toBe(false);
 
     fireEvent.click(within(screen.getByTestId('run-dashboard')).getByTestId('run-delete'));
-    fireEvent.click(await screen.findByTestId('delete-run-confirm'));
+    // The button is enabled once what the run takes is measured (the sentence shows); a click
+    // before that is ignored, as it would be for a person (this raced under load in CI).
+    await screen.findByTestId('delete-run-sentence');
+    await waitFor(() => expect((screen.getByTestId('delete-run-confirm') as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(screen.getByTestId('delete-run-confirm'));
     await waitFor(() => expect(client.calls.find((c) => c.name === 'runs.delete')?.input).toEqual({ runId: 'a' }));
     expect(await screen.findByText('Deleted run a and its 128 generated images: 79 MB freed.')).toBeTruthy();
     await waitFor(() => expect(screen.getAllByTestId('run-row').map((r) => r.getAttribute('data-run-id'))).toEqual(['b']));
