@@ -26,7 +26,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
-import { kernelThreadsFor } from './simd/kernel-threads';
+import { type Heap, activeHeap, uninitialised } from './heap';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -127,19 +127,6 @@ function byPhaseConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D 
   return tf.tensor4d(dw, [g.kh, g.kw, ci, co]);
 }
 
-/** What `byDirectSum` needs of tfjs-backend-wasm 4.22's BackendWasm: its heap, tensors' places, threads. */
-interface WasmHeap {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory }; tfjs?: { getThreadsCount?: () => number } };
-}
-
-/** The module's memory: the threaded build keeps it as `wasmMemory`, the single-threaded one exports it. */
-function heapMemory(backend: WasmHeap): WebAssembly.Memory | null {
-  return backend.wasm.wasmMemory ?? backend.wasm.asm?.memory ?? null;
-}
-
 /**
  * Filter rows (KH * KW * Ci) up to which `byDirectSum` is used. Measured (`bench/wasm-conv.bench.ts`,
  * docs/PERFORMANCE.md): faster than the other two up to D2 (1,024 rows), slower on D3 (2,048) and
@@ -160,7 +147,7 @@ const MAX_SLICES = 24;
  * thread count), each summed into its own partial; the partials are added in order: the result is
  * the same bits on any number of threads. Needs Co a multiple of 16.
  */
-function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: WasmHeap, memory: WebAssembly.Memory): tf.Tensor4D {
+function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
   const { n, h, w, ci, co, kh, kw, sh, sw, oh, ow } = g;
   const hp = h + g.padTop + g.padBottom;
   const wp = w + g.padLeft + g.padRight;
@@ -173,17 +160,16 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: Wasm
   // the filter-row offsets, the partials.
   const xFloats = n * hp * wp * ci;
   const partialFloats = mPad * co;
-  const threads = kernelThreadsFor(memory, backend.wasm.tfjs?.getThreadsCount?.() ?? 1);
-  const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([kh, kw, ci, co], 'float32')) as tf.Tensor4D;
+  const { kernels, at, backend } = heap;
+  const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
   const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats], 'float32');
   try {
-    const at = (dataId: object): number => backend.dataIdMap.get(dataId).memoryOffset;
-    const xPad = at(scratch.dataId);
+    const xPad = at(scratch);
     const table = xPad + 4 * xFloats;
     const mOff = table + 4 * kCount;
     const partials = mOff + 4 * mPad;
-    threads.helpers.padImages(at(x.dataId), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
-    const i32 = new Int32Array(memory.buffer); // after the allocations (they may grow the memory)
+    kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    const i32 = new Int32Array(heap.memory.buffer); // after the allocations (they may grow the memory)
     let t = table / 4;
     for (let img = 0; img < n; img++) {
       for (let r = 0; r < oh; r++) {
@@ -197,8 +183,8 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, backend: Wasm
     }
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache sooner.
     const chunkRows = m <= 64 ? 64 : 32;
-    threads.filterGrad({ table, dy: at(dy.dataId), mOff, m: mPad, co, kCount, sliceK, slices, out: partials, partialBytes: 4 * partialFloats, chunkRows });
-    threads.helpers.sumPartials(partials, slices, 4 * partialFloats, at(out.dataId), m * co);
+    kernels.filterGrad({ table, dy: at(dy), mOff, m: mPad, co, kCount, sliceK, slices, out: partials, partialBytes: 4 * partialFloats, chunkRows });
+    kernels.helpers.sumPartials(partials, slices, 4 * partialFloats, at(out), m * co);
     return out;
   } finally {
     backend.disposeData(scratch.dataId);
@@ -235,12 +221,11 @@ export function conv2dBackpropFilter(
     const g = geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) });
     // Nothing to sum over (XNNPACK refuses empty convolutions): the gradient is zero.
     if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
-    const backend = tf.backend() as unknown as WasmHeap;
-    const memory = tf.getBackend() === 'wasm' ? heapMemory(backend) : null;
-    const chosen = method ?? chooseFilterGradMethod(g, memory !== null);
+    const heap = activeHeap();
+    const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
     if (chosen === 'direct') {
-      if (!memory) throw new Error("Conv2DBackpropFilter: the 'direct' method needs the WebAssembly backend");
-      return byDirectSum(xs, dys, g, backend, memory);
+      if (!heap) throw new Error("Conv2DBackpropFilter: the 'direct' method needs the WebAssembly backend");
+      return byDirectSum(xs, dys, g, heap);
     }
     return chosen === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });
