@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, awaitSlices } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -144,6 +144,16 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => pool.filterGrad({ ...job, co: 24 })).toThrow(/bad filter-gradient call/);
     expect(() => pool.filterGrad(job)).not.toThrow();
     await pool.dispose();
+  });
+
+  it('gives up, in words, when no slice finishes for the stall time (a worker that died holding one), and not before', () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(64));
+    ctrl[3] = 2; // DONE: 2 of 3 slices, and nobody is computing the third
+    const t0 = Date.now();
+    expect(() => awaitSlices(ctrl, 3, 120)).toThrow(new KernelThreadsError('a WebAssembly kernel thread stopped answering (1 of 3 slices unfinished)'));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(115);
+    ctrl[3] = 3;
+    expect(() => awaitSlices(ctrl, 3, 120)).not.toThrow(); // all done: returns at once
   });
 
   // Counts the process's threads in /proc (Linux, as in CI).

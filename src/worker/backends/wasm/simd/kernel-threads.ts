@@ -121,13 +121,32 @@ function canWait(): boolean {
   }
 }
 
+/**
+ * Waits until `slices` slices are done (ctrl[DONE]); fails with KernelThreadsError when none finishes
+ * for `stallMs` (a worker died holding one). Exported for its test.
+ */
+export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS): void {
+  let done = Atomics.load(ctrl, C.DONE);
+  let since = Date.now();
+  while (done < slices) {
+    Atomics.wait(ctrl, C.DONE, done, Math.min(1000, stallMs));
+    const now = Atomics.load(ctrl, C.DONE);
+    if (now !== done) {
+      done = now;
+      since = Date.now();
+    } else if (Date.now() - since >= stallMs) {
+      throw new KernelThreadsError(`a WebAssembly kernel thread stopped answering (${slices - done} of ${slices} slices unfinished)`);
+    }
+  }
+}
+
 export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly filterGradFn: FilterGradFn;
   readonly helpers: HeapHelpers;
   private workers: Worker[] = [];
   private disposed = false;
-  /** A call gave up waiting for a worker: the pool is not used again (`kernelThreadsFor` makes another). */
+  /** A call gave up waiting for a worker (`awaitSlices`): the pool is not used again (`kernelThreadsFor` makes another). */
   broken = false;
 
   /**
@@ -176,23 +195,13 @@ export class KernelThreads {
       Atomics.notify(c, C.GEN);
     }
     runSlices(c, this.filterGradFn);
-    this.awaitSlices(job.slices);
-    if (Atomics.load(c, C.FAILED) !== 0) throw new KernelThreadsError('a WebAssembly kernel failed (an address outside the heap)');
-  }
-
-  private awaitSlices(slices: number): void {
-    const c = this.ctrl;
-    let done = Atomics.load(c, C.DONE);
-    let since = Date.now();
-    while (done < slices) {
-      Atomics.wait(c, C.DONE, done, 1000);
-      const now = Atomics.load(c, C.DONE);
-      if (now !== done) { done = now; since = Date.now(); continue; }
-      if (Date.now() - since > STALL_MS) {
-        this.broken = true;
-        throw new KernelThreadsError(`a WebAssembly kernel thread stopped answering (${slices - done} of ${slices} slices unfinished)`);
-      }
+    try {
+      awaitSlices(c, job.slices);
+    } catch (e) {
+      this.broken = true;
+      throw e;
     }
+    if (Atomics.load(c, C.FAILED) !== 0) throw new KernelThreadsError('a WebAssembly kernel failed (an address outside the heap)');
   }
 
   /** Stops and ends the workers. */
