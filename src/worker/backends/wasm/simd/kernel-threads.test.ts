@@ -126,6 +126,32 @@ describe('our WebAssembly SIMD kernels', () => {
     await pool.dispose();
   });
 
+  it('calls one after another with other slice counts never mix (200 calls on 4 threads, each the bits of 1 thread)', async () => {
+    const one = new KernelThreads(new WebAssembly.Memory({ initial: 64 }), 1);
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 128, shared: true });
+    const four = new KernelThreads(memory, 4);
+    // 20,000 dy rows (about 1 ms a call): long enough that the workers take slices, not only the caller.
+    const room = { ...problem, k: 20_000, xFloats: 20_000, slices: 20 }; // partials for the most slices below, the sum after them
+    const l1 = layOut(one.memory, room);
+    const l4 = layOut(memory, room);
+    const expected = new Map<number, Buffer>();
+    for (const slices of [1, 3, 7, 20]) {
+      const s = sliced(room.k, slices);
+      one.filterGrad({ table: l1.table, dy: l1.dy, mOff: l1.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l1.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+      one.helpers.sumPartials(l1.out, s.slices, 4 * problem.m * problem.co, l1.end, problem.m * problem.co);
+      expected.set(slices, Buffer.from(one.memory.buffer.slice(l1.end, l1.end + 4 * problem.m * problem.co)));
+    }
+    for (let call = 0; call < 200; call++) {
+      const slices = [1, 3, 7, 20][call % 4]!;
+      const s = sliced(room.k, slices);
+      four.filterGrad({ table: l4.table, dy: l4.dy, mOff: l4.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l4.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+      four.helpers.sumPartials(l4.out, s.slices, 4 * problem.m * problem.co, l4.end, problem.m * problem.co);
+      const got = Buffer.from(memory.buffer.slice(l4.end, l4.end + 4 * problem.m * problem.co));
+      if (!got.equals(expected.get(slices)!)) expect.fail(`call ${call} (${slices} slices) differs from one thread's result`);
+    }
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
   it('a slice reading outside the heap fails the call with an error, on any thread, and the pool still works', async () => {
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
     const pool = new KernelThreads(memory, 3);

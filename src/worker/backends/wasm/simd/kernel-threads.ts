@@ -58,13 +58,18 @@ export interface HeapHelpers {
 }
 
 /**
- * Takes slices from the shared counter until none is left, computing each (the calling thread and
- * every worker run this). Self-contained, with literal indices (C above): workers get its source.
+ * Takes slices of call `gen` from the shared counter until none is left, computing each (the calling
+ * thread and every worker run this). NEXT holds the call's generation (low 15 bits) above the next
+ * slice's index, and a slice is taken by compare-and-swap: a thread still here from an earlier call
+ * (preempted between two slices, say) can take nothing from a later one, whose arguments it has not
+ * seen. Self-contained, with literal indices (C above): workers get its source.
  */
-function runSlices(ctrl: Int32Array, f: FilterGradFn): void {
+function runSlices(ctrl: Int32Array, f: FilterGradFn, gen: number): void {
   for (;;) {
-    const s = Atomics.add(ctrl, 2, 1); // NEXT
-    if (s >= ctrl[13]!) return; // SLICES (read after the add: a late thread may meet the next call)
+    const next = Atomics.load(ctrl, 2); // NEXT
+    const s = next & 0xffff;
+    if (next >>> 16 !== (gen & 0x7fff) || s >= ctrl[13]!) return; // another call's, or none left (SLICES)
+    if (Atomics.compareExchange(ctrl, 2, next, next + 1) !== next) continue; // another thread took it
     try {
       const sliceK = ctrl[12]!;
       const k0 = s * sliceK;
@@ -90,7 +95,7 @@ for (;;) {
   Atomics.wait(ctrl, ${C.GEN}, gen);
   gen = Atomics.load(ctrl, ${C.GEN});
   if (Atomics.load(ctrl, ${C.STOP}) !== 0) break;
-  runSlices(ctrl, f);
+  runSlices(ctrl, f, gen);
 }
 `;
 
@@ -180,21 +185,24 @@ export class KernelThreads {
   filterGrad(job: FilterGradJob): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
     // The kernel would loop for ever on chunks of no rows, and compute garbage on an odd M.
-    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0) {
-      throw new KernelThreadsError(`bad filter-gradient call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co})`);
+    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0 || !(job.slices >= 1 && job.slices < 0x8000)) {
+      throw new KernelThreadsError(`bad filter-gradient call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices)`);
     }
     const c = this.ctrl;
+    const gen = (Atomics.load(c, C.GEN) + 1) | 0;
+    // First, no slice can be taken (this call's generation, no index left): a thread still in an
+    // earlier call cannot take one while the arguments change.
+    Atomics.store(c, C.NEXT, ((gen & 0x7fff) << 16) | 0xffff);
     c[C.TABLE] = job.table; c[C.DY] = job.dy; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
     c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_K] = job.sliceK; c[C.SLICES] = job.slices;
     c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes;
     Atomics.store(c, C.FAILED, 0);
     Atomics.store(c, C.DONE, 0);
-    Atomics.store(c, C.NEXT, 0); // last: a thread that takes a slice sees this call's arguments
-    if (this.workers.length > 0) {
-      Atomics.add(c, C.GEN, 1);
-      Atomics.notify(c, C.GEN);
-    }
-    runSlices(c, this.filterGradFn);
+    // Last: a thread that takes a slice of this call has seen its arguments.
+    Atomics.store(c, C.NEXT, (gen & 0x7fff) << 16);
+    Atomics.store(c, C.GEN, gen);
+    Atomics.notify(c, C.GEN);
+    runSlices(c, this.filterGradFn, gen);
     try {
       awaitSlices(c, job.slices);
     } catch (e) {
