@@ -18,8 +18,8 @@ export interface Heap {
   backend: WasmHeap;
   /** The module's memory: the threaded build keeps it as `wasmMemory`, the single-threaded one exports it. */
   memory: WebAssembly.Memory;
-  /** Our kernels over this memory, on as many threads as the module has. */
-  kernels: KernelThreads;
+  /** Our kernels over this memory, on as many threads as the module has (started on first use). */
+  readonly kernels: KernelThreads;
   /** A tensor's byte address in the heap. */
   at(t: { dataId: object }): number;
 }
@@ -33,7 +33,10 @@ export function activeHeap(): Heap | null {
   return {
     backend,
     memory,
-    kernels: kernelThreadsFor(memory, backend.wasm.tfjs?.getThreadsCount?.() ?? 1),
+    // A getter: a caller that only asks where tensors lie does not start the worker threads.
+    get kernels() {
+      return kernelThreadsFor(memory, backend.wasm.tfjs?.getThreadsCount?.() ?? 1);
+    },
     at: (t) => backend.dataIdMap.get(t.dataId).memoryOffset,
   };
 }

@@ -17,7 +17,7 @@ import { randomDataset, stepLosses } from '../../../../test/helpers/training';
 import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
-import { currentKernelThreads } from './simd/kernel-threads';
+import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -448,7 +448,11 @@ describe('WebAssembly backend', () => {
     for (const p of blocks) heap()._free(p);
     expect(wasmHeapBytes()).toBeGreaterThan(512 * 2 ** 20);
     const module = heap();
-    // Our filter-gradient kernel's threads share the heap: they go with it.
+    // Our filter-gradient kernel's threads start only when it runs, and share the heap: they go with it.
+    await disposeKernelThreads();
+    const attrs16 = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, 3, 16] } as never;
+    tf.tidy(() => conv2dBackpropFilter(tf.ones([1, 4, 4, 3]), tf.ones([1, 2, 2, 16]), attrs16, 'dyFilter')).dispose();
+    expect(currentKernelThreads()).toBeNull();
     tf.tidy(() => conv2dBackpropFilter(tf.ones([1, 4, 4, 3]), tf.ones([1, 2, 2, 16]), { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, 3, 16] } as never, 'direct')).dispose();
     const pool = currentKernelThreads();
     expect(pool).not.toBeNull();
