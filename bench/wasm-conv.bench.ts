@@ -1,9 +1,9 @@
 /**
  * The WebAssembly backend's convolution passes per DCGAN critic layer (not a test): the forward
- * conv2d (tfjs-backend-wasm's, XNNPACK), our filter and input gradients (src/worker/backends/wasm/:
- * the kernel's choice, and each of its two methods), with each pass's time as a ratio
- * of the forward pass's: issue 5 asks for a filter gradient no slower than the forward pass on any
- * device. One JSON line per layer (--json) or a readable line.
+ * conv2d (the kernel's choice, and both ours and tfjs-backend-wasm's XNNPACK), our filter and input
+ * gradients (src/worker/backends/wasm/: the kernel's choice, and each of its methods), with each
+ * pass's time as a ratio of the forward pass's: issue 5 asks for a filter gradient no slower than the
+ * forward pass on any device. One JSON line per layer (--json) or a readable line.
  *
  *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--json]
  *
@@ -18,6 +18,7 @@ import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
+import { conv2dForward, type ForwardMethod } from '../src/worker/backends/wasm/conv2d';
 
 /**
  * Best of `reps` calls of f on fresh copies of `inputs` (ms), after `warmup` calls: our SIMD kernel
@@ -65,9 +66,12 @@ async function main(): Promise<void> {
     const inputAttrs = { ...common, inputShape: [batch, h, w, ci] as [number, number, number, number] };
 
     const forwardMs = timeFresh(reps, [x, filter], (a, b) => tf.conv2d(a, b, stride, 'same'));
+    const forwardByMethod = Object.fromEntries(
+      (['gemm', 'xnnpack'] as ForwardMethod[]).map((m) => [m, timeFresh(reps, [x, filter], (a, b) => conv2dForward(a, b, common, m))]),
+    ) as Record<ForwardMethod, number>;
     const filterMs = timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs));
     const byMethod = Object.fromEntries(
-      (['dyFilter', 'xFilter', 'direct'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
+      (['dyFilter', 'xFilter', 'direct', 'directRows'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
     ) as Record<FilterGradMethod, number>;
     const inputMs = timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs));
     const inputByMethod = Object.fromEntries(
@@ -83,9 +87,10 @@ async function main(): Promise<void> {
       device: backend.device,
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
+      forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
       filterMs: r2(filterMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directRows: r2(byMethod.directRows) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: r2(inputByMethod.subPixel), phases: r2(inputByMethod.phases) },
@@ -94,8 +99,9 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify(row));
     else {
       console.log(
-        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s) | filter gradient ${row.filterMs} ms = ` +
-          `${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}) | ` +
+        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
+          `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directRows ${row.filterMethodMs.directRows}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases})`,
       );
     }

@@ -1,8 +1,8 @@
 /**
  * Conv2DBackpropFilter for tfjs-backend-wasm (4.22 has no such kernel, so no conv2d layer could be
  * trained on 'wasm'), in one of three ways:
- *  - 'direct' (layers of up to DIRECT_MAX_ROWS filter rows, Co a multiple of 16): our own SIMD
- *    kernel sums x * dy in the heap on every thread (`byDirectSum` below, ./simd/).
+ *  - 'direct' and 'directRows' (Co a multiple of 16): our own SIMD kernel sums x * dy in the heap
+ *    on every thread (`byDirectSum` below, ./simd/), in slices of dy rows or of filter rows.
  *  - 'dyFilter': one XNNPACK convolution over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N
  *    the channels) is convolved with dy as a filter [OH, OW, N, Co], stride 1, dilation = the forward
  *    stride; the result is cropped to [Ci, KH, KW, Co] and transposed to [KH, KW, Ci, Co].
@@ -128,38 +128,46 @@ function byPhaseConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D 
 }
 
 /**
- * Filter rows (KH * KW * Ci) up to which `byDirectSum` is used. Measured (`bench/wasm-conv.bench.ts`,
- * docs/PERFORMANCE.md): faster than the other two up to D2 (1,024 rows), slower on D3 (2,048) and
- * D4 (4,096), where XNNPACK's packing costs less beside their multiply-adds.
+ * Filter rows (KH * KW * Ci) from which `byDirectSum` cuts the work into slices of filter rows
+ * ('directRows') rather than of dy rows ('direct'). Slices of dy rows each sum into a partial of the
+ * whole filter (M x Co floats), added afterwards: cheap for the RGB layer (48 rows), but on D3 (2,048
+ * rows x 256) the partials no longer stay in the cache and 'direct' lost to XNNPACK. A slice of
+ * filter rows sums all dy rows into its own rows of the result: no partials, and its rows of the
+ * result stay in the L2 cache. Measured with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
-export const DIRECT_MAX_ROWS = 1024;
-/** dy rows per slice of `byDirectSum` at least, and slices at most (their number depends on the problem only). */
+export const ROW_SLICES_FROM = 1024;
+/** dy rows per slice of 'direct' at least, and slices at most (their number depends on the problem only). */
 const MIN_SLICE_ROWS = 256;
 const MAX_SLICES = 24;
+/** Filter rows per slice of 'directRows' (even: the kernel adds two rows at a time). */
+const ROW_SLICE = 64;
 
 /**
- * 'direct': our own WebAssembly SIMD kernel (./simd/filter-grad.wat) sums x * dy straight from the
- * heap, on every thread (./simd/kernel-threads.ts), for layers whose filter has at most
- * DIRECT_MAX_ROWS rows. There XNNPACK's convolutions are badly shaped for the gradient (the RGB
- * layer: 16,384 dy rows summed into 48 x 64 outputs) and pack a new filter on every call. dy is read
- * where it lies; x is copied once into a zero-padded image so that every receptive field is whole.
- * The dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not by the
- * thread count), each summed into its own partial; the partials are added in order: the result is
- * the same bits on any number of threads. Needs Co a multiple of 16.
+ * 'direct' and 'directRows': our own WebAssembly SIMD kernel (./simd/gather-gemm.wat) sums x * dy
+ * straight from the heap, on every thread (./simd/kernel-threads.ts). XNNPACK's convolutions are
+ * badly shaped for the gradient (the RGB layer: 16,384 dy rows summed into 48 x 64 outputs) and pack
+ * a new filter on every call. dy is read where it lies; x is copied once into a zero-padded image so
+ * that every receptive field is whole. Needs Co a multiple of 16.
+ *  - 'direct': the dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not
+ *    by the thread count), each summed into its own partial; the partials are added in order.
+ *  - 'directRows' (an even number of filter rows): slices of filter rows, each summed over every dy
+ *    row in order into its own rows of the result.
+ * Either way the result is the same bits on any number of threads.
  */
-function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
+function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, split: 'k' | 'm'): tf.Tensor4D {
   const { n, h, w, ci, co, kh, kw, sh, sw, oh, ow } = g;
   const hp = h + g.padTop + g.padBottom;
   const wp = w + g.padLeft + g.padRight;
   const m = kh * kw * ci;
+  if (split === 'm' && m % 2 !== 0) throw new Error("Conv2DBackpropFilter: 'directRows' needs an even number of filter rows");
   const mPad = m + (m % 2); // the kernel adds two filter rows at a time
   const kCount = n * oh * ow;
-  const sliceK = Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS)));
-  const slices = Math.ceil(kCount / sliceK);
+  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : ROW_SLICE;
+  const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
   // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
-  // the filter-row offsets, the partials.
+  // the filter-row offsets, the partials ('direct' only).
   const xFloats = n * hp * wp * ci;
-  const partialFloats = mPad * co;
+  const partialFloats = split === 'k' ? mPad * co : 0;
   const { kernels, at, backend } = heap;
   const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
   const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats], 'float32');
@@ -183,24 +191,31 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap): 
     }
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache sooner.
     const chunkRows = m <= 64 ? 64 : 32;
-    kernels.filterGrad({ table, dy: at(dy), mOff, m: mPad, co, kCount, sliceK, slices, out: partials, partialBytes: 4 * partialFloats, chunkRows });
-    kernels.helpers.sumPartials(partials, slices, 4 * partialFloats, at(out), m * co);
+    const job = { table, b: at(dy), mOff, m: mPad, co, kCount, sliceRows, slices, chunkRows };
+    if (split === 'm') {
+      kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
+    } else {
+      kernels.gatherGemm({ ...job, split, out: partials, partialBytes: 4 * partialFloats });
+      kernels.helpers.sumPartials(partials, slices, 4 * partialFloats, at(out), m * co);
+    }
     return out;
   } finally {
     backend.disposeData(scratch.dataId);
   }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct';
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directRows';
 
 /**
- * 'direct' where it applies (`direct`: the backend is WebAssembly). Otherwise: XNNPACK packs the
+ * Our kernel where it applies (`direct`: the backend is WebAssembly): 'directRows' from
+ * ROW_SLICES_FROM filter rows (an even number), 'direct' below. Otherwise: XNNPACK packs the
  * convolution's filter on every call, about as costly per value as the multiply-adds are per output,
  * so pack the smaller of dy and (about) x. Measured on the build machine (docs/PERFORMANCE.md,
  * `bench/wasm-conv.bench.ts`).
  */
 export function chooseFilterGradMethod(g: Geometry, direct = true): FilterGradMethod {
-  if (direct && g.co % 16 === 0 && g.kh * g.kw * g.ci <= DIRECT_MAX_ROWS) return 'direct';
+  const rows = g.kh * g.kw * g.ci;
+  if (direct && g.co % 16 === 0) return rows >= ROW_SLICES_FROM && rows % 2 === 0 ? 'directRows' : 'direct';
   const { p, q } = phaseSizes(g);
   const xFilterValues = p * q * g.n * g.sh * g.sw * g.ci;
   const dyFilterValues = g.n * g.oh * g.ow * g.co;
@@ -223,9 +238,9 @@ export function conv2dBackpropFilter(
     if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
-    if (chosen === 'direct') {
-      if (!heap) throw new Error("Conv2DBackpropFilter: the 'direct' method needs the WebAssembly backend");
-      return byDirectSum(xs, dys, g, heap);
+    if (chosen === 'direct' || chosen === 'directRows') {
+      if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);
+      return byDirectSum(xs, dys, g, heap, chosen === 'direct' ? 'k' : 'm');
     }
     return chosen === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });

@@ -5,11 +5,12 @@
  * WebGPU through Mesa's lavapipe (a CPU Vulkan driver) takes 2,675 ms and PyTorch 1.13 on the CPU
  * 462-468 ms, in the same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
  *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
- *                         (for layers of up to 1,024 filter rows our own SIMD kernel on our own
- *                         worker threads sharing the heap: ./simd/)
+ *                         (our own SIMD kernel on our own worker threads sharing the heap: ./simd/)
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
+ *   Conv2D, FusedConv2D   wrapped: our SIMD kernel where it applies (no filter packing at each
+ *                         step, as XNNPACK does): ./conv2d.ts
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts
@@ -29,6 +30,7 @@ import { existingBackend, replaceBackendInstance } from '../replace';
 import { BROADCAST_KERNELS, channelBroadcastKernel } from './broadcast';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInputKernel } from './conv2d-backprop-input';
+import { conv2dKernel, fusedConv2dKernel } from './conv2d';
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
 import { leakyReluKernel } from './leaky-relu';
@@ -50,6 +52,8 @@ const WASM_KERNELS: ReadonlyArray<[string, tf.KernelFunc]> = [
 
 /** Ours over the backend's own, which they call where they do not apply (given as `original`). */
 const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
+  ['Conv2D', conv2dKernel],
+  ['FusedConv2D', fusedConv2dKernel],
   ['GatherV2', gatherV2Kernel],
   ['LeakyRelu', leakyReluKernel],
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),

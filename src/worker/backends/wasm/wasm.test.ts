@@ -18,6 +18,7 @@ import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-f
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
+import { conv2dForward, gemmApplies } from './conv2d';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -52,6 +53,11 @@ const CASES: Case[] = [
   { x: [2, 8, 8, 3], k: [5, 5], co: 16, s: [1, 2], pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
   { x: [2, 8, 8, 3], k: [4, 4], co: 16, s: 2, pad: 'same', nchw: true },
   { x: [9, 30, 30, 3], k: [4, 4], co: 48, s: 2, pad: 'same' }, // 2,025 dy rows: 8 slices, the last short
+  // Our forward kernel for the input gradient's phases too (x has 16 channels), odd sizes.
+  { x: [3, 9, 7, 16], k: [3, 3], co: 16, s: 2, pad: 'same' },
+  { x: [2, 6, 6, 4], k: [3, 3], co: 32, s: 1, pad: 'valid' }, // no padding: the forward pass reads x in place
+  { x: [1, 5, 5, 2], k: [3, 3], co: 16, s: 1, pad: 'same' }, // 25 output pixels (odd): XNNPACK's forward pass
+  { x: [2, 12, 10, 32], k: [4, 4], co: 32, s: 2, pad: 'same' }, // 512 filter rows in 8 slices of 'directRows'
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
@@ -93,7 +99,7 @@ describe('WebAssembly backend', () => {
     expect(wasmInfo.warning).toMatch(/processor/);
   });
 
-  it.each(CASES)('filter and input gradients match the CPU backend: %j', async (c) => {
+  it.each(CASES)('forward pass (with and without a bias), filter and input gradients match the CPU backend: %j', async (c) => {
     const rng = new Prng(c.x.reduce((a, b) => a * 7 + b, c.co));
     const [n, h, w, ci] = c.x;
     const dataFormat = c.nchw ? 'NCHW' : 'NHWC';
@@ -113,11 +119,36 @@ describe('WebAssembly backend', () => {
     // Backend-level data too: our direct method's scratch is not a tensor of the engine's.
     const wasmData = () => (tf.findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
     const dataBefore = wasmData();
+    // The forward pass: Conv2D, and FusedConv2D with a bias (NHWC: tfjs-backend-wasm has no NCHW). Not with a
+    // numeric pad and unequal strides: tfjs 4.22 computes that output's width with the row stride,
+    // and XNNPACK's kernel then never returns.
+    const cAttrs = { ...common, dilations: 1 };
+    const tfjsQuirk = typeof c.pad === 'number' && Array.isArray(c.s) && c.s[0] !== c.s[1];
+    const cIn = { x: [x, xShape], filter: [filter, filterShape] } as Record<string, [Float32Array, number[]]>;
+    const cRef = tfjsQuirk || c.nchw ? null : await runOn('cpu', 'Conv2D', cIn, cAttrs);
+    if (cRef) expect(maxRel(await runOn('wasm', 'Conv2D', cIn, cAttrs), cRef)).toBeLessThan(1e-5);
+    const ours = !c.nchw && c.co % 16 === 0 && (n * info.outHeight * info.outWidth) % 2 === 0;
+    expect(gemmApplies({ shape: xShape, dtype: 'float32' } as never, { shape: filterShape, dtype: 'float32' } as never, cAttrs as never)).toBe(ours);
+    if (cRef) {
+      const bias = randomArray(c.co, rng);
+      const bIn = { ...cIn, bias: [bias, [c.co]] } as Record<string, [Float32Array, number[]]>;
+      const bAttrs = { ...cAttrs, activation: 'linear' };
+      expect(maxRel(await runOn('wasm', 'FusedConv2D', bIn, bAttrs), await runOn('cpu', 'FusedConv2D', bIn, bAttrs))).toBeLessThan(1e-5);
+      await tf.setBackend('wasm');
+      for (const method of ours ? (['gemm', 'xnnpack'] as const) : (['xnnpack'] as const)) {
+        const got = tf.tidy(() => conv2dForward(tf.tensor4d(x, xShape as never), tf.tensor4d(filter, filterShape), cAttrs as never, method));
+        expect(maxRel((await got.data()) as Float32Array, cRef), method).toBeLessThan(1e-5);
+        got.dispose();
+      }
+    }
     const fRef = await runOn('cpu', 'Conv2DBackpropFilter', fIn, fAttrs);
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', fIn, fAttrs), fRef)).toBeLessThan(1e-5);
     // Both ways of computing it, whichever the kernel picks for this shape.
     await tf.setBackend('wasm');
-    const methods: FilterGradMethod[] = c.co % 16 === 0 ? ['dyFilter', 'xFilter', 'direct'] : ['dyFilter', 'xFilter'];
+    const rows = c.k[0] * c.k[1] * ci;
+    const methods: FilterGradMethod[] = ['dyFilter', 'xFilter'];
+    if (c.co % 16 === 0) methods.push('direct');
+    if (c.co % 16 === 0 && rows % 2 === 0) methods.push('directRows');
     for (const method of methods) {
       const got = tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, xShape as never), tf.tensor4d(dy, dyShape as never), fAttrs as never, method));
       expect(got.shape).toEqual(filterShape);

@@ -51,9 +51,15 @@ function layOut(memory: WebAssembly.Memory, p: { xFloats: number; k: number; m: 
   return { table, dy, mOff, out, ref, end: out + 4 * p.slices * p.m * p.co };
 }
 
-function sliced(k: number, slices: number): { sliceK: number; slices: number } {
-  const sliceK = Math.ceil(k / slices);
-  return { sliceK, slices: Math.ceil(k / sliceK) };
+/** Split 'k': `slices` slices (about) of the k rows, each into its own partial. */
+function sliced(k: number, slices: number): { split: 'k'; sliceRows: number; slices: number } {
+  const sliceRows = Math.ceil(k / slices);
+  return { split: 'k', sliceRows, slices: Math.ceil(k / sliceRows) };
+}
+
+/** Split 'm': slices of `rows` output rows (even), each computed whole. */
+function byRows(m: number, rows: number): { split: 'm'; sliceRows: number; slices: number } {
+  return { split: 'm', sliceRows: rows, slices: Math.ceil(m / rows) };
 }
 
 describe('our WebAssembly SIMD kernels', () => {
@@ -71,7 +77,7 @@ describe('our WebAssembly SIMD kernels', () => {
     const s = sliced(problem.k, problem.slices);
     // Twice: the partials are written, not added to (the scratch they live in is not zeroed).
     for (let call = 0; call < 2; call++) {
-      pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+      pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
     }
     const sum = l.end;
     pool.helpers.sumPartials(l.out, s.slices, 4 * problem.m * problem.co, sum, problem.m * problem.co);
@@ -83,6 +89,29 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(scale).toBeGreaterThan(1); // not a sum of nothing
   });
 
+  it('in slices of output rows: each row whole, the same bits for any slices, threads and chunk size, and as one slice of k rows', async () => {
+    const results: Buffer[] = [];
+    for (const [threads, rows, chunkRows] of [[1, 26, 16], [1, 2, 64], [2, 6, 5], [4, 4, 333], [4, 10, 16]] as const) {
+      const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+      const pool = new KernelThreads(memory, threads);
+      const l = layOut(memory, problem);
+      pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...byRows(problem.m, rows), out: l.out, partialBytes: 0, chunkRows });
+      results.push(Buffer.from(memory.buffer.slice(l.out, l.out + 4 * problem.m * problem.co)));
+      if (results.length === 1) {
+        const got = new Float32Array(memory.buffer, l.out, problem.m * problem.co);
+        const scale = Math.max(...Array.from(l.ref, Math.abs));
+        let err = 0;
+        for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
+        expect(err / scale).toBeLessThan(1e-5);
+        // One slice of all k rows sums in the same order: the same bits.
+        pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...sliced(problem.k, 1), out: l.end, partialBytes: 0, chunkRows: 7 });
+        expect(Buffer.from(memory.buffer.slice(l.end, l.end + 4 * problem.m * problem.co)).equals(results[0]!)).toBe(true);
+      }
+      await pool.dispose();
+    }
+    for (const r of results.slice(1)) expect(r.equals(results[0]!)).toBe(true);
+  });
+
   it('gives the same bits on 1, 2 and 4 threads and with any chunk size, and ends its workers', async () => {
     const results: Float32Array[] = [];
     for (const [threads, chunkRows] of [[1, 16], [2, 64], [4, 5]] as const) {
@@ -92,12 +121,12 @@ describe('our WebAssembly SIMD kernels', () => {
       const l = layOut(memory, problem);
       const s = sliced(problem.k, problem.slices);
       for (let call = 0; call < 3; call++) {
-        pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows });
+        pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows });
       }
       results.push(new Float32Array(memory.buffer.slice(l.out, l.end)));
       await pool.dispose();
       expect(pool.workerCount).toBe(0);
-      expect(() => pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4, chunkRows })).toThrow(KernelThreadsError);
+      expect(() => pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4, chunkRows })).toThrow(KernelThreadsError);
     }
     expect(Buffer.from(results[1]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
     expect(Buffer.from(results[2]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
@@ -108,7 +137,7 @@ describe('our WebAssembly SIMD kernels', () => {
     const pool = new KernelThreads(memory, 3);
     const small = { ...problem, k: 40, slices: 3 };
     const first = layOut(memory, { ...small, xFloats: 200 });
-    pool.filterGrad({ table: first.table, dy: first.dy, mOff: first.mOff, m: small.m, co: small.co, kCount: small.k, ...sliced(small.k, small.slices), out: first.out, partialBytes: 4 * small.m * small.co, chunkRows: 8 });
+    pool.gatherGemm({ table: first.table, b: first.dy, mOff: first.mOff, m: small.m, co: small.co, kCount: small.k, ...sliced(small.k, small.slices), out: first.out, partialBytes: 4 * small.m * small.co, chunkRows: 8 });
     memory.grow(500); // 64 KiB -> 32 MB; the problem below lies past the first 64 KiB
     // Large enough (about 2 ms) that the workers, which wake in about 0.1 ms, take slices of it:
     // a worker that did not see the new size would trap, and the call would fail.
@@ -116,7 +145,7 @@ describe('our WebAssembly SIMD kernels', () => {
     const l = layOut(memory, big);
     expect(l.dy).toBeGreaterThan(65536);
     const s = sliced(big.k, big.slices);
-    pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: big.m, co: big.co, kCount: big.k, ...s, out: l.out, partialBytes: 4 * big.m * big.co, chunkRows: 32 });
+    pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: big.m, co: big.co, kCount: big.k, ...s, out: l.out, partialBytes: 4 * big.m * big.co, chunkRows: 32 });
     pool.helpers.sumPartials(l.out, s.slices, 4 * big.m * big.co, l.end, big.m * big.co);
     const got = new Float32Array(memory.buffer, l.end, big.m * big.co);
     const scale = Math.max(...Array.from(l.ref, Math.abs));
@@ -137,14 +166,14 @@ describe('our WebAssembly SIMD kernels', () => {
     const expected = new Map<number, Buffer>();
     for (const slices of [1, 3, 7, 20]) {
       const s = sliced(room.k, slices);
-      one.filterGrad({ table: l1.table, dy: l1.dy, mOff: l1.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l1.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+      one.gatherGemm({ table: l1.table, b: l1.dy, mOff: l1.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l1.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
       one.helpers.sumPartials(l1.out, s.slices, 4 * problem.m * problem.co, l1.end, problem.m * problem.co);
       expected.set(slices, Buffer.from(one.memory.buffer.slice(l1.end, l1.end + 4 * problem.m * problem.co)));
     }
     for (let call = 0; call < 200; call++) {
       const slices = [1, 3, 7, 20][call % 4]!;
       const s = sliced(room.k, slices);
-      four.filterGrad({ table: l4.table, dy: l4.dy, mOff: l4.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l4.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+      four.gatherGemm({ table: l4.table, b: l4.dy, mOff: l4.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l4.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
       four.helpers.sumPartials(l4.out, s.slices, 4 * problem.m * problem.co, l4.end, problem.m * problem.co);
       const got = Buffer.from(memory.buffer.slice(l4.end, l4.end + 4 * problem.m * problem.co));
       if (!got.equals(expected.get(slices)!)) expect.fail(`call ${call} (${slices} slices) differs from one thread's result`);
@@ -157,18 +186,20 @@ describe('our WebAssembly SIMD kernels', () => {
     const pool = new KernelThreads(memory, 3);
     const l = layOut(memory, problem);
     const s = sliced(problem.k, problem.slices);
-    const job = { table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 };
+    const job = { table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 };
     const i32 = new Int32Array(memory.buffer);
     const saved = i32[l.table / 4 + problem.k - 1]!;
     i32[l.table / 4 + problem.k - 1] = 0x7fff0000; // the last slice's last row: far past the 256 KiB
-    expect(() => pool.filterGrad(job)).toThrow(/a WebAssembly kernel failed/);
+    expect(() => pool.gatherGemm(job)).toThrow(/a WebAssembly kernel failed/);
     i32[l.table / 4 + problem.k - 1] = saved;
-    expect(() => pool.filterGrad(job)).not.toThrow();
+    expect(() => pool.gatherGemm(job)).not.toThrow();
     // Calls the kernel cannot run (it would loop for ever, or read past its rows) are refused.
-    expect(() => pool.filterGrad({ ...job, chunkRows: 0 })).toThrow(/bad filter-gradient call/);
-    expect(() => pool.filterGrad({ ...job, m: 25 })).toThrow(/bad filter-gradient call/);
-    expect(() => pool.filterGrad({ ...job, co: 24 })).toThrow(/bad filter-gradient call/);
-    expect(() => pool.filterGrad(job)).not.toThrow();
+    expect(() => pool.gatherGemm({ ...job, chunkRows: 0 })).toThrow(/bad gather-GEMM call/);
+    expect(() => pool.gatherGemm({ ...job, m: 25 })).toThrow(/bad gather-GEMM call/);
+    expect(() => pool.gatherGemm({ ...job, co: 24 })).toThrow(/bad gather-GEMM call/);
+    expect(() => pool.gatherGemm({ ...job, slices: job.slices - 1 })).toThrow(/bad gather-GEMM call/); // rows left over
+    expect(() => pool.gatherGemm({ ...job, ...byRows(problem.m, 5) })).toThrow(/bad gather-GEMM call/); // odd output rows per slice
+    expect(() => pool.gatherGemm(job)).not.toThrow();
     await pool.dispose();
   });
 
@@ -189,7 +220,7 @@ describe('our WebAssembly SIMD kernels', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
     const pool = new KernelThreads(memory, 4);
     const l = layOut(memory, { ...problem, k: 40, slices: 3 });
-    pool.filterGrad({ table: l.table, dy: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: 40, ...sliced(40, 3), out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 8 });
+    pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: 40, ...sliced(40, 3), out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 8 });
     expect(threadCount()).toBeGreaterThanOrEqual(before + 3);
     await pool.dispose();
     for (let i = 0; i < 50 && threadCount() > before; i++) await new Promise((r) => setTimeout(r, 20));

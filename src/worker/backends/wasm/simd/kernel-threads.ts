@@ -20,41 +20,51 @@
  * never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import { filterGrad as filterGradBinary } from './binaries';
+import { gatherGemm as gatherGemmBinary } from './binaries';
 
 /** Control block (Int32Array over a SharedArrayBuffer): indices. Addresses are stored as u32 bits. */
 const C = {
   GEN: 0, STOP: 1, NEXT: 2, DONE: 3, FAILED: 4,
-  TABLE: 5, DY: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_K: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
-  SIZE: 16,
+  TABLE: 5, B: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_ROWS: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
+  SPLIT: 16,
+  SIZE: 17,
 } as const;
 
-/** A filter gradient for `filterGrad` (./filter-grad.wat): byte addresses in the heap. */
-export interface FilterGradJob {
-  /** int32 per dy row: the byte address of its receptive field's corner in the padded x. */
+/**
+ * A call of `gatherGemm` (./gather-gemm.wat): out[m, co] = sum_k a[table[k] + mOff[m]] * b[k, co],
+ * byte addresses in the heap, cut into slices in one of two ways:
+ *  - split 'k': slice s sums the k rows [s * sliceRows, ...) into its own partial, M x CO floats at
+ *    out + s * partialBytes (the caller adds the partials, in order). For few outputs over many k rows
+ *    (the filter gradient of the RGB layer).
+ *  - split 'm': slice s computes the output rows [s * sliceRows, ...) of out (M x CO) whole. The
+ *    result does not depend on the slices at all; sliceRows must be even.
+ */
+export interface GatherGemmJob {
+  /** int32 per k row: a byte address (or offset) in a. */
   table: number;
-  dy: number;
-  /** int32 per filter row (M of them, M even): its byte offset from the corner. */
+  b: number;
+  /** int32 per output row (M of them, M even): a byte offset (or address) in a. */
   mOff: number;
   m: number;
   co: number;
   kCount: number;
-  /** dy rows per slice; slice s covers rows [s * sliceK, min(kCount, (s + 1) * sliceK)). */
-  sliceK: number;
+  split: 'k' | 'm';
+  sliceRows: number;
   slices: number;
-  /** Slice s writes its sums (M x CO floats) to out + s * partialBytes. */
   out: number;
+  /** Split 'k': bytes between two slices' partials (ignored for 'm'). */
   partialBytes: number;
-  /** dy rows per chunk inside the kernel (kept in the L1 cache while the output blocks pass over it). */
+  /** k rows per chunk inside the kernel (kept in the L1 cache while the output blocks pass over it). */
   chunkRows: number;
 }
 
-type FilterGradFn = (table: number, dy: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number) => void;
+type GatherGemmFn = (table: number, b: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number) => void;
 
-/** ./filter-grad.wat's helpers, run on the calling thread (byte addresses, as there). */
+/** ./gather-gemm.wat's helpers, run on the calling thread (byte addresses, as there). */
 export interface HeapHelpers {
   padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void;
   sumPartials(src: number, count: number, strideBytes: number, dst: number, floats: number): void;
+  addRowVector(dst: number, rows: number, vec: number, floats: number): void;
 }
 
 /**
@@ -64,18 +74,25 @@ export interface HeapHelpers {
  * (preempted between two slices, say) can take nothing from a later one, whose arguments it has not
  * seen. Self-contained, with literal indices (C above): workers get its source.
  */
-function runSlices(ctrl: Int32Array, f: FilterGradFn, gen: number): void {
+function runSlices(ctrl: Int32Array, f: GatherGemmFn, gen: number): void {
   for (;;) {
     const next = Atomics.load(ctrl, 2); // NEXT
     const s = next & 0xffff;
     if (next >>> 16 !== (gen & 0x7fff) || s >= ctrl[13]!) return; // another call's, or none left (SLICES)
     if (Atomics.compareExchange(ctrl, 2, next, next + 1) !== next) continue; // another thread took it
     try {
-      const sliceK = ctrl[12]!;
-      const k0 = s * sliceK;
-      const count = Math.min(sliceK, ctrl[11]! - k0);
+      const rows = ctrl[12]!; // SLICE_ROWS
       const co = ctrl[9]!;
-      f((ctrl[5]! >>> 0) + 4 * k0, (ctrl[6]! >>> 0) + 4 * k0 * co, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!);
+      const r0 = s * rows;
+      if (ctrl[16] === 0) {
+        // split 'k': rows r0.. of table and b, into the slice's own partial
+        const count = Math.min(rows, ctrl[11]! - r0);
+        f((ctrl[5]! >>> 0) + 4 * r0, (ctrl[6]! >>> 0) + 4 * r0 * co, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!);
+      } else {
+        // split 'm': output rows r0.. whole
+        const count = Math.min(rows, ctrl[8]! - r0);
+        f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!);
+      }
     } catch {
       Atomics.store(ctrl, 4, 1); // FAILED
     }
@@ -88,7 +105,7 @@ function runSlices(ctrl: Int32Array, f: FilterGradFn, gen: number): void {
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.control);
-const f = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports.filterGrad;
+const f = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports.gatherGemm;
 const runSlices = ${runSlices.toString()};
 let gen = 0;
 for (;;) {
@@ -147,7 +164,7 @@ export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS
 
 export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
-  private readonly filterGradFn: FilterGradFn;
+  private readonly gatherGemmFn: GatherGemmFn;
   readonly helpers: HeapHelpers;
   private workers: Worker[] = [];
   private disposed = false;
@@ -160,9 +177,9 @@ export class KernelThreads {
    */
   constructor(readonly memory: WebAssembly.Memory, threads: number) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const binary = decode(shared ? filterGradBinary.shared : filterGradBinary.unshared);
+    const binary = decode(shared ? gatherGemmBinary.shared : gatherGemmBinary.unshared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
-    this.filterGradFn = instance.exports.filterGrad as FilterGradFn;
+    this.gatherGemmFn = instance.exports.gatherGemm as GatherGemmFn;
     this.helpers = instance.exports as unknown as HeapHelpers;
     if (!shared || !canWait()) return;
     for (let i = 1; i < threads; i++) {
@@ -181,28 +198,33 @@ export class KernelThreads {
     return this.workers.length;
   }
 
-  /** Runs a filter gradient's slices on every thread; returns when all are done. */
-  filterGrad(job: FilterGradJob): void {
+  /** Runs a gather-GEMM's slices on every thread; returns when all are done. */
+  gatherGemm(job: GatherGemmJob): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
-    // The kernel would loop for ever on chunks of no rows, and compute garbage on an odd M.
-    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0 || !(job.slices >= 1 && job.slices < 0x8000)) {
-      throw new KernelThreadsError(`bad filter-gradient call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices)`);
+    // The kernel would loop for ever on chunks of no rows, and compute garbage on an odd M; slices
+    // must cover the rows exactly.
+    const rows = job.split === 'k' ? job.kCount : job.m;
+    const covered = job.sliceRows >= 1 && job.slices >= 1 && job.slices < 0x8000 && (job.slices - 1) * job.sliceRows < rows && job.slices * job.sliceRows >= rows;
+    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0)) {
+      throw new KernelThreadsError(
+        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows)`,
+      );
     }
     const c = this.ctrl;
     const gen = (Atomics.load(c, C.GEN) + 1) | 0;
     // First, no slice can be taken (this call's generation, no index left): a thread still in an
     // earlier call cannot take one while the arguments change.
     Atomics.store(c, C.NEXT, ((gen & 0x7fff) << 16) | 0xffff);
-    c[C.TABLE] = job.table; c[C.DY] = job.dy; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
-    c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_K] = job.sliceK; c[C.SLICES] = job.slices;
-    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes;
+    c[C.TABLE] = job.table; c[C.B] = job.b; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
+    c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_ROWS] = job.sliceRows; c[C.SLICES] = job.slices;
+    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1;
     Atomics.store(c, C.FAILED, 0);
     Atomics.store(c, C.DONE, 0);
     // Last: a thread that takes a slice of this call has seen its arguments.
     Atomics.store(c, C.NEXT, (gen & 0x7fff) << 16);
     Atomics.store(c, C.GEN, gen);
     Atomics.notify(c, C.GEN);
-    runSlices(c, this.filterGradFn, gen);
+    runSlices(c, this.gatherGemmFn, gen);
     try {
       awaitSlices(c, job.slices);
     } catch (e) {

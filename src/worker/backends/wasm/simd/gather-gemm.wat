@@ -1,29 +1,36 @@
-;; The filter gradient of a convolution as a direct sum, for tfjs-backend-wasm's heap (issue 5:
-;; "the filter gradient no slower than the forward pass on any device"). Compiled by
-;; scripts/build-wasm.mjs into ./binaries.ts, twice: importing a shared memory (tfjs's threaded
-;; module) and an unshared one (its single-threaded module): the script puts the import in place
-;; of the line MEMORY.
+;; A gather-GEMM for tfjs-backend-wasm's heap: the one kernel behind our convolution passes on
+;; WebAssembly (issue 5). Compiled by scripts/build-wasm.mjs into ./binaries.ts, twice: importing a
+;; shared memory (tfjs's threaded module) and an unshared one (its single-threaded module): the
+;; script puts the import in place of the line MEMORY.
 ;;
-;;   out[m, co] = sum_{k in [0, kCount)} x[table[k] + mOff[m]] * dy[k, co]
+;;   out[m, co] = sum_{k in [0, kCount)} a[table[k] + mOff[m]] * b[k, co]
 ;;
-;; k walks dy's rows (n, oh, ow) in order, so dy is read where tfjs keeps it; table[k] is the byte
-;; address of the receptive field's corner in a zero-padded copy of x, and mOff[m] the byte offset of
-;; filter row m = (kh, kw, ci) from that corner. All addresses and offsets are in bytes.
-;; Requires M even (the caller pads with a copy of the last row) and CO a multiple of 16.
+;; b's rows (CO floats each) are read in order, where tfjs keeps them; a is gathered: table[k] +
+;; mOff[m] is the byte address of A[m, k]. All addresses and offsets are in bytes. With a
+;; convolution's zero-padded input as a, the receptive field's corner of an output pixel and the
+;; offset of a filter row (kh, kw, ci) from it:
+;;  - filter gradient: m = filter row (mOff: its offset), k = dy row (table: its corner), b = dy;
+;;  - forward pass: m = output pixel (mOff: its corner), k = filter row (table: its offset),
+;;    b = the filter [KH * KW * Ci, Co] as tfjs keeps it (no packing);
+;;  - input gradient: the forward pass of each stride phase (../conv2d-backprop-input.ts).
+;; Requires M even (callers pad with a copy of the last row, or slice in even counts) and CO a
+;; multiple of 16. The caller may run it on a range of m (mOff and out advanced) or of k (table and
+;; b advanced, out a partial sum): ./kernel-threads.ts.
 ;;
-;; Each pass of the innermost loop adds a 2 x 16 block of outputs: two x values splatted, four vec4
-;; of dy, eight vec4 accumulators, all in registers (14 of x86-64's 16 vector registers). K is taken
-;; in chunks of kc rows so that a chunk of dy (kc * CO * 4 bytes) stays in the L1 cache while every
+;; Each pass of the innermost loop adds a 2 x 16 block of outputs: two a values splatted, four vec4
+;; of b, eight vec4 accumulators, all in registers (14 of x86-64's 16 vector registers). K is taken
+;; in chunks of kc rows so that a chunk of b (kc * CO * 4 bytes) stays in the L1 cache while every
 ;; output block passes over it; the accumulators start at zero in the first chunk and are stored to
 ;; and loaded from `out` between chunks. The sum over k runs in order, so the result does not depend
 ;; on kc.
 ;;
 ;; Also here, so that the caller's JavaScript does no per-row work: `padImages` (x into its
-;; zero-padded copy) and `sumPartials` (the slices' partial results added in order).
+;; zero-padded copy), `sumPartials` (the slices' partial results added in order) and `addRowVector`
+;; (a convolution's bias added to every output pixel).
 (module
   MEMORY
-  (func (export "filterGrad")
-    (param $table i32) (param $dy i32) (param $kCount i32) (param $mOff i32) (param $M i32)
+  (func (export "gatherGemm")
+    (param $table i32) (param $b i32) (param $kCount i32) (param $mOff i32) (param $M i32)
     (param $CO i32) (param $out i32) (param $kc i32)
     (local $k0 i32) (local $k1 i32) (local $co i32) (local $m i32)
     (local $oA i32) (local $oB i32) (local $xa i32) (local $dp i32) (local $tp i32) (local $tEnd i32)
@@ -64,7 +71,7 @@
           (local.set $oB (i32.load offset=4 (i32.add (local.get $mOff) (i32.shl (local.get $m) (i32.const 2)))))
           (local.set $tp (i32.add (local.get $table) (i32.shl (local.get $k0) (i32.const 2))))
           (local.set $tEnd (i32.add (local.get $table) (i32.shl (local.get $k1) (i32.const 2))))
-          (local.set $dp (i32.add (i32.add (local.get $dy) (i32.mul (local.get $k0) (local.get $rowBytes)))
+          (local.set $dp (i32.add (i32.add (local.get $b) (i32.mul (local.get $k0) (local.get $rowBytes)))
             (i32.shl (local.get $co) (i32.const 2))))
           (loop $ks
             (local.set $xa (i32.load (local.get $tp)))
@@ -147,4 +154,24 @@
         (v128.store (i32.add (local.get $dst) (local.get $j)) (local.get $acc))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br_if $js (i32.lt_u (local.get $j) (local.get $end))))))
+;; dst[r, j] += vec[j] for r in [0, rows), j in [0, floats) (floats a multiple of 4; rows of
+;; `floats` floats, contiguous).
+  (func (export "addRowVector")
+    (param $dst i32) (param $rows i32) (param $vec i32) (param $floats i32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $p i32)
+    (local.set $rowBytes (i32.shl (local.get $floats) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $floats))))
+      (local.set $r (i32.const 0))
+      (loop $rs
+        (local.set $j (i32.const 0))
+        (loop $js
+          (local.set $p (i32.add (local.get $dst) (local.get $j)))
+          (v128.store (local.get $p)
+            (f32x4.add (v128.load (local.get $p)) (v128.load (i32.add (local.get $vec) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $js (i32.lt_u (local.get $j) (local.get $rowBytes))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
 )

@@ -1,0 +1,178 @@
+/**
+ * Conv2D and FusedConv2D (the forward convolution) for tfjs-backend-wasm through our own SIMD kernel
+ * (./simd/gather-gemm.wat), over the backend's XNNPACK convolution:
+ *
+ *   y[p, co] = sum_k xPad[corner(p) + offset(k)] * w[k, co]
+ *
+ * for output pixels p = (n, oh, ow) and filter rows k = (kh, kw, ci), with x copied once into a
+ * zero-padded image so that every receptive field is whole. The filter is read where tfjs keeps it
+ * ([KH, KW, Ci, Co] is [K, Co] row-major), so nothing is packed: XNNPACK packs a convolution's filter
+ * again for every new filter tensor, that is at every training step, which on the deep layers costs
+ * about as much as their multiply-adds (DCGAN-64 D4 at batch 16: 50 ms for 21 GFLOP/s).
+ *
+ * The output pixels are cut into slices of even length that the calling thread and our worker threads
+ * take (./simd/kernel-threads.ts); each slice sums its pixels over all filter rows in order, so the
+ * result is the same bits whatever the slices and threads. The input gradient's stride phases
+ * (./conv2d-backprop-input.ts) are forward convolutions too and come here through tf.conv2d.
+ *
+ * Where it does not apply the backend's own kernel runs: NCHW, dilations, output channels not a
+ * multiple of 16, an odd number of output pixels, a fused activation other than 'linear' (the app
+ * fuses only the bias), or a backend that is not WebAssembly. Measured with
+ * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
+ */
+import { tf } from '../tf';
+import type { ConvAttrs } from '../kernels/common';
+import { type Heap, activeHeap, uninitialised } from './heap';
+
+interface Conv2DAttrs extends ConvAttrs {
+  dilations?: number | [number, number];
+}
+
+interface FusedConv2DAttrs extends Conv2DAttrs {
+  activation?: string;
+}
+
+/** The forward problem: what the kernel needs to know, in NHWC. */
+interface ForwardGeometry {
+  n: number; h: number; w: number; ci: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number; sh: number; sw: number;
+  padTop: number; padLeft: number;
+  /** The padded image's size: every receptive field inside it, and all of x too. */
+  hp: number; wp: number;
+}
+
+function forwardGeometry(xShape: number[], wShape: number[], attrs: Conv2DAttrs): ForwardGeometry {
+  const [n, h, w, ci] = xShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    [n, h, w, ci], wShape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+  return {
+    n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft,
+    hp: Math.max(h + padTop, (oh - 1) * sh + kh),
+    wp: Math.max(w + padLeft, (ow - 1) * sw + kw),
+  };
+}
+
+function dilationsAreOne(d: Conv2DAttrs['dilations']): boolean {
+  return d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
+}
+
+/** Output pixels per slice at most and at least (even: the kernel computes two pixels at a time). */
+const MAX_SLICE = 128;
+const MIN_SLICE = 16;
+/** Filter rows per chunk inside the kernel (a chunk of the filter stays in the L1 cache). */
+const CHUNK_ROWS = 64;
+
+/** Whether our kernel computes this convolution (else the backend's own does). */
+export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs): boolean {
+  if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 4 || w.shape.length !== 4) return false;
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !dilationsAreOne(attrs.dilations)) return false;
+  if (x.shape[3] !== w.shape[2]) return false; // the backend's kernel reports the mismatch
+  const g = forwardGeometry(x.shape, w.shape, attrs);
+  const pixels = g.n * g.oh * g.ow;
+  return g.co % 16 === 0 && pixels > 0 && pixels % 2 === 0 && g.kh * g.kw * g.ci > 0;
+}
+
+/** y [N, OH, OW, Co] = conv2d(x, w) by our kernel; `gemmApplies` must hold. */
+function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, heap: Heap): tf.Tensor4D {
+  const g = forwardGeometry(x.shape, w.shape, attrs);
+  const { n, h, ci, oh, ow, co, kw, sh, sw, hp, wp } = g;
+  const pixels = n * oh * ow;
+  const rows = g.kh * kw * ci;
+  const { at, backend } = heap;
+  const kernels = heap.kernels;
+  const padded = hp !== h || wp !== g.w;
+  const out = uninitialised<tf.Rank.R4>(heap, [n, oh, ow, co]);
+  // Scratch (not zeroed: every byte read is written first): the padded x when x needs padding, the
+  // filter rows' offsets, the output pixels' corners.
+  const xFloats = padded ? n * hp * wp * ci : 0;
+  const scratch = backend.makeOutput([xFloats + rows + pixels], 'float32');
+  try {
+    const base = at(scratch);
+    const xPad = padded ? base : at(x);
+    const offsets = base + 4 * xFloats;
+    const corners = offsets + 4 * rows;
+    if (padded) kernels.helpers.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    const i32 = new Int32Array(heap.memory.buffer); // after the allocations (they may grow the memory)
+    // Filter row (kh, kw, ci) lies kh rows below the corner and kw * Ci + ci values to its right.
+    for (let k = 0; k < rows; k++) i32[offsets / 4 + k] = 4 * (Math.floor(k / (kw * ci)) * wp * ci + (k % (kw * ci)));
+    let c = corners / 4;
+    for (let img = 0; img < n; img++) {
+      for (let r = 0; r < oh; r++) {
+        for (let col = 0; col < ow; col++) i32[c++] = xPad + 4 * ((img * hp + r * sh) * wp + col * sw) * ci;
+      }
+    }
+    // About four slices per thread (the work per pixel is equal), within [MIN_SLICE, MAX_SLICE].
+    const target = Math.ceil(pixels / (4 * (kernels.workerCount + 1)));
+    const sliceRows = Math.min(MAX_SLICE, Math.max(MIN_SLICE, target + (target % 2)));
+    kernels.gatherGemm({
+      table: offsets, b: at(w), mOff: corners, m: pixels, co, kCount: rows,
+      split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: at(out), partialBytes: 0, chunkRows: CHUNK_ROWS,
+    });
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+export type ForwardMethod = 'gemm' | 'xnnpack';
+
+/** The backend's own kernels, kept when ours are registered over them (for what ours does not do). */
+const originals: { Conv2D?: tf.KernelFunc; FusedConv2D?: tf.KernelFunc } = {};
+
+/**
+ * conv2d(x, w) on the WebAssembly backend by `method` (default: ours where it applies), for tests
+ * and benchmarks; NHWC, no bias.
+ */
+export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, attrs: Conv2DAttrs, method?: ForwardMethod): tf.Tensor4D {
+  const heap = activeHeap();
+  const ours = method === 'gemm' || (method === undefined && heap !== null && gemmApplies(x, w, attrs));
+  if (ours) {
+    if (!heap || !gemmApplies(x, w, attrs)) throw new Error("conv2d: the 'gemm' method needs the WebAssembly backend and Co a multiple of 16");
+    return tf.tidy(() => byGatherGemm(x, w, attrs, heap));
+  }
+  const original = originals.Conv2D;
+  if (!original) throw new Error('conv2d: the WebAssembly backend is not started');
+  return tf.engine().makeTensorFromTensorInfo(original({ inputs: { x, filter: w }, attrs: { dilations: 1, ...attrs } as unknown as tf.NamedAttrMap, backend: tf.backend() }) as tf.TensorInfo) as tf.Tensor4D;
+}
+
+/** The Conv2D kernel for 'wasm': ours where it applies, else the backend's own. */
+export function conv2dKernel(original: tf.KernelFunc): tf.KernelFunc {
+  originals.Conv2D = original;
+  return (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as Conv2DAttrs;
+    const heap = activeHeap();
+    if (!heap || !gemmApplies(x, filter, attrs)) return original(args);
+    return tf.tidy(() => byGatherGemm(x, filter, attrs, heap));
+  };
+}
+
+/**
+ * The FusedConv2D kernel for 'wasm' (tfjs-layers' Conv2D with a bias): ours and then the bias (a
+ * vector of Co), where ours applies and the activation is 'linear'; else the backend's own.
+ */
+export function fusedConv2dKernel(original: tf.KernelFunc): tf.KernelFunc {
+  originals.FusedConv2D = original;
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as FusedConv2DAttrs;
+    const heap = activeHeap();
+    if (!heap || !x || !filter || preluActivationWeights || (attrs.activation ?? 'linear') !== 'linear' || !gemmApplies(x, filter, attrs)) {
+      return original(args);
+    }
+    const badBias = bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]);
+    if (badBias) return original(args);
+    return tf.tidy(() => {
+      const y = byGatherGemm(x, filter, attrs, heap);
+      // The bias is added in the heap, not with tfjs ops: inside a kernel those count references on
+      // their inputs, and a bias was freed while its layer still held it.
+      if (bias) heap.kernels.helpers.addRowVector(heap.at(y), y.size / y.shape[3]!, heap.at(bias), y.shape[3]!);
+      return y;
+    });
+  };
+}
