@@ -25,6 +25,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
+import { activeHeap } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -38,13 +39,12 @@ interface Conv2DBackpropInputAttrs extends ConvAttrs {
  * (pad, reshape to 6-D, Reverse, Transpose) took ~75 ms for a [4,4,128,256] filter (its Reverse
  * and 6-D Transpose are slow); reading the filter back is a copy out of the wasm heap.
  */
-function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number, outCh = sh * sw * w.shape[2]): tf.Tensor4D {
   const [kh, kw, ci, co] = w.shape;
   const mh = Math.ceil(kh / sh);
   const mw = Math.ceil(kw / sw);
   const src = w.dataSync() as Float32Array;
-  const out = new Float32Array(mh * mw * co * sh * sw * ci); // zero where the tap is past the kernel
-  const outCh = sh * sw * ci;
+  const out = new Float32Array(mh * mw * co * outCh); // zero where the tap is past the kernel, and in padding channels
   for (let jh = 0; jh < mh; jh++) {
     for (let rh = 0; rh < sh; rh++) {
       const th = (mh - 1 - jh) * sh + rh;
@@ -88,10 +88,15 @@ function geometry(
  * Q = ceil((H + pT) / s) rows, so with pT > 0 it computes up to a row and a column that the crop
  * drops: (Q / (H / s))^2 more multiply-adds, 1.13x on a 32x32 dx, 1.56x on an 8x8 one. Z is
  * interleaved and cropped into dx by one JavaScript loop (wasm 4.22's 6-D Transpose and strided
- * Slice took about 2.4 ms of D1's 3.8 ms).
+ * Slice took about 2.4 ms of D1's 3.8 ms). On the WebAssembly backend Z's channels are padded with
+ * zero filters to a multiple of 16 where that at most doubles them (RGB at stride 2: 12 -> 16), so
+ * that our forward kernel computes it (./conv2d.ts; XNNPACK's took 2.5x as long on the RGB layer).
  */
 function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const { n, h, ci, oh, ow, sh, sw } = g;
+  const phaseCh = sh * sw * ci;
+  const padded = Math.ceil(phaseCh / 16) * 16;
+  const outCh = activeHeap() !== null && padded <= 2 * phaseCh ? padded : phaseCh;
   const mh = Math.ceil(g.kh / sh);
   const mw = Math.ceil(g.kw / sw);
   // Q = rows of Z needed so that Q*s covers (pT + H); dy padded with M-1 on top and enough below.
@@ -99,10 +104,10 @@ function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const qw = Math.ceil((g.w + g.padLeft) / sw);
   const z = tf.conv2d(
     dy,
-    rearrangedFilters(w, `subPixel s${sh}x${sw}`, () => [subPixelFilter(w, sh, sw)])[0]!,
+    rearrangedFilters(w, `subPixel s${sh}x${sw} c${outCh}`, () => [subPixelFilter(w, sh, sw, outCh)])[0]!,
     1,
     [[0, 0], [mh - 1, Math.max(0, qh - oh)], [mw - 1, Math.max(0, qw - ow)], [0, 0]],
-  ); // [N, >= Q, >= Q', sh*sw*Ci]: Z[q, q', (rh, rw, ci)] = dx at (q*sh + rh - pT, q'*sw + rw - pL)
+  ); // [N, >= Q, >= Q', outCh]: Z[q, q', (rh, rw, ci)] = dx at (q*sh + rh - pT, q'*sw + rw - pL)
   const [, zh, zw, zc] = z.shape;
   const zv = z.dataSync() as Float32Array;
   const dx = new Float32Array(n * h * g.w * ci);
