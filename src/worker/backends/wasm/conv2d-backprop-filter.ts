@@ -139,8 +139,6 @@ export const ROW_SLICES_FROM = 1024;
 /** dy rows per slice of 'direct' at least, and slices at most (their number depends on the problem only). */
 const MIN_SLICE_ROWS = 256;
 const MAX_SLICES = 24;
-/** Filter rows per slice of 'directRows' (even: the kernel adds two rows at a time). */
-const ROW_SLICE = 64;
 
 /**
  * 'direct' and 'directRows': our own WebAssembly SIMD kernel (./simd/gather-gemm.wat) sums x * dy
@@ -162,7 +160,7 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   if (split === 'm' && m % 2 !== 0) throw new Error("Conv2DBackpropFilter: 'directRows' needs an even number of filter rows");
   const mPad = m + (m % 2); // the kernel adds two filter rows at a time
   const kCount = n * oh * ow;
-  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : ROW_SLICE;
+  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
   const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
   // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
   // the filter-row offsets, the partials ('direct' only).

@@ -61,9 +61,6 @@ function dilationsAreOne(d: Conv2DAttrs['dilations']): boolean {
   return d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
 }
 
-/** Output pixels per slice at most and at least (even: the kernel computes two pixels at a time). */
-const MAX_SLICE = 128;
-const MIN_SLICE = 16;
 /** Filter rows per chunk inside the kernel (a chunk of the filter stays in the L1 cache). */
 const CHUNK_ROWS = 64;
 
@@ -106,9 +103,7 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, he
         for (let col = 0; col < ow; col++) i32[c++] = xPad + 4 * ((img * hp + r * sh) * wp + col * sw) * ci;
       }
     }
-    // About four slices per thread (the work per pixel is equal), within [MIN_SLICE, MAX_SLICE].
-    const target = Math.ceil(pixels / (4 * (kernels.workerCount + 1)));
-    const sliceRows = Math.min(MAX_SLICE, Math.max(MIN_SLICE, target + (target % 2)));
+    const sliceRows = kernels.rowSlice(pixels);
     kernels.gatherGemm({
       table: offsets, b: at(w), mOff: corners, m: pixels, co, kCount: rows,
       split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: at(out), partialBytes: 0, chunkRows: CHUNK_ROWS,

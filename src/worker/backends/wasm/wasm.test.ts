@@ -57,7 +57,7 @@ const CASES: Case[] = [
   { x: [3, 9, 7, 16], k: [3, 3], co: 16, s: 2, pad: 'same' },
   { x: [2, 6, 6, 4], k: [3, 3], co: 32, s: 1, pad: 'valid' }, // no padding: the forward pass reads x in place
   { x: [1, 5, 5, 2], k: [3, 3], co: 16, s: 1, pad: 'same' }, // 25 output pixels (odd): XNNPACK's forward pass
-  { x: [2, 12, 10, 32], k: [4, 4], co: 32, s: 2, pad: 'same' }, // 512 filter rows in 8 slices of 'directRows'
+  { x: [2, 12, 10, 32], k: [4, 4], co: 32, s: 2, pad: 'same' }, // 512 filter rows: several slices of 'directRows'
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */

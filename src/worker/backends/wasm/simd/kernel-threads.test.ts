@@ -112,6 +112,14 @@ describe('our WebAssembly SIMD kernels', () => {
     for (const r of results.slice(1)) expect(r.equals(results[0]!)).toBe(true);
   });
 
+  it('sizes slices of output rows at about four per thread, even, within [16, 128]', async () => {
+    const one = new KernelThreads(new WebAssembly.Memory({ initial: 1 }), 1);
+    const four = new KernelThreads(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }), 4);
+    expect([2, 100, 1024, 4096, 100_000].map((r) => one.rowSlice(r))).toEqual([16, 26, 128, 128, 128]);
+    expect([2, 100, 1024, 4096].map((r) => four.rowSlice(r))).toEqual([16, 16, 64, 128]);
+    await four.dispose();
+  });
+
   it('gives the same bits on 1, 2 and 4 threads and with any chunk size, and ends its workers', async () => {
     const results: Float32Array[] = [];
     for (const [threads, chunkRows] of [[1, 16], [2, 64], [4, 5]] as const) {

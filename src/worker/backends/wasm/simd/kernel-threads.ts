@@ -198,6 +198,16 @@ export class KernelThreads {
     return this.workers.length;
   }
 
+  /**
+   * Output rows per slice for a split 'm' call of `rows` rows: about four slices per thread (each
+   * row costs the same), even, within [16, 128]; a slice streams all of b once, so not smaller. The
+   * result does not depend on it.
+   */
+  rowSlice(rows: number): number {
+    const target = Math.ceil(rows / (4 * (this.workers.length + 1)));
+    return Math.min(128, Math.max(16, target + (target % 2)));
+  }
+
   /** Runs a gather-GEMM's slices on every thread; returns when all are done. */
   gatherGemm(job: GatherGemmJob): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
