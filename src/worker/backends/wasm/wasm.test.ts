@@ -479,7 +479,7 @@ describe('WebAssembly backend', () => {
     for (const p of blocks) heap()._free(p);
     expect(wasmHeapBytes()).toBeGreaterThan(512 * 2 ** 20);
     const module = heap();
-    // Our filter-gradient kernel's threads start only when it runs, and share the heap: they go with it.
+    // Our SIMD kernel's threads start only when it runs, and share the heap: they go with it.
     await disposeKernelThreads();
     const attrs16 = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, 3, 16] } as never;
     tf.tidy(() => conv2dBackpropFilter(tf.ones([1, 4, 4, 3]), tf.ones([1, 2, 2, 16]), attrs16, 'dyFilter')).dispose();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError, awaitSlices } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, awaitSlices, currentKernelThreads, disposeKernelThreads, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -15,8 +15,9 @@ function values(count: number, seed: number): Float32Array {
 }
 
 /**
- * A filter-gradient problem laid out in `memory` as the kernel reads it: x (any layout: the table
- * picks the rows), dy [K, CO], the table, the filter-row offsets, and room for the partials.
+ * A gather-GEMM problem (in a filter gradient's roles) laid out in `memory` as the kernel reads it:
+ * x (any layout: the table picks the rows), dy [K, CO], the table, the filter-row offsets, and room
+ * for the partials.
  */
 function layOut(memory: WebAssembly.Memory, p: { xFloats: number; k: number; m: number; co: number; slices: number; seed: number }) {
   const f32 = new Float32Array(memory.buffer);
@@ -219,6 +220,46 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(115);
     ctrl[3] = 3;
     expect(() => awaitSlices(ctrl, 3, 120)).not.toThrow(); // all done: returns at once
+  });
+
+  it('a worker that dies holding a slice: the call fails in words after the stall time, and the pool is not used again', async () => {
+    // A worker that takes a slice of the first call as the real ones do (compare-and-swap on NEXT),
+    // then ends without computing it or counting it done.
+    const dying = `
+const { workerData } = require('node:worker_threads');
+const ctrl = new Int32Array(workerData.control);
+Atomics.wait(ctrl, 0, 0);
+for (;;) {
+  const next = Atomics.load(ctrl, 2);
+  if ((next & 0xffff) === 0xffff) continue;
+  if ((next & 0xffff) >= ctrl[13]) break;
+  if (Atomics.compareExchange(ctrl, 2, next, next + 1) === next) break;
+}
+process.exit(0);
+`;
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 128, shared: true });
+    const pool = new KernelThreads(memory, 2, { stallMs: 300, workerSource: dying });
+    const room = { ...problem, k: 20_000, xFloats: 20_000, slices: 200 }; // 200 slices: the worker is sure to take one
+    const l = layOut(memory, room);
+    const s = sliced(room.k, room.slices);
+    const t0 = Date.now();
+    expect(() => pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 }))
+      .toThrow(/a WebAssembly kernel thread stopped answering \(1 of 200 slices unfinished\)/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(pool.broken).toBe(true);
+    await pool.dispose();
+  });
+
+  it('the pool of a memory is made once, and made anew once broken (the next call after a stall) or for another memory', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const first = kernelThreadsFor(memory, 1);
+    expect(kernelThreadsFor(memory, 1)).toBe(first);
+    first.broken = true; // as a stalled call leaves it
+    const second = kernelThreadsFor(memory, 1);
+    expect(second).not.toBe(first);
+    expect(kernelThreadsFor(new WebAssembly.Memory({ initial: 1 }), 1)).not.toBe(second);
+    await disposeKernelThreads();
+    expect(currentKernelThreads()).toBeNull();
   });
 
   // Counts the process's threads in /proc (Linux, as in CI).

@@ -171,11 +171,19 @@ export class KernelThreads {
   /** A call gave up waiting for a worker (`awaitSlices`): the pool is not used again (`kernelThreadsFor` makes another). */
   broken = false;
 
+  private readonly stallMs: number;
+
   /**
    * `threads` counts the calling thread: threads - 1 workers; none when the memory is not shared or
    * this thread cannot wait for them.
    */
-  constructor(readonly memory: WebAssembly.Memory, threads: number) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    threads: number,
+    /** Tests: how long a call waits for a stalled slice, and the workers' script (default WORKER_SOURCE). */
+    testing: { stallMs?: number; workerSource?: string } = {},
+  ) {
+    this.stallMs = testing.stallMs ?? STALL_MS;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const binary = decode(shared ? gatherGemmBinary.shared : gatherGemmBinary.unshared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
@@ -183,7 +191,7 @@ export class KernelThreads {
     this.helpers = instance.exports as unknown as HeapHelpers;
     if (!shared || !canWait()) return;
     for (let i = 1; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { control: this.ctrl.buffer, binary, memory } });
+      const worker = new Worker(testing.workerSource ?? WORKER_SOURCE, { eval: true, workerData: { control: this.ctrl.buffer, binary, memory } });
       worker.unref();
       // A worker that fails takes no more slices, and the calling thread takes the rest; one that
       // died holding a slice makes the call fail after STALL_MS (below). Without a listener its
@@ -236,7 +244,7 @@ export class KernelThreads {
     Atomics.notify(c, C.GEN);
     runSlices(c, this.gatherGemmFn, gen);
     try {
-      awaitSlices(c, job.slices);
+      awaitSlices(c, job.slices, this.stallMs);
     } catch (e) {
       this.broken = true;
       throw e;
