@@ -9,8 +9,9 @@
 #   t  PyTorch in the same call;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
 #   p  where a step's GPU time goes now (timestamps);
-#   w  on the processor, each convolution pass at 2 and 8 threads: our WebAssembly filter gradient's own
-#      threads (2026-11-27) against XNNPACK's forward pass beyond the build machine's 2 cores.
+#   w  on the processor, each convolution pass at 2 and 8 threads: our WebAssembly kernel on its own
+#      threads (all three passes since 2026-11-27) against XNNPACK's forward pass beyond the build
+#      machine's 2 cores.
 # GPU timestamps unquantised (GAN_AUGMENT_DAWN_FLAGS, set here unless already set). QUICK=1 (and
 # PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
 set -uo pipefail

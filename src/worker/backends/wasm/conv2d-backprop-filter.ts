@@ -26,7 +26,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
-import { type Heap, activeHeap, uninitialised } from './heap';
+import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -153,7 +153,7 @@ const MAX_SLICES = 24;
  * Either way the result is the same bits on any number of threads.
  */
 function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, split: 'k' | 'm'): tf.Tensor4D {
-  const { n, h, w, ci, co, kh, kw, sh, sw, oh, ow } = g;
+  const { n, h, w, ci, co, kh, kw, oh, ow } = g;
   const hp = h + g.padTop + g.padBottom;
   const wp = w + g.padLeft + g.padRight;
   const m = kh * kw * ci;
@@ -175,18 +175,8 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
     const mOff = table + 4 * kCount;
     const partials = mOff + 4 * mPad;
     kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
-    const i32 = new Int32Array(heap.memory.buffer); // after the allocations (they may grow the memory)
-    let t = table / 4;
-    for (let img = 0; img < n; img++) {
-      for (let r = 0; r < oh; r++) {
-        for (let c = 0; c < ow; c++) i32[t++] = xPad + 4 * ((img * hp + r * sh) * wp + c * sw) * ci;
-      }
-    }
-    // Filter row (kh, kw, ci) lies kh rows below the corner and kw * Ci + ci values to its right.
-    for (let row = 0; row < mPad; row++) {
-      const r = Math.min(row, m - 1); // the padding row repeats the last (its sums are dropped)
-      i32[mOff / 4 + row] = 4 * (Math.floor(r / (kw * ci)) * wp * ci + (r % (kw * ci)));
-    }
+    // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
+    writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache sooner.
     const chunkRows = m <= 64 ? 64 : 32;
     const job = { table, b: at(dy), mOff, m: mPad, co, kCount, sliceRows, slices, chunkRows };

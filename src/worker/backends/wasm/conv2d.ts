@@ -22,7 +22,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { type Heap, activeHeap, uninitialised } from './heap';
+import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DAttrs extends ConvAttrs {
   dilations?: number | [number, number];
@@ -77,7 +77,7 @@ export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAtt
 /** y [N, OH, OW, Co] = conv2d(x, w) by our kernel; `gemmApplies` must hold. */
 function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, heap: Heap): tf.Tensor4D {
   const g = forwardGeometry(x.shape, w.shape, attrs);
-  const { n, h, ci, oh, ow, co, kw, sh, sw, hp, wp } = g;
+  const { n, h, ci, oh, ow, co, kw, hp, wp } = g;
   const pixels = n * oh * ow;
   const rows = g.kh * kw * ci;
   const { at, backend } = heap;
@@ -94,15 +94,8 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, he
     const offsets = base + 4 * xFloats;
     const corners = offsets + 4 * rows;
     if (padded) kernels.helpers.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
-    const i32 = new Int32Array(heap.memory.buffer); // after the allocations (they may grow the memory)
-    // Filter row (kh, kw, ci) lies kh rows below the corner and kw * Ci + ci values to its right.
-    for (let k = 0; k < rows; k++) i32[offsets / 4 + k] = 4 * (Math.floor(k / (kw * ci)) * wp * ci + (k % (kw * ci)));
-    let c = corners / 4;
-    for (let img = 0; img < n; img++) {
-      for (let r = 0; r < oh; r++) {
-        for (let col = 0; col < ow; col++) i32[c++] = xPad + 4 * ((img * hp + r * sh) * wp + col * sw) * ci;
-      }
-    }
+    // m = output pixel: its corner; k = filter row: its offset.
+    writeConvTables(new Int32Array(heap.memory.buffer), g, xPad, corners, offsets, rows);
     const sliceRows = kernels.rowSlice(pixels);
     kernels.gatherGemm({
       table: offsets, b: at(w), mOff: corners, m: pixels, co, kCount: rows,

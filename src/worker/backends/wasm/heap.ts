@@ -45,3 +45,31 @@ export function activeHeap(): Heap | null {
 export function uninitialised<R extends tf.Rank>(heap: Heap, shape: number[]): tf.Tensor<R> {
   return tf.engine().makeTensorFromTensorInfo(heap.backend.makeOutput(shape, 'float32')) as tf.Tensor<R>;
 }
+
+/** A convolution over an image zero-padded to hp x wp (NHWC), as the gather-GEMM reads it. */
+export interface PaddedConv {
+  n: number; ci: number; oh: number; ow: number; kw: number; sh: number; sw: number;
+  hp: number; wp: number;
+}
+
+/**
+ * Writes the gather-GEMM's two tables for a convolution over the padded image at byte address
+ * `xPad`, as int32 at byte addresses: at `corners`, each output pixel's receptive-field corner
+ * (n, oh, ow in order; byte addresses), and at `offsets`, each filter row's (kh, kw, ci) byte offset
+ * from its corner, `count` of them (rows past the filter's `rows` repeat the last: the kernel computes
+ * two at a time). `i32` views the heap after every allocation (they may grow it).
+ */
+export function writeConvTables(i32: Int32Array, g: PaddedConv, xPad: number, corners: number, offsets: number, rows: number, count = rows): void {
+  const { ci, kw, sh, sw, hp, wp } = g;
+  let c = corners / 4;
+  for (let img = 0; img < g.n; img++) {
+    for (let r = 0; r < g.oh; r++) {
+      for (let col = 0; col < g.ow; col++) i32[c++] = xPad + 4 * ((img * hp + r * sh) * wp + col * sw) * ci;
+    }
+  }
+  // Filter row (kh, kw, ci) lies kh rows below the corner and kw * Ci + ci values to its right.
+  for (let k = 0; k < count; k++) {
+    const r = Math.min(k, rows - 1);
+    i32[offsets / 4 + k] = 4 * (Math.floor(r / (kw * ci)) * wp * ci + (r % (kw * ci)));
+  }
+}
