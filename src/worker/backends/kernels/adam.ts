@@ -1,5 +1,5 @@
 /**
- * Adam with fused WebGPU updates (issue 5: "the Adam update ... one fused kernel").
+ * Adam with fused updates on WebGPU and WebAssembly (issue 5: "the Adam update ... one fused kernel").
  *
  * tfjs's AdamOptimizer (tfjs-core 4.22) updates each variable with 14 element-wise ops (mul, add,
  * square, div, sqrt, ...), each its own GPU dispatch with its own bind group and uniform buffer. A
@@ -17,7 +17,9 @@
  * (accumulatedFirstMoment / SecondMoment, getWeights / setWeights) is tfjs's own, so checkpoints are
  * unchanged.
  *
- * On any other backend, or with GAN_AUGMENT_WGSL_KERNELS=0, tfjs's own applyGradients runs.
+ * On WebAssembly each variable's update is one pass of our SIMD helper over the heap, with the same
+ * operations in the same order (`applyInHeap` below). On any other backend, or on WebGPU with
+ * GAN_AUGMENT_WGSL_KERNELS=0, tfjs's own applyGradients runs.
  */
 import { AdamOptimizer, cast, engine, getBackend, mul, tidy, zerosLike } from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
@@ -28,6 +30,7 @@ interface NamedTensor {
   tensor: Tensor;
 }
 import { ourKernelsRequested, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
+import { type Heap, activeHeap, uninitialised } from '../wasm/heap';
 
 const WORKGROUP = 256;
 /** Workgroups per dispatch at most (WebGPU's default limit is 65535 per dimension); threads loop. */
@@ -93,21 +96,84 @@ class AdamUpdateProgram implements WebGpuProgramLike {
   }
 }
 
-/** An AdamOptimizer whose per-variable update is 3 WebGPU dispatches instead of 14 on 'webgpu'. */
+/** An AdamOptimizer whose per-variable update is 3 dispatches on 'webgpu' and one pass on 'wasm', instead of 14 ops. */
 export class FusedAdamOptimizer extends AdamOptimizer {
   /** Whether the last applyGradients took the fused path (tests). */
   lastStepFused = false;
 
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
+    const heap = activeHeap(); // null unless the backend is WebAssembly
+    if (heap) {
+      this.applyInHeap(variableGradients, heap);
+      return;
+    }
     if (getBackend() !== 'webgpu' || !ourKernelsRequested()) {
       this.lastStepFused = false;
       super.applyGradients(variableGradients as Parameters<AdamOptimizer['applyGradients']>[0]);
       return;
     }
-    this.lastStepFused = true;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const backend = engine().backend as unknown as WebGpuBackendLike;
     const eps = this.epsilon;
+    const st = this as unknown as AdamState;
+    this.eachVariable(variableGradients, (value, m, v, gradient) => {
+      const run = (part: Part, inputs: Tensor[]): Tensor => {
+        const program = new AdamUpdateProgram(part, value.shape);
+        const uniforms = [
+          { type: 'float32', data: [this.beta1] },
+          { type: 'float32', data: [this.beta2] },
+          // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
+          { type: 'float32', data: [1 - this.beta1] },
+          { type: 'float32', data: [1 - this.beta2] },
+          { type: 'float32', data: [this.learningRate] },
+          { type: 'float32', data: [eps] },
+          { type: 'int32', data: [program.threads] },
+        ];
+        const info: TensorInfo = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+        return engine().makeTensorFromTensorInfo(info);
+      };
+      const newValue = run('value', [value, m, v, gradient, st.accBeta1, st.accBeta2]);
+      const newM = run('m', [m, gradient]);
+      const newV = run('v', [v, gradient]);
+      m.assign(newM);
+      v.assign(newV);
+      value.assign(newValue);
+    });
+  }
+
+  /**
+   * On WebAssembly: each variable's update in one pass over the heap (../wasm/simd/gather-gemm.wat
+   * `adamUpdate`), reading w, m, v and g once and writing the three new tensors, where tfjs's 14 ops
+   * each read and write whole tensors (with DCGAN-64's 6.3 million parameters, 60-some passes over
+   * 25 MB each per step). Each operation is the one tfjs does, in its order, in float32: the same bits.
+   */
+  private applyInHeap(variableGradients: NamedTensorMap | NamedTensor[], heap: Heap): void {
+    const st = this as unknown as AdamState;
+    this.eachVariable(variableGradients, (value, m, v, gradient) => {
+      const outs = [value, m, v].map((t) => uninitialised(heap, t.shape)); // may grow the heap: addresses after
+      const [newValue, newM, newV] = outs as [Tensor, Tensor, Tensor];
+      heap.kernels.helpers.adamUpdate(
+        heap.at(value), heap.at(m), heap.at(v), heap.at(gradient), heap.at(newValue), heap.at(newM), heap.at(newV), value.size,
+        // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
+        this.beta1, this.beta2, 1 - this.beta1, 1 - this.beta2, -this.learningRate, this.epsilon,
+        heap.at(st.accBeta1), heap.at(st.accBeta2),
+      );
+      m.assign(newM);
+      v.assign(newV);
+      value.assign(newValue);
+    });
+  }
+
+  /**
+   * tfjs's applyGradients around a per-variable update: the moments created (zero) on first use, a
+   * gradient cast to float32, the accumulated betas advanced after every variable, the iteration
+   * counted; all inside one tidy. `update` computes and assigns value, m and v.
+   */
+  private eachVariable(
+    variableGradients: NamedTensorMap | NamedTensor[],
+    update: (value: Variable, m: Variable, v: Variable, gradient: Tensor) => void,
+  ): void {
+    this.lastStepFused = true;
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const st = this as unknown as AdamState;
     tidy(() => {
       names.forEach((name, i) => {
@@ -116,30 +182,8 @@ export class FusedAdamOptimizer extends AdamOptimizer {
         st.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tidy(() => zerosLike(value).variable(false)) };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        const m = st.accumulatedFirstMoment[i]!.variable;
-        const v = st.accumulatedSecondMoment[i]!.variable;
-        const run = (part: Part, inputs: Tensor[]): Tensor => {
-          const program = new AdamUpdateProgram(part, value.shape);
-          const uniforms = [
-            { type: 'float32', data: [this.beta1] },
-            { type: 'float32', data: [this.beta2] },
-            // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
-            { type: 'float32', data: [1 - this.beta1] },
-            { type: 'float32', data: [1 - this.beta2] },
-            { type: 'float32', data: [this.learningRate] },
-            { type: 'float32', data: [eps] },
-            { type: 'int32', data: [program.threads] },
-          ];
-          const info: TensorInfo = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
-          return engine().makeTensorFromTensorInfo(info);
-        };
         const g = gradient.dtype === 'float32' ? gradient : cast(gradient, 'float32');
-        const newValue = run('value', [value, m, v, g, st.accBeta1, st.accBeta2]);
-        const newM = run('m', [m, g]);
-        const newV = run('v', [v, g]);
-        m.assign(newM);
-        v.assign(newV);
-        value.assign(newValue);
+        update(value, st.accumulatedFirstMoment[i]!.variable, st.accumulatedSecondMoment[i]!.variable, g);
       });
       st.accBeta1.assign(mul(st.accBeta1, this.beta1));
       st.accBeta2.assign(mul(st.accBeta2, this.beta2));
@@ -148,7 +192,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
   }
 }
 
-/** Adam for the trainer: fused on WebGPU (see above), tfjs's own elsewhere. */
+/** Adam for the trainer: fused on WebGPU and WebAssembly (see above), tfjs's own elsewhere. */
 export function createAdam(learningRate: number, beta1: number, beta2: number, epsilon?: number): FusedAdamOptimizer {
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }

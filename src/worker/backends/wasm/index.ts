@@ -20,6 +20,10 @@
  *                         (its gradient the same way: ../gradients.ts)
  *   Add, Sub, Multiply, RealDiv, ...  wrapped: 4.22 broadcasts a per-channel operand 60x slower
  *                         than it combines two same-shape ones; ours repeats it first: ./broadcast.ts
+ *   Sum, Mean             wrapped: over leading axes (per channel) ours sums the columns in place;
+ *                         4.22 transposes first: ./reduce.ts
+ *   BatchMatMul           wrapped: a transposed operand is transposed first, so that XNNPACK's fast
+ *                         path runs (4.22 loops in scalar code): ./matmul.ts
  * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
  * thread per logical processor (at most 8), and falls back to tfjs's single-threaded start when it
  * cannot (GAN_AUGMENT_WASM_THREADS=1 asks for that).
@@ -34,6 +38,8 @@ import { conv2dKernel, fusedConv2dKernel } from './conv2d';
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
 import { leakyReluKernel } from './leaky-relu';
+import { batchMatMulKernel } from './matmul';
+import { meanKernel, sumKernel } from './reduce';
 import { disposeKernelThreads } from './simd/kernel-threads';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
 import { tileKernel } from './tile';
@@ -56,6 +62,9 @@ const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.K
   ['FusedConv2D', fusedConv2dKernel],
   ['GatherV2', gatherV2Kernel],
   ['LeakyRelu', leakyReluKernel],
+  ['Sum', sumKernel],
+  ['Mean', meanKernel],
+  ['BatchMatMul', batchMatMulKernel],
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();

@@ -26,7 +26,9 @@
 ;;
 ;; Also here, so that the caller's JavaScript does no per-row work: `padImages` (x into its
 ;; zero-padded copy), `sumPartials` (the slices' partial results added in order) and `addRowVector`
-;; (a convolution's bias added to every output pixel).
+;; (a convolution's bias added to every output pixel); and, for the rest of a training step (these
+;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
+;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts).
 (module
   MEMORY
   (func (export "gatherGemm")
@@ -174,4 +176,134 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
+;; dst[j] = (sum over r in [0, rows) of src[r * cols + j], added in order of r) / divisor, for j in
+;; [0, cols): the columns of a row-major [rows, cols] block summed, in the order tfjs-backend-wasm's
+;; Sum and Mean add them after transposing (so the same bits; a divisor of 1 leaves the sums as they
+;; are). 16 columns at a time (four vec4 sums), then 4, then one.
+  (func (export "sumLeading")
+    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $divisor f32)
+    (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $div v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s f32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $div (f32x4.splat (local.get $divisor)))
+    (local.set $j (i32.const 0))
+    (block $wideDone
+      (loop $wide
+        (br_if $wideDone (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $cols)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
+        (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (br_if $rowsDone (i32.eqz (local.get $rows)))
+          (loop $rs
+            (local.set $s0 (f32x4.add (local.get $s0) (v128.load offset=0 (local.get $p))))
+            (local.set $s1 (f32x4.add (local.get $s1) (v128.load offset=16 (local.get $p))))
+            (local.set $s2 (f32x4.add (local.get $s2) (v128.load offset=32 (local.get $p))))
+            (local.set $s3 (f32x4.add (local.get $s3) (v128.load offset=48 (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $rs (i32.lt_u (local.get $r) (local.get $rows)))))
+        (local.set $p (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store offset=0 (local.get $p) (f32x4.div (local.get $s0) (local.get $div)))
+        (v128.store offset=16 (local.get $p) (f32x4.div (local.get $s1) (local.get $div)))
+        (v128.store offset=32 (local.get $p) (f32x4.div (local.get $s2) (local.get $div)))
+        (v128.store offset=48 (local.get $p) (f32x4.div (local.get $s3) (local.get $div)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $wide)))
+    (block $quadDone
+      (loop $quad
+        (br_if $quadDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $cols)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (br_if $rowsDone (i32.eqz (local.get $rows)))
+          (loop $rs
+            (local.set $s0 (f32x4.add (local.get $s0) (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $rs (i32.lt_u (local.get $r) (local.get $rows)))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (f32x4.div (local.get $s0) (local.get $div)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $quad)))
+    (block $oneDone
+      (loop $one
+        (br_if $oneDone (i32.ge_u (local.get $j) (local.get $cols)))
+        (local.set $s (f32.const 0))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (br_if $rowsDone (i32.eqz (local.get $rows)))
+          (loop $rs
+            (local.set $s (f32.add (local.get $s) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $rs (i32.lt_u (local.get $r) (local.get $rows)))))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (f32.div (local.get $s) (local.get $divisor)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $one))))
+;; Adam's update of one variable of n floats, in one pass, with tfjs-core 4.22's AdamOptimizer's
+;; operations in its order (each rounded to float32 as its separate ops round them):
+;;   m' = m * beta1 + g * c1            (c1 = 1 - beta1)
+;;   v' = v * beta2 + (g * g) * c2      (c2 = 1 - beta2)
+;;   w' = ((m' / (1 - accBeta1)) / (sqrt(v' / (1 - accBeta2)) + eps)) * negLr + w
+;; accBeta1 and accBeta2 are the optimizer's scalar variables, read here at their byte addresses. The
+;; results go to outW, outM, outV (new tensors, which the caller assigns to the variables).
+  (func (export "adamUpdate")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32)
+    (param $outW i32) (param $outM i32) (param $outV i32) (param $n i32)
+    (param $beta1 f32) (param $beta2 f32) (param $c1 f32) (param $c2 f32) (param $negLr f32) (param $eps f32)
+    (param $accBeta1 i32) (param $accBeta2 i32)
+    (local $i i32) (local $end i32) (local $o i32)
+    (local $omb1 f32) (local $omb2 f32) (local $gs f32) (local $m1 f32) (local $v1 f32)
+    (local $vb1 v128) (local $vb2 v128) (local $vc1 v128) (local $vc2 v128) (local $vlr v128) (local $veps v128)
+    (local $vo1 v128) (local $vo2 v128) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local.set $omb1 (f32.sub (f32.const 1) (f32.load (local.get $accBeta1))))
+    (local.set $omb2 (f32.sub (f32.const 1) (f32.load (local.get $accBeta2))))
+    (local.set $vb1 (f32x4.splat (local.get $beta1))) (local.set $vb2 (f32x4.splat (local.get $beta2)))
+    (local.set $vc1 (f32x4.splat (local.get $c1))) (local.set $vc2 (f32x4.splat (local.get $c2)))
+    (local.set $vlr (f32x4.splat (local.get $negLr))) (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vo1 (f32x4.splat (local.get $omb1))) (local.set $vo2 (f32x4.splat (local.get $omb2)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $o))) (local.get $vb1))
+          (f32x4.mul (local.get $gv) (local.get $vc1))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $o))) (local.get $vb2))
+          (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vc2))))
+        (v128.store (i32.add (local.get $outM) (local.get $o)) (local.get $mv))
+        (v128.store (i32.add (local.get $outV) (local.get $o)) (local.get $vv))
+        (v128.store (i32.add (local.get $outW) (local.get $o))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.div (f32x4.div (local.get $mv) (local.get $vo1))
+                (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $vo2))) (local.get $veps)))
+              (local.get $vlr))
+            (v128.load (i32.add (local.get $w) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $vec)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $oneDone
+      (loop $one
+        (br_if $oneDone (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $m1 (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $o))) (local.get $beta1))
+          (f32.mul (local.get $gs) (local.get $c1))))
+        (local.set $v1 (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $o))) (local.get $beta2))
+          (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $c2))))
+        (f32.store (i32.add (local.get $outM) (local.get $o)) (local.get $m1))
+        (f32.store (i32.add (local.get $outV) (local.get $o)) (local.get $v1))
+        (f32.store (i32.add (local.get $outW) (local.get $o))
+          (f32.add
+            (f32.mul
+              (f32.div (f32.div (local.get $m1) (local.get $omb1))
+                (f32.add (f32.sqrt (f32.div (local.get $v1) (local.get $omb2))) (local.get $eps)))
+              (local.get $negLr))
+            (f32.load (i32.add (local.get $w) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $one))))
 )

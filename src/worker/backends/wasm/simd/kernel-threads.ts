@@ -65,6 +65,13 @@ export interface HeapHelpers {
   padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void;
   sumPartials(src: number, count: number, strideBytes: number, dst: number, floats: number): void;
   addRowVector(dst: number, rows: number, vec: number, floats: number): void;
+  /** dst[j] = (sum of column j of a row-major [rows, cols] block, in row order) / divisor. */
+  sumLeading(src: number, rows: number, cols: number, dst: number, divisor: number): void;
+  /** Adam's update of one variable of n floats into outW, outM, outV (see the .wat for the formulas). */
+  adamUpdate(
+    w: number, m: number, v: number, g: number, outW: number, outM: number, outV: number, n: number,
+    beta1: number, beta2: number, c1: number, c2: number, negLr: number, eps: number, accBeta1: number, accBeta2: number,
+  ): void;
 }
 
 /**

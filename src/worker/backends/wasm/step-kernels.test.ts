@@ -1,0 +1,214 @@
+/**
+ * The rest of a training step on WebAssembly: Sum and Mean over leading axes (./reduce.ts),
+ * BatchMatMul with a transposed operand (./matmul.ts) and the fused Adam (../kernels/adam.ts), each
+ * against what tfjs computes without it: the same bits where the operations are the same (Sum, Mean,
+ * Adam), within float32 rounding where the order of a sum changes (BatchMatMul). Its own file: the
+ * tfjs backend is process-wide.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../tf';
+import { initBackend } from '../index';
+import { Prng } from '../../training/rng';
+import { randomArray } from '../kernels/test-support';
+import { createAdam } from '../kernels/adam';
+import { leadingAxes } from './reduce';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+afterAll(() => {
+  tf.disposeVariables();
+});
+
+const rng = new Prng(17);
+const random = (shape: number[]) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), rng), shape);
+
+/** Float32 column sums, each column's values added in row order, rounded at every addition. */
+function columnSums(values: Float32Array, rows: number, cols: number, divisor: number): Float32Array {
+  const out = new Float32Array(cols);
+  for (let j = 0; j < cols; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s = Math.fround(s + values[r * cols + j]!);
+    out[j] = Math.fround(s / Math.fround(divisor));
+  }
+  return out;
+}
+
+describe('Sum and Mean over leading axes (wasm)', () => {
+  it('knows which reductions are over leading axes', () => {
+    expect(leadingAxes([0, 1, 2], [4, 5, 6, 7])).toBe(3);
+    expect(leadingAxes([2, 0, 1], [4, 5, 6, 7])).toBe(3);
+    expect(leadingAxes([-4, -3], [4, 5, 6, 7])).toBe(2);
+    expect(leadingAxes(0, [4, 5])).toBe(1);
+    expect(leadingAxes([0, 2], [4, 5, 6])).toBe(0); // a gap
+    expect(leadingAxes([1, 2], [4, 5, 6])).toBe(0); // not from the first axis
+    expect(leadingAxes([0, 1], [4, 5])).toBe(0); // every axis: already innermost
+  });
+
+  // Columns: 16-wide blocks, 4-wide blocks and single columns (and all three at once: 16 + 4 + 3).
+  const shapes: Array<[number[], number[]]> = [
+    [[16, 8, 8, 128], [0, 1, 2]],
+    [[3, 5, 7, 23], [0, 1, 2]],
+    [[2, 3, 4, 3], [0, 1, 2]],
+    [[9, 4], [0]],
+    [[1, 1, 1, 64], [0, 1, 2]],
+    [[5, 6, 7], [0, 1]],
+  ];
+  for (const [shape, axes] of shapes) {
+    it(`sums and averages [${shape}] over axes [${axes}] as tfjs's own kernel does, to the bit`, async () => {
+      const x = random(shape);
+      const rows = shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+      const cols = x.size / rows;
+      const values = (await x.data()) as Float32Array;
+      // The backend's own kernels: the same sum over innermost axes (what they do after transposing).
+      const perm = [...shape.keys()].slice(axes.length).concat(axes);
+      const inner = perm.map((_, i) => i).slice(shape.length - axes.length);
+      const xt = tf.transpose(x, perm);
+      for (const mean of [false, true]) {
+        const ours = mean ? tf.mean(x, axes) : tf.sum(x, axes);
+        const theirs = mean ? tf.mean(xt, inner) : tf.sum(xt, inner);
+        expect(ours.shape).toEqual(shape.slice(axes.length));
+        const got = (await ours.data()) as Float32Array;
+        expect(Array.from(got)).toEqual(Array.from((await theirs.data()) as Float32Array));
+        expect(Array.from(got)).toEqual(Array.from(columnSums(values, rows, cols, mean ? rows : 1)));
+        const kept = mean ? tf.mean(x, axes, true) : tf.sum(x, axes, true);
+        expect(kept.shape).toEqual(shape.map((d, i) => (i < axes.length ? 1 : d)));
+        expect(Array.from(await kept.data())).toEqual(Array.from(got));
+        tf.dispose([ours, theirs, kept]);
+      }
+      tf.dispose([x, xt]);
+    });
+  }
+
+  it("leaves other reductions to the backend's own kernel (int32, inner axes, every axis)", async () => {
+    const i = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+    expect(Array.from(await tf.sum(i, 0).data())).toEqual([9, 12]);
+    const x = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+    expect(Array.from(await tf.sum(x, 2).data())).toEqual([3, 7, 11, 15]);
+    expect(Array.from(await tf.mean(x).data())).toEqual([4.5]);
+    expect(Array.from(await tf.sum(x, [0, 2]).data())).toEqual([14, 22]);
+    tf.dispose([i, x]);
+  });
+
+  it('gives the gradient of a sum over leading axes (its backward pass) and leaks nothing', () => {
+    const x = random([4, 3, 3, 8]);
+    const before = tf.memory().numTensors;
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, [0, 1, 2]), tf.sum(t, [0, 1, 2]))))(x);
+    expect(g.shape).toEqual(x.shape);
+    g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+});
+
+/** a [.., M, K] x b [.., K, N] in double, from row-major values. */
+function matmulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let q = 0; q < k; q++) s += a[i * k + q]! * b[q * n + j]!;
+    out[i * n + j] = s;
+  }
+  return out;
+}
+
+function transposeValues(v: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c]!;
+  return out;
+}
+
+describe('BatchMatMul with a transposed operand (wasm)', () => {
+  const cases: Array<{ m: number; k: number; n: number; tA: boolean; tB: boolean; rank3: boolean }> = [
+    { m: 16, k: 100, n: 64, tA: true, tB: false, rank3: true }, // a dense layer's weight gradient
+    { m: 16, k: 64, n: 100, tA: false, tB: true, rank3: true }, // its input gradient
+    { m: 7, k: 5, n: 3, tA: true, tB: true, rank3: false },
+    { m: 1, k: 9, n: 13, tA: false, tB: true, rank3: false },
+  ];
+  for (const c of cases) {
+    it(`computes [${c.m}x${c.k}] x [${c.k}x${c.n}] with transposeA ${c.tA}, transposeB ${c.tB} (rank ${c.rank3 ? 3 : 2})`, async () => {
+      const aVals = randomArray(c.m * c.k, rng);
+      const bVals = randomArray(c.k * c.n, rng);
+      const lead = c.rank3 ? [1] : [];
+      const a = tf.tensor(c.tA ? transposeValues(aVals, c.m, c.k) : aVals, [...lead, ...(c.tA ? [c.k, c.m] : [c.m, c.k])]);
+      const b = tf.tensor(c.tB ? transposeValues(bVals, c.k, c.n) : bVals, [...lead, ...(c.tB ? [c.n, c.k] : [c.k, c.n])]);
+      const aPlain = tf.tensor(aVals, [...lead, c.m, c.k]);
+      const bPlain = tf.tensor(bVals, [...lead, c.k, c.n]);
+      const before = tf.memory().numTensors;
+      const dataBefore = tf.backend().numDataIds();
+      const out = tf.matMul(a, b, c.tA, c.tB);
+      expect(tf.backend().numDataIds()).toBe(dataBefore + 1); // the transposed copies are freed
+      expect(out.shape).toEqual([...lead, c.m, c.n]);
+      const got = await out.data();
+      const want = matmulRef(aVals, bVals, c.m, c.k, c.n);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+      expect(worst).toBeLessThan(1e-5);
+      // The same as the product of the operands transposed beforehand (XNNPACK's path both ways).
+      const plain = tf.matMul(aPlain, bPlain);
+      expect(Array.from(got)).toEqual(Array.from(await plain.data()));
+      out.dispose();
+      expect(tf.memory().numTensors).toBe(before + 1); // `plain` only
+      tf.dispose([a, b, aPlain, bPlain, plain]);
+    });
+  }
+});
+
+describe('fused Adam (wasm)', () => {
+  /** Shapes of a small network's variables: not multiples of 4 too (the helper's scalar tail). */
+  const SHAPES: number[][] = [[4, 4, 3, 8], [8], [7], [100, 33], [1], [300, 90]];
+  const makeVars = (tag: string, seed: number) => {
+    const r = new Prng(seed);
+    return SHAPES.map((s, i) => tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), r), s), true, `${tag}_${i}_${r.int(1e9)}`));
+  };
+  const grads = (vars: tf.Variable[], seed: number): tf.NamedTensorMap => {
+    const r = new Prng(seed);
+    return Object.fromEntries(vars.map((v) => [v.name, tf.tensor(randomArray(v.size, r), v.shape)]));
+  };
+
+  it("updates every variable and both moments as tfjs's Adam does, to the bit, and leaks nothing", async () => {
+    const ours = makeVars('fusedWasm', 3);
+    const theirs = makeVars('tfjsWasm', 3);
+    const optOurs = createAdam(2e-3, 0.5, 0.999, 1e-7);
+    const optTheirs = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
+    const step = (seed: number) => {
+      const gO = grads(ours, seed);
+      const gT = grads(theirs, seed);
+      optOurs.applyGradients(gO);
+      optTheirs.applyGradients(gT);
+      tf.dispose([...Object.values(gO), ...Object.values(gT)]);
+    };
+    step(rng.int(1e9)); // creates the moments
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 6; s++) step(rng.int(1e9));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(optOurs.lastStepFused).toBe(true);
+    for (let i = 0; i < ours.length; i++) expect(Array.from(await ours[i]!.data())).toEqual(Array.from(await theirs[i]!.data()));
+    const wOurs = await optOurs.getWeights();
+    const wTheirs = await optTheirs.getWeights();
+    expect(wOurs.map((w) => w.name.replace(/^fusedWasm/, 'x'))).toEqual(wTheirs.map((w) => w.name.replace(/^tfjsWasm/, 'x')));
+    for (let i = 0; i < wOurs.length; i++) expect(Array.from(await wOurs[i]!.tensor.data())).toEqual(Array.from(await wTheirs[i]!.tensor.data()));
+    tf.dispose([...ours, ...theirs]);
+    optOurs.dispose();
+    optTheirs.dispose();
+  });
+
+  it('casts an int32 gradient, skips a variable without one, and leaves shared data untouched', async () => {
+    const w = tf.variable(tf.tensor1d([1, 2, 3, 4, 5]), true, `int_${rng.int(1e9)}`);
+    const idle = tf.variable(tf.tensor1d([7, 8]), true, `idle_${rng.int(1e9)}`);
+    const snapshot = tf.clone(w); // shares w's data (Identity shares on wasm): an update must not write it
+    const opt = createAdam(0.1, 0.9, 0.999);
+    opt.applyGradients([
+      { name: w.name, tensor: tf.tensor1d([1, -1, 2, 0, 3], 'int32') },
+      { name: idle.name, tensor: null as unknown as tf.Tensor },
+    ]);
+    expect(opt.lastStepFused).toBe(true);
+    // First step: m / (1 - beta1) = g and v / (1 - beta2) = g^2, so each value moves by lr * sign(g).
+    const got = Array.from(await w.data());
+    [0.9, 2.1, 2.9, 4, 4.9].forEach((want, i) => expect(got[i]).toBeCloseTo(want, 5));
+    expect(Array.from(await idle.data())).toEqual([7, 8]);
+    expect(Array.from(await snapshot.data())).toEqual([1, 2, 3, 4, 5]);
+    tf.dispose([w, idle, snapshot]);
+    opt.dispose();
+  });
+});
