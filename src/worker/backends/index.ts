@@ -17,6 +17,7 @@ import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { wasmThreadCount } from './wasm/threads';
+import { fusedMultiplyAdds } from './wasm/simd/kernel-threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { WasmHeapFullError, markWasmBackendBroken, wasmHeapBytes };
@@ -100,6 +101,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   if (effective === 'auto' || effective === 'wasm') {
     try {
       wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said, not hidden behind a slower backend
+      fusedMultiplyAdds(); // likewise GAN_AUGMENT_WASM_FMA
     } catch (e) {
       throw new BackendUnavailableError(message(e));
     }
@@ -218,7 +220,7 @@ async function initWasm(): Promise<BackendInfo> {
   const single = start.threadsFailure ? ` It uses one processor core: its multi-threaded version could not start (${start.threadsFailure}).` : '';
   return {
     name: 'wasm',
-    device: `CPU: WebAssembly${start.simd ? ' (SIMD)' : ''}, ${threads}`,
+    device: `CPU: WebAssembly${start.simd ? (fusedMultiplyAdds() ? ' (SIMD, FMA)' : ' (SIMD)') : ''}, ${threads}`,
     isGpu: false,
     warning: WASM_WARNING + single,
   };

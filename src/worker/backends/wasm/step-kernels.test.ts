@@ -170,7 +170,7 @@ describe('fused Adam (wasm)', () => {
     const ours = makeVars('fusedWasm', 3);
     const theirs = makeVars('tfjsWasm', 3);
     const optOurs = createAdam(2e-3, 0.5, 0.999, 1e-7);
-    const optTheirs = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
+    const optTheirs: tf.Optimizer = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
     const step = (seed: number) => {
       const gO = grads(ours, seed);
       const gT = grads(theirs, seed);

@@ -18,6 +18,10 @@ import { existingBackend } from '../replace';
 import { Prng } from '../../training/rng';
 import { setThreadedModuleCreator } from './index';
 import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
+import { fusedMultiplyAdds } from './simd/kernel-threads';
+
+/** The device line for `threads` (with FMA where this engine and GAN_AUGMENT_WASM_FMA allow it). */
+const device = (threads: string) => `CPU: WebAssembly (SIMD${fusedMultiplyAdds() ? ', FMA' : ''}), ${threads}`;
 
 const ENV = 'GAN_AUGMENT_WASM_THREADS';
 const module = () => (existingBackend('wasm') as { wasm: ThreadedModule }).wasm;
@@ -84,13 +88,13 @@ describe('multi-threaded WebAssembly', () => {
 
   it('starts with the threads asked for, computes bit for bit what one thread computes, and keeps no idle worker or temporary file', async () => {
     const one = await startWith(1);
-    expect(one.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(one.device).toBe(device('1 thread'));
     expect(one.warning).not.toMatch(/thread/);
     expect(liveThreadWorkers(module())).toBe(0); // tfjs's own single-threaded build
     const single = convAndGrads();
 
     const three = await startWith(3);
-    expect(three.device).toBe('CPU: WebAssembly (SIMD), 3 threads');
+    expect(three.device).toBe(device('3 threads'));
     const threaded = module();
     // XNNPACK's pool: the calling thread and two workers; Emscripten's 6 other workers were ended.
     expect(liveThreadWorkers(threaded)).toBe(2);
@@ -111,7 +115,7 @@ describe('multi-threaded WebAssembly', () => {
     setThreadedModuleCreator((threads, options) => createThreadedModule(threads, { ...options, timeoutMs: 1 }));
     const slow = await startWith(2);
     expect(slow.name).toBe('wasm');
-    expect(slow.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(slow.device).toBe(device('1 thread'));
     expect(slow.warning).toContain('It uses one processor core: its multi-threaded version could not start (its threads did not start within 0.001 s).');
 
     // A worker that fails while the pool starts: Emscripten would throw its error and end the process.
@@ -119,7 +123,7 @@ describe('multi-threaded WebAssembly', () => {
       createThreadedModule(threads, { ...options, onWorkersCreated: (workers) => (workers[0] as EventEmitter).emit('error', new Error('its script failed')) }),
     );
     const failing = await startWith(2);
-    expect(failing.device).toBe('CPU: WebAssembly (SIMD), 1 thread');
+    expect(failing.device).toBe(device('1 thread'));
     expect(failing.warning).toContain('could not start (a thread failed to start (its script failed)).');
     expect(ourTempDirs()).toEqual([]);
     expect(Array.from(tf.tidy(() => tf.mul(tf.scalar(2), tf.scalar(3))).dataSync())).toEqual([6]);
@@ -131,7 +135,7 @@ describe('multi-threaded WebAssembly', () => {
     workersOf(failed)[0]!.emit('error', new Error('a pthread trapped'));
     delete process.env[ENV];
     const info = await initBackend('wasm'); // not marked broken by the test: the failure did it
-    expect(info.device).toBe('CPU: WebAssembly (SIMD), 2 threads');
+    expect(info.device).toBe(device('2 threads'));
     expect(module()).not.toBe(failed);
     expect(liveThreadWorkers(failed)).toBe(0);
   }, 60_000);
@@ -175,6 +179,6 @@ describe('multi-threaded WebAssembly', () => {
       encoding: 'utf8',
       timeout: 60_000, // a process kept alive by its workers would be killed here, and the test fail
     });
-    expect(out.trim()).toBe('CPU: WebAssembly (SIMD), 2 threads');
+    expect(out.trim()).toBe(device('2 threads'));
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError, awaitSlices, currentKernelThreads, disposeKernelThreads, kernelThreadsFor } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, awaitSlices, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -111,6 +111,40 @@ describe('our WebAssembly SIMD kernels', () => {
       await pool.dispose();
     }
     for (const r of results.slice(1)) expect(r.equals(results[0]!)).toBe(true);
+  });
+
+  it('fuses its multiply-adds where the engine has relaxed SIMD, unless GAN_AUGMENT_WASM_FMA=0, and says what is wrong with the setting', () => {
+    // Node 20's V8 has relaxed SIMD behind a flag, which fusedMultiplyAdds turns on (Electron's has it on).
+    expect(fusedMultiplyAdds({})).toBe(true);
+    expect(fusedMultiplyAdds({ GAN_AUGMENT_WASM_FMA: '1' })).toBe(true);
+    expect(fusedMultiplyAdds({ GAN_AUGMENT_WASM_FMA: '0' })).toBe(false);
+    expect(() => fusedMultiplyAdds({ GAN_AUGMENT_WASM_FMA: 'yes' })).toThrow('GAN_AUGMENT_WASM_FMA is "yes"; use 1 (fused multiply-adds where the processor has them) or 0.');
+    expect(new KernelThreads(new WebAssembly.Memory({ initial: 1 }), 1).fma).toBe(true);
+  });
+
+  it('computes the same sums with fused and separate multiply-adds, to rounding, each the same bits on 1 and 3 threads', async () => {
+    const results = new Map<string, Buffer>();
+    for (const fma of [true, false]) {
+      for (const threads of [1, 3]) {
+        const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+        const pool = new KernelThreads(memory, threads, { fma });
+        expect(pool.fma).toBe(fma);
+        const l = layOut(memory, problem);
+        pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...byRows(problem.m, 6), out: l.out, partialBytes: 0, chunkRows: 16 });
+        const got = new Float32Array(memory.buffer, l.out, problem.m * problem.co);
+        const scale = Math.max(...Array.from(l.ref, Math.abs));
+        let err = 0;
+        for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
+        expect(err / scale).toBeLessThan(1e-5);
+        results.set(`${fma} ${threads}`, Buffer.from(memory.buffer.slice(l.out, l.out + 4 * problem.m * problem.co)));
+        await pool.dispose();
+      }
+    }
+    expect(results.get('true 3')!.equals(results.get('true 1')!)).toBe(true);
+    expect(results.get('false 3')!.equals(results.get('false 1')!)).toBe(true);
+    // A fused multiply-add rounds once: on a processor with FMA (every x86-64 since 2013, every ARM64)
+    // some of the 832 sums differ in their last bits, so the fused variant is really the one running.
+    expect(results.get('true 1')!.equals(results.get('false 1')!)).toBe(false);
   });
 
   it('sizes slices of output rows at about four per thread, even, within [16, 128]', async () => {

@@ -15,10 +15,20 @@
  * computes which slice, with any number of threads. With tfjs's single-threaded module (its memory is
  * not shared) every slice runs on the calling thread.
  *
+ * Fused multiply-adds: where the JavaScript engine has WebAssembly's relaxed SIMD (Electron's V8
+ * does by default; Node 20's V8 behind a flag, which `fusedMultiplyAdds` sets), the gather-GEMM's
+ * variant with f32x4.relaxed_madd is used: one FMA instruction per multiply-add where the processor
+ * has one, about 20% faster per convolution pass on the build machine's AMD EPYC (which adds and
+ * multiplies on separate pipes; processors that share them gain more). A fused multiply-add rounds
+ * once, so results differ from the unfused variant's in the last bits, and may differ between
+ * processors (relaxed_madd fuses only where the hardware can); on one machine they are the same on
+ * every run and any number of threads. GAN_AUGMENT_WASM_FMA=0 asks for the unfused variant.
+ *
  * Owner: the WebAssembly module whose memory the workers share (one pool per memory). ../index.ts
  * disposes of it with the module (`disposeKernelThreads`); the workers are unref'd, so an idle pool
  * never keeps the process alive.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { gatherGemm as gatherGemmBinary } from './binaries';
 
@@ -141,6 +151,35 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Whether this thread may block in Atomics.wait (Node's threads may; a browser's main thread may not). */
+let fmaAvailable: boolean | null = null;
+
+/**
+ * Whether our kernels use fused multiply-adds (see the top of the file): asked for (not
+ * GAN_AUGMENT_WASM_FMA=0), and the engine validates the FMA variant, after turning on Node 20's
+ * `--experimental-wasm-relaxed-simd` where it does not at first (a V8 flag read when a module is
+ * compiled; process-wide, so the workers have it too). Checked once per process.
+ */
+export function fusedMultiplyAdds(env: NodeJS.ProcessEnv = process.env): boolean {
+  const setting = env.GAN_AUGMENT_WASM_FMA?.trim();
+  if (setting !== undefined && setting !== '' && setting !== '0' && setting !== '1') {
+    throw new Error(`GAN_AUGMENT_WASM_FMA is "${setting}"; use 1 (fused multiply-adds where the processor has them) or 0.`);
+  }
+  if (setting === '0') return false;
+  if (fmaAvailable === null) {
+    const probe = decode(gatherGemmBinary.unsharedFma);
+    fmaAvailable = WebAssembly.validate(probe);
+    if (!fmaAvailable) {
+      try {
+        setFlagsFromString('--experimental-wasm-relaxed-simd');
+        fmaAvailable = WebAssembly.validate(probe);
+      } catch {
+        fmaAvailable = false;
+      }
+    }
+  }
+  return fmaAvailable;
+}
+
 function canWait(): boolean {
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
@@ -179,6 +218,8 @@ export class KernelThreads {
   broken = false;
 
   private readonly stallMs: number;
+  /** Whether this pool's gather-GEMM fuses its multiply-adds (the workers run the same module). */
+  readonly fma: boolean;
 
   /**
    * `threads` counts the calling thread: threads - 1 workers; none when the memory is not shared or
@@ -187,12 +228,17 @@ export class KernelThreads {
   constructor(
     readonly memory: WebAssembly.Memory,
     threads: number,
-    /** Tests: how long a call waits for a stalled slice, and the workers' script (default WORKER_SOURCE). */
-    testing: { stallMs?: number; workerSource?: string } = {},
+    /**
+     * Tests: how long a call waits for a stalled slice, the workers' script (default WORKER_SOURCE),
+     * and the variant (default: `fusedMultiplyAdds()`).
+     */
+    testing: { stallMs?: number; workerSource?: string; fma?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const binary = decode(shared ? gatherGemmBinary.shared : gatherGemmBinary.unshared);
+    this.fma = testing.fma ?? fusedMultiplyAdds();
+    const variants = gatherGemmBinary;
+    const binary = decode(shared ? (this.fma ? variants.sharedFma : variants.shared) : this.fma ? variants.unsharedFma : variants.unshared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
     this.gatherGemmFn = instance.exports.gatherGemm as GatherGemmFn;
     this.helpers = instance.exports as unknown as HeapHelpers;
