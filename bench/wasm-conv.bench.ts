@@ -75,8 +75,11 @@ async function main(): Promise<void> {
     ) as Record<FilterGradMethod, number>;
     const inputMs = timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs));
     const inputByMethod = Object.fromEntries(
-      (['subPixel', 'phases'] as InputGradMethod[]).map((m) => [m, timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs, m))]),
-    ) as Record<InputGradMethod, number>;
+      (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[])
+        .filter((m) => m !== 'phasesInHeap' || ci % 16 === 0)
+        .map((m) => [m, timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs, m))]),
+    ) as Partial<Record<InputGradMethod, number>>;
+    const ms = (v: number | undefined) => (v === undefined ? null : r2(v));
     tf.dispose([x, filter, dy]);
 
     const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
       filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directRows: r2(byMethod.directRows) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
-      inputMethodMs: { subPixel: r2(inputByMethod.subPixel), phases: r2(inputByMethod.phases) },
+      inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap) },
       date: new Date().toISOString(),
     };
     if (json) console.log(JSON.stringify(row));
@@ -102,7 +105,8 @@ async function main(): Promise<void> {
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, ` +
           `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directRows ${row.filterMethodMs.directRows}) | ` +
-          `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases})`,
+          `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
+          `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
       );
     }
   }

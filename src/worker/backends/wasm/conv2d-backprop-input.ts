@@ -6,7 +6,9 @@
  * on the zeros a transposed convolution inserts, in one of two ways (`chooseInputGradMethod`):
  *  - 'subPixel': ONE XNNPACK conv2d with all s*s phases in its output channels, then a JavaScript
  *    loop that interleaves the phases and crops (below);
- *  - 'phases': one conv2d per phase, each exactly its phase's rows and columns (`byPhases`).
+ *  - 'phases': one conv2d per phase, each exactly its phase's rows and columns (`byPhases`);
+ *  - 'phasesInHeap': the same sums by our gather-GEMM, each phase written straight into dx
+ *    (`byPhasesInHeap`; WebAssembly, Ci a multiple of 16).
  * The rearranged filters are kept for weights that come back (`rearrangedFilters`).
  *
  * Math of 'subPixel' (NHWC, forward y = conv2d(x, w, stride s, pad top pT); w [KH, KW, Ci, Co],
@@ -25,7 +27,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
-import { activeHeap } from './heap';
+import { type Heap, activeHeap, uninitialised } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -68,7 +70,7 @@ function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number, outCh = sh * sw 
   return tf.tensor4d(out, [mh, mw, co, outCh]);
 }
 
-export type InputGradMethod = 'subPixel' | 'phases';
+export type InputGradMethod = 'subPixel' | 'phases' | 'phasesInHeap';
 
 type Geometry = ConvGeometry;
 
@@ -159,11 +161,17 @@ function axisPhase(r: number, size: number, s: number, k: number, pad: number): 
 
 /**
  * The phase filters [taps_h, taps_w, Co, Ci] of w, index rh*sw + rw (null where no tap reaches the
- * phase): flipped taps, ci <-> co transposed, by a JavaScript loop over a copy of w's values.
+ * phase): flipped taps, ci <-> co transposed. The weights are new tensors after every update, so this
+ * runs about once per layer and step. On WebAssembly (Ci and Co multiples of 4) each tap's [Ci, Co]
+ * block is transposed in the heap by our SIMD helper (`transposeBlock`): 0.7 ms for DCGAN-64's
+ * [4, 4, 256, 512] filter, where a JavaScript loop over a copy of the values took 9.8 ms (and tfjs's
+ * Transpose plus Slice and Concat 29 ms). Elsewhere, that JavaScript loop.
  */
 function buildPhaseFilters(w: tf.Tensor4D, g: Geometry): Array<tf.Tensor4D | null> {
   const { ci, co, sh, sw } = g;
-  const wv = w.dataSync() as Float32Array; // [KH, KW, Ci, Co]
+  const heap = activeHeap();
+  const inHeap = heap !== null && ci % 4 === 0 && co % 4 === 0;
+  const wv = inHeap ? null : (w.dataSync() as Float32Array); // [KH, KW, Ci, Co]
   const filters: Array<tf.Tensor4D | null> = [];
   for (let rh = 0; rh < sh; rh++) {
     const ph = axisPhase(rh, g.h, sh, g.kh, g.padTop);
@@ -173,19 +181,26 @@ function buildPhaseFilters(w: tf.Tensor4D, g: Geometry): Array<tf.Tensor4D | nul
         filters.push(null);
         continue;
       }
-      const f = new Float32Array(ph.taps * pw.taps * co * ci);
+      const shape: [number, number, number, number] = [ph.taps, pw.taps, co, ci];
+      const f = heap && inHeap ? uninitialised<tf.Rank.R4>(heap, shape) : null;
+      const values = f ? null : new Float32Array(ph.taps * pw.taps * co * ci);
       for (let jh = 0; jh < ph.taps; jh++) {
         const th = (ph.taps - 1 - jh) * sh + ph.first;
         for (let jw = 0; jw < pw.taps; jw++) {
           const tw = (pw.taps - 1 - jw) * sw + pw.first;
           const src = (th * g.kw + tw) * ci * co;
           const dst = (jh * pw.taps + jw) * co * ci;
+          if (heap && f) {
+            heap.kernels.helpers.transposeBlock(heap.at(w) + 4 * src, heap.at(f) + 4 * dst, ci, co);
+            continue;
+          }
+          // w[th, tw] is [ci][co]; the phase filter's block is [co][ci].
           for (let c = 0; c < ci; c++) {
-            for (let o = 0; o < co; o++) f[dst + o * ci + c] = wv[src + c * co + o]!;
+            for (let o = 0; o < co; o++) values![dst + o * ci + c] = wv![src + c * co + o]!;
           }
         }
       }
-      filters.push(tf.tensor4d(f, [ph.taps, pw.taps, co, ci]));
+      filters.push(f ?? tf.tensor4d(values!, shape));
     }
   }
   return filters;
@@ -232,6 +247,82 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
     }
   }
   return tf.tensor4d(dx, [n, h, g.w, ci]);
+}
+
+/**
+ * 'phasesInHeap' (WebAssembly, Ci a multiple of 16): each phase is one call of our gather-GEMM
+ * (./simd/gather-gemm.wat) over one zero-padded copy of dy shared by all phases, reading the phase
+ * filter where it lies and writing the phase's rows straight into dx through a table of row
+ * addresses: no slices of dy, no copies of the phase results out of the heap, no interleaving loop,
+ * no dx built in JavaScript and copied back (what 'phases' does around its convolutions). For
+ * output pixel (n, q, q') of phase (rh, rw) and k = (jh, jw, co):
+ *   dx[n, q*sh + rh, q'*sw + rw, ci] = sum_k dyPad[n, q + lo_h + jh, q' + lo_w + jw, co] * F[jh, jw, co, ci]
+ * (lo from `axisPhase`, shifted by dyPad's padding), the same sum in the same order as 'phases'.
+ */
+function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
+  const { n, h, ci, co, sh, sw, oh, ow } = g;
+  const filters = rearrangedFilters(w, `phases s${sh}x${sw} p${g.padTop},${g.padLeft}`, () => buildPhaseFilters(w, g));
+  const phases: Array<{ rh: number; rw: number; ph: AxisPhase; pw: AxisPhase; filter: tf.Tensor4D | null }> = [];
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      phases.push({ rh, rw, ph: axisPhase(rh, h, sh, g.kh, g.padTop), pw: axisPhase(rw, g.w, sw, g.kw, g.padLeft), filter: filters[rh * sw + rw]! });
+    }
+  }
+  const live = phases.filter((p) => p.filter && p.ph.count > 0 && p.pw.count > 0);
+  // dy padded so that every phase's rows [lo, hi) and columns exist.
+  const top = Math.max(0, ...live.map((p) => -p.ph.lo));
+  const left = Math.max(0, ...live.map((p) => -p.pw.lo));
+  const hp = Math.max(oh + top, ...live.map((p) => p.ph.hi + top));
+  const wp = Math.max(ow + left, ...live.map((p) => p.pw.hi + left));
+  const rowsMax = Math.max(0, ...live.map((p) => n * p.ph.count * p.pw.count + 1));
+  const kMax = Math.max(0, ...live.map((p) => p.ph.taps * p.pw.taps * co));
+  const dx = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
+  const dyFloats = n * hp * wp * co;
+  const scratch = heap.backend.makeOutput([dyFloats + 2 * rowsMax + kMax], 'float32');
+  try {
+    // Pixels of phases that no tap reaches are zero (when the stride exceeds the kernel).
+    if (live.length < phases.length) new Uint8Array(heap.memory.buffer, heap.at(dx), dx.size * 4).fill(0);
+    const dyPad = heap.at(scratch);
+    const corners = dyPad + 4 * dyFloats;
+    const outRows = corners + 4 * rowsMax;
+    const offsets = outRows + 4 * rowsMax;
+    heap.kernels.helpers.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, hp, 4 * wp * co, top, 4 * left * co);
+    const i32 = new Int32Array(heap.memory.buffer);
+    const dxAt = heap.at(dx);
+    for (const { rh, rw, ph, pw, filter } of live) {
+      let m = 0;
+      for (let img = 0; img < n; img++) {
+        for (let q = 0; q < ph.count; q++) {
+          const dyRow = (img * hp + q + ph.lo + top) * wp + pw.lo + left;
+          const dxRow = (img * h + q * sh + rh) * g.w + rw;
+          for (let qw = 0; qw < pw.count; qw++, m++) {
+            i32[corners / 4 + m] = dyPad + 4 * (dyRow + qw) * co;
+            i32[outRows / 4 + m] = dxAt + 4 * (dxRow + qw * sw) * ci;
+          }
+        }
+      }
+      if (m % 2 === 1) {
+        // The kernel computes rows in pairs: the last row once more, into the same place.
+        i32[corners / 4 + m] = i32[corners / 4 + m - 1]!;
+        i32[outRows / 4 + m] = i32[outRows / 4 + m - 1]!;
+        m++;
+      }
+      let k = 0;
+      for (let jh = 0; jh < ph.taps; jh++) {
+        for (let jw = 0; jw < pw.taps; jw++) {
+          for (let c = 0; c < co; c++) i32[offsets / 4 + k++] = 4 * ((jh * wp + jw) * co + c);
+        }
+      }
+      const sliceRows = heap.kernels.rowSlice(m);
+      heap.kernels.gatherGemm({
+        table: offsets, b: heap.at(filter!), mOff: corners, m, co: ci, kCount: k,
+        split: 'm', sliceRows, slices: Math.ceil(m / sliceRows), out: dxAt, outTable: outRows, partialBytes: 0, chunkRows: 64,
+      });
+    }
+    return dx;
+  } finally {
+    heap.backend.disposeData(scratch.dataId);
+  }
 }
 
 /*
@@ -319,11 +410,13 @@ function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf
 
 /**
  * 'phases' wastes no multiply-adds but runs s*s convolutions with Ci output channels each; below 8
- * channels (XNNPACK's output tile width) 'subPixel' is faster. Measured on the build machine with
- * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
+ * channels (XNNPACK's output tile width) 'subPixel' is faster. On WebAssembly with Ci a multiple of
+ * 16, 'phasesInHeap' does the same sums without the copies around them. Measured on the build
+ * machine with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
-export function chooseInputGradMethod(g: Pick<Geometry, 'ci' | 'sh' | 'sw'>): InputGradMethod {
-  return g.sh * g.sw > 1 && g.ci >= 8 ? 'phases' : 'subPixel';
+export function chooseInputGradMethod(g: Pick<Geometry, 'ci' | 'sh' | 'sw'>, inHeap = activeHeap() !== null): InputGradMethod {
+  if (g.sh * g.sw === 1 || g.ci < 8) return 'subPixel';
+  return inHeap && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
 }
 
 /** dx [N, H, W, Ci] from dy [N, OH, OW, Co] (NHWC). */
@@ -339,7 +432,13 @@ export function conv2dBackpropInputNhwc(
   const g = geometry(dy, w.shape, dxShape, strides, pad, dimRoundingMode);
   // Nothing to sum (XNNPACK refuses empty convolutions): dx is zero.
   if (dy.size === 0 || w.size === 0) return tf.zeros<tf.Rank.R4>(dxShape);
-  return (method ?? chooseInputGradMethod(g)) === 'phases' ? byPhases(dy, w, g) : bySubPixel(dy, w, g);
+  const chosen = method ?? chooseInputGradMethod(g);
+  if (chosen === 'phasesInHeap') {
+    const heap = activeHeap();
+    if (!heap || g.ci % 16 !== 0) throw new Error("Conv2DBackpropInput: 'phasesInHeap' needs the WebAssembly backend and input channels a multiple of 16");
+    return byPhasesInHeap(dy, w, g, heap);
+  }
+  return chosen === 'phases' ? byPhases(dy, w, g) : bySubPixel(dy, w, g);
 }
 
 /** The kernel's computation with tfjs ops on the current backend (also usable directly, for tests). */

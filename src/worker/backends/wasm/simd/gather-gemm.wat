@@ -13,6 +13,8 @@
 ;;  - forward pass: m = output pixel (mOff: its corner), k = filter row (table: its offset),
 ;;    b = the filter [KH * KW * Ci, Co] as tfjs keeps it (no packing);
 ;;  - input gradient: the forward pass of each stride phase (../conv2d-backprop-input.ts).
+;; Output row m lies at out + m * CO * 4, or, where outTable is not 0, at the byte address
+;; outTable[m] (int32 per row: the input gradient writes each stride phase's rows straight into dx).
 ;; Requires M even (callers pad with a copy of the last row, or slice in even counts) and CO a
 ;; multiple of 16. The caller may run it on a range of m (mOff and out advanced) or of k (table and
 ;; b advanced, out a partial sum): ./kernel-threads.ts.
@@ -28,12 +30,13 @@
 ;; zero-padded copy), `sumPartials` (the slices' partial results added in order) and `addRowVector`
 ;; (a convolution's bias added to every output pixel); and, for the rest of a training step (these
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
-;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts).
+;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts); and
+;; `transposeBlock` (the input gradient's phase filters).
 (module
   MEMORY
   (func (export "gatherGemm")
     (param $table i32) (param $b i32) (param $kCount i32) (param $mOff i32) (param $M i32)
-    (param $CO i32) (param $out i32) (param $kc i32)
+    (param $CO i32) (param $out i32) (param $kc i32) (param $outTable i32)
     (local $k0 i32) (local $k1 i32) (local $co i32) (local $m i32)
     (local $oA i32) (local $oB i32) (local $xa i32) (local $dp i32) (local $tp i32) (local $tEnd i32)
     (local $rowBytes i32) (local $pA i32) (local $pB i32)
@@ -51,9 +54,16 @@
         (local.set $m (i32.const 0))
         (loop $ms
           ;; the block: out rows m and m + 1, columns co .. co + 15
-          (local.set $pA (i32.add (local.get $out)
-            (i32.add (i32.mul (local.get $m) (local.get $rowBytes)) (i32.shl (local.get $co) (i32.const 2)))))
-          (local.set $pB (i32.add (local.get $pA) (local.get $rowBytes)))
+          (if (local.get $outTable)
+            (then
+              (local.set $pA (i32.add (i32.load (i32.add (local.get $outTable) (i32.shl (local.get $m) (i32.const 2))))
+                (i32.shl (local.get $co) (i32.const 2))))
+              (local.set $pB (i32.add (i32.load offset=4 (i32.add (local.get $outTable) (i32.shl (local.get $m) (i32.const 2))))
+                (i32.shl (local.get $co) (i32.const 2)))))
+            (else
+              (local.set $pA (i32.add (local.get $out)
+                (i32.add (i32.mul (local.get $m) (local.get $rowBytes)) (i32.shl (local.get $co) (i32.const 2)))))
+              (local.set $pB (i32.add (local.get $pA) (local.get $rowBytes)))))
           (if (i32.eqz (local.get $k0))
             (then
               (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (local.get $a0))
@@ -306,4 +316,56 @@
             (f32.load (i32.add (local.get $w) (local.get $o)))))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $one))))
+;; dst[c, r] = src[r, c] for a row-major [rows, cols] block (rows and cols multiples of 4): 4 x 4
+;; tiles, each four vec4 loads, eight shuffles and four stores; the tiles of 64 columns at a time, so
+;; that the 64 destination rows being written stay in the L1 cache while the source rows stream.
+;; The input gradient's phase filters are the filter's [Ci, Co] blocks transposed (../conv2d-backprop-input.ts).
+  (func (export "transposeBlock")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $cb i32) (local $cEnd i32) (local $r i32) (local $c i32) (local $p i32) (local $q i32)
+    (local $srcRow i32) (local $dstRow i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $srcRow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $dstRow (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $cb (i32.const 0))
+    (block $done
+      (loop $colBlocks
+        (br_if $done (i32.ge_u (local.get $cb) (local.get $cols)))
+        (local.set $cEnd (i32.add (local.get $cb) (i32.const 64)))
+        (if (i32.gt_u (local.get $cEnd) (local.get $cols)) (then (local.set $cEnd (local.get $cols))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (loop $rs
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+            (local.set $c (local.get $cb))
+            (loop $cs
+              ;; rows r..r+3, columns c..c+3 of src
+              (local.set $p (i32.add (local.get $src)
+                (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2)))))
+              (local.set $x0 (v128.load (local.get $p)))
+              (local.set $x1 (v128.load (i32.add (local.get $p) (local.get $srcRow))))
+              (local.set $x2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $srcRow) (i32.const 1)))))
+              (local.set $x3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $srcRow) (i32.const 3)))))
+              ;; t0 = x0[0] x1[0] x0[1] x1[1], t1 = x0[2] x1[2] x0[3] x1[3]; t2, t3 likewise of x2, x3
+              (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+              (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+              (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+              (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+              ;; column c + i of src becomes row c + i of dst: x0[i] x1[i] x2[i] x3[i]
+              (local.set $q (i32.add (local.get $dst)
+                (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2)))))
+              (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+              (v128.store (i32.add (local.get $q) (local.get $dstRow))
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+              (v128.store (i32.add (local.get $q) (i32.shl (local.get $dstRow) (i32.const 1)))
+                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+              (v128.store (i32.add (local.get $q) (i32.mul (local.get $dstRow) (i32.const 3)))
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+              (local.set $c (i32.add (local.get $c) (i32.const 4)))
+              (br_if $cs (i32.lt_u (local.get $c) (local.get $cEnd))))
+            (local.set $r (i32.add (local.get $r) (i32.const 4)))
+            (br $rs)))
+        (local.set $cb (local.get $cEnd))
+        (br $colBlocks))))
 )

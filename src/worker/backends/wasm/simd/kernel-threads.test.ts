@@ -147,6 +147,27 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(results.get('true 1')!.equals(results.get('false 1')!)).toBe(false);
   });
 
+  it('writes output rows where a table of row addresses says (split m only), the same values as in place', async () => {
+    const memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true });
+    const pool = new KernelThreads(memory, 3);
+    const l = layOut(memory, problem);
+    const job = { table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...byRows(problem.m, 6), partialBytes: 0, chunkRows: 16 };
+    pool.gatherGemm({ ...job, out: l.out });
+    const rowBytes = 4 * problem.co;
+    // Rows in reverse order, a gap of one row between them, after everything else.
+    const scattered = l.end + 4 * problem.m;
+    const i32 = new Int32Array(memory.buffer);
+    for (let r = 0; r < problem.m; r++) i32[l.end / 4 + r] = scattered + (problem.m - 1 - r) * 2 * rowBytes;
+    pool.gatherGemm({ ...job, out: 0, outTable: l.end });
+    for (let r = 0; r < problem.m; r++) {
+      const want = Buffer.from(memory.buffer.slice(l.out + r * rowBytes, l.out + (r + 1) * rowBytes));
+      const at = scattered + (problem.m - 1 - r) * 2 * rowBytes;
+      expect(Buffer.from(memory.buffer.slice(at, at + rowBytes)).equals(want)).toBe(true);
+    }
+    expect(() => pool.gatherGemm({ ...job, ...sliced(problem.k, 2), out: l.out, partialBytes: 4 * problem.m * problem.co, outTable: l.end })).toThrow(KernelThreadsError);
+    await pool.dispose();
+  });
+
   it('sizes slices of output rows at about four per thread, even, within [16, 128]', async () => {
     const one = new KernelThreads(new WebAssembly.Memory({ initial: 1 }), 1);
     const four = new KernelThreads(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }), 4);
