@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { maxRelDiff, randomArray, webgpuSkipReason } from './test-support';
+import { adamTwins, maxRelDiff, webgpuSkipReason } from './test-support';
 import { createAdam } from './adam';
 import { Prng } from '../../training/rng';
 
@@ -14,32 +14,10 @@ const reason = await webgpuSkipReason('fused Adam tests');
 /** Shapes of a small network's variables, one of them larger than one dispatch's threads. */
 const SHAPES: number[][] = [[4, 4, 3, 8], [8], [7], [100, 33], [1], [5000, 900]];
 
-function makeVars(tag: string, rng: Prng): tf.Variable[] {
-  return SHAPES.map((s, i) =>
-    tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), rng), s), true, `${tag}_${i}_${rng.int(1e9)}`),
-  );
-}
-
 describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
   it("matches tfjs's Adam over several steps, survives a getWeights / setWeights round trip, leaks nothing", async () => {
     const rng = new Prng(5);
-    const ours = makeVars('fused', new Prng(9));
-    const theirs = makeVars('tfjs', new Prng(9));
-    const optOurs = createAdam(2e-3, 0.5, 0.999, 1e-7);
-    const optTheirs: tf.Optimizer = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
-    const grads = (vars: tf.Variable[], seed: number): tf.NamedTensorMap => {
-      const r = new Prng(seed);
-      const map: tf.NamedTensorMap = {};
-      for (const v of vars) map[v.name] = tf.tensor(randomArray(v.size, r), v.shape);
-      return map;
-    };
-    const step = (seed: number) => {
-      const gO = grads(ours, seed);
-      const gT = grads(theirs, seed);
-      optOurs.applyGradients(gO);
-      optTheirs.applyGradients(gT);
-      tf.dispose([...Object.values(gO), ...Object.values(gT)]);
-    };
+    const { ours, theirs, optOurs, optTheirs, grads, step } = adamTwins(SHAPES, ['fused', 'tfjs'], 9);
     step(rng.int(1e9)); // creates the accumulators
     const before = tf.memory().numTensors;
     for (let s = 0; s < 4; s++) step(rng.int(1e9));

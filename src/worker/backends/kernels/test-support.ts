@@ -6,8 +6,9 @@ import { expect } from 'vitest';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf';
 import { initBackend } from '../index';
-import type { Prng } from '../../training/rng';
+import { Prng } from '../../training/rng';
 import type { ConvAttrs } from './common';
+import { type FusedAdamOptimizer, createAdam } from './adam';
 
 /** Starts the WebGPU backend; returns '' or, when there is no adapter, the reason (printed) to skip. */
 export async function webgpuSkipReason(what: string): Promise<string> {
@@ -109,4 +110,32 @@ export async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
     m = Math.max(m, Math.abs(x[i]!));
   }
   return d / m;
+}
+
+/**
+ * Two copies (tags[0]: ours, tags[1]: tfjs's) of variables of the given shapes with the same values,
+ * our Adam and tfjs's with the same settings, and `step(seed)`, which applies the same random
+ * gradients (`grads(vars, seed)`) through each optimizer to its copy.
+ */
+export function adamTwins(shapes: number[][], tags: [string, string], seed: number) {
+  const makeVars = (tag: string): tf.Variable[] => {
+    const r = new Prng(seed);
+    return shapes.map((s, i) => tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), r), s), true, `${tag}_${i}_${r.int(1e9)}`));
+  };
+  const grads = (vars: tf.Variable[], gradSeed: number): tf.NamedTensorMap => {
+    const r = new Prng(gradSeed);
+    return Object.fromEntries(vars.map((v) => [v.name, tf.tensor(randomArray(v.size, r), v.shape)]));
+  };
+  const ours = makeVars(tags[0]);
+  const theirs = makeVars(tags[1]);
+  const optOurs: FusedAdamOptimizer = createAdam(2e-3, 0.5, 0.999, 1e-7);
+  const optTheirs: tf.Optimizer = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
+  const step = (gradSeed: number): void => {
+    const gO = grads(ours, gradSeed);
+    const gT = grads(theirs, gradSeed);
+    optOurs.applyGradients(gO);
+    optTheirs.applyGradients(gT);
+    tf.dispose([...Object.values(gO), ...Object.values(gT)]);
+  };
+  return { ours, theirs, optOurs, optTheirs, grads, step };
 }

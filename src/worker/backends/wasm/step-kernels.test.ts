@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { initBackend } from '../index';
 import { Prng } from '../../training/rng';
-import { randomArray } from '../kernels/test-support';
+import { adamTwins, randomArray } from '../kernels/test-support';
 import { createAdam } from '../kernels/adam';
 import { leadingAxes } from './reduce';
 
@@ -157,27 +157,8 @@ describe('BatchMatMul with a transposed operand (wasm)', () => {
 describe('fused Adam (wasm)', () => {
   /** Shapes of a small network's variables: not multiples of 4 too (the helper's scalar tail). */
   const SHAPES: number[][] = [[4, 4, 3, 8], [8], [7], [100, 33], [1], [300, 90]];
-  const makeVars = (tag: string, seed: number) => {
-    const r = new Prng(seed);
-    return SHAPES.map((s, i) => tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), r), s), true, `${tag}_${i}_${r.int(1e9)}`));
-  };
-  const grads = (vars: tf.Variable[], seed: number): tf.NamedTensorMap => {
-    const r = new Prng(seed);
-    return Object.fromEntries(vars.map((v) => [v.name, tf.tensor(randomArray(v.size, r), v.shape)]));
-  };
-
   it("updates every variable and both moments as tfjs's Adam does, to the bit, and leaks nothing", async () => {
-    const ours = makeVars('fusedWasm', 3);
-    const theirs = makeVars('tfjsWasm', 3);
-    const optOurs = createAdam(2e-3, 0.5, 0.999, 1e-7);
-    const optTheirs: tf.Optimizer = tf.train.adam(2e-3, 0.5, 0.999, 1e-7);
-    const step = (seed: number) => {
-      const gO = grads(ours, seed);
-      const gT = grads(theirs, seed);
-      optOurs.applyGradients(gO);
-      optTheirs.applyGradients(gT);
-      tf.dispose([...Object.values(gO), ...Object.values(gT)]);
-    };
+    const { ours, theirs, optOurs, optTheirs, step } = adamTwins(SHAPES, ['fusedWasm', 'tfjsWasm'], 3);
     step(rng.int(1e9)); // creates the moments
     const before = tf.memory().numTensors;
     for (let s = 0; s < 6; s++) step(rng.int(1e9));
