@@ -145,6 +145,8 @@ export class FusedAdamOptimizer extends AdamOptimizer {
    * `adamUpdate`), reading w, m, v and g once and writing the three new tensors, where tfjs's 14 ops
    * each read and write whole tensors (with DCGAN-64's 6.3 million parameters, 60-some passes over
    * 25 MB each per step). Each operation is the one tfjs does, in its order, in float32: the same bits.
+   * `heap.at` asks the backend's data storage, which first moves a tensor held by another backend
+   * into the heap (tfjs's DataStorage.get), as it does for any kernel's inputs.
    */
   private applyInHeap(variableGradients: NamedTensorMap | NamedTensor[], heap: Heap): void {
     const st = this as unknown as AdamState;
