@@ -143,7 +143,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
   /**
    * On WebAssembly: each variable's update in one pass over the heap (../wasm/simd/gather-gemm.wat
    * `adamUpdate`), reading w, m, v and g once and writing the three new tensors, where tfjs's 14 ops
-   * each read and write whole tensors (with DCGAN-64's 6.3 million parameters, 60-some passes over
+   * each read and write whole tensors (with DCGAN-64's 6.3 million parameters, some 40 passes over
    * 25 MB each per step). Each operation is the one tfjs does, in its order, in float32: the same bits.
    * `heap.at` asks the backend's data storage, which first moves a tensor held by another backend
    * into the heap (tfjs's DataStorage.get), as it does for any kernel's inputs.

@@ -245,8 +245,8 @@ export class KernelThreads {
     this.stallMs = testing.stallMs ?? STALL_MS;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
-    const variants = gatherGemmBinary;
-    const binary = decode(shared ? (this.fma ? variants.sharedFma : variants.shared) : this.fma ? variants.unsharedFma : variants.unshared);
+    const v = gatherGemmBinary;
+    const binary = decode(shared ? (this.fma ? v.sharedFma : v.shared) : this.fma ? v.unsharedFma : v.unshared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
     this.gatherGemmFn = instance.exports.gatherGemm as GatherGemmFn;
     this.helpers = instance.exports as unknown as HeapHelpers;
@@ -287,7 +287,7 @@ export class KernelThreads {
     const outTable = job.outTable ?? 0;
     if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0)) {
       throw new KernelThreadsError(
-        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows)`,
+        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''})`,
       );
     }
     const c = this.ctrl;
