@@ -27,7 +27,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
-import { type Heap, activeHeap, uninitialised } from './heap';
+import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -163,7 +163,7 @@ function axisPhase(r: number, size: number, s: number, k: number, pad: number): 
  * The phase filters [taps_h, taps_w, Co, Ci] of w, index rh*sw + rw (null where no tap reaches the
  * phase): flipped taps, ci <-> co transposed. The weights are new tensors after every update, so this
  * runs about once per layer and step. On WebAssembly (Ci and Co multiples of 4) each tap's [Ci, Co]
- * block is transposed in the heap by our SIMD helper (`transposeBlock`): 0.7 ms for DCGAN-64's
+ * block is transposed in the heap by our SIMD helper (`transposeBlock`): 1.0-2.1 ms for DCGAN-64's
  * [4, 4, 256, 512] filter, where a JavaScript loop over a copy of the values took 9.8 ms (and tfjs's
  * Transpose plus Slice and Concat 29 ms). Elsewhere, that JavaScript loop.
  */
@@ -290,15 +290,16 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
     const i32 = new Int32Array(heap.memory.buffer);
     const dxAt = heap.at(dx);
     for (const { rh, rw, ph, pw, filter } of live) {
+      // A stride-1 convolution over dyPad from the phase's first row and column (lo), with the
+      // phase filter's taps x Co rows: the same tables as the forward pass's.
+      const origin = dyPad + 4 * ((ph.lo + top) * wp + pw.lo + left) * co;
+      const k = ph.taps * pw.taps * co;
+      writeConvTables(i32, { n, ci: co, oh: ph.count, ow: pw.count, kw: pw.taps, sh: 1, sw: 1, hp, wp }, origin, corners, offsets, k);
       let m = 0;
       for (let img = 0; img < n; img++) {
         for (let q = 0; q < ph.count; q++) {
-          const dyRow = (img * hp + q + ph.lo + top) * wp + pw.lo + left;
           const dxRow = (img * h + q * sh + rh) * g.w + rw;
-          for (let qw = 0; qw < pw.count; qw++, m++) {
-            i32[corners / 4 + m] = dyPad + 4 * (dyRow + qw) * co;
-            i32[outRows / 4 + m] = dxAt + 4 * (dxRow + qw * sw) * ci;
-          }
+          for (let qw = 0; qw < pw.count; qw++, m++) i32[outRows / 4 + m] = dxAt + 4 * (dxRow + qw * sw) * ci;
         }
       }
       if (m % 2 === 1) {
@@ -306,12 +307,6 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
         i32[corners / 4 + m] = i32[corners / 4 + m - 1]!;
         i32[outRows / 4 + m] = i32[outRows / 4 + m - 1]!;
         m++;
-      }
-      let k = 0;
-      for (let jh = 0; jh < ph.taps; jh++) {
-        for (let jw = 0; jw < pw.taps; jw++) {
-          for (let c = 0; c < co; c++) i32[offsets / 4 + k++] = 4 * ((jh * wp + jw) * co + c);
-        }
       }
       const sliceRows = heap.kernels.rowSlice(m);
       heap.kernels.gatherGemm({
@@ -414,9 +409,9 @@ function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf
  * 16, 'phasesInHeap' does the same sums without the copies around them. Measured on the build
  * machine with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
-export function chooseInputGradMethod(g: Pick<Geometry, 'ci' | 'sh' | 'sw'>, inHeap = activeHeap() !== null): InputGradMethod {
+export function chooseInputGradMethod(g: Pick<Geometry, 'ci' | 'sh' | 'sw'>): InputGradMethod {
   if (g.sh * g.sw === 1 || g.ci < 8) return 'subPixel';
-  return inHeap && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
+  return activeHeap() !== null && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
 }
 
 /** dx [N, H, W, Ci] from dy [N, OH, OW, Co] (NHWC). */

@@ -5,7 +5,7 @@
  * exactly those: DCGAN's first generator layer (latent 100 -> 8,192) at batch 16 took 26.7 ms for
  * x^T dy and 11.1 ms for dy W^T on the build machine, 46 ms of a 1,250 ms DCGAN-64 step. So a
  * transposed operand (batch 1) is transposed first, by the backend's own Transpose kernel, and the
- * fast path runs: 0.8 and 4.5 ms. The sums run in XNNPACK's order, not the loop's, so the results
+ * fast path runs: 2.2-3.2 and 4.5-7.6 ms (two runs). The sums run in XNNPACK's order, not the loop's, so the results
  * differ from the backend's in the last bits. Batched products (both paths loop anyway) and other
  * dtypes run the backend's own kernel unchanged.
  */
