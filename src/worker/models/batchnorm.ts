@@ -1,6 +1,6 @@
 /**
  * Batch normalisation in training mode with a hand-written backward pass (issue 5: fewer GPU
- * dispatches per training step).
+ * dispatches per training step, and fewer passes over memory on WebAssembly).
  *
  * tfjs-layers' BatchNormalization computes tf.moments and tf.batchNorm and lets autodiff go back
  * through both: about 25 dispatches per backward pass (FusedBatchNorm's gradient, then Mean, Sub and
@@ -9,7 +9,9 @@
  * Mean over N*H*W rows were slow on the GPU too. Here the layer's training branch is one custom op
  * (tf.customGrad) built from our WGSL programs (../backends/kernels/batchnorm-kernels.ts): forward,
  * mean and biased variance (two passes of two dispatches) and the normalisation (one); backward, the
- * closed form in four dispatches (one pass for both sums, two finishing passes, one for dx):
+ * closed form in four dispatches (one pass for both sums, two finishing passes, one for dx). On
+ * WebAssembly the same closed form runs as SIMD passes in the heap (../backends/wasm/batchnorm.ts),
+ * where tfjs-layers' path costs some 25 mostly single-threaded kernels per backward pass:
  *
  *   xhat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)   (mean, biased var over all but the channel axis)
  *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
@@ -17,14 +19,16 @@
  *
  * The moving-average update is one dispatch per statistic, with tfjs-layers' arithmetic. The
  * layer's weights and serialisation are tfjs-layers' own (the class is patched, not replaced, so
- * checkpoints do not change); inference mode is untouched. Used on the WebGPU backend only (the CPU backend keeps tfjs-layers' path, so its
- * bit-for-bit reproducibility tests are unaffected), for channels-last layers with centre and scale,
- * unless GAN_AUGMENT_WGSL_KERNELS=0. First-order only: the WGAN-GP critic, the one network whose
+ * checkpoints do not change); inference mode is untouched. Used on WebGPU (unless
+ * GAN_AUGMENT_WGSL_KERNELS=0) and on WebAssembly (channels a multiple of 16), for channels-last
+ * layers with centre and scale; the CPU backend keeps tfjs-layers' path, so its bit-for-bit
+ * reproducibility tests are unaffected. First-order only: the WGAN-GP critic, the one network whose
  * gradients are differentiated again, has no batch norm (config: criticNorm 'none' | 'layer').
  */
 import { tf, tfl } from '../backends/tf';
 import { ourKernelsRequested } from '../backends/kernels/common';
-import { batchNormDx, batchNormForward, columnSums, movingAverage } from '../backends/kernels/batchnorm-kernels';
+import { type BatchNormOps, webgpuBatchNorm } from '../backends/kernels/batchnorm-kernels';
+import { wasmBatchNorm, wasmBatchNormApplies } from '../backends/wasm/batchnorm';
 
 interface BatchNormInternals {
   axis: number;
@@ -49,17 +53,16 @@ export function batchNormTraining(
   gamma: tf.Tensor,
   beta: tf.Tensor,
   epsilon: number,
+  ops: BatchNormOps,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
+  const n = x.size / x.shape[x.rank - 1]!;
   let mean: tf.Tensor | null = null;
   let variance: tf.Tensor | null = null;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    // Batch statistics (biased variance, two passes) and the normalisation: our WGSL programs.
-    const [m] = columnSums('sum', { x: xi }, n) as [tf.Tensor];
-    const [v] = columnSums('sqdev', { x: xi, m }, n) as [tf.Tensor];
-    const value = batchNormForward(xi, m, v, g, b, epsilon);
+    // Batch statistics (biased variance, two passes) and the normalisation.
+    const [m, v] = ops.moments(xi);
+    const value = ops.normalize(xi, m, v, g, b, epsilon);
     mean = tf.keep(m);
     variance = tf.keep(v);
     save([xi, m, v, g]);
@@ -69,8 +72,8 @@ export function batchNormTraining(
         const [xs, ms, vs, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const d = dy as tf.Tensor;
         // dbeta = sum(dy), dgamma = sum(dy * (x - mean)) * rstd: one pass over dy and x.
-        const [dbeta, dgamma] = columnSums('dotdev', { dy: d, x: xs, m: ms, v: vs, eps: epsilon }, 1) as [tf.Tensor, tf.Tensor];
-        const dx = batchNormDx(d, xs, ms, vs, gm, dbeta, dgamma, n, epsilon);
+        const [dbeta, dgamma] = ops.backwardSums(d, xs, ms, vs, epsilon);
+        const dx = ops.inputGrad(d, xs, ms, vs, gm, dbeta, dgamma, n, epsilon);
         return [dx, dgamma, dbeta];
       },
     };
@@ -81,17 +84,14 @@ export function batchNormTraining(
 
 let originalCall: CallFn | null = null;
 
-/** Whether the fused training path applies to this layer and input now. */
-function fusedApplies(layer: BatchNormInternals, x: tf.Tensor): boolean {
-  return (
-    tf.getBackend() === 'webgpu' &&
-    ourKernelsRequested() &&
-    layer.center &&
-    layer.scale &&
-    (layer.axis === -1 || layer.axis === x.rank - 1) &&
-    x.rank >= 2 &&
-    x.dtype === 'float32'
-  );
+/** The fused training path's implementation for this layer and input now, or null where it does not apply. */
+function fusedOps(layer: BatchNormInternals, x: tf.Tensor): BatchNormOps | null {
+  const applies = layer.center && layer.scale && (layer.axis === -1 || layer.axis === x.rank - 1) && x.rank >= 2 && x.dtype === 'float32';
+  if (!applies) return null;
+  const backend = tf.getBackend();
+  if (backend === 'webgpu') return ourKernelsRequested() ? webgpuBatchNorm : null;
+  if (backend === 'wasm') return wasmBatchNormApplies(x) ? wasmBatchNorm : null;
+  return null;
 }
 
 /**
@@ -106,16 +106,17 @@ export function installFusedBatchNorm(): boolean {
   proto.call = function (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) {
     const layer = this as BatchNormInternals;
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    if (!(kwargs?.training === true) || !fusedApplies(layer, x)) return original.call(this, inputs, kwargs);
+    const ops = kwargs?.training === true ? fusedOps(layer, x) : null;
+    if (!ops) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
-      const { y, mean, variance } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon);
+      const { y, mean, variance } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops);
       // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
       const decay = 1 - layer.momentum;
       for (const [variable, batch] of [
         [layer.movingMean, mean],
         [layer.movingVariance, variance],
       ] as const) {
-        variable.write(movingAverage(variable.read(), batch, decay));
+        variable.write(ops.movingAverage(variable.read(), batch, decay));
       }
       tf.dispose([mean, variance]);
       return y;

@@ -228,3 +228,35 @@ export function movingAverage(value: Tensor, batch: Tensor, decay: number): Tens
   );
   return run(program, [value, batch], [f32(decay)]);
 }
+
+/**
+ * Batch normalisation's training pass, as ../../models/batchnorm.ts uses it: one implementation per
+ * backend (these WGSL programs; ../wasm/batchnorm.ts on WebAssembly), over x viewed as [R, C] with C
+ * its last axis and per-channel vectors of C. The caller owns every returned tensor.
+ */
+export interface BatchNormOps {
+  /** The batch mean and biased variance per channel. */
+  moments(x: Tensor): [Tensor, Tensor];
+  /** (x - m) * inverseSqrt(v + eps) * gamma + beta. */
+  normalize(x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor;
+  /** [dbeta, dgamma] = [sum(dy), sum(dy * (x - m)) * inverseSqrt(v + eps)]. */
+  backwardSums(dy: Tensor, x: Tensor, m: Tensor, v: Tensor, eps: number): [Tensor, Tensor];
+  /** The closed-form input gradient (`batchNormDx`); n = R. */
+  inputGrad(dy: Tensor, x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, dbeta: Tensor, dgamma: Tensor, n: number, eps: number): Tensor;
+  /** value - (value - batch) * decay (tfjs-layers' moving average). */
+  movingAverage(value: Tensor, batch: Tensor, decay: number): Tensor;
+}
+
+/** The WGSL programs above as BatchNormOps. */
+export const webgpuBatchNorm: BatchNormOps = {
+  moments(x) {
+    const rows = x.size / x.shape[x.rank - 1]!;
+    const [m] = columnSums('sum', { x }, rows) as [Tensor];
+    const [v] = columnSums('sqdev', { x, m }, rows) as [Tensor];
+    return [m, v];
+  },
+  normalize: batchNormForward,
+  backwardSums: (dy, x, m, v, eps) => columnSums('dotdev', { dy, x, m, v, eps }, 1) as [Tensor, Tensor],
+  inputGrad: batchNormDx,
+  movingAverage,
+};

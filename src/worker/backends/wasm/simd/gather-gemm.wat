@@ -30,8 +30,9 @@
 ;; zero-padded copy), `sumPartials` (the slices' partial results added in order) and `addRowVector`
 ;; (a convolution's bias added to every output pixel); and, for the rest of a training step (these
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
-;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts); and
-;; `transposeBlock` (the input gradient's phase filters).
+;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts);
+;; `transposeBlock` (the input gradient's phase filters); and batch norm's training pass, `bnMoments`,
+;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts).
 (module
   MEMORY
   (func (export "gatherGemm")
@@ -368,4 +369,207 @@
             (br $rs)))
         (local.set $cb (local.get $cEnd))
         (br $colBlocks))))
+
+;; Batch normalisation's training pass (../batchnorm.ts) over x viewed as [rows, cols], the channel
+;; its last axis (cols a multiple of 16), with the arithmetic of the WebGPU programs
+;; (../../kernels/batchnorm-kernels.ts). The column sums walk 16 columns down all rows, adding in row
+;; order; the element-wise passes go through the rows in order with each column's coefficients
+;; computed once into `coef` (scratch). All run on the calling thread.
+;;
+;; bnMoments: mean = sum(x) / n and variance = sum((x - mean)^2) / n (biased; a second pass).
+  (func (export "bnMoments")
+    (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32) (param $n f32)
+    (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $vn v128) (local $d v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vn (f32x4.splat (local.get $n)))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
+      (local.set $j (i32.const 0))
+      (loop $groups
+        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
+        (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
+        (local.set $p (i32.add (local.get $x) (local.get $j)))
+        (local.set $r (i32.const 0))
+        (loop $sums
+          (local.set $s0 (f32x4.add (local.get $s0) (v128.load offset=0 (local.get $p))))
+          (local.set $s1 (f32x4.add (local.get $s1) (v128.load offset=16 (local.get $p))))
+          (local.set $s2 (f32x4.add (local.get $s2) (v128.load offset=32 (local.get $p))))
+          (local.set $s3 (f32x4.add (local.get $s3) (v128.load offset=48 (local.get $p))))
+          (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $sums (i32.lt_u (local.get $r) (local.get $rows))))
+        (local.set $m0 (f32x4.div (local.get $s0) (local.get $vn)))
+        (local.set $m1 (f32x4.div (local.get $s1) (local.get $vn)))
+        (local.set $m2 (f32x4.div (local.get $s2) (local.get $vn)))
+        (local.set $m3 (f32x4.div (local.get $s3) (local.get $vn)))
+        (local.set $p (i32.add (local.get $mean) (local.get $j)))
+        (v128.store offset=0 (local.get $p) (local.get $m0))
+        (v128.store offset=16 (local.get $p) (local.get $m1))
+        (v128.store offset=32 (local.get $p) (local.get $m2))
+        (v128.store offset=48 (local.get $p) (local.get $m3))
+        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
+        (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
+        (local.set $p (i32.add (local.get $x) (local.get $j)))
+        (local.set $r (i32.const 0))
+        (loop $devs
+          (local.set $d (f32x4.sub (v128.load offset=0 (local.get $p)) (local.get $m0)))
+          (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=16 (local.get $p)) (local.get $m1)))
+          (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=32 (local.get $p)) (local.get $m2)))
+          (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=48 (local.get $p)) (local.get $m3)))
+          (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $devs (i32.lt_u (local.get $r) (local.get $rows))))
+        (local.set $p (i32.add (local.get $variance) (local.get $j)))
+        (v128.store offset=0 (local.get $p) (f32x4.div (local.get $s0) (local.get $vn)))
+        (v128.store offset=16 (local.get $p) (f32x4.div (local.get $s1) (local.get $vn)))
+        (v128.store offset=32 (local.get $p) (f32x4.div (local.get $s2) (local.get $vn)))
+        (v128.store offset=48 (local.get $p) (f32x4.div (local.get $s3) (local.get $vn)))
+        (local.set $j (i32.add (local.get $j) (i32.const 64)))
+        (br_if $groups (i32.lt_u (local.get $j) (local.get $rowBytes))))))
+;; bnBackwardSums: dbeta = sum(dy); dgamma = sum(dy * (x - mean)) * (1 / sqrt(variance + eps)).
+  (func (export "bnBackwardSums")
+    (param $dy i32) (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
+    (param $eps f32) (param $dbeta i32) (param $dgamma i32)
+    (local $j i32) (local $r i32) (local $p i32) (local $q i32) (local $rowBytes i32) (local $g v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $cols)))
+      (local.set $j (i32.const 0))
+      (loop $groups
+        (local.set $p (i32.add (local.get $mean) (local.get $j)))
+        (local.set $m0 (v128.load offset=0 (local.get $p)))
+        (local.set $m1 (v128.load offset=16 (local.get $p)))
+        (local.set $m2 (v128.load offset=32 (local.get $p)))
+        (local.set $m3 (v128.load offset=48 (local.get $p)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
+        (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
+        (local.set $t0 (local.get $s0)) (local.set $t1 (local.get $s0))
+        (local.set $t2 (local.get $s0)) (local.set $t3 (local.get $s0))
+        (local.set $p (i32.add (local.get $dy) (local.get $j)))
+        (local.set $q (i32.add (local.get $x) (local.get $j)))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (br_if $rowsDone (i32.eqz (local.get $rows)))
+          (loop $rs
+            (local.set $g (v128.load offset=0 (local.get $p)))
+            (local.set $s0 (f32x4.add (local.get $s0) (local.get $g)))
+            (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $g) (f32x4.sub (v128.load offset=0 (local.get $q)) (local.get $m0)))))
+            (local.set $g (v128.load offset=16 (local.get $p)))
+            (local.set $s1 (f32x4.add (local.get $s1) (local.get $g)))
+            (local.set $t1 (f32x4.add (local.get $t1) (f32x4.mul (local.get $g) (f32x4.sub (v128.load offset=16 (local.get $q)) (local.get $m1)))))
+            (local.set $g (v128.load offset=32 (local.get $p)))
+            (local.set $s2 (f32x4.add (local.get $s2) (local.get $g)))
+            (local.set $t2 (f32x4.add (local.get $t2) (f32x4.mul (local.get $g) (f32x4.sub (v128.load offset=32 (local.get $q)) (local.get $m2)))))
+            (local.set $g (v128.load offset=48 (local.get $p)))
+            (local.set $s3 (f32x4.add (local.get $s3) (local.get $g)))
+            (local.set $t3 (f32x4.add (local.get $t3) (f32x4.mul (local.get $g) (f32x4.sub (v128.load offset=48 (local.get $q)) (local.get $m3)))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $q (i32.add (local.get $q) (local.get $rowBytes)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $rs (i32.lt_u (local.get $r) (local.get $rows)))))
+        (local.set $p (i32.add (local.get $dbeta) (local.get $j)))
+        (v128.store offset=0 (local.get $p) (local.get $s0))
+        (v128.store offset=16 (local.get $p) (local.get $s1))
+        (v128.store offset=32 (local.get $p) (local.get $s2))
+        (v128.store offset=48 (local.get $p) (local.get $s3))
+        (local.set $p (i32.add (local.get $dgamma) (local.get $j)))
+        (local.set $q (i32.add (local.get $variance) (local.get $j)))
+        (local.set $g (f32x4.splat (local.get $eps)))
+        (v128.store offset=0 (local.get $p) (f32x4.mul (local.get $t0)
+          (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (f32x4.add (v128.load offset=0 (local.get $q)) (local.get $g))))))
+        (v128.store offset=16 (local.get $p) (f32x4.mul (local.get $t1)
+          (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (f32x4.add (v128.load offset=16 (local.get $q)) (local.get $g))))))
+        (v128.store offset=32 (local.get $p) (f32x4.mul (local.get $t2)
+          (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (f32x4.add (v128.load offset=32 (local.get $q)) (local.get $g))))))
+        (v128.store offset=48 (local.get $p) (f32x4.mul (local.get $t3)
+          (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (f32x4.add (v128.load offset=48 (local.get $q)) (local.get $g))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 64)))
+        (br_if $groups (i32.lt_u (local.get $j) (local.get $rowBytes))))))
+;; bnNormalize: y = ((x - mean) * rstd) * gamma + beta, rstd = 1 / sqrt(variance + eps) (into coef:
+;; cols floats).
+  (func (export "bnNormalize")
+    (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
+    (param $gamma i32) (param $beta i32) (param $eps f32) (param $coef i32) (param $y i32)
+    (local $c i32) (local $o i32) (local $end i32) (local $rowBytes i32) (local $ve v128)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $end (i32.mul (local.get $rows) (local.get $rowBytes)))
+    (local.set $ve (f32x4.splat (local.get $eps)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $coefs
+        (v128.store (i32.add (local.get $coef) (local.get $c))
+          (f32x4.div (f32x4.splat (f32.const 1))
+            (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (local.get $ve)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))
+      (local.set $o (i32.const 0))
+      (local.set $c (i32.const 0))
+      (loop $values
+        (v128.store (i32.add (local.get $y) (local.get $o))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.mul
+                (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+                (v128.load (i32.add (local.get $coef) (local.get $c))))
+              (v128.load (i32.add (local.get $gamma) (local.get $c))))
+            (v128.load (i32.add (local.get $beta) (local.get $c)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (if (i32.eq (local.get $c) (local.get $rowBytes)) (then (local.set $c (i32.const 0))))
+        (br_if $values (i32.lt_u (local.get $o) (local.get $end))))))
+;; bnInputGrad: with rstd = 1 / sqrt(variance + eps) and xhat = (x - mean) * rstd,
+;;   dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * rstd)
+;; (coef: 4 * cols floats, each column's rstd, dbeta / n, dgamma / n and gamma * rstd).
+  (func (export "bnInputGrad")
+    (param $dy i32) (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
+    (param $gamma i32) (param $dbeta i32) (param $dgamma i32) (param $n f32) (param $eps f32)
+    (param $coef i32) (param $dx i32)
+    (local $c i32) (local $o i32) (local $end i32) (local $rowBytes i32) (local $vn v128) (local $r v128)
+    (local $pr i32) (local $pa i32) (local $pb i32) (local $ps i32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $end (i32.mul (local.get $rows) (local.get $rowBytes)))
+    (local.set $vn (f32x4.splat (local.get $n)))
+    (local.set $pr (local.get $coef))
+    (local.set $pa (i32.add (local.get $pr) (local.get $rowBytes)))
+    (local.set $pb (i32.add (local.get $pa) (local.get $rowBytes)))
+    (local.set $ps (i32.add (local.get $pb) (local.get $rowBytes)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $end)))
+      (local.set $c (i32.const 0))
+      (loop $coefs
+        (local.set $r (f32x4.div (f32x4.splat (f32.const 1))
+          (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (f32x4.splat (local.get $eps))))))
+        (v128.store (i32.add (local.get $pr) (local.get $c)) (local.get $r))
+        (v128.store (i32.add (local.get $pa) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dbeta) (local.get $c))) (local.get $vn)))
+        (v128.store (i32.add (local.get $pb) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dgamma) (local.get $c))) (local.get $vn)))
+        (v128.store (i32.add (local.get $ps) (local.get $c)) (f32x4.mul (v128.load (i32.add (local.get $gamma) (local.get $c))) (local.get $r)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))
+      (local.set $o (i32.const 0))
+      (local.set $c (i32.const 0))
+      (loop $values
+        (v128.store (i32.add (local.get $dx) (local.get $o))
+          (f32x4.mul
+            (f32x4.sub
+              (f32x4.sub (v128.load (i32.add (local.get $dy) (local.get $o))) (v128.load (i32.add (local.get $pa) (local.get $c))))
+              (f32x4.mul
+                (f32x4.mul
+                  (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+                  (v128.load (i32.add (local.get $pr) (local.get $c))))
+                (v128.load (i32.add (local.get $pb) (local.get $c)))))
+            (v128.load (i32.add (local.get $ps) (local.get $c)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (if (i32.eq (local.get $c) (local.get $rowBytes)) (then (local.set $c (i32.const 0))))
+        (br_if $values (i32.lt_u (local.get $o) (local.get $end))))))
 )
