@@ -38,7 +38,7 @@ import { conv2dKernel, fusedConv2dKernel } from './conv2d';
 import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
 import { leakyReluKernel } from './leaky-relu';
-import { batchMatMulKernel } from './matmul';
+import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
 import { meanKernel, sumKernel } from './reduce';
 import { disposeKernelThreads } from './simd/kernel-threads';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
@@ -65,6 +65,7 @@ const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.K
   ['Sum', sumKernel],
   ['Mean', meanKernel],
   ['BatchMatMul', batchMatMulKernel],
+  ['_FusedMatMul', fusedMatMulKernel],
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();

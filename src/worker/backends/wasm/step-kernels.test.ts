@@ -1,6 +1,6 @@
 /**
  * The rest of a training step on WebAssembly: Sum and Mean over leading axes (./reduce.ts),
- * BatchMatMul with a transposed operand (./matmul.ts) and the fused Adam (../kernels/adam.ts), each
+ * BatchMatMul and the dense layer's _FusedMatMul (./matmul.ts) and the fused Adam (../kernels/adam.ts), each
  * against what tfjs computes without it: the same bits where the operations are the same (Sum, Mean,
  * Adam), within float32 rounding where the order of a sum changes (BatchMatMul). Its own file: the
  * tfjs backend is process-wide.
@@ -12,6 +12,7 @@ import { Prng } from '../../training/rng';
 import { adamTwins, randomArray } from '../kernels/test-support';
 import { createAdam } from '../kernels/adam';
 import { leadingAxes } from './reduce';
+import { type GemmPlan, gemmPlan } from './matmul';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -112,46 +113,78 @@ function matmulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: nu
   return out;
 }
 
+/** The largest error relative to 1 + |want|. */
+function worstError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+  return worst;
+}
+
 function transposeValues(v: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(v.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c]!;
   return out;
 }
 
-describe('BatchMatMul with a transposed operand (wasm)', () => {
-  const cases: Array<{ m: number; k: number; n: number; tA: boolean; tB: boolean; rank3: boolean }> = [
-    { m: 16, k: 100, n: 64, tA: true, tB: false, rank3: true }, // a dense layer's weight gradient
-    { m: 16, k: 64, n: 100, tA: false, tB: true, rank3: true }, // its input gradient
-    { m: 7, k: 5, n: 3, tA: true, tB: true, rank3: false },
-    { m: 1, k: 9, n: 13, tA: false, tB: true, rank3: false },
+describe('BatchMatMul and the dense layer (wasm)', () => {
+  const cases: Array<{ m: number; k: number; n: number; tA: boolean; tB: boolean; rank3: boolean; plan: GemmPlan | null }> = [
+    { m: 16, k: 100, n: 8192, tA: false, tB: false, rank3: true, plan: 'transposed' }, // DCGAN's first generator layer (more rows transposed)
+    { m: 100, k: 16, n: 64, tA: true, tB: false, rank3: true, plan: 'direct' }, // its weight gradient x^T dy
+    { m: 16, k: 64, n: 100, tA: false, tB: true, rank3: true, plan: 'transposed' }, // its input gradient dy W^T
+    { m: 6, k: 12, n: 32, tA: true, tB: true, rank3: false, plan: 'direct' },
+    { m: 32, k: 12, n: 16, tA: false, tB: false, rank3: false, plan: 'direct' }, // both apply: more rows directly
+    { m: 32, k: 20, n: 12, tA: true, tB: true, rank3: false, plan: 'transposed' },
+    { m: 32, k: 9, n: 8, tA: true, tB: false, rank3: false, plan: 'transposed' }, // k odd: A read where it lies
+    { m: 16, k: 64, n: 100, tA: false, tB: false, rank3: false, plan: 'transposed' },
+    { m: 16, k: 8, n: 1, tA: false, tB: true, rank3: true, plan: null }, // a critic's last layer: XNNPACK after a transpose
+    { m: 7, k: 5, n: 3, tA: true, tB: true, rank3: false, plan: null },
+    { m: 1, k: 9, n: 13, tA: false, tB: true, rank3: false, plan: null },
   ];
   for (const c of cases) {
-    it(`computes [${c.m}x${c.k}] x [${c.k}x${c.n}] with transposeA ${c.tA}, transposeB ${c.tB} (rank ${c.rank3 ? 3 : 2})`, async () => {
+    it(`computes [${c.m}x${c.k}] x [${c.k}x${c.n}] with transposeA ${c.tA}, transposeB ${c.tB} (rank ${c.rank3 ? 3 : 2}; ${c.plan ?? "the backend's kernel"})`, async () => {
       const aVals = randomArray(c.m * c.k, rng);
       const bVals = randomArray(c.k * c.n, rng);
       const lead = c.rank3 ? [1] : [];
       const a = tf.tensor(c.tA ? transposeValues(aVals, c.m, c.k) : aVals, [...lead, ...(c.tA ? [c.k, c.m] : [c.m, c.k])]);
       const b = tf.tensor(c.tB ? transposeValues(bVals, c.k, c.n) : bVals, [...lead, ...(c.tB ? [c.n, c.k] : [c.k, c.n])]);
-      const aPlain = tf.tensor(aVals, [...lead, c.m, c.k]);
-      const bPlain = tf.tensor(bVals, [...lead, c.k, c.n]);
+      expect(gemmPlan(a, b, { transposeA: c.tA, transposeB: c.tB })).toBe(c.plan);
       const before = tf.memory().numTensors;
       const dataBefore = tf.backend().numDataIds();
       const out = tf.matMul(a, b, c.tA, c.tB);
-      expect(tf.backend().numDataIds()).toBe(dataBefore + 1); // the transposed copies are freed
+      expect(tf.backend().numDataIds()).toBe(dataBefore + 1); // the scratch and transposed copies are freed
       expect(out.shape).toEqual([...lead, c.m, c.n]);
-      const got = await out.data();
       const want = matmulRef(aVals, bVals, c.m, c.k, c.n);
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
-      expect(worst).toBeLessThan(1e-5);
-      // The same as the product of the operands transposed beforehand (XNNPACK's path both ways).
-      const plain = tf.matMul(aPlain, bPlain);
-      expect(Array.from(got)).toEqual(Array.from(await plain.data()));
-      out.dispose();
-      expect(tf.memory().numTensors).toBe(before + 1); // `plain` only
-      tf.dispose([a, b, aPlain, bPlain, plain]);
+      expect(worstError(await out.data(), want)).toBeLessThan(1e-5);
+      // A dense layer: the product and its bias in one kernel.
+      const bias = tf.tensor1d(randomArray(c.n, rng));
+      const fused = tf.fused.matMul({ a, b, transposeA: c.tA, transposeB: c.tB, bias });
+      const biasVals = await bias.data();
+      expect(worstError(await fused.data(), want.map((v, i) => v + biasVals[i % c.n]!))).toBeLessThan(1e-5);
+      tf.dispose([out, bias, fused]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([a, b]);
     });
   }
+
+  it('gives a dense layer its gradients (both operands and the bias) and leaks nothing', async () => {
+    const x = tf.tensor2d(randomArray(16 * 20, rng), [16, 20]);
+    const w = tf.tensor2d(randomArray(20 * 32, rng), [20, 32]);
+    const bias = tf.tensor1d(randomArray(32, rng));
+    const dy = tf.tensor2d(randomArray(16 * 32, rng), [16, 32]);
+    const before = tf.memory().numTensors;
+    const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+      tf.sum(tf.mul(tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi }), dy)),
+    )([x, w, bias]);
+    const [xv, wv, dyv] = (await Promise.all([x.data(), w.data(), dy.data()])) as [Float32Array, Float32Array, Float32Array];
+    expect(worstError(await dx!.data(), matmulRef(dyv, transposeValues(wv, 20, 32), 16, 32, 20))).toBeLessThan(1e-5);
+    expect(worstError(await dw!.data(), matmulRef(transposeValues(xv, 16, 20), dyv, 20, 16, 32))).toBeLessThan(1e-5);
+    const dbWant = new Float64Array(32);
+    dyv.forEach((v, i) => (dbWant[i % 32] = dbWant[i % 32]! + v));
+    expect(worstError(await db!.data(), dbWant)).toBeLessThan(1e-5);
+    tf.dispose([dx!, dw!, db!]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, bias, dy]);
+  });
 });
 
 describe('fused Adam (wasm)', () => {
