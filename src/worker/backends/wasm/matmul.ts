@@ -12,9 +12,11 @@
  * op(A) is read where A lies whether transposed or not, and its right operand as [K, N] rows:
  *  - 'direct' (N a multiple of 16, M even): C = op(A) op(B), with B copied transposed first
  *    (./simd transposeBlock) when transposeB;
- *  - 'transposed' (M a multiple of 16, N a multiple of 4): C^T = op(B)^T op(A)^T on the kernel (A
- *    copied transposed when not transposeA), then C^T transposed into C: dy W^T of a dense layer
- *    with few inputs, and its forward pass at batch 16 (more rows for the threads to share).
+ *  - 'transposed' (M a multiple of 16, N a multiple of 4 or 1): C^T = op(B)^T op(A)^T on the kernel
+ *    (A copied transposed when not transposeA), then C^T transposed into C: dy W^T of a dense layer
+ *    with few inputs, its forward pass at batch 16 (more rows for the threads to share), and a
+ *    critic's last layer (one output) and its gradients.
+ * A vector needs no copy to be read transposed.
  * DCGAN's first generator layer at batch 16, 2 threads, ms, before (tf.profile of a training step) /
  * after (best of 29 calls): forward 5.6-9.3 / 0.73-0.77, x^T dy 1.7-1.8 /
  * 0.80-0.84, dy W^T 7.1-9.0 / 0.38-0.45.
@@ -59,14 +61,23 @@ function sizes(a: tf.TensorInfo, b: tf.TensorInfo, { transposeA, transposeB }: M
 
 export type GemmPlan = 'direct' | 'transposed';
 
+/**
+ * Whether a stored [r, c] matrix must be copied to be read transposed as rows: a vector ([1, c] or
+ * [r, 1]) lies in memory as its transpose does. Copies are made 4 x 4 at a time.
+ */
+function copyToTranspose(r: number, c: number): boolean | null {
+  if (r === 1 || c === 1) return false;
+  return r % 4 === 0 && c % 4 === 0 ? true : null;
+}
+
 /** How our kernel computes this product, or null where it does not (the backend's path then). */
 export function gemmPlan(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs): GemmPlan | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !single(a) || !single(b)) return null;
   const { m, n, k } = sizes(a, b, attrs);
   if (k === 0 || (k !== (attrs.transposeB ? b.shape.at(-1) : b.shape.at(-2)))) return null; // the backend reports a mismatch
-  // The copies transposed in the heap take multiples of 4.
-  const direct = n % 16 === 0 && m % 2 === 0 && m > 0 && (!attrs.transposeB || k % 4 === 0);
-  const transposed = m % 16 === 0 && n % 4 === 0 && n > 0 && (attrs.transposeA || k % 4 === 0);
+  const direct = n % 16 === 0 && m % 2 === 0 && m > 0 && (!attrs.transposeB || copyToTranspose(n, k) !== null);
+  // C^T [n, m] is transposed into C at the end (a copy when n is 1: a critic's last layer).
+  const transposed = m % 16 === 0 && n > 0 && copyToTranspose(n, m) !== null && (attrs.transposeA || copyToTranspose(m, k) !== null);
   // Where both apply, the one with more output rows on the kernel: its rows are what the threads
   // share (a dense layer's forward pass at batch 16 is one slice of 16 rows directly, 1.6 ms on 2
   // threads; transposed, 8,192 rows, 0.75 ms with both transposes).
@@ -80,41 +91,47 @@ function byGatherGemm(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs, pl
   const { transposeA, transposeB } = attrs;
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = heap.backend.makeOutput([...outer, m, n], 'float32');
-  // On the kernel: rows x cols = left [rows, k] right [k, cols]; 'transposed' computes C^T.
+  // On the kernel: rows x cols = left [rows, k] right [k, cols]; 'transposed' computes C^T into
+  // scratch. The kernel adds two rows at a time: C^T of one row (n = 1) gets a copy of it.
   const [rows, cols] = plan === 'direct' ? [m, n] : [n, m];
-  // Scratch: the right operand transposed where it must be, the result before its transpose, the tables.
-  const copyRight = plan === 'direct' ? transposeB : !transposeA;
-  const scratch = heap.backend.makeOutput([(copyRight ? k * cols : 0) + (plan === 'transposed' ? m * n : 0) + k + rows], 'float32');
+  const rowsPad = rows + (rows % 2); // odd only for n = 1 (direct needs m even)
+  // The right operand [k, cols] as rows: op(B) directly, op(A)^T transposed; stored as [sr, sc], read
+  // transposed where `flip`.
+  const [rightStored, flip, sr, sc] = plan === 'direct' ? [b, transposeB, n, k] : [a, !transposeA, m, k];
+  const copyRight = flip && copyToTranspose(sr, sc) === true;
+  const viaProduct = plan === 'transposed';
+  // Scratch: the right operand's copy, the product before its transpose, the tables.
+  const scratch = heap.backend.makeOutput([(copyRight ? k * cols : 0) + (viaProduct ? rowsPad * cols : 0) + k + rowsPad], 'float32');
   try {
-    const base = heap.at(scratch);
-    const right = base;
+    const right = heap.at(scratch);
     const product = right + (copyRight ? 4 * k * cols : 0);
-    const table = product + (plan === 'transposed' ? 4 * m * n : 0);
+    const table = product + (viaProduct ? 4 * rowsPad * cols : 0);
     const rowOff = table + 4 * k;
     const { helpers } = heap.kernels;
-    // The left operand L [rows, k], read at table[kk] + rowOff[r]; element (r, kk) of stored X
-    // [R, C] lies at X + 4 * (r * C + kk), or of a stored X^T at X + 4 * (kk * R + r).
-    let leftAt: number, leftStoredT: boolean, rightAt: number;
-    if (plan === 'direct') {
-      [leftAt, leftStoredT] = [heap.at(a), transposeA];
-      if (transposeB) helpers.transposeBlock(heap.at(b), right, n, k); // B [n, k] -> [k, n]
-      rightAt = transposeB ? right : heap.at(b);
-    } else {
-      // left = op(B)^T [n, k]: B itself when transposeB, else B [k, n] read transposed.
-      [leftAt, leftStoredT] = [heap.at(b), !transposeB];
-      if (!transposeA) helpers.transposeBlock(heap.at(a), right, m, k); // A [m, k] -> [k, m]
-      rightAt = transposeA ? heap.at(a) : right;
-    }
+    if (copyRight) helpers.transposeBlock(heap.at(rightStored), right, sr, sc); // [sr, sc] -> [sc, sr] = [k, cols]
+    const rightAt = copyRight ? right : heap.at(rightStored);
+    // The left operand L [rows, k] (op(A); or op(B)^T: B itself when transposeB, else B read
+    // transposed), read at table[kk] + rowOff[r]: element (r, kk) of a stored X [rows, k] lies at
+    // X + 4 * (r * k + kk), of a stored X^T [k, rows] at X + 4 * (kk * rows + r).
+    const [leftAt, leftStoredT] = plan === 'direct' ? [heap.at(a), transposeA] : [heap.at(b), !transposeB];
     const i32 = new Int32Array(heap.memory.buffer);
     for (let kk = 0; kk < k; kk++) i32[table / 4 + kk] = leftAt + 4 * (leftStoredT ? kk * rows : kk);
-    for (let r = 0; r < rows; r++) i32[rowOff / 4 + r] = 4 * (leftStoredT ? r : r * k);
-    const result = plan === 'direct' ? heap.at(out) : product;
-    const sliceRows = heap.kernels.rowSlice(rows);
+    for (let r = 0; r < rowsPad; r++) {
+      const row = Math.min(r, rows - 1);
+      i32[rowOff / 4 + r] = 4 * (leftStoredT ? row : row * k);
+    }
+    const sliceRows = heap.kernels.rowSlice(rowsPad);
     heap.kernels.gatherGemm({
-      table, b: rightAt, mOff: rowOff, m: rows, co: cols, kCount: k,
-      split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: result, partialBytes: 0, chunkRows: CHUNK_ROWS,
+      table, b: rightAt, mOff: rowOff, m: rowsPad, co: cols, kCount: k,
+      split: 'm', sliceRows, slices: Math.ceil(rowsPad / sliceRows), out: viaProduct ? product : heap.at(out), partialBytes: 0, chunkRows: CHUNK_ROWS,
     });
-    if (plan === 'transposed') helpers.transposeBlock(product, heap.at(out), n, m); // C^T [n, m] -> C [m, n]
+    if (plan === 'transposed' && copyToTranspose(n, m)) {
+      helpers.transposeBlock(product, heap.at(out), n, m); // C^T [n, m] -> C [m, n]
+    } else if (viaProduct) {
+      // C^T [1, m] lies as C [m, 1] does (its padding row dropped).
+      const f32 = new Float32Array(heap.memory.buffer);
+      f32.copyWithin(heap.at(out) / 4, product / 4, product / 4 + m * n);
+    }
     return out;
   } catch (e) {
     heap.backend.disposeData(out.dataId);
@@ -166,6 +183,17 @@ export function batchMatMulKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** out [m, n] += bias [n] on every row: in the heap 4 columns at a time, else (one output: a critic's last layer) here. */
+function addBias(heap: Heap, out: tf.TensorInfo, bias: tf.TensorInfo, m: number, n: number): void {
+  if (n % 4 === 0) {
+    heap.kernels.helpers.addRowVector(heap.at(out), m, heap.at(bias), n);
+    return;
+  }
+  const f32 = new Float32Array(heap.memory.buffer);
+  const [o, v] = [heap.at(out) / 4, heap.at(bias) / 4];
+  for (let i = 0; i < m * n; i++) f32[o + i] = f32[o + i]! + f32[v + (i % n)]!;
+}
+
 /**
  * _FusedMatMul (tfjs-layers' Dense: the product and its bias) for 'wasm': ours and then the bias, where
  * ours applies, the activation is linear and the bias (if any) is a vector of N; else the backend's
@@ -182,7 +210,7 @@ export function fusedMatMulKernel(original: tf.KernelFunc): tf.KernelFunc {
     const biasFits = !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n);
     if (!heap || !plan || !a || !b || !biasFits) return transposedFirst(args, original) ?? original(args);
     const out = byGatherGemm(a, b, attrs, plan, heap);
-    if (bias) heap.kernels.helpers.addRowVector(heap.at(out), sizes(a, b, attrs).m, heap.at(bias), n);
+    if (bias) addBias(heap, out, bias, sizes(a, b, attrs).m, n);
     return out;
   };
 }

@@ -136,7 +136,13 @@ describe('BatchMatMul and the dense layer (wasm)', () => {
     { m: 32, k: 20, n: 12, tA: true, tB: true, rank3: false, plan: 'transposed' },
     { m: 32, k: 9, n: 8, tA: true, tB: false, rank3: false, plan: 'transposed' }, // k odd: A read where it lies
     { m: 16, k: 64, n: 100, tA: false, tB: false, rank3: false, plan: 'transposed' },
-    { m: 16, k: 8, n: 1, tA: false, tB: true, rank3: true, plan: null }, // a critic's last layer: XNNPACK after a transpose
+    { m: 16, k: 64, n: 1, tA: false, tB: false, rank3: true, plan: 'transposed' }, // a critic's last layer (one output)
+    { m: 16, k: 1, n: 64, tA: false, tB: true, rank3: true, plan: 'transposed' }, // its input gradient dy W^T (vectors: no copies)
+    { m: 32, k: 1, n: 16, tA: false, tB: true, rank3: false, plan: 'direct' }, // B a vector read transposed where it lies
+    { m: 64, k: 16, n: 1, tA: true, tB: false, rank3: true, plan: 'transposed' }, // its weight gradient x^T dy
+    { m: 16, k: 8, n: 1, tA: false, tB: true, rank3: false, plan: 'transposed' },
+    { m: 16, k: 6, n: 1, tA: false, tB: false, rank3: false, plan: null }, // A [16, 6] not copied transposed: XNNPACK
+    { m: 16, k: 6, n: 2, tA: true, tB: true, rank3: false, plan: null }, // XNNPACK after a transpose
     { m: 7, k: 5, n: 3, tA: true, tB: true, rank3: false, plan: null },
     { m: 1, k: 9, n: 13, tA: false, tB: true, rank3: false, plan: null },
   ];
