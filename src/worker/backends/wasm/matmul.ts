@@ -3,9 +3,8 @@
  *
  * 4.22 runs XNNPACK's fully connected operator only when neither operand is transposed, and packs its
  * B operand again for every new B tensor, that is for every new weight at every training step:
- * DCGAN's first generator layer (latent 100 -> 8,192) at batch 16 took 5.6-9.3 ms forward, where its
- * 26 million multiply-adds take well under 1 ms. With transposeA or transposeB it falls back to a
- * plain scalar loop (x^T dy 26.7 ms, dy W^T 11.1 ms on the build machine).
+ * DCGAN's first generator layer (latent 100 -> 8,192) at batch 16 took 5.6-9.3 ms forward for 13
+ * million multiply-adds. With transposeA or transposeB it falls back to a plain scalar loop.
  *
  * So, where the shapes suit it, our gather-GEMM (./simd/gather-gemm.wat) computes C [M, N] =
  * op(A) op(B) straight from the heap: it reads its left operand through two tables of addresses, so
@@ -16,16 +15,16 @@
  *    (A copied transposed when not transposeA), then C^T transposed into C: dy W^T of a dense layer
  *    with few inputs, its forward pass at batch 16 (more rows for the threads to share), and a
  *    critic's last layer (one output) and its gradients.
- * A vector needs no copy to be read transposed.
- * DCGAN's first generator layer at batch 16, 2 threads, ms, before (tf.profile of a training step) /
- * after (best of 29 calls): forward 5.6-9.3 / 0.73-0.77, x^T dy 1.7-1.8 /
- * 0.80-0.84, dy W^T 7.1-9.0 / 0.38-0.45.
- * Each output value sums over k in order (the same bits on any number of threads; not XNNPACK's
- * order, so the results differ from the backend's in the last bits). Anything else (batched
- * products, other dtypes, other shapes) goes as before: a transposed operand (batch 1) is transposed
- * by the backend's Transpose kernel and XNNPACK's fast path runs; the rest is the backend's own.
- * (That also mends 4.22's _FusedMatMul, which adds the bias to the wrong elements when an operand is
- * transposed.)
+ * A vector needs no copy to be read transposed. Each output value sums over k in order (the same bits
+ * on any number of threads; not XNNPACK's order, so the results differ from the backend's in the last
+ * bits). DCGAN's first generator layer at batch 16, 2 threads, ms, before (tf.profile of a training
+ * step) / after (best of 29 calls): forward 5.6-9.3 / 0.73-0.77, x^T dy 1.7-1.8 / 0.80-0.84, dy W^T
+ * 7.1-9.0 / 0.38-0.45.
+ *
+ * Anything else (batched products, other dtypes, other shapes) goes as before: a transposed operand
+ * (batch 1) is transposed by the backend's Transpose kernel and XNNPACK's fast path runs (which also
+ * mends 4.22's _FusedMatMul: it adds the bias to the wrong elements when an operand is transposed);
+ * the rest is the backend's own.
  */
 import { tf } from '../tf';
 import { type Heap, activeHeap } from './heap';
