@@ -28,7 +28,7 @@
  * bit-identical with and without (tested).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { exactAlpha, leakyFactor } from './wasm/leaky-relu';
+import { exactAlpha, leakyFactor, leakyMulInHeap } from './wasm/leaky-relu';
 import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable } from './kernels/leaky-relu-grad';
 
 /* ---------------------------------------------------------------------------------------------
@@ -40,8 +40,12 @@ function leakyMask(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
   // One WebGPU program instead of Greater, Multiply and Select (./kernels/leaky-relu-grad).
   if (lazy && leakyReluGradOnDeviceAvailable(dy, x)) return leakyReluGradOnDevice(dy, x, alpha);
   const a = exactAlpha(alpha);
-  // tfjs-backend-wasm's Greater and Select are scalar loops; Step and Multiply are fast (./wasm/leaky-relu).
-  if (tf.getBackend() === 'wasm' && a !== null && x.dtype === 'float32') return tf.mul(dy, leakyFactor(x, a));
+  if (tf.getBackend() === 'wasm' && a !== null && x.dtype === 'float32') {
+    // Inside the custom op (lazy): one pass in the heap, off the tape. Otherwise on the tape:
+    // tfjs-backend-wasm's Greater and Select are scalar loops; Step and Multiply are fast (./wasm/leaky-relu).
+    const inHeap = lazy ? leakyMulInHeap(dy, x, a) : null;
+    return inHeap ? tf.engine().makeTensorFromTensorInfo(inHeap) : tf.mul(dy, leakyFactor(x, a));
+  }
   return tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha));
 }
 

@@ -19,6 +19,7 @@ import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSiz
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
+import { exactAlpha, leakyFactor, leakyMulInHeap } from './leaky-relu';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 /** x: the conv input's NHWC shape; k: kernel; co: output channels. */
@@ -400,6 +401,37 @@ describe('WebAssembly backend', () => {
       expect(ours[2]).toEqual(ref[2]);
     }
     await tf.setBackend('wasm');
+  });
+
+  it('computes LeakyReLU and its gradient in one pass in the heap with the bits of the factor form, special values and odd sizes included', async () => {
+    await tf.setBackend('wasm');
+    const special = [NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
+    for (const n of [11, 4099]) {
+      const rng = new Prng(n);
+      const xv = randomArray(n, rng);
+      xv.set(special);
+      const x = tf.tensor1d(xv);
+      const dy = tf.tensor1d(randomArray(n, rng));
+      for (const alpha of [0.2, 0.01]) {
+        const a = exactAlpha(alpha)!;
+        const before = tf.backend().numDataIds();
+        const pairs: Array<[tf.Tensor, tf.Tensor]> = [
+          [tf.engine().makeTensorFromTensorInfo(leakyMulInHeap(x, x, a)!), tf.tidy(() => tf.mul(x, leakyFactor(x, a)))],
+          [tf.engine().makeTensorFromTensorInfo(leakyMulInHeap(dy, x, a)!), tf.tidy(() => tf.mul(dy, leakyFactor(x, a)))],
+        ];
+        for (const [ours, factorForm] of pairs) {
+          // The same bits (every NaN alike: which NaN a product keeps is the processor's).
+          const bits = async (t: tf.Tensor) => {
+            const v = (await t.data()) as Float32Array;
+            return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length), (b, i) => (Number.isNaN(v[i]!) ? 'nan' : b));
+          };
+          expect(await bits(ours)).toEqual(await bits(factorForm));
+        }
+        tf.dispose(pairs.flat());
+        expect(tf.backend().numDataIds()).toBe(before);
+      }
+      tf.dispose([x, dy]);
+    }
   });
 
   it.each(['dcgan', 'cwgan-gp'] as const)('trains %s reproducibly on wasm (its threads included): the same seed gives the same losses, to the bit', async (family) => {

@@ -32,7 +32,8 @@
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
 ;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts);
 ;; `transposeBlock` (the input gradient's phase filters); and batch norm's training pass, `bnMoments`,
-;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts).
+;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts); and `leakyMul` (LeakyReLU and
+;; its gradient, ../leaky-relu.ts).
 (module
   MEMORY
   (func (export "gatherGemm")
@@ -572,4 +573,42 @@
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
         (if (i32.eq (local.get $c) (local.get $rowBytes)) (then (local.set $c (i32.const 0))))
         (br_if $values (i32.lt_u (local.get $o) (local.get $end))))))
+
+;; out[i] = src[i] * f(x[i]) for i in [0, n), f = 1 where x > 0, alpha where x <= 0, NaN where x is
+;; NaN: LeakyReLU (src = x) and its gradient (src = dy) in one pass, bit for bit what ../leaky-relu.ts's
+;; factor form step(x) * (1 - alpha) + alpha gives for an alpha it accepts (that factor is exactly 1
+;; or alpha, and tfjs-backend-wasm's Step gives NaN for NaN).
+  (func (export "leakyMul")
+    (param $src i32) (param $x i32) (param $n i32) (param $alpha f32) (param $out i32)
+    (local $o i32) (local $end i32) (local $xv v128) (local $va v128) (local $one v128) (local $nan v128)
+    (local $zero v128) (local $xs f32)
+    (local.set $va (f32x4.splat (local.get $alpha)))
+    (local.set $one (f32x4.splat (f32.const 1)))
+    (local.set $nan (f32x4.splat (f32.const nan)))
+    (local.set $zero (v128.const i32x4 0 0 0 0))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $xv (v128.load (i32.add (local.get $x) (local.get $o))))
+        (v128.store (i32.add (local.get $out) (local.get $o))
+          (f32x4.mul (v128.load (i32.add (local.get $src) (local.get $o)))
+            (v128.bitselect (local.get $one)
+              (v128.bitselect (local.get $va) (local.get $nan) (f32x4.le (local.get $xv) (local.get $zero)))
+              (f32x4.gt (local.get $xv) (local.get $zero)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $vec)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $oneDone
+      (loop $one
+        (br_if $oneDone (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $xs (f32.load (i32.add (local.get $x) (local.get $o))))
+        (f32.store (i32.add (local.get $out) (local.get $o))
+          (f32.mul (f32.load (i32.add (local.get $src) (local.get $o)))
+            (select (f32.const 1)
+              (select (local.get $alpha) (f32.const nan) (f32.le (local.get $xs) (f32.const 0)))
+              (f32.gt (local.get $xs) (f32.const 0)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $one))))
 )
