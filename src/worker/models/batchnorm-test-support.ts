@@ -74,3 +74,10 @@ export async function compareWithTfjsLayers(shape: number[], tol: Tolerances): P
   tf.dispose([x, w, ...start, theirs.y, ours.y, ...theirs.grads, ...ours.grads, ...theirs.moving, ...ours.moving]);
   return { theirs: theirs.kernels, ours: ours.kernels };
 }
+
+/** compareWithTfjsLayers at the tolerances both backends meet, and ours running fewer kernels. */
+export async function expectFusedMatches(shape: number[]): Promise<void> {
+  const kernels = await compareWithTfjsLayers(shape, { y: 1e-5, grads: 1e-4, moving: 1e-5 });
+  expect(kernels.ours).toBeLessThan(kernels.theirs);
+  console.log(`kernels for three training calls and two backward passes: tfjs-layers ${kernels.theirs}, ours ${kernels.ours}`);
+}
