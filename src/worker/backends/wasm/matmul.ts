@@ -73,10 +73,11 @@ function copyToTranspose(r: number, c: number): boolean | null {
 export function gemmPlan(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs): GemmPlan | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !single(a) || !single(b)) return null;
   const { m, n, k } = sizes(a, b, attrs);
-  if (k === 0 || (k !== (attrs.transposeB ? b.shape.at(-1) : b.shape.at(-2)))) return null; // the backend reports a mismatch
-  const direct = n % 16 === 0 && m % 2 === 0 && m > 0 && (!attrs.transposeB || copyToTranspose(n, k) !== null);
+  // Empty products are the backend's (the kernel computes at least one block); so is a mismatch (it reports it).
+  if (m === 0 || n === 0 || k === 0 || k !== (attrs.transposeB ? b.shape.at(-1) : b.shape.at(-2))) return null;
+  const direct = n % 16 === 0 && m % 2 === 0 && (!attrs.transposeB || copyToTranspose(n, k) !== null);
   // C^T [n, m] is transposed into C at the end (a copy when n is 1: a critic's last layer).
-  const transposed = m % 16 === 0 && n > 0 && copyToTranspose(n, m) !== null && (attrs.transposeA || copyToTranspose(m, k) !== null);
+  const transposed = m % 16 === 0 && copyToTranspose(n, m) !== null && (attrs.transposeA || copyToTranspose(m, k) !== null);
   // Where both apply, the one with more output rows on the kernel: its rows are what the threads
   // share (a dense layer's forward pass at batch 16 is one slice of 16 rows directly, 1.6 ms on 2
   // threads; transposed, 8,192 rows, 0.75 ms with both transposes).

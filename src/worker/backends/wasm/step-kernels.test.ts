@@ -143,6 +143,8 @@ describe('BatchMatMul and the dense layer (wasm)', () => {
     { m: 16, k: 8, n: 1, tA: false, tB: true, rank3: false, plan: 'transposed' },
     { m: 16, k: 6, n: 1, tA: false, tB: false, rank3: false, plan: null }, // A [16, 6] not copied transposed: XNNPACK
     { m: 16, k: 6, n: 2, tA: true, tB: true, rank3: false, plan: null }, // XNNPACK after a transpose
+    { m: 0, k: 4, n: 16, tA: false, tB: false, rank3: false, plan: null }, // empty: the backend's
+    { m: 16, k: 4, n: 0, tA: false, tB: false, rank3: false, plan: null },
     { m: 7, k: 5, n: 3, tA: true, tB: true, rank3: false, plan: null },
     { m: 1, k: 9, n: 13, tA: false, tB: true, rank3: false, plan: null },
   ];
