@@ -108,6 +108,36 @@ describe('batch norm helpers (wasm)', () => {
   });
 });
 
+describe('FusedBatchNorm with given statistics (wasm)', () => {
+  // Ours (channels a multiple of 16, every vector given) and the backend's own (24 channels; no scale).
+  it.each([
+    [[4, 5, 3, 32], true, true],
+    [[2, 3, 3, 24], true, false],
+    [[4, 5, 3, 32], false, false],
+  ])('normalises [%j] with the given statistics (scale given: %s; ours: %s)', async (shape, withScale, ours) => {
+    const rng = new Prng(shape[3]!);
+    const C = shape[3]!;
+    const xv = randomArray(shape.reduce((a, b) => a * b, 1), rng);
+    const [mv, gv, bv] = [randomArray(C, rng), randomArray(C, rng), randomArray(C, rng)];
+    const vv = Float32Array.from(randomArray(C, rng), (v) => v * v + 0.5);
+    const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+    const [m, v, g, b] = [mv, vv, gv, bv].map((a) => tf.tensor1d(a));
+    const before = backendBuffers();
+    const y = tf.batchNorm(x, m!, v!, b!, withScale ? g! : undefined, 1e-3);
+    const want = Float64Array.from(xv, (a, i) => ((a - mv[i % C]!) / Math.sqrt(vv[i % C]! + 1e-3)) * (withScale ? gv[i % C]! : 1) + bv[i % C]!);
+    expectClose('normalised', await y.data(), want, 8);
+    if (ours) {
+      // The same pass as the training path's normalisation, to the bit.
+      const same = wasmBatchNorm.normalize(x, m!, v!, g!, b!, 1e-3);
+      expect(Array.from(await y.data())).toEqual(Array.from(await same.data()));
+      same.dispose();
+    }
+    y.dispose();
+    expect(backendBuffers()).toBe(before); // the scratch freed
+    tf.dispose([x, m!, v!, g!, b!]);
+  });
+});
+
 describe('fused training batch norm (wasm)', () => {
   // One 16-channel group; several groups and many rows; the rows of a [16, 16, 16, 128] DCGAN layer.
   it.each([

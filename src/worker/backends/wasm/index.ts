@@ -39,6 +39,7 @@ import { gatherV2Kernel } from './gather';
 import { identityKernel } from './identity';
 import { leakyReluKernel } from './leaky-relu';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul';
+import { fusedBatchNormKernel } from './batchnorm';
 import { meanKernel, sumKernel } from './reduce';
 import { disposeKernelThreads } from './simd/kernel-threads';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
@@ -66,6 +67,7 @@ const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.K
   ['Mean', meanKernel],
   ['BatchMatMul', batchMatMulKernel],
   ['_FusedMatMul', fusedMatMulKernel],
+  ['FusedBatchNorm', fusedBatchNormKernel],
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();
