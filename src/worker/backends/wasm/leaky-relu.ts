@@ -44,7 +44,7 @@ export function leakyMulInHeap(src: tf.TensorInfo, x: tf.TensorInfo, alpha: numb
   return out;
 }
 
-/** The LeakyRelu kernel for 'wasm': the factor form when exact, else the backend's own kernel. */
+/** The LeakyRelu kernel for 'wasm': the factor form's bits in one pass when exact, else the backend's own kernel. */
 export function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.Tensor;

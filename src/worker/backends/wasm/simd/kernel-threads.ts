@@ -95,13 +95,13 @@ export interface HeapHelpers {
   bnBackwardSums(dy: number, x: number, rows: number, cols: number, mean: number, variance: number, eps: number, dbeta: number, dgamma: number): void;
   /** y = (x - mean) / sqrt(variance + eps) * gamma + beta (coef: cols floats of scratch). */
   bnNormalize(x: number, rows: number, cols: number, mean: number, variance: number, gamma: number, beta: number, eps: number, coef: number, y: number): void;
-  /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
-  leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
   /** The closed-form input gradient (coef: 4 * cols floats of scratch; the formula in the .wat). */
   bnInputGrad(
     dy: number, x: number, rows: number, cols: number, mean: number, variance: number, gamma: number,
     dbeta: number, dgamma: number, n: number, eps: number, coef: number, dx: number,
   ): void;
+  /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
+  leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
 }
 
 /**
