@@ -6,22 +6,15 @@
  * best of the timed batches).
  *
  *   npx tsx bench/generate.bench.ts [--model dcgan|cwgan-gp] [--resolution 64] [--batch 32]
- *     [--count 256] [--warmup 2] [--backend wasm]
+ *     [--count 256] [--warmup 2] [--backend wasm] [--classes 8]
  */
-import { arg, benchTrainer, runBench } from './support';
-import { initBackend, type BackendChoice } from '../src/worker/backends';
+import { arg, runBench, trainerFromArgs } from './support';
 import { tf } from '../src/worker/backends/tf';
-import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
-  const model = arg('model', 'dcgan') as ModelFamily;
-  const resolution = Number(arg('resolution', '64')) as Resolution;
-  const batch = Number(arg('batch', '32'));
+  const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 64, batch: 32, backend: 'wasm', cwganClasses: 8 });
   const count = Number(arg('count', '256'));
   const warmup = Number(arg('warmup', '2'));
-  const backend = await initBackend(arg('backend', 'wasm') as BackendChoice);
-  const classes = model === 'cwgan-gp' ? 8 : 1;
-  const trainer = benchTrainer(model, resolution, batch, classes);
   await trainer.generate(0, warmup * batch, 7, { batchSize: batch });
 
   const t0 = performance.now();

@@ -9,23 +9,16 @@
  * as the fused Adam).
  *
  *   npx tsx bench/profile-step.bench.ts --model dcgan|cwgan-gp --resolution 64 --batch 256 \
- *     [--backend webgpu] [--steps 5] [--warmup 3] [--top 25]
+ *     [--backend webgpu] [--classes 8] [--steps 5] [--warmup 3] [--top 25]
  */
-import { arg, benchTrainer, runBench } from './support';
-import { initBackend, type BackendChoice } from '../src/worker/backends';
+import { arg, runBench, trainerFromArgs } from './support';
 import { tf } from '../src/worker/backends/tf';
-import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
-  const model = arg('model', 'dcgan') as ModelFamily;
-  const resolution = Number(arg('resolution', '64')) as Resolution;
-  const batch = Number(arg('batch', '64'));
+  const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 64, batch: 64, backend: 'webgpu', cwganClasses: 8 });
   const steps = Number(arg('steps', '5'));
   const warmup = Number(arg('warmup', '3'));
   const top = Number(arg('top', '25'));
-  const classes = model === 'cwgan-gp' ? 8 : 1;
-  const backend = await initBackend(arg('backend', 'webgpu') as BackendChoice);
-  const trainer = benchTrainer(model, resolution, batch, classes);
   // As in bench/train.bench.ts: read back every 4th warm-up step and the last (the dispatch cache settles).
   for (let i = 0; i < warmup; i++) await trainer.step({ forceRead: i % 4 === 3 || i === warmup - 1 });
   const t0 = performance.now();

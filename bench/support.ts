@@ -1,5 +1,6 @@
 /** What the benchmarks share (not shipped code): flags, the exit convention, a benchmark trainer. */
 import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
+import { initBackend, type BackendChoice, type BackendInfo } from '../src/worker/backends';
 import { createTrainer, type Trainer } from '../src/worker/training/trainer';
 import { datasetFromPixels } from '../src/worker/training/dataset';
 import { Prng } from '../src/worker/training/rng';
@@ -72,4 +73,17 @@ export const LAYERS_64: ConvLayer[] = [
 export function convLayerFlop(layer: ConvLayer, batch: number): number {
   const [h, w, ci] = layer.input;
   return 2 * batch * Math.ceil(h / layer.stride) * Math.ceil(w / layer.stride) * layer.co * layer.k * layer.k * ci;
+}
+
+/**
+ * The training benchmarks' common flags (--model, --resolution, --batch, --classes for the cWGAN-GP,
+ * --backend) with each benchmark's defaults; starts the backend and builds benchTrainer.
+ */
+export async function trainerFromArgs(defaults: { resolution: Resolution; batch: number; backend: BackendChoice; cwganClasses: number }) {
+  const model = arg('model', 'dcgan') as ModelFamily;
+  const resolution = Number(arg('resolution', String(defaults.resolution))) as Resolution;
+  const batch = Number(arg('batch', String(defaults.batch)));
+  const classes = Number(arg('classes', model === 'cwgan-gp' ? String(defaults.cwganClasses) : '1'));
+  const backend: BackendInfo = await initBackend(arg('backend', defaults.backend) as BackendChoice);
+  return { model, resolution, batch, classes, backend, trainer: benchTrainer(model, resolution, batch, classes) };
 }

@@ -10,24 +10,17 @@
  * Data: random uint8 images (one batch worth, like the PyTorch reference's fixed random batch),
  * uploaded each step as the trainer does with real data.
  */
-import { arg, benchTrainer, runBench } from './support';
-import { fastDispatchStats, initBackend, type BackendChoice } from '../src/worker/backends';
+import { arg, runBench, trainerFromArgs } from './support';
+import { fastDispatchStats } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { lazyGradientsOn } from '../src/worker/backends/gradients';
-import type { ModelFamily, Resolution } from '../src/worker/models/config';
 
 async function main(): Promise<void> {
-  const model = (arg('model', 'dcgan') as ModelFamily);
-  const resolution = Number(arg('resolution', '32')) as Resolution;
-  const batch = Number(arg('batch', '16'));
-  const backendChoice = arg('backend', 'auto') as BackendChoice;
+  const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 32, batch: 16, backend: 'auto', cwganClasses: 2 });
   const steps = Number(arg('steps', '10'));
   const warmup = Number(arg('warmup', '2'));
-  const classes = Number(arg('classes', model === 'cwgan-gp' ? '2' : '1'));
   const json = process.argv.includes('--json');
 
-  const backend = await initBackend(backendChoice);
-  const trainer = benchTrainer(model, resolution, batch, classes);
   const config = trainer.config;
   const log = (msg: string) => {
     if (!json) console.error(msg);
