@@ -1,8 +1,8 @@
 /**
  * Batch normalisation's training pass on WebAssembly (issue 5), for ../../models/batchnorm.ts: the
  * same closed form as the WebGPU programs (../kernels/batchnorm-kernels.ts), each pass one call of a
- * SIMD helper in the heap (./simd/gather-gemm.wat: bnMoments, bnNormalize, bnBackwardSums,
- * bnInputGrad).
+ * SIMD helper in the heap (./simd/gather-gemm.wat: sumLeading for the mean, as ./reduce.ts's Mean;
+ * bnVariance, bnNormalize, bnBackwardSums, bnInputGrad).
  *
  * tfjs-layers' BatchNormalization computes tf.moments and tf.batchNorm and lets autodiff go back
  * through both: on this backend dozens of kernels per layer and step, most of them single-threaded
@@ -57,7 +57,9 @@ export const wasmBatchNorm: BatchNormOps = {
     const { rows, cols } = dims(x);
     const m = uninitialised<tf.Rank.R1>(heap, [cols]);
     const v = uninitialised<tf.Rank.R1>(heap, [cols]);
-    heap.kernels.helpers.bnMoments(heap.at(x), rows, cols, heap.at(m), heap.at(v), rows);
+    const { helpers } = heap.kernels;
+    helpers.sumLeading(heap.at(x), rows, cols, heap.at(m), rows);
+    helpers.bnVariance(heap.at(x), rows, cols, heap.at(m), heap.at(v), rows);
     return [m, v];
   },
 

@@ -31,7 +31,7 @@
 ;; (a convolution's bias added to every output pixel); and, for the rest of a training step (these
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
 ;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts);
-;; `transposeBlock` (the input gradient's phase filters); and batch norm's training pass, `bnMoments`,
+;; `transposeBlock` (the input gradient's phase filters); and batch norm's training pass, `bnVariance`,
 ;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts); and `leakyMul` (LeakyReLU and
 ;; its gradient, ../leaky-relu.ts).
 (module
@@ -373,12 +373,12 @@
 
 ;; Batch normalisation's training pass (../batchnorm.ts) over x viewed as [rows, cols], the channel
 ;; its last axis (cols a multiple of 16), with the arithmetic of the WebGPU programs
-;; (../../kernels/batchnorm-kernels.ts). The column sums walk 16 columns down all rows, adding in row
+;; (../../kernels/batchnorm-kernels.ts); its mean is `sumLeading`'s. The column sums walk 16 columns down all rows, adding in row
 ;; order; the element-wise passes go through the rows in order with each column's coefficients
 ;; computed once into `coef` (scratch). All run on the calling thread.
 ;;
-;; bnMoments: mean = sum(x) / n and variance = sum((x - mean)^2) / n (biased; a second pass).
-  (func (export "bnMoments")
+;; bnVariance: variance = sum((x - mean)^2) / n (biased; the mean from `sumLeading` first).
+  (func (export "bnVariance")
     (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32) (param $n f32)
     (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $vn v128) (local $d v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
@@ -389,27 +389,11 @@
       (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
       (local.set $j (i32.const 0))
       (loop $groups
-        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
-        (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
-        (local.set $p (i32.add (local.get $x) (local.get $j)))
-        (local.set $r (i32.const 0))
-        (loop $sums
-          (local.set $s0 (f32x4.add (local.get $s0) (v128.load offset=0 (local.get $p))))
-          (local.set $s1 (f32x4.add (local.get $s1) (v128.load offset=16 (local.get $p))))
-          (local.set $s2 (f32x4.add (local.get $s2) (v128.load offset=32 (local.get $p))))
-          (local.set $s3 (f32x4.add (local.get $s3) (v128.load offset=48 (local.get $p))))
-          (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br_if $sums (i32.lt_u (local.get $r) (local.get $rows))))
-        (local.set $m0 (f32x4.div (local.get $s0) (local.get $vn)))
-        (local.set $m1 (f32x4.div (local.get $s1) (local.get $vn)))
-        (local.set $m2 (f32x4.div (local.get $s2) (local.get $vn)))
-        (local.set $m3 (f32x4.div (local.get $s3) (local.get $vn)))
         (local.set $p (i32.add (local.get $mean) (local.get $j)))
-        (v128.store offset=0 (local.get $p) (local.get $m0))
-        (v128.store offset=16 (local.get $p) (local.get $m1))
-        (v128.store offset=32 (local.get $p) (local.get $m2))
-        (v128.store offset=48 (local.get $p) (local.get $m3))
+        (local.set $m0 (v128.load offset=0 (local.get $p)))
+        (local.set $m1 (v128.load offset=16 (local.get $p)))
+        (local.set $m2 (v128.load offset=32 (local.get $p)))
+        (local.set $m3 (v128.load offset=48 (local.get $p)))
         (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (local.get $s0))
         (local.set $s2 (local.get $s0)) (local.set $s3 (local.get $s0))
         (local.set $p (i32.add (local.get $x) (local.get $j)))

@@ -89,8 +89,8 @@ export interface HeapHelpers {
   ): void;
   /** dst [cols, rows] = src [rows, cols] transposed (rows and cols multiples of 4). */
   transposeBlock(src: number, dst: number, rows: number, cols: number): void;
-  /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the batch mean and biased variance. */
-  bnMoments(x: number, rows: number, cols: number, mean: number, variance: number, n: number): void;
+  /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the biased variance about `mean`. */
+  bnVariance(x: number, rows: number, cols: number, mean: number, variance: number, n: number): void;
   /** dbeta = sum(dy), dgamma = sum(dy * (x - mean)) / sqrt(variance + eps), per column. */
   bnBackwardSums(dy: number, x: number, rows: number, cols: number, mean: number, variance: number, eps: number, dbeta: number, dgamma: number): void;
   /** y = (x - mean) / sqrt(variance + eps) * gamma + beta (coef: cols floats of scratch). */
