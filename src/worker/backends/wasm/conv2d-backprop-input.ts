@@ -4,8 +4,8 @@
  * step (e.g. 118 ms for dy [16,8,8,128] -> dx [16,16,16,64], k4 s2, where the forward conv2d
  * through XNNPACK takes 13 ms). This one splits dx by stride phase, so that no multiply-add is spent
  * on the zeros a transposed convolution inserts, in one of two ways (`chooseInputGradMethod`):
- *  - 'subPixel': ONE XNNPACK conv2d with all s*s phases in its output channels, then a JavaScript
- *    loop that interleaves the phases and crops (below);
+ *  - 'subPixel': ONE conv2d with all s*s phases in its output channels, then one pass that
+ *    interleaves the phases and crops (below);
  *  - 'phases': one conv2d per phase, each exactly its phase's rows and columns (`byPhases`);
  *  - 'phasesInHeap': the same sums by our gather-GEMM, each phase written straight into dx
  *    (`byPhasesInHeap`; WebAssembly, Ci a multiple of 16).
@@ -21,7 +21,7 @@
  * g_r[j] = w[(M-1-j)*s + r] (zero past KH: when s does not divide KH, some taps are zeros). All s*s
  * phases (rows x columns) go into the output channels of one filter G [M, M, Co, s*s*Ci]; the conv
  * gives Z [N, Q, Q', s*s*Ci] with Z[q, q', (rh, rw, ci)] = dx at (q*s + rh - pT, q'*s + rw - pL);
- * dx is read out of Z by one loop. Dilations are 1, as for tfjs-core's Conv2DBackpropInput. Ops run
+ * dx is read out of Z by one pass (in the heap on WebAssembly, else a JavaScript loop). Dilations are 1, as for tfjs-core's Conv2DBackpropInput. Ops run
  * inside the kernel are not taped (engine kernelDepth > 0).
  */
 import { tf } from '../tf';
@@ -89,10 +89,14 @@ function geometry(
  * 'subPixel' (see the top of the file): one convolution for all phases. Its result Z has
  * Q = ceil((H + pT) / s) rows, so with pT > 0 it computes up to a row and a column that the crop
  * drops: (Q / (H / s))^2 more multiply-adds, 1.13x on a 32x32 dx, 1.56x on an 8x8 one. Z is
- * interleaved and cropped into dx by one JavaScript loop (wasm 4.22's 6-D Transpose and strided
- * Slice took about 2.4 ms of D1's 3.8 ms). On the WebAssembly backend Z's channels are padded with
- * zero filters to a multiple of 16 where that at most doubles them (RGB at stride 2: 12 -> 16), so
- * that our forward kernel computes it (./conv2d.ts; XNNPACK's took 2.5x as long on the RGB layer).
+ * interleaved and cropped into dx in one pass (wasm 4.22's 6-D Transpose and strided Slice took
+ * about 2.4 ms of D1's 3.8 ms). On the WebAssembly backend Z's channels are padded with zero filters
+ * to a multiple of 16 where that at most doubles them (RGB at stride 2: 12 -> 16), so that our
+ * forward kernel computes it (./conv2d.ts; XNNPACK's took 2.5x as long on the RGB layer), and the
+ * pass is the heap's `interleavePhases` (./simd/gather-gemm.wat), writing dx where it will stay: the
+ * JavaScript loop it replaced, with Z copied out of the heap and dx into it, took about 1.8 ms of
+ * DCGAN-64 G4's 3.8-4.6 ms at batch 16 (now 2.3 ms, of which the convolution 1.9-2.0; medians of
+ * 200 calls, build machine). Elsewhere a JavaScript loop over Z's values.
  */
 function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
   const { n, h, ci, oh, ow, sh, sw } = g;
@@ -111,6 +115,13 @@ function bySubPixel(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
     [[0, 0], [mh - 1, Math.max(0, qh - oh)], [mw - 1, Math.max(0, qw - ow)], [0, 0]],
   ); // [N, >= Q, >= Q', outCh]: Z[q, q', (rh, rw, ci)] = dx at (q*sh + rh - pT, q'*sw + rw - pL)
   const [, zh, zw, zc] = z.shape;
+  const heap = activeHeap();
+  if (heap) {
+    // In the heap: no copy of Z out of it, no dx built in JavaScript and copied in.
+    const dx = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
+    heap.kernels.helpers.interleavePhases(heap.at(z), zh, zw, zc, heap.at(dx), n, h, g.w, ci, sh, sw, g.padTop, g.padLeft);
+    return dx;
+  }
   const zv = z.dataSync() as Float32Array;
   const dx = new Float32Array(n * h * g.w * ci);
   let to = 0;

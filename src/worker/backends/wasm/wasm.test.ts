@@ -168,6 +168,12 @@ describe('WebAssembly backend', () => {
       expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(1e-5);
       got.dispose();
     }
+    // On another backend (no heap) 'subPixel' reads dx out of its result in JavaScript.
+    await tf.setBackend('cpu');
+    const js = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, 'subPixel'));
+    expect(maxRel((await js.data()) as Float32Array, iRef), 'subPixel on the CPU backend').toBeLessThan(1e-5);
+    js.dispose();
+    await tf.setBackend('wasm');
     // Nothing else is left once the input gradient's cached filters are dropped.
     clearInputGradFilterCache();
     expect(tf.memory().numTensors).toBe(before);

@@ -31,7 +31,8 @@
 ;; (a convolution's bias added to every output pixel); and, for the rest of a training step (these
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
 ;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts);
-;; `transposeBlock` (the input gradient's phase filters); and batch norm's training pass, `bnVariance`,
+;; `transposeBlock` (the input gradient's phase filters) and `interleavePhases` (its sub-pixel result
+;; into dx); and batch norm's training pass, `bnVariance`,
 ;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts); and `leakyMul` (LeakyReLU and
 ;; its gradient, ../leaky-relu.ts).
 (module
@@ -595,4 +596,59 @@
               (f32.gt (local.get $xs) (f32.const 0)))))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $one))))
+;; The input gradient's sub-pixel result Z [n, zh, zw, zc] interleaved into dx [n, h, w, ci]
+;; (../conv2d-backprop-input.ts, bySubPixel): dx pixel (img, ih, iw) is ci floats of Z's pixel
+;; (img, (ih + padTop) / sh, (iw + padLeft) / sw) from channel ((ih + padTop) % sh * sw + (iw + padLeft) % sw) * ci;
+;; the rows and columns of Z past dx are dropped (the crop). Copied as 32-bit words: the same bits.
+  (func (export "interleavePhases")
+    (param $z i32) (param $zh i32) (param $zw i32) (param $zc i32)
+    (param $dx i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32)
+    (param $sh i32) (param $sw i32) (param $padTop i32) (param $padLeft i32)
+    (local $img i32) (local $ih i32) (local $iw i32) (local $t i32) (local $row i32)
+    (local $qw i32) (local $rw i32) (local $src i32) (local $c i32) (local $bytes i32)
+    (local $zPixel i32) (local $qw0 i32) (local $rw0 i32)
+    (local.set $bytes (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $zPixel (i32.shl (local.get $zc) (i32.const 2)))
+    (local.set $qw0 (i32.div_u (local.get $padLeft) (local.get $sw)))
+    (local.set $rw0 (i32.rem_u (local.get $padLeft) (local.get $sw)))
+    (local.set $img (i32.const 0))
+    (block $imgsDone
+      (loop $imgs
+        (br_if $imgsDone (i32.ge_u (local.get $img) (local.get $n)))
+        (local.set $ih (i32.const 0))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $ih) (local.get $h)))
+            (local.set $t (i32.add (local.get $ih) (local.get $padTop)))
+            ;; Z's row (img, t / sh), at the channels of row phase t % sh
+            (local.set $row (i32.add (local.get $z)
+              (i32.add
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $img) (local.get $zh)) (i32.div_u (local.get $t) (local.get $sh))) (local.get $zw)) (local.get $zPixel))
+                (i32.mul (i32.mul (i32.rem_u (local.get $t) (local.get $sh)) (local.get $sw)) (local.get $bytes)))))
+            (local.set $qw (local.get $qw0))
+            (local.set $rw (local.get $rw0))
+            (local.set $iw (i32.const 0))
+            (block $colsDone
+              (loop $cols
+                (br_if $colsDone (i32.ge_u (local.get $iw) (local.get $w)))
+                (local.set $src (i32.add (local.get $row)
+                  (i32.add (i32.mul (local.get $qw) (local.get $zPixel)) (i32.mul (local.get $rw) (local.get $bytes)))))
+                (local.set $c (i32.const 0))
+                (block $copied
+                  (loop $copy
+                    (br_if $copied (i32.ge_u (local.get $c) (local.get $bytes)))
+                    (i32.store (i32.add (local.get $dx) (local.get $c)) (i32.load (i32.add (local.get $src) (local.get $c))))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $copy)))
+                (local.set $dx (i32.add (local.get $dx) (local.get $bytes)))
+                (local.set $rw (i32.add (local.get $rw) (i32.const 1)))
+                (if (i32.eq (local.get $rw) (local.get $sw))
+                  (then (local.set $rw (i32.const 0)) (local.set $qw (i32.add (local.get $qw) (i32.const 1)))))
+                (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                (br $cols)))
+            (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+            (br $rows)))
+        (local.set $img (i32.add (local.get $img) (i32.const 1)))
+        (br $imgs)))
+  )
 )

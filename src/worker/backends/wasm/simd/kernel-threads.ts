@@ -102,6 +102,11 @@ export interface HeapHelpers {
   ): void;
   /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
   leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
+  /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
+  interleavePhases(
+    z: number, zh: number, zw: number, zc: number, dx: number, n: number, h: number, w: number, ci: number,
+    sh: number, sw: number, padTop: number, padLeft: number,
+  ): void;
 }
 
 /**
