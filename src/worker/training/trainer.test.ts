@@ -15,6 +15,7 @@ import { prngFor } from './rng';
 import { datasetFromPixels, loadDataset, type Dataset } from './dataset';
 import { hashSeed, Prng } from './rng';
 import { DeviceOutOfMemoryError, isOutOfMemory, withOomCheck } from './errors';
+import { imagesToPngs } from './images';
 
 let tmp: string;
 
@@ -233,6 +234,17 @@ describe('images', () => {
     expect([meta.width, meta.height, meta.channels]).toEqual([32, 32, 3]);
     await expect(t.generate(5, 1, 1)).rejects.toThrow(/not one this model/);
     t.dispose();
+  });
+
+  it('imagesToPngs encodes a batch at once and keeps its order', async () => {
+    // Image i is one grey level, -1 + i / 4 (pixels round(127.5 * i / 4)), 5x5 RGB.
+    const n = 9;
+    const images = tf.tidy(() => tf.sub(tf.mul(tf.add(tf.reshape(tf.range(0, n), [n, 1, 1, 1]), tf.zeros([n, 5, 5, 3])), 0.25), 1)) as tf.Tensor4D;
+    const pngs = await imagesToPngs(images);
+    images.dispose();
+    expect(pngs).toHaveLength(n);
+    const firstPixels = await Promise.all(pngs.map(async (png) => Array.from((await sharp(png).raw().toBuffer()).subarray(0, 3))));
+    expect(firstPixels).toEqual(Array.from({ length: n }, (_, i) => Array(3).fill(Math.round((127.5 * i) / 4))));
   });
 });
 
