@@ -21,7 +21,7 @@ export async function pngFromPixels(pixels: Uint8Array, width: number, height: n
 /**
  * One PNG per image, in order. Encoded all at once: sharp encodes on libuv's thread pool, so the
  * images of a batch are compressed in parallel (a batch of 32 64x64 images on the 2-core build
- * machine: 32-33 ms one after another, 19 ms at once).
+ * machine: 31-33 ms one after another, 19 ms at once).
  */
 export async function imagesToPngs(images: tf.Tensor4D): Promise<Buffer[]> {
   const [n, r, , c] = images.shape;
