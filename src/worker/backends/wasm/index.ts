@@ -24,6 +24,8 @@
  *                         4.22 transposes first: ./reduce.ts
  *   BatchMatMul           wrapped: a transposed operand is transposed first, so that XNNPACK's fast
  *                         path runs (4.22 loops in scalar code): ./matmul.ts
+ *   Tanh                  wrapped: 4.22's is a scalar loop over tanhf; ours one SIMD pass, within
+ *                         2 ulp of tanh: ./tanh.ts
  * Threads: tfjs does not start its multi-threaded build under Node; ./threads.ts does, with one
  * thread per logical processor (at most 8), and falls back to tfjs's single-threaded start when it
  * cannot (GAN_AUGMENT_WASM_THREADS=1 asks for that).
@@ -43,6 +45,7 @@ import { fusedBatchNormKernel } from './batchnorm';
 import { meanKernel, sumKernel } from './reduce';
 import { disposeKernelThreads } from './simd/kernel-threads';
 import { type ThreadedModule, type ThreadedStartOptions, createThreadedModule, endIdleThreads, terminateThreads, unrefThreads, wasmThreadCount } from './threads';
+import { tanhKernel } from './tanh';
 import { tileKernel } from './tile';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 
@@ -68,6 +71,7 @@ const WRAPPING_KERNELS: ReadonlyArray<[string, (original: tf.KernelFunc) => tf.K
   ['BatchMatMul', batchMatMulKernel],
   ['_FusedMatMul', fusedMatMulKernel],
   ['FusedBatchNorm', fusedBatchNormKernel],
+  ['Tanh', tanhKernel],
   ...BROADCAST_KERNELS.map((name): [string, (original: tf.KernelFunc) => tf.KernelFunc] => [name, channelBroadcastKernel]),
 ];
 const wrappers = new Map<string, tf.KernelFunc>();

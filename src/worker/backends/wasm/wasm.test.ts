@@ -409,6 +409,45 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
+  it('computes Tanh in the heap within 2 units in the last place of tanh, special values and odd sizes included', async () => {
+    await tf.setBackend('wasm');
+    /** Distance in float32 steps (the bits ordered as integers, -0 next to +0). */
+    const ordered = (v: number) => {
+      const i = new Int32Array(new Float32Array([v]).buffer)[0]!;
+      return i < 0 ? -(i & 0x7fffffff) : i;
+    };
+    const special = [NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 1e-30, -2e-20, 0.37499997, 0.375, -0.74999994, 0.75, 9, 9.1, 20, 21, -100, 3.4e38];
+    for (const n of [special.length, 4099, 300_001]) {
+      const values = new Float32Array(n);
+      const rng = new Prng(n);
+      for (let i = 0; i < n; i++) values[i] = i < special.length ? special[i]! : i % 2 ? (rng.next() - 0.5) * 24 : (rng.next() - 0.5) * 4 * Math.exp(-14 * rng.next());
+      const x = tf.tensor1d(values);
+      const before = tf.backend().numDataIds();
+      const y = tf.tanh(x);
+      const got = (await y.data()) as Float32Array;
+      let worst = 0;
+      let exact = 0;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(Math.tanh(values[i]!));
+        if (Number.isNaN(want)) {
+          expect(got[i], `tanh(${values[i]})`).toBeNaN();
+          continue;
+        }
+        if (want === 0) expect(Object.is(got[i], want), `tanh(${values[i]}) keeps the sign of zero`).toBe(true);
+        const d = Math.abs(ordered(got[i]!) - ordered(want));
+        worst = Math.max(worst, d);
+        if (d === 0) exact++;
+      }
+      expect(worst, `largest error in float32 steps, ${n} values`).toBeLessThanOrEqual(2);
+      if (n > 1000) expect(exact / n, 'share exactly rounded').toBeGreaterThan(0.9);
+      y.dispose();
+      expect(tf.backend().numDataIds()).toBe(before);
+      x.dispose();
+    }
+    // Infinities and the values past 9.01 give exactly +-1.
+    expect(Array.from(await tf.tanh(tf.tensor1d([Infinity, -Infinity, 9.1, -50])).data())).toEqual([1, -1, 1, -1]);
+  });
+
   it('computes LeakyReLU and its gradient in one pass in the heap with the bits of the factor form, special values and odd sizes included', async () => {
     await tf.setBackend('wasm');
     const special = [NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];

@@ -32,9 +32,9 @@
 ;; run on the calling thread only): `sumLeading` (Sum and Mean over a tensor's leading axes, ../reduce.ts)
 ;; and `adamUpdate` (Adam's update of one variable in one pass, ../../kernels/adam.ts);
 ;; `transposeBlock` (the input gradient's phase filters) and `interleavePhases` (its sub-pixel result
-;; into dx); and batch norm's training pass, `bnVariance`,
-;; `bnNormalize`, `bnBackwardSums` and `bnInputGrad` (../batchnorm.ts); and `leakyMul` (LeakyReLU and
-;; its gradient, ../leaky-relu.ts).
+;; into dx); batch norm's training pass, `bnVariance`, `bnNormalize`, `bnBackwardSums` and
+;; `bnInputGrad` (../batchnorm.ts); `leakyMul` (LeakyReLU and its gradient, ../leaky-relu.ts); and
+;; `tanh` (../tanh.ts).
 (module
   MEMORY
   (func (export "gatherGemm")
@@ -651,4 +651,85 @@
         (local.set $img (i32.add (local.get $img) (i32.const 1)))
         (br $imgs)))
   )
+;; out[i] = tanh(x[i]) for i in [0, n), within 2 units in the last place of the correctly rounded
+;; result (../tanh.ts has the measurement), in place of tfjs-backend-wasm 4.22's scalar loop over the
+;; C library's tanhf:
+;;  - |x| < 0.375: |x| + |x|^3 * (c3 + x^2 * (c5 + ... c11)), the series' first six terms;
+;;  - else, with e = exp(-2|x|) (|x| capped at 20, where tanh is 1 in float32):
+;;    tanh|x| = (1 - e) / (1 + e) below 0.75, 1 - 2e / (1 + e) above (each the more accurate there);
+;;    exp(t) = 2^k * p(r), k = nearest(t * log2(e)), r = t - k * ln 2 (ln 2 in two
+;;    parts), p the series to r^7.
+;; and then x's sign: tanh(+-0) = +-0, tanh(+-inf) = +-1, NaN stays NaN.
+  (func $tanh4 (param $x v128) (result v128)
+    (local $ax v128) (local $x2 v128) (local $small v128) (local $t v128) (local $k v128) (local $r v128)
+    (local $p v128) (local $e v128) (local $d v128) (local $y v128)
+    (local.set $ax (f32x4.abs (local.get $x)))
+    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $small
+      (f32x4.add (local.get $ax)
+        (f32x4.mul (f32x4.mul (local.get $ax) (local.get $x2))
+          (f32x4.add (f32x4.splat (f32.const -0.3333333432674408))
+            (f32x4.mul (local.get $x2)
+              (f32x4.add (f32x4.splat (f32.const 0.13333334028720856))
+                (f32x4.mul (local.get $x2)
+                  (f32x4.add (f32x4.splat (f32.const -0.05396825447678566))
+                    (f32x4.mul (local.get $x2)
+                      (f32x4.add (f32x4.splat (f32.const 0.021869488060474396))
+                        (f32x4.mul (local.get $x2) (f32x4.splat (f32.const -0.0088632358238101)))))))))))))
+    (local.set $t (f32x4.mul (f32x4.splat (f32.const -2)) (f32x4.min (local.get $ax) (f32x4.splat (f32.const 20)))))
+    (local.set $k (f32x4.nearest (f32x4.mul (local.get $t) (f32x4.splat (f32.const 1.4426950216293335)))))
+    (local.set $r
+      (f32x4.sub
+        (f32x4.sub (local.get $t) (f32x4.mul (local.get $k) (f32x4.splat (f32.const 0.693145751953125))))
+        (f32x4.mul (local.get $k) (f32x4.splat (f32.const 1.428606765330187e-06)))))
+    (local.set $p
+      (f32x4.add (f32x4.splat (f32.const 1))
+        (f32x4.mul (local.get $r)
+          (f32x4.add (f32x4.splat (f32.const 1))
+            (f32x4.mul (local.get $r)
+              (f32x4.add (f32x4.splat (f32.const 0.5))
+                (f32x4.mul (local.get $r)
+                  (f32x4.add (f32x4.splat (f32.const 0.1666666716337204))
+                    (f32x4.mul (local.get $r)
+                      (f32x4.add (f32x4.splat (f32.const 0.0416666679084301))
+                        (f32x4.mul (local.get $r)
+                          (f32x4.add (f32x4.splat (f32.const 0.008333333767950535))
+                            (f32x4.mul (local.get $r)
+                              (f32x4.add (f32x4.splat (f32.const 0.0013888889225199819))
+                                (f32x4.mul (local.get $r) (f32x4.splat (f32.const 0.00019841270113829523)))))))))))))))))
+    ;; 2^k as float bits, (k + 127) << 23 (k in [-58, 0]; 0 for NaN, whose p is NaN anyway)
+    (local.set $e
+      (f32x4.mul (local.get $p)
+        (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    (local.set $d (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e)))
+    ;; tanh|x| by the range's formula, then x's sign (so tanh(-0) = -0)
+    (local.set $y
+      (v128.bitselect
+        (local.get $small)
+        (v128.bitselect
+          (f32x4.div (f32x4.sub (f32x4.splat (f32.const 1)) (local.get $e)) (local.get $d))
+          (f32x4.sub (f32x4.splat (f32.const 1)) (f32x4.div (f32x4.add (local.get $e) (local.get $e)) (local.get $d)))
+          (f32x4.lt (local.get $ax) (f32x4.splat (f32.const 0.75))))
+        (f32x4.lt (local.get $ax) (f32x4.splat (f32.const 0.375)))))
+    (v128.or (v128.and (local.get $y) (i32x4.splat (i32.const 0x7fffffff)))
+      (v128.and (local.get $x) (i32x4.splat (i32.const 0x80000000))))
+  )
+  (func (export "tanh") (param $x i32) (param $n i32) (param $out i32)
+    (local $o i32) (local $end i32)
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $o) (local.get $end)))
+        (v128.store (i32.add (local.get $out) (local.get $o)) (call $tanh4 (v128.load (i32.add (local.get $x) (local.get $o)))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $vec)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $oneDone
+      (loop $one
+        (br_if $oneDone (i32.ge_u (local.get $o) (local.get $end)))
+        (f32.store (i32.add (local.get $out) (local.get $o))
+          (f32x4.extract_lane 0 (call $tanh4 (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $o)))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $one))))
 )

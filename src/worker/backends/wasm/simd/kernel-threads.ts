@@ -102,6 +102,8 @@ export interface HeapHelpers {
   ): void;
   /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
   leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
+  /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
+  tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
   interleavePhases(
     z: number, zh: number, zw: number, zc: number, dx: number, n: number, h: number, w: number, ci: number,
