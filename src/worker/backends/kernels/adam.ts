@@ -21,7 +21,7 @@
  * operations in the same order (`applyInHeap` below). On any other backend, or on WebGPU with
  * GAN_AUGMENT_WGSL_KERNELS=0, tfjs's own applyGradients runs.
  */
-import { AdamOptimizer, cast, engine, getBackend, mul, tidy, zerosLike } from '@tensorflow/tfjs-core';
+import { AdamOptimizer, broadcastTo, cast, engine, getBackend, mul, tidy, zerosLike } from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor, TensorInfo, Variable } from '@tensorflow/tfjs-core';
 
 /** tfjs-core's NamedTensor (tensor_types.d.ts; not re-exported from the package root). */
@@ -184,8 +184,17 @@ export class FusedAdamOptimizer extends AdamOptimizer {
         st.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tidy(() => zerosLike(value).variable(false)) };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        const g = gradient.dtype === 'float32' ? gradient : cast(gradient, 'float32');
-        update(value, st.accumulatedFirstMoment[i]!.variable, st.accumulatedSecondMoment[i]!.variable, g);
+        const g32 = gradient.dtype === 'float32' ? gradient : cast(gradient, 'float32');
+        // The fused updates read value.size floats of each: a smaller gradient is broadcast first, as
+        // tfjs's arithmetic would (it fails, as tfjs's would, where the shapes cannot broadcast), and
+        // moments of another size (an optimizer state restored for another model) are refused.
+        const g = g32.size === value.size ? g32 : broadcastTo(g32, value.shape);
+        const m = st.accumulatedFirstMoment[i]!.variable;
+        const v = st.accumulatedSecondMoment[i]!.variable;
+        if (m.size !== value.size || v.size !== value.size) {
+          throw new Error(`Adam: the optimizer's moments for ${name} (${m.shape}, ${v.shape}) do not match the weight (${value.shape})`);
+        }
+        update(value, m, v, g);
       });
       st.accBeta1.assign(mul(st.accBeta1, this.beta1));
       st.accBeta2.assign(mul(st.accBeta2, this.beta2));

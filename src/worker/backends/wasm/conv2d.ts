@@ -16,7 +16,7 @@
  * (./conv2d-backprop-input.ts) are forward convolutions too and come here through tf.conv2d.
  *
  * Where it does not apply the backend's own kernel runs: NCHW, dilations, output channels not a
- * multiple of 16, an odd number of output pixels, a fused activation other than 'linear' (the app
+ * multiple of 16 (or none), an odd number of output pixels, negative explicit padding, a fused activation other than 'linear' (the app
  * fuses only the bias), or a backend that is not WebAssembly. Measured with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
@@ -71,7 +71,10 @@ export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAtt
   if (x.shape[3] !== w.shape[2]) return false; // the backend's kernel reports the mismatch
   const g = forwardGeometry(x.shape, w.shape, attrs);
   const pixels = g.n * g.oh * g.ow;
-  return g.co % 16 === 0 && pixels > 0 && pixels % 2 === 0 && g.kh * g.kw * g.ci > 0;
+  // Negative explicit padding (tfjs-core allows it) is left to the backend: padImages copies from the
+  // top-left padding on.
+  if (g.padTop < 0 || g.padLeft < 0) return false;
+  return g.co > 0 && g.co % 16 === 0 && pixels > 0 && pixels % 2 === 0 && g.kh * g.kw * g.ci > 0;
 }
 
 /** y [N, OH, OW, Co] = conv2d(x, w) by our kernel; `gemmApplies` must hold. */

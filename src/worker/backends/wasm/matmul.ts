@@ -207,7 +207,9 @@ export function fusedMatMulKernel(original: tf.KernelFunc): tf.KernelFunc {
     const linear = !preluActivationWeights && (attrs.activation ?? 'linear') === 'linear';
     const plan = heap && a && b && linear ? gemmPlan(a, b, attrs) : null;
     const n = a && b ? sizes(a, b, attrs).n : 0;
-    const biasFits = !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n);
+    // Added along every row: [n], or [1, ..., 1, n]. Other shapes go to the backend's kernel (which
+    // refuses them in words; adding one here as [n] gave wrong values).
+    const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.at(-1) === n && tf.util.sizeFromShape(bias.shape) === n);
     if (!heap || !plan || !a || !b || !biasFits) return transposedFirst(args, original) ?? original(args);
     const out = byGatherGemm(a, b, attrs, plan, heap);
     if (bias) addBias(heap, out, bias, sizes(a, b, attrs).m, n);

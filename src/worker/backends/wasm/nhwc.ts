@@ -50,6 +50,11 @@ export function convGeometry(
   if (dyShape[0] !== n || filterShape[2] !== ci || info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
     throw new Error(`${kernel} (wasm): dy ${dyShape} does not match x ${xShape}, filter ${filterShape} (NHWC)`);
   }
+  // tfjs-core does not refuse explicit negative padding (a crop on its CPU backend); our kernels copy
+  // the image into a padded one from its top-left padding on, which must not be negative.
+  if (info.padInfo.top < 0 || info.padInfo.left < 0) {
+    throw new Error(`${kernel} (wasm): negative padding (top ${info.padInfo.top}, left ${info.padInfo.left}) is not supported`);
+  }
   return {
     n, h, w, ci, oh, ow, co,
     kh: info.filterHeight, kw: info.filterWidth,

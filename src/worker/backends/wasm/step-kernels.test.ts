@@ -174,6 +174,20 @@ describe('BatchMatMul and the dense layer (wasm)', () => {
     });
   }
 
+  it('adds a bias of n values along each row, and leaves a bias down the columns to the backend (which refuses it in words)', async () => {
+    const a = tf.tensor2d(randomArray(16 * 4, rng), [16, 4]);
+    const b = tf.tensor2d(randomArray(4 * 16, rng), [4, 16]);
+    const want = matmulRef((await a.data()) as Float32Array, (await b.data()) as Float32Array, 16, 4, 16);
+    const biasVals = randomArray(16, rng);
+    const row = tf.tensor2d(biasVals, [1, 16]);
+    const fused = tf.fused.matMul({ a, b, bias: row });
+    expect(worstError(await fused.data(), want.map((v, i) => v + biasVals[i % 16]!))).toBeLessThan(1e-5);
+    // [16, 1] has n values too, but one per row: once added as if [16] (wrong values, no error).
+    const column = tf.tensor2d(biasVals, [16, 1]);
+    expect(() => tf.fused.matMul({ a, b, bias: column })).toThrow(/rank-1 bias/);
+    tf.dispose([a, b, row, fused, column]);
+  });
+
   it('gives a dense layer its gradients (both operands and the bias) and leaks nothing', async () => {
     const x = tf.tensor2d(randomArray(16 * 20, rng), [16, 20]);
     const w = tf.tensor2d(randomArray(20 * 32, rng), [20, 32]);
@@ -232,5 +246,28 @@ describe('fused Adam (wasm)', () => {
     expect(Array.from(await snapshot.data())).toEqual([1, 2, 3, 4, 5]);
     tf.dispose([w, idle, snapshot]);
     opt.dispose();
+  });
+
+  it("broadcasts a smaller gradient as tfjs's Adam does, and refuses moments of another size in words", async () => {
+    const twins = [0, 1].map((i) => tf.variable(tf.tensor1d([1, 2, 3, 4, 5, 6, 7, 8]), true, `bcast${i}_${rng.int(1e9)}`));
+    const [ours, theirs] = twins as [tf.Variable, tf.Variable];
+    const fused = createAdam(0.1, 0.9, 0.999);
+    const plain = new tf.AdamOptimizer(0.1, 0.9, 0.999);
+    fused.applyGradients({ [ours.name]: tf.scalar(1) });
+    plain.applyGradients([{ name: theirs.name, tensor: tf.scalar(1) }]);
+    expect(fused.lastStepFused).toBe(true);
+    expect(Array.from(await ours.data())).toEqual(Array.from(await theirs.data()));
+    // An optimizer state whose moments do not fit the weight (restored for another model).
+    const w = tf.variable(tf.zeros([8]), true, `mismatch_${rng.int(1e9)}`);
+    const opt = createAdam(0.1, 0.9, 0.999);
+    await opt.setWeights([
+      { name: 'iter', tensor: tf.scalar(0) },
+      { name: `${w.name}/m`, tensor: tf.zeros([4]) },
+      { name: `${w.name}/v`, tensor: tf.zeros([4]) },
+    ]);
+    expect(() => opt.applyGradients({ [w.name]: tf.ones([8]) })).toThrow(/moments for .* do not match the weight/);
+    expect(Array.from(await w.data())).toEqual(Array(8).fill(0));
+    tf.dispose([ours, theirs, w]);
+    [fused, plain, opt].forEach((o) => o.dispose());
   });
 });

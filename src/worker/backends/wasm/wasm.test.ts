@@ -222,6 +222,29 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(before - 1);
   });
 
+  it('leaves negative padding and convolutions with no output channels to the backend, and its gradients refuse negative padding in words', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Prng(23);
+    const xv = randomArray(2 * 6 * 6 * 2, rng);
+    const wv = randomArray(3 * 3 * 2 * 16, rng);
+    const crop = [[0, 0], [-1, -1], [0, 0], [0, 0]] as never; // tfjs-core allows it: a crop on the CPU backend
+    const attrs = { strides: 1, pad: crop, dataFormat: 'NHWC', dilations: 1 } as never;
+    expect(gemmApplies({ shape: [2, 6, 6, 2], dtype: 'float32' } as never, { shape: [3, 3, 2, 16], dtype: 'float32' } as never, attrs)).toBe(false);
+    expect(gemmApplies({ shape: [2, 6, 6, 2], dtype: 'float32' } as never, { shape: [1, 1, 2, 0], dtype: 'float32' } as never, { strides: 1, pad: 'same' } as never)).toBe(false);
+    const sentinel = tf.tensor1d([1, 2, 3, 4, 5, 6, 7, 8]); // in the heap beside what the kernels write
+    const cIn = { x: [xv, [2, 6, 6, 2]], filter: [wv, [3, 3, 2, 16]] } as Record<string, [Float32Array, number[]]>;
+    expect(maxRel(await runOn('wasm', 'Conv2D', cIn, attrs), await runOn('cpu', 'Conv2D', cIn, attrs))).toBeLessThan(1e-5);
+    await tf.setBackend('wasm');
+    const none = tf.conv2d(tf.tensor4d(xv, [2, 6, 6, 2]), tf.zeros([1, 1, 2, 0]) as tf.Tensor4D, 1, 'same');
+    expect(none.shape).toEqual([2, 6, 6, 0]);
+    const x = tf.tensor4d(xv, [2, 6, 6, 2]);
+    const dy = tf.zeros([2, 2, 4, 16]) as tf.Tensor4D;
+    expect(() => conv2dBackpropFilter(x, dy, { strides: 1, pad: crop, filterShape: [3, 3, 2, 16] } as never)).toThrow(/negative padding \(top -1, left 0\) is not supported/);
+    expect(() => conv2dBackpropInput(dy, tf.tensor4d(wv, [3, 3, 2, 16]), { strides: 1, pad: crop, inputShape: [2, 6, 6, 2] } as never)).toThrow(/negative padding/);
+    expect(Array.from(await sentinel.data())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    tf.dispose([sentinel, none, x, dy]);
+  });
+
   it('empty batches and zero channels give zero gradients (XNNPACK refuses empty convolutions)', async () => {
     await tf.setBackend('wasm');
     const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' } as const;

@@ -263,6 +263,9 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => pool.gatherGemm({ ...job, co: 24 })).toThrow(/bad gather-GEMM call/);
     expect(() => pool.gatherGemm({ ...job, slices: job.slices - 1 })).toThrow(/bad gather-GEMM call/); // rows left over
     expect(() => pool.gatherGemm({ ...job, ...byRows(problem.m, 5) })).toThrow(/bad gather-GEMM call/); // odd output rows per slice
+    // Empty problems: the kernel's loops run at least once, and would write outputs of no size.
+    expect(() => pool.gatherGemm({ ...job, co: 0 })).toThrow(/bad gather-GEMM call/);
+    expect(() => pool.gatherGemm({ ...job, ...byRows(problem.m, 4), kCount: 0 })).toThrow(/bad gather-GEMM call/);
     expect(() => pool.gatherGemm(job)).not.toThrow();
     await pool.dispose();
   });

@@ -305,7 +305,8 @@ export class KernelThreads {
     const rows = job.split === 'k' ? job.kCount : job.m;
     const covered = job.sliceRows >= 1 && job.slices >= 1 && job.slices < 0x8000 && (job.slices - 1) * job.sliceRows < rows && job.slices * job.sliceRows >= rows;
     const outTable = job.outTable ?? 0;
-    if (!(job.chunkRows >= 1) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0)) {
+    // Empty problems too: the kernel's loops run at least once, and would write outputs of no size.
+    if (!(job.chunkRows >= 1) || !(job.m > 0 && job.co > 0 && job.kCount > 0) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0)) {
       throw new KernelThreadsError(
         `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''})`,
       );
