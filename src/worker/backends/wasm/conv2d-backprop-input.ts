@@ -21,8 +21,9 @@
  * g_r[j] = w[(M-1-j)*s + r] (zero past KH: when s does not divide KH, some taps are zeros). All s*s
  * phases (rows x columns) go into the output channels of one filter G [M, M, Co, s*s*Ci]; the conv
  * gives Z [N, Q, Q', s*s*Ci] with Z[q, q', (rh, rw, ci)] = dx at (q*s + rh - pT, q'*s + rw - pL);
- * dx is read out of Z by one pass (in the heap on WebAssembly, else a JavaScript loop). Dilations are 1, as for tfjs-core's Conv2DBackpropInput. Ops run
- * inside the kernel are not taped (engine kernelDepth > 0).
+ * dx is read out of Z by one pass (in the heap on WebAssembly, else a JavaScript loop). Dilations
+ * are 1, as for tfjs-core's Conv2DBackpropInput. Ops run inside the kernel are not taped (engine
+ * kernelDepth > 0).
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';

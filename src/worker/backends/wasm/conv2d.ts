@@ -16,8 +16,8 @@
  * (./conv2d-backprop-input.ts) are forward convolutions too and come here through tf.conv2d.
  *
  * Where it does not apply the backend's own kernel runs: NCHW, dilations, output channels not a
- * multiple of 16 (or none), an odd number of output pixels, negative explicit padding, a fused activation other than 'linear' (the app
- * fuses only the bias), or a backend that is not WebAssembly. Measured with
+ * multiple of 16 (or none), an odd number of output pixels, negative explicit padding, a fused
+ * activation other than 'linear' (the app fuses only the bias), or a backend that is not WebAssembly. Measured with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
 import { tf } from '../tf';

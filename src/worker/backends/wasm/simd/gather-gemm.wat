@@ -600,6 +600,8 @@
 ;; (../conv2d-backprop-input.ts, bySubPixel): dx pixel (img, ih, iw) is ci floats of Z's pixel
 ;; (img, (ih + padTop) / sh, (iw + padLeft) / sw) from channel ((ih + padTop) % sh * sw + (iw + padLeft) % sw) * ci;
 ;; the rows and columns of Z past dx are dropped (the crop). Copied as 32-bit words: the same bits.
+;; Needs padTop, padLeft >= 0 (the callers' geometry refuses negative padding, ../nhwc.ts) and Z
+;; covering every pixel read: zh >= ceil((h + padTop) / sh), zw likewise, zc >= sh * sw * ci.
   (func (export "interleavePhases")
     (param $z i32) (param $zh i32) (param $zw i32) (param $zc i32)
     (param $dx i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32)
