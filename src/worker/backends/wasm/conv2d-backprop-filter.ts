@@ -26,7 +26,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
-import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
+import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -163,23 +163,22 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
   const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
   // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
-  // the filter-row offsets, the partials ('direct' only).
+  // the filter-row offsets, the partials ('direct' only), dy in panels (`inPanels`).
   const xFloats = n * hp * wp * ci;
   const partialFloats = split === 'k' ? mPad * co : 0;
   const { kernels, at, backend } = heap;
   const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
-  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats], 'float32');
+  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
   try {
     const xPad = at(scratch);
     const table = xPad + 4 * xFloats;
     const mOff = table + 4 * kCount;
     const partials = mOff + 4 * mPad;
+    const panels = partials + 4 * slices * partialFloats;
     kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
     // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
     writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
-    // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache sooner.
-    const chunkRows = m <= 64 ? 64 : 32;
-    const job = { table, b: at(dy), mOff, m: mPad, co, kCount, sliceRows, slices, chunkRows };
+    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...inPanels(heap, at(dy), kCount, co, panels) };
     if (split === 'm') {
       kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
     } else {

@@ -28,7 +28,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
-import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
+import { type Heap, PANEL_CHUNK_ROWS, activeHeap, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -273,7 +273,16 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
  */
 function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
   const { n, h, ci, co, sh, sw, oh, ow } = g;
-  const filters = rearrangedFilters(w, `phases s${sh}x${sw} p${g.padTop},${g.padLeft}`, () => buildPhaseFilters(w, g));
+  // The phase filters [taps, Ci] in panels of 16 columns (`inPanels`), cached in that layout.
+  const inPanels = ci !== 16;
+  const filters = rearrangedFilters(w, `phases in panels s${sh}x${sw} p${g.padTop},${g.padLeft}`, () =>
+    buildPhaseFilters(w, g).map((f) => {
+      if (!f || !inPanels) return f;
+      const packed = uninitialised<tf.Rank.R4>(heap, f.shape);
+      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, heap.at(packed));
+      f.dispose();
+      return packed;
+    }));
   const phases: Array<{ rh: number; rw: number; ph: AxisPhase; pw: AxisPhase; filter: tf.Tensor4D | null }> = [];
   for (let rh = 0; rh < sh; rh++) {
     for (let rw = 0; rw < sw; rw++) {
@@ -322,8 +331,8 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
       }
       const sliceRows = heap.kernels.rowSlice(m);
       heap.kernels.gatherGemm({
-        table: offsets, b: heap.at(filter!), mOff: corners, m, co: ci, kCount: k,
-        split: 'm', sliceRows, slices: Math.ceil(m / sliceRows), out: dxAt, outTable: outRows, partialBytes: 0, chunkRows: 64,
+        table: offsets, b: heap.at(filter!), bPanelRows: inPanels ? k : 0, mOff: corners, m, co: ci, kCount: k,
+        split: 'm', sliceRows, slices: Math.ceil(m / sliceRows), out: dxAt, outTable: outRows, partialBytes: 0, chunkRows: PANEL_CHUNK_ROWS,
       });
     }
     return dx;

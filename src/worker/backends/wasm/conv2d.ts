@@ -22,7 +22,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { type Heap, activeHeap, uninitialised, writeConvTables } from './heap';
+import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DAttrs extends ConvAttrs {
   dilations?: number | [number, number];
@@ -61,9 +61,6 @@ function dilationsAreOne(d: Conv2DAttrs['dilations']): boolean {
   return d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
 }
 
-/** Filter rows per chunk inside the kernel (a chunk of the filter stays in the L1 cache). */
-const CHUNK_ROWS = 64;
-
 /** Whether our kernel computes this convolution (else the backend's own does). */
 export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs): boolean {
   if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 4 || w.shape.length !== 4) return false;
@@ -88,21 +85,22 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, he
   const padded = hp !== h || wp !== g.w;
   const out = uninitialised<tf.Rank.R4>(heap, [n, oh, ow, co]);
   // Scratch (not zeroed: every byte read is written first): the padded x when x needs padding, the
-  // filter rows' offsets, the output pixels' corners.
+  // filter rows' offsets, the output pixels' corners, the filter in panels (`inPanels`).
   const xFloats = padded ? n * hp * wp * ci : 0;
-  const scratch = backend.makeOutput([xFloats + rows + pixels], 'float32');
+  const scratch = backend.makeOutput([xFloats + rows + pixels + panelFloats(rows, co)], 'float32');
   try {
     const base = at(scratch);
     const xPad = padded ? base : at(x);
     const offsets = base + 4 * xFloats;
     const corners = offsets + 4 * rows;
+    const panels = corners + 4 * pixels;
     if (padded) kernels.helpers.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
     // m = output pixel: its corner; k = filter row: its offset.
     writeConvTables(new Int32Array(heap.memory.buffer), g, xPad, corners, offsets, rows);
     const sliceRows = kernels.rowSlice(pixels);
     kernels.gatherGemm({
-      table: offsets, b: at(w), mOff: corners, m: pixels, co, kCount: rows,
-      split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: at(out), partialBytes: 0, chunkRows: CHUNK_ROWS,
+      table: offsets, mOff: corners, m: pixels, co, kCount: rows, ...inPanels(heap, at(w), rows, co, panels),
+      split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: at(out), partialBytes: 0,
     });
     return out;
   } finally {

@@ -73,3 +73,26 @@ export function writeConvTables(i32: Int32Array, g: PaddedConv, xPad: number, co
     i32[offsets / 4 + k] = 4 * (Math.floor(r / (kw * ci)) * wp * ci + (r % (kw * ci)));
   }
 }
+
+/**
+ * k rows per chunk of a gather-GEMM whose b is in panels (`inPanels`): a chunk of a panel is
+ * 256 x 64 bytes, half of a 32 KiB L1 cache, and the outputs are loaded and stored once per chunk.
+ */
+export const PANEL_CHUNK_ROWS = 256;
+
+/** Floats of scratch that `inPanels` needs for b [rows, cols]: none for 16 columns (one panel already). */
+export function panelFloats(rows: number, cols: number): number {
+  return cols === 16 ? 0 : rows * cols;
+}
+
+/**
+ * b [rows, cols] (row-major, at byte address `b`) as a gather-GEMM job reads it fastest: copied into
+ * `dst` (`panelFloats` of scratch) in panels of 16 columns (GatherGemmJob.bPanelRows says why).
+ * The copy costs about 0.5 ms for a 4096 x 512 filter, where the D4-shaped forward pass at batch 16
+ * goes from 18.5 to 11.9 ms (docs/PERFORMANCE.md).
+ */
+export function inPanels(heap: Heap, b: number, rows: number, cols: number, dst: number): { b: number; bPanelRows: number; chunkRows: number } {
+  if (cols === 16) return { b, bPanelRows: 0, chunkRows: PANEL_CHUNK_ROWS };
+  heap.kernels.helpers.packPanels(b, rows, cols, dst);
+  return { b: dst, bPanelRows: rows, chunkRows: PANEL_CHUNK_ROWS };
+}

@@ -27,7 +27,7 @@
  * the rest is the backend's own.
  */
 import { tf } from '../tf';
-import { type Heap, activeHeap } from './heap';
+import { type Heap, activeHeap, inPanels, panelFloats } from './heap';
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -37,9 +37,6 @@ interface MatMulAttrs {
 interface FusedMatMulAttrs extends MatMulAttrs {
   activation?: string;
 }
-
-/** k rows per chunk inside the kernel (a chunk of B stays in the L1 cache). */
-const CHUNK_ROWS = 64;
 
 /** Whether t is one matrix (every axis before the last two of size 1). */
 const single = (t: tf.TensorInfo) => t.shape.length >= 2 && tf.util.sizeFromShape(t.shape.slice(0, -2)) === 1;
@@ -100,13 +97,15 @@ function byGatherGemm(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs, pl
   const [rightStored, flip, sr, sc] = plan === 'direct' ? [b, transposeB, n, k] : [a, !transposeA, m, k];
   const copyRight = flip && copyToTranspose(sr, sc) === true;
   const viaProduct = plan === 'transposed';
-  // Scratch: the right operand's copy, the product before its transpose, the tables.
-  const scratch = heap.backend.makeOutput([(copyRight ? k * cols : 0) + (viaProduct ? rowsPad * cols : 0) + k + rowsPad], 'float32');
+  // Scratch: the right operand's copy, the product before its transpose, the tables, the right
+  // operand in panels (`inPanels`).
+  const scratch = heap.backend.makeOutput([(copyRight ? k * cols : 0) + (viaProduct ? rowsPad * cols : 0) + k + rowsPad + panelFloats(k, cols)], 'float32');
   try {
     const right = heap.at(scratch);
     const product = right + (copyRight ? 4 * k * cols : 0);
     const table = product + (viaProduct ? 4 * rowsPad * cols : 0);
     const rowOff = table + 4 * k;
+    const panels = rowOff + 4 * rowsPad;
     const { helpers } = heap.kernels;
     if (copyRight) helpers.transposeBlock(heap.at(rightStored), right, sr, sc); // [sr, sc] -> [sc, sr] = [k, cols]
     const rightAt = copyRight ? right : heap.at(rightStored);
@@ -122,8 +121,8 @@ function byGatherGemm(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs, pl
     }
     const sliceRows = heap.kernels.rowSlice(rowsPad);
     heap.kernels.gatherGemm({
-      table, b: rightAt, mOff: rowOff, m: rowsPad, co: cols, kCount: k,
-      split: 'm', sliceRows, slices: Math.ceil(rowsPad / sliceRows), out: viaProduct ? product : heap.at(out), partialBytes: 0, chunkRows: CHUNK_ROWS,
+      table, mOff: rowOff, m: rowsPad, co: cols, kCount: k, ...inPanels(heap, rightAt, k, cols, panels),
+      split: 'm', sliceRows, slices: Math.ceil(rowsPad / sliceRows), out: viaProduct ? product : heap.at(out), partialBytes: 0,
     });
     if (plan === 'transposed' && copyToTranspose(n, m)) {
       helpers.transposeBlock(product, heap.at(out), n, m); // C^T [n, m] -> C [m, n]

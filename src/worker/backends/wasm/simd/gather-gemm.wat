@@ -39,7 +39,8 @@
   MEMORY
   (func (export "gatherGemm")
     (param $table i32) (param $b i32) (param $kCount i32) (param $mOff i32) (param $M i32)
-    (param $CO i32) (param $out i32) (param $kc i32) (param $outTable i32)
+    (param $CO i32) (param $out i32) (param $kc i32) (param $outTable i32) (param $bPanelRows i32)
+    (local $bRowBytes i32) (local $bPanelBytes i32)
     (local $k0 i32) (local $k1 i32) (local $co i32) (local $m i32)
     (local $oA i32) (local $oB i32) (local $xa i32) (local $dp i32) (local $tp i32) (local $tEnd i32)
     (local $rowBytes i32) (local $pA i32) (local $pB i32)
@@ -48,6 +49,14 @@
     (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (if (i32.le_s (local.get $kCount) (i32.const 0)) (then (return)))
     (local.set $rowBytes (i32.shl (local.get $CO) (i32.const 2)))
+    ;; b row-major (rows of CO floats), or in panels of 16 columns (bPanelRows rows of 64 bytes each)
+    (if (local.get $bPanelRows)
+      (then
+        (local.set $bRowBytes (i32.const 64))
+        (local.set $bPanelBytes (i32.shl (local.get $bPanelRows) (i32.const 6))))
+      (else
+        (local.set $bRowBytes (local.get $rowBytes))
+        (local.set $bPanelBytes (i32.const 64))))
     (local.set $k0 (i32.const 0))
     (loop $chunks
       (local.set $k1 (i32.add (local.get $k0) (local.get $kc)))
@@ -86,8 +95,8 @@
           (local.set $oB (i32.load offset=4 (i32.add (local.get $mOff) (i32.shl (local.get $m) (i32.const 2)))))
           (local.set $tp (i32.add (local.get $table) (i32.shl (local.get $k0) (i32.const 2))))
           (local.set $tEnd (i32.add (local.get $table) (i32.shl (local.get $k1) (i32.const 2))))
-          (local.set $dp (i32.add (i32.add (local.get $b) (i32.mul (local.get $k0) (local.get $rowBytes)))
-            (i32.shl (local.get $co) (i32.const 2))))
+          (local.set $dp (i32.add (i32.add (local.get $b) (i32.mul (local.get $k0) (local.get $bRowBytes)))
+            (i32.mul (i32.shr_u (local.get $co) (i32.const 4)) (local.get $bPanelBytes))))
           (loop $ks
             (local.set $xa (i32.load (local.get $tp)))
             (local.set $s0 (v128.load32_splat (i32.add (local.get $xa) (local.get $oA))))
@@ -105,7 +114,7 @@
             (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $s1) (local.get $d2))))
             (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $s1) (local.get $d3))))
             (local.set $tp (i32.add (local.get $tp) (i32.const 4)))
-            (local.set $dp (i32.add (local.get $dp) (local.get $rowBytes)))
+            (local.set $dp (i32.add (local.get $dp) (local.get $bRowBytes)))
             (br_if $ks (i32.lt_u (local.get $tp) (local.get $tEnd))))
           (v128.store offset=0 (local.get $pA) (local.get $a0))
           (v128.store offset=16 (local.get $pA) (local.get $a1))
@@ -122,6 +131,32 @@
       (local.set $k0 (local.get $k1))
       (br_if $chunks (i32.lt_u (local.get $k0) (local.get $kCount))))
   )
+;; dst = src [rows, cols] (row-major, cols a multiple of 16) in panels of 16 columns: column block p
+;; (columns 16p .. 16p + 15) at dst + p * rows * 64, one row of 64 bytes after another: the layout
+;; gatherGemm reads with bPanelRows = rows.
+  (func (export "packPanels")
+    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (local $r i32) (local $p i32) (local $s i32) (local $d i32) (local $panelBytes i32) (local $rowBytes i32)
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
+      (local.set $panelBytes (i32.shl (local.get $rows) (i32.const 6)))
+      (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+      (local.set $r (i32.const 0))
+      (loop $rs
+        (local.set $s (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 6))))
+        (local.set $p (i32.const 0))
+        (loop $ps
+          (v128.store offset=0 (local.get $d) (v128.load offset=0 (local.get $s)))
+          (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+          (v128.store offset=32 (local.get $d) (v128.load offset=32 (local.get $s)))
+          (v128.store offset=48 (local.get $d) (v128.load offset=48 (local.get $s)))
+          (local.set $s (i32.add (local.get $s) (i32.const 64)))
+          (local.set $d (i32.add (local.get $d) (local.get $panelBytes)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $ps (i32.lt_u (local.get $p) (local.get $cols))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
 ;; Copies `images` images of `rows` rows of rowBytes bytes each (contiguous, NHWC) into a padded
 ;; layout: image i's row r goes to dst + (i * dstRows + r + top) * dstRowBytes + leftBytes, and every
 ;; other byte of the images * dstRows * dstRowBytes bytes at dst is zero.

@@ -36,8 +36,8 @@ import { gatherGemm as gatherGemmBinary } from './binaries';
 const C = {
   GEN: 0, STOP: 1, NEXT: 2, DONE: 3, FAILED: 4,
   TABLE: 5, B: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_ROWS: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
-  SPLIT: 16, OUT_TABLE: 17,
-  SIZE: 18,
+  SPLIT: 16, OUT_TABLE: 17, B_PANEL_ROWS: 18,
+  SIZE: 19,
 } as const;
 
 /**
@@ -71,9 +71,16 @@ export interface GatherGemmJob {
    * anywhere, as a stride phase's rows of dx do. 0 or absent: out rows are contiguous at `out`.
    */
   outTable?: number;
+  /**
+   * b's layout: 0 or absent, row-major (kCount rows of CO floats); else in panels of 16 columns, as
+   * `packPanels` writes them, of this many rows each (at least kCount). The panels keep the kernel's
+   * reads of b contiguous: rows of a row-major b lie a power of two apart, and with CO = 512 a chunk's
+   * 64-byte pieces all fall in two sets of the L1 cache and evict each other.
+   */
+  bPanelRows?: number;
 }
 
-type GatherGemmFn = (table: number, b: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number, outTable: number) => void;
+type GatherGemmFn = (table: number, b: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number, outTable: number, bPanelRows: number) => void;
 
 /** ./gather-gemm.wat's helpers, run on the calling thread (byte addresses, as there). */
 export interface HeapHelpers {
@@ -87,6 +94,8 @@ export interface HeapHelpers {
     w: number, m: number, v: number, g: number, outW: number, outM: number, outV: number, n: number,
     beta1: number, beta2: number, c1: number, c2: number, negLr: number, eps: number, accBeta1: number, accBeta2: number,
   ): void;
+  /** dst = src [rows, cols] in panels of 16 columns (cols a multiple of 16): b for a gather-GEMM with bPanelRows = rows. */
+  packPanels(src: number, rows: number, cols: number, dst: number): void;
   /** dst [cols, rows] = src [rows, cols] transposed (rows and cols multiples of 4). */
   transposeBlock(src: number, dst: number, rows: number, cols: number): void;
   /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the biased variance about `mean`. */
@@ -128,15 +137,17 @@ function runSlices(ctrl: Int32Array, f: GatherGemmFn, gen: number): void {
       const rows = ctrl[12]!; // SLICE_ROWS
       const co = ctrl[9]!;
       const r0 = s * rows;
+      const panelRows = ctrl[18]!; // B_PANEL_ROWS
       if (ctrl[16] === 0) {
         // split 'k': rows r0.. of table and b, into the slice's own partial
         const count = Math.min(rows, ctrl[11]! - r0);
-        f((ctrl[5]! >>> 0) + 4 * r0, (ctrl[6]! >>> 0) + 4 * r0 * co, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!, 0);
+        const b = (ctrl[6]! >>> 0) + (panelRows === 0 ? 4 * r0 * co : 64 * r0);
+        f((ctrl[5]! >>> 0) + 4 * r0, b, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!, 0, panelRows);
       } else {
         // split 'm': output rows r0.. whole (their addresses from OUT_TABLE where it is set)
         const count = Math.min(rows, ctrl[8]! - r0);
         const outTable = ctrl[17]! >>> 0;
-        f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * r0);
+        f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * r0, panelRows);
       }
     } catch {
       Atomics.store(ctrl, 4, 1); // FAILED
@@ -305,10 +316,13 @@ export class KernelThreads {
     const rows = job.split === 'k' ? job.kCount : job.m;
     const covered = job.sliceRows >= 1 && job.slices >= 1 && job.slices < 0x8000 && (job.slices - 1) * job.sliceRows < rows && job.slices * job.sliceRows >= rows;
     const outTable = job.outTable ?? 0;
+    const panelRows = job.bPanelRows ?? 0;
     // Empty problems too: the kernel's loops run at least once, and would write outputs of no size.
-    if (!(job.chunkRows >= 1) || !(job.m > 0 && job.co > 0 && job.kCount > 0) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0)) {
+    // Panels shorter than the k rows would be read past their ends.
+    const badPanels = panelRows !== 0 && !(Number.isInteger(panelRows) && panelRows >= job.kCount);
+    if (!(job.chunkRows >= 1) || !(job.m > 0 && job.co > 0 && job.kCount > 0) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0) || badPanels) {
       throw new KernelThreadsError(
-        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''})`,
+        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''}${panelRows ? `, panels of ${panelRows} rows` : ''})`,
       );
     }
     const c = this.ctrl;
@@ -318,7 +332,7 @@ export class KernelThreads {
     Atomics.store(c, C.NEXT, ((gen & 0x7fff) << 16) | 0xffff);
     c[C.TABLE] = job.table; c[C.B] = job.b; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
     c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_ROWS] = job.sliceRows; c[C.SLICES] = job.slices;
-    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1; c[C.OUT_TABLE] = outTable;
+    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1; c[C.OUT_TABLE] = outTable; c[C.B_PANEL_ROWS] = panelRows;
     Atomics.store(c, C.FAILED, 0);
     Atomics.store(c, C.DONE, 0);
     // Last: a thread that takes a slice of this call has seen its arguments.
