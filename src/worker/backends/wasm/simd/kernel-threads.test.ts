@@ -113,6 +113,44 @@ describe('our WebAssembly SIMD kernels', () => {
     for (const r of results.slice(1)) expect(r.equals(results[0]!)).toBe(true);
   });
 
+  it('reads b in panels of 16 columns (packPanels) to the same bits as row-major, in slices of output rows and of k rows, on 1 and 3 threads', async () => {
+    const wide = { ...problem, co: 48 }; // three panels: a panel's stride matters
+    const bytes = 4 * wide.m * wide.co;
+    for (const threads of [1, 3]) {
+      const memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true });
+      const pool = new KernelThreads(memory, threads);
+      const l = layOut(memory, wide);
+      const panels = l.end;
+      const rowMajor = panels + 4 * wide.k * wide.co;
+      pool.helpers.packPanels(l.dy, wide.k, wide.co, panels);
+      const f32 = new Float32Array(memory.buffer);
+      for (const [r, c] of [[0, 0], [1, 5], [17, 16], [332, 47], [200, 33]] as const) {
+        expect(f32[panels / 4 + (Math.floor(c / 16) * wide.k + r) * 16 + (c % 16)]).toBe(f32[l.dy / 4 + r * wide.co + c]);
+      }
+      const job = { table: l.table, mOff: l.mOff, m: wide.m, co: wide.co, kCount: wide.k, chunkRows: 7 };
+      for (const split of [byRows(wide.m, 6), sliced(wide.k, 4)]) {
+        const partialBytes = split.split === 'k' ? bytes : 0;
+        pool.gatherGemm({ ...job, ...split, b: l.dy, out: l.out, partialBytes });
+        if (split.split === 'k') pool.helpers.sumPartials(l.out, split.slices, bytes, rowMajor, wide.m * wide.co);
+        else new Uint8Array(memory.buffer).copyWithin(rowMajor, l.out, l.out + bytes);
+        // Panels longer than the k rows (a caller's room to spare) read the same rows.
+        for (const bPanelRows of [wide.k, wide.k + 3]) {
+          const b = bPanelRows === wide.k ? panels : rowMajor + bytes;
+          if (bPanelRows !== wide.k) {
+            for (let p = 0; p < wide.co / 16; p++) new Uint8Array(memory.buffer).copyWithin(b + 64 * p * bPanelRows, panels + 64 * p * wide.k, panels + 64 * (p + 1) * wide.k);
+          }
+          pool.gatherGemm({ ...job, ...split, b, bPanelRows, out: l.out, partialBytes });
+          const sum = b + 64 * bPanelRows * (wide.co / 16);
+          if (split.split === 'k') pool.helpers.sumPartials(l.out, split.slices, bytes, sum, wide.m * wide.co);
+          const got = Buffer.from(memory.buffer.slice(split.split === 'k' ? sum : l.out, (split.split === 'k' ? sum : l.out) + bytes));
+          expect(got.equals(Buffer.from(memory.buffer.slice(rowMajor, rowMajor + bytes)))).toBe(true);
+        }
+      }
+      expect(() => pool.gatherGemm({ ...job, ...byRows(wide.m, 6), b: panels, bPanelRows: wide.k - 1, out: l.out, partialBytes: 0 })).toThrow(/panels of 332 rows/);
+      await pool.dispose();
+    }
+  });
+
   it('fuses its multiply-adds where the engine has relaxed SIMD, unless GAN_AUGMENT_WASM_FMA=0, and says what is wrong with the setting', () => {
     // Node 20's V8 has relaxed SIMD behind a flag, which fusedMultiplyAdds turns on (Electron's has it on).
     expect(fusedMultiplyAdds({})).toBe(true);
