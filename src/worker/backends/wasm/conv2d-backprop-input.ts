@@ -28,7 +28,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
-import { type Heap, PANEL_CHUNK_ROWS, activeHeap, uninitialised, writeConvTables } from './heap';
+import { type Heap, PANEL_CHUNK_ROWS, activeHeap, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -273,17 +273,18 @@ function byPhases(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry): tf.Tensor4D {
  */
 function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
   const { n, h, ci, co, sh, sw, oh, ow } = g;
-  // The phase filters [taps, Ci] in panels of 16 columns (`inPanels`), cached in that layout.
+  // The phase filters [taps, Ci] in panels of 16 columns (`inPanels`), cached in that layout (flat,
+  // with room to start on a cache line).
   const inPanels = ci !== 16;
   const filters = rearrangedFilters(w, `phases in panels s${sh}x${sw} p${g.padTop},${g.padLeft}`, () =>
-    buildPhaseFilters(w, g).map((f) => {
+    buildPhaseFilters(w, g).map((f): tf.Tensor | null => {
       if (!f || !inPanels) return f;
-      const packed = uninitialised<tf.Rank.R4>(heap, f.shape);
-      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, heap.at(packed));
+      const packed = uninitialised<tf.Rank.R1>(heap, [panelFloats(f.size / ci, ci)]);
+      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, lineAligned(heap.at(packed)));
       f.dispose();
       return packed;
     }));
-  const phases: Array<{ rh: number; rw: number; ph: AxisPhase; pw: AxisPhase; filter: tf.Tensor4D | null }> = [];
+  const phases: Array<{ rh: number; rw: number; ph: AxisPhase; pw: AxisPhase; filter: tf.Tensor | null }> = [];
   for (let rh = 0; rh < sh; rh++) {
     for (let rw = 0; rw < sw; rw++) {
       phases.push({ rh, rw, ph: axisPhase(rh, h, sh, g.kh, g.padTop), pw: axisPhase(rw, g.w, sw, g.kw, g.padLeft), filter: filters[rh * sw + rw]! });
@@ -331,7 +332,7 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
       }
       const sliceRows = heap.kernels.rowSlice(m);
       heap.kernels.gatherGemm({
-        table: offsets, b: heap.at(filter!), bPanelRows: inPanels ? k : 0, mOff: corners, m, co: ci, kCount: k,
+        table: offsets, b: inPanels ? lineAligned(heap.at(filter!)) : heap.at(filter!), bPanelRows: inPanels ? k : 0, mOff: corners, m, co: ci, kCount: k,
         split: 'm', sliceRows, slices: Math.ceil(m / sliceRows), out: dxAt, outTable: outRows, partialBytes: 0, chunkRows: PANEL_CHUNK_ROWS,
       });
     }
@@ -362,7 +363,7 @@ interface FilterCacheEntry {
   /** The method and geometry the filters were built for, with w's shape. */
   key: string;
   bytes: number;
-  filters: Array<tf.Tensor4D | null>;
+  filters: Array<tf.Tensor | null>;
 }
 
 /** Least recently used first. */
@@ -403,7 +404,7 @@ function dropEntriesOfDeadTensors(): void {
   for (const entry of [...filterCache]) if (!alive.has(entry.dataId)) dropEntry(entry);
 }
 
-function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf.Tensor4D | null>): Array<tf.Tensor4D | null> {
+function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, build: () => Array<T | null>): Array<T | null> {
   dropEntriesOfDeadTensors();
   const dataId = w.dataId as object;
   const key = `${method} ${w.shape.join('x')}`;
@@ -421,7 +422,7 @@ function rearrangedFilters(w: tf.Tensor4D, method: string, build: () => Array<tf
     entry = { dataId, key, bytes, filters };
   }
   filterCache.push(entry);
-  return entry.filters;
+  return entry.filters as Array<T | null>; // built by this `build` (the key names the method)
 }
 
 /**
