@@ -5,25 +5,29 @@
 ;;
 ;;   out[m, co] = sum_{k in [0, kCount)} a[table[k] + mOff[m]] * b[k, co]
 ;;
-;; b's rows (CO floats each) are read in order, where tfjs keeps them; a is gathered: table[k] +
+;; b's rows are read in order: row-major (CO floats each) where bPanelRows is 0, else in panels of
+;; 16 columns, panel p (columns 16p .. 16p + 15) at b + p * bPanelRows * 64, its rows 64 bytes apart
+;; (`packPanels` below; the callers copy b so, ../heap.ts `inPanels`); a is gathered: table[k] +
 ;; mOff[m] is the byte address of A[m, k]. All addresses and offsets are in bytes. With a
 ;; convolution's zero-padded input as a, the receptive field's corner of an output pixel and the
 ;; offset of a filter row (kh, kw, ci) from it:
 ;;  - filter gradient: m = filter row (mOff: its offset), k = dy row (table: its corner), b = dy;
 ;;  - forward pass: m = output pixel (mOff: its corner), k = filter row (table: its offset),
-;;    b = the filter [KH * KW * Ci, Co] as tfjs keeps it (no packing);
+;;    b = the filter [KH * KW * Ci, Co];
 ;;  - input gradient: the forward pass of each stride phase (../conv2d-backprop-input.ts).
 ;; Output row m lies at out + m * CO * 4, or, where outTable is not 0, at the byte address
 ;; outTable[m] (int32 per row: the input gradient writes each stride phase's rows straight into dx).
 ;; Requires M even (callers pad with a copy of the last row, or slice in even counts) and CO a
 ;; multiple of 16. The caller may run it on a range of m (mOff and out advanced) or of k (table and
-;; b advanced, out a partial sum): ./kernel-threads.ts.
+;; b advanced by rows, out a partial sum): ./kernel-threads.ts.
 ;;
 ;; Each pass of the innermost loop adds a 2 x 16 block of outputs: two a values splatted, four vec4
 ;; of b, eight vec4 accumulators, all in registers (14 of x86-64's 16 vector registers). K is taken
-;; in chunks of kc rows so that a chunk of b (kc * CO * 4 bytes) stays in the L1 cache while every
+;; in chunks of kc rows so that a chunk of a panel (kc * 64 bytes) stays in the L1 cache while every
 ;; output block passes over it; the accumulators start at zero in the first chunk and are stored to
-;; and loaded from `out` between chunks. The sum over k runs in order, so the result does not depend
+;; and loaded from `out` between chunks. (A row-major b's rows lie CO * 4 bytes apart: with CO = 512
+;; a chunk's 64-byte pieces fall in 2 of the L1 cache's 64 sets and evict each other; in panels they
+;; are contiguous.) The sum over k runs in order, so the result does not depend
 ;; on kc.
 ;;
 ;; Also here, so that the caller's JavaScript does no per-row work: `padImages` (x into its
