@@ -275,14 +275,14 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
   const { n, h, ci, co, sh, sw, oh, ow } = g;
   // The phase filters [taps, Ci] in panels of 16 columns (`inPanels`), cached in that layout (flat,
   // with room to start on a cache line).
-  const inPanels = ci !== 16;
+  const packed = ci !== 16;
   const filters = rearrangedFilters(w, `phases in panels s${sh}x${sw} p${g.padTop},${g.padLeft}`, () =>
     buildPhaseFilters(w, g).map((f): tf.Tensor | null => {
-      if (!f || !inPanels) return f;
-      const packed = uninitialised<tf.Rank.R1>(heap, [panelFloats(f.size / ci, ci)]);
-      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, lineAligned(heap.at(packed)));
+      if (!f || !packed) return f;
+      const panels = uninitialised<tf.Rank.R1>(heap, [panelFloats(f.size / ci, ci)]);
+      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, lineAligned(heap.at(panels)));
       f.dispose();
-      return packed;
+      return panels;
     }));
   const phases: Array<{ rh: number; rw: number; ph: AxisPhase; pw: AxisPhase; filter: tf.Tensor | null }> = [];
   for (let rh = 0; rh < sh; rh++) {
@@ -332,7 +332,7 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
       }
       const sliceRows = heap.kernels.rowSlice(m);
       heap.kernels.gatherGemm({
-        table: offsets, b: inPanels ? lineAligned(heap.at(filter!)) : heap.at(filter!), bPanelRows: inPanels ? k : 0, mOff: corners, m, co: ci, kCount: k,
+        table: offsets, b: packed ? lineAligned(heap.at(filter!)) : heap.at(filter!), bPanelRows: packed ? k : 0, mOff: corners, m, co: ci, kCount: k,
         split: 'm', sliceRows, slices: Math.ceil(m / sliceRows), out: dxAt, outTable: outRows, partialBytes: 0, chunkRows: PANEL_CHUNK_ROWS,
       });
     }

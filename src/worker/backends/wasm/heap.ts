@@ -99,9 +99,9 @@ export function lineAligned(at: number): number {
 
 /**
  * b [rows, cols] (row-major, at byte address `b`) as a gather-GEMM job reads it fastest: copied into
- * `dst` (`panelFloats` of scratch, from its first cache line) in panels of 16 columns (GatherGemmJob.bPanelRows says why).
- * The copy costs about 0.5 ms for a 4096 x 512 filter, where the D4-shaped forward pass at batch 16
- * goes from 18.5 to 11.9 ms (docs/PERFORMANCE.md).
+ * `dst` (`panelFloats` of scratch, from its first cache line) in panels of 16 columns
+ * (GatherGemmJob.bPanelRows says why). The copy costs about 0.5 ms for a 4096 x 512 filter, where the
+ * D4-shaped forward pass at batch 16 goes from 18.6 to 11.9 ms (docs/PERFORMANCE.md).
  */
 export function inPanels(heap: Heap, b: number, rows: number, cols: number, dst: number): { b: number; bPanelRows: number; chunkRows: number } {
   if (cols === 16) return { b, bPanelRows: 0, chunkRows: PANEL_CHUNK_ROWS };
