@@ -11,7 +11,8 @@
 #   p  where a step's GPU time goes now (timestamps);
 #   w  on the processor, each convolution pass at 2 and 8 threads: our WebAssembly kernel on its own
 #      threads (all three passes since 2026-11-27) against XNNPACK's forward pass beyond the build
-#      machine's 2 cores.
+#      machine's 2 cores;
+#   c  whole training steps on the processor (WebAssembly) beside PyTorch on the CPU, at 2 and 8 threads.
 # GPU timestamps unquantised (GAN_AUGMENT_DAWN_FLAGS, set here unless already set). QUICK=1 (and
 # PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
 set -uo pipefail
@@ -25,4 +26,5 @@ PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
 PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
 PARTS=profile OUT=$OUT/p bash scripts/gpu/run-bench.sh || status=1
 PARTS=wasmconv THREADSET="2 8" WCREPS=3 OUT=$OUT/w bash scripts/gpu/run-bench.sh || status=1
+PARTS=cpu THREADSET="2 8" OUT=$OUT/c bash scripts/gpu/run-bench.sh || status=1
 exit $status
