@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     ) as Record<ForwardMethod, number>;
     const filterMs = timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs));
     const byMethod = Object.fromEntries(
-      (['dyFilter', 'xFilter', 'direct', 'directRows'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
+      (['dyFilter', 'xFilter', 'direct', 'directRows', 'directRowsNhwc'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
     ) as Record<FilterGradMethod, number>;
     const inputMs = timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs));
     const inputByMethod = Object.fromEntries(
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
       filterMs: r2(filterMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directRows: r2(byMethod.directRows) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap) },
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       console.log(
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, ` +
-          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directRows ${row.filterMethodMs.directRows}) | ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
       );

@@ -40,6 +40,8 @@ rm -rf $RUN && cp -r $K/bench $RUN
 xz -d $RUN/node_modules/webgpu/dist/linux-x64/dawn.node.xz
 NODE=$BIN/node
 echo "== $(date -u +%FT%TZ) $(uname -n) node $($NODE -v)"
+# The processor too: the cpu and wasmconv parts' figures depend on it (not recorded before 2026-11-27 16:40).
+echo "processor: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 PY=${PY:-python3}
 

@@ -26,7 +26,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
-import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
+import { type Heap, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -144,44 +144,64 @@ const MAX_SLICES = 24;
  * 'direct' and 'directRows': our own WebAssembly SIMD kernel (./simd/gather-gemm.wat) sums x * dy
  * straight from the heap, on every thread (./simd/kernel-threads.ts). XNNPACK's convolutions are
  * badly shaped for the gradient (the RGB layer: 16,384 dy rows summed into 48 x 64 outputs) and pack
- * a new filter on every call. dy is read where it lies; x is copied once into a zero-padded image so
- * that every receptive field is whole. Needs Co a multiple of 16.
+ * a new filter on every call. dy is read where it lies (in panels, `inPanels`); x is copied once into
+ * a zero-padded image so that every receptive field is whole. Needs Co a multiple of 16.
  *  - 'direct': the dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not
  *    by the thread count), each summed into its own partial; the partials are added in order.
  *  - 'directRows' (an even number of filter rows): slices of filter rows, each summed over every dy
- *    row in order into its own rows of the result.
- * Either way the result is the same bits on any number of threads.
+ *    row in order into its own rows of the result; x in phase rows (`phaseRowTables`) where Sw * Ci
+ *    is a multiple of 4, else as 'directRowsNhwc'.
+ *  - 'directRowsNhwc': 'directRows' gathering from the padded NHWC image (the layout before phase rows,
+ *    kept for comparison and as the fallback).
+ * Either way the result is the same bits on any number of threads, and in either layout.
  */
-function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, split: 'k' | 'm'): tf.Tensor4D {
+function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, split: 'k' | 'm', nhwc = false): tf.Tensor4D {
   const { n, h, w, ci, co, kh, kw, oh, ow } = g;
-  const hp = h + g.padTop + g.padBottom;
-  const wp = w + g.padLeft + g.padRight;
   const m = kh * kw * ci;
   if (split === 'm' && m % 2 !== 0) throw new Error("Conv2DBackpropFilter: 'directRows' needs an even number of filter rows");
+  const phaseRows = split === 'm' && !nhwc && (g.sw * ci) % 4 === 0;
+  // The padded image: in phase rows, whole stride blocks of rows and of columns (`phaseRowTables`).
+  const { a, b } = phaseSizes(g);
+  const up = Math.max(oh + a - 1, Math.ceil((g.padTop + h) / g.sh));
+  const vp = 4 * Math.ceil(Math.max(ow + b - 1, Math.ceil((g.padLeft + w) / g.sw)) / 4);
+  const hp = phaseRows ? up * g.sh : h + g.padTop + g.padBottom;
+  const wp = phaseRows ? vp * g.sw : w + g.padLeft + g.padRight;
   const mPad = m + (m % 2); // the kernel adds two filter rows at a time
   const kCount = n * oh * ow;
   const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
   const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
-  // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
-  // the filter-row offsets, the partials ('direct' only), dy in panels (`inPanels`).
+  // Scratch (not zeroed: every byte the kernels read is written first): the padded x (and its phase
+  // rows, from a cache line), the row table, the filter-row offsets (and output rows), the partials
+  // ('direct' only), dy in panels (`inPanels`).
   const xFloats = n * hp * wp * ci;
+  const rowsFloats = phaseRows ? xFloats + 16 : 0;
   const partialFloats = split === 'k' ? mPad * co : 0;
   const { kernels, at, backend } = heap;
   const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
-  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
+  const scratch = backend.makeOutput([xFloats + rowsFloats + kCount + 2 * mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
   try {
     const xPad = at(scratch);
-    const table = xPad + 4 * xFloats;
+    const table = xPad + 4 * (xFloats + rowsFloats);
     const mOff = table + 4 * kCount;
-    const partials = mOff + 4 * mPad;
+    const outTable = mOff + 4 * mPad;
+    const partials = outTable + 4 * mPad;
     const panels = partials + 4 * slices * partialFloats;
     kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    const dyPanels = inPanels(heap, at(dy), kCount, co, panels);
+    if (phaseRows) {
+      const rows = lineAligned(xPad + 4 * xFloats);
+      const rowBytes = 4 * wp * ci;
+      for (let r = 0; r < n * hp; r++) kernels.helpers.transposeBlock(xPad + r * rowBytes, rows + r * rowBytes, vp, g.sw * ci);
+      phaseRowTables(new Int32Array(heap.memory.buffer), g, up, vp, rows, table, mOff, outTable, at(out));
+      kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices, ...dyPanels, split, out: 0, outTable, partialBytes: 0 });
+      return out;
+    }
     // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
     writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache
     // sooner (measured with dy in panels: chunks of 32, 64 and 256 rows within noise on D2-D4).
     const chunkRows = m <= 64 ? 64 : 32;
-    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...inPanels(heap, at(dy), kCount, co, panels), chunkRows };
+    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyPanels, chunkRows };
     if (split === 'm') {
       kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
     } else {
@@ -194,7 +214,48 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directRows';
+/**
+ * x in phase rows, for 'directRows': each row of the padded image, [VP, Sw * Ci] (VP stride blocks of
+ * Sw pixels), transposed (`transposeBlock`) to [Sw * Ci, VP], so that the image lies as
+ * [n, UP, Sh, Sw, Ci, VP]: padded row u * Sh + r, column v * Sw + t, channel c at
+ * ((((n * UP + u) * Sh + r) * Sw + t) * Ci + c) * VP + v. For dy row (n, oh, ow) and filter tap
+ * (kh, kw) = (a * Sh + r, b * Sw + t), x's value lies at row oh + a, column ow + b of that plane: the
+ * address splits into a part of the dy row (the table) and one of the filter row (mOff), and
+ * consecutive dy rows read consecutive floats, as the forward pass reads consecutive channels. In the
+ * NHWC image they lie Sw * Ci floats apart, each in its own cache line: the kernel ran 10-25% slower
+ * there than on the forward pass's sums (D2-D4, docs/PERFORMANCE.md). The filter rows are taken in
+ * the order (r, t, c, a, b), so that the taps reading the same plane follow each other, with
+ * `outTable` giving each one's row of dw.
+ */
+function phaseRowTables(i32: Int32Array, g: Geometry, up: number, vp: number, rows: number, table: number, mOff: number, outTable: number, out: number): void {
+  const { ci, co, sh, sw } = g;
+  const { a: taps, b: tapCols } = phaseSizes(g);
+  let k = table / 4;
+  for (let img = 0; img < g.n; img++) {
+    for (let oh = 0; oh < g.oh; oh++) {
+      for (let ow = 0; ow < g.ow; ow++) i32[k++] = rows + 4 * ((img * up + oh) * sh * sw * ci * vp + ow);
+    }
+  }
+  let m = 0;
+  for (let r = 0; r < sh; r++) {
+    for (let t = 0; t < sw; t++) {
+      for (let c = 0; c < ci; c++) {
+        for (let a = 0; a < taps; a++) {
+          for (let b = 0; b < tapCols; b++) {
+            const kh = a * sh + r;
+            const kw = b * sw + t;
+            if (kh >= g.kh || kw >= g.kw) continue;
+            i32[mOff / 4 + m] = 4 * ((a * sh * sw * ci + (r * sw + t) * ci + c) * vp + b);
+            i32[outTable / 4 + m] = out + 4 * ((kh * g.kw + kw) * ci + c) * co;
+            m++;
+          }
+        }
+      }
+    }
+  }
+}
+
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directRows' | 'directRowsNhwc';
 
 /**
  * Our kernel where it applies (`direct`: the backend is WebAssembly): 'directRows' from
@@ -228,9 +289,9 @@ export function conv2dBackpropFilter(
     if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
-    if (chosen === 'direct' || chosen === 'directRows') {
+    if (chosen === 'direct' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);
-      return byDirectSum(xs, dys, g, heap, chosen === 'direct' ? 'k' : 'm');
+      return byDirectSum(xs, dys, g, heap, chosen === 'direct' ? 'k' : 'm', chosen === 'directRowsNhwc');
     }
     return chosen === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
   });
