@@ -149,8 +149,8 @@ const MAX_SLICES = 24;
  *  - 'direct': the dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not
  *    by the thread count), each summed into its own partial; the partials are added in order.
  *  - 'directRows' (an even number of filter rows): slices of filter rows, each summed over every dy
- *    row in order into its own rows of the result; x in phase rows (`phaseRowTables`) where Sw * Ci
- *    is a multiple of 4, else as 'directRowsNhwc'.
+ *    row in order into its own rows of the result; x in phase rows (`byPhaseRows`) where Ci is a
+ *    multiple of 4, else as 'directRowsNhwc'.
  *  - 'directRowsNhwc': 'directRows' gathering from the padded NHWC image (the layout before phase rows,
  *    kept for comparison and as the fallback).
  * Either way the result is the same bits on any number of threads, and in either layout.
@@ -159,49 +159,33 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   const { n, h, w, ci, co, kh, kw, oh, ow } = g;
   const m = kh * kw * ci;
   if (split === 'm' && m % 2 !== 0) throw new Error("Conv2DBackpropFilter: 'directRows' needs an even number of filter rows");
-  const phaseRows = split === 'm' && !nhwc && (g.sw * ci) % 4 === 0;
-  // The padded image: in phase rows, whole stride blocks of rows and of columns (`phaseRowTables`).
-  const { a, b } = phaseSizes(g);
-  const up = Math.max(oh + a - 1, Math.ceil((g.padTop + h) / g.sh));
-  const vp = 4 * Math.ceil(Math.max(ow + b - 1, Math.ceil((g.padLeft + w) / g.sw)) / 4);
-  const hp = phaseRows ? up * g.sh : h + g.padTop + g.padBottom;
-  const wp = phaseRows ? vp * g.sw : w + g.padLeft + g.padRight;
-  const mPad = m + (m % 2); // the kernel adds two filter rows at a time
-  const kCount = n * oh * ow;
-  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
-  const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
-  // Scratch (not zeroed: every byte the kernels read is written first): the padded x (and its phase
-  // rows, from a cache line), the row table, the filter-row offsets (and output rows), the partials
-  // ('direct' only), dy in panels (`inPanels`).
-  const xFloats = n * hp * wp * ci;
-  const rowsFloats = phaseRows ? xFloats + 16 : 0;
-  const partialFloats = split === 'k' ? mPad * co : 0;
   const { kernels, at, backend } = heap;
   const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
-  const scratch = backend.makeOutput([xFloats + rowsFloats + kCount + 2 * mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
+  const kCount = n * oh * ow;
+  if (split === 'm' && !nhwc && ci % 4 === 0) return byPhaseRows(x, dy, g, heap, out);
+  const hp = h + g.padTop + g.padBottom;
+  const wp = w + g.padLeft + g.padRight;
+  const mPad = m + (m % 2); // the kernel adds two filter rows at a time
+  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
+  const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
+  // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
+  // the filter-row offsets, the partials ('direct' only), dy in panels (`inPanels`).
+  const xFloats = n * hp * wp * ci;
+  const partialFloats = split === 'k' ? mPad * co : 0;
+  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
   try {
     const xPad = at(scratch);
-    const table = xPad + 4 * (xFloats + rowsFloats);
+    const table = xPad + 4 * xFloats;
     const mOff = table + 4 * kCount;
-    const outTable = mOff + 4 * mPad;
-    const partials = outTable + 4 * mPad;
+    const partials = mOff + 4 * mPad;
     const panels = partials + 4 * slices * partialFloats;
     kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
-    const dyPanels = inPanels(heap, at(dy), kCount, co, panels);
-    if (phaseRows) {
-      const rows = lineAligned(xPad + 4 * xFloats);
-      const rowBytes = 4 * wp * ci;
-      for (let r = 0; r < n * hp; r++) kernels.helpers.transposeBlock(xPad + r * rowBytes, rows + r * rowBytes, vp, g.sw * ci);
-      phaseRowTables(new Int32Array(heap.memory.buffer), g, up, vp, rows, table, mOff, outTable, at(out));
-      kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices, ...dyPanels, split, out: 0, outTable, partialBytes: 0 });
-      return out;
-    }
     // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
     writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache
     // sooner (measured with dy in panels: chunks of 32, 64 and 256 rows within noise on D2-D4).
     const chunkRows = m <= 64 ? 64 : 32;
-    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyPanels, chunkRows };
+    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...inPanels(heap, at(dy), kCount, co, panels), chunkRows };
     if (split === 'm') {
       kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
     } else {
@@ -215,15 +199,48 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
 }
 
 /**
+ * 'directRows' with x in phase rows (`phaseRowTables`; Ci a multiple of 4), written in one pass by
+ * the `phaseRows` helper; dy in panels, whose chunks of PANEL_CHUNK_ROWS rows the kernel keeps.
+ */
+function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D): tf.Tensor4D {
+  const { n, h, w, ci, co, oh, ow, sh, sw } = g;
+  const m = g.kh * g.kw * ci;
+  const kCount = n * oh * ow;
+  // Whole stride blocks of padded rows and columns, enough for every tap and the whole image.
+  const { a, b } = phaseSizes(g);
+  const up = Math.max(oh + a - 1, Math.ceil((g.padTop + h) / sh));
+  const vp = 4 * Math.ceil(Math.max(ow + b - 1, Math.ceil((g.padLeft + w) / sw)) / 4);
+  const rowsFloats = n * up * sh * vp * sw * ci;
+  const sliceRows = heap.kernels.rowSlice(m);
+  const { kernels, at, backend } = heap;
+  // Scratch (not zeroed: every byte the kernels read is written first): x in phase rows (from a cache
+  // line), the dy-row table, the filter-row offsets and their rows of dw, dy in panels.
+  const scratch = backend.makeOutput([rowsFloats + 16 + kCount + 2 * m + panelFloats(kCount, co)], 'float32');
+  try {
+    const rows = lineAligned(at(scratch));
+    const table = rows + 4 * rowsFloats;
+    const mOff = table + 4 * kCount;
+    const outTable = mOff + 4 * m;
+    kernels.helpers.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp);
+    phaseRowTables(new Int32Array(heap.memory.buffer), g, up, vp, rows, table, mOff, outTable, at(out));
+    const dyPanels = inPanels(heap, at(dy), kCount, co, outTable + 4 * m);
+    kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices: Math.ceil(m / sliceRows), ...dyPanels, split: 'm', out: 0, outTable, partialBytes: 0 });
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+/**
  * x in phase rows, for 'directRows': each row of the padded image, [VP, Sw * Ci] (VP stride blocks of
- * Sw pixels), transposed (`transposeBlock`) to [Sw * Ci, VP], so that the image lies as
+ * Sw pixels), transposed to [Sw * Ci, VP] (the `phaseRows` helper), so that the image lies as
  * [n, UP, Sh, Sw, Ci, VP]: padded row u * Sh + r, column v * Sw + t, channel c at
  * ((((n * UP + u) * Sh + r) * Sw + t) * Ci + c) * VP + v. For dy row (n, oh, ow) and filter tap
  * (kh, kw) = (a * Sh + r, b * Sw + t), x's value lies at row oh + a, column ow + b of that plane: the
  * address splits into a part of the dy row (the table) and one of the filter row (mOff), and
  * consecutive dy rows read consecutive floats, as the forward pass reads consecutive channels. In the
- * NHWC image they lie Sw * Ci floats apart, each in its own cache line: the kernel ran 10-25% slower
- * there than on the forward pass's sums (D2-D4, docs/PERFORMANCE.md). The filter rows are taken in
+ * NHWC image they lie Sw * Ci floats apart, each in its own cache line: there the kernel alone took
+ * 12-23% longer on D2-D4 at batch 16 (build machine, docs/PERFORMANCE.md). The filter rows are taken in
  * the order (r, t, c, a, b), so that the taps reading the same plane follow each other, with
  * `outTable` giving each one's row of dw.
  */

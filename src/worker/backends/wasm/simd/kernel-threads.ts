@@ -96,6 +96,11 @@ export interface HeapHelpers {
   ): void;
   /** dst = src [rows, cols] in panels of 16 columns (cols a multiple of 16): b for a gather-GEMM with bPanelRows = rows. */
   packPanels(src: number, rows: number, cols: number, dst: number): void;
+  /**
+   * x [images, h, w, ci] (ci a multiple of 4) zero-padded to up * sh rows and vp * sw columns (vp a
+   * multiple of 4), each padded row transposed to [sw * ci, vp]: the filter gradient's phase rows.
+   */
+  phaseRows(src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number, up: number, vp: number): void;
   /** dst [cols, rows] = src [rows, cols] transposed (rows and cols multiples of 4). */
   transposeBlock(src: number, dst: number, rows: number, cols: number): void;
   /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the biased variance about `mean`. */
