@@ -136,6 +136,14 @@ function byPhaseConv(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry): tf.Tensor4D 
  * result stay in the L2 cache. Measured with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
 export const ROW_SLICES_FROM = 1024;
+/**
+ * dy channels up to which the NHWC methods read dy row-major, where tfjs keeps it, rather than
+ * copying it into panels (`inPanels`): 64 rows of 256 bytes (Co 64) spread over 16 of the L1 cache's
+ * sets, room for them all, and the copy cost the RGB layer's filter gradient (DCGAN-64, whose dy is
+ * the largest) 18-23%: 1.97 -> 1.62 ms at batch 16, 9.60 -> 7.42 ms at batch 64 (build machine, 2
+ * threads, medians of 40 alternated calls; the 32 x 32 layers within noise).
+ */
+export const ROW_MAJOR_MAX_CO = 64;
 /** dy rows per slice of 'direct' at least, and slices at most (their number depends on the problem only). */
 const MIN_SLICE_ROWS = 256;
 const MAX_SLICES = 24;
@@ -172,7 +180,9 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   // the filter-row offsets, the partials ('direct' only), dy in panels (`inPanels`).
   const xFloats = n * hp * wp * ci;
   const partialFloats = split === 'k' ? mPad * co : 0;
-  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats + panelFloats(kCount, co)], 'float32');
+  // dy in panels, except with at most ROW_MAJOR_MAX_CO channels (`ROW_MAJOR_MAX_CO` says why).
+  const panelled = co > ROW_MAJOR_MAX_CO;
+  const scratch = backend.makeOutput([xFloats + kCount + mPad + slices * partialFloats + (panelled ? panelFloats(kCount, co) : 0)], 'float32');
   try {
     const xPad = at(scratch);
     const table = xPad + 4 * xFloats;
@@ -185,7 +195,8 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache
     // sooner (measured with dy in panels: chunks of 32, 64 and 256 rows within noise on D2-D4).
     const chunkRows = m <= 64 ? 64 : 32;
-    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...inPanels(heap, at(dy), kCount, co, panels), chunkRows };
+    const dyRows = panelled ? inPanels(heap, at(dy), kCount, co, panels) : { b: at(dy), bPanelRows: 0 };
+    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyRows, chunkRows };
     if (split === 'm') {
       kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
     } else {
