@@ -5,13 +5,18 @@
  * pass's time as a ratio of the forward pass's: issue 5 asks for a filter gradient no slower than the
  * forward pass on any device. One JSON line per layer (--json) or a readable line.
  *
- *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--json]
+ *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--alternate] [--json]
+ *
+ * --alternate: every pass and method once per round, in turn, for --warmup rounds and then --reps timed
+ * rounds, reporting medians: on a machine whose speed drifts (this build machine's by up to 2x within
+ * minutes) the ratios between passes then compare calls made in the same seconds. Without it, each
+ * pass's calls run one after another and the best is reported.
  *
  * Every call gets fresh copies of its inputs (new tensors, as in training, where the weights and
  * activations are new each step): XNNPACK caches a convolution's packed filter by tensor, so reusing
  * one tensor would time a cache hit that training never gets (and our input gradient's cache of
- * rearranged filters is cleared before each call: its worst case). Times are the best of --reps calls;
- * wasm kernels run synchronously, so no read-back is timed.
+ * rearranged filters is cleared before each call: its worst case). wasm kernels run synchronously,
+ * so no read-back is timed.
  */
 import { arg, convLayerFlop, LAYERS_32, LAYERS_64, runBench } from './support';
 import { initBackend } from '../src/worker/backends';
@@ -20,26 +25,51 @@ import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backe
 import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
 import { conv2dForward, type ForwardMethod } from '../src/worker/backends/wasm/conv2d';
 
+/** One timed call: f on fresh copies of its inputs. */
+interface Job {
+  inputs: tf.Tensor[];
+  f: (...fresh: tf.Tensor[]) => tf.Tensor;
+}
+
+/** ms of one call of `job` on fresh copies of its inputs (new tensors, as in training). */
+function timeOnce(job: Job): number {
+  const fresh = job.inputs.map((t) => tf.add(t, 0));
+  clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
+  const t0 = performance.now();
+  const out = job.f(...fresh);
+  const ms = performance.now() - t0;
+  out.dispose();
+  tf.dispose(fresh);
+  return ms;
+}
+
 /**
- * Best of `reps` calls of f on fresh copies of `inputs` (ms), after `warmup` calls: our SIMD kernel
- * starts its worker threads on its first call, and V8 runs its baseline code for the first 20 or so
- * calls (on the RGB layer at batch 16 about 1.5-2x slower, with pauses of 3-6 ms while it optimises
- * in the background; compared with --no-wasm-dynamic-tiering), as for any WebAssembly function;
- * training makes thousands of calls.
+ * Each job's time (ms) after `warmup` untimed calls: our SIMD kernel starts its worker threads on its
+ * first call, and V8 runs its baseline code for the first 20 or so calls (on the RGB layer at batch 16
+ * about 1.5-2x slower, with pauses of 3-6 ms while it optimises in the background; compared with
+ * --no-wasm-dynamic-tiering), as for any WebAssembly function; training makes thousands of calls.
+ * The best of `reps` calls, each job's after another's; or, `alternate`, the median of `reps` rounds
+ * that call every job once in turn.
  */
-function timeFresh<T extends tf.Tensor[]>(reps: number, inputs: T, f: (...fresh: T) => tf.Tensor, warmup = WARMUP): number {
-  let best = Infinity;
-  for (let i = 0; i < reps + warmup; i++) {
-    const fresh = inputs.map((t) => tf.add(t, 0)) as T;
-    clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
-    const t0 = performance.now();
-    const out = f(...fresh);
-    const ms = performance.now() - t0;
-    if (i >= warmup) best = Math.min(best, ms);
-    out.dispose();
-    tf.dispose(fresh);
+function timeJobs(jobs: Record<string, Job>, reps: number, warmup: number, alternate: boolean): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+  if (alternate) {
+    for (let round = 0; round < warmup + reps; round++) {
+      for (const [name, job] of Object.entries(jobs)) {
+        const ms = timeOnce(job);
+        if (round >= warmup) times[name]!.push(ms);
+      }
+    }
+  } else {
+    for (const [name, job] of Object.entries(jobs)) {
+      for (let i = 0; i < warmup + reps; i++) {
+        const ms = timeOnce(job);
+        if (i >= warmup) times[name]!.push(ms);
+      }
+    }
   }
-  return best;
+  const stat = (v: number[]) => (alternate ? v.sort((a, b) => a - b)[v.length >> 1]! : Math.min(...v));
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stat(v)]));
 }
 
 const WARMUP = Number(arg('warmup', '30'));
@@ -52,8 +82,9 @@ async function main(): Promise<void> {
   const layers = net === '64' ? LAYERS_64 : LAYERS_32;
   const which = arg('layers', layers.map((l) => l.name.split(' ')[0]).join(',')).split(',');
   const json = process.argv.includes('--json');
+  const alternate = process.argv.includes('--alternate');
   const backend = await initBackend('wasm');
-  if (!json) console.log(`${backend.device}; batch ${batch}; best of ${reps} calls on fresh inputs`);
+  if (!json) console.log(`${backend.device}; batch ${batch}; ${alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`} on fresh inputs`);
 
   for (const layer of layers.filter((l) => which.includes(l.name.split(' ')[0]!))) {
     const [h, w, ci] = layer.input;
@@ -65,20 +96,23 @@ async function main(): Promise<void> {
     const filterAttrs = { ...common, filterShape: [k, k, ci, co] as [number, number, number, number] };
     const inputAttrs = { ...common, inputShape: [batch, h, w, ci] as [number, number, number, number] };
 
-    const forwardMs = timeFresh(reps, [x, filter], (a, b) => tf.conv2d(a, b, stride, 'same'));
-    const forwardByMethod = Object.fromEntries(
-      (['gemm', 'xnnpack'] as ForwardMethod[]).map((m) => [m, timeFresh(reps, [x, filter], (a, b) => conv2dForward(a, b, common, m))]),
-    ) as Record<ForwardMethod, number>;
-    const filterMs = timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs));
-    const byMethod = Object.fromEntries(
-      (['dyFilter', 'xFilter', 'direct', 'directRows', 'directRowsNhwc'] as FilterGradMethod[]).map((m) => [m, timeFresh(reps, [x, dy], (a, b) => conv2dBackpropFilter(a, b, filterAttrs, m))]),
-    ) as Record<FilterGradMethod, number>;
-    const inputMs = timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs));
-    const inputByMethod = Object.fromEntries(
-      (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[])
-        .filter((m) => m !== 'phasesInHeap' || ci % 16 === 0)
-        .map((m) => [m, timeFresh(reps, [dy, filter], (a, b) => conv2dBackpropInput(a, b, inputAttrs, m))]),
-    ) as Partial<Record<InputGradMethod, number>>;
+    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directRows', 'directRowsNhwc'];
+    const inputMethods = (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[]).filter((m) => m !== 'phasesInHeap' || ci % 16 === 0);
+    const jobs: Record<string, Job> = {
+      forward: { inputs: [x, filter], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same') },
+      ...Object.fromEntries((['gemm', 'xnnpack'] as ForwardMethod[]).map((m) => [`forward:${m}`, { inputs: [x, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dForward(a as tf.Tensor4D, b as tf.Tensor4D, common, m) }])),
+      filter: { inputs: [x, dy], f: (a, b) => conv2dBackpropFilter(a as tf.Tensor4D, b as tf.Tensor4D, filterAttrs) },
+      ...Object.fromEntries(filterMethods.map((m) => [`filter:${m}`, { inputs: [x, dy], f: (a: tf.Tensor, b: tf.Tensor) => conv2dBackpropFilter(a as tf.Tensor4D, b as tf.Tensor4D, filterAttrs, m) }])),
+      input: { inputs: [dy, filter], f: (a, b) => conv2dBackpropInput(a as tf.Tensor4D, b as tf.Tensor4D, inputAttrs) },
+      ...Object.fromEntries(inputMethods.map((m) => [`input:${m}`, { inputs: [dy, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dBackpropInput(a as tf.Tensor4D, b as tf.Tensor4D, inputAttrs, m) }])),
+    };
+    const t = timeJobs(jobs, reps, WARMUP, alternate);
+    const forwardMs = t.forward!;
+    const forwardByMethod = { gemm: t['forward:gemm']!, xnnpack: t['forward:xnnpack']! };
+    const filterMs = t.filter!;
+    const byMethod = Object.fromEntries(filterMethods.map((m) => [m, t[`filter:${m}`]!])) as Record<FilterGradMethod, number>;
+    const inputMs = t.input!;
+    const inputByMethod = Object.fromEntries(inputMethods.map((m) => [m, t[`input:${m}`]!])) as Partial<Record<InputGradMethod, number>>;
     const ms = (v: number | undefined) => (v === undefined ? null : r2(v));
     tf.dispose([x, filter, dy]);
 
@@ -88,6 +122,7 @@ async function main(): Promise<void> {
       layer: layer.name,
       batch,
       device: backend.device,
+      stat: alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`,
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
       forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },

@@ -155,10 +155,11 @@ esac
 case " $PARTS " in *" wasmconv "*)
   # Each convolution pass on the processor (WebAssembly) at each thread count in THREADSET: our kernel
   # on its own threads, and XNNPACK's forward pass, beyond the build machine's 2 cores (issue 5: the
-  # filter gradient no slower than the forward pass on any device).
+  # filter gradient no slower than the forward pass on any device). WCFLAGS=--alternate for medians of
+  # alternated rounds.
   for t in ${THREADSET:-2 4 8}; do
     for net in 64 32; do
-      GAN_AUGMENT_WASM_THREADS=$t run "wasmconv-$net-t$t" $NODE $RUN/wasm-conv.cjs --net $net --batch ${WCB:-16} --reps ${WCREPS:-5} --warmup ${WCWARM:-20} --json
+      GAN_AUGMENT_WASM_THREADS=$t run "wasmconv-$net-t$t" $NODE $RUN/wasm-conv.cjs --net $net --batch ${WCB:-16} --reps ${WCREPS:-5} --warmup ${WCWARM:-20} ${WCFLAGS:-} --json
     done
   done
   ;;
