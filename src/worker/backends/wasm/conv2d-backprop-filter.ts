@@ -210,30 +210,27 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
 }
 
 /**
- * 'directRows' with x in phase rows (`phaseRowTables`; Ci a multiple of 4), written in one pass by
- * the `phaseRows` helper; dy in panels, whose chunks of PANEL_CHUNK_ROWS rows the kernel keeps.
+ * 'directRows' with x in phase rows (`PhasePlanes`; Ci a multiple of 4), written in one pass by the
+ * `phaseRows` helper; dy in panels, whose chunks of PANEL_CHUNK_ROWS rows the kernel keeps.
  */
 function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D): tf.Tensor4D {
   const { n, h, w, ci, co, oh, ow, sh, sw } = g;
   const m = g.kh * g.kw * ci;
   const kCount = n * oh * ow;
-  // Whole stride blocks of padded rows and columns, enough for every tap and the whole image.
-  const { a, b } = phaseSizes(g);
-  const up = Math.max(oh + a - 1, Math.ceil((g.padTop + h) / sh));
-  const vp = 4 * Math.ceil(Math.max(ow + b - 1, Math.ceil((g.padLeft + w) / sw)) / 4);
-  const rowsFloats = n * up * sh * vp * sw * ci;
+  const planes = phasePlanes(g);
   const sliceRows = heap.kernels.rowSlice(m);
   const { kernels, at, backend } = heap;
   // Scratch (not zeroed: every byte the kernels read is written first): x in phase rows (from a cache
   // line), the dy-row table, the filter-row offsets and their rows of dw, dy in panels.
-  const scratch = backend.makeOutput([rowsFloats + 16 + kCount + 2 * m + panelFloats(kCount, co)], 'float32');
+  const scratch = backend.makeOutput([planes.floats + 16 + kCount + 2 * m + panelFloats(kCount, co)], 'float32');
   try {
     const rows = lineAligned(at(scratch));
-    const table = rows + 4 * rowsFloats;
+    const table = rows + 4 * planes.floats;
     const mOff = table + 4 * kCount;
     const outTable = mOff + 4 * m;
-    kernels.helpers.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp);
-    phaseRowTables(new Int32Array(heap.memory.buffer), g, up, vp, rows, table, mOff, outTable, at(out));
+    const { up, vp, sImg, sU, sR, sC } = planes;
+    kernels.helpers.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp, sImg, sU, sR, sC);
+    phaseRowTables(new Int32Array(heap.memory.buffer), g, planes, rows, table, mOff, outTable, at(out));
     const dyPanels = inPanels(heap, at(dy), kCount, co, outTable + 4 * m);
     kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices: Math.ceil(m / sliceRows), ...dyPanels, split: 'm', out: 0, outTable, partialBytes: 0 });
     return out;
@@ -243,25 +240,49 @@ function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, o
 }
 
 /**
- * x in phase rows, for 'directRows': each row of the padded image, [VP, Sw * Ci] (VP stride blocks of
- * Sw pixels), transposed to [Sw * Ci, VP] (the `phaseRows` helper), so that the image lies as
- * [n, UP, Sh, Sw, Ci, VP]: padded row u * Sh + r, column v * Sw + t, channel c at
- * ((((n * UP + u) * Sh + r) * Sw + t) * Ci + c) * VP + v. For dy row (n, oh, ow) and filter tap
- * (kh, kw) = (a * Sh + r, b * Sw + t), x's value lies at row oh + a, column ow + b of that plane: the
- * address splits into a part of the dy row (the table) and one of the filter row (mOff), and
- * consecutive dy rows read consecutive floats, as the forward pass reads consecutive channels. In the
- * NHWC image they lie Sw * Ci floats apart, each in its own cache line: there the kernel alone took
- * 12-23% longer on D2-D4 at batch 16 (build machine, docs/PERFORMANCE.md). The filter rows are taken in
- * the order (r, t, c, a, b), so that the taps reading the same plane follow each other, with
- * `outTable` giving each one's row of dw.
+ * x in phase rows, for 'directRows': x zero-padded to whole stride blocks (UP x Sh rows, VP x Sw
+ * columns, VP a multiple of 4), then padded row u * Sh + r, column v * Sw + t, channel c in plane
+ * (r, t, c) of image n, at row u, column v: a [Sh, Sw, Ci, N, UP, VP] array (byte strides below).
+ * For dy row (n, oh, ow) and filter tap (kh, kw) = (a * Sh + r, b * Sw + t), x's value lies at row
+ * oh + a, column ow + b of that plane: the address splits into a part of the dy row (the table) and
+ * one of the filter row (mOff), and consecutive dy rows read consecutive floats, as the forward pass
+ * reads consecutive channels. In the NHWC image they lie Sw * Ci floats apart, each in its own cache
+ * line: there the kernel alone took 12-23% longer on D2-D4 at batch 16 (build machine,
+ * docs/PERFORMANCE.md). The planes of all images lie together, so a chunk's dy rows, image after
+ * image, read one run of memory (a first layout, [N, UP, Sh, Sw, Ci, VP], put a dy row's next output
+ * row 16 x Ci x VP bytes further, a multiple of 4 KiB: all in one set of the L1 cache; on a Xeon at 2
+ * threads D4 took 27% longer than with NHWC).
  */
-function phaseRowTables(i32: Int32Array, g: Geometry, up: number, vp: number, rows: number, table: number, mOff: number, outTable: number, out: number): void {
+interface PhasePlanes {
+  up: number; vp: number; floats: number;
+  /** Byte strides: image, plane row (u), row phase (r), plane (t * Ci + c); a plane's columns are floats. */
+  sImg: number; sU: number; sR: number; sC: number;
+}
+
+function phasePlanes(g: Geometry): PhasePlanes {
+  const { a, b } = phaseSizes(g);
+  // Whole stride blocks, enough for every tap and the whole image.
+  const up = Math.max(g.oh + a - 1, Math.ceil((g.padTop + g.h) / g.sh));
+  const vp = 4 * Math.ceil(Math.max(g.ow + b - 1, Math.ceil((g.padLeft + g.w) / g.sw)) / 4);
+  const sU = 4 * vp;
+  const sImg = up * sU;
+  const sC = g.n * sImg;
+  const sR = g.sw * g.ci * sC;
+  return { up, vp, floats: (g.sh * sR) / 4, sImg, sU, sR, sC };
+}
+
+/**
+ * The tables of 'directRows' over x in phase rows (`PhasePlanes`) at byte address `rows`: each dy
+ * row's address, and each filter row's offset and its row of dw (`outTable`). The filter rows are taken
+ * in the order (r, t, c, a, b), so that the taps reading the same plane follow each other.
+ */
+function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, rows: number, table: number, mOff: number, outTable: number, out: number): void {
   const { ci, co, sh, sw } = g;
   const { a: taps, b: tapCols } = phaseSizes(g);
   let k = table / 4;
   for (let img = 0; img < g.n; img++) {
     for (let oh = 0; oh < g.oh; oh++) {
-      for (let ow = 0; ow < g.ow; ow++) i32[k++] = rows + 4 * ((img * up + oh) * sh * sw * ci * vp + ow);
+      for (let ow = 0; ow < g.ow; ow++) i32[k++] = rows + img * p.sImg + oh * p.sU + 4 * ow;
     }
   }
   let m = 0;
@@ -273,7 +294,7 @@ function phaseRowTables(i32: Int32Array, g: Geometry, up: number, vp: number, ro
             const kh = a * sh + r;
             const kw = b * sw + t;
             if (kh >= g.kh || kw >= g.kw) continue;
-            i32[mOff / 4 + m] = 4 * ((a * sh * sw * ci + (r * sw + t) * ci + c) * vp + b);
+            i32[mOff / 4 + m] = r * p.sR + (t * ci + c) * p.sC + a * p.sU + 4 * b;
             i32[outTable / 4 + m] = out + 4 * ((kh * g.kw + kw) * ci + c) * co;
             m++;
           }

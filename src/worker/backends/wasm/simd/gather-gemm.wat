@@ -188,81 +188,92 @@
 ;; x [images, h, w, ci] (NHWC, ci a multiple of 4) in phase rows, for the filter gradient's
 ;; 'directRows' (../conv2d-backprop-filter.ts, `phaseRowTables`): x zero-padded (top rows and left
 ;; columns of padding, then as many as fill up * sh rows and vp * sw columns, vp a multiple of 4),
-;; each padded row [vp, sw * ci] transposed to [sw * ci, vp]. Padded row u * sh + r, column
-;; v * sw + t, channel c of image i lands at float ((((i * up + u) * sh + r) * sw + t) * ci + c) * vp + v
-;; of dst. In one pass: 4 x 4 tiles of (4 stride blocks v, 4 channels c), each four vec4 loads (zero
-;; for a column in the padding), eight shuffles and four stores, as in `transposeBlock` below.
+;; split by stride phase and channel into rows of vp floats: padded row u * sh + r, column v * sw + t,
+;; channel c of image i lands at byte i * sImg + u * sU + r * sR + (t * ci + c) * sC + v * 4 of dst
+;; (the caller picks the strides, so the layout). In one pass: 4 x 4 tiles of (4 stride blocks v,
+;; 4 channels c), each four vec4 loads (zero for a column in the padding), eight shuffles and four
+;; stores, as in `transposeBlock` below; rows of the padding are filled with zeros.
   (func (export "phaseRows")
     (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
     (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
-    (local $pixBytes i32) (local $vpBytes i32) (local $blockBytes i32) (local $rows i32)
-    (local $i i32) (local $p i32) (local $y i32) (local $row i32) (local $blk i32)
+    (param $sImg i32) (param $sU i32) (param $sR i32) (param $sC i32)
+    (local $pixBytes i32) (local $vpBytes i32) (local $lanes i32)
+    (local $i i32) (local $u i32) (local $r i32) (local $y i32) (local $row i32) (local $blk i32)
     (local $t i32) (local $c i32) (local $v i32) (local $col i32) (local $at i32) (local $q i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (if (i32.or (i32.eqz (local.get $images)) (i32.or (i32.eqz (local.get $ci)) (i32.eqz (local.get $vp)))) (then (return)))
+    (if (i32.or (i32.or (i32.eqz (local.get $images)) (i32.eqz (local.get $up)))
+          (i32.or (i32.eqz (local.get $ci)) (i32.eqz (local.get $vp)))) (then (return)))
     (local.set $pixBytes (i32.shl (local.get $ci) (i32.const 2)))
     (local.set $vpBytes (i32.shl (local.get $vp) (i32.const 2)))
-    (local.set $blockBytes (i32.mul (i32.mul (local.get $sw) (local.get $ci)) (local.get $vpBytes)))
-    (local.set $rows (i32.mul (local.get $up) (local.get $sh)))
-    (local.set $blk (local.get $dst))
+    (local.set $lanes (i32.mul (local.get $sw) (local.get $ci))) ;; rows of vp floats per padded row
     (local.set $i (i32.const 0))
     (loop $imgs
-      (local.set $p (i32.const 0))
-      (loop $padded
-        (local.set $y (i32.sub (local.get $p) (local.get $top)))
-        (if (i32.ge_u (local.get $y) (local.get $h))
-          (then (memory.fill (local.get $blk) (i32.const 0) (local.get $blockBytes)))
-          (else
-            (local.set $row (i32.add (local.get $src)
-              (i32.mul (i32.mul (i32.add (i32.mul (local.get $i) (local.get $h)) (local.get $y)) (local.get $w)) (local.get $pixBytes))))
-            (local.set $t (i32.const 0))
-            (loop $ts
+      (local.set $u (i32.const 0))
+      (loop $us
+        (local.set $r (i32.const 0))
+        (loop $rs
+          (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
+          (local.set $blk (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
+            (i32.mul (local.get $u) (local.get $sU))) (i32.mul (local.get $r) (local.get $sR)))))
+          (if (i32.ge_u (local.get $y) (local.get $h))
+            (then
               (local.set $c (i32.const 0))
-              (loop $cs
-                (local.set $v (i32.const 0))
-                (loop $vs
-                  ;; pixels (v + j) * sw + t - left of this row, channels c .. c + 3 (zero in the padding)
-                  (local.set $col (i32.sub (i32.add (i32.mul (local.get $v) (local.get $sw)) (local.get $t)) (local.get $left)))
-                  (local.set $at (i32.add (local.get $row) (i32.add (i32.mul (local.get $col) (local.get $pixBytes)) (i32.shl (local.get $c) (i32.const 2)))))
-                  (local.set $x0 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                    (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                  (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                  (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                  (local.set $x1 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                    (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                  (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                  (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                  (local.set $x2 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                    (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                  (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                  (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                  (local.set $x3 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                    (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                  (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
-                  (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
-                  (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
-                  (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
-                  ;; channel c + j: row t * ci + c + j of the block, floats v .. v + 3
-                  (local.set $q (i32.add (local.get $blk)
-                    (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $vpBytes))
-                      (i32.shl (local.get $v) (i32.const 2)))))
-                  (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-                  (v128.store (i32.add (local.get $q) (local.get $vpBytes))
-                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-                  (v128.store (i32.add (local.get $q) (i32.shl (local.get $vpBytes) (i32.const 1)))
-                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-                  (v128.store (i32.add (local.get $q) (i32.mul (local.get $vpBytes) (i32.const 3)))
-                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-                  (local.set $v (i32.add (local.get $v) (i32.const 4)))
-                  (br_if $vs (i32.lt_u (local.get $v) (local.get $vp))))
-                (local.set $c (i32.add (local.get $c) (i32.const 4)))
-                (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
-              (local.set $t (i32.add (local.get $t) (i32.const 1)))
-              (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))))
-        (local.set $blk (i32.add (local.get $blk) (local.get $blockBytes)))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br_if $padded (i32.lt_u (local.get $p) (local.get $rows))))
+              (loop $zeros
+                (memory.fill (i32.add (local.get $blk) (i32.mul (local.get $c) (local.get $sC))) (i32.const 0) (local.get $vpBytes))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br_if $zeros (i32.lt_u (local.get $c) (local.get $lanes)))))
+            (else
+              (local.set $row (i32.add (local.get $src)
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $i) (local.get $h)) (local.get $y)) (local.get $w)) (local.get $pixBytes))))
+              (local.set $t (i32.const 0))
+              (loop $ts
+                (local.set $c (i32.const 0))
+                (loop $cs
+                  (local.set $v (i32.const 0))
+                  (loop $vs
+                    ;; pixels (v + j) * sw + t - left of this row, channels c .. c + 3 (zero in the padding)
+                    (local.set $col (i32.sub (i32.add (i32.mul (local.get $v) (local.get $sw)) (local.get $t)) (local.get $left)))
+                    (local.set $at (i32.add (local.get $row) (i32.add (i32.mul (local.get $col) (local.get $pixBytes)) (i32.shl (local.get $c) (i32.const 2)))))
+                    (local.set $x0 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
+                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
+                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
+                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
+                    (local.set $x1 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
+                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
+                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
+                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
+                    (local.set $x2 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
+                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
+                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
+                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
+                    (local.set $x3 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
+                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
+                    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+                    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+                    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+                    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+                    ;; channel c + j: row t * ci + c + j, floats v .. v + 3
+                    (local.set $q (i32.add (local.get $blk)
+                      (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC))
+                        (i32.shl (local.get $v) (i32.const 2)))))
+                    (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                    (v128.store (i32.add (local.get $q) (local.get $sC))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                    (v128.store (i32.add (local.get $q) (i32.shl (local.get $sC) (i32.const 1)))
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                    (v128.store (i32.add (local.get $q) (i32.mul (local.get $sC) (i32.const 3)))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                    (local.set $v (i32.add (local.get $v) (i32.const 4)))
+                    (br_if $vs (i32.lt_u (local.get $v) (local.get $vp))))
+                  (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                  (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
+        (local.set $u (i32.add (local.get $u) (i32.const 1)))
+        (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 

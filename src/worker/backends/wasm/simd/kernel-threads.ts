@@ -98,9 +98,14 @@ export interface HeapHelpers {
   packPanels(src: number, rows: number, cols: number, dst: number): void;
   /**
    * x [images, h, w, ci] (ci a multiple of 4) zero-padded to up * sh rows and vp * sw columns (vp a
-   * multiple of 4), each padded row transposed to [sw * ci, vp]: the filter gradient's phase rows.
+   * multiple of 4), split by stride phase and channel into rows of vp floats: the filter gradient's
+   * phase rows; padded row u * sh + r, column v * sw + t, channel c of image i at byte
+   * i * sImg + u * sU + r * sR + (t * ci + c) * sC + 4 * v of dst.
    */
-  phaseRows(src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number, up: number, vp: number): void;
+  phaseRows(
+    src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number,
+    up: number, vp: number, sImg: number, sU: number, sR: number, sC: number,
+  ): void;
   /** dst [cols, rows] = src [rows, cols] transposed (rows and cols multiples of 4). */
   transposeBlock(src: number, dst: number, rows: number, cols: number): void;
   /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the biased variance about `mean`. */
