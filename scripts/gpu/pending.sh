@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Issue 5's device-machine measurements still open (docs/PERFORMANCE.md, "NVIDIA H200, fourth visit"), as
-# one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
-#   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 300).
-# Parts, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
-#   w  on the device machine's processor (run 25: a 16-core Intel Xeon), each convolution pass at 2 and 8
-#      threads, medians of alternated rounds (--alternate; runs 23 and 25 took the best of 3-5 calls of each
-#      pass in turn, whose ratios moved by 10-50% between runs): the filter gradient with x in phase rows
-#      beside the NHWC gather and the forward pass, and the RGB layer's with dy read row-major (b0e72ad).
-# QUICK=1 (and PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
+# Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
+# visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
+#   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
+# No GPU kernel changed since run 23; this repeats its figures with whatever changed since, most wanted
+# first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+#   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
+#   t  PyTorch on the GPU, then whole steps of ours in the train part's way (g);
+#   p  where a step's GPU time goes (timestamps);
+#   w  on the processor, each convolution pass at 2 and 8 threads, medians of alternated rounds;
+#   c  whole training steps on the processor beside PyTorch on the CPU, at 2 and 8 threads.
+# GPU timestamps unquantised (GAN_AUGMENT_DAWN_FLAGS, set here unless already set). QUICK=1 (and
+# PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
+export GAN_AUGMENT_DAWN_FLAGS=${GAN_AUGMENT_DAWN_FLAGS-disable-dawn-features=timestamp_quantization}
+if [ -n "${QUICK:-}" ]; then BATCHES="2"; else BATCHES="64 256"; fi
 status=0
+PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
+PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
+PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1
+PARTS=profile OUT=$OUT/p bash scripts/gpu/run-bench.sh || status=1
 PARTS=wasmconv THREADSET="2 8" WCREPS=${WCREPS:-11} WCWARM=${WCWARM:-5} WCFLAGS=--alternate OUT=$OUT/w bash scripts/gpu/run-bench.sh || status=1
+PARTS=cpu THREADSET="2 8" OUT=$OUT/c bash scripts/gpu/run-bench.sh || status=1
 exit $status
