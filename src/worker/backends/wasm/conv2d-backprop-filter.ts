@@ -250,8 +250,8 @@ function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, o
  * line: there the kernel alone took 12-23% longer on D2-D4 at batch 16 (build machine,
  * docs/PERFORMANCE.md). The planes of all images lie together, so a chunk's dy rows, image after
  * image, read one run of memory (a first layout, [N, UP, Sh, Sw, Ci, VP], put a dy row's next output
- * row 16 x Ci x VP bytes further, a multiple of 4 KiB: all in one set of the L1 cache; on a Xeon at 2
- * threads D4 took 27% longer than with NHWC).
+ * row 4 x Sh x Sw x Ci x VP bytes further, at stride 2 with Ci a multiple of 64 a multiple of 4 KiB:
+ * all in one set of the L1 cache; on a Xeon at 2 threads D4 took 27% longer than with NHWC).
  */
 interface PhasePlanes {
   up: number; vp: number; floats: number;
