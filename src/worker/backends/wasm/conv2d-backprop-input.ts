@@ -28,7 +28,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
-import { type Heap, PANEL_CHUNK_ROWS, activeHeap, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
+import { type Heap, PANEL_CHUNK_ROWS, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -280,7 +280,7 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
     buildPhaseFilters(w, g).map((f): tf.Tensor | null => {
       if (!f || !packed) return f;
       const panels = uninitialised<tf.Rank.R1>(heap, [panelFloats(f.size / ci, ci)]);
-      heap.kernels.helpers.packPanels(heap.at(f), f.size / ci, ci, lineAligned(heap.at(panels)));
+      inPanels(heap, heap.at(f), f.size / ci, ci, heap.at(panels)); // at lineAligned(heap.at(panels)), read below
       f.dispose();
       return panels;
     }));
