@@ -212,7 +212,8 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
 
 /**
  * 'directRows' with x in phase rows (`PhasePlanes`; Ci a multiple of 4), written in one pass by the
- * `phaseRows` helper; dy in panels, whose chunks of PANEL_CHUNK_ROWS rows the kernel keeps.
+ * `phaseRows` helper, in slices of images on every thread; dy in panels, whose chunks of
+ * PANEL_CHUNK_ROWS rows the kernel keeps.
  */
 function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D): tf.Tensor4D {
   const { n, h, w, ci, co, oh, ow, sh, sw } = g;
@@ -230,7 +231,7 @@ function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, o
     const mOff = table + 4 * kCount;
     const outTable = mOff + 4 * m;
     const { up, vp, sImg, sU, sR, sC } = planes;
-    kernels.helpers.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp, sImg, sU, sR, sC);
+    kernels.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp, sImg, sU, sR, sC);
     phaseRowTables(new Int32Array(heap.memory.buffer), g, planes, rows, table, mOff, outTable, at(out));
     const dyPanels = inPanels(heap, at(dy), kCount, co, outTable + 4 * m);
     kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices: Math.ceil(m / sliceRows), ...dyPanels, split: 'm', out: 0, outTable, partialBytes: 0 });

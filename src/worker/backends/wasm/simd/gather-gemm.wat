@@ -190,90 +190,96 @@
 ;; columns of padding, then as many as fill up * sh rows and vp * sw columns, vp a multiple of 4),
 ;; split by stride phase and channel into rows of vp floats: padded row u * sh + r, column v * sw + t,
 ;; channel c of image i lands at byte i * sImg + u * sU + r * sR + (t * ci + c) * sC + v * 4 of dst
-;; (the caller picks the strides, so the layout). In one pass: 4 x 4 tiles of (4 stride blocks v,
-;; 4 channels c), each four vec4 loads (zero for a column in the padding), eight shuffles and four
-;; stores, as in `transposeBlock` below; rows of the padding are filled with zeros.
+;; (the caller picks the strides, so the layout). In one pass, image by image, and in an image four
+;; planes (r, t, c .. c + 3) at a time, row u after row u: 4 x 4 tiles of (4 stride blocks v,
+;; 4 channels c), each four vec4 loads (zero in the padding), eight shuffles and four stores, as in
+;; `transposeBlock` below. Each of the four planes is written in order, a run of up * vp floats per
+;; image: writing every plane's row u of a padded row in turn (128 planes at D2 of DCGAN-64) left
+;; part-written cache lines behind and took twice as long (build machine, 2026-11-27). Images are
+;; independent, so ./kernel-threads.ts runs slices of them on every thread.
   (func (export "phaseRows")
     (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
     (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
     (param $sImg i32) (param $sU i32) (param $sR i32) (param $sC i32)
-    (local $pixBytes i32) (local $vpBytes i32) (local $lanes i32)
-    (local $i i32) (local $u i32) (local $r i32) (local $y i32) (local $row i32) (local $blk i32)
-    (local $t i32) (local $c i32) (local $v i32) (local $col i32) (local $at i32) (local $q i32)
+    (local $pixBytes i32) (local $rowBytes i32) (local $vpBytes i32) (local $img i32)
+    (local $i i32) (local $u i32) (local $r i32) (local $y i32) (local $width i32)
+    (local $t i32) (local $c i32) (local $col i32) (local $at i32) (local $q i32) (local $qEnd i32) (local $plane i32)
+    (local $step i32) (local $step2 i32) (local $step3 i32) (local $step4 i32)
+    (local $sw2 i32) (local $sw3 i32) (local $sw4 i32) (local $sC2 i32) (local $sC3 i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (if (i32.or (i32.or (i32.eqz (local.get $images)) (i32.eqz (local.get $up)))
           (i32.or (i32.eqz (local.get $ci)) (i32.eqz (local.get $vp)))) (then (return)))
     (local.set $pixBytes (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $w) (local.get $pixBytes)))
     (local.set $vpBytes (i32.shl (local.get $vp) (i32.const 2)))
-    (local.set $lanes (i32.mul (local.get $sw) (local.get $ci))) ;; rows of vp floats per padded row
+    ;; four pixels sw apart, and the next four; four planes
+    (local.set $step (i32.mul (local.get $sw) (local.get $pixBytes)))
+    (local.set $step2 (i32.shl (local.get $step) (i32.const 1)))
+    (local.set $step3 (i32.add (local.get $step2) (local.get $step)))
+    (local.set $step4 (i32.shl (local.get $step) (i32.const 2)))
+    (local.set $sw2 (i32.shl (local.get $sw) (i32.const 1)))
+    (local.set $sw3 (i32.add (local.get $sw2) (local.get $sw)))
+    (local.set $sw4 (i32.shl (local.get $sw) (i32.const 2)))
+    (local.set $sC2 (i32.shl (local.get $sC) (i32.const 1)))
+    (local.set $sC3 (i32.add (local.get $sC2) (local.get $sC)))
     (local.set $i (i32.const 0))
     (loop $imgs
-      (local.set $u (i32.const 0))
-      (loop $us
-        (local.set $r (i32.const 0))
-        (loop $rs
-          (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
-          (local.set $blk (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
-            (i32.mul (local.get $u) (local.get $sU))) (i32.mul (local.get $r) (local.get $sR)))))
-          (if (i32.ge_u (local.get $y) (local.get $h))
-            (then
-              (local.set $c (i32.const 0))
-              (loop $zeros
-                (memory.fill (i32.add (local.get $blk) (i32.mul (local.get $c) (local.get $sC))) (i32.const 0) (local.get $vpBytes))
-                (local.set $c (i32.add (local.get $c) (i32.const 1)))
-                (br_if $zeros (i32.lt_u (local.get $c) (local.get $lanes)))))
-            (else
-              (local.set $row (i32.add (local.get $src)
-                (i32.mul (i32.mul (i32.add (i32.mul (local.get $i) (local.get $h)) (local.get $y)) (local.get $w)) (local.get $pixBytes))))
-              (local.set $t (i32.const 0))
-              (loop $ts
-                (local.set $c (i32.const 0))
-                (loop $cs
-                  (local.set $v (i32.const 0))
-                  (loop $vs
-                    ;; pixels (v + j) * sw + t - left of this row, channels c .. c + 3 (zero in the padding)
-                    (local.set $col (i32.sub (i32.add (i32.mul (local.get $v) (local.get $sw)) (local.get $t)) (local.get $left)))
-                    (local.set $at (i32.add (local.get $row) (i32.add (i32.mul (local.get $col) (local.get $pixBytes)) (i32.shl (local.get $c) (i32.const 2)))))
-                    (local.set $x0 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                    (local.set $x1 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                    (local.set $x2 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                    (local.set $col (i32.add (local.get $col) (local.get $sw)))
-                    (local.set $at (i32.add (local.get $at) (i32.mul (local.get $sw) (local.get $pixBytes))))
-                    (local.set $x3 (if (result v128) (i32.lt_u (local.get $col) (local.get $w))
-                      (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
-                    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
-                    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
-                    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
-                    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
-                    ;; channel c + j: row t * ci + c + j, floats v .. v + 3
-                    (local.set $q (i32.add (local.get $blk)
-                      (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC))
-                        (i32.shl (local.get $v) (i32.const 2)))))
-                    (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-                    (v128.store (i32.add (local.get $q) (local.get $sC))
-                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-                    (v128.store (i32.add (local.get $q) (i32.shl (local.get $sC) (i32.const 1)))
-                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-                    (v128.store (i32.add (local.get $q) (i32.mul (local.get $sC) (i32.const 3)))
-                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-                    (local.set $v (i32.add (local.get $v) (i32.const 4)))
-                    (br_if $vs (i32.lt_u (local.get $v) (local.get $vp))))
-                  (local.set $c (i32.add (local.get $c) (i32.const 4)))
-                  (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
-                (local.set $t (i32.add (local.get $t) (i32.const 1)))
-                (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
-        (local.set $u (i32.add (local.get $u) (i32.const 1)))
-        (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
+      (local.set $img (i32.add (local.get $src) (i32.mul (i32.mul (local.get $i) (local.get $h)) (local.get $rowBytes))))
+      (local.set $r (i32.const 0))
+      (loop $rs
+        (local.set $t (i32.const 0))
+        (loop $ts
+          (local.set $c (i32.const 0))
+          (loop $cs
+            ;; planes (r, t, c .. c + 3) of image i, row after row
+            (local.set $plane (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
+              (i32.mul (local.get $r) (local.get $sR))) (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC)))))
+            (local.set $u (i32.const 0))
+            (loop $us
+              (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
+              ;; a row of the padding: every column reads as padding
+              (local.set $width (select (local.get $w) (i32.const 0) (i32.lt_u (local.get $y) (local.get $h))))
+              ;; from pixel t - left of row y, channels c .. c + 3, four pixels sw apart per pass (zero
+              ;; in the padding), into floats v .. v + 3 of row u of the four planes
+              (local.set $col (i32.sub (local.get $t) (local.get $left)))
+              (local.set $at (i32.add (i32.add (local.get $img) (i32.mul (local.get $y) (local.get $rowBytes)))
+                (i32.add (i32.mul (local.get $col) (local.get $pixBytes)) (i32.shl (local.get $c) (i32.const 2)))))
+              (local.set $q (i32.add (local.get $plane) (i32.mul (local.get $u) (local.get $sU))))
+              (local.set $qEnd (i32.add (local.get $q) (local.get $vpBytes)))
+              (loop $vs
+                (local.set $x0 (if (result v128) (i32.lt_u (local.get $col) (local.get $width))
+                  (then (v128.load (local.get $at))) (else (v128.const i32x4 0 0 0 0))))
+                (local.set $x1 (if (result v128) (i32.lt_u (i32.add (local.get $col) (local.get $sw)) (local.get $width))
+                  (then (v128.load (i32.add (local.get $at) (local.get $step)))) (else (v128.const i32x4 0 0 0 0))))
+                (local.set $x2 (if (result v128) (i32.lt_u (i32.add (local.get $col) (local.get $sw2)) (local.get $width))
+                  (then (v128.load (i32.add (local.get $at) (local.get $step2)))) (else (v128.const i32x4 0 0 0 0))))
+                (local.set $x3 (if (result v128) (i32.lt_u (i32.add (local.get $col) (local.get $sw3)) (local.get $width))
+                  (then (v128.load (i32.add (local.get $at) (local.get $step3)))) (else (v128.const i32x4 0 0 0 0))))
+                (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
+                (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
+                (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
+                (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
+                ;; channel c + j: plane t * ci + c + j
+                (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                (v128.store (i32.add (local.get $q) (local.get $sC))
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                (v128.store (i32.add (local.get $q) (local.get $sC2))
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                (v128.store (i32.add (local.get $q) (local.get $sC3))
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                (local.set $col (i32.add (local.get $col) (local.get $sw4)))
+                (local.set $at (i32.add (local.get $at) (local.get $step4)))
+                (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                (br_if $vs (i32.lt_u (local.get $q) (local.get $qEnd))))
+              (local.set $u (i32.add (local.get $u) (i32.const 1)))
+              (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
+          (local.set $t (i32.add (local.get $t) (i32.const 1)))
+          (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 

@@ -283,6 +283,55 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
+  it('rearranges images in slices of whole images on every thread (phaseRows), to the bytes of one call, then computes gather-GEMMs as before', async () => {
+    // x [images, 31, 29, 12] (odd sizes, channels not a multiple of 16) in phase rows at stride 2 x 3
+    // with padding 1 x 2; 5 MB for 16 images, about 1 ms a call: the workers take slices of it.
+    const [h, w, ci, sh, sw, top, left] = [31, 29, 12, 2, 3, 1, 2];
+    const up = Math.ceil((h + top) / sh) + 1;
+    const vp = 4 * Math.ceil((Math.ceil((w + left) / sw) + 1) / 4);
+    const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4);
+    expect(four.workerCount).toBe(3);
+    for (const images of [1, 2, 11, 16]) {
+      const sU = 4 * vp;
+      const sImg = up * sU;
+      const sC = images * sImg;
+      const sR = sw * ci * sC;
+      const bytes = sh * sR;
+      const src = 64;
+      const a = src + 4 * images * h * w * ci;
+      const b = a + bytes;
+      new Float32Array(memory.buffer).set(values(images * h * w * ci, images), src / 4);
+      const same = () => Buffer.from(memory.buffer.slice(b, b + bytes)).equals(Buffer.from(memory.buffer.slice(a, a + bytes)));
+      const args = [images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC] as const;
+      // Over different bytes: every byte must be written.
+      new Uint8Array(memory.buffer, a, bytes).fill(0xa5);
+      one.helpers.phaseRows(src, a, ...args);
+      for (const pool of [one, four]) {
+        new Uint8Array(memory.buffer, b, bytes).fill(0x5a);
+        pool.phaseRows(src, b, ...args);
+        expect(same()).toBe(true);
+      }
+      // and a pixel spot-checked: image images - 1, padded row 7 (r 1, u 3), column 8 (t 2, v 2), channel 5
+      const f32 = new Float32Array(memory.buffer);
+      const at = (images - 1) * sImg + 3 * sU + 1 * sR + (2 * ci + 5) * sC + 4 * 2;
+      expect(f32[(b + at) / 4]).toBe(f32[src / 4 + (((images - 1) * h + 7 - top) * w + 8 - left) * ci + 5]);
+    }
+    expect(() => four.byImages('phaseRows', new Array(17).fill(2), 0, 0)).toThrow(/bad phaseRows call/);
+    // The control block's job kind goes back to the gather-GEMM for the next call.
+    const l = layOut(memory, problem);
+    const s = sliced(problem.k, problem.slices);
+    four.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 });
+    four.helpers.sumPartials(l.out, s.slices, 4 * problem.m * problem.co, l.end, problem.m * problem.co);
+    const got = new Float32Array(memory.buffer, l.end, problem.m * problem.co);
+    const scale = Math.max(...Array.from(l.ref, Math.abs));
+    let err = 0;
+    for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
+    expect(err / scale).toBeLessThan(1e-5);
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
   it('a slice reading outside the heap fails the call with an error, on any thread, and the pool still works', async () => {
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
     const pool = new KernelThreads(memory, 3);

@@ -13,7 +13,9 @@
  * The slices do not depend on the number of threads (the caller chooses them from the problem's
  * size), and each slice writes its own partial result: results are bit-identical whichever thread
  * computes which slice, with any number of threads. With tfjs's single-threaded module (its memory is
- * not shared) every slice runs on the calling thread.
+ * not shared) every slice runs on the calling thread. The pool also runs the helpers that rearrange
+ * images (`byImages`: the filter gradient's phase rows) in slices of whole images; they only copy, so
+ * their slices may depend on the thread count.
  *
  * Fused multiply-adds: where the JavaScript engine has WebAssembly's relaxed SIMD (Electron's V8
  * does by default; Node 20's V8 behind a flag, which `fusedMultiplyAdds` sets), the gather-GEMM's
@@ -37,8 +39,20 @@ const C = {
   GEN: 0, STOP: 1, NEXT: 2, DONE: 3, FAILED: 4,
   TABLE: 5, B: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_ROWS: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
   SPLIT: 16, OUT_TABLE: 17, B_PANEL_ROWS: 18,
-  SIZE: 19,
+  // An image job (`ImageHelper`): which helper, images per slice, each image's bytes in src and dst,
+  // and the helper's arguments (src, dst, images first).
+  KIND: 19, IMAGES_PER_SLICE: 20, SRC_IMAGE_BYTES: 21, DST_IMAGE_BYTES: 22, ARG_COUNT: 23, ARGS: 24,
+  SIZE: 24 + 16,
 } as const;
+
+/**
+ * The helpers that a call can cut into slices of whole images (`KernelThreads.byImages`): each takes
+ * (src, dst, images, ...) and writes image i of its result from image i of src alone, so a slice is
+ * the same call on fewer images, its src and dst moved on. KIND's value is the index here plus one
+ * (0 is the gather-GEMM).
+ */
+export const IMAGE_HELPERS = ['phaseRows'] as const;
+export type ImageHelper = (typeof IMAGE_HELPERS)[number];
 
 /**
  * A call of `gatherGemm` (./gather-gemm.wat): out[m, co] = sum_k a[table[k] + mOff[m]] * b[k, co],
@@ -137,27 +151,39 @@ export interface HeapHelpers {
  * (preempted between two slices, say) can take nothing from a later one, whose arguments it has not
  * seen. Self-contained, with literal indices (C above): workers get its source.
  */
-function runSlices(ctrl: Int32Array, f: GatherGemmFn, gen: number): void {
+function runSlices(ctrl: Int32Array, f: GatherGemmFn, helpers: ((...args: number[]) => void)[], gen: number): void {
   for (;;) {
     const next = Atomics.load(ctrl, 2); // NEXT
     const s = next & 0xffff;
     if (next >>> 16 !== (gen & 0x7fff) || s >= ctrl[13]!) return; // another call's, or none left (SLICES)
     if (Atomics.compareExchange(ctrl, 2, next, next + 1) !== next) continue; // another thread took it
     try {
-      const rows = ctrl[12]!; // SLICE_ROWS
-      const co = ctrl[9]!;
-      const r0 = s * rows;
-      const panelRows = ctrl[18]!; // B_PANEL_ROWS
-      if (ctrl[16] === 0) {
-        // split 'k': rows r0.. of table and b, into the slice's own partial
-        const count = Math.min(rows, ctrl[11]! - r0);
-        const b = (ctrl[6]! >>> 0) + (panelRows === 0 ? 4 * r0 * co : 64 * r0);
-        f((ctrl[5]! >>> 0) + 4 * r0, b, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!, 0, panelRows);
+      const kind = ctrl[19]!; // KIND
+      if (kind !== 0) {
+        // an image job: images [first, first + count) (IMAGES_PER_SLICE; ARGS: src, dst, images first)
+        const per = ctrl[20]!;
+        const first = s * per;
+        const args = Array.from(ctrl.subarray(24, 24 + ctrl[23]!));
+        args[0] = (args[0]! >>> 0) + first * ctrl[21]!;
+        args[1] = (args[1]! >>> 0) + first * ctrl[22]!;
+        args[2] = Math.min(per, args[2]! - first);
+        helpers[kind - 1]!(...args);
       } else {
-        // split 'm': output rows r0.. whole (their addresses from OUT_TABLE where it is set)
-        const count = Math.min(rows, ctrl[8]! - r0);
-        const outTable = ctrl[17]! >>> 0;
-        f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * r0, panelRows);
+        const rows = ctrl[12]!; // SLICE_ROWS
+        const co = ctrl[9]!;
+        const r0 = s * rows;
+        const panelRows = ctrl[18]!; // B_PANEL_ROWS
+        if (ctrl[16] === 0) {
+          // split 'k': rows r0.. of table and b, into the slice's own partial
+          const count = Math.min(rows, ctrl[11]! - r0);
+          const b = (ctrl[6]! >>> 0) + (panelRows === 0 ? 4 * r0 * co : 64 * r0);
+          f((ctrl[5]! >>> 0) + 4 * r0, b, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!, 0, panelRows);
+        } else {
+          // split 'm': output rows r0.. whole (their addresses from OUT_TABLE where it is set)
+          const count = Math.min(rows, ctrl[8]! - r0);
+          const outTable = ctrl[17]! >>> 0;
+          f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * r0, panelRows);
+        }
       }
     } catch {
       Atomics.store(ctrl, 4, 1); // FAILED
@@ -171,14 +197,15 @@ function runSlices(ctrl: Int32Array, f: GatherGemmFn, gen: number): void {
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.control);
-const f = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports.gatherGemm;
+const exports = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports;
+const helpers = ${JSON.stringify(IMAGE_HELPERS)}.map((name) => exports[name]);
 const runSlices = ${runSlices.toString()};
 let gen = 0;
 for (;;) {
   Atomics.wait(ctrl, ${C.GEN}, gen);
   gen = Atomics.load(ctrl, ${C.GEN});
   if (Atomics.load(ctrl, ${C.STOP}) !== 0) break;
-  runSlices(ctrl, f, gen);
+  runSlices(ctrl, exports.gatherGemm, helpers, gen);
 }
 `;
 
@@ -260,6 +287,7 @@ export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS
 export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly gatherGemmFn: GatherGemmFn;
+  private readonly imageHelpers: ((...args: number[]) => void)[];
   readonly helpers: HeapHelpers;
   private workers: Worker[] = [];
   private disposed = false;
@@ -291,6 +319,7 @@ export class KernelThreads {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
     this.gatherGemmFn = instance.exports.gatherGemm as GatherGemmFn;
     this.helpers = instance.exports as unknown as HeapHelpers;
+    this.imageHelpers = IMAGE_HELPERS.map((name) => this.helpers[name] as (...args: number[]) => void);
     if (!shared || !canWait()) return;
     for (let i = 1; i < threads; i++) {
       const worker = new Worker(testing.workerSource ?? WORKER_SOURCE, { eval: true, workerData: { control: this.ctrl.buffer, binary, memory } });
@@ -335,23 +364,69 @@ export class KernelThreads {
         `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''}${panelRows ? `, panels of ${panelRows} rows` : ''})`,
       );
     }
+    this.run(job.slices, (c) => {
+      c[C.KIND] = 0;
+      c[C.TABLE] = job.table; c[C.B] = job.b; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
+      c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_ROWS] = job.sliceRows;
+      c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1; c[C.OUT_TABLE] = outTable; c[C.B_PANEL_ROWS] = panelRows;
+    });
+  }
+
+  /**
+   * `helper` (./gather-gemm.wat; its arguments as there: src, dst, images first) on every thread, in
+   * slices of whole images; `srcImageBytes` and `dstImageBytes` are the bytes between two images in
+   * src and in dst. The result is what one call on all the images writes, whatever the slices: they
+   * copy and rearrange, each image on its own. With one thread, or one image, the helper runs here.
+   */
+  byImages(helper: ImageHelper, args: number[], srcImageBytes: number, dstImageBytes: number): void {
+    if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
+    const images = args[2]!;
+    const slicesWanted = 2 * (this.workers.length + 1);
+    if (this.workers.length === 0 || images < 2) {
+      (this.helpers[helper] as (...a: number[]) => void)(...args);
+      return;
+    }
+    if (args.length > 16 || !Number.isInteger(images) || !(srcImageBytes >= 0 && dstImageBytes >= 0)) {
+      throw new KernelThreadsError(`bad ${helper} call (${images} images, ${args.length} arguments)`);
+    }
+    const per = Math.ceil(images / Math.min(images, slicesWanted));
+    this.run(Math.ceil(images / per), (c) => {
+      c[C.KIND] = IMAGE_HELPERS.indexOf(helper) + 1;
+      c[C.IMAGES_PER_SLICE] = per; c[C.SRC_IMAGE_BYTES] = srcImageBytes; c[C.DST_IMAGE_BYTES] = dstImageBytes;
+      c[C.ARG_COUNT] = args.length;
+      c.set(args, C.ARGS);
+    });
+  }
+
+  /** `phaseRows` (see HeapHelpers) on every thread, in slices of images. */
+  phaseRows(
+    src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number,
+    up: number, vp: number, sImg: number, sU: number, sR: number, sC: number,
+  ): void {
+    this.byImages('phaseRows', [src, dst, images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC], 4 * h * w * ci, sImg);
+  }
+
+  /**
+   * Publishes a call of `slices` slices (its arguments written by `write` into the control block),
+   * computes slices here, and returns when all are done.
+   */
+  private run(slices: number, write: (c: Int32Array) => void): void {
     const c = this.ctrl;
     const gen = (Atomics.load(c, C.GEN) + 1) | 0;
     // First, no slice can be taken (this call's generation, no index left): a thread still in an
     // earlier call cannot take one while the arguments change.
     Atomics.store(c, C.NEXT, ((gen & 0x7fff) << 16) | 0xffff);
-    c[C.TABLE] = job.table; c[C.B] = job.b; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
-    c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_ROWS] = job.sliceRows; c[C.SLICES] = job.slices;
-    c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1; c[C.OUT_TABLE] = outTable; c[C.B_PANEL_ROWS] = panelRows;
+    write(c);
+    c[C.SLICES] = slices;
     Atomics.store(c, C.FAILED, 0);
     Atomics.store(c, C.DONE, 0);
     // Last: a thread that takes a slice of this call has seen its arguments.
     Atomics.store(c, C.NEXT, (gen & 0x7fff) << 16);
     Atomics.store(c, C.GEN, gen);
     Atomics.notify(c, C.GEN);
-    runSlices(c, this.gatherGemmFn, gen);
+    runSlices(c, this.gatherGemmFn, this.imageHelpers, gen);
     try {
-      awaitSlices(c, job.slices, this.stallMs);
+      awaitSlices(c, slices, this.stallMs);
     } catch (e) {
       this.broken = true;
       throw e;
