@@ -554,8 +554,13 @@ describe('WebAssembly backend', () => {
     await t.step();
     // Fill the heap the way a too-large model does (reserved, not written: no real memory is used).
     const heap = (tf.backend() as unknown as { wasm: { _malloc(n: number): number } }).wasm;
-    // Our guard throws where malloc returned 0 (tfjs would have written at address 0).
-    for (const size of [256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 2 ** 16]) expect(() => { for (;;) heap._malloc(size); }).toThrow(/^The WebAssembly heap is full: \d+ bytes could not be allocated\.$/);
+    // Our guard throws where malloc returned 0 (tfjs would have written at address 0). At most 16
+    // blocks of each size fit in what the one before left; without the guard malloc returns 0 for
+    // ever, so the loops are bounded (that is a failure, not a hang).
+    const fill = (size: number) => () => {
+      for (let i = 0; i < 10_000; i++) heap._malloc(size);
+    };
+    for (const size of [256 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 2 ** 16]) expect(fill(size)).toThrow(/^The WebAssembly heap is full: \d+ bytes could not be allocated\.$/);
     const err = await t.step().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceOutOfMemoryError);
     expect((err as Error).message).toBe(
