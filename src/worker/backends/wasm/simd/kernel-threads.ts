@@ -197,15 +197,15 @@ function runSlices(ctrl: Int32Array, f: GatherGemmFn, helpers: ((...args: number
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.control);
-const exports = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports;
-const helpers = ${JSON.stringify(IMAGE_HELPERS)}.map((name) => exports[name]);
+const kernel = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports;
+const helpers = ${JSON.stringify(IMAGE_HELPERS)}.map((name) => kernel[name]);
 const runSlices = ${runSlices.toString()};
 let gen = 0;
 for (;;) {
   Atomics.wait(ctrl, ${C.GEN}, gen);
   gen = Atomics.load(ctrl, ${C.GEN});
   if (Atomics.load(ctrl, ${C.STOP}) !== 0) break;
-  runSlices(ctrl, exports.gatherGemm, helpers, gen);
+  runSlices(ctrl, kernel.gatherGemm, helpers, gen);
 }
 `;
 
