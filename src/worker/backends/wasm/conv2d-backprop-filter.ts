@@ -25,7 +25,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad } from './nhwc';
+import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad } from './nhwc';
 import { type Heap, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropFilterAttrs extends ConvAttrs {
@@ -335,16 +335,19 @@ export function conv2dBackpropFilter(
     const nchw = attrs.dataFormat === 'NCHW';
     const xs = nchw ? nchwToNhwc(x) : x;
     const dys = nchw ? nchwToNhwc(dy) : dy;
-    const g = geometry(xs, dys, { ...attrs, pad: nhwcPad(attrs) });
+    // Negative padding (tfjs-core allows it) is a crop of x: the rows and columns it cuts off meet no weight.
+    const negative = cropOfNegativePadding(nhwcPad(attrs));
+    const xc = negative ? tf.slice(xs, [0, negative.crop.top, negative.crop.left, 0], croppedShape('Conv2DBackpropFilter', xs.shape, negative.crop)) : xs;
+    const g = geometry(xc, dys, { ...attrs, pad: negative ? negative.pad : nhwcPad(attrs) });
     // Nothing to sum over (XNNPACK refuses empty convolutions): the gradient is zero.
-    if (xs.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
+    if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
     if (chosen === 'direct' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);
-      return byDirectSum(xs, dys, g, heap, chosen === 'direct' ? 'k' : 'm', chosen === 'directRowsNhwc');
+      return byDirectSum(xc, dys, g, heap, chosen === 'direct' ? 'k' : 'm', chosen === 'directRowsNhwc');
     }
-    return chosen === 'xFilter' ? byPhaseConv(xs, dys, g) : byBatchConv(xs, dys, g);
+    return chosen === 'xFilter' ? byPhaseConv(xc, dys, g) : byBatchConv(xc, dys, g);
   });
 }
 

@@ -27,7 +27,7 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { type ConvGeometry, convGeometry, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
+import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 import { type Heap, PANEL_CHUNK_ROWS, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
@@ -446,6 +446,14 @@ export function conv2dBackpropInputNhwc(
   dimRoundingMode?: Conv2DBackpropInputAttrs['dimRoundingMode'],
   method?: InputGradMethod,
 ): tf.Tensor4D {
+  // Negative padding (tfjs-core allows it) is a crop of x: the gradient of the cropped image, and
+  // zero for the rows and columns cut off.
+  const negative = cropOfNegativePadding(pad);
+  if (negative) {
+    const { top, bottom, left, right } = negative.crop;
+    const inner = conv2dBackpropInputNhwc(dy, w, croppedShape('Conv2DBackpropInput', dxShape, negative.crop), strides, negative.pad, dimRoundingMode, method);
+    return tf.pad(inner, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  }
   const g = geometry(dy, w.shape, dxShape, strides, pad, dimRoundingMode);
   // Nothing to sum (XNNPACK refuses empty convolutions): dx is zero.
   if (dy.size === 0 || w.size === 0) return tf.zeros<tf.Rank.R4>(dxShape);

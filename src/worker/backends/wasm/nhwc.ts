@@ -23,6 +23,37 @@ export function nhwcPad(attrs: Pick<ConvAttrs, 'pad' | 'dataFormat'>): ConvAttrs
   return [pad[0], pad[2], pad[3], pad[1]] as tf.backend_util.ExplicitPadding;
 }
 
+/** Rows and columns cut off an NHWC image's sides. */
+export interface Crop {
+  top: number; bottom: number; left: number; right: number;
+}
+
+/**
+ * Explicit NHWC padding with negative entries, which tfjs-core allows (its CPU backend reads them as a
+ * crop of the image), split into that crop and the padding left (all of it zero or more), which our
+ * kernels take; null for padding that needs no crop.
+ */
+export function cropOfNegativePadding(pad: ConvAttrs['pad']): { crop: Crop; pad: tf.backend_util.ExplicitPadding } | null {
+  if (!Array.isArray(pad)) return null;
+  const [top, bottom] = pad[1]!;
+  const [left, right] = pad[2]!;
+  if (Math.min(top, bottom, left, right) >= 0) return null;
+  const kept = (v: number) => Math.max(v, 0);
+  return {
+    crop: { top: kept(-top), bottom: kept(-bottom), left: kept(-left), right: kept(-right) },
+    pad: [[0, 0], [kept(top), kept(bottom)], [kept(left), kept(right)], [0, 0]],
+  };
+}
+
+/** The shape of an NHWC image of `shape` less `crop`; an error in words where nothing is left. */
+export function croppedShape(kernel: string, shape: readonly [number, number, number, number], crop: Crop): [number, number, number, number] {
+  const [n, h, w, c] = shape;
+  const rows = h - crop.top - crop.bottom;
+  const cols = w - crop.left - crop.right;
+  if (rows <= 0 || cols <= 0) throw new Error(`${kernel} (wasm): negative padding crops all of a ${h} x ${w} image`);
+  return [n, rows, cols, c];
+}
+
 /** A convolution in NHWC: x [N, H, W, Ci] -> dy [N, OH, OW, Co], kernel KH x KW, strides, top/left padding. */
 export interface ConvGeometry {
   n: number; h: number; w: number; ci: number;
@@ -50,8 +81,8 @@ export function convGeometry(
   if (dyShape[0] !== n || filterShape[2] !== ci || info.outHeight !== oh || info.outWidth !== ow || info.outChannels !== co) {
     throw new Error(`${kernel} (wasm): dy ${dyShape} does not match x ${xShape}, filter ${filterShape} (NHWC)`);
   }
-  // tfjs-core does not refuse explicit negative padding (a crop on its CPU backend); our kernels copy
-  // the image into a padded one from its top-left padding on, which must not be negative.
+  // Our kernels copy the image into a padded one from its top-left padding on, which must not be
+  // negative: the gradients take a crop of the image first (`cropOfNegativePadding`).
   if (info.padInfo.top < 0 || info.padInfo.left < 0) {
     throw new Error(`${kernel} (wasm): negative padding (top ${info.padInfo.top}, left ${info.padInfo.left}) is not supported`);
   }

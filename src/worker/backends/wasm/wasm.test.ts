@@ -229,7 +229,7 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(before - 1);
   });
 
-  it('leaves negative padding and convolutions with no output channels to the backend, and its gradients refuse negative padding in words', async () => {
+  it('leaves negative padding and convolutions with no output channels to the backend; its gradients read negative padding as a crop, as the CPU backend does', async () => {
     await tf.setBackend('wasm');
     const rng = new Prng(23);
     const xv = randomArray(2 * 6 * 6 * 2, rng);
@@ -244,13 +244,39 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
     const none = tf.conv2d(tf.tensor4d(xv, [2, 6, 6, 2]), tf.zeros([1, 1, 2, 0]) as tf.Tensor4D, 1, 'same');
     expect(none.shape).toEqual([2, 6, 6, 0]);
+    // Both gradients against the CPU backend's: crops on one side or both, beside positive padding, at
+    // strides 1 and 2, in NHWC and NCHW; a filter gradient of 16 channels takes our kernel.
+    const cases = [
+      { x: [2, 6, 6, 2], pad: [[0, 0], [-1, -1], [0, 0], [0, 0]], s: 1 },
+      { x: [2, 9, 8, 4], pad: [[0, 0], [-1, 2], [1, -2], [0, 0]], s: 2 },
+      { x: [1, 7, 9, 4], pad: [[0, 0], [0, -2], [-1, 0], [0, 0]], s: [2, 1] },
+      { x: [2, 4, 9, 8], pad: [[0, 0], [0, 0], [-1, 1], [0, -1]], s: 2, nchw: true }, // NCHW: [[0, 0], [0, 0], top/bottom, left/right]
+    ] as const;
+    for (const c of cases) {
+      const nchw = 'nchw' in c;
+      const ci = nchw ? c.x[1] : c.x[3];
+      const filterShape = [3, 3, ci, 16] as [number, number, number, number];
+      const xIn = randomArray((c.x as readonly number[]).reduce((a, b) => a * b, 1), rng);
+      const fIn = randomArray(filterShape.reduce((a, b) => a * b, 1), rng);
+      const base = { strides: c.s, pad: c.pad, dataFormat: nchw ? 'NCHW' : 'NHWC' };
+      await tf.setBackend('cpu');
+      const dyShape = tf.tidy(() => tf.engine().runKernel('Conv2D', { x: tf.tensor(xIn, [...c.x]), filter: tf.tensor(fIn, filterShape) }, { ...base, dilations: 1 } as never) as tf.Tensor).shape;
+      const dyIn = randomArray(dyShape.reduce((a, b) => a * b, 1), rng);
+      const fAttrs = { ...base, filterShape };
+      const gIn = { x: [xIn, [...c.x]], dy: [dyIn, dyShape] } as Record<string, [Float32Array, number[]]>;
+      expect(maxRel(await runOn('wasm', 'Conv2DBackpropFilter', gIn, fAttrs), await runOn('cpu', 'Conv2DBackpropFilter', gIn, fAttrs))).toBeLessThan(1e-5);
+      const iAttrs = { ...base, inputShape: [...c.x] };
+      const dIn = { dy: [dyIn, dyShape], filter: [fIn, filterShape] } as Record<string, [Float32Array, number[]]>;
+      expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', dIn, iAttrs), await runOn('cpu', 'Conv2DBackpropInput', dIn, iAttrs))).toBeLessThan(1e-5);
+    }
+    await tf.setBackend('wasm');
+    // A crop that leaves nothing is said in words.
     const x = tf.tensor4d(xv, [2, 6, 6, 2]);
-    const dy = tf.zeros([2, 2, 4, 16]) as tf.Tensor4D;
-    expect(() => conv2dBackpropFilter(x, dy, { strides: 1, pad: crop, filterShape: [3, 3, 2, 16] } as never)).toThrow(/negative padding \(top -1, left 0\) is not supported/);
-    const w = tf.tensor4d(wv, [3, 3, 2, 16]);
-    expect(() => conv2dBackpropInput(dy, w, { strides: 1, pad: crop, inputShape: [2, 6, 6, 2] } as never)).toThrow(/negative padding/);
+    const all = [[0, 0], [-3, -3], [0, 0], [0, 0]] as never;
+    const dy = tf.zeros([2, 1, 4, 16]) as tf.Tensor4D;
+    expect(() => conv2dBackpropFilter(x, dy, { strides: 1, pad: all, filterShape: [3, 3, 2, 16] } as never)).toThrow(/negative padding crops all of a 6 x 6 image/);
     expect(Array.from(await sentinel.data())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    tf.dispose([sentinel, none, x, dy, w]);
+    tf.dispose([sentinel, none, x, dy]);
   });
 
   it('empty batches and zero channels give zero gradients (XNNPACK refuses empty convolutions)', async () => {
