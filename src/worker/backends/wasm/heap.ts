@@ -75,10 +75,15 @@ export function writeConvTables(i32: Int32Array, g: PaddedConv, xPad: number, co
 }
 
 /**
- * k rows per chunk of a gather-GEMM whose b is in panels (`inPanels`): a chunk of a panel is
- * 256 x 64 bytes, half of a 32 KiB L1 cache, and the outputs are loaded and stored once per chunk.
+ * k rows per chunk of a gather-GEMM whose b is in panels (`inPanels`): a chunk of a panel is at most
+ * 4,096 x 64 bytes, 256 KiB, which the L2 cache holds while every block of outputs passes over it;
+ * the outputs are loaded and stored once per chunk, so most problems (K up to 4,096) take one chunk
+ * and keep their sums in registers throughout. Chunks of 256 rows (16 KiB, for the L1 cache) were
+ * slower: 2-7% per pass on DCGAN-64's D2-D4 at batch 16 and 64, and whole DCGAN-64 steps 6-10%
+ * (build machine, 2 threads, alternated in one process, docs/PERFORMANCE.md); 8,192 was no faster
+ * than 4,096, and slower on the filter gradient at batch 64 (K 16,384) on one thread.
  */
-export const PANEL_CHUNK_ROWS = 256;
+export const PANEL_CHUNK_ROWS = 4096;
 
 /**
  * Floats of scratch that `inPanels` needs for b [rows, cols]: none for 16 columns (one panel

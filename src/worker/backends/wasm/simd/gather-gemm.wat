@@ -23,7 +23,7 @@
 ;;
 ;; Each pass of the innermost loop adds a 2 x 16 block of outputs: two a values splatted, four vec4
 ;; of b, eight vec4 accumulators, all in registers (14 of x86-64's 16 vector registers). K is taken
-;; in chunks of kc rows so that a chunk of a panel (kc * 64 bytes) stays in the L1 cache while every
+;; in chunks of kc rows so that a chunk of a panel (kc * 64 bytes) stays in the cache (L1 or L2) while every
 ;; output block passes over it; the accumulators start at zero in the first chunk and are stored to
 ;; and loaded from `out` between chunks. (A row-major b's rows lie CO * 4 bytes apart: with CO = 512
 ;; a chunk's 64-byte pieces fall in 2 of the L1 cache's 64 sets and evict each other; in panels they

@@ -78,7 +78,7 @@ export interface GatherGemmJob {
   out: number;
   /** Split 'k': bytes between two slices' partials (ignored for 'm'). */
   partialBytes: number;
-  /** k rows per chunk inside the kernel (kept in the L1 cache while the output blocks pass over it). */
+  /** k rows per chunk inside the kernel (kept in the cache while the output blocks pass over it; the outputs are loaded and stored once per chunk). */
   chunkRows: number;
   /**
    * Split 'm' only: int32 per output row, its byte address (then `out` is not used); rows may lie
