@@ -336,9 +336,10 @@ export function conv2dBackpropFilter(
     const xs = nchw ? nchwToNhwc(x) : x;
     const dys = nchw ? nchwToNhwc(dy) : dy;
     // Negative padding (tfjs-core allows it) is a crop of x: the rows and columns it cuts off meet no weight.
-    const negative = cropOfNegativePadding(nhwcPad(attrs));
+    const pad = nhwcPad(attrs);
+    const negative = cropOfNegativePadding(pad);
     const xc = negative ? tf.slice(xs, [0, negative.crop.top, negative.crop.left, 0], croppedShape('Conv2DBackpropFilter', xs.shape, negative.crop)) : xs;
-    const g = geometry(xc, dys, { ...attrs, pad: negative ? negative.pad : nhwcPad(attrs) });
+    const g = geometry(xc, dys, { ...attrs, pad: negative ? negative.pad : pad });
     // Nothing to sum over (XNNPACK refuses empty convolutions): the gradient is zero.
     if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
