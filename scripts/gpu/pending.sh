@@ -8,7 +8,9 @@
 #   t  PyTorch on the GPU, then whole steps of ours in the train part's way (g);
 #   p  where a step's GPU time goes (timestamps);
 #   w  on the processor, each convolution pass at 2 and 8 threads, medians of alternated rounds;
-#   c  whole training steps on the processor beside PyTorch on the CPU, at 2 and 8 threads.
+#   c  whole training steps on the processor beside PyTorch on the CPU, at 2 and 8 threads;
+#   s  whole steps on the processor at 8 threads with every helper sliced over the threads
+#      (GAN_AUGMENT_WASM_SLICE_HELPERS=all) against the default, alternated twice.
 # GPU timestamps unquantised (GAN_AUGMENT_DAWN_FLAGS, set here unless already set). QUICK=1 (and
 # PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
 set -uo pipefail
@@ -23,4 +25,5 @@ PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1
 PARTS=profile OUT=$OUT/p bash scripts/gpu/run-bench.sh || status=1
 PARTS=wasmconv THREADSET="2 8" WCREPS=${WCREPS:-11} WCWARM=${WCWARM:-5} WCFLAGS=--alternate OUT=$OUT/w bash scripts/gpu/run-bench.sh || status=1
 PARTS=cpu THREADSET="2 8" OUT=$OUT/c bash scripts/gpu/run-bench.sh || status=1
+PARTS=slicecpu THREADSET="8" OUT=$OUT/s bash scripts/gpu/run-bench.sh || status=1
 exit $status

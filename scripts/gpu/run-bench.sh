@@ -6,7 +6,8 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "cpu" (WebAssembly and PyTorch on the
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
+# sliced over threads against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
@@ -149,6 +150,20 @@ case " $PARTS " in *" cpu "*)
       OMP_NUM_THREADS=$t run "cpu-torch-dcgan32-b16-t$t" $PY $K/torch_dcgan.py 32 16 cpu 20
       OMP_NUM_THREADS=$t run "cpu-torch-cwgangp32-b16-t$t" $PY $K/torch_cwgan_gp.py 32 16 cpu 5 8
     fi
+  done
+  ;;
+esac
+case " $PARTS " in *" slicecpu "*)
+  # Every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all) against the default
+  # (phaseRows only), alternated twice at each thread count in THREADSET (default "8"): DCGAN-64 batch
+  # 16 and the cWGAN-GP 32 on the processor. On the build machine's 2 threads they were level.
+  for t in ${THREADSET:-8}; do
+    for round in 1 2; do
+      for mode in some all; do
+        GAN_AUGMENT_WASM_SLICE_HELPERS=$mode GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
+        GAN_AUGMENT_WASM_SLICE_HELPERS=$mode GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-cwgangp32-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model cwgan-gp --resolution 32 --batch 16 --classes 8 --backend wasm --steps ${CWSTEPS:-2} --warmup 1 --json
+      done
+    done
   done
   ;;
 esac

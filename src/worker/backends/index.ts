@@ -17,7 +17,7 @@ import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { wasmThreadCount } from './wasm/threads';
-import { fusedMultiplyAdds } from './wasm/simd/kernel-threads';
+import { fusedMultiplyAdds, slicedHelpers } from './wasm/simd/kernel-threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { WasmHeapFullError, markWasmBackendBroken, wasmHeapBytes };
@@ -102,6 +102,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     try {
       wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said, not hidden behind a slower backend
       fusedMultiplyAdds(); // likewise GAN_AUGMENT_WASM_FMA
+      slicedHelpers(); // and GAN_AUGMENT_WASM_SLICE_HELPERS
     } catch (e) {
       throw new BackendUnavailableError(message(e));
     }

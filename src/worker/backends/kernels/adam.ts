@@ -153,7 +153,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     this.eachVariable(variableGradients, (value, m, v, gradient) => {
       const outs = [value, m, v].map((t) => uninitialised(heap, t.shape)); // may grow the heap: addresses after
       const [newValue, newM, newV] = outs as [Tensor, Tensor, Tensor];
-      heap.kernels.helpers.adamUpdate(
+      heap.kernels.adamUpdate(
         heap.at(value), heap.at(m), heap.at(v), heap.at(gradient), heap.at(newValue), heap.at(newM), heap.at(newV), value.size,
         // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
         this.beta1, this.beta2, 1 - this.beta1, 1 - this.beta2, -this.learningRate, this.epsilon,

@@ -190,7 +190,7 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
     const mOff = table + 4 * kCount;
     const partials = mOff + 4 * mPad;
     const panels = partials + 4 * slices * partialFloats;
-    kernels.helpers.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    kernels.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
     // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
     writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
     // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache

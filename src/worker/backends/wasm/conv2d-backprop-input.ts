@@ -308,7 +308,7 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
     const corners = dyPad + 4 * dyFloats;
     const outRows = corners + 4 * rowsMax;
     const offsets = outRows + 4 * rowsMax;
-    heap.kernels.helpers.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, hp, 4 * wp * co, top, 4 * left * co);
+    heap.kernels.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, hp, 4 * wp * co, top, 4 * left * co);
     const i32 = new Int32Array(heap.memory.buffer);
     const dxAt = heap.at(dx);
     for (const { rh, rw, ph, pw, filter } of live) {

@@ -94,7 +94,7 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, he
     const offsets = base + 4 * xFloats;
     const corners = offsets + 4 * rows;
     const panels = corners + 4 * pixels;
-    if (padded) kernels.helpers.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    if (padded) kernels.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
     // m = output pixel: its corner; k = filter row: its offset.
     writeConvTables(new Int32Array(heap.memory.buffer), g, xPad, corners, offsets, rows);
     const sliceRows = kernels.rowSlice(pixels);

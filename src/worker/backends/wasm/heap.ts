@@ -111,6 +111,6 @@ export function lineAligned(at: number): number {
 export function inPanels(heap: Heap, b: number, rows: number, cols: number, dst: number): { b: number; bPanelRows: number; chunkRows: number } {
   if (cols === 16) return { b, bPanelRows: 0, chunkRows: PANEL_CHUNK_ROWS };
   const panels = lineAligned(dst);
-  heap.kernels.helpers.packPanels(b, rows, cols, panels);
+  heap.kernels.packPanels(b, rows, cols, panels);
   return { b: panels, bPanelRows: rows, chunkRows: PANEL_CHUNK_ROWS };
 }

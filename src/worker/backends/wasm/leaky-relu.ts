@@ -40,7 +40,7 @@ export function leakyMulInHeap(src: tf.TensorInfo, x: tf.TensorInfo, alpha: numb
   const n = tf.util.sizeFromShape(x.shape);
   if (!heap || src.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(src.shape) !== n) return null;
   const out = heap.backend.makeOutput(src.shape, 'float32');
-  heap.kernels.helpers.leakyMul(heap.at(src), heap.at(x), n, alpha, heap.at(out));
+  heap.kernels.leakyMul(heap.at(src), heap.at(x), n, alpha, heap.at(out));
   return out;
 }
 

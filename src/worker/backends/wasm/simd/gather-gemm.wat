@@ -137,14 +137,15 @@
       (br_if $chunks (i32.lt_u (local.get $k0) (local.get $kCount))))
   )
 ;; dst = src [rows, cols] (row-major, cols a multiple of 16) in panels of 16 columns: column block p
-;; (columns 16p .. 16p + 15) at dst + p * rows * 64, one row of 64 bytes after another: the layout
-;; gatherGemm reads with bPanelRows = rows.
+;; (columns 16p .. 16p + 15) at dst + p * panelRows * 64, one row of 64 bytes after another: the
+;; layout gatherGemm reads with bPanelRows = panelRows. A slice of rows is the same call with src and
+;; dst moved on (./kernel-threads.ts runs slices on every thread).
   (func (export "packPanels")
-    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $panelRows i32)
     (local $r i32) (local $p i32) (local $s i32) (local $d i32) (local $panelBytes i32) (local $rowBytes i32)
     (block $done
       (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
-      (local.set $panelBytes (i32.shl (local.get $rows) (i32.const 6)))
+      (local.set $panelBytes (i32.shl (local.get $panelRows) (i32.const 6)))
       (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
       (local.set $r (i32.const 0))
       (loop $rs
@@ -164,7 +165,8 @@
         (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
 ;; Copies `images` images of `rows` rows of rowBytes bytes each (contiguous, NHWC) into a padded
 ;; layout: image i's row r goes to dst + (i * dstRows + r + top) * dstRowBytes + leftBytes, and every
-;; other byte of the images * dstRows * dstRowBytes bytes at dst is zero.
+;; other byte of the images * dstRows * dstRowBytes bytes at dst is zero. Images are independent:
+;; ./kernel-threads.ts runs slices of them on every thread.
   (func (export "padImages")
     (param $src i32) (param $dst i32) (param $images i32) (param $rows i32) (param $rowBytes i32)
     (param $dstRows i32) (param $dstRowBytes i32) (param $top i32) (param $leftBytes i32)

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError, awaitSlices, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, MIN_SLICE_BYTES, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -137,7 +137,7 @@ describe('our WebAssembly SIMD kernels', () => {
       const l = layOut(memory, wide);
       const panels = l.end;
       const rowMajor = panels + 4 * wide.k * wide.co;
-      pool.helpers.packPanels(l.dy, wide.k, wide.co, panels);
+      pool.helpers.packPanels(l.dy, wide.k, wide.co, panels, wide.k);
       const f32 = new Float32Array(memory.buffer);
       for (const [r, c] of [[0, 0], [1, 5], [17, 16], [332, 47], [200, 33]] as const) {
         expect(f32[panels / 4 + (Math.floor(c / 16) * wide.k + r) * 16 + (c % 16)]).toBe(f32[l.dy / 4 + r * wide.co + c]);
@@ -293,14 +293,14 @@ describe('our WebAssembly SIMD kernels', () => {
 
   it('rearranges images in slices of whole images on every thread (phaseRows), to the bytes of one call, then computes gather-GEMMs as before', async () => {
     // x [images, 31, 29, 12] (odd sizes, channels not a multiple of 16) in phase rows at stride 2 x 3
-    // with padding 1 x 2; for 16 images 2.8 MB of x into 1.9 MB of planes, enough that the workers
-    // take slices (with a slice's offsets dropped, this test fails).
+    // with padding 1 x 2; the workers take slices from 2 images on (slices of at least 1 KiB here;
+    // with a slice's offsets dropped, this test fails).
     const [h, w, ci, sh, sw, top, left] = [31, 29, 12, 2, 3, 1, 2];
     const up = Math.ceil((h + top) / sh) + 1;
     const vp = 4 * Math.ceil((Math.ceil((w + left) / sw) + 1) / 4);
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const one = new KernelThreads(memory, 1);
-    const four = new KernelThreads(memory, 4);
+    const four = new KernelThreads(memory, 4, { minSliceBytes: 1024 });
     expect(four.workerCount).toBe(3);
     for (const images of [1, 2, 11, 16]) {
       const sU = 4 * vp;
@@ -327,10 +327,95 @@ describe('our WebAssembly SIMD kernels', () => {
       const at = (images - 1) * sImg + 3 * sU + 1 * sR + (2 * ci + 5) * sC + 4 * 2;
       expect(f32[(b + at) / 4]).toBe(f32[src / 4 + (((images - 1) * h + 7 - top) * w + 8 - left) * ci + 5]);
     }
-    expect(() => four.byImages('phaseRows', new Array(17).fill(2), 0, 0)).toThrow(/bad phaseRows call/);
+    expect(() => four.bySlices('phaseRows', new Array(17).fill(2), new Array(17).fill(0))).toThrow(/bad phaseRows call/);
     // The control block's job kind goes back to the gather-GEMM for the next call.
     expectReference(four, layOut(memory, problem), problem, 16);
     await Promise.all([one.dispose(), four.dispose()]);
+  });
+
+  it('runs the unit-wise helpers (padImages, packPanels, leakyMul, adamUpdate) in slices on every thread, to the bytes of one call', async () => {
+    const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
+    const one = new KernelThreads(memory, 1);
+    // Slices of at least 1 KiB: small problems, many slices, and a last slice cut short.
+    const four = new KernelThreads(memory, 4, { minSliceBytes: 1024, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const MB = 1 << 20;
+    const [inA, inB, inC, inD] = [64, 1 * MB, 2 * MB, 3 * MB]; // inputs
+    const [outA, outB] = [8 * MB, 11 * MB]; // one call's result, then the sliced call's (three regions of 1 MiB each)
+    f32.set(values(MB / 4 - 16, 1), inA / 4);
+    f32.set(values(MB / 4, 2), inB / 4);
+    f32.set(values(MB / 4, 3), inC / 4);
+    f32.set(values(MB / 4, 4).map((v) => v * v), inD / 4); // Adam's v: not negative
+    f32[(4 * MB) / 4] = 0.9 ** 3; // accumulated betas
+    f32[(4 * MB + 4) / 4] = 0.999 ** 3;
+    const run = (pool: KernelThreads, out: number) => {
+      // odd counts: not multiples of the 16 floats a slice of leakyMul and adamUpdate is made of
+      pool.leakyMul(inA, inB, 16_387, 0.2, out);
+      pool.leakyMul(inB, inB, 5, 0.2, out + 70_000); // fewer floats than a slice
+      pool.adamUpdate(inA, inB, inD, inC, out + 80_000, out + MB, out + 2 * MB, 20_003, 0.9, 0.999, 0.1, 0.001, -0.01, 1e-7, 4 * MB, 4 * MB + 4);
+      // 7 images of 5 rows of 3 x 4 floats into 8 rows of 6 pixels, top 2, left 1
+      pool.padImages(inC, out + 200_000, 7, 5, 48, 8, 96, 2, 16);
+      // 301 rows of 48 columns: three panels
+      pool.packPanels(inB, 301, 48, out + 300_000);
+    };
+    new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
+    run(one, outA);
+    new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
+    run(four, outB);
+    for (const at of [0, MB, 2 * MB]) {
+      const a = new Uint8Array(memory.buffer, outA + at, MB);
+      const b = new Uint8Array(memory.buffer, outB + at, MB);
+      // every byte the calls write, written the same (the 0xa5 / 0x5a fill shows through where neither writes)
+      let differ = 0;
+      for (let i = 0; i < MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
+      expect(differ).toBe(0);
+    }
+    // and written at all: LeakyReLU's last float, Adam's last new value, a padded pixel, a panel's last row
+    const leaky = (v: number) => (v > 0 ? v : v * 0.2);
+    expect(f32[(outB + 4 * 16_386) / 4]).toBe(Math.fround(f32[(inA + 4 * 16_386) / 4]! * (leaky(f32[(inB + 4 * 16_386) / 4]!) / f32[(inB + 4 * 16_386) / 4]!)));
+    expect(f32[(outB + 80_000 + 4 * 20_002) / 4]).not.toBe(f32[(inA + 4 * 20_002) / 4]);
+    expect(f32[(outB + 200_000 + 6 * 8 * 96 + 6 * 96 + 16 + 4 * 11) / 4]).toBe(f32[(inC + (6 * 5 + 4) * 48 + 4 * 11) / 4]);
+    expect(f32[(outB + 300_000 + 2 * 301 * 64 + 300 * 64 + 4 * 15) / 4]).toBe(f32[(inB + (300 * 48 + 32 + 15) * 4) / 4]);
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
+  it('runs a helper on the calling thread where its slices would move under MIN_SLICE_BYTES each, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
+    const all = new KernelThreads(memory, 4, { sliceAll: true });
+    const some = new KernelThreads(memory, 4, { sliceAll: false });
+    const jobs = new Map<KernelThreads, number>();
+    for (const pool of [all, some]) {
+      const slots = pool as unknown as { run: (...a: unknown[]) => void };
+      const run = slots.run.bind(pool);
+      slots.run = (...a: unknown[]) => {
+        jobs.set(pool, (jobs.get(pool) ?? 0) + 1);
+        run(...a);
+      };
+    }
+    // leakyMul reads two floats and writes one per unit: 12 bytes
+    all.leakyMul(64, 64, Math.floor((2 * MIN_SLICE_BYTES) / 12) - 16, 0.2, 64);
+    expect(jobs.get(all)).toBeUndefined();
+    all.leakyMul(64, 64, Math.ceil((2 * MIN_SLICE_BYTES) / 12) + 16, 0.2, 64);
+    expect(jobs.get(all)).toBe(1);
+    // only the helpers marked `always` (phaseRows) unless every helper is to be sliced
+    some.leakyMul(64, 64, Math.ceil((8 * MIN_SLICE_BYTES) / 12), 0.2, 64);
+    expect(jobs.get(some)).toBeUndefined();
+    // x [16, 32, 32, 64] (4 MB, as DCGAN-64's D2 at batch 16) into phase rows at stride 2, padding 1
+    const [up, vp] = [18, 20];
+    const sImg = up * 4 * vp;
+    const sC = 16 * sImg;
+    some.phaseRows(64, 8 << 20, 16, 32, 32, 64, 2, 2, 1, 1, up, vp, sImg, 4 * vp, 2 * 64 * sC, sC);
+    expect(jobs.get(some)).toBe(1);
+    expect(() => all.bySlices('leakyMul', [64, 64, 100, 0.2, 64], [4, 4, 0, 0])).toThrow(/bad leakyMul call/);
+    expect(() => all.bySlices('leakyMul', [64, 64, 100, 0.2, 64], [4, 4, 0, 0, -4])).toThrow(/bad leakyMul call/);
+    await Promise.all([all.dispose(), some.dispose()]);
+  });
+
+  it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all, only phaseRows by default, and says what is wrong with another setting', () => {
+    expect(slicedHelpers({})).toBe('some');
+    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: ' all ' })).toBe('all');
+    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'some' })).toBe('some');
+    expect(() => slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'yes' })).toThrow('GAN_AUGMENT_WASM_SLICE_HELPERS is "yes"; use all (every helper on every thread) or some.');
   });
 
   it('a slice reading outside the heap fails the call with an error, on any thread, and the pool still works', async () => {

@@ -13,9 +13,10 @@
  * The slices do not depend on the number of threads (the caller chooses them from the problem's
  * size), and each slice writes its own partial result: results are bit-identical whichever thread
  * computes which slice, with any number of threads. With tfjs's single-threaded module (its memory is
- * not shared) every slice runs on the calling thread. The pool also runs the helpers that rearrange
- * images (`byImages`: the filter gradient's phase rows) in slices of whole images; they only copy, so
- * their slices may depend on the thread count.
+ * not shared) every slice runs on the calling thread. The pool also runs the helpers that work unit
+ * by unit (`bySlices`: padding and rearranging images, packing panels, LeakyReLU, Adam's update) in
+ * slices of units; each unit's result is computed on its own, so their slices may depend on the
+ * thread count.
  *
  * Fused multiply-adds: where the JavaScript engine has WebAssembly's relaxed SIMD (Electron's V8
  * does by default; Node 20's V8 behind a flag, which `fusedMultiplyAdds` sets), the gather-GEMM's
@@ -39,20 +40,43 @@ const C = {
   GEN: 0, STOP: 1, NEXT: 2, DONE: 3, FAILED: 4,
   TABLE: 5, B: 6, MOFF: 7, M: 8, CO: 9, KC: 10, KCOUNT: 11, SLICE_ROWS: 12, SLICES: 13, OUT: 14, PARTIAL_BYTES: 15,
   SPLIT: 16, OUT_TABLE: 17, B_PANEL_ROWS: 18,
-  // An image job (`ImageHelper`): which helper, images per slice, each image's bytes in src and dst,
-  // and the helper's arguments (src, dst, images first).
-  KIND: 19, IMAGES_PER_SLICE: 20, SRC_IMAGE_BYTES: 21, DST_IMAGE_BYTES: 22, ARG_COUNT: 23, ARGS: 24,
-  SIZE: 24 + 16,
+  // A helper job (`SlicedHelper`): which helper, units per slice, units in all, which argument counts
+  // them, how many arguments, which are float32 (a bit each), the arguments, and the bytes each
+  // argument moves on per unit (0: passed as it is).
+  KIND: 19, UNITS_PER_SLICE: 20, UNITS: 21, COUNT_ARG: 22, ARG_COUNT: 23, FLOAT_ARGS: 24, ARGS: 25, STEPS: 25 + 16,
+  SIZE: 25 + 32,
 } as const;
 
 /**
- * The helpers that a call can cut into slices of whole images (`KernelThreads.byImages`): each takes
- * (src, dst, images, ...) and writes image i of its result from image i of src alone, so a slice is
- * the same call on fewer images, its src and dst moved on. KIND's value is the index here plus one
- * (0 is the gather-GEMM).
+ * The helpers (./gather-gemm.wat) that a call can cut into slices (`KernelThreads.bySlices`): each
+ * computes unit i of its result (an image, a row, a float) from unit i of its inputs alone, so a
+ * slice is the same call on fewer units with its addresses moved on. `count`: the argument that
+ * counts the units; `floats`: the arguments that are float32; `weight`: its time per byte moved
+ * against a plain copy's, for the size below which it stays on one thread (MIN_SLICE_BYTES):
+ * `phaseRows` shuffles every four floats, and paid on two threads from about 2 MB (DCGAN-64 D4 at
+ * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine). `always`: sliced whatever
+ * GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
+ * SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
  */
-export const IMAGE_HELPERS = ['phaseRows'] as const;
-export type ImageHelper = (typeof IMAGE_HELPERS)[number];
+export const SLICED_HELPERS = {
+  phaseRows: { count: 2, floats: [], weight: 8, always: true },
+  padImages: { count: 2, floats: [], weight: 1, always: false },
+  packPanels: { count: 1, floats: [], weight: 1, always: false },
+  leakyMul: { count: 2, floats: [3], weight: 1, always: false },
+  adamUpdate: { count: 7, floats: [8, 9, 10, 11, 12, 13], weight: 1, always: false },
+} as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
+export type SlicedHelper = keyof typeof SLICED_HELPERS;
+const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
+
+/**
+ * Bytes a slice of a helper job moves at least (its units times the bytes its arguments move on per
+ * unit, times the helper's weight): below that a call runs on the calling thread alone, since waking
+ * a worker costs more than it saves. On the build machine (2 threads, medians of 50 alternated calls)
+ * slices paid from about 8 MB a call: Adam over 1M floats (28 MB) 1.45-1.85 -> 0.88-1.14 ms,
+ * LeakyReLU (12 MB) 0.44-0.64 -> 0.30-0.41, panels (8 MB) 0.24-0.36 -> 0.18-0.26; at 2-4 MB, where
+ * the data stays in the cache, they lost (panels of 1 MB 0.036-0.049 -> 0.053-0.081 ms).
+ */
+export const MIN_SLICE_BYTES = 4 * 1024 * 1024;
 
 /**
  * A call of `gatherGemm` (./gather-gemm.wat): out[m, co] = sum_k a[table[k] + mOff[m]] * b[k, co],
@@ -108,8 +132,11 @@ export interface HeapHelpers {
     w: number, m: number, v: number, g: number, outW: number, outM: number, outV: number, n: number,
     beta1: number, beta2: number, c1: number, c2: number, negLr: number, eps: number, accBeta1: number, accBeta2: number,
   ): void;
-  /** dst = src [rows, cols] in panels of 16 columns (cols a multiple of 16): b for a gather-GEMM with bPanelRows = rows. */
-  packPanels(src: number, rows: number, cols: number, dst: number): void;
+  /**
+   * dst = src [rows, cols] in panels of 16 columns (cols a multiple of 16), each panel panelRows rows
+   * long (at least rows): b for a gather-GEMM with bPanelRows = panelRows.
+   */
+  packPanels(src: number, rows: number, cols: number, dst: number, panelRows: number): void;
   /**
    * x [images, h, w, ci] (ci a multiple of 4) zero-padded to up * sh rows and vp * sw columns (vp a
    * multiple of 4), split by stride phase and channel into rows of vp floats: the filter gradient's
@@ -160,13 +187,17 @@ function runSlices(ctrl: Int32Array, f: GatherGemmFn, helpers: ((...args: number
     try {
       const kind = ctrl[19]!; // KIND
       if (kind !== 0) {
-        // an image job: images [first, first + count) (IMAGES_PER_SLICE; ARGS: src, dst, images first)
+        // a helper job: units [first, first + count) (UNITS_PER_SLICE, UNITS, COUNT_ARG; ARGS moved on
+        // by STEPS bytes per unit, those flagged in FLOAT_ARGS read as float32)
         const per = ctrl[20]!;
         const first = s * per;
-        const args = Array.from(ctrl.subarray(24, 24 + ctrl[23]!));
-        args[0] = (args[0]! >>> 0) + first * ctrl[21]!;
-        args[1] = (args[1]! >>> 0) + first * ctrl[22]!;
-        args[2] = Math.min(per, args[2]! - first);
+        const floats = new Float32Array(ctrl.buffer, 0, ctrl.length);
+        const args: number[] = [];
+        for (let i = 0; i < ctrl[23]!; i++) {
+          const step = ctrl[41 + i]!;
+          args.push(((ctrl[24]! >>> i) & 1) !== 0 ? floats[25 + i]! : step === 0 ? ctrl[25 + i]! : (ctrl[25 + i]! >>> 0) + first * step);
+        }
+        args[ctrl[22]!] = Math.min(per, ctrl[21]! - first);
         helpers[kind - 1]!(...args);
       } else {
         const rows = ctrl[12]!; // SLICE_ROWS
@@ -198,7 +229,7 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.control);
 const kernel = new WebAssembly.Instance(new WebAssembly.Module(workerData.binary), { env: { memory: workerData.memory } }).exports;
-const helpers = ${JSON.stringify(IMAGE_HELPERS)}.map((name) => kernel[name]);
+const helpers = ${JSON.stringify(SLICED_HELPER_NAMES)}.map((name) => kernel[name]);
 const runSlices = ${runSlices.toString()};
 let gen = 0;
 for (;;) {
@@ -256,6 +287,20 @@ export function fusedMultiplyAdds(env: NodeJS.ProcessEnv = process.env): boolean
   return fmaAvailable;
 }
 
+/**
+ * Which helpers run in slices on every thread: GAN_AUGMENT_WASM_SLICE_HELPERS=all slices every helper
+ * in SLICED_HELPERS (copies, LeakyReLU, Adam); unset or `some`, only those marked `always`. The copies
+ * and element-wise helpers in slices were 1.4-1.6x faster alone at 8 MB and more, but whole training
+ * steps on the build machine's 2 threads did not gain (docs/PERFORMANCE.md, "helpers on every
+ * thread"); the switch is there to measure them where there are more cores.
+ */
+export function slicedHelpers(env: NodeJS.ProcessEnv = process.env): 'some' | 'all' {
+  const setting = env.GAN_AUGMENT_WASM_SLICE_HELPERS?.trim();
+  if (setting === undefined || setting === '' || setting === 'some') return 'some';
+  if (setting === 'all') return 'all';
+  throw new Error(`GAN_AUGMENT_WASM_SLICE_HELPERS is "${setting}"; use all (every helper on every thread) or some.`);
+}
+
 function canWait(): boolean {
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
@@ -287,7 +332,10 @@ export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS
 export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly gatherGemmFn: GatherGemmFn;
-  private readonly imageHelpers: ((...args: number[]) => void)[];
+  private readonly slicedHelpers: ((...args: number[]) => void)[];
+  private readonly minSliceBytes: number;
+  /** Whether every helper in SLICED_HELPERS runs in slices, or only those marked `always`. */
+  readonly sliceAll: boolean;
   readonly helpers: HeapHelpers;
   private workers: Worker[] = [];
   private disposed = false;
@@ -307,11 +355,14 @@ export class KernelThreads {
     threads: number,
     /**
      * Tests: how long a call waits for a stalled slice, the workers' script (default WORKER_SOURCE),
-     * and the variant (default: `fusedMultiplyAdds()`).
+     * the variant (default: `fusedMultiplyAdds()`), the smallest slice of a helper job (default
+     * MIN_SLICE_BYTES) and which helpers are sliced (default: `slicedHelpers()`).
      */
-    testing: { stallMs?: number; workerSource?: string; fma?: boolean } = {},
+    testing: { stallMs?: number; workerSource?: string; fma?: boolean; minSliceBytes?: number; sliceAll?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
+    this.minSliceBytes = testing.minSliceBytes ?? MIN_SLICE_BYTES;
+    this.sliceAll = testing.sliceAll ?? slicedHelpers() === 'all';
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
     const v = gatherGemmBinary;
@@ -319,7 +370,7 @@ export class KernelThreads {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
     this.gatherGemmFn = instance.exports.gatherGemm as GatherGemmFn;
     this.helpers = instance.exports as unknown as HeapHelpers;
-    this.imageHelpers = IMAGE_HELPERS.map((name) => this.helpers[name] as (...args: number[]) => void);
+    this.slicedHelpers = SLICED_HELPER_NAMES.map((name) => this.helpers[name] as (...args: number[]) => void);
     if (!shared || !canWait()) return;
     for (let i = 1; i < threads; i++) {
       const worker = new Worker(testing.workerSource ?? WORKER_SOURCE, { eval: true, workerData: { control: this.ctrl.buffer, binary, memory } });
@@ -373,28 +424,37 @@ export class KernelThreads {
   }
 
   /**
-   * `helper` (./gather-gemm.wat; its arguments as there: src, dst, images first) on every thread, in
-   * slices of whole images; `srcImageBytes` and `dstImageBytes` are the bytes between two images in
-   * src and in dst. The result is what one call on all the images writes, whatever the slices: they
-   * copy and rearrange, each image on its own. With one thread, or one image, the helper runs here.
+   * `helper` (./gather-gemm.wat; its arguments as there) on every thread, in slices of its units
+   * (`SLICED_HELPERS`): `steps[i]` is the bytes argument i moves on per unit (0 for the arguments that
+   * are not per-unit addresses). The result is what one call on all the units writes, whatever the
+   * slices: each unit is computed on its own. A slice has a multiple of `align` units, and moves at
+   * least MIN_SLICE_BYTES (the sum of the steps per unit, times the helper's weight); with one thread,
+   * or too little work for two slices, or a helper not sliced (`sliceAll`), the helper runs here.
    */
-  byImages(helper: ImageHelper, args: number[], srcImageBytes: number, dstImageBytes: number): void {
+  bySlices(helper: SlicedHelper, args: readonly number[], steps: readonly number[], align = 1): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
-    const images = args[2]!;
-    const slicesWanted = 2 * (this.workers.length + 1);
-    if (this.workers.length === 0 || images < 2) {
+    const { count, floats, weight, always } = SLICED_HELPERS[helper];
+    const units = args[count]!;
+    const unitBytes = steps.reduce((a, b) => a + b, 0);
+    if (args.length > 16 || steps.length !== args.length || !Number.isInteger(units) || units < 0 || !(unitBytes >= 0) || steps.some((b) => !Number.isInteger(b) || b < 0) || !(align >= 1)) {
+      throw new KernelThreadsError(`bad ${helper} call (${units} units, ${args.length} arguments, ${steps.length} steps)`);
+    }
+    const slices = Math.min(2 * (this.workers.length + 1), Math.floor(units / align), Math.floor((units * unitBytes * weight) / this.minSliceBytes));
+    if (this.workers.length === 0 || slices < 2 || !(always || this.sliceAll)) {
       (this.helpers[helper] as (...a: number[]) => void)(...args);
       return;
     }
-    if (args.length > 16 || !Number.isInteger(images) || !(srcImageBytes >= 0 && dstImageBytes >= 0)) {
-      throw new KernelThreadsError(`bad ${helper} call (${images} images, ${args.length} arguments)`);
-    }
-    const per = Math.ceil(images / Math.min(images, slicesWanted));
-    this.run(Math.ceil(images / per), (c) => {
-      c[C.KIND] = IMAGE_HELPERS.indexOf(helper) + 1;
-      c[C.IMAGES_PER_SLICE] = per; c[C.SRC_IMAGE_BYTES] = srcImageBytes; c[C.DST_IMAGE_BYTES] = dstImageBytes;
-      c[C.ARG_COUNT] = args.length;
-      c.set(args, C.ARGS);
+    const per = align * Math.ceil(units / slices / align);
+    this.run(Math.ceil(units / per), (c) => {
+      c[C.KIND] = SLICED_HELPER_NAMES.indexOf(helper) + 1;
+      c[C.UNITS_PER_SLICE] = per; c[C.UNITS] = units; c[C.COUNT_ARG] = count; c[C.ARG_COUNT] = args.length;
+      c[C.FLOAT_ARGS] = (floats as readonly number[]).reduce((mask, i) => mask | (1 << i), 0);
+      const asFloats = new Float32Array(c.buffer, 0, c.length);
+      args.forEach((a, i) => {
+        if (((c[C.FLOAT_ARGS]! >>> i) & 1) !== 0) asFloats[C.ARGS + i] = a;
+        else c[C.ARGS + i] = a;
+      });
+      c.set(steps, C.STEPS);
     });
   }
 
@@ -403,7 +463,35 @@ export class KernelThreads {
     src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number,
     up: number, vp: number, sImg: number, sU: number, sR: number, sC: number,
   ): void {
-    this.byImages('phaseRows', [src, dst, images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC], 4 * h * w * ci, sImg);
+    this.bySlices('phaseRows', [src, dst, images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC], [4 * h * w * ci, sImg, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  }
+
+  /** `padImages` (see HeapHelpers) on every thread, in slices of images. */
+  padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void {
+    this.bySlices('padImages', [src, dst, images, rows, rowBytes, dstRows, dstRowBytes, top, leftBytes], [rows * rowBytes, dstRows * dstRowBytes, 0, 0, 0, 0, 0, 0, 0]);
+  }
+
+  /** `packPanels` (see HeapHelpers) on every thread, in slices of rows; panels of `rows` rows. */
+  packPanels(src: number, rows: number, cols: number, dst: number): void {
+    this.bySlices('packPanels', [src, rows, cols, dst, rows], [4 * cols, 0, 0, 64, 0]);
+  }
+
+  /** `leakyMul` (see HeapHelpers) on every thread, in slices of floats (multiples of 16: whole cache lines). */
+  leakyMul(src: number, x: number, n: number, alpha: number, out: number): void {
+    this.bySlices('leakyMul', [src, x, n, alpha, out], [4, 4, 0, 0, 4], 16);
+  }
+
+  /** `adamUpdate` (see HeapHelpers) on every thread, in slices of floats (multiples of 16). */
+  adamUpdate(
+    w: number, m: number, v: number, g: number, outW: number, outM: number, outV: number, n: number,
+    beta1: number, beta2: number, c1: number, c2: number, negLr: number, eps: number, accBeta1: number, accBeta2: number,
+  ): void {
+    this.bySlices(
+      'adamUpdate',
+      [w, m, v, g, outW, outM, outV, n, beta1, beta2, c1, c2, negLr, eps, accBeta1, accBeta2],
+      [4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      16,
+    );
   }
 
   /**
@@ -424,7 +512,7 @@ export class KernelThreads {
     Atomics.store(c, C.NEXT, (gen & 0x7fff) << 16);
     Atomics.store(c, C.GEN, gen);
     Atomics.notify(c, C.GEN);
-    runSlices(c, this.gatherGemmFn, this.imageHelpers, gen);
+    runSlices(c, this.gatherGemmFn, this.slicedHelpers, gen);
     try {
       awaitSlices(c, slices, this.stallMs);
     } catch (e) {
