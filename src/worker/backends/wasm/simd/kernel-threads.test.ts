@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError, MIN_SLICE_BYTES, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -293,14 +293,14 @@ describe('our WebAssembly SIMD kernels', () => {
 
   it('rearranges images in slices of whole images on every thread (phaseRows), to the bytes of one call, then computes gather-GEMMs as before', async () => {
     // x [images, 31, 29, 12] (odd sizes, channels not a multiple of 16) in phase rows at stride 2 x 3
-    // with padding 1 x 2; the workers take slices from 2 images on (slices of at least 1 KiB here;
+    // with padding 1 x 2; the workers take slices from 2 images on (calls of 1 KiB and more here;
     // with a slice's offsets dropped, this test fails).
     const [h, w, ci, sh, sw, top, left] = [31, 29, 12, 2, 3, 1, 2];
     const up = Math.ceil((h + top) / sh) + 1;
     const vp = 4 * Math.ceil((Math.ceil((w + left) / sw) + 1) / 4);
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const one = new KernelThreads(memory, 1);
-    const four = new KernelThreads(memory, 4, { minSliceBytes: 1024 });
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024 });
     expect(four.workerCount).toBe(3);
     for (const images of [1, 2, 11, 16]) {
       const sU = 4 * vp;
@@ -336,8 +336,8 @@ describe('our WebAssembly SIMD kernels', () => {
   it('runs the unit-wise helpers (padImages, packPanels, leakyMul, adamUpdate) in slices on every thread, to the bytes of one call', async () => {
     const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
     const one = new KernelThreads(memory, 1);
-    // Slices of at least 1 KiB: small problems, many slices, and a last slice cut short.
-    const four = new KernelThreads(memory, 4, { minSliceBytes: 1024, sliceAll: true });
+    // Calls of 1 KiB and more in slices: small problems, and a last slice cut short.
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
     const f32 = new Float32Array(memory.buffer);
     const MB = 1 << 20;
     const [inA, inB, inC, inD] = [64, 1 * MB, 2 * MB, 3 * MB]; // inputs
@@ -379,7 +379,7 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
-  it('runs a helper on the calling thread where its slices would move under MIN_SLICE_BYTES each, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
+  it('runs a helper on the calling thread where it would move under MIN_CALL_BYTES, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const all = new KernelThreads(memory, 4, { sliceAll: true });
     const some = new KernelThreads(memory, 4, { sliceAll: false });
@@ -393,12 +393,12 @@ describe('our WebAssembly SIMD kernels', () => {
       };
     }
     // leakyMul reads two floats and writes one per unit: 12 bytes
-    all.leakyMul(64, 64, Math.floor((2 * MIN_SLICE_BYTES) / 12) - 16, 0.2, 64);
+    all.leakyMul(64, 64, Math.floor(MIN_CALL_BYTES / 12) - 16, 0.2, 64);
     expect(jobs.get(all)).toBeUndefined();
-    all.leakyMul(64, 64, Math.ceil((2 * MIN_SLICE_BYTES) / 12) + 16, 0.2, 64);
+    all.leakyMul(64, 64, Math.ceil(MIN_CALL_BYTES / 12) + 16, 0.2, 64);
     expect(jobs.get(all)).toBe(1);
     // only the helpers marked `always` (phaseRows) unless every helper is to be sliced
-    some.leakyMul(64, 64, Math.ceil((8 * MIN_SLICE_BYTES) / 12), 0.2, 64);
+    some.leakyMul(64, 64, Math.ceil((4 * MIN_CALL_BYTES) / 12), 0.2, 64);
     expect(jobs.get(some)).toBeUndefined();
     // x [16, 32, 32, 64] (4 MB, as DCGAN-64's D2 at batch 16) into phase rows at stride 2, padding 1
     const [up, vp] = [18, 20];

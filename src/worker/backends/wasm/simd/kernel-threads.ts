@@ -52,7 +52,7 @@ const C = {
  * computes unit i of its result (an image, a row, a float) from unit i of its inputs alone, so a
  * slice is the same call on fewer units with its addresses moved on. `count`: the argument that
  * counts the units; `floats`: the arguments that are float32; `weight`: its time per byte moved
- * against a plain copy's, for the size below which it stays on one thread (MIN_SLICE_BYTES):
+ * against a plain copy's, for the size below which it stays on one thread (MIN_CALL_BYTES):
  * `phaseRows` shuffles every four floats, and paid on two threads from about 2 MB (DCGAN-64 D4 at
  * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine). `always`: sliced whatever
  * GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
@@ -69,14 +69,14 @@ export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
 
 /**
- * Bytes a slice of a helper job moves at least (its units times the bytes its arguments move on per
- * unit, times the helper's weight): below that a call runs on the calling thread alone, since waking
+ * Bytes a helper call moves at least (its units times the bytes its arguments move on per unit, times
+ * the helper's weight) to run in slices: below that it runs on the calling thread alone, since waking
  * a worker costs more than it saves. On the build machine (2 threads, medians of 50 alternated calls)
  * slices paid from about 8 MB a call: Adam over 1M floats (28 MB) 1.45-1.85 -> 0.88-1.14 ms,
  * LeakyReLU (12 MB) 0.44-0.64 -> 0.30-0.41, panels (8 MB) 0.24-0.36 -> 0.18-0.26; at 2-4 MB, where
  * the data stays in the cache, they lost (panels of 1 MB 0.036-0.049 -> 0.053-0.081 ms).
  */
-export const MIN_SLICE_BYTES = 4 * 1024 * 1024;
+export const MIN_CALL_BYTES = 8 * 1024 * 1024;
 
 /**
  * A call of `gatherGemm` (./gather-gemm.wat): out[m, co] = sum_k a[table[k] + mOff[m]] * b[k, co],
@@ -333,7 +333,7 @@ export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly gatherGemmFn: GatherGemmFn;
   private readonly slicedHelpers: ((...args: number[]) => void)[];
-  private readonly minSliceBytes: number;
+  private readonly minCallBytes: number;
   /** Whether every helper in SLICED_HELPERS runs in slices, or only those marked `always`. */
   readonly sliceAll: boolean;
   readonly helpers: HeapHelpers;
@@ -355,13 +355,13 @@ export class KernelThreads {
     threads: number,
     /**
      * Tests: how long a call waits for a stalled slice, the workers' script (default WORKER_SOURCE),
-     * the variant (default: `fusedMultiplyAdds()`), the smallest slice of a helper job (default
-     * MIN_SLICE_BYTES) and which helpers are sliced (default: `slicedHelpers()`).
+     * the variant (default: `fusedMultiplyAdds()`), the smallest helper call run in slices (default
+     * MIN_CALL_BYTES) and which helpers are sliced (default: `slicedHelpers()`).
      */
-    testing: { stallMs?: number; workerSource?: string; fma?: boolean; minSliceBytes?: number; sliceAll?: boolean } = {},
+    testing: { stallMs?: number; workerSource?: string; fma?: boolean; minCallBytes?: number; sliceAll?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
-    this.minSliceBytes = testing.minSliceBytes ?? MIN_SLICE_BYTES;
+    this.minCallBytes = testing.minCallBytes ?? MIN_CALL_BYTES;
     this.sliceAll = testing.sliceAll ?? slicedHelpers() === 'all';
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
@@ -427,9 +427,10 @@ export class KernelThreads {
    * `helper` (./gather-gemm.wat; its arguments as there) on every thread, in slices of its units
    * (`SLICED_HELPERS`): `steps[i]` is the bytes argument i moves on per unit (0 for the arguments that
    * are not per-unit addresses). The result is what one call on all the units writes, whatever the
-   * slices: each unit is computed on its own. A slice has a multiple of `align` units, and moves at
-   * least MIN_SLICE_BYTES (the sum of the steps per unit, times the helper's weight); with one thread,
-   * or too little work for two slices, or a helper not sliced (`sliceAll`), the helper runs here.
+   * slices: each unit is computed on its own. Two slices per thread, each a multiple of `align` units,
+   * where the call moves at least MIN_CALL_BYTES (the sum of the steps per unit, times the helper's
+   * weight); with one thread, less work, too few units, or a helper not sliced (`sliceAll`), the helper
+   * runs here.
    */
   bySlices(helper: SlicedHelper, args: readonly number[], steps: readonly number[], align = 1): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
@@ -439,8 +440,8 @@ export class KernelThreads {
     if (args.length > 16 || steps.length !== args.length || !Number.isInteger(units) || units < 0 || !(unitBytes >= 0) || steps.some((b) => !Number.isInteger(b) || b < 0) || !(align >= 1)) {
       throw new KernelThreadsError(`bad ${helper} call (${units} units, ${args.length} arguments, ${steps.length} steps)`);
     }
-    const slices = Math.min(2 * (this.workers.length + 1), Math.floor(units / align), Math.floor((units * unitBytes * weight) / this.minSliceBytes));
-    if (this.workers.length === 0 || slices < 2 || !(always || this.sliceAll)) {
+    const slices = Math.min(2 * (this.workers.length + 1), Math.floor(units / align));
+    if (this.workers.length === 0 || slices < 2 || units * unitBytes * weight < this.minCallBytes || !(always || this.sliceAll)) {
       (this.helpers[helper] as (...a: number[]) => void)(...args);
       return;
     }
