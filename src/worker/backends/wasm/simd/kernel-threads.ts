@@ -53,8 +53,9 @@ const C = {
  * slice is the same call on fewer units with its addresses moved on. `count`: the argument that
  * counts the units; `floats`: the arguments that are float32; `weight`: its time per byte moved
  * against a plain copy's, for the size below which it stays on one thread (MIN_CALL_BYTES):
- * `phaseRows` shuffles every four floats, and paid on two threads from about 2 MB (DCGAN-64 D4 at
- * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine). `always`: sliced whatever
+ * `phaseRows` shuffles every four floats, and paid on two threads already at 2 MB (DCGAN-64 D4 at
+ * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so it is sliced from 1 MB.
+ * `always`: sliced whatever
  * GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
  * SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
  */
