@@ -89,6 +89,13 @@ describe('batch norm helpers (wasm)', () => {
 
     const ema = wasmBatchNorm.movingAverage(m, v, 0.1);
     expectClose('moving average', await ema.data(), Float64Array.from(mv, (a, c) => a - (a - vv[c]!) * 0.1), 2);
+    // the same bits as tfjs's three kernels (Sub, Multiply, Sub), for the decays tfjs-layers uses
+    for (const decay of [0.1, 0.01, 1 - 0.99, 1 / 3]) {
+      const ours = wasmBatchNorm.movingAverage(m, v, decay);
+      const theirs = tf.tidy(() => tf.sub(m, tf.mul(tf.sub(m, v), decay)));
+      expect(Array.from(await ours.data())).toEqual(Array.from(await theirs.data()));
+      tf.dispose([ours, theirs]);
+    }
 
     tf.dispose([x, dy, gamma, beta, m, v, y, dbeta, dgamma, dx, ema]);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
