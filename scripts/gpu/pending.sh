@@ -9,8 +9,9 @@
 #   p  where a step's GPU time goes (timestamps);
 #   w  on the processor, each convolution pass at 2 and 8 threads, medians of alternated rounds;
 #   c  whole training steps on the processor beside PyTorch on the CPU, at 2 and 8 threads;
-#   s  whole steps on the processor at 8 threads with every helper sliced over the threads
-#      (GAN_AUGMENT_WASM_SLICE_HELPERS=all) against the default, alternated twice.
+#   s  whole steps on the processor at 8 threads, alternated twice: the default, every helper sliced
+#      over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
+#      (GAN_AUGMENT_WASM_KERNEL_THREADS=16: all 16 cores, beyond Emscripten's 8), and both.
 # GPU timestamps unquantised (GAN_AUGMENT_DAWN_FLAGS, set here unless already set). QUICK=1 (and
 # PY=/usr/bin/python3) runs it at tiny sizes on the build machine, to check the plumbing.
 set -uo pipefail

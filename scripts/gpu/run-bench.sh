@@ -7,7 +7,7 @@
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
 # with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
-# sliced over threads against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
+# sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
@@ -154,14 +154,16 @@ case " $PARTS " in *" cpu "*)
   ;;
 esac
 case " $PARTS " in *" slicecpu "*)
-  # Every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all) against the default
-  # (phaseRows only), alternated twice at each thread count in THREADSET (default "8"): DCGAN-64 batch
-  # 16 and the cWGAN-GP 32 on the processor. On the build machine's 2 threads they were level.
+  # Beyond the defaults on the processor, alternated twice at each thread count in THREADSET (default
+  # "8"), DCGAN-64 batch 16: every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all;
+  # level with the default on the build machine's 2 threads), our kernels on KTHREADS threads
+  # (GAN_AUGMENT_WASM_KERNEL_THREADS, default 16: beyond Emscripten's 8), and both.
   for t in ${THREADSET:-8}; do
     for round in 1 2; do
-      for mode in some all; do
-        GAN_AUGMENT_WASM_SLICE_HELPERS=$mode GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
-        GAN_AUGMENT_WASM_SLICE_HELPERS=$mode GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-cwgangp32-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model cwgan-gp --resolution 32 --batch 16 --classes 8 --backend wasm --steps ${CWSTEPS:-2} --warmup 1 --json
+      for mode in default helpers kernels both; do
+        helpers=some; kernels=""
+        case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; esac
+        GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
       done
     done
   done

@@ -16,7 +16,7 @@ import { registerOurKernels } from './kernels';
 import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
-import { wasmThreadCount } from './wasm/threads';
+import { kernelThreadCount, wasmThreadCount } from './wasm/threads';
 import { fusedMultiplyAdds, slicedHelpers } from './wasm/simd/kernel-threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
@@ -103,6 +103,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       wasmThreadCount(); // a bad GAN_AUGMENT_WASM_THREADS is said, not hidden behind a slower backend
       fusedMultiplyAdds(); // likewise GAN_AUGMENT_WASM_FMA
       slicedHelpers(); // and GAN_AUGMENT_WASM_SLICE_HELPERS
+      kernelThreadCount(1); // and GAN_AUGMENT_WASM_KERNEL_THREADS
     } catch (e) {
       throw new BackendUnavailableError(message(e));
     }
@@ -217,7 +218,8 @@ async function initWasm(): Promise<BackendInfo> {
     const reason = message(e) === 'setBackend returned false' ? 'its program could not be loaded; reinstalling GAN Augment may fix this' : message(e);
     throw new BackendUnavailableError(`WebAssembly failed to start (${reason}).`, { cause: e });
   }
-  const threads = start.threads === 1 ? '1 thread' : `${start.threads} threads`;
+  const kernels = start.threads > 1 ? kernelThreadCount(start.threads) : 1; // one thread: our kernels have no pool
+  const threads = (start.threads === 1 ? '1 thread' : `${start.threads} threads`) + (kernels !== start.threads ? ` (our kernels ${kernels})` : '');
   const single = start.threadsFailure ? ` It uses one processor core: its multi-threaded version could not start (${start.threadsFailure}).` : '';
   return {
     name: 'wasm',

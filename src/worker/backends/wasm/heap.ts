@@ -5,6 +5,7 @@
  */
 import { tf } from '../tf';
 import { type KernelThreads, kernelThreadsFor } from './simd/kernel-threads';
+import { kernelThreadCount } from './threads';
 
 /** What we use of BackendWasm. */
 export interface WasmHeap {
@@ -18,7 +19,7 @@ export interface Heap {
   backend: WasmHeap;
   /** The module's memory: the threaded build keeps it as `wasmMemory`, the single-threaded one exports it. */
   memory: WebAssembly.Memory;
-  /** Our kernels over this memory, on as many threads as the module has (started on first use). */
+  /** Our kernels over this memory, on as many threads as the module has unless set otherwise (`kernelThreadCount`; started on first use). */
   readonly kernels: KernelThreads;
   /** A tensor's byte address in the heap. */
   at(t: { dataId: object }): number;
@@ -35,7 +36,7 @@ export function activeHeap(): Heap | null {
     memory,
     // A getter: a caller that only asks where tensors lie does not start the worker threads.
     get kernels() {
-      return kernelThreadsFor(memory, backend.wasm.tfjs?.getThreadsCount?.() ?? 1);
+      return kernelThreadsFor(memory, kernelThreadCount(backend.wasm.tfjs?.getThreadsCount?.() ?? 1));
     },
     at: (t) => backend.dataIdMap.get(t.dataId).memoryOffset,
   };

@@ -17,13 +17,14 @@ import { BackendUnavailableError, initBackend, markWasmBackendBroken } from '../
 import { existingBackend } from '../replace';
 import { Prng } from '../../training/rng';
 import { setThreadedModuleCreator } from './index';
-import { type ThreadedModule, MAX_THREADS, createThreadedModule, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
-import { fusedMultiplyAdds } from './simd/kernel-threads';
+import { type ThreadedModule, MAX_THREADS, createThreadedModule, kernelThreadCount, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
+import { currentKernelThreads, fusedMultiplyAdds } from './simd/kernel-threads';
 
 /** The device line for `threads` (with FMA where this engine and GAN_AUGMENT_WASM_FMA allow it). */
 const device = (threads: string) => `CPU: WebAssembly (SIMD${fusedMultiplyAdds() ? ', FMA' : ''}), ${threads}`;
 
 const ENV = 'GAN_AUGMENT_WASM_THREADS';
+const KERNEL_ENV = 'GAN_AUGMENT_WASM_KERNEL_THREADS';
 const module = () => (existingBackend('wasm') as { wasm: ThreadedModule }).wasm;
 const ourTempDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('gan-augment-wasm-'));
 const workersOf = (m: ThreadedModule) => m.PThread.runningWorkers as EventEmitter[];
@@ -41,6 +42,7 @@ afterAll(() => {
 });
 afterEach(() => {
   delete process.env[ENV];
+  delete process.env[KERNEL_ENV];
   setThreadedModuleCreator(null);
 });
 
@@ -109,6 +111,25 @@ describe('multi-threaded WebAssembly', () => {
     expect(liveThreadWorkers(threaded)).toBe(0);
     expect(liveThreadWorkers(module())).toBe(1);
     expect(Array.from(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2))).dataSync())).toEqual([3]);
+  }, 60_000);
+
+  it('runs our kernels on GAN_AUGMENT_WASM_KERNEL_THREADS threads where set (beyond the module\'s), says so, and computes the same bits', async () => {
+    expect(kernelThreadCount(8, {})).toBe(8);
+    expect(kernelThreadCount(2, { [KERNEL_ENV]: ' 16 ' })).toBe(16);
+    expect(() => kernelThreadCount(2, { [KERNEL_ENV]: '0' })).toThrow('GAN_AUGMENT_WASM_KERNEL_THREADS is "0"; use a whole number from 1 to 64.');
+    expect(() => kernelThreadCount(2, { [KERNEL_ENV]: '65' })).toThrow(/from 1 to 64/);
+    await startWith(1);
+    const single = convAndGrads();
+    process.env[KERNEL_ENV] = '4';
+    const info = await startWith(2);
+    expect(info.device).toBe(device('2 threads (our kernels 4)'));
+    const multi = convAndGrads();
+    expect(currentKernelThreads()?.workerCount).toBe(3);
+    for (let i = 0; i < 3; i++) expect(Buffer.from(multi[i]!.buffer).equals(Buffer.from(single[i]!.buffer))).toBe(true);
+    // a bad value is said when the backend starts, as GAN_AUGMENT_WASM_THREADS's is
+    process.env[KERNEL_ENV] = 'lots';
+    const err = await initBackend('auto').catch((e: unknown) => e);
+    expect((err as Error).message).toBe('GAN_AUGMENT_WASM_KERNEL_THREADS is "lots"; use a whole number from 1 to 64.');
   }, 60_000);
 
   it('when the threaded module cannot start (too slow, or a thread fails), tfjs single-threaded module is used and the warning says why', async () => {

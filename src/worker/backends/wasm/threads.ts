@@ -58,6 +58,26 @@ export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env, cpus = ava
   return Math.max(1, Math.min(cpus, MAX_THREADS));
 }
 
+/** The most threads our own kernels' pool may have (it is ours, not bound by Emscripten's pool). */
+export const MAX_KERNEL_THREADS = 64;
+
+/**
+ * How many threads our own kernels use (./simd/kernel-threads.ts, the calling thread counted): as many
+ * as the module has (`moduleThreads`), unless GAN_AUGMENT_WASM_KERNEL_THREADS says otherwise (at most
+ * MAX_KERNEL_THREADS). Our pool is not bound by Emscripten's 8 workers, so on a processor with more
+ * cores our convolutions could use them all; it stays at the module's count by default until that is
+ * measured (docs/PERFORMANCE.md: on the device machine's 16-core Xeon, scripts/gpu/pending.sh part s).
+ */
+export function kernelThreadCount(moduleThreads: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.GAN_AUGMENT_WASM_KERNEL_THREADS?.trim();
+  if (!raw) return moduleThreads;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_KERNEL_THREADS) {
+    throw new Error(`GAN_AUGMENT_WASM_KERNEL_THREADS is "${raw}"; use a whole number from 1 to ${MAX_KERNEL_THREADS}.`);
+  }
+  return n;
+}
+
 /** Files the package must have for the threaded build; a missing one means tfjs's own start. */
 function packageFiles(): { factory: string; workerContents: string; binary: string } {
   const req = createRequire(__filename);
