@@ -12,6 +12,7 @@
  */
 import { arg, runBench, trainerFromArgs } from './support';
 import { fastDispatchStats } from '../src/worker/backends';
+import { currentKernelThreads } from '../src/worker/backends/wasm/simd/kernel-threads';
 import { tf } from '../src/worker/backends/tf';
 import { lazyGradientsOn } from '../src/worker/backends/gradients';
 
@@ -32,11 +33,22 @@ async function main(): Promise<void> {
     log(`warm-up step ${i + 1}: ${m.stepMs.toFixed(0)} ms`);
   }
   const before = { ...(fastDispatchStats() ?? {}) };
+  const threadsBefore = { ...(currentKernelThreads()?.stats ?? { jobs: 0, ms: 0 }) };
   const t0 = performance.now();
   let last = null;
   for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
   const ms = (performance.now() - t0) / steps;
   const after = fastDispatchStats();
+  // WebAssembly: per timed step, the jobs our kernels ran on every thread and the calling thread's time
+  // in them; the rest of a step (ms/step minus inThreadsMs) runs on one thread whatever the count.
+  const pool = currentKernelThreads();
+  const kernelThreads = pool
+    ? {
+        threads: pool.workerCount + 1,
+        jobsPerStep: Math.round((pool.stats.jobs - threadsBefore.jobs) / steps),
+        inThreadsMs: Math.round(((pool.stats.ms - threadsBefore.ms) / steps) * 100) / 100,
+      }
+    : null;
   // Per timed step: dispatches through the cached path and bind groups it had to create.
   const dispatchCache = after
     ? {
@@ -58,6 +70,7 @@ async function main(): Promise<void> {
     imagesPerSec: Math.round(((batch * 1000) / ms) * 10) / 10,
     lastLosses: { d: last?.dLoss, g: last?.gLoss },
     dispatchCache,
+    kernelThreads,
     // Whether ./src/worker/backends/gradients.ts is on (GAN_AUGMENT_LAZY_GRADIENTS=0 turns it off).
     lazyGradients: lazyGradientsOn(),
     tfjs: tf.version_core,

@@ -342,6 +342,12 @@ export class KernelThreads {
   private disposed = false;
   /** A call gave up waiting for a worker (`awaitSlices`): the pool is not used again (`kernelThreadsFor` makes another). */
   broken = false;
+  /**
+   * Jobs run on the threads, and the calling thread's milliseconds inside them (computing its slices
+   * and waiting for the workers'): a step's time outside them is what more threads cannot shorten
+   * (bench/train.bench.ts reports both per step).
+   */
+  readonly stats = { jobs: 0, ms: 0 };
 
   private readonly stallMs: number;
   /** Whether this pool's gather-GEMM fuses its multiply-adds (the workers run the same module). */
@@ -496,11 +502,22 @@ export class KernelThreads {
     );
   }
 
+  /** `publishAndRun`, counted in `stats`. */
+  private run(slices: number, write: (c: Int32Array) => void): void {
+    const started = performance.now();
+    try {
+      this.publishAndRun(slices, write);
+    } finally {
+      this.stats.jobs += 1;
+      this.stats.ms += performance.now() - started;
+    }
+  }
+
   /**
    * Publishes a call of `slices` slices (its arguments written by `write` into the control block),
    * computes slices here, and returns when all are done.
    */
-  private run(slices: number, write: (c: Int32Array) => void): void {
+  private publishAndRun(slices: number, write: (c: Int32Array) => void): void {
     const c = this.ctrl;
     const gen = (Atomics.load(c, C.GEN) + 1) | 0;
     // First, no slice can be taken (this call's generation, no index left): a thread still in an
