@@ -54,8 +54,8 @@ const C = {
  * counts the units; `floats`: the arguments that are float32; `weight`: its time per byte moved
  * against a plain copy's, for the size below which it stays on one thread (MIN_CALL_BYTES):
  * `phaseRows` shuffles every four floats, and paid on two threads already at 2 MB (DCGAN-64 D4 at
- * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so it is sliced from 1 MB.
- * `always`: sliced whatever
+ * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so it is sliced from 1 MB
+ * (counted as its steps count: x, and one plane's image of dst per image). `always`: sliced whatever
  * GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
  * SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
  */
@@ -453,13 +453,13 @@ export class KernelThreads {
       return;
     }
     const per = align * Math.ceil(units / slices / align);
+    const floatArgs = (floats as readonly number[]).reduce((mask, i) => mask | (1 << i), 0);
     this.run(Math.ceil(units / per), (c) => {
       c[C.KIND] = SLICED_HELPER_NAMES.indexOf(helper) + 1;
-      c[C.UNITS_PER_SLICE] = per; c[C.UNITS] = units; c[C.COUNT_ARG] = count; c[C.ARG_COUNT] = args.length;
-      c[C.FLOAT_ARGS] = (floats as readonly number[]).reduce((mask, i) => mask | (1 << i), 0);
+      c[C.UNITS_PER_SLICE] = per; c[C.UNITS] = units; c[C.COUNT_ARG] = count; c[C.ARG_COUNT] = args.length; c[C.FLOAT_ARGS] = floatArgs;
       const asFloats = new Float32Array(c.buffer, 0, c.length);
       args.forEach((a, i) => {
-        if (((c[C.FLOAT_ARGS]! >>> i) & 1) !== 0) asFloats[C.ARGS + i] = a;
+        if (((floatArgs >>> i) & 1) !== 0) asFloats[C.ARGS + i] = a;
         else c[C.ARGS + i] = a;
       });
       c.set(steps, C.STEPS);
