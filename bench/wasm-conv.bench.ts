@@ -6,6 +6,12 @@
  * forward pass on any device. One JSON line per layer (--json) or a readable line.
  *
  *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--alternate] [--json]
+ *     [--torch] [--python /usr/bin/python3] [--torch-threads N] [--torch-script bench/torch_conv_layers.py]
+ *
+ * --torch: first PyTorch's own three passes on the same shapes (bench/torch_conv_layers.py, on the
+ * CPU with as many threads as ours, medians of alternated rounds), then each of our passes as a
+ * multiple of PyTorch's, and PyTorch's filter and input gradients as multiples of its forward pass:
+ * the reference for issue 5's "filter gradient no slower than the forward pass".
  *
  * --alternate: every pass and method once per round, in turn, for --warmup rounds and then --reps timed
  * rounds, reporting medians: on a machine whose speed drifts (this build machine's by up to 2x within
@@ -18,12 +24,15 @@
  * rearranged filters is cleared before each call: its worst case). wasm kernels run synchronously,
  * so no read-back is timed.
  */
-import { arg, convLayerFlop, LAYERS_32, LAYERS_64, runBench } from './support';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { arg, convLayerFlop, LAYERS_32, LAYERS_64, runBench, type ConvLayer } from './support';
 import { initBackend } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
 import { conv2dForward, type ForwardMethod } from '../src/worker/backends/wasm/conv2d';
+import { wasmThreadCount } from '../src/worker/backends/wasm/threads';
 
 /** One timed call: f on fresh copies of its inputs. */
 interface Job {
@@ -74,6 +83,27 @@ function timeJobs(jobs: Record<string, Job>, reps: number, warmup: number, alter
 
 const WARMUP = Number(arg('warmup', '30'));
 
+/** One layer's passes by PyTorch (bench/torch_conv_layers.py's JSON line). */
+interface TorchLayer {
+  layer: string; torch: string; threads: number; forwardMs: number; filterMs: number; inputMs: number;
+  filterVsForward: number; inputVsForward: number;
+}
+
+/** PyTorch's passes on `layers` on the CPU, by layer name; null (and why, on stderr) where it cannot run. */
+function torchReference(layers: ConvLayer[], batch: number, reps: number): Map<string, TorchLayer> | null {
+  const python = arg('python', '/usr/bin/python3');
+  const threads = arg('torch-threads', String(wasmThreadCount()));
+  const script = arg('torch-script', join(__dirname, 'torch_conv_layers.py'));
+  const args = [script, String(batch), 'cpu', threads, String(Math.max(reps, 21)), '5', JSON.stringify(layers)];
+  const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const rows = (run.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchLayer);
+  if (run.status !== 0 || rows.length !== layers.length) {
+    console.error(`PyTorch reference failed (${python}, exit ${run.status}): ${(run.stderr ?? String(run.error)).trim().split('\n').slice(-2).join(' ')}`);
+    return null;
+  }
+  return new Map(rows.map((r) => [r.layer, r]));
+}
+
 async function main(): Promise<void> {
   const batch = Number(arg('batch', '16'));
   const reps = Number(arg('reps', '9'));
@@ -83,10 +113,13 @@ async function main(): Promise<void> {
   const which = arg('layers', layers.map((l) => l.name.split(' ')[0]).join(',')).split(',');
   const json = process.argv.includes('--json');
   const alternate = process.argv.includes('--alternate');
+  const chosen = layers.filter((l) => which.includes(l.name.split(' ')[0]!));
+  // PyTorch first, alone on the processor: its threads and ours would otherwise compete.
+  const torch = process.argv.includes('--torch') ? torchReference(chosen, batch, reps) : null;
   const backend = await initBackend('wasm');
   if (!json) console.log(`${backend.device}; batch ${batch}; ${alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`} on fresh inputs`);
 
-  for (const layer of layers.filter((l) => which.includes(l.name.split(' ')[0]!))) {
+  for (const layer of chosen) {
     const [h, w, ci] = layer.input;
     const { k, co, stride } = layer;
     const x = tf.randomNormal([batch, h, w, ci]) as tf.Tensor4D;
@@ -133,6 +166,7 @@ async function main(): Promise<void> {
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap) },
       date: new Date().toISOString(),
+      ...torchColumns(torch?.get(layer.name), { forward: forwardMs, filter: filterMs, input: inputMs }),
     };
     if (json) console.log(JSON.stringify(row));
     else {
@@ -143,8 +177,29 @@ async function main(): Promise<void> {
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
       );
+      if (row.pytorch) {
+        const p = row.pytorch;
+        const v = row.oursVsPytorch!;
+        console.log(
+          `  PyTorch ${p.version} (${p.threads} threads): forward ${p.forwardMs} ms, filter gradient ${p.filterMs} ms = ${p.filterVsForward}x its forward, ` +
+            `input gradient ${p.inputMs} ms = ${p.inputVsForward}x | ours / PyTorch: forward ${v.forward}x, filter gradient ${v.filter}x, input gradient ${v.input}x`,
+        );
+      }
     }
   }
+}
+
+/** The row's PyTorch columns: its figures, and ours as multiples of them (none without --torch). */
+function torchColumns(t: TorchLayer | undefined, ours: { forward: number; filter: number; input: number }) {
+  if (!t) return {};
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  return {
+    pytorch: {
+      version: t.torch, threads: t.threads, forwardMs: t.forwardMs, filterMs: t.filterMs, inputMs: t.inputMs,
+      filterVsForward: t.filterVsForward, inputVsForward: t.inputVsForward,
+    },
+    oursVsPytorch: { forward: r2(ours.forward / t.forwardMs), filter: r2(ours.filter / t.filterMs), input: r2(ours.input / t.inputMs) },
+  };
 }
 
 runBench(main);

@@ -9,6 +9,7 @@
 #   .gpu/bench/wasm-conv.cjs   bench/wasm-conv.bench.ts the same way: the wasmconv part
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
+#   .gpu/torch_conv_layers.py  PyTorch's own convolution passes per layer (bench/): the torch part, and wasmconv's --torch
 #   .gl/*.deb                  libvulkan1 and the glvnd libraries Dawn needs (device README)
 #   .gpu/bench/train-base.cjs  with BASE=<a worktree of an earlier commit, its node_modules installed>:
 #                              that commit's training benchmark, for the abtrain part's A/B in one run
@@ -53,6 +54,7 @@ if [ ! -s .gpu/bench/node_modules/webgpu/dist/linux-x64/dawn.node.xz ]; then
 fi
 cp ../shared/bench/torch_dcgan.py .gpu/torch_dcgan.py
 cp bench/torch_cwgan_gp.py .gpu/torch_cwgan_gp.py
+cp bench/torch_conv_layers.py .gpu/torch_conv_layers.py
 if ! ls .gl/*.deb >/dev/null 2>&1; then
   mkdir -p .gl /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'

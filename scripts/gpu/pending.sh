@@ -5,9 +5,12 @@
 # No GPU kernel changed since run 23; this repeats its figures with whatever changed since, most wanted
 # first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
-#   t  PyTorch on the GPU, then whole steps of ours in the train part's way (g);
+#   t  PyTorch on the GPU: whole steps, and cuDNN's three passes per critic layer at batch 64 and 256
+#      (bench/torch_conv_layers.py: its filter gradient as a multiple of its forward pass, beside k's);
+#      then whole steps of ours in the train part's way (g);
 #   p  where a step's GPU time goes (timestamps);
-#   w  on the processor, each convolution pass at 2 and 8 threads, medians of alternated rounds;
+#   w  on the processor, each convolution pass at 2 and 8 threads, medians of alternated rounds, with
+#      PyTorch's own passes on the same threads first (--torch) where the machine's Python has it;
 #   c  whole training steps on the processor beside PyTorch on the CPU, at 2 and 8 threads;
 #   s  whole steps on the processor at 8 threads, alternated twice: the default, every helper sliced
 #      over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads

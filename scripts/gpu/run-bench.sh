@@ -45,6 +45,8 @@ echo "== $(date -u +%FT%TZ) $(uname -n) node $($NODE -v)"
 echo "processor: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 PY=${PY:-python3}
+# bench/support.ts LAYERS_64, for bench/torch_conv_layers.py.
+LAYERS64_JSON='[{"name":"D1 64x64x3->32x32x64 (= G4)","input":[64,64,3],"co":64,"k":4,"stride":2},{"name":"D2 32x32x64->16x16x128 (= G3)","input":[32,32,64],"co":128,"k":4,"stride":2},{"name":"D3 16x16x128->8x8x256 (= G2)","input":[16,16,128],"co":256,"k":4,"stride":2},{"name":"D4 8x8x256->4x4x512 (= G1)","input":[8,8,256],"co":512,"k":4,"stride":2}]'
 
 # Every JSON line of a command goes to results.jsonl (tagged), everything to the log.
 run() {
@@ -176,7 +178,8 @@ case " $PARTS " in *" wasmconv "*)
   # alternated rounds.
   for t in ${THREADSET:-2 4 8}; do
     for net in 64 32; do
-      GAN_AUGMENT_WASM_THREADS=$t run "wasmconv-$net-t$t" $NODE $RUN/wasm-conv.cjs --net $net --batch ${WCB:-16} --reps ${WCREPS:-5} --warmup ${WCWARM:-20} ${WCFLAGS:-} --json
+      GAN_AUGMENT_WASM_THREADS=$t run "wasmconv-$net-t$t" $NODE $RUN/wasm-conv.cjs --net $net --batch ${WCB:-16} --reps ${WCREPS:-5} --warmup ${WCWARM:-20} ${WCFLAGS:-} --json \
+        $($PY -c 'import torch' 2>/dev/null && echo "--torch --python $PY --torch-script $K/torch_conv_layers.py")
     done
   done
   ;;
@@ -187,6 +190,9 @@ case " $PARTS " in *" torch "*)
     for b in $B64 $B256; do run "torch-dcgan64-b$b" $PY $K/torch_dcgan.py 64 $b $dev 50; done
     # The conditional WGAN-GP as ours runs it in the wgan part: 8 classes, n_critic 5.
     run "torch-cwgangp64-b$WB" $PY $K/torch_cwgan_gp.py 64 $WB $dev 20 8
+    # cuDNN's own three passes per critic layer (the layers of bench/support.ts LAYERS_64): its filter
+    # gradient as a multiple of its forward pass, beside ours in the conv part.
+    for b in $B64 $B256; do run "torch-conv64-b$b" $PY $K/torch_conv_layers.py $b $dev $(nproc) 30 10 "$LAYERS64_JSON"; done
   else
     echo "no PyTorch here"
   fi
