@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   }
   const before = { ...(fastDispatchStats() ?? {}) };
   const threadsBefore = { ...(currentKernelThreads()?.stats ?? { jobs: 0, ms: 0 }) };
+  const adamBefore = trainer.adamUpdatesInPlace();
   const t0 = performance.now();
   let last = null;
   for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
@@ -49,11 +50,13 @@ async function main(): Promise<void> {
         inThreadsMs: Math.round(((pool.stats.ms - threadsBefore.ms) / steps) * 100) / 100,
       }
     : null;
-  // Per timed step: dispatches through the cached path and bind groups it had to create.
+  // Per timed step: dispatches through the cached path and bind groups it had to create; Adam's
+  // in-place updates are dispatches of their own, one per variable (GAN_AUGMENT_ADAM_IN_PLACE).
   const dispatchCache = after
     ? {
         dispatchesPerStep: Math.round((after.dispatches - (before.dispatches ?? 0)) / steps),
         bindGroupsCreatedPerStep: Math.round((after.bindGroupsCreated - (before.bindGroupsCreated ?? 0)) / steps),
+        adamInPlacePerStep: Math.round((trainer.adamUpdatesInPlace() - adamBefore) / steps),
       }
     : null;
   const result = {

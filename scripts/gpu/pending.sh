@@ -2,8 +2,10 @@
 # Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
 # visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
-# No GPU kernel changed since run 23; this repeats its figures with whatever changed since, most wanted
-# first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+# No convolution kernel changed since run 23; Adam's update did (part a). The rest repeats run 23's figures with
+# whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+#   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_ADAM_IN_PLACE),
+#      whole steps alternated twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
 #   t  PyTorch on the GPU: whole steps, and cuDNN's three passes per critic layer at batch 64 and 256
 #      (bench/torch_conv_layers.py: its filter gradient as a multiple of its forward pass, beside k's);
@@ -23,6 +25,7 @@ OUT=${OUT:-/tmp/gpu-bench-out}
 export GAN_AUGMENT_DAWN_FLAGS=${GAN_AUGMENT_DAWN_FLAGS-disable-dawn-features=timestamp_quantization}
 if [ -n "${QUICK:-}" ]; then BATCHES="2"; else BATCHES="64 256"; fi
 status=0
+PARTS=adam STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
 PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
 PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
 PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { tf, type tfl } from '../backends/tf';
 import { WasmHeapFullError, currentBackend, markWasmBackendBroken, releaseKernelCaches, wasmHeapBytes, webGpuDeviceLost } from '../backends';
 import { AppError } from '../../shared/errors';
-import { createAdam } from '../backends/kernels/adam';
+import { createAdam, type FusedAdamOptimizer } from '../backends/kernels/adam';
 import { injectFaults } from './faults';
 import { type GanConfig, validateConfig } from '../models/config';
 import {
@@ -223,8 +223,8 @@ export abstract class GanTrainer {
   readonly seed: number;
   readonly generator: tfl.LayersModel;
   readonly discriminator: tfl.LayersModel;
-  protected readonly optG: tf.AdamOptimizer;
-  protected readonly optD: tf.AdamOptimizer;
+  protected readonly optG: FusedAdamOptimizer;
+  protected readonly optD: FusedAdamOptimizer;
   protected readonly dataset: Dataset | null;
   protected readonly readLossEvery: number;
   /** Steps completed. */
@@ -252,9 +252,15 @@ export abstract class GanTrainer {
     const built = models ?? this.build();
     this.generator = built.generator;
     this.discriminator = built.discriminator;
-    // tfjs's Adam, with its per-variable update fused into 3 dispatches on WebGPU (../backends/kernels/adam).
+    // tfjs's Adam, with its per-variable update fused into one dispatch on WebGPU and one pass on
+    // WebAssembly (../backends/kernels/adam).
     this.optG = createAdam(config.learningRateG, config.beta1, config.beta2, config.adamEpsilon);
     this.optD = createAdam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
+  }
+
+  /** Variables both optimizers have updated in one in-place dispatch so far (WebGPU; 0 elsewhere): for benchmarks. */
+  adamUpdatesInPlace(): number {
+    return (this.optG.inPlace?.stats.inPlace ?? 0) + (this.optD.inPlace?.stats.inPlace ?? 0);
   }
 
   protected abstract build(): { generator: tfl.LayersModel; discriminator: tfl.LayersModel };

@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { adamTwins, maxRelDiff, webgpuSkipReason } from './test-support';
-import { createAdam } from './adam';
+import { createAdam, type FusedAdamOptimizer } from './adam';
+import type { AdamBackendInternals } from './adam-in-place';
 import { Prng } from '../../training/rng';
+import { randomArray } from './test-support';
 
 const reason = await webgpuSkipReason('fused Adam tests');
 
@@ -46,6 +48,127 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
     optOurs.dispose();
     optTheirs.dispose();
     restored.dispose();
+  });
+
+  /** Variables whose data nothing else holds (the initial tensor freed), as a trained model's are after its first step. */
+  const ownVariables = (tag: string, seed: number): tf.Variable[] => {
+    const r = new Prng(seed);
+    return SHAPES.map((s, i) => tf.tidy(() => tf.variable(tf.tensor(randomArray(s.reduce((a, b) => a * b, 1), r), s), true, `${tag}_${i}_${r.int(1e9)}`)));
+  };
+  const gradsFor = (vars: tf.Variable[], seed: number): tf.NamedTensorMap => {
+    const r = new Prng(seed);
+    return Object.fromEntries(vars.map((v) => [v.name, tf.tensor(randomArray(v.size, r), v.shape)]));
+  };
+  /** An optimizer that keeps the three programs (GAN_AUGMENT_ADAM_IN_PLACE=0 while it steps). */
+  const threePrograms = (opt: FusedAdamOptimizer): ((g: tf.NamedTensorMap) => void) => (g) => {
+    const saved = process.env.GAN_AUGMENT_ADAM_IN_PLACE;
+    process.env.GAN_AUGMENT_ADAM_IN_PLACE = '0';
+    try {
+      opt.applyGradients(g);
+    } finally {
+      if (saved === undefined) delete process.env.GAN_AUGMENT_ADAM_IN_PLACE;
+      else process.env.GAN_AUGMENT_ADAM_IN_PLACE = saved;
+    }
+  };
+  const backendInternals = (): AdamBackendInternals => tf.engine().backend as unknown as AdamBackendInternals;
+
+  it('updates each variable in one dispatch, in place, to the bits of the three programs', async () => {
+    const inPlace = ownVariables('inplace', 11);
+    const three = ownVariables('three', 11);
+    const optIn = createAdam(2e-3, 0.5, 0.999, 1e-7);
+    const optThree = createAdam(2e-3, 0.5, 0.999, 1e-7);
+    const stepThree = threePrograms(optThree);
+    const dataIds = inPlace.map((v) => v.dataId);
+    const rng = new Prng(3);
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 4; s++) {
+      const seed = rng.int(1e9);
+      const gIn = gradsFor(inPlace, seed);
+      const gThree = gradsFor(three, seed);
+      optIn.applyGradients(gIn);
+      stepThree(gThree);
+      tf.dispose([...Object.values(gIn), ...Object.values(gThree)]);
+    }
+    expect(optIn.inPlace?.stats).toEqual({ inPlace: 4 * SHAPES.length, declined: 0 });
+    expect(optThree.inPlace).toBeNull();
+    // The weights kept their data (in place); the moments were made on the first step.
+    expect(inPlace.map((v) => v.dataId)).toEqual(dataIds);
+    expect(tf.memory().numTensors).toBe(before + 2 * SHAPES.length * 2);
+    for (let i = 0; i < inPlace.length; i++) expect(Array.from(await inPlace[i]!.data())).toEqual(Array.from(await three[i]!.data()));
+    const [wIn, wThree] = [await optIn.getWeights(), await optThree.getWeights()];
+    for (let i = 1; i < wIn.length; i++) expect(Array.from(await wIn[i]!.tensor.data())).toEqual(Array.from(await wThree[i]!.tensor.data()));
+    tf.dispose([...inPlace, ...three]);
+    optIn.dispose();
+    optThree.dispose();
+  });
+
+  it('leaves shared data alone, and no stale copy on the CPU', async () => {
+    const [a, b] = [ownVariables('sa', 21), ownVariables('sb', 21)];
+    const optA = createAdam(1e-2, 0.9, 0.999);
+    const optB = createAdam(1e-2, 0.9, 0.999);
+    const stepB = threePrograms(optB);
+    const step = (seed: number) => {
+      const [gA, gB] = [gradsFor(a, seed), gradsFor(b, seed)];
+      optA.applyGradients(gA);
+      stepB(gB);
+      tf.dispose([...Object.values(gA), ...Object.values(gB)]);
+    };
+    step(1);
+    // A clone shares variable 0's data: that variable takes the three programs, and the clone keeps its values.
+    const clone = tf.clone(a[0]!);
+    const cloned = Array.from(await clone.data());
+    // Variable 1's values cached on the CPU by a finished read, and variable 2's read still in flight.
+    const cachedBefore = Array.from(await a[1]!.data());
+    const before2 = Array.from(await b[2]!.data());
+    const inFlight = a[2]!.data(); // no await between this and the step
+    const stats = { ...optA.inPlace!.stats };
+    step(2);
+    expect(optA.inPlace!.stats.declined - stats.declined).toBe(1);
+    expect(optA.inPlace!.stats.inPlace - stats.inPlace).toBe(SHAPES.length - 1);
+    expect(Array.from(await clone.data())).toEqual(cloned);
+    const after = Array.from(await a[1]!.data());
+    expect(after).not.toEqual(cachedBefore);
+    expect(after).toEqual(Array.from(await b[1]!.data()));
+    // The read begun before the step gives the values before it, and leaves them not cached.
+    expect(Array.from(await inFlight)).toEqual(before2);
+    expect(Array.from(await a[2]!.data())).toEqual(Array.from(await b[2]!.data()));
+    expect(Array.from(await a[2]!.data())).not.toEqual(before2);
+    for (let i = 0; i < a.length; i++) expect(Array.from(await a[i]!.data())).toEqual(Array.from(await b[i]!.data()));
+    tf.dispose([...a, ...b, clone]);
+    optA.dispose();
+    optB.dispose();
+  });
+
+  it('destroys its uniform buffers when the optimizer is disposed, and is not used after', () => {
+    const backend = backendInternals();
+    const created: Array<{ destroyed: boolean }> = [];
+    const originalCreate = backend.device.createBuffer;
+    backend.device.createBuffer = function createBuffer(this: unknown, d: { size: number; usage: number }) {
+      const buffer = originalCreate.call(this, d);
+      const record = { destroyed: false };
+      created.push(record);
+      const destroy = buffer.destroy.bind(buffer);
+      buffer.destroy = () => {
+        record.destroyed = true;
+        destroy();
+      };
+      return buffer;
+    } as typeof originalCreate;
+    try {
+      const vars = ownVariables('disposed', 31);
+      const opt = createAdam(1e-3, 0.9, 0.999);
+      const g = gradsFor(vars, 1);
+      opt.applyGradients(g);
+      const inPlace = opt.inPlace!;
+      expect(inPlace.stats.inPlace).toBe(SHAPES.length);
+      expect(created.length).toBeGreaterThan(0); // one per distinct size, at least
+      opt.dispose();
+      expect(created.every((b) => b.destroyed)).toBe(true);
+      expect(() => inPlace.update(vars[0]!, vars[0]!, vars[0]!, vars[0]!, vars[0]!, vars[0]!, { beta1: 0.9, beta2: 0.999, c1: 0.1, c2: 0.001, lr: 1e-3, eps: 1e-7 })).toThrow(/disposed/);
+      tf.dispose([...vars, ...Object.values(g)]);
+    } finally {
+      backend.device.createBuffer = originalCreate;
+    }
   });
 
   it("uses tfjs's own update with GAN_AUGMENT_WGSL_KERNELS=0", () => {

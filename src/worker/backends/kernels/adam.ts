@@ -7,11 +7,15 @@
  * dispatches on Adam alone, and the WGAN-GP critic, updated 5 times per step, far more. On a real GPU
  * these dispatches are tiny and their CPU-side cost is what counts.
  *
- * Here each variable takes 3 dispatches, all reading the old state (so their order does not matter):
+ * Here each variable takes one dispatch that rewrites the weight and both moments in place where
+ * nothing else holds their data (./adam-in-place.ts); otherwise (and with GAN_AUGMENT_ADAM_IN_PLACE=0)
+ * 3 programs of tfjs's runner, each with a new output, all reading the old state (so their order does
+ * not matter):
  *   m'     = beta1 * m + (1 - beta1) * g
  *   v'     = beta2 * v + (1 - beta2) * g^2
  *   value' = value - lr * (m' / (1 - accBeta1)) / (sqrt(v' / (1 - accBeta2)) + eps)
- * then the three variables are re-pointed with assign() (no copy). The arithmetic is tfjs's, in the
+ * then the three variables are re-pointed with assign() (no copy). The two ways give the same bits
+ * (tested). The arithmetic is tfjs's, in the
  * same order, so results agree with tfjs's Adam to float32 rounding (tested). accBeta1 / accBeta2
  * stay the GPU scalars tfjs keeps (read by the kernel, never read back), and the optimizer state
  * (accumulatedFirstMoment / SecondMoment, getWeights / setWeights) is tfjs's own, so checkpoints are
@@ -30,6 +34,7 @@ interface NamedTensor {
   tensor: Tensor;
 }
 import { ourKernelsRequested, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
+import { AdamInPlace, adamInPlaceRequested, type AdamBackendInternals } from './adam-in-place';
 import { type Heap, activeHeap, uninitialised } from '../wasm/heap';
 
 const WORKGROUP = 256;
@@ -96,10 +101,12 @@ class AdamUpdateProgram implements WebGpuProgramLike {
   }
 }
 
-/** An AdamOptimizer whose per-variable update is 3 dispatches on 'webgpu' and one pass on 'wasm', instead of 14 ops. */
+/** An AdamOptimizer whose per-variable update is one dispatch (or 3) on 'webgpu' and one pass on 'wasm', instead of 14 ops. */
 export class FusedAdamOptimizer extends AdamOptimizer {
   /** Whether the last applyGradients took the fused path (tests). */
   lastStepFused = false;
+  /** The one-dispatch update on WebGPU, made on first use (its counters say how often it applied). */
+  inPlace: AdamInPlace | null = null;
 
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     const heap = activeHeap(); // null unless the backend is WebAssembly
@@ -115,17 +122,20 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     const backend = engine().backend as unknown as WebGpuBackendLike;
     const eps = this.epsilon;
     const st = this as unknown as AdamState;
+    const inPlace = adamInPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as AdamBackendInternals)) : null;
+    // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
+    const constants = { beta1: this.beta1, beta2: this.beta2, c1: 1 - this.beta1, c2: 1 - this.beta2, lr: this.learningRate, eps };
     this.eachVariable(variableGradients, (value, m, v, gradient) => {
+      if (inPlace?.update(value, m, v, gradient, st.accBeta1, st.accBeta2, constants)) return;
       const run = (part: Part, inputs: Tensor[]): Tensor => {
         const program = new AdamUpdateProgram(part, value.shape);
         const uniforms = [
-          { type: 'float32', data: [this.beta1] },
-          { type: 'float32', data: [this.beta2] },
-          // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
-          { type: 'float32', data: [1 - this.beta1] },
-          { type: 'float32', data: [1 - this.beta2] },
-          { type: 'float32', data: [this.learningRate] },
-          { type: 'float32', data: [eps] },
+          { type: 'float32', data: [constants.beta1] },
+          { type: 'float32', data: [constants.beta2] },
+          { type: 'float32', data: [constants.c1] },
+          { type: 'float32', data: [constants.c2] },
+          { type: 'float32', data: [constants.lr] },
+          { type: 'float32', data: [constants.eps] },
           { type: 'int32', data: [program.threads] },
         ];
         const info: TensorInfo = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
@@ -138,6 +148,13 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       v.assign(newV);
       value.assign(newValue);
     });
+  }
+
+  /** tfjs's state, and the in-place update's GPU buffers. */
+  override dispose(): void {
+    this.inPlace?.dispose();
+    this.inPlace = null;
+    super.dispose();
   }
 
   /**
