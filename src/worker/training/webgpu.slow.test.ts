@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../backends/tf';
 import { initBackend, type BackendInfo } from '../backends';
 import { makeConfig } from '../models/config';
-import { createTrainer } from './trainer';
+import { createTrainer, loadTrainer } from './trainer';
 import { AppError } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../../shared/worker-protocol';
 import { runTrain } from '../train-tasks';
@@ -41,6 +41,32 @@ describe.skipIf(info === null)('WebGPU (slow)', () => {
     const grid = await t.sampleGrid({ perClass: 2 });
     expect(grid.subarray(1, 4).toString()).toBe('PNG');
     t.dispose();
+  }, 180_000);
+
+  it('resumes from a checkpoint bit-identically, Adam updating its weights in place before and after', async () => {
+    const ds = randomDataset(3, [0, 1, 2, 0, 1, 2]);
+    const config = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', batchSize: 6, numClasses: 3 }), nCritic: 2 };
+    const tmp = await makeTempDir('gan-webgpu-resume-');
+    try {
+      const dir = join(tmp, 'step-2');
+      const a = createTrainer(config, ds, { seed: 5 });
+      await a.step();
+      await a.step();
+      expect(a.adamUpdatesInPlace()).toBeGreaterThan(0);
+      await a.saveCheckpoint(dir);
+      const metricsA = await a.step();
+      const gridA = await a.sampleGrid({ perClass: 2 });
+      const b = await loadTrainer(dir, ds);
+      const metricsB = await b.step();
+      const gridB = await b.sampleGrid({ perClass: 2 });
+      expect({ ...metricsB, stepMs: 0 }).toEqual({ ...metricsA, stepMs: 0 });
+      expect(gridB.equals(gridA)).toBe(true);
+      expect(b.adamUpdatesInPlace()).toBeGreaterThan(0);
+      a.dispose();
+      b.dispose();
+    } finally {
+      await removeDir(tmp);
+    }
   }, 180_000);
 
   it('trains a conditional WGAN-GP reproducibly: the same seed gives the same losses, to the bit', async () => {
