@@ -157,7 +157,7 @@ export class AdamInPlace {
   private readonly updates: WeakMap<object, number>;
   private disposed = false;
 
-  constructor(private readonly backend: AdamBackendInternals) {
+  constructor(readonly backend: AdamBackendInternals) {
     this.updates = guardReads(backend);
   }
 

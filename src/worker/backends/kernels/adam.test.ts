@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { adamTwins, maxRelDiff, webgpuSkipReason } from './test-support';
 import { createAdam, type FusedAdamOptimizer } from './adam';
-import type { AdamBackendInternals } from './adam-in-place';
+import { AdamInPlace, type AdamBackendInternals } from './adam-in-place';
 import { Prng } from '../../training/rng';
 import { randomArray } from './test-support';
 
@@ -169,6 +169,21 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
     } finally {
       backend.device.createBuffer = originalCreate;
     }
+  });
+
+  it('makes its in-place update anew for a new backend (a lost GPU is replaced)', () => {
+    const vars = ownVariables('newbackend', 41);
+    const opt = createAdam(1e-3, 0.9, 0.999);
+    const stale = new AdamInPlace({ read: async () => null, commandEncoder: null } as unknown as AdamBackendInternals);
+    opt.inPlace = stale;
+    const g = gradsFor(vars, 2);
+    opt.applyGradients(g);
+    expect(opt.inPlace).not.toBe(stale);
+    expect(opt.inPlace!.backend).toBe(tf.engine().backend);
+    expect(opt.inPlace!.stats.inPlace).toBe(SHAPES.length);
+    expect(() => stale.update(vars[0]!, vars[0]!, vars[0]!, vars[0]!, vars[0]!, vars[0]!, { beta1: 0.9, beta2: 0.999, c1: 0.1, c2: 0.001, lr: 1e-3, eps: 1e-7 })).toThrow(/disposed/);
+    tf.dispose([...vars, ...Object.values(g)]);
+    opt.dispose();
   });
 
   it("uses tfjs's own update with GAN_AUGMENT_WGSL_KERNELS=0", () => {

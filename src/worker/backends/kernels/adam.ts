@@ -122,6 +122,11 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     const backend = engine().backend as unknown as WebGpuBackendLike;
     const eps = this.epsilon;
     const st = this as unknown as AdamState;
+    // Made for the backend that runs now (a new one after a lost GPU gets its own).
+    if (this.inPlace && this.inPlace.backend !== (backend as unknown)) {
+      this.inPlace.dispose();
+      this.inPlace = null;
+    }
     const inPlace = adamInPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as AdamBackendInternals)) : null;
     // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
     const constants = { beta1: this.beta1, beta2: this.beta2, c1: 1 - this.beta1, c2: 1 - this.beta2, lr: this.learningRate, eps };
