@@ -73,6 +73,25 @@ describe('installing', () => {
   });
 });
 
+describe('GatherV2 along the first axis: no transposes by the identity', () => {
+  it.each([
+    { name: 'an embedding lookup (axis 0), repeated indices', x: [5, 3, 4], idx: [4, 0, 4, 2, 2, 1], axis: 0 },
+    { name: 'axis given as -rank', x: [6, 8], idx: [[1, 5], [5, 0]], axis: -2 },
+    { name: 'axis 1 (tfjs\'s own gradient)', x: [3, 5, 2], idx: [4, 1, 1], axis: 1 },
+  ])('$name: the same values as tfjs\'s gradient', async ({ x: shape, idx, axis }) => {
+    const x = rand(shape, 3);
+    const indices = tf.tensor(idx.flat(), [idx.length, ...(Array.isArray(idx[0]) ? [(idx[0] as number[]).length] : [])], 'int32');
+    const outShape = tf.gather(x, indices, axis).shape;
+    const w = rand(outShape, 4);
+    const f = () => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, indices, axis), w)))(x)];
+    const { ours, theirs } = await bothWays(f);
+    expect(ours).toEqual(theirs);
+    const transposes = (await kernelCounts(() => tf.dispose(f()))).Transpose ?? 0;
+    expect(transposes).toBe(axis === 1 ? 2 : 0);
+    tf.dispose([x, indices, w]);
+  });
+});
+
 describe('fused conv2d: one gradient function per input', () => {
   const cases = [
     { name: 'odd sizes, stride 2, same, bias', x: [2, 9, 7, 5], f: [3, 3, 5, 6], strides: 2, pad: 'same' as const, bias: true },

@@ -24,7 +24,10 @@
  *    throws "Cannot compute gradient" where tfjs returned zeros. Training takes second derivatives
  *    with respect to weights, which stay connected through dy (tested).
  *
- * Both change which kernels run, not what they compute: the losses of a training step are
+ * 3. GatherV2's gradient along the first axis (the conditional models' label embeddings) skips
+ *    tfjs's two Transposes by the identity permutation, each a copy (`gatherGrad` below).
+ *
+ * All change which kernels run, not what they compute: the losses of a training step are
  * bit-identical with and without (tested).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -147,6 +150,37 @@ function routedFusedConv2d(args: FusedConv2dArgs): tf.Tensor {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * GatherV2 along the first axis: no transposes by the identity.
+ * ------------------------------------------------------------------------------------------- */
+
+/** tfjs-core's own GatherV2 gradient (kept when ours is registered over it), for every other case. */
+let tfjsGatherGrad: tf.GradConfig | null = null;
+
+/**
+ * tfjs-core's GatherV2 gradient moves the gathered axis first with a Transpose, sums segments, and
+ * moves it back. Gathering along the first axis (an Embedding layer's lookup: the conditional models'
+ * labels) both permutations are the identity, but each still runs a Transpose kernel, a copy (on
+ * WebGPU a dispatch): two per embedding per backward pass, 22 of a 32 px cWGAN-GP step's dispatches.
+ * Here that case is the segment sum alone (the same values: a copy changes none); any other axis,
+ * batchDims 1, or ours off (GAN_AUGMENT_LAZY_GRADIENTS=0) is tfjs's own gradient.
+ */
+const gatherGrad: tf.GradConfig = {
+  kernelName: 'GatherV2',
+  inputsToSave: ['x', 'indices'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, indices] = saved as [tf.Tensor, tf.Tensor];
+    const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
+    if (!lazy || batchDims !== 0 || tf.util.parseAxisParam(axis, x.shape)[0] !== 0) return tfjsGatherGrad!.gradFunc(dy, saved, attrs);
+    const n = indices.size;
+    return {
+      x: () => tf.unsortedSegmentSum(tf.reshape(dy as tf.Tensor, [n, ...x.shape.slice(1)]), tf.reshape(indices, [n]), x.shape[0]!),
+      // As tfjs-core's (indices take no gradient; it returns them).
+      indices: () => indices,
+    };
+  },
+};
+
+/* ---------------------------------------------------------------------------------------------
  * Installing.
  * ------------------------------------------------------------------------------------------- */
 
@@ -159,7 +193,7 @@ export function lazyGradientsRequested(env: NodeJS.ProcessEnv = process.env): bo
 let originalFusedConv2d: FusedConv2dFn | null = null;
 
 /**
- * Registers both gradients and routes `tf.fused.conv2d` (the object tfjs-layers calls through, so
+ * Registers our gradients and routes `tf.fused.conv2d` (the object tfjs-layers calls through, so
  * its Conv2D layers take the route), as GAN_AUGMENT_LAZY_GRADIENTS says. The registry is global, so
  * this holds for every backend. Idempotent. Returns whether ours are on.
  */
@@ -167,6 +201,9 @@ export function installLazyGradients(env: NodeJS.ProcessEnv = process.env): bool
   // Every time (cheap): a later import that registers tfjs-core's gradients again would replace ours.
   tf.registerGradient(leakyReluGrad);
   tf.registerGradient(fusedConv2dGrad);
+  const registered = tf.getGradient('GatherV2');
+  if (registered && registered !== gatherGrad) tfjsGatherGrad = registered;
+  if (tfjsGatherGrad) tf.registerGradient(gatherGrad);
   return setLazyGradients(lazyGradientsRequested(env));
 }
 
