@@ -24,8 +24,9 @@
  *    throws "Cannot compute gradient" where tfjs returned zeros. Training takes second derivatives
  *    with respect to weights, which stay connected through dy (tested).
  *
- * 3. GatherV2's gradient along the first axis (the conditional models' label embeddings) skips
- *    tfjs's two Transposes by the identity permutation, each a copy (`gatherGrad` below).
+ * And one gradient does work that changes nothing:
+ * 3. GatherV2's gradient along the first axis (the conditional models' label embeddings) transposes
+ *    twice by the identity permutation, each a copy; here it skips them (`gatherGrad` below).
  *
  * All change which kernels run, not what they compute: the losses of a training step are
  * bit-identical with and without (tested).
