@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   }
   const before = { ...(fastDispatchStats() ?? {}) };
   const threadsBefore = { ...(currentKernelThreads()?.stats ?? { jobs: 0, ms: 0 }) };
-  const adamBefore = trainer.adamUpdatesInPlace();
+  const adamBefore = trainer.adamStats();
   const t0 = performance.now();
   let last = null;
   for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
@@ -52,13 +52,16 @@ async function main(): Promise<void> {
     : null;
   // Per timed step: dispatches through the cached path and bind groups it had to create; Adam's
   // in-place updates are dispatches of their own, one per variable (GAN_AUGMENT_ADAM_IN_PLACE).
+  const adamAfter = trainer.adamStats();
   const dispatchCache = after
     ? {
         dispatchesPerStep: Math.round((after.dispatches - (before.dispatches ?? 0)) / steps),
         bindGroupsCreatedPerStep: Math.round((after.bindGroupsCreated - (before.bindGroupsCreated ?? 0)) / steps),
-        adamInPlacePerStep: Math.round((trainer.adamUpdatesInPlace() - adamBefore) / steps),
+        adamInPlacePerStep: Math.round((adamAfter.updatesInPlace - adamBefore.updatesInPlace) / steps),
       }
     : null;
+  // The processor's time in both optimizers' applyGradients per timed step (on WebGPU: recording the updates).
+  const adamApplyMsPerStep = Math.round(((adamAfter.applyMs - adamBefore.applyMs) / steps) * 100) / 100;
   const result = {
     bench: 'train',
     backend: backend.name,
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
     imagesPerSec: Math.round(((batch * 1000) / ms) * 10) / 10,
     lastLosses: { d: last?.dLoss, g: last?.gLoss },
     dispatchCache,
+    adamApplyMsPerStep,
     kernelThreads,
     // Whether ./src/worker/backends/gradients.ts is on (GAN_AUGMENT_LAZY_GRADIENTS=0 turns it off).
     lazyGradients: lazyGradientsOn(),

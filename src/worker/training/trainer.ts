@@ -258,9 +258,16 @@ export abstract class GanTrainer {
     this.optD = createAdam(config.learningRateD, config.beta1, config.beta2, config.adamEpsilon);
   }
 
-  /** Variables both optimizers have updated in one in-place dispatch so far (WebGPU; 0 elsewhere): for benchmarks. */
-  adamUpdatesInPlace(): number {
-    return (this.optG.inPlace?.stats.inPlace ?? 0) + (this.optD.inPlace?.stats.inPlace ?? 0);
+  /**
+   * Both optimizers so far, for benchmarks: variables updated in one in-place dispatch (WebGPU; 0
+   * elsewhere), and milliseconds spent applying gradients (on WebGPU, recording the updates).
+   */
+  adamStats(): { updatesInPlace: number; applyMs: number } {
+    const opts = [this.optG, this.optD];
+    return {
+      updatesInPlace: opts.reduce((n, o) => n + (o.inPlace?.stats.inPlace ?? 0), 0),
+      applyMs: opts.reduce((n, o) => n + o.applyMs, 0),
+    };
   }
 
   protected abstract build(): { generator: tfl.LayersModel; discriminator: tfl.LayersModel };

@@ -107,8 +107,19 @@ export class FusedAdamOptimizer extends AdamOptimizer {
   lastStepFused = false;
   /** The one-dispatch update on WebGPU, made on first use (its counters say how often it applied). */
   inPlace: AdamInPlace | null = null;
+  /** Milliseconds spent in applyGradients so far: on WebGPU, the processor's time recording the updates (benchmarks). */
+  applyMs = 0;
 
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
+    const started = performance.now();
+    try {
+      this.applyGradientsOnce(variableGradients);
+    } finally {
+      this.applyMs += performance.now() - started;
+    }
+  }
+
+  private applyGradientsOnce(variableGradients: NamedTensorMap | NamedTensor[]): void {
     const heap = activeHeap(); // null unless the backend is WebAssembly
     if (heap) {
       this.applyInHeap(variableGradients, heap);
