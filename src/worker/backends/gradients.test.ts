@@ -73,6 +73,22 @@ describe('installing', () => {
   });
 });
 
+describe('ReLU and Abs: the step a constant of the backward pass', () => {
+  it.each([
+    { name: 'relu', f: (t: tf.Tensor) => tf.relu(t) },
+    { name: 'abs', f: (t: tf.Tensor) => tf.abs(t) },
+  ])("$name: first and second derivatives equal tfjs's, bit for bit", async ({ f }) => {
+    const x = rand([3, 5, 4], 5);
+    const w = rand([3, 5, 4], 6);
+    // A second derivative with respect to w, through dy (as a penalty's is through the weights).
+    const first = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(tf.mul(t, w)), w)))(x);
+    const second = () => tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), v)))(x))))(w);
+    const { ours, theirs } = await bothWays(() => [first(), second()]);
+    expect(ours).toEqual(theirs);
+    tf.dispose([x, w]);
+  });
+});
+
 describe('GatherV2 along the first axis: no transposes by the identity', () => {
   it.each([
     { name: 'an embedding lookup (axis 0), repeated indices', x: [5, 3, 4], idx: [4, 0, 4, 2, 2, 1], axis: 0 },

@@ -24,6 +24,8 @@
  *    throws "Cannot compute gradient" where tfjs returned zeros. Training takes second derivatives
  *    with respect to weights, which stay connected through dy (tested).
  *
+ * The same holds for ReLU's and Abs's gradients, dy * step(x): here an op of dy alone too, and on
+ * WebGPU one program instead of Step and Multiply.
  * And one gradient does work that changes nothing:
  * 3. GatherV2's gradient along the first axis (the conditional models' label embeddings) transposes
  *    twice by the identity permutation, each a copy; here it skips them (`gatherGrad` below).
@@ -33,7 +35,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './wasm/leaky-relu';
-import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable } from './kernels/leaky-relu-grad';
+import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable, stepMulOnDevice } from './kernels/leaky-relu-grad';
 
 /* ---------------------------------------------------------------------------------------------
  * LeakyReLU: the mask as a constant of the backward pass.
@@ -78,6 +80,45 @@ const leakyReluGrad: tf.GradConfig = {
     return { x: () => (lazy ? leakyReluBackward(dy as tf.Tensor, x, alpha) : leakyMask(dy as tf.Tensor, x, alpha)) };
   },
 };
+
+/* ---------------------------------------------------------------------------------------------
+ * ReLU and Abs: dy * step(x, alpha), the step a constant of the backward pass.
+ * ------------------------------------------------------------------------------------------- */
+
+/** tfjs-core's mul(dy, step(x, alpha)): one WebGPU program where ours are on, else its two ops (the same bits). */
+function stepMask(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  if (lazy && leakyReluGradOnDeviceAvailable(dy, x)) return stepMulOnDevice(dy, x, alpha);
+  return tf.mul(dy, tf.step(x, alpha));
+}
+
+/**
+ * ReLU's (alpha 0) and Abs's (alpha -1) backward pass as an op of dy only, as `leakyReluBackward`:
+ * the step is piecewise constant in x, so no gradient flows to x (tfjs-core's sent zeros), and the op
+ * is its own gradient in dy, to any order. On WebGPU one program instead of Step and Multiply (the
+ * generator's ReLUs and the DCGAN loss's relu and abs).
+ */
+export function stepBackward(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const d = args[0] as tf.Tensor;
+    return { value: stepMask(d, x, alpha), gradFunc: (dd: tf.Tensor | tf.Tensor[]) => stepBackward(dd as tf.Tensor, x, alpha) };
+  });
+  return op(dy) as tf.Tensor;
+}
+
+/** tfjs-core's gradient for `kernelName` (its formula) where ours are off or x is not float32; else `stepBackward`. */
+function stepGrad(kernelName: 'Relu' | 'Abs', alpha: number): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved as [tf.Tensor];
+      const d = dy as tf.Tensor;
+      if (lazy && x.dtype === 'float32') return { x: () => stepBackward(d, x, alpha) };
+      // As tfjs-core 4.22's Relu_grad and Abs_grad.
+      return { x: () => (kernelName === 'Relu' ? tf.mul(d, tf.cast(tf.step(x), 'float32')) : tf.mul(d, tf.step(tf.cast(x, 'float32'), -1))) };
+    },
+  };
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Fused conv2d: one gradient function per input.
@@ -201,6 +242,8 @@ let originalFusedConv2d: FusedConv2dFn | null = null;
 export function installLazyGradients(env: NodeJS.ProcessEnv = process.env): boolean {
   // Every time (cheap): a later import that registers tfjs-core's gradients again would replace ours.
   tf.registerGradient(leakyReluGrad);
+  tf.registerGradient(stepGrad('Relu', 0));
+  tf.registerGradient(stepGrad('Abs', -1));
   tf.registerGradient(fusedConv2dGrad);
   const registered = tf.getGradient('GatherV2');
   if (registered && registered !== gatherGrad) tfjsGatherGrad = registered;

@@ -1,5 +1,6 @@
 /**
- * LeakyReLU's backward pass on WebGPU as one program: dy where x > 0, dy * alpha elsewhere.
+ * LeakyReLU's backward pass on WebGPU as one program: dy where x > 0, dy * alpha elsewhere. Also
+ * dy * step(x, alpha), ReLU's (alpha 0) and Abs's (alpha -1) backward pass (`stepMulOnDevice`).
  * tfjs-core's form, where(greater(x, 0), dy, mul(dy, alpha)), is three dispatches (Greater, Multiply,
  * Select) and two temporary tensors; a conditional WGAN-GP step applies it about 60 times (each
  * LeakyReLU of the critic, in the backward passes and in the penalty's). Same float32 product and
@@ -19,6 +20,22 @@ export function leakyReluGradOnDevice(dy: Tensor, x: Tensor, alpha: number): Ten
     ['dy', 'x'],
     x.shape,
     'let d = dy[index];\n        result[index] = select(d * uniforms.alpha, d, x[index] > 0.0);',
+    'alpha : f32,',
+  );
+  return runProgram(program, [dy, x], [f32Uniform(alpha)]);
+}
+
+/**
+ * dy * step(x, alpha) in one program, tfjs-core's ReLU (alpha 0) and Abs (alpha -1) gradients, which
+ * it computes as a Step program and a Multiply program: step is 1 where x > 0, alpha elsewhere, and x
+ * itself where x is NaN (tfjs-backend-webgpu's STEP), then one float32 product, so the same bits.
+ */
+export function stepMulOnDevice(dy: Tensor, x: Tensor, alpha: number): Tensor {
+  const program = new ElementwiseProgram(
+    'ganAugmentStepMul',
+    ['dy', 'x'],
+    x.shape,
+    'let xi = x[index];\n        var s = select(uniforms.alpha, 1.0, xi > 0.0);\n        if (isnan(xi)) { s = xi; }\n        result[index] = dy[index] * s;',
     'alpha : f32,',
   );
   return runProgram(program, [dy, x], [f32Uniform(alpha)]);
