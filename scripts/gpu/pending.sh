@@ -2,8 +2,8 @@
 # Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
 # visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
-# No convolution kernel changed since run 23; Adam's update did (part a), and the cWGAN-GP's embedding gradient
-# dispatches 22 fewer copies a step. The rest repeats run 23's figures with
+# No convolution kernel changed since run 23; Adam's update did (part a), the cWGAN-GP's embedding gradient
+# dispatches 22 fewer copies a step, and ReLU's and Abs's gradients are one program each. The rest repeats run 23's figures with
 # whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_ADAM_IN_PLACE),
 #      whole steps alternated twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64;
