@@ -24,8 +24,9 @@
  *    throws "Cannot compute gradient" where tfjs returned zeros. Training takes second derivatives
  *    with respect to weights, which stay connected through dy (tested).
  *
- * The same holds for ReLU's and Abs's gradients, dy * step(x): here an op of dy alone too, and on
- * WebGPU one program instead of Step and Multiply.
+ * The same holds for ReLU's and Abs's gradients, dy * step(x): here ops of dy alone too (with the
+ * same visible change: no second derivative in an input that reaches the output only through their
+ * step), and on WebGPU one program each instead of Step and Multiply.
  * And one gradient does work that changes nothing:
  * 3. GatherV2's gradient along the first axis (the conditional models' label embeddings) transposes
  *    twice by the identity permutation, each a copy; here it skips them (`gatherGrad` below).
