@@ -34,36 +34,38 @@ import { env, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 /* Minimal shapes of the WebGPU objects we touch (the globals come from Dawn at run time). */
-interface GpuBuffer {
+export interface GpuBuffer {
   readonly size: number;
   destroy(): void;
 }
-interface GpuBindGroupLayout {
+export interface GpuBindGroupLayout {
   readonly __brand?: 'layout';
 }
-interface GpuBindGroup {
+export interface GpuBindGroup {
   readonly __brand?: 'bindGroup';
 }
-interface GpuPipeline {
+export interface GpuPipeline {
   getBindGroupLayout(index: number): GpuBindGroupLayout;
 }
-interface GpuPass {
+export interface GpuPass {
   setPipeline(p: GpuPipeline): void;
   setBindGroup(i: number, g: GpuBindGroup): void;
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
 }
-interface GpuDevice {
+export interface GpuDevice {
   createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBuffer;
   createBindGroup(d: { layout: GpuBindGroupLayout; entries: Array<{ binding: number; resource: unknown }> }): GpuBindGroup;
 }
-interface GpuQueue {
+export interface GpuQueue {
   writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferLike | ArrayBufferView, dataOffset?: number, size?: number): void;
 }
-interface TensorData {
+export interface TensorData {
   values: ArrayLike<number> | null;
   dtype: string;
   shape: number[];
   resource: unknown;
+  /** Tensors holding this data (tfjs counts them per dataId). */
+  refCount: number;
 }
 interface Program {
   pipeline: unknown;
@@ -97,6 +99,33 @@ export interface WebGpuBackendInternals {
   recordAndSubmit(program: Program, output: TensorInfo, inputs: TensorInfo[], programDefinedUniform?: Uniform[]): void;
   uploadToGPU(dataId: unknown): void;
   commandEncoder: { beginComputePass(d: object): GpuPass } | null;
+}
+
+/**
+ * Records one dispatch as tfjs 4.22's recordAndSubmit does, in tfjs's open compute pass (opened if
+ * none is): `owned` (the tensors' dataIds) kept out of the buffer pool until the commands are
+ * submitted, and a submit every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches. For programs whose
+ * pipeline and bind group are already made (the cached path below, ./kernels/adam-in-place.ts).
+ */
+export function recordDispatch(
+  backend: WebGpuBackendInternals,
+  pipeline: GpuPipeline,
+  bindGroup: GpuBindGroup,
+  workgroups: readonly [number, number, number],
+  owned: readonly object[],
+): void {
+  for (const id of owned) backend.commandQueueOwnedIds.add(id);
+  backend.ensureCommandEncoderReady();
+  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
+  const pass = backend.computePassEncoder;
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+  backend.dispatchCountInPass++;
+  if ((env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
 }
 
 /** Counters, for tests and benchmarks. */
@@ -267,19 +296,8 @@ export function installFastDispatch(
       bindGroups.set(key, bindGroup);
       stats.bindGroupsCreated++;
     }
-    for (const t of tensors) this.commandQueueOwnedIds.add(t.dataId as object);
-    this.ensureCommandEncoderReady();
-    if (!this.computePassEncoder) this.computePassEncoder = this.commandEncoder!.beginComputePass({});
-    const pass = this.computePassEncoder;
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(program.dispatch[0], program.dispatch[1], program.dispatch[2]);
     stats.dispatches++;
-    this.dispatchCountInPass++;
-    if ((env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= this.dispatchCountInPass) {
-      this.endComputePassEncoder();
-      this.submitQueue();
-    }
+    recordDispatch(this, pipeline, bindGroup, program.dispatch, tensors.map((t) => t.dataId as object));
   };
 
   backend.uploadToGPU = function uploadToGPU(dataId) {

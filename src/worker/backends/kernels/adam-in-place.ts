@@ -9,7 +9,7 @@
  * many more; on a GPU, where a step at batch 64 is bound by the processor's enqueueing, each costs
  * tens of microseconds of CPU time. Here one pipeline of ours binds the weight, m and v read-write,
  * the gradient and tfjs's accumulated betas read-only, and is recorded into tfjs's open compute pass
- * (as tfjs records its own, ../webgpu-dispatch.ts); the arithmetic is ./adam.ts's, in its order.
+ * (as tfjs records its own: ../webgpu-dispatch.ts `recordDispatch`); the arithmetic is ./adam.ts's, in its order.
  *
  * In place is only right where nothing else sees the old values, so a variable is updated so only
  * when its data is held by that variable alone (the backend's reference count is 1: no clone,
@@ -21,50 +21,15 @@
  *
  * GAN_AUGMENT_ADAM_IN_PLACE=0 (or false / off) keeps the three programs, for comparisons.
  */
-import { env } from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { type GpuBindGroup, type GpuBuffer, type GpuDevice, type GpuPipeline, type WebGpuBackendInternals, recordDispatch } from '../webgpu-dispatch';
 
-/* The WebGPU objects used here, minimally (Dawn provides them at run time). */
-interface GpuBuffer {
-  destroy(): void;
-}
-interface GpuBindGroup {
-  readonly __brand?: 'bindGroup';
-}
-interface GpuPipeline {
-  getBindGroupLayout(index: number): object;
-}
-interface GpuPass {
-  setPipeline(p: GpuPipeline): void;
-  setBindGroup(i: number, g: GpuBindGroup): void;
-  dispatchWorkgroups(x: number, y?: number, z?: number): void;
-}
-interface GpuDevice {
-  createBuffer(d: { size: number; usage: number }): GpuBuffer;
-  createBindGroup(d: { layout: object; entries: Array<{ binding: number; resource: unknown }> }): GpuBindGroup;
-  createShaderModule(d: { code: string }): object;
-  createComputePipeline(d: { layout: 'auto'; compute: { module: object; entryPoint: string } }): GpuPipeline;
-}
-interface TensorData {
-  values: unknown;
-  dtype: string;
-  resource: unknown;
-  refCount: number;
-}
-
-/** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend used here. */
-export interface AdamBackendInternals {
-  device: GpuDevice;
-  queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBuffer): void };
-  tensorMap: { get(dataId: unknown): TensorData | undefined };
-  commandQueueOwnedIds: WeakSet<object>;
-  commandEncoder: { beginComputePass(d: object): GpuPass } | null;
-  computePassEncoder: GpuPass | null;
-  dispatchCountInPass: number;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  uploadToGPU(dataId: unknown): void;
+/** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend used here: the dispatch path's, and more. */
+export interface AdamBackendInternals extends WebGpuBackendInternals {
+  device: GpuDevice & {
+    createShaderModule(d: { code: string }): object;
+    createComputePipeline(d: { layout: 'auto'; compute: { module: object; entryPoint: string } }): GpuPipeline;
+  };
   read(dataId: unknown): Promise<unknown>;
 }
 
@@ -193,25 +158,14 @@ export class AdamInPlace {
       bindGroup = b.device.createBindGroup({ layout: this.layout!, entries });
       this.bindGroups.set(key, bindGroup);
     }
-    // As tfjs records a program: its buffers kept from the pool until this is submitted, then the
-    // dispatch in the open compute pass, and a submit every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches.
-    for (const t of all) b.commandQueueOwnedIds.add(t.dataId as object);
-    b.ensureCommandEncoderReady();
-    if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass({});
-    b.computePassEncoder.setPipeline(pipeline);
-    b.computePassEncoder.setBindGroup(0, bindGroup);
-    b.computePassEncoder.dispatchWorkgroups(workgroups(value.size));
-    b.dispatchCountInPass++;
-    // The GPU now holds the only current values: drop CPU copies, and keep reads begun earlier from caching theirs.
+    // The GPU is about to hold the only current values: drop CPU copies, and keep reads begun earlier
+    // from caching theirs (before the dispatch, whose batch may submit).
     for (const t of owned) {
       b.tensorMap.get(t.dataId)!.values = null;
       this.updates.set(t.dataId as object, (this.updates.get(t.dataId as object) ?? 0) + 1);
     }
+    recordDispatch(b, pipeline, bindGroup, [workgroups(value.size), 1, 1], all.map((t) => t.dataId as object));
     this.stats.inPlace++;
-    if ((env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= b.dispatchCountInPass) {
-      b.endComputePassEncoder();
-      b.submitQueue();
-    }
     return true;
   }
 
