@@ -2,10 +2,12 @@
 # Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
 # visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
-# No convolution kernel changed since run 23; Adam's update did (part a), the cWGAN-GP's embedding gradient
-# dispatches 22 fewer copies a step, and ReLU's and Abs's gradients are one program each. The rest repeats run 23's figures with
+# No convolution kernel changed since run 23; Adam's update did (part a), the losses are programs of ours
+# (part a), the cWGAN-GP's embedding gradient dispatches 22 fewer copies a step, and ReLU's and Abs's
+# gradients are one program each. The rest repeats run 23's figures with
 # whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_ADAM_IN_PLACE),
+#      then the losses as our programs against tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on,
 #      whole steps alternated twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
 #   t  PyTorch on the GPU: whole steps, and cuDNN's three passes per critic layer at batch 64 and 256
@@ -26,7 +28,7 @@ OUT=${OUT:-/tmp/gpu-bench-out}
 export GAN_AUGMENT_DAWN_FLAGS=${GAN_AUGMENT_DAWN_FLAGS-disable-dawn-features=timestamp_quantization}
 if [ -n "${QUICK:-}" ]; then BATCHES="2"; else BATCHES="64 256"; fi
 status=0
-PARTS=adam STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
+PARTS=toggles STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
 PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
 PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
 PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1

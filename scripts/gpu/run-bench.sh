@@ -5,7 +5,7 @@
 # Writes every JSON line to $OUT/results.jsonl as it goes (partial results survive a time-out) and
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
-# PARTS (default "conv torch train wgan"; also "adam" (Adam in place or not, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
+# PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
 # with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
 # sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
@@ -236,16 +236,22 @@ case " $PARTS " in *" abtrain "*)
   fi
   ;;
 esac
-case " $PARTS " in *" adam "*)
-  # Adam's update as one in-place dispatch per variable (default) against the three programs
-  # (GAN_AUGMENT_ADAM_IN_PLACE=0), alternated REPEAT times (default 2): DCGAN-64 at B64 and B256, the
-  # cWGAN-GP 64 at WB. Steps bound by the processor's enqueueing should show it most.
-  for rep in $(seq ${REPEAT:-2}); do
-    for a in 0 1; do
-      for b in $B64 $B256; do
-        GAN_AUGMENT_ADAM_IN_PLACE=$a run "adam-$a-dcgan64-b$b-r$rep" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+case " $PARTS " in *" toggles "*)
+  # Each switch of TOGGLES (default: GAN_AUGMENT_ADAM_IN_PLACE, Adam as one in-place dispatch per
+  # variable or three programs; GAN_AUGMENT_LOSS_PROGRAMS, the losses as our programs or tfjs's ops)
+  # off (0) and on (1), alternated REPEAT times (default 2): DCGAN-64 at B64 and B256, the cWGAN-GP 64
+  # at WB. Steps bound by the processor's enqueueing should show them most.
+  for t in ${TOGGLES:-GAN_AUGMENT_ADAM_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS}; do
+    short=$(echo "${t#GAN_AUGMENT_}" | tr 'A-Z_' 'a-z-')
+    for rep in $(seq ${REPEAT:-2}); do
+      for a in 0 1; do
+        export "$t=$a"
+        for b in $B64 $B256; do
+          run "$short-$a-dcgan64-b$b-r$rep" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json
+        done
+        run "$short-$a-cwgangp64-b$WB-r$rep" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+        unset "$t"
       done
-      GAN_AUGMENT_ADAM_IN_PLACE=$a run "adam-$a-cwgangp64-b$WB-r$rep" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
     done
   done
   ;;

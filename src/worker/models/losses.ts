@@ -3,11 +3,56 @@
  * tensors: call them inside tf.tidy / tf.variableGrads.
  */
 import { tf } from '../backends/tf';
+import {
+  bceGradOnDevice,
+  bceMeanOnDevice,
+  lossProgramsAvailable,
+  meanDifferenceGradOnDevice,
+  meanDifferenceOnDevice,
+  normPenaltyFromSumsOnDevice,
+  normPenaltyGradOnDevice,
+} from '../backends/kernels/loss-programs';
 
-/** BCE with logits, mean over the batch: labels 1 for "real", 0 for "fake". logits [B, 1]. */
+/**
+ * BCE with logits, mean over the batch: labels 1 for "real", 0 for "fake". logits [B, 1]. On WebGPU
+ * one program each way (../backends/kernels/loss-programs.ts); elsewhere tfjs's sigmoidCrossEntropy.
+ */
 export function bceWithLogits(logits: tf.Tensor, target: 0 | 1): tf.Scalar {
+  if (lossProgramsAvailable(logits)) {
+    const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const x = args[0] as tf.Tensor;
+      (args[1] as tf.GradSaveFunc)([x]);
+      return {
+        value: bceMeanOnDevice(x, target),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => bceGradOnDevice(saved[0]!, dy as tf.Tensor, target),
+      };
+    });
+    return op(logits) as tf.Scalar;
+  }
   const labels = target === 1 ? tf.onesLike(logits) : tf.zerosLike(logits);
   return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+/**
+ * mean(scores[0 .. split)) - mean(scores[split ..)) over the first axis of scores [N, 1]; split 0
+ * gives -mean(scores) (the WGAN generator's loss). One program each way on WebGPU.
+ */
+export function meanDifference(scores: tf.Tensor, split: number): tf.Scalar {
+  const n = scores.shape[0]!;
+  if (!(split >= 0 && split < n)) throw new Error(`meanDifference: split ${split} outside [0, ${n}).`);
+  if (lossProgramsAvailable(scores)) {
+    const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const s = args[0] as tf.Tensor;
+      return {
+        value: meanDifferenceOnDevice(s, split * (s.size / n)),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[]) => meanDifferenceGradOnDevice(s, dy as tf.Tensor, split * (s.size / n)),
+      };
+    });
+    return op(scores) as tf.Scalar;
+  }
+  if (split === 0) return tf.neg(tf.mean(scores)) as tf.Scalar;
+  const [first, rest] = tf.split(scores, [split, n - split]);
+  return tf.sub(tf.mean(first!), tf.mean(rest!)) as tf.Scalar;
 }
 
 /**
@@ -36,6 +81,19 @@ export function gradientPenalty(
  * gradient take 13 kernels instead of 22 (a cWGAN-GP step runs this once per critic step).
  */
 export function normPenalty(grad: tf.Tensor4D): tf.Scalar {
+  if (lossProgramsAvailable(grad)) {
+    // One program for the value once the sums of squares are taken, one for the gradient.
+    const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const g = args[0] as tf.Tensor4D;
+      const sumSquares = tf.sum(tf.square(g), [1, 2, 3]); // [B]
+      (args[1] as tf.GradSaveFunc)([g, sumSquares]);
+      return {
+        value: normPenaltyFromSumsOnDevice(sumSquares),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => normPenaltyGradOnDevice(saved[0]!, saved[1]!, dy as tf.Tensor),
+      };
+    });
+    return op(grad) as tf.Scalar;
+  }
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const g = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
@@ -66,6 +124,5 @@ export function wassersteinEstimate(
   labels: tf.Tensor2D,
 ): tf.Scalar {
   const scores = critic(tf.concat([real, fake]) as tf.Tensor4D, tf.concat([labels, labels]) as tf.Tensor2D);
-  const [onReal, onFake] = tf.split(scores, 2);
-  return tf.sub(tf.mean(onReal!), tf.mean(onFake!)) as tf.Scalar;
+  return meanDifference(scores, real.shape[0]);
 }

@@ -27,7 +27,7 @@ import {
   buildDcganGenerator,
   buildProjectionCritic,
 } from '../models/networks';
-import { bceWithLogits, gradientPenalty, wassersteinEstimate } from '../models/losses';
+import { bceWithLogits, gradientPenalty, meanDifference, wassersteinEstimate } from '../models/losses';
 import { makeDiffAugment } from '../models/diffaugment';
 import { hashSeed, prngFor } from './rng';
 import { type Dataset, batchImages, batchLabels, sampleIndices } from './dataset';
@@ -575,7 +575,7 @@ export class CwganGpTrainer extends GanTrainer {
       const labels = batchLabels(ds, idx);
       const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, 'gen/z')) as tf.Tensor2D;
       return applyStep(this.optG, trainableVars(G), () =>
-        tf.neg(tf.mean(critic(augG(G.apply([z, labels], { training: true }) as tf.Tensor4D), labels))) as tf.Scalar,
+        meanDifference(critic(augG(G.apply([z, labels], { training: true }) as tf.Tensor4D), labels), 0),
       );
     });
     return out;
