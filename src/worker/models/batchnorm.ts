@@ -8,8 +8,9 @@
  * an H200 was bound by the CPU cost of its ~840 dispatches (docs/PERFORMANCE.md), and tfjs's Sum and
  * Mean over N*H*W rows were slow on the GPU too. Here the layer's training branch is one custom op
  * (tf.customGrad) built from our WGSL programs (../backends/kernels/batchnorm-kernels.ts): forward,
- * mean and biased variance (two passes of two dispatches) and the normalisation (one); backward, the
- * closed form in four dispatches (one pass for both sums, two finishing passes, one for dx). On
+ * mean and biased variance (one pass of partials and one finishing pass) and the normalisation (one);
+ * backward, the closed form in four dispatches (one pass for both sums, two finishing passes, one for
+ * dx). On
  * WebAssembly the same closed form runs as SIMD passes in the heap (../backends/wasm/batchnorm.ts),
  * where tfjs-layers' path costs some 25 mostly single-threaded kernels per backward pass:
  *
@@ -54,32 +55,30 @@ export function batchNormTraining(
   beta: tf.Tensor,
   epsilon: number,
   ops: BatchNormOps,
-): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+): { y: tf.Tensor; stats: tf.Tensor[] } {
   const n = x.size / x.shape[x.rank - 1]!;
-  let mean: tf.Tensor | null = null;
-  let variance: tf.Tensor | null = null;
+  let stats: tf.Tensor[] = [];
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    // Batch statistics (biased variance, two passes) and the normalisation.
-    const [m, v] = ops.moments(xi);
-    const value = ops.normalize(xi, m, v, g, b, epsilon);
-    mean = tf.keep(m);
-    variance = tf.keep(v);
-    save([xi, m, v, g]);
+    // Batch statistics (mean and biased variance, in the backend's form) and the normalisation.
+    const s = ops.moments(xi);
+    const value = ops.normalize(xi, s, g, b, epsilon);
+    stats = s.map((t) => tf.keep(t));
+    save([xi, g, ...s]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, ms, vs, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [xs, gm, ...ss] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
         const d = dy as tf.Tensor;
         // dbeta = sum(dy), dgamma = sum(dy * (x - mean)) * rstd: one pass over dy and x.
-        const [dbeta, dgamma] = ops.backwardSums(d, xs, ms, vs, epsilon);
-        const dx = ops.inputGrad(d, xs, ms, vs, gm, dbeta, dgamma, n, epsilon);
+        const [dbeta, dgamma] = ops.backwardSums(d, xs, ss, epsilon);
+        const dx = ops.inputGrad(d, xs, ss, gm, dbeta, dgamma, n, epsilon);
         return [dx, dgamma, dbeta];
       },
     };
   });
   const y = op(x, gamma, beta) as tf.Tensor;
-  return { y, mean: mean!, variance: variance! };
+  return { y, stats };
 }
 
 let originalCall: CallFn | null = null;
@@ -109,16 +108,12 @@ export function installFusedBatchNorm(): boolean {
     const ops = kwargs?.training === true ? fusedOps(layer, x) : null;
     if (!ops) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
-      const { y, mean, variance } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops);
+      const { y, stats } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops);
       // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
       const decay = 1 - layer.momentum;
-      for (const [variable, batch] of [
-        [layer.movingMean, mean],
-        [layer.movingVariance, variance],
-      ] as const) {
-        variable.write(ops.movingAverage(variable.read(), batch, decay));
-      }
-      tf.dispose([mean, variance]);
+      layer.movingMean.write(ops.movingAverage(layer.movingMean.read(), stats, 'mean', decay));
+      layer.movingVariance.write(ops.movingAverage(layer.movingVariance.read(), stats, 'variance', decay));
+      tf.dispose(stats);
       return y;
     });
   };

@@ -10,10 +10,14 @@
  *     channels x 16 row lanes of one part (consecutive threads read consecutive channels of a row:
  *     64-byte runs, whole memory sectors), and writes one partial sum per channel and part;
  *   - ColumnFinishProgram adds the parts in a fixed order (deterministic, no atomics) and scales.
- * One pass computes sum(x); sum((x - m)^2); or, for the backward pass, sum(dy) and
- * sum(dy * (x - m)) together. The normalisation, the input gradient and the moving-average update are
- * one element-wise program each. The arithmetic of each value follows tfjs's FusedBatchNorm and
- * ../../models/batchnorm.ts's closed-form gradient.
+ * The forward pass takes both statistics in one pass of partials: each part's sum and its sum of
+ * squared deviations from its own mean (its rows read twice, the second time from cache), combined
+ * by the finishing pass as Chan, Golub and LeVeque's parallel variance into one [2, C] tensor of
+ * mean and biased variance ("stats", which every later program reads). So the moments take two
+ * dispatches, not the four of a sum and then a squared deviation from the finished mean. The backward
+ * pass takes sum(dy) and sum(dy * (x - m)) together. The normalisation, the input gradient and each
+ * moving-average update are one element-wise program each. The arithmetic of each value follows
+ * tfjs's FusedBatchNorm and ../../models/batchnorm.ts's closed-form gradient.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, f32Uniform, i32Uniform, runProgram, type WebGpuProgramLike } from './common';
@@ -25,7 +29,11 @@ const MAX_PARTS = 64;
 /** Fewest rows per part (below this one part per 256 rows would leave threads idle). */
 const MIN_ROWS_PER_PART = 256;
 
-export type PartialsMode = 'sum' | 'sqdev' | 'dotdev';
+/**
+ * Per part and channel, 'moments': sum(x) and the sum of squared deviations from the part's own
+ * mean; 'dotdev': sum(dy) and sum(dy * (x - m)), m read from row 0 of the stats.
+ */
+export type PartialsMode = 'moments' | 'dotdev';
 
 /** Row split of an [R, C] reduction: parts and rows per part. */
 export function rowParts(rows: number): { parts: number; rowsPerPart: number } {
@@ -45,26 +53,42 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
 
   constructor(mode: PartialsMode, cols: number, parts: number) {
     this.mode = mode;
-    this.variableNames = mode === 'sum' ? ['x'] : mode === 'sqdev' ? ['x', 'm'] : ['dy', 'x', 'm'];
-    const sums = mode === 'dotdev' ? 2 : 1;
-    this.outputShape = [parts, sums * cols];
+    this.variableNames = mode === 'moments' ? ['x'] : ['dy', 'x', 'm'];
+    this.outputShape = [parts, 2 * cols];
     this.dispatchLayout = { x: [0, 1] };
     this.dispatch = [Math.ceil(cols / COLS_PER_GROUP), parts, 1];
     this.shaderKey = `ganAugmentColumnPartials_${mode}`;
   }
 
   getUserCode(): string {
-    const two = this.mode === 'dotdev';
-    // One row's contribution to the thread's sums (v: x at (r, c); mc: m[c]).
-    const add =
-      this.mode === 'sum'
-        ? 's0 = s0 + x[at];'
-        : this.mode === 'sqdev'
-          ? 'let d = x[at] - mc; s0 = s0 + d * d;'
-          : 'let g = dy[at]; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);';
+    // One row's contribution to the thread's sums (x at (r, c); mc: m[c]).
+    const add = this.mode === 'moments' ? 's0 = s0 + x[at];' : 'let g = dy[at]; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);';
+    const rowLoop = (body: string) => `
+      if (c < uniforms.cols) {
+        ${this.mode === 'dotdev' ? 'let mc = m[c];' : ''}
+        for (var r = r0 + rowLane; r < r1; r = r + ${ROW_LANES}) {
+          let at = r * uniforms.cols + c;
+          ${body}
+        }
+      }`;
+    // 'moments': every thread adds up its column's part sum, then sums squared deviations from the
+    // part's mean in a second pass over the same rows (cached: the workgroup just read them).
+    const secondPass =
+      this.mode === 'moments'
+        ? `
+      ganColSum0[tid] = s0;
+      workgroupBarrier();
+      var partSum = 0.0;
+      for (var k = 0; k < ${ROW_LANES}; k = k + 1) {
+        partSum = partSum + ganColSum0[lane + k * ${COLS_PER_GROUP}];
+      }
+      let partMean = partSum / f32(max(r1 - r0, 1));
+      ${rowLoop('let d = x[at] - partMean; s1 = s1 + d * d;')}
+      workgroupBarrier();`
+        : '';
     return `
     var<workgroup> ganColSum0 : array<f32, ${COLS_PER_GROUP * ROW_LANES}>;
-    ${two ? `var<workgroup> ganColSum1 : array<f32, ${COLS_PER_GROUP * ROW_LANES}>;` : ''}
+    var<workgroup> ganColSum1 : array<f32, ${COLS_PER_GROUP * ROW_LANES}>;
 
     fn main(unusedIndex : i32) {
       let tid = i32(localIndex);
@@ -76,26 +100,21 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
       let r1 = min(uniforms.rows, r0 + uniforms.rowsPerPart);
       var s0 = 0.0;
       var s1 = 0.0;
-      if (c < uniforms.cols) {
-        ${this.mode === 'sum' ? '' : 'let mc = m[c];'}
-        for (var r = r0 + rowLane; r < r1; r = r + ${ROW_LANES}) {
-          let at = r * uniforms.cols + c;
-          ${add}
-        }
-      }
+      ${rowLoop(add)}
+      ${secondPass}
       ganColSum0[tid] = s0;
-      ${two ? 'ganColSum1[tid] = s1;' : ''}
+      ganColSum1[tid] = s1;
       workgroupBarrier();
       if (rowLane == 0 && c < uniforms.cols) {
-        let out = part * ${two ? 2 : 1} * uniforms.cols + c;
+        let out = part * 2 * uniforms.cols + c;
         var t0 = 0.0;
-        ${two ? 'var t1 = 0.0;' : ''}
+        var t1 = 0.0;
         for (var k = 0; k < ${ROW_LANES}; k = k + 1) {
           t0 = t0 + ganColSum0[lane + k * ${COLS_PER_GROUP}];
-          ${two ? `t1 = t1 + ganColSum1[lane + k * ${COLS_PER_GROUP}];` : ''}
+          t1 = t1 + ganColSum1[lane + k * ${COLS_PER_GROUP}];
         }
         result[out] = t0;
-        ${two ? 'result[out + uniforms.cols] = t1;' : ''}
+        result[out + uniforms.cols] = t1;
       }
     }
     `;
@@ -103,8 +122,8 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
 }
 
 /**
- * out[c] = (sum over parts of partials[p, offset + c]) / divisor, times inverseSqrt(v[c] + eps) when
- * `byRstd` (dgamma = sum(dy * (x - m)) * rstd).
+ * The dotdev partials finished: out[c] = (sum over parts of partials[p, offset + c]) / divisor, times
+ * inverseSqrt(stats[C + c] + eps) when `byRstd` (dgamma = sum(dy * (x - m)) * rstd).
  */
 class ColumnFinishProgram implements WebGpuProgramLike {
   variableNames: string[];
@@ -119,7 +138,7 @@ class ColumnFinishProgram implements WebGpuProgramLike {
 
   constructor(cols: number, byRstd: boolean) {
     this.byRstd = byRstd;
-    this.variableNames = byRstd ? ['partials', 'v'] : ['partials'];
+    this.variableNames = byRstd ? ['partials', 'stats'] : ['partials'];
     this.outputShape = [cols];
     this.dispatchLayout = { x: [0] };
     this.dispatch = [Math.ceil(cols / 64), 1, 1];
@@ -134,7 +153,52 @@ class ColumnFinishProgram implements WebGpuProgramLike {
         for (var p = 0; p < uniforms.parts; p = p + 1) {
           s = s + partials[p * uniforms.stride + uniforms.offset + index];
         }
-        ${this.byRstd ? 'result[index] = (s / uniforms.divisor) * inverseSqrt(v[index] + uniforms.eps);' : 'result[index] = s / uniforms.divisor;'}
+        ${this.byRstd ? 'result[index] = (s / uniforms.divisor) * inverseSqrt(stats[uniforms.size + index] + uniforms.eps);' : 'result[index] = s / uniforms.divisor;'}
+      }
+    }
+    `;
+  }
+}
+
+/**
+ * The moments partials finished into stats [2, C]: row 0 the mean sum(x) / R, row 1 the biased
+ * variance, the parts' squared deviations combined as Chan et al.: M2 = sum_p M2_p + n_p (mean_p -
+ * mean)^2, both sums over the parts in order.
+ */
+class MomentsFinishProgram implements WebGpuProgramLike {
+  variableNames = ['partials'];
+  outputShape: number[];
+  shaderKey = 'ganAugmentMomentsFinish';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms = 'parts : i32, cols : i32, rows : i32, rowsPerPart : i32,';
+
+  constructor(cols: number) {
+    this.outputShape = [2, cols];
+    this.dispatchLayout = { x: [0, 1] };
+    this.dispatch = [Math.ceil(cols / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+    fn main(index : i32) {
+      let c = index;
+      if (c < uniforms.cols) {
+        let stride = 2 * uniforms.cols;
+        var s = 0.0;
+        for (var p = 0; p < uniforms.parts; p = p + 1) {
+          s = s + partials[p * stride + c];
+        }
+        let mean = s / f32(uniforms.rows);
+        var m2 = 0.0;
+        for (var p = 0; p < uniforms.parts; p = p + 1) {
+          let n = f32(min(uniforms.rows, (p + 1) * uniforms.rowsPerPart) - p * uniforms.rowsPerPart);
+          let d = partials[p * stride + c] / n - mean;
+          m2 = m2 + (partials[p * stride + uniforms.cols + c] + n * d * d);
+        }
+        result[c] = mean;
+        result[uniforms.cols + c] = m2 / f32(uniforms.rows);
       }
     }
     `;
@@ -145,58 +209,66 @@ const f32 = f32Uniform;
 const i32 = i32Uniform;
 const run = runProgram;
 
-/**
- * Per-channel reductions of x viewed as [R, C] (C = its last axis): 'sum' -> [sum x / divisor];
- * 'sqdev' -> [sum (x - m)^2 / divisor]; 'dotdev' -> [sum dy / divisor, sum(dy * (x - m)) / divisor *
- * inverseSqrt(v + eps)] (with `v` and `eps` given). The caller owns the returned tensors.
- */
-export function columnSums(
-  mode: PartialsMode,
-  inputs: { x: Tensor; m?: Tensor; dy?: Tensor; v?: Tensor; eps?: number },
-  divisor: number,
-): Tensor[] {
-  const cols = inputs.x.shape[inputs.x.rank - 1]!;
-  const rows = inputs.x.size / cols;
+function partialsOf(mode: PartialsMode, x: Tensor, inputs: Tensor[]): { partials: Tensor; rows: number; cols: number; parts: number; rowsPerPart: number } {
+  const cols = x.shape[x.rank - 1]!;
+  const rows = x.size / cols;
   const { parts, rowsPerPart } = rowParts(rows);
-  const partsInputs = mode === 'sum' ? [inputs.x] : mode === 'sqdev' ? [inputs.x, inputs.m!] : [inputs.dy!, inputs.x, inputs.m!];
-  const partials = run(new ColumnPartialsProgram(mode, cols, parts), partsInputs, [i32(rows), i32(cols), i32(rowsPerPart)]);
-  const stride = mode === 'dotdev' ? 2 * cols : cols;
+  const partials = run(new ColumnPartialsProgram(mode, cols, parts), inputs, [i32(rows), i32(cols), i32(rowsPerPart)]);
+  return { partials, rows, cols, parts, rowsPerPart };
+}
+
+/**
+ * The batch statistics of x viewed as [R, C] (C = its last axis) in two dispatches: stats [2, C], the
+ * mean and the biased variance per channel. The caller owns it.
+ */
+export function batchMoments(x: Tensor): Tensor {
+  const { partials, rows, cols, parts, rowsPerPart } = partialsOf('moments', x, [x]);
+  const stats = run(new MomentsFinishProgram(cols), [partials], [i32(parts), i32(cols), i32(rows), i32(rowsPerPart)]);
+  partials.dispose();
+  return stats;
+}
+
+/**
+ * Batch norm's backward sums over x and dy viewed as [R, C]: [dbeta, dgamma] = [sum(dy),
+ * sum(dy * (x - m)) * inverseSqrt(v + eps)], m and v from stats [2, C]. The caller owns both.
+ */
+export function batchNormBackwardSums(dy: Tensor, x: Tensor, stats: Tensor, eps: number): [Tensor, Tensor] {
+  const { partials, cols, parts } = partialsOf('dotdev', x, [dy, x, stats]);
   const finish = (offset: number, byRstd: boolean) =>
-    run(new ColumnFinishProgram(cols, byRstd), byRstd ? [partials, inputs.v!] : [partials], [
+    run(new ColumnFinishProgram(cols, byRstd), byRstd ? [partials, stats] : [partials], [
       i32(parts),
-      i32(stride),
+      i32(2 * cols),
       i32(offset),
-      f32(divisor),
-      f32(inputs.eps ?? 0),
+      f32(1),
+      f32(eps),
     ]);
-  const out = mode === 'dotdev' ? [finish(0, false), finish(cols, true)] : [finish(0, false)];
+  const out: [Tensor, Tensor] = [finish(0, false), finish(cols, true)];
   partials.dispose();
   return out;
 }
 
-/** (x - m) * inverseSqrt(v + eps) * gamma + beta over the last axis. */
-export function batchNormForward(x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
+/** (x - m) * inverseSqrt(v + eps) * gamma + beta over the last axis; m and v from stats [2, C]. */
+export function batchNormForward(x: Tensor, stats: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
   // tfjs's FusedBatchNorm order.
   const program = new ElementwiseProgram(
     'ganAugmentBatchNormForward',
-    ['x', 'm', 'v', 'gamma', 'beta'],
+    ['x', 'stats', 'gamma', 'beta'],
     x.shape,
     `let c = index % uniforms.cols;
-        result[index] = (x[index] - m[c]) * inverseSqrt(v[c] + uniforms.eps) * gamma[c] + beta[c];`,
+        result[index] = (x[index] - stats[c]) * inverseSqrt(stats[uniforms.cols + c] + uniforms.eps) * gamma[c] + beta[c];`,
     'cols : i32, eps : f32,',
   );
-  return run(program, [x, m, v, gamma, beta], [i32(x.shape[x.rank - 1]!), f32(eps)]);
+  return run(program, [x, stats, gamma, beta], [i32(x.shape[x.rank - 1]!), f32(eps)]);
 }
 
 /**
  * The closed-form input gradient of batch norm: with r = inverseSqrt(v + eps), xhat = (x - m) * r,
- * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r).
+ * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r); m and v from stats [2, C].
  */
 export function batchNormDx(
   dy: Tensor,
   x: Tensor,
-  m: Tensor,
-  v: Tensor,
+  stats: Tensor,
   gamma: Tensor,
   dbeta: Tensor,
   dgamma: Tensor,
@@ -205,58 +277,58 @@ export function batchNormDx(
 ): Tensor {
   const program = new ElementwiseProgram(
     'ganAugmentBatchNormDx',
-    ['dy', 'x', 'm', 'v', 'gamma', 'dbeta', 'dgamma'],
+    ['dy', 'x', 'stats', 'gamma', 'dbeta', 'dgamma'],
     x.shape,
     `let c = index % uniforms.cols;
-        let r = inverseSqrt(v[c] + uniforms.eps);
-        let xhat = (x[index] - m[c]) * r;
+        let r = inverseSqrt(stats[uniforms.cols + c] + uniforms.eps);
+        let xhat = (x[index] - stats[c]) * r;
         result[index] = ((dy[index] - dbeta[c] / uniforms.n) - xhat * (dgamma[c] / uniforms.n)) * (gamma[c] * r);`,
     'cols : i32, n : f32, eps : f32,',
   );
-  return run(program, [dy, x, m, v, gamma, dbeta, dgamma], [i32(x.shape[x.rank - 1]!), f32(n), f32(eps)]);
+  return run(program, [dy, x, stats, gamma, dbeta, dgamma], [i32(x.shape[x.rank - 1]!), f32(n), f32(eps)]);
 }
 
-/** tfjs-layers' moving-average update, element-wise: value - (value - batch) * decay. */
-export function movingAverage(value: Tensor, batch: Tensor, decay: number): Tensor {
+/**
+ * tfjs-layers' moving-average update, element-wise: value - (value - batch) * decay, with batch the
+ * values of `batch` from `offset` on (a row of the stats).
+ */
+export function movingAverage(value: Tensor, batch: Tensor, decay: number, offset = 0): Tensor {
   const program = new ElementwiseProgram(
     'ganAugmentMovingAverage',
     ['current', 'batch'],
     value.shape,
-    'result[index] = current[index] - (current[index] - batch[index]) * uniforms.decay;',
-    'decay : f32,',
+    'result[index] = current[index] - (current[index] - batch[uniforms.offset + index]) * uniforms.decay;',
+    'decay : f32, offset : i32,',
     64,
   );
-  return run(program, [value, batch], [f32(decay)]);
+  return run(program, [value, batch], [f32(decay), i32(offset)]);
 }
 
 /**
  * Batch normalisation's training pass, as ../../models/batchnorm.ts uses it: one implementation per
  * backend (these WGSL programs; ../wasm/batchnorm.ts on WebAssembly), over x viewed as [R, C] with C
- * its last axis and per-channel vectors of C. The caller owns every returned tensor.
+ * its last axis and per-channel vectors of C. `Stats` are the batch mean and biased variance in the
+ * backend's own form: here one [2, C] tensor (one program writes both), on WebAssembly a mean and a
+ * variance tensor. The caller owns every returned tensor.
  */
-export interface BatchNormOps {
+export interface BatchNormOps<Stats extends Tensor[] = Tensor[]> {
   /** The batch mean and biased variance per channel. */
-  moments(x: Tensor): [Tensor, Tensor];
+  moments(x: Tensor): Stats;
   /** (x - m) * inverseSqrt(v + eps) * gamma + beta. */
-  normalize(x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor;
+  normalize(x: Tensor, stats: Stats, gamma: Tensor, beta: Tensor, eps: number): Tensor;
   /** [dbeta, dgamma] = [sum(dy), sum(dy * (x - m)) * inverseSqrt(v + eps)]. */
-  backwardSums(dy: Tensor, x: Tensor, m: Tensor, v: Tensor, eps: number): [Tensor, Tensor];
+  backwardSums(dy: Tensor, x: Tensor, stats: Stats, eps: number): [Tensor, Tensor];
   /** The closed-form input gradient (`batchNormDx`); n = R. */
-  inputGrad(dy: Tensor, x: Tensor, m: Tensor, v: Tensor, gamma: Tensor, dbeta: Tensor, dgamma: Tensor, n: number, eps: number): Tensor;
-  /** value - (value - batch) * decay (tfjs-layers' moving average). */
-  movingAverage(value: Tensor, batch: Tensor, decay: number): Tensor;
+  inputGrad(dy: Tensor, x: Tensor, stats: Stats, gamma: Tensor, dbeta: Tensor, dgamma: Tensor, n: number, eps: number): Tensor;
+  /** value - (value - batch) * decay (tfjs-layers' moving average), batch the stats' mean or variance. */
+  movingAverage(value: Tensor, stats: Stats, which: 'mean' | 'variance', decay: number): Tensor;
 }
 
-/** The WGSL programs above as BatchNormOps. */
-export const webgpuBatchNorm: BatchNormOps = {
-  moments(x) {
-    const rows = x.size / x.shape[x.rank - 1]!;
-    const [m] = columnSums('sum', { x }, rows) as [Tensor];
-    const [v] = columnSums('sqdev', { x, m }, rows) as [Tensor];
-    return [m, v];
-  },
-  normalize: batchNormForward,
-  backwardSums: (dy, x, m, v, eps) => columnSums('dotdev', { dy, x, m, v, eps }, 1) as [Tensor, Tensor],
-  inputGrad: batchNormDx,
-  movingAverage,
+/** The WGSL programs above as BatchNormOps: stats is [one [2, C] tensor]. */
+export const webgpuBatchNorm: BatchNormOps<[Tensor]> = {
+  moments: (x) => [batchMoments(x)],
+  normalize: (x, [stats], gamma, beta, eps) => batchNormForward(x, stats, gamma, beta, eps),
+  backwardSums: (dy, x, [stats], eps) => batchNormBackwardSums(dy, x, stats, eps),
+  inputGrad: (dy, x, [stats], gamma, dbeta, dgamma, n, eps) => batchNormDx(dy, x, stats, gamma, dbeta, dgamma, n, eps),
+  movingAverage: (value, [stats], which, decay) => movingAverage(value, stats, decay, which === 'mean' ? 0 : value.size),
 };

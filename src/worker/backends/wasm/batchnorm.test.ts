@@ -68,16 +68,16 @@ describe('batch norm helpers (wasm)', () => {
     const vv = await v.data();
     const rstd = Float64Array.from(vv, (a) => 1 / Math.sqrt(a + eps));
 
-    const y = wasmBatchNorm.normalize(x, m, v, gamma, beta, eps);
+    const y = wasmBatchNorm.normalize(x, [m, v], gamma, beta, eps);
     const yRef = Float64Array.from(xv, (a, i) => (a - mv[i % cols]!) * rstd[i % cols]! * gv[i % cols]! + bv[i % cols]!);
     expectClose('normalised', await y.data(), yRef, 8);
 
-    const [dbeta, dgamma] = wasmBatchNorm.backwardSums(dy, x, m, v, eps);
+    const [dbeta, dgamma] = wasmBatchNorm.backwardSums(dy, x, [m, v], eps);
     expectClose('dbeta', await dbeta.data(), columns(dyv, cols, (a) => a), rows);
     const dgRef = columns(xv, cols, (a, r, c) => (dyv[r * cols + c]! * (a - mv[c]!)) * rstd[c]!);
     expectClose('dgamma', await dgamma.data(), dgRef, rows);
 
-    const dx = wasmBatchNorm.inputGrad(dy, x, m, v, gamma, dbeta, dgamma, rows, eps);
+    const dx = wasmBatchNorm.inputGrad(dy, x, [m, v], gamma, dbeta, dgamma, rows, eps);
     const db = await dbeta.data();
     const dg = await dgamma.data();
     const dxRef = Float64Array.from(xv, (a, i) => {
@@ -87,11 +87,14 @@ describe('batch norm helpers (wasm)', () => {
     });
     expectClose('dx', await dx.data(), dxRef, 8);
 
-    const ema = wasmBatchNorm.movingAverage(m, v, 0.1);
+    const ema = wasmBatchNorm.movingAverage(m, [m, v], 'variance', 0.1); // m moved towards v
+    const emaMean = wasmBatchNorm.movingAverage(m, [v, m], 'mean', 0.1); // the same, v given as the mean
+    expect(Array.from(await emaMean.data())).toEqual(Array.from(await ema.data()));
+    emaMean.dispose();
     expectClose('moving average', await ema.data(), Float64Array.from(mv, (a, c) => a - (a - vv[c]!) * 0.1), 2);
     // the same bits as tfjs's three kernels (Sub, Multiply, Sub), for the decays tfjs-layers uses
     for (const decay of [0.1, 0.01, 1 - 0.99, 1 / 3]) {
-      const ours = wasmBatchNorm.movingAverage(m, v, decay);
+      const ours = wasmBatchNorm.movingAverage(m, [m, v], 'variance', decay);
       const theirs = tf.tidy(() => tf.sub(m, tf.mul(tf.sub(m, v), decay)));
       expect(Array.from(await ours.data())).toEqual(Array.from(await theirs.data()));
       tf.dispose([ours, theirs]);
@@ -135,7 +138,7 @@ describe('FusedBatchNorm with given statistics (wasm)', () => {
     expectClose('normalised', await y.data(), want, 8);
     if (ours) {
       // The same pass as the training path's normalisation, to the bit.
-      const same = wasmBatchNorm.normalize(x, m!, v!, g!, b!, 1e-3);
+      const same = wasmBatchNorm.normalize(x, [m!, v!], g!, b!, 1e-3);
       expect(Array.from(await y.data())).toEqual(Array.from(await same.data()));
       same.dispose();
     }

@@ -51,7 +51,7 @@ function dims(x: tf.Tensor): { rows: number; cols: number } {
   return { rows: x.size / cols, cols };
 }
 
-export const wasmBatchNorm: BatchNormOps = {
+export const wasmBatchNorm: BatchNormOps<[tf.Tensor, tf.Tensor]> = {
   moments(x) {
     const heap = heapOrThrow();
     const { rows, cols } = dims(x);
@@ -63,7 +63,7 @@ export const wasmBatchNorm: BatchNormOps = {
     return [m, v];
   },
 
-  normalize(x, m, v, gamma, beta, eps) {
+  normalize(x, [m, v], gamma, beta, eps) {
     const heap = heapOrThrow();
     const { rows, cols } = dims(x);
     const y = uninitialised(heap, x.shape);
@@ -73,7 +73,7 @@ export const wasmBatchNorm: BatchNormOps = {
     return y;
   },
 
-  backwardSums(dy, x, m, v, eps) {
+  backwardSums(dy, x, [m, v], eps) {
     const heap = heapOrThrow();
     const { rows, cols } = dims(x);
     const dbeta = uninitialised<tf.Rank.R1>(heap, [cols]);
@@ -82,7 +82,7 @@ export const wasmBatchNorm: BatchNormOps = {
     return [dbeta, dgamma];
   },
 
-  inputGrad(dy, x, m, v, gamma, dbeta, dgamma, n, eps) {
+  inputGrad(dy, x, [m, v], gamma, dbeta, dgamma, n, eps) {
     const heap = heapOrThrow();
     const { rows, cols } = dims(x);
     const dx = uninitialised(heap, x.shape);
@@ -100,8 +100,9 @@ export const wasmBatchNorm: BatchNormOps = {
    * each costing more to dispatch than to compute). Each operation rounded to float32 in the same
    * order, decay too (tfjs's scalar is a float32): the same bits as the three kernels.
    */
-  movingAverage(value, batch, decay) {
+  movingAverage(value, [mean, variance], which, decay) {
     const heap = heapOrThrow();
+    const batch = which === 'mean' ? mean : variance;
     if (value.dtype !== 'float32' || batch.dtype !== 'float32' || value.size !== batch.size) {
       return tf.tidy(() => tf.sub(value, tf.mul(tf.sub(value, batch), decay)));
     }
