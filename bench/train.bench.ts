@@ -12,6 +12,7 @@
  */
 import { arg, runBench, trainerFromArgs } from './support';
 import { fastDispatchStats } from '../src/worker/backends';
+import { movingAverageInPlaceStats } from '../src/worker/backends/kernels/batchnorm-kernels';
 import { currentKernelThreads } from '../src/worker/backends/wasm/simd/kernel-threads';
 import { tf } from '../src/worker/backends/tf';
 import { lazyGradientsOn } from '../src/worker/backends/gradients';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const before = { ...(fastDispatchStats() ?? {}) };
   const threadsBefore = { ...(currentKernelThreads()?.stats ?? { jobs: 0, ms: 0 }) };
   const adamBefore = trainer.adamStats();
+  const movingBefore = movingAverageInPlaceStats();
   const t0 = performance.now();
   let last = null;
   for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
@@ -50,14 +52,17 @@ async function main(): Promise<void> {
         inThreadsMs: Math.round(((pool.stats.ms - threadsBefore.ms) / steps) * 100) / 100,
       }
     : null;
-  // Per timed step: dispatches through the cached path and bind groups it had to create; Adam's
-  // in-place updates are dispatches of their own, one per variable (GAN_AUGMENT_ADAM_IN_PLACE).
+  // Per timed step: dispatches through the cached path and bind groups it had to create; in-place
+  // updates are dispatches of their own (GAN_AUGMENT_IN_PLACE): Adam's one per variable, batch norm's
+  // moving averages one per layer and training pass.
   const adamAfter = trainer.adamStats();
+  const movingAfter = movingAverageInPlaceStats();
   const dispatchCache = after
     ? {
         dispatchesPerStep: Math.round((after.dispatches - (before.dispatches ?? 0)) / steps),
         bindGroupsCreatedPerStep: Math.round((after.bindGroupsCreated - (before.bindGroupsCreated ?? 0)) / steps),
         adamInPlacePerStep: Math.round((adamAfter.updatesInPlace - adamBefore.updatesInPlace) / steps),
+        movingAveragesInPlacePerStep: Math.round((movingAfter.inPlace - movingBefore.inPlace) / steps),
       }
     : null;
   // The processor's time in both optimizers' applyGradients per timed step (on WebGPU: recording the updates).

@@ -6,7 +6,7 @@
 # (part a), the cWGAN-GP's embedding gradient dispatches 22 fewer copies a step, and ReLU's and Abs's
 # gradients are one program each. The rest repeats run 23's figures with
 # whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
-#   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_ADAM_IN_PLACE),
+#   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_IN_PLACE),
 #      then the losses as our programs against tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on,
 #      whole steps alternated twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);

@@ -237,11 +237,11 @@ case " $PARTS " in *" abtrain "*)
   ;;
 esac
 case " $PARTS " in *" toggles "*)
-  # Each switch of TOGGLES (default: GAN_AUGMENT_ADAM_IN_PLACE, Adam as one in-place dispatch per
+  # Each switch of TOGGLES (default: GAN_AUGMENT_IN_PLACE, Adam as one in-place dispatch per
   # variable or three programs; GAN_AUGMENT_LOSS_PROGRAMS, the losses as our programs or tfjs's ops)
   # off (0) and on (1), alternated REPEAT times (default 2): DCGAN-64 at B64 and B256, the cWGAN-GP 64
   # at WB. Steps bound by the processor's enqueueing should show them most.
-  for t in ${TOGGLES:-GAN_AUGMENT_ADAM_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS}; do
+  for t in ${TOGGLES:-GAN_AUGMENT_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS}; do
     short=$(echo "${t#GAN_AUGMENT_}" | tr 'A-Z_' 'a-z-')
     for rep in $(seq ${REPEAT:-2}); do
       for a in 0 1; do

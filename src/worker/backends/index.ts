@@ -13,6 +13,7 @@
  */
 import { tf } from './tf';
 import { registerOurKernels } from './kernels';
+import { releaseMovingAverageUpdaters } from './kernels/batchnorm-kernels';
 import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
@@ -62,6 +63,7 @@ export function fastDispatchStats(): FastDispatch['stats'] | null {
  */
 export function releaseKernelCaches(): void {
   clearInputGradFilterCache();
+  releaseMovingAverageUpdaters();
 }
 
 /**

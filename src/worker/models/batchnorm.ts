@@ -18,7 +18,8 @@
  *   dbeta = sum(dy),  dgamma = sum(dy * xhat)
  *   dx = gamma * rstd * (dy - dbeta / N - xhat * dgamma / N)
  *
- * The moving-average update is one dispatch per statistic, with tfjs-layers' arithmetic. The
+ * The moving-average update has tfjs-layers' arithmetic: on WebGPU one in-place dispatch for both
+ * statistics where the variables alone hold their data, else one dispatch per statistic. The
  * layer's weights and serialisation are tfjs-layers' own (the class is patched, not replaced, so
  * checkpoints do not change); inference mode is untouched. Used on WebGPU (unless
  * GAN_AUGMENT_WGSL_KERNELS=0) and on WebAssembly (channels a multiple of 16), for channels-last
@@ -111,8 +112,11 @@ export function installFusedBatchNorm(): boolean {
       const { y, stats } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops);
       // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
       const decay = 1 - layer.momentum;
-      layer.movingMean.write(ops.movingAverage(layer.movingMean.read(), stats, 'mean', decay));
-      layer.movingVariance.write(ops.movingAverage(layer.movingVariance.read(), stats, 'variance', decay));
+      const [movingMean, movingVariance] = [layer.movingMean.read(), layer.movingVariance.read()];
+      if (!ops.movingAveragesInPlace?.(movingMean, movingVariance, stats, decay)) {
+        layer.movingMean.write(ops.movingAverage(movingMean, stats, 'mean', decay));
+        layer.movingVariance.write(ops.movingAverage(movingVariance, stats, 'variance', decay));
+      }
       tf.dispose(stats);
       return y;
     });

@@ -59,15 +59,15 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
     const r = new Prng(seed);
     return Object.fromEntries(vars.map((v) => [v.name, tf.tensor(randomArray(v.size, r), v.shape)]));
   };
-  /** An optimizer that keeps the three programs (GAN_AUGMENT_ADAM_IN_PLACE=0 while it steps). */
+  /** An optimizer that keeps the three programs (GAN_AUGMENT_IN_PLACE=0 while it steps). */
   const threePrograms = (opt: FusedAdamOptimizer): ((g: tf.NamedTensorMap) => void) => (g) => {
-    const saved = process.env.GAN_AUGMENT_ADAM_IN_PLACE;
-    process.env.GAN_AUGMENT_ADAM_IN_PLACE = '0';
+    const saved = process.env.GAN_AUGMENT_IN_PLACE;
+    process.env.GAN_AUGMENT_IN_PLACE = '0';
     try {
       opt.applyGradients(g);
     } finally {
-      if (saved === undefined) delete process.env.GAN_AUGMENT_ADAM_IN_PLACE;
-      else process.env.GAN_AUGMENT_ADAM_IN_PLACE = saved;
+      if (saved === undefined) delete process.env.GAN_AUGMENT_IN_PLACE;
+      else process.env.GAN_AUGMENT_IN_PLACE = saved;
     }
   };
   const backendInternals = (): AdamBackendInternals => tf.engine().backend as unknown as AdamBackendInternals;

@@ -8,7 +8,7 @@
  * these dispatches are tiny and their CPU-side cost is what counts.
  *
  * Here each variable takes one dispatch that rewrites the weight and both moments in place where
- * nothing else holds their data (./adam-in-place.ts); otherwise (and with GAN_AUGMENT_ADAM_IN_PLACE=0)
+ * nothing else holds their data (./adam-in-place.ts); otherwise (and with GAN_AUGMENT_IN_PLACE=0)
  * 3 programs of tfjs's runner, each with a new output, all reading the old state (so their order does
  * not matter):
  *   m'     = beta1 * m + (1 - beta1) * g
@@ -34,7 +34,8 @@ interface NamedTensor {
   tensor: Tensor;
 }
 import { ourKernelsRequested, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
-import { AdamInPlace, adamInPlaceRequested, type AdamBackendInternals } from './adam-in-place';
+import { AdamInPlace, type AdamBackendInternals } from './adam-in-place';
+import { inPlaceRequested } from './in-place';
 import { type Heap, activeHeap, uninitialised } from '../wasm/heap';
 
 const WORKGROUP = 256;
@@ -138,7 +139,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       this.inPlace.dispose();
       this.inPlace = null;
     }
-    const inPlace = adamInPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as AdamBackendInternals)) : null;
+    const inPlace = inPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as AdamBackendInternals)) : null;
     // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
     const constants = { beta1: this.beta1, beta2: this.beta2, c1: 1 - this.beta1, c2: 1 - this.beta2, lr: this.learningRate, eps };
     this.eachVariable(variableGradients, (value, m, v, gradient) => {

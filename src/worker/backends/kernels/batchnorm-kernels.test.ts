@@ -7,7 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { randomArray, webgpuSkipReason } from './test-support';
-import { batchMoments, batchNormBackwardSums, movingAverage, rowParts, webgpuBatchNorm } from './batchnorm-kernels';
+import {
+  batchMoments,
+  batchNormBackwardSums,
+  movingAverage,
+  movingAverageInPlaceStats,
+  movingAveragesInPlace,
+  releaseMovingAverageUpdaters,
+  rowParts,
+  webgpuBatchNorm,
+} from './batchnorm-kernels';
 import { fastDispatchStats } from '../index';
 import { Prng } from '../../training/rng';
 
@@ -82,5 +91,63 @@ describe.skipIf(reason !== '')('batch norm reductions (WebGPU)', () => {
     const out = movingAverage(value, batch, 0.5, 3);
     expect(Array.from(await out.data())).toEqual([1 - (1 - 40) * 0.5, 2 - (2 - 50) * 0.5, 3 - (3 - 60) * 0.5]);
     tf.dispose([value, batch, out]);
+  });
+
+  describe('both moving averages in place, one dispatch', () => {
+    const setup = () => {
+      const rng = new Prng(77);
+      const cols = 70;
+      // Variables holding their data alone (tf.variable shares its initial tensor's until that goes).
+      const own = (values: Float32Array) => tf.tidy(() => tf.variable(tf.tensor1d(values)));
+      const mean = own(randomArray(cols, rng));
+      const variance = own(randomArray(cols, rng).map((v) => v * v + 0.5));
+      const stats = tf.tensor2d(randomArray(2 * cols, rng).map((v) => Math.abs(v)), [2, cols]);
+      return { mean, variance, stats };
+    };
+
+    it("gives the two programs' values bit for bit, rewriting the variables' own data", async () => {
+      const { mean, variance, stats } = setup();
+      const expected = [movingAverage(mean, stats, 0.1, 0), movingAverage(variance, stats, 0.1, 70)];
+      const want = [Array.from(await expected[0]!.data()), Array.from(await expected[1]!.data())];
+      await mean.data(); // a CPU copy that the update must drop
+      const ids = [mean.dataId, variance.dataId];
+      const [inPlace, dispatches] = [movingAverageInPlaceStats().inPlace, fastDispatchStats()!.dispatches];
+      expect(movingAveragesInPlace(mean, variance, stats, 0.1)).toBe(true);
+      expect(movingAverageInPlaceStats().inPlace - inPlace).toBe(1);
+      expect(fastDispatchStats()!.dispatches - dispatches).toBe(0); // none of tfjs's runner
+      expect([mean.dataId, variance.dataId]).toEqual(ids);
+      expect(Array.from(await mean.data())).toEqual(want[0]);
+      expect(Array.from(await variance.data())).toEqual(want[1]);
+      tf.dispose([mean, variance, stats, ...expected]);
+    });
+
+    it('declines where another tensor shares the data, which keeps its values', async () => {
+      const { mean, variance, stats } = setup();
+      const shared = tf.clone(mean);
+      const before = Array.from(await shared.data());
+      const declined = movingAverageInPlaceStats().declined;
+      expect(movingAveragesInPlace(mean, variance, stats, 0.1)).toBe(false);
+      expect(movingAverageInPlaceStats().declined - declined).toBe(1);
+      expect(Array.from(await mean.data())).toEqual(before);
+      expect(Array.from(await shared.data())).toEqual(before);
+      tf.dispose([mean, variance, stats, shared]);
+    });
+
+    it('is turned off by GAN_AUGMENT_IN_PLACE=0, and released by releaseMovingAverageUpdaters', async () => {
+      const { mean, variance, stats } = setup();
+      process.env.GAN_AUGMENT_IN_PLACE = '0';
+      try {
+        expect(webgpuBatchNorm.movingAveragesInPlace!(mean, variance, [stats], 0.1)).toBe(false);
+      } finally {
+        delete process.env.GAN_AUGMENT_IN_PLACE;
+      }
+      expect(webgpuBatchNorm.movingAveragesInPlace!(mean, variance, [stats], 0.1)).toBe(true);
+      expect(movingAverageInPlaceStats().inPlace).toBeGreaterThan(0);
+      releaseMovingAverageUpdaters();
+      expect(movingAverageInPlaceStats()).toEqual({ inPlace: 0, declined: 0 }); // a new updater next time
+      expect(movingAveragesInPlace(mean, variance, stats, 0.1)).toBe(true);
+      expect(movingAverageInPlaceStats().inPlace).toBe(1);
+      tf.dispose([mean, variance, stats]);
+    });
   });
 });

@@ -19,8 +19,9 @@
  * moving-average update are one element-wise program each. The arithmetic of each value follows
  * tfjs's FusedBatchNorm and ../../models/batchnorm.ts's closed-form gradient.
  */
-import type { Tensor } from '@tensorflow/tfjs-core';
+import { engine, type Tensor } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, f32Uniform, i32Uniform, runProgram, type WebGpuProgramLike } from './common';
+import { InPlaceProgram, type InPlaceBackendInternals, inPlaceRequested } from './in-place';
 
 const COLS_PER_GROUP = 16;
 const ROW_LANES = 16;
@@ -304,6 +305,54 @@ export function movingAverage(value: Tensor, batch: Tensor, decay: number, offse
   return run(program, [value, batch], [f32(decay), i32(offset)]);
 }
 
+/** Both moving averages of a layer, rewritten where they lie: the arithmetic of `movingAverage`. */
+const MOVING_AVERAGES_SHADER = `
+struct Constants { decay : f32, cols : u32, unused0 : u32, unused1 : u32 };
+@group(0) @binding(0) var<storage, read_write> movingMean : array<f32>;
+@group(0) @binding(1) var<storage, read_write> movingVariance : array<f32>;
+@group(0) @binding(2) var<storage, read> stats : array<f32>;
+@group(0) @binding(3) var<uniform> k : Constants;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id : vec3<u32>) {
+  let c = id.x;
+  if (c < k.cols) {
+    movingMean[c] = movingMean[c] - (movingMean[c] - stats[c]) * k.decay;
+    movingVariance[c] = movingVariance[c] - (movingVariance[c] - stats[k.cols + c]) * k.decay;
+  }
+}
+`;
+
+/** One in-place updater per backend (a replaced backend gets its own); released by `releaseMovingAverageUpdaters`. */
+let movingAverageUpdater: InPlaceProgram | null = null;
+
+/**
+ * Both moving averages updated in place from stats [2, C] in one dispatch (./in-place.ts says when
+ * that is allowed); false, with nothing done, where it is not (the caller then runs `movingAverage`
+ * twice).
+ */
+export function movingAveragesInPlace(movingMean: Tensor, movingVariance: Tensor, stats: Tensor, decay: number): boolean {
+  const backend = engine().backend as unknown as InPlaceBackendInternals;
+  if (movingAverageUpdater && movingAverageUpdater.backend !== backend) releaseMovingAverageUpdaters();
+  movingAverageUpdater ??= new InPlaceProgram(backend, MOVING_AVERAGES_SHADER, 'batch norm moving averages');
+  const cols = movingMean.size;
+  if (movingVariance.size !== cols || stats.size !== 2 * cols) return false;
+  const bytes = new ArrayBuffer(16);
+  new Float32Array(bytes, 0, 1)[0] = decay;
+  new Uint32Array(bytes, 4, 1)[0] = cols;
+  return movingAverageUpdater.run([movingMean, movingVariance], [stats], bytes, Math.ceil(cols / 64));
+}
+
+/** Releases the moving averages' in-place pipeline and buffers (a finished trainer's; `releaseKernelCaches`). */
+export function releaseMovingAverageUpdaters(): void {
+  movingAverageUpdater?.dispose();
+  movingAverageUpdater = null;
+}
+
+/** How many moving-average updates were in place and how many declined (tests, benchmarks). */
+export function movingAverageInPlaceStats(): { inPlace: number; declined: number } {
+  return { ...(movingAverageUpdater?.stats ?? { inPlace: 0, declined: 0 }) };
+}
+
 /**
  * Batch normalisation's training pass, as ../../models/batchnorm.ts uses it: one implementation per
  * backend (these WGSL programs; ../wasm/batchnorm.ts on WebAssembly), over x viewed as [R, C] with C
@@ -322,6 +371,8 @@ export interface BatchNormOps<Stats extends Tensor[] = Tensor[]> {
   inputGrad(dy: Tensor, x: Tensor, stats: Stats, gamma: Tensor, dbeta: Tensor, dgamma: Tensor, n: number, eps: number): Tensor;
   /** value - (value - batch) * decay (tfjs-layers' moving average), batch the stats' mean or variance. */
   movingAverage(value: Tensor, stats: Stats, which: 'mean' | 'variance', decay: number): Tensor;
+  /** Where a backend can: both moving averages rewritten in place, or false (nothing done). */
+  movingAveragesInPlace?(movingMean: Tensor, movingVariance: Tensor, stats: Stats, decay: number): boolean;
 }
 
 /** The WGSL programs above as BatchNormOps: stats is [one [2, C] tensor]. */
@@ -331,4 +382,6 @@ export const webgpuBatchNorm: BatchNormOps<[Tensor]> = {
   backwardSums: (dy, x, [stats], eps) => batchNormBackwardSums(dy, x, stats, eps),
   inputGrad: (dy, x, [stats], gamma, dbeta, dgamma, n, eps) => batchNormDx(dy, x, stats, gamma, dbeta, dgamma, n, eps),
   movingAverage: (value, [stats], which, decay) => movingAverage(value, stats, decay, which === 'mean' ? 0 : value.size),
+  movingAveragesInPlace: (movingMean, movingVariance, [stats], decay) =>
+    inPlaceRequested() && movingAveragesInPlace(movingMean, movingVariance, stats, decay),
 };
