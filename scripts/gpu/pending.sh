@@ -2,13 +2,15 @@
 # Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
 # visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
-# No convolution kernel changed since run 23; Adam's update did (part a), the losses are programs of ours
-# (part a), the cWGAN-GP's embedding gradient dispatches 22 fewer copies a step, and ReLU's and Abs's
-# gradients are one program each. The rest repeats run 23's figures with
-# whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
-#   a  Adam as one in-place dispatch per variable against its three programs (GAN_AUGMENT_IN_PLACE),
-#      then the losses as our programs against tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on,
-#      whole steps alternated twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64;
+# No convolution kernel changed since run 23. A step dispatches far fewer programs: Adam's update and
+# batch norm's moving averages in place (part a), the losses as programs of ours (part a), batch norm's
+# moments in two dispatches, the cWGAN-GP's embedding gradient without 22 copies, ReLU's and Abs's
+# gradients one program each (over the last two sessions DCGAN-64 at batch 4 437 -> 262 dispatches a
+# step on lavapipe, the cWGAN-GP 32 1,003 -> 745). The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+#   a  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
+#      layer) against tfjs's programs (GAN_AUGMENT_IN_PLACE), then the losses as our programs against
+#      tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on, whole steps alternated twice: DCGAN-64
+#      at batch 64 and 256, the cWGAN-GP 64 at batch 64;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
 #   t  PyTorch on the GPU: whole steps, and cuDNN's three passes per critic layer at batch 64 and 256
 #      (bench/torch_conv_layers.py: its filter gradient as a multiple of its forward pass, beside k's);
