@@ -31,10 +31,11 @@ const MAX_PARTS = 64;
 const MIN_ROWS_PER_PART = 256;
 
 /**
- * Per part and channel, 'moments': sum(x) and the sum of squared deviations from the part's own
- * mean; 'dotdev': sum(dy) and sum(dy * (x - m)), m read from row 0 of the stats.
+ * Per part and channel, 'sum': sum(x) (./leading-sum.ts); 'moments': sum(x) and the sum of squared
+ * deviations from the part's own mean; 'dotdev': sum(dy) and sum(dy * (x - m)), m read from row 0 of
+ * the stats.
  */
-export type PartialsMode = 'moments' | 'dotdev';
+export type PartialsMode = 'sum' | 'moments' | 'dotdev';
 
 /** Row split of an [R, C] reduction: parts and rows per part. */
 export function rowParts(rows: number): { parts: number; rowsPerPart: number } {
@@ -42,7 +43,8 @@ export function rowParts(rows: number): { parts: number; rowsPerPart: number } {
   return { parts, rowsPerPart: Math.ceil(rows / parts) };
 }
 
-class ColumnPartialsProgram implements WebGpuProgramLike {
+/** Partial column sums of x viewed as [R, C]: [parts, C] ('sum') or [parts, 2 * C] (see PartialsMode). */
+export class ColumnPartialsProgram implements WebGpuProgramLike {
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
@@ -54,8 +56,8 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
 
   constructor(mode: PartialsMode, cols: number, parts: number) {
     this.mode = mode;
-    this.variableNames = mode === 'moments' ? ['x'] : ['dy', 'x', 'm'];
-    this.outputShape = [parts, 2 * cols];
+    this.variableNames = mode === 'dotdev' ? ['dy', 'x', 'm'] : ['x'];
+    this.outputShape = [parts, (mode === 'sum' ? 1 : 2) * cols];
     this.dispatchLayout = { x: [0, 1] };
     this.dispatch = [Math.ceil(cols / COLS_PER_GROUP), parts, 1];
     this.shaderKey = `ganAugmentColumnPartials_${mode}`;
@@ -63,7 +65,8 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
 
   getUserCode(): string {
     // One row's contribution to the thread's sums (x at (r, c); mc: m[c]).
-    const add = this.mode === 'moments' ? 's0 = s0 + x[at];' : 'let g = dy[at]; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);';
+    const add = this.mode === 'dotdev' ? 'let g = dy[at]; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);' : 's0 = s0 + x[at];';
+    const width = this.mode === 'sum' ? 1 : 2;
     const rowLoop = (body: string) => `
       if (c < uniforms.cols) {
         ${this.mode === 'dotdev' ? 'let mc = m[c];' : ''}
@@ -107,7 +110,7 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
       ganColSum1[tid] = s1;
       workgroupBarrier();
       if (rowLane == 0 && c < uniforms.cols) {
-        let out = part * 2 * uniforms.cols + c;
+        let out = part * ${width} * uniforms.cols + c;
         var t0 = 0.0;
         var t1 = 0.0;
         for (var k = 0; k < ${ROW_LANES}; k = k + 1) {
@@ -115,7 +118,7 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
           t1 = t1 + ganColSum1[lane + k * ${COLS_PER_GROUP}];
         }
         result[out] = t0;
-        result[out + uniforms.cols] = t1;
+        ${width === 2 ? 'result[out + uniforms.cols] = t1;' : ''}
       }
     }
     `;
@@ -123,10 +126,10 @@ class ColumnPartialsProgram implements WebGpuProgramLike {
 }
 
 /**
- * The dotdev partials finished: out[c] = (sum over parts of partials[p, offset + c]) / divisor, times
+ * Partials finished: out[c] = (sum over parts of partials[p, offset + c]) / divisor, times
  * inverseSqrt(stats[C + c] + eps) when `byRstd` (dgamma = sum(dy * (x - m)) * rstd).
  */
-class ColumnFinishProgram implements WebGpuProgramLike {
+export class ColumnFinishProgram implements WebGpuProgramLike {
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;

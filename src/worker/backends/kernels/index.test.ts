@@ -20,11 +20,11 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     unregisterOurKernels();
   });
 
-  it('on a software driver installs all four convolution kernels, the segment sum and the matrix products by default, with 8 x 8 blocks', () => {
+  it('on a software driver installs all four convolution kernels, the segment sum, the matrix products and the leading-axes sum by default, with 8 x 8 blocks', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: false });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'Sum']);
     const layer = { filterHeight: 4, filterWidth: 4, inChannels: 64, outChannels: 128, batchSize: 16, outHeight: 8, outWidth: 8 };
     expect(chooseForwardTiling(layer)).toBe(SOFTWARE_FORWARD_TILING);
     expect(chooseForwardTiling({ ...layer, outChannels: 1 })).toBe(NARROW_FORWARD_TILING);
@@ -36,11 +36,11 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     expect(chooseInputTiling(64)).toBe(DEFAULT_INPUT_TILING);
   });
 
-  it('on a real GPU installs all four convolution kernels, the segment sum and the matrix products by default', () => {
+  it('on a real GPU installs all four convolution kernels, the segment sum, the matrix products and the leading-axes sum by default', () => {
     delete process.env.GAN_AUGMENT_WGSL_KERNELS;
     unregisterOurKernels();
     registerOurKernels({ gpu: true });
-    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul']);
+    expect(installed()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv2D', 'FusedConv2D', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'Sum']);
   });
 
   it("installs none with GAN_AUGMENT_WGSL_KERNELS=0, and all with 'all' (now also the default everywhere)", () => {
@@ -50,6 +50,6 @@ describe.skipIf(reason !== '')('registerOurKernels', () => {
     expect(installed()).toEqual([]);
     process.env.GAN_AUGMENT_WGSL_KERNELS = 'all';
     registerOurKernels({ gpu: false });
-    expect(installed()).toHaveLength(7);
+    expect(installed()).toHaveLength(OUR_KERNELS.length);
   });
 });

@@ -32,6 +32,7 @@ import { filterGradKernel } from './conv2d-backprop-filter';
 import { inputGradKernel } from './conv2d-backprop-input';
 import { conv2dKernel, fusedConv2dKernel } from './conv2d-forward';
 import { segmentSumKernel } from './unsorted-segment-sum';
+import { leadingSumKernel } from './leading-sum';
 import { deterministicMatMulKernel } from './matmul-deterministic';
 
 interface OurKernel {
@@ -48,6 +49,7 @@ export const OUR_KERNELS: readonly OurKernel[] = [
   { kernelName: 'UnsortedSegmentSum', run: segmentSumKernel },
   { kernelName: 'BatchMatMul', run: deterministicMatMulKernel },
   { kernelName: '_FusedMatMul', run: deterministicMatMulKernel },
+  { kernelName: 'Sum', run: leadingSumKernel },
 ];
 
 /**
