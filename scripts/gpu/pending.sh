@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Issue 5's device-machine measurements for the next visit (docs/PERFORMANCE.md, "NVIDIA H200, fourth
-# visit"), as one command for the device tool. Build the kit first: bash scripts/gpu/make-kit.sh, then:
+# visit"), as one command for the device tool. Build the kit first, with run 23's build as the base of
+# part a (a worktree of c4672f9 with node_modules, e.g.: git worktree add /tmp/base23 c4672f9 &&
+# ln -s "$PWD/node_modules" /tmp/base23/node_modules):
+#   BASE=/tmp/base23 bash scripts/gpu/make-kit.sh
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
 # No convolution kernel changed since run 23. A step dispatches far fewer programs: Adam's update and
 # batch norm's moving averages in place (part a), the losses as programs of ours (part a), batch norm's
 # moments in two dispatches, the cWGAN-GP's embedding gradient without 22 copies, ReLU's and Abs's
 # gradients one program each (over the last two sessions DCGAN-64 at batch 4 437 -> 262 dispatches a
 # step on lavapipe, the cWGAN-GP 32 1,003 -> 745). The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
-#   a  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
+#   a  whole steps of this build against run 23's (c4672f9, the kit's train-base.cjs), alternated
+#      twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64 (all of the above together);
+#   i  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
 #      layer) against tfjs's programs (GAN_AUGMENT_IN_PLACE), then the losses as our programs against
-#      tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on, whole steps alternated twice: DCGAN-64
-#      at batch 64 and 256, the cWGAN-GP 64 at batch 64;
+#      tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on, alternated twice, the same steps;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
 #   t  PyTorch on the GPU: whole steps, and cuDNN's three passes per critic layer at batch 64 and 256
 #      (bench/torch_conv_layers.py: its filter gradient as a multiple of its forward pass, beside k's);
@@ -30,7 +34,8 @@ OUT=${OUT:-/tmp/gpu-bench-out}
 export GAN_AUGMENT_DAWN_FLAGS=${GAN_AUGMENT_DAWN_FLAGS-disable-dawn-features=timestamp_quantization}
 if [ -n "${QUICK:-}" ]; then BATCHES="2"; else BATCHES="64 256"; fi
 status=0
-PARTS=toggles STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
+PARTS=abtrain STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
+PARTS=toggles STEPS=20 OUT=$OUT/i bash scripts/gpu/run-bench.sh || status=1
 PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
 PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
 PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1

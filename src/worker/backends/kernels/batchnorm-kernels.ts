@@ -11,7 +11,7 @@
  *     64-byte runs, whole memory sectors), and writes one partial sum per channel and part;
  *   - ColumnFinishProgram adds the parts in a fixed order (deterministic, no atomics) and scales.
  * The forward pass takes both statistics in one pass of partials: each part's sum and its sum of
- * squared deviations from its own mean (its rows read twice, the second time from cache), combined
+ * squared deviations from its own mean (its rows read twice, as the two passes before did), combined
  * by the finishing pass as Chan, Golub and LeVeque's parallel variance into one [2, C] tensor of
  * mean and biased variance ("stats", which every later program reads). So the moments take two
  * dispatches, not the four of a sum and then a squared deviation from the finished mean. The backward
@@ -76,7 +76,7 @@ export class ColumnPartialsProgram implements WebGpuProgramLike {
         }
       }`;
     // 'moments': every thread adds up its column's part sum, then sums squared deviations from the
-    // part's mean in a second pass over the same rows (cached: the workgroup just read them).
+    // part's mean in a second pass over the same rows.
     const secondPass =
       this.mode === 'moments'
         ? `

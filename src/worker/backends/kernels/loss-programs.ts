@@ -16,6 +16,11 @@
  * gradient is written in closed form, sigmoid(x) - target (PyTorch's form), where tfjs differentiates
  * its stable formula term by term (the two differ only at x = 0 exactly, where tfjs takes the ReLU's
  * and Abs's one-sided derivatives 0: -target against 1/2 - target). Tested against tfjs's ops.
+ *
+ * First-order only: a gradient program runs outside tfjs's kernels, so no tape records it, and a
+ * second derivative through one of these losses would miss its contribution. Training takes none: the
+ * WGAN-GP penalty differentiates the critic's gradient, not these losses' (the penalty's own gradient
+ * is the outermost step).
  */
 import { getBackend, type Tensor } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, f32Uniform, i32Uniform, ourKernelsRequested, runProgram } from './common';
