@@ -6,7 +6,7 @@
  * wall time, the GPU
  * time per kernel name (count, total ms, share; from WebGPU timestamp queries where the adapter has
  * them, else 0) and the time outside kernels (JS, dispatch, uploads, our directly-run programs such
- * as the fused Adam).
+ * as the fused Adam), and on WebGPU the programs a step dispatches through tfjs's runner, by kind.
  *
  *   npx tsx bench/profile-step.bench.ts --model dcgan|cwgan-gp --resolution 64 --batch 256 \
  *     [--backend webgpu] [--classes 8] [--steps 5] [--warmup 3] [--top 25]
@@ -43,6 +43,26 @@ async function main(): Promise<void> {
   }
   enqueueMs /= steps;
   drainMs /= steps;
+
+  // WebGPU: the programs one plain step dispatches through tfjs's runner, by kind (the shader key's
+  // first word: tfjs's 'binary', 'unary', 'reduce', ... or ours, 'ganAugment...'); in-place updates of
+  // ours (Adam's, batch norm's moving averages) are dispatched outside it and not counted here.
+  const programs = new Map<string, number>();
+  const runner = tf.backend() as unknown as { runWebGPUProgram?: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const original = runner.runWebGPUProgram;
+  if (original) {
+    runner.runWebGPUProgram = function (this: unknown, p, ...rest) {
+      const kind = /^[A-Za-z0-9]+/.exec(p.shaderKey)?.[0] ?? p.shaderKey;
+      programs.set(kind, (programs.get(kind) ?? 0) + 1);
+      return original.call(this, p, ...rest);
+    };
+    try {
+      await trainer.step({ forceRead: true });
+    } finally {
+      runner.runWebGPUProgram = original;
+    }
+  }
+  const programsPerStep = Object.fromEntries([...programs].sort((a, b) => b[1] - a[1]));
 
   const w0 = performance.now();
   const info = await tf.profile(async () => {
@@ -91,6 +111,7 @@ async function main(): Promise<void> {
       kernelMs: r2(kernelMs),
       outsideKernelsMs: r2(profiledWallMs - kernelMs),
       kernels,
+      ...(original ? { programsPerStep } : {}),
       ...(detail.length > 0 ? { detail } : {}),
       date: new Date().toISOString(),
     }),

@@ -6,6 +6,7 @@ import { tf } from '../backends/tf';
 import {
   bceGradOnDevice,
   bceMeanOnDevice,
+  interpolateOnDevice,
   lossProgramsAvailable,
   meanDifferenceGradOnDevice,
   meanDifferenceOnDevice,
@@ -69,9 +70,32 @@ export function gradientPenalty(
   fake: tf.Tensor4D,
   eps: tf.Tensor4D,
 ): tf.Scalar {
-  const xHat = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor4D;
+  const xHat = interpolate(real, fake, eps);
   const grad = tf.grad((x: tf.Tensor) => tf.sum(critic(x as tf.Tensor4D)))(xHat) as tf.Tensor4D;
   return normPenalty(grad);
+}
+
+/**
+ * eps * real + (1 - eps) * fake with one weight per sample, eps [B, 1, 1, 1]: one program on WebGPU,
+ * whose gradient is tfjs's ops (training takes none: real and fake are constants of the critic's step).
+ */
+export function interpolate(real: tf.Tensor4D, fake: tf.Tensor4D, eps: tf.Tensor4D): tf.Tensor4D {
+  if (!lossProgramsAvailable(real, fake, eps) || eps.size !== real.shape[0]) {
+    return tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor4D;
+  }
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [r, f, e, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([r, f, e]);
+    return {
+      value: interpolateOnDevice(r, f, e),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [rs, fs, es] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const d = dy as tf.Tensor4D;
+        return [tf.mul(d, es), tf.mul(d, tf.sub(1, es)), tf.sum(tf.mul(d, tf.sub(rs, fs)), [1, 2, 3], true)];
+      },
+    };
+  });
+  return op(real, fake, eps) as tf.Tensor4D;
 }
 
 /**

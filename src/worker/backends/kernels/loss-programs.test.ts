@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { randomArray, webgpuSkipReason } from './test-support';
 import { lossProgramsAvailable, lossProgramsRequested } from './loss-programs';
-import { bceWithLogits, gradientPenalty, meanDifference, normPenalty } from '../../models/losses';
+import { bceWithLogits, gradientPenalty, interpolate, meanDifference, normPenalty } from '../../models/losses';
 import { makeConfig } from '../../models/config';
 import { buildProjectionCritic } from '../../models/networks';
 import { Prng } from '../../training/rng';
@@ -162,6 +162,30 @@ describe.skipIf(reason !== '')('loss programs (WebGPU)', () => {
       expect(theirs, what).toBeGreaterThanOrEqual(ours + 2);
     }
     tf.dispose([x, g]);
+  });
+
+  it("the penalty's interpolation: one program, tfjs's values and gradients within float32 rounding", async () => {
+    const real = tf.randomUniform([3, 5, 4, 3], -1, 1, 'float32', 41) as tf.Tensor4D;
+    const fake = tf.randomUniform([3, 5, 4, 3], -1, 1, 'float32', 42) as tf.Tensor4D;
+    const eps = tf.tensor4d([0, 0.3, 1], [3, 1, 1, 1]);
+    const before = fastDispatchStats()!.dispatches;
+    const ours = interpolate(real, fake, eps);
+    expect(fastDispatchStats()!.dispatches - before).toBe(1);
+    const theirs = withTfjsOps(() => interpolate(real, fake, eps));
+    const [r, f, o] = [await real.data(), await fake.data(), await ours.data()];
+    const want = Array.from(o, (_, i) => {
+      const e = [0, 0.3, 1][Math.floor(i / 60)]!;
+      return e * r[i]! + (1 - e) * f[i]!;
+    });
+    expectClose(o, want, 1e-6, 'value');
+    expectClose(o, await theirs.data(), 1e-6, 'value against tfjs');
+    // The gradients (not taken in training, but right): tfjs's ops both ways.
+    const w = tf.randomNormal([3, 5, 4, 3], 0, 1, 'float32', 43);
+    const loss = (a: tf.Tensor, b: tf.Tensor, e: tf.Tensor) => tf.sum(tf.mul(interpolate(a as tf.Tensor4D, b as tf.Tensor4D, e as tf.Tensor4D), w));
+    const g1 = tf.grads(loss)([real, fake, eps]);
+    const g2 = withTfjsOps(() => tf.grads(loss)([real, fake, eps]));
+    for (let i = 0; i < 3; i++) expectClose(await g1[i]!.data(), await g2[i]!.data(), 1e-5, `gradient ${i}`);
+    tf.dispose([real, fake, eps, ours, theirs, w, ...g1, ...g2]);
   });
 
   it("the gradient penalty's weight gradient (double backward) equals the one through tfjs's ops", async () => {

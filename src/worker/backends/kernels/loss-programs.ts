@@ -155,3 +155,19 @@ export function normPenaltyGradOnDevice(g: Tensor, sumSquares: Tensor, dy: Tenso
   );
   return runProgram(program, [g, sumSquares, dy], [i32Uniform(g.size / batch), f32Uniform(2 / batch)]);
 }
+
+/**
+ * The WGAN-GP penalty's interpolated images eps_b * real + (1 - eps_b) * fake, eps [B, 1, 1, 1], in one
+ * program (tfjs's ops: Multiply, Sub, Multiply, Add).
+ */
+export function interpolateOnDevice(real: Tensor, fake: Tensor, eps: Tensor): Tensor {
+  const program = new ElementwiseProgram(
+    'ganAugmentInterpolate',
+    ['real', 'fake', 'eps'],
+    real.shape,
+    `let e = eps[index / uniforms.perSample];
+        result[index] = e * real[index] + (1.0 - e) * fake[index];`,
+    'perSample : i32,',
+  );
+  return runProgram(program, [real, fake, eps], [i32Uniform(real.size / real.shape[0]!)]);
+}
