@@ -53,8 +53,8 @@ async function main(): Promise<void> {
       }
     : null;
   // Per timed step: dispatches through the cached path and bind groups it had to create; in-place
-  // updates are dispatches of their own (GAN_AUGMENT_IN_PLACE): Adam's one per variable, batch norm's
-  // moving averages one per layer and training pass.
+  // updates are dispatches of their own (GAN_AUGMENT_IN_PLACE): Adam's one per variable and one for its
+  // beta powers per update, batch norm's moving averages one per layer and training pass.
   const adamAfter = trainer.adamStats();
   const movingAfter = movingAverageInPlaceStats();
   const dispatchCache = after

@@ -265,7 +265,7 @@ export abstract class GanTrainer {
   adamStats(): { updatesInPlace: number; applyMs: number } {
     const opts = [this.optG, this.optD];
     return {
-      updatesInPlace: opts.reduce((n, o) => n + (o.inPlace?.stats.inPlace ?? 0), 0),
+      updatesInPlace: opts.reduce((n, o) => n + (o.inPlace?.dispatches ?? 0), 0),
       applyMs: opts.reduce((n, o) => n + o.applyMs, 0),
     };
   }

@@ -10,7 +10,9 @@
  * tens of microseconds of CPU time. Here an `InPlaceProgram` (./in-place.ts, which says when an update
  * may be in place and what becomes of reads and CPU copies) binds the weight, m and v read-write, the
  * gradient and tfjs's accumulated betas read-only; the arithmetic is ./adam.ts's, in its order. Where
- * the update may not be in place, `update` returns false and the caller runs the three programs.
+ * the update may not be in place, `update` returns false and the caller runs the three programs. After
+ * a step's updates, both accumulated beta powers advance in one more such dispatch
+ * (`advanceBetaPowers`, where tfjs ran two Multiply programs).
  *
  * GAN_AUGMENT_IN_PLACE=0 (or false / off) keeps the three programs, for comparisons.
  */
@@ -57,18 +59,44 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) {
 }
 `;
 
+/** Both accumulated beta powers advanced, as tfjs's mul(accBeta, beta): one float32 product each. */
+const BETA_POWERS_SHADER = `
+struct Betas { beta1 : f32, beta2 : f32, unused0 : u32, unused1 : u32 };
+@group(0) @binding(0) var<storage, read_write> accB1 : array<f32>;
+@group(0) @binding(1) var<storage, read_write> accB2 : array<f32>;
+@group(0) @binding(2) var<uniform> k : Betas;
+@compute @workgroup_size(1)
+fn main() {
+  accB1[0] = accB1[0] * k.beta1;
+  accB2[0] = accB2[0] * k.beta2;
+}
+`;
+
 export type AdamInPlaceStats = InPlaceStats;
 
 /** The in-place update on one backend; owns its pipeline, uniform buffers and bind groups (`dispose`). */
 export class AdamInPlace {
   private readonly program: InPlaceProgram;
+  private readonly powers: InPlaceProgram;
 
   constructor(readonly backend: AdamBackendInternals) {
     this.program = new InPlaceProgram(backend, SHADER, 'Adam', MAX_UNIFORM_BUFFERS);
+    this.powers = new InPlaceProgram(backend, BETA_POWERS_SHADER, 'Adam', 8);
   }
 
+  /** The variables' updates. */
   get stats(): AdamInPlaceStats {
     return this.program.stats;
+  }
+
+  /** The beta powers' updates. */
+  get betaPowerStats(): AdamInPlaceStats {
+    return this.powers.stats;
+  }
+
+  /** Every dispatch of ours recorded so far (variables' and beta powers' updates). */
+  get dispatches(): number {
+    return this.program.stats.inPlace + this.powers.stats.inPlace;
   }
 
   /**
@@ -82,9 +110,20 @@ export class AdamInPlace {
     return this.program.run([value, m, v], [gradient, accBeta1, accBeta2], bytes, workgroups(value.size));
   }
 
+  /**
+   * tfjs's accumulated beta powers advanced after a step's updates (accBeta *= beta, both) in one
+   * dispatch instead of two Multiply programs; false (nothing recorded) where not in place.
+   */
+  advanceBetaPowers(accBeta1: Tensor, accBeta2: Tensor, beta1: number, beta2: number): boolean {
+    const bytes = new ArrayBuffer(16);
+    new Float32Array(bytes, 0, 2).set([beta1, beta2]);
+    return this.powers.run([accBeta1, accBeta2], [], bytes, 1);
+  }
+
   /** Submits what was recorded with our buffers, then destroys the uniform buffers. */
   dispose(): void {
     this.program.dispose();
+    this.powers.dispose();
   }
 }
 

@@ -90,7 +90,13 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
       tf.dispose([...Object.values(gIn), ...Object.values(gThree)]);
     }
     expect(optIn.inPlace?.stats).toEqual({ inPlace: 4 * SHAPES.length, declined: 0 });
+    expect(optIn.inPlace?.betaPowerStats).toEqual({ inPlace: 4, declined: 0 }); // both powers, one dispatch a step
     expect(optThree.inPlace).toBeNull();
+    const powers = (o: FusedAdamOptimizer) => {
+      const st = o as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      return Promise.all([st.accBeta1.data(), st.accBeta2.data()]).then((d) => d.map((a) => a[0]));
+    };
+    expect(await powers(optIn)).toEqual(await powers(optThree));
     // The weights kept their data (in place); the moments were made on the first step.
     expect(inPlace.map((v) => v.dataId)).toEqual(dataIds);
     expect(tf.memory().numTensors).toBe(before + 2 * SHAPES.length * 2);

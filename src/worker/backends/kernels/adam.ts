@@ -164,7 +164,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       m.assign(newM);
       v.assign(newV);
       value.assign(newValue);
-    });
+    }, inPlace ? (acc1, acc2) => inPlace.advanceBetaPowers(acc1, acc2, this.beta1, this.beta2) : undefined);
   }
 
   /** tfjs's state, and the in-place update's GPU buffers. */
@@ -207,6 +207,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
   private eachVariable(
     variableGradients: NamedTensorMap | NamedTensor[],
     update: (value: Variable, m: Variable, v: Variable, gradient: Tensor) => void,
+    advanceInPlace?: (accBeta1: Variable, accBeta2: Variable) => boolean,
   ): void {
     this.lastStepFused = true;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
@@ -230,8 +231,10 @@ export class FusedAdamOptimizer extends AdamOptimizer {
         }
         update(value, m, v, g);
       });
-      st.accBeta1.assign(mul(st.accBeta1, this.beta1));
-      st.accBeta2.assign(mul(st.accBeta2, this.beta2));
+      if (!advanceInPlace?.(st.accBeta1, st.accBeta2)) {
+        st.accBeta1.assign(mul(st.accBeta1, this.beta1));
+        st.accBeta2.assign(mul(st.accBeta2, this.beta2));
+      }
     });
     this.incrementIterations();
   }
