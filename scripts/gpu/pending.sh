@@ -6,7 +6,7 @@
 #   BASE=/tmp/base23 bash scripts/gpu/make-kit.sh
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
 # No convolution kernel changed since run 23. A step dispatches far fewer programs: Adam's update and
-# batch norm's moving averages in place (part a), the losses as programs of ours (part a), batch norm's
+# batch norm's moving averages in place (part i), the losses as programs of ours (part i), batch norm's
 # moments in two dispatches, the cWGAN-GP's embedding gradient without 22 copies, ReLU's and Abs's
 # gradients one program each, the penalty's interpolation one program, Adam's beta powers in place, sums over
 # leading axes without a transpose (over the last two sessions DCGAN-64 at batch 4 437 -> 257 dispatches a
