@@ -37,6 +37,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './wasm/leaky-relu';
 import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable, stepMulOnDevice } from './kernels/leaky-relu-grad';
+import { switchOn } from './switches';
 
 /* ---------------------------------------------------------------------------------------------
  * LeakyReLU: the mask as a constant of the backward pass.
@@ -229,8 +230,7 @@ const gatherGrad: tf.GradConfig = {
 
 /** GAN_AUGMENT_LAZY_GRADIENTS: '0' / 'false' / 'off' -> tfjs's gradients (for A/B runs); anything else -> ours. */
 export function lazyGradientsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env.GAN_AUGMENT_LAZY_GRADIENTS?.trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off');
+  return switchOn(env.GAN_AUGMENT_LAZY_GRADIENTS);
 }
 
 let originalFusedConv2d: FusedConv2dFn | null = null;

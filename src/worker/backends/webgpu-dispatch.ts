@@ -32,6 +32,7 @@
  */
 import { env, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { switchOn } from './switches';
 
 /* Minimal shapes of the WebGPU objects we touch (the globals come from Dawn at run time). */
 export interface GpuBuffer {
@@ -105,7 +106,7 @@ export interface WebGpuBackendInternals {
  * Records one dispatch as tfjs 4.22's recordAndSubmit does, in tfjs's open compute pass (opened if
  * none is): `owned` (the tensors' dataIds) kept out of the buffer pool until the commands are
  * submitted, and a submit every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches. For programs whose
- * pipeline and bind group are already made (the cached path below, ./kernels/adam-in-place.ts).
+ * pipeline and bind group are already made (the cached path below, ./kernels/in-place.ts).
  */
 export function recordDispatch(
   backend: WebGpuBackendInternals,
@@ -202,8 +203,7 @@ function uniformFields(program: Program, output: TensorInfo, inputs: TensorInfo[
 
 /** Whether the fast path is wanted (GAN_AUGMENT_FAST_DISPATCH=0 / false / off turns it off). */
 export function fastDispatchRequested(value = process.env.GAN_AUGMENT_FAST_DISPATCH): boolean {
-  const v = value?.trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off');
+  return switchOn(value);
 }
 
 /** Installs the cached dispatch path on a WebGPU backend instance (see the header); `limits` for tests. */

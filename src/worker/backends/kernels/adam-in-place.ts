@@ -19,8 +19,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { InPlaceProgram, type InPlaceBackendInternals, type InPlaceStats } from './in-place';
 
-export type AdamBackendInternals = InPlaceBackendInternals;
-
 /** Adam's constants for one update, as ./adam.ts passes them (1 - beta computed in double, then rounded). */
 export interface AdamConstants {
   beta1: number; beta2: number; c1: number; c2: number; lr: number; eps: number;
@@ -79,7 +77,7 @@ export class AdamInPlace {
   private readonly program: InPlaceProgram;
   private readonly powers: InPlaceProgram;
 
-  constructor(readonly backend: AdamBackendInternals) {
+  constructor(readonly backend: InPlaceBackendInternals) {
     this.program = new InPlaceProgram(backend, SHADER, 'Adam', MAX_UNIFORM_BUFFERS);
     this.powers = new InPlaceProgram(backend, BETA_POWERS_SHADER, 'Adam', 8);
   }

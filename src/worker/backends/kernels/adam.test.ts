@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { adamTwins, maxRelDiff, webgpuSkipReason } from './test-support';
 import { createAdam, type FusedAdamOptimizer } from './adam';
-import { AdamInPlace, type AdamBackendInternals } from './adam-in-place';
+import { AdamInPlace } from './adam-in-place';
+import type { InPlaceBackendInternals } from './in-place';
 import { Prng } from '../../training/rng';
 import { randomArray } from './test-support';
 
@@ -70,7 +71,7 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
       else process.env.GAN_AUGMENT_IN_PLACE = saved;
     }
   };
-  const backendInternals = (): AdamBackendInternals => tf.engine().backend as unknown as AdamBackendInternals;
+  const backendInternals = (): InPlaceBackendInternals => tf.engine().backend as unknown as InPlaceBackendInternals;
 
   it('updates each variable in one dispatch, in place, to the bits of the three programs', async () => {
     const inPlace = ownVariables('inplace', 11);
@@ -180,7 +181,7 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
   it('makes its in-place update anew for a new backend (a lost GPU is replaced)', () => {
     const vars = ownVariables('newbackend', 41);
     const opt = createAdam(1e-3, 0.9, 0.999);
-    const stale = new AdamInPlace({ read: async () => null, commandEncoder: null } as unknown as AdamBackendInternals);
+    const stale = new AdamInPlace({ read: async () => null, commandEncoder: null } as unknown as InPlaceBackendInternals);
     opt.inPlace = stale;
     const g = gradsFor(vars, 2);
     opt.applyGradients(g);

@@ -34,8 +34,8 @@ interface NamedTensor {
   tensor: Tensor;
 }
 import { ourKernelsRequested, type WebGpuBackendLike, type WebGpuProgramLike } from './common';
-import { AdamInPlace, type AdamBackendInternals } from './adam-in-place';
-import { inPlaceRequested } from './in-place';
+import { AdamInPlace } from './adam-in-place';
+import { type InPlaceBackendInternals, inPlaceRequested } from './in-place';
 import { type Heap, activeHeap, uninitialised } from '../wasm/heap';
 
 const WORKGROUP = 256;
@@ -139,7 +139,7 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       this.inPlace.dispose();
       this.inPlace = null;
     }
-    const inPlace = inPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as AdamBackendInternals)) : null;
+    const inPlace = inPlaceRequested() ? (this.inPlace ??= new AdamInPlace(backend as unknown as InPlaceBackendInternals)) : null;
     // 1 - beta in double, then rounded, as tfjs does (1 - 0.999 in float32 is 1.3e-5 off).
     const constants = { beta1: this.beta1, beta2: this.beta2, c1: 1 - this.beta1, c2: 1 - this.beta2, lr: this.learningRate, eps };
     this.eachVariable(variableGradients, (value, m, v, gradient) => {

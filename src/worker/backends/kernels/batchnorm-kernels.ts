@@ -334,11 +334,11 @@ let movingAverageUpdater: InPlaceProgram | null = null;
  * twice).
  */
 export function movingAveragesInPlace(movingMean: Tensor, movingVariance: Tensor, stats: Tensor, decay: number): boolean {
+  const cols = movingMean.size;
+  if (movingVariance.size !== cols || stats.size !== 2 * cols) return false;
   const backend = engine().backend as unknown as InPlaceBackendInternals;
   if (movingAverageUpdater && movingAverageUpdater.backend !== backend) releaseMovingAverageUpdaters();
   movingAverageUpdater ??= new InPlaceProgram(backend, MOVING_AVERAGES_SHADER, 'batch norm moving averages');
-  const cols = movingMean.size;
-  if (movingVariance.size !== cols || stats.size !== 2 * cols) return false;
   const bytes = new ArrayBuffer(16);
   new Float32Array(bytes, 0, 1)[0] = decay;
   new Uint32Array(bytes, 4, 1)[0] = cols;

@@ -9,6 +9,7 @@
  */
 import { backend_util, engine, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { switchOn } from '../switches';
 
 /* ---------------------------------------------------------------------------------------------
  * The bits of tfjs-backend-webgpu we use, typed structurally (its .d.ts pulls in @webgpu/types).
@@ -110,9 +111,9 @@ export function runProgram(program: WebGpuProgramLike, inputs: TensorInfo[], uni
 export type WgslKernelSetting = 'off' | 'default' | 'all';
 
 export function wgslKernelSetting(env: NodeJS.ProcessEnv = process.env): WgslKernelSetting {
-  const v = env.GAN_AUGMENT_WGSL_KERNELS?.trim().toLowerCase();
-  if (v === '0' || v === 'false' || v === 'off') return 'off';
-  if (v === 'all') return 'all';
+  const v = env.GAN_AUGMENT_WGSL_KERNELS;
+  if (!switchOn(v)) return 'off';
+  if (v?.trim().toLowerCase() === 'all') return 'all';
   return 'default';
 }
 

@@ -22,6 +22,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { type GpuBindGroup, type GpuBuffer, type GpuDevice, type GpuPipeline, type WebGpuBackendInternals, recordDispatch } from '../webgpu-dispatch';
+import { switchOn } from '../switches';
 
 /** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend used here: the dispatch path's, and more. */
 export interface InPlaceBackendInternals extends WebGpuBackendInternals {
@@ -34,8 +35,7 @@ export interface InPlaceBackendInternals extends WebGpuBackendInternals {
 
 /** Whether in-place updates are wanted (GAN_AUGMENT_IN_PLACE=0 / false / off turns them off). */
 export function inPlaceRequested(value = process.env.GAN_AUGMENT_IN_PLACE): boolean {
-  const v = value?.trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off');
+  return switchOn(value);
 }
 
 /** Cached bind groups at most (then the cache starts over: bind groups need no destroying). */

@@ -24,11 +24,11 @@
  */
 import { getBackend, type Tensor } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, f32Uniform, i32Uniform, ourKernelsRequested, runProgram } from './common';
+import { switchOn } from '../switches';
 
 /** Whether the loss programs are wanted (GAN_AUGMENT_LOSS_PROGRAMS=0 / false / off turns them off). */
 export function lossProgramsRequested(value = process.env.GAN_AUGMENT_LOSS_PROGRAMS): boolean {
-  const v = value?.trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off');
+  return switchOn(value);
 }
 
 /** Whether the losses run as our programs: WebGPU active, our kernels and these not turned off, float32 inputs. */
