@@ -27,7 +27,7 @@ import {
   buildDcganGenerator,
   buildProjectionCritic,
 } from '../models/networks';
-import { bceWithLogits, gradientPenalty, meanDifference, wassersteinEstimate } from '../models/losses';
+import { bceWithLogits, criticLoss, meanDifference } from '../models/losses';
 import { makeDiffAugment } from '../models/diffaugment';
 import { hashSeed, prngFor } from './rng';
 import { type Dataset, batchImages, batchLabels, sampleIndices } from './dataset';
@@ -549,15 +549,12 @@ export class CwganGpTrainer extends GanTrainer {
         // One interpolation weight per sample: [B, 1, 1, 1].
         const eps = tf.randomUniform([B, 1, 1, 1], 0, 1, 'float32', hashSeed(this.seed, s, `${purpose}/eps`)) as tf.Tensor4D;
         return applyStep(this.optD, trainableVars(D), () => {
-          const realA = aug(real);
-          const fakeA = aug(fake);
-          const wEst = wassersteinEstimate(critic, realA, fakeA, labels);
-          const penalty = gradientPenalty((x) => critic(x, labels), realA, fakeA, eps);
-          if (last) {
-            w = tf.keep(tf.clone(wEst));
-            gp = tf.keep(tf.clone(penalty));
+          const parts = criticLoss(critic, aug(real), aug(fake), labels, eps, c.gradientPenaltyWeight, last);
+          if (parts.wasserstein && parts.penalty) {
+            w = tf.keep(tf.clone(parts.wasserstein));
+            gp = tf.keep(tf.clone(parts.penalty));
           }
-          return tf.add(tf.neg(wEst), tf.mul(c.gradientPenaltyWeight, penalty)) as tf.Scalar;
+          return parts.loss;
         });
       });
       if (last && w && gp) {

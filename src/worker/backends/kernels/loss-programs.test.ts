@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
 import { randomArray, webgpuSkipReason } from './test-support';
-import { lossProgramsAvailable, lossProgramsRequested } from './loss-programs';
-import { bceWithLogits, gradientPenalty, interpolate, meanDifference, normPenalty } from '../../models/losses';
+import { lossProgramsAvailable, lossProgramsRequested, sumSquaresOnDevice } from './loss-programs';
+import { bceWithLogits, criticLoss, gradientPenalty, interpolate, meanDifference, normPenalty, wassersteinEstimate } from '../../models/losses';
 import { makeConfig } from '../../models/config';
 import { buildProjectionCritic } from '../../models/networks';
 import { Prng } from '../../training/rng';
@@ -147,14 +147,113 @@ describe.skipIf(reason !== '')('loss programs (WebGPU)', () => {
     g.dispose();
   });
 
-  it('dispatch fewer kernels than tfjs\'s ops: 2 for the cross-entropy and the mean difference, 4 for the penalty', async () => {
+  it('mean difference with a scale: the same bits times -1, tfjs\'s ops times 2.5', async () => {
+    const x = tf.tensor2d(randomArray(9, new Prng(38)).map((v) => v * 7), [9, 1]);
+    const plain = await valueAndGrad((t) => meanDifference(t, 4), x);
+    const negated = await valueAndGrad((t) => meanDifference(t, 4, -1), x);
+    expect(negated.value).toBe(-plain.value);
+    expect(Array.from(negated.grad)).toEqual(Array.from(plain.grad, (v) => -v));
+    const ours = await valueAndGrad((t) => meanDifference(t, 4, 2.5), x);
+    const theirs = await withTfjsOps(() => valueAndGrad((t) => meanDifference(t, 4, 2.5), x));
+    expect(Math.abs(ours.value - 2.5 * plain.value)).toBeLessThanOrEqual(2e-6 * Math.abs(ours.value));
+    expect(Math.abs(ours.value - theirs.value)).toBeLessThanOrEqual(2e-6 * Math.abs(ours.value));
+    expectClose(ours.grad, theirs.grad, 1e-7, 'gradient against tfjs');
+    x.dispose();
+  });
+
+  it('sums of squares per sample: one program, float64 sums from 1 to 12,289 values a sample', async () => {
+    const rng = new Prng(39);
+    for (const [batch, per] of [[1, 1], [3, 63], [2, 64], [4, 65], [2, 3 * 32 * 32], [2, 12289]] as const) {
+      const values = randomArray(batch * per, rng).map((v) => v * 3);
+      const g = tf.tensor2d(values, [batch, per]);
+      const before = fastDispatchStats()!.dispatches;
+      const sums = sumSquaresOnDevice(g);
+      expect(fastDispatchStats()!.dispatches - before).toBe(1);
+      expect(sums.shape).toEqual([batch]);
+      const want = Array.from({ length: batch }, (_, b) => {
+        let s = 0;
+        for (let i = 0; i < per; i++) s += values[b * per + i]! ** 2;
+        return s;
+      });
+      expectClose(await sums.data(), want, 2e-6, `batch ${batch}, ${per} a sample`);
+      tf.dispose([g, sums]);
+    }
+  });
+
+  it('norm penalty with a weight: lambda times the value and the gradient, as tfjs\'s ops give them', async () => {
+    const g = tf.randomNormal([3, 4, 4, 3], 0, 0.3, 'float32', 40) as tf.Tensor4D;
+    const plain = await valueAndGrad((t) => normPenalty(t as tf.Tensor4D), g);
+    const ours = await valueAndGrad((t) => normPenalty(t as tf.Tensor4D, 10), g);
+    const theirs = await withTfjsOps(() => valueAndGrad((t) => normPenalty(t as tf.Tensor4D, 10), g));
+    expect(Math.abs(ours.value - 10 * plain.value)).toBeLessThanOrEqual(2e-6 * ours.value);
+    expect(Math.abs(ours.value - theirs.value)).toBeLessThanOrEqual(2e-6 * ours.value);
+    expectClose(ours.grad, Array.from(plain.grad, (v) => 10 * v), 1e-6, 'gradient');
+    expectClose(ours.grad, theirs.grad, 1e-6, 'gradient against tfjs');
+    g.dispose();
+  });
+
+  it("the critic's loss: -W + lambda GP and its weight gradients as tfjs's ops give them, its parts when asked, in fewer dispatches", async () => {
+    const c = { ...makeConfig('cwgan-gp', 32, { preset: 'tiny', numClasses: 3 }), initStdDev: 0.2 };
+    const D = buildProjectionCritic(c, 14);
+    const real = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 8) as tf.Tensor4D;
+    const fake = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
+    const eps = tf.tensor4d([0.3, 0.8, 0.5], [3, 1, 1, 1]);
+    const y = tf.tensor2d([[0], [2], [1]], [3, 1], 'int32');
+    const vars = D.trainableWeights.map((w) => w.read() as tf.Variable);
+    const critic = (x: tf.Tensor4D, labels: tf.Tensor2D) => D.apply([x, labels], { training: true }) as tf.Tensor;
+    const run = (report: boolean, composed = false) => {
+      let parts: tf.Tensor[] = [];
+      const before = fastDispatchStats()!.dispatches;
+      const { value, grads } = tf.variableGrads(() => {
+        if (composed) {
+          // The loss as the trainer wrote it before criticLoss: both parts, negated, weighted and added.
+          const w = wassersteinEstimate(critic, real, fake, y);
+          return tf.add(tf.neg(w), tf.mul(10, gradientPenalty((x) => critic(x, y), real, fake, eps))) as tf.Scalar;
+        }
+        const l = criticLoss(critic, real, fake, y, eps, 10, report);
+        if (l.wasserstein && l.penalty) parts = [tf.keep(l.wasserstein), tf.keep(l.penalty)];
+        else expect([l.wasserstein, l.penalty]).toEqual([null, null]);
+        return l.loss;
+      }, vars);
+      return { value, grads, parts, dispatches: fastDispatchStats()!.dispatches - before };
+    };
+    const values = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data())[0]!));
+    // A first run uploads the inputs (until then tfjs runs some small ops on the processor): counts after it.
+    const first = run(false);
+    const ours = run(true);
+    const theirs = withTfjsOps(() => run(true));
+    const [oursParts, theirParts] = [await values(ours.parts), await values(theirs.parts)];
+    const [a, b] = [(await ours.value.data())[0]!, (await theirs.value.data())[0]!];
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b)));
+    // The parts: W exactly minus the first term, GP within a rounding of the division by lambda.
+    expect(oursParts[0]).toBeCloseTo(theirParts[0]!, 5);
+    expect(Math.abs(oursParts[1]! - theirParts[1]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, theirParts[1]!));
+    expect(Math.abs(a - (-oursParts[0]! + 10 * oursParts[1]!))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a)));
+    expect(Object.keys(ours.grads).sort()).toEqual(Object.keys(theirs.grads).sort());
+    for (const name of Object.keys(theirs.grads)) expectClose(await ours.grads[name]!.data(), await theirs.grads[name]!.data(), 1e-4, name);
+    // Without the parts two programs fewer (their negation and division); four fewer than the loss
+    // composed of the same programs (its negation, its product and the negation's gradient; Square and
+    // Sum as one). (The product's gradient, of a scalar the engine made on the processor, runs there.)
+    const quiet = run(false);
+    const composed = run(false, true);
+    expect(quiet.parts).toEqual([]);
+    expect(quiet.dispatches).toBe(ours.dispatches - 2);
+    expect(quiet.dispatches).toBe(composed.dispatches - 4);
+    const composedValue = (await composed.value.data())[0]!;
+    expect(Math.abs(composedValue - a)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a)));
+    tf.dispose([real, fake, eps, y]);
+    for (const r of [first, ours, theirs, quiet, composed]) tf.dispose([r.value, ...Object.values(r.grads), ...r.parts]);
+    D.dispose();
+  });
+
+  it('dispatch fewer kernels than tfjs\'s ops: 2 for the cross-entropy and the mean difference, 3 for the penalty', async () => {
     const x = tf.randomNormal([16, 1], 0, 1, 'float32', 34);
     const g = tf.randomNormal([4, 6, 6, 3], 0, 1, 'float32', 35) as tf.Tensor4D;
     const cases: Array<[string, (t: tf.Tensor) => tf.Scalar, tf.Tensor, number]> = [
       ['cross-entropy', (t) => bceWithLogits(t, 1), x, 2],
       ['mean difference', (t) => meanDifference(t, 8), x, 2],
       ['generator loss', (t) => meanDifference(t, 0), x, 2],
-      ['norm penalty', (t) => normPenalty(t as tf.Tensor4D), g, 4], // Square and Sum stay tfjs's
+      ['norm penalty', (t) => normPenalty(t as tf.Tensor4D), g, 3],
     ];
     for (const [what, f, input, expected] of cases) {
       const [ours, theirs] = [dispatchCount(f, input), withTfjsOps(() => dispatchCount(f, input))];

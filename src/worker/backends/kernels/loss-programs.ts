@@ -82,11 +82,11 @@ export function bceGradOnDevice(logits: Tensor, dy: Tensor, target: 0 | 1): Tens
 }
 
 /**
- * mean(s[0 .. split)) - mean(s[split .. n)) over the flat values of `scores`; a part with no values
- * counts 0 (split 0 gives -mean(s)). The Wasserstein estimate (real scores first, then fake) and the
- * WGAN generator's loss.
+ * scale * (mean(s[0 .. split)) - mean(s[split .. n))) over the flat values of `scores`; a part with no
+ * values counts 0 (split 0 gives -scale * mean(s)). The Wasserstein estimate (real scores first, then
+ * fake; the critic's loss takes it with scale -1) and the WGAN generator's loss.
  */
-export function meanDifferenceOnDevice(scores: Tensor, split: number): Tensor {
+export function meanDifferenceOnDevice(scores: Tensor, split: number, scale = 1): Tensor {
   const program = scalarProgram(
     'ganAugmentMeanDifference',
     ['s'],
@@ -98,33 +98,81 @@ export function meanDifferenceOnDevice(scores: Tensor, split: number): Tensor {
         var rest = 0.0;
         if (uniforms.split > 0) { first = a / f32(uniforms.split); }
         if (uniforms.n > uniforms.split) { rest = b / f32(uniforms.n - uniforms.split); }
-        result[0] = first - rest;`,
-    'n : i32, split : i32,',
+        result[0] = uniforms.scale * (first - rest);`,
+    'n : i32, split : i32, scale : f32,',
   );
-  return runProgram(program, [scores], [i32Uniform(scores.size), i32Uniform(split)]);
+  return runProgram(program, [scores], [i32Uniform(scores.size), i32Uniform(split), f32Uniform(scale)]);
 }
 
-/** The gradient of meanDifferenceOnDevice: dy / split before `split`, -dy / (n - split) from it, shaped as scores. */
-export function meanDifferenceGradOnDevice(scores: Tensor, dy: Tensor, split: number): Tensor {
+/** The gradient of meanDifferenceOnDevice: scale * dy / split before `split`, -scale * dy / (n - split) from it, shaped as scores. */
+export function meanDifferenceGradOnDevice(scores: Tensor, dy: Tensor, split: number, scale = 1): Tensor {
   const program = new ElementwiseProgram(
     'ganAugmentMeanDifferenceGrad',
     ['dy'],
     scores.shape,
-    `if (index < uniforms.split) {
-          result[index] = dy[0] / f32(uniforms.split);
+    `let g = uniforms.scale * dy[0];
+        if (index < uniforms.split) {
+          result[index] = g / f32(uniforms.split);
         } else {
-          result[index] = -(dy[0] / f32(uniforms.size - uniforms.split));
+          result[index] = -(g / f32(uniforms.size - uniforms.split));
         }`,
-    'split : i32,',
+    'split : i32, scale : f32,',
   );
-  return runProgram(program, [dy], [i32Uniform(split)]);
+  return runProgram(program, [dy], [i32Uniform(split), f32Uniform(scale)]);
+}
+
+/** Threads of `SumSquaresProgram`'s workgroup, one workgroup per sample. */
+const SUM_SQUARES_THREADS = 64;
+
+/**
+ * Per-sample sums of squares of g [B, ...] -> [B]: one workgroup per sample, each thread adding every
+ * 64th value, then thread 0 adding the 64 partial sums in order (deterministic). One dispatch where
+ * tfjs's ops took two (Square, then Sum over the inner axes).
+ */
+class SumSquaresProgram extends ElementwiseProgram {
+  constructor(batch: number) {
+    super('ganAugmentSumSquares', ['g'], [batch], '', 'perSample : i32,', SUM_SQUARES_THREADS);
+    this.size = false;
+    this.dispatch = [batch, 1, 1];
+  }
+
+  override getUserCode(): string {
+    return `
+    var<workgroup> ganSumSquares : array<f32, ${SUM_SQUARES_THREADS}>;
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let sample = i32(workgroupId.x);
+      let base = sample * uniforms.perSample;
+      var s = 0.0;
+      for (var i = tid; i < uniforms.perSample; i = i + ${SUM_SQUARES_THREADS}) {
+        let v = g[base + i];
+        s = s + v * v;
+      }
+      ganSumSquares[tid] = s;
+      workgroupBarrier();
+      if (tid == 0) {
+        var t = 0.0;
+        for (var k = 0; k < ${SUM_SQUARES_THREADS}; k = k + 1) { t = t + ganSumSquares[k]; }
+        result[sample] = t;
+      }
+    }
+    `;
+  }
+}
+
+/** Per-sample sums of squares of g [B, ...], as [B] (the penalty's first step). */
+export function sumSquaresOnDevice(g: Tensor): Tensor {
+  const batch = g.shape[0]!;
+  return runProgram(new SumSquaresProgram(batch), [g], [i32Uniform(g.size / batch)]);
 }
 
 /**
- * mean_b (n_b - 1)^2 with n_b = sqrt(ss_b + 1e-12), from the per-sample sums of squares ss [B]: the
- * WGAN-GP penalty's value once the sums are taken.
+ * weight * mean_b (n_b - 1)^2 with n_b = sqrt(ss_b + 1e-12), from the per-sample sums of squares ss
+ * [B]: the WGAN-GP penalty's value once the sums are taken (the critic's loss takes it with weight
+ * lambda).
  */
-export function normPenaltyFromSumsOnDevice(sumSquares: Tensor): Tensor {
+export function normPenaltyFromSumsOnDevice(sumSquares: Tensor, weight = 1): Tensor {
   const program = scalarProgram(
     'ganAugmentNormPenalty',
     ['ss'],
@@ -133,27 +181,27 @@ export function normPenaltyFromSumsOnDevice(sumSquares: Tensor): Tensor {
           let d = sqrt(ss[i] + 1e-12) - 1.0;
           s = s + d * d;
         }
-        result[0] = s / f32(uniforms.n);`,
-    'n : i32,',
+        result[0] = uniforms.weight * (s / f32(uniforms.n));`,
+    'n : i32, weight : f32,',
   );
-  return runProgram(program, [sumSquares], [i32Uniform(sumSquares.size)]);
+  return runProgram(program, [sumSquares], [i32Uniform(sumSquares.size), f32Uniform(weight)]);
 }
 
 /**
  * The penalty's gradient with respect to the per-sample gradients g [B, ...]:
- * g_b ((n_b - 1) / n_b) (2 dy / B), n_b = sqrt(ss_b + 1e-12); dy a scalar, ss [B].
+ * g_b ((n_b - 1) / n_b) (2 weight dy / B), n_b = sqrt(ss_b + 1e-12); dy a scalar, ss [B].
  */
-export function normPenaltyGradOnDevice(g: Tensor, sumSquares: Tensor, dy: Tensor): Tensor {
+export function normPenaltyGradOnDevice(g: Tensor, sumSquares: Tensor, dy: Tensor, weight = 1): Tensor {
   const batch = g.shape[0]!;
   const program = new ElementwiseProgram(
     'ganAugmentNormPenaltyGrad',
     ['g', 'ss', 'dy'],
     g.shape,
     `let n = sqrt(ss[index / uniforms.perSample] + 1e-12);
-        result[index] = g[index] * (((n - 1.0) / n) * (dy[0] * uniforms.twoOverB));`,
-    'perSample : i32, twoOverB : f32,',
+        result[index] = g[index] * (((n - 1.0) / n) * ((uniforms.weight * dy[0]) * uniforms.twoOverB));`,
+    'perSample : i32, twoOverB : f32, weight : f32,',
   );
-  return runProgram(program, [g, sumSquares, dy], [i32Uniform(g.size / batch), f32Uniform(2 / batch)]);
+  return runProgram(program, [g, sumSquares, dy], [i32Uniform(g.size / batch), f32Uniform(2 / batch), f32Uniform(weight)]);
 }
 
 /**
