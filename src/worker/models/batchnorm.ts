@@ -29,7 +29,7 @@
  */
 import { tf, tfl } from '../backends/tf';
 import { ourKernelsRequested } from '../backends/kernels/common';
-import { type BatchNormOps, webgpuBatchNorm } from '../backends/kernels/batchnorm-kernels';
+import { type BatchNormOps, type BnActivation, fusableActivation, webgpuBatchNorm } from '../backends/kernels/batchnorm-kernels';
 import { wasmBatchNorm, wasmBatchNormApplies } from '../backends/wasm/batchnorm';
 
 interface BatchNormInternals {
@@ -56,21 +56,30 @@ export function batchNormTraining(
   beta: tf.Tensor,
   epsilon: number,
   ops: BatchNormOps,
+  act: BnActivation | null = null,
 ): { y: tf.Tensor; stats: tf.Tensor[] } {
   const n = x.size / x.shape[x.rank - 1]!;
+  const fused = act ? ops.withActivation : undefined;
+  if (act && !fused) throw new Error('batchNormTraining: this backend cannot fuse an activation.');
   let stats: tf.Tensor[] = [];
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     // Batch statistics (mean and biased variance, in the backend's form) and the normalisation.
     const s = ops.moments(xi);
-    const value = ops.normalize(xi, s, g, b, epsilon);
+    const value = fused && act ? fused.normalize(xi, s, g, b, epsilon, act) : ops.normalize(xi, s, g, b, epsilon);
     stats = s.map((t) => tf.keep(t));
-    save([xi, g, ...s]);
+    // With an activation, its output too: the backward pass masks dy by it.
+    save([xi, g, ...(fused ? [value] : []), ...s]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, gm, ...ss] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
         const d = dy as tf.Tensor;
+        if (fused && act) {
+          const [xs, gm, y, ...ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+          const [dbeta, dgamma] = fused.backwardSums(d, xs, ss, epsilon, act, y);
+          return [fused.inputGrad(d, xs, ss, gm, dbeta, dgamma, n, epsilon, act, y), dgamma, dbeta];
+        }
+        const [xs, gm, ...ss] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
         // dbeta = sum(dy), dgamma = sum(dy * (x - mean)) * rstd: one pass over dy and x.
         const [dbeta, dgamma] = ops.backwardSums(d, xs, ss, epsilon);
         const dx = ops.inputGrad(d, xs, ss, gm, dbeta, dgamma, n, epsilon);
@@ -108,20 +117,25 @@ export function installFusedBatchNorm(): boolean {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const ops = kwargs?.training === true ? fusedOps(layer, x) : null;
     if (!ops) return original.call(this, inputs, kwargs);
-    return tf.tidy(() => {
-      const { y, stats } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops);
-      // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
-      const decay = 1 - layer.momentum;
-      const [movingMean, movingVariance] = [layer.movingMean.read(), layer.movingVariance.read()];
-      if (!ops.movingAveragesInPlace?.(movingMean, movingVariance, stats, decay)) {
-        layer.movingMean.write(ops.movingAverage(movingMean, stats, 'mean', decay));
-        layer.movingVariance.write(ops.movingAverage(movingVariance, stats, 'variance', decay));
-      }
-      tf.dispose(stats);
-      return y;
-    });
+    return trainingCall(layer, x, ops, null);
   };
   return true;
+}
+
+/** The layer's training pass through `ops` (an activation fused where given), moving averages updated. */
+function trainingCall(layer: BatchNormInternals, x: tf.Tensor, ops: BatchNormOps, act: BnActivation | null): tf.Tensor {
+  return tf.tidy(() => {
+    const { y, stats } = batchNormTraining(x, layer.gamma.read(), layer.beta.read(), layer.epsilon, ops, act);
+    // tfjs-layers' moving-average update: value - (value - batch) * (1 - momentum).
+    const decay = 1 - layer.momentum;
+    const [movingMean, movingVariance] = [layer.movingMean.read(), layer.movingVariance.read()];
+    if (!ops.movingAveragesInPlace?.(movingMean, movingVariance, stats, decay)) {
+      layer.movingMean.write(ops.movingAverage(movingMean, stats, 'mean', decay));
+      layer.movingVariance.write(ops.movingAverage(movingVariance, stats, 'variance', decay));
+    }
+    tf.dispose(stats);
+    return y;
+  });
 }
 
 /** Restores tfjs-layers' own call (tests compare both). */
@@ -130,4 +144,70 @@ export function uninstallFusedBatchNorm(): void {
   const proto = Object.getPrototypeOf(tfl.layers.batchNormalization({})) as { call: CallFn };
   proto.call = originalCall;
   originalCall = null;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Batch norm followed by ReLU or LeakyReLU, as one layer.
+ * ------------------------------------------------------------------------------------------- */
+
+/** What `BatchNormActivation` takes: tfjs-layers' batch-norm arguments and the activation. */
+export interface BatchNormActivationArgs extends NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]> {
+  activation: 'relu' | 'leakyRelu';
+  /** LeakyReLU's slope for negative inputs (tfjs-layers' LeakyReLU default, 0.3, where not given). */
+  alpha?: number;
+}
+
+type BatchNormLayerClass = new (args: NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>) => tfl.layers.Layer;
+const BatchNormalizationLayer = Object.getPrototypeOf(tfl.layers.batchNormalization({})).constructor as BatchNormLayerClass;
+
+/**
+ * tfjs-layers' BatchNormalization followed by ReLU or LeakyReLU, as the networks' blocks are built
+ * (./networks.ts): the same weights, arguments and results as the two layers (bit for bit), and one
+ * layer so that, in training on WebGPU, the activation runs inside batch norm's programs
+ * (`BnActivation` in ../backends/kernels/batchnorm-kernels.ts): one dispatch fewer forward and one
+ * backward per block, and the pre-activation tensor is never stored. Elsewhere (WebAssembly, the CPU
+ * backend, inference, or with the fused batch norm uninstalled) it is the batch-norm layer's own call
+ * and then tfjs's relu or leakyRelu, as the separate layers computed it. Serialised under its own
+ * class name (registered below), so checkpoints saved from here on name it; earlier checkpoints keep
+ * the separate layers and load as they were.
+ */
+export class BatchNormActivation extends BatchNormalizationLayer {
+  static className = 'GanAugmentBatchNormActivation';
+  readonly activation: 'relu' | 'leakyRelu';
+  readonly alpha: number;
+
+  constructor(args: BatchNormActivationArgs) {
+    const { activation: named, alpha, ...bn } = args;
+    super(bn);
+    // A saved model spells string values in snake case ('leaky_relu'); loading hands them back so.
+    const activation = (named as string) === 'leaky_relu' ? 'leakyRelu' : named;
+    if (activation !== 'relu' && activation !== 'leakyRelu') throw new Error(`BatchNormActivation: unknown activation "${String(named)}".`);
+    this.activation = activation;
+    this.alpha = alpha ?? 0.3;
+  }
+
+  private fusedActivation(): BnActivation {
+    return this.activation === 'relu' ? { kind: 'relu' } : { kind: 'leakyRelu', alpha: this.alpha };
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const act = this.fusedActivation();
+    const ops = originalCall && kwargs?.training === true && fusableActivation(act) ? fusedOps(this as unknown as BatchNormInternals, x) : null;
+    if (ops?.withActivation) return trainingCall(this as unknown as BatchNormInternals, x, ops, act);
+    return tf.tidy(() => {
+      const y = super.call(inputs, kwargs) as tf.Tensor;
+      return this.activation === 'relu' ? tf.relu(y) : tf.leakyRelu(y, this.alpha);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), activation: this.activation, alpha: this.alpha };
+  }
+}
+// (tfjs-layers' Layer has the static fromConfig that registerClass asks for; the runtime base class's type does not say so.)
+tf.serialization.registerClass(BatchNormActivation as unknown as tf.serialization.SerializableConstructor<BatchNormActivation>);
+
+export function batchNormActivation(args: BatchNormActivationArgs): BatchNormActivation {
+  return new BatchNormActivation(args);
 }

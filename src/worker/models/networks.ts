@@ -13,7 +13,7 @@
 import { tfl } from '../backends/tf';
 import { type GanConfig, numScaleLayers } from './config';
 import { hashSeed } from '../training/rng';
-import { installFusedBatchNorm } from './batchnorm';
+import { batchNormActivation, installFusedBatchNorm } from './batchnorm';
 
 // Batch norm's training branch with a closed-form backward pass on WebGPU (./batchnorm).
 installFusedBatchNorm();
@@ -33,7 +33,10 @@ function initFactory(config: GanConfig, seed: number, network: string): () => In
 
 const BN = { momentum: 0.9, epsilon: 1e-5 } as const;
 
-/** The generator body after the latent input: dense -> 4x4xC -> upsampling blocks -> tanh. */
+/**
+ * The generator body after the latent input: dense -> 4x4xC -> upsampling blocks -> tanh. Batch norm
+ * and its ReLU are one layer (`batchNormActivation`, ./batchnorm.ts), as in the critic's blocks below.
+ */
 function generatorBody(config: GanConfig, input: tfl.SymbolicTensor, init: () => Initializer): tfl.SymbolicTensor {
   const n = numScaleLayers(config.resolution);
   let ch = config.generatorBaseChannels;
@@ -41,15 +44,13 @@ function generatorBody(config: GanConfig, input: tfl.SymbolicTensor, init: () =>
     .dense({ units: 16 * ch, useBias: false, kernelInitializer: init() })
     .apply(input) as tfl.SymbolicTensor;
   x = tfl.layers.reshape({ targetShape: [4, 4, ch] }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.batchNormalization(BN).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.reLU().apply(x) as tfl.SymbolicTensor;
+  x = batchNormActivation({ ...BN, activation: 'relu' }).apply(x) as tfl.SymbolicTensor;
   for (let i = 0; i < n - 1; i++) {
     ch = Math.max(1, Math.floor(ch / 2));
     x = tfl.layers
       .conv2dTranspose({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() })
       .apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.batchNormalization(BN).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.reLU().apply(x) as tfl.SymbolicTensor;
+    x = batchNormActivation({ ...BN, activation: 'relu' }).apply(x) as tfl.SymbolicTensor;
   }
   x = tfl.layers
     .conv2dTranspose({ filters: config.channels, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init() })
@@ -75,7 +76,10 @@ function discriminatorFeatures(
     x = tfl.layers
       .conv2d({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', useBias: norm !== 'batch', kernelInitializer: init() })
       .apply(x) as tfl.SymbolicTensor;
-    if (norm === 'batch') x = tfl.layers.batchNormalization(BN).apply(x) as tfl.SymbolicTensor;
+    if (norm === 'batch') {
+      x = batchNormActivation({ ...BN, activation: 'leakyRelu', alpha: config.leakySlope }).apply(x) as tfl.SymbolicTensor;
+      continue;
+    }
     // Layer norm over each sample's whole feature map (H, W, C), as in Gulrajani et al.
     if (norm === 'layer') x = tfl.layers.layerNormalization({ axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.leakyReLU({ alpha: config.leakySlope }).apply(x) as tfl.SymbolicTensor;

@@ -37,6 +37,38 @@ const MIN_ROWS_PER_PART = 256;
  */
 export type PartialsMode = 'sum' | 'moments' | 'dotdev';
 
+/**
+ * An activation applied to batch norm's output in the same programs (a batch-norm layer followed by
+ * ReLU or LeakyReLU, ../../models/batchnorm.ts): forward, y = act(bn(x)) as tfjs-backend-webgpu's
+ * RELU / LEAKYRELU write it; backward, dy masked as our ReLU and LeakyReLU gradient programs do
+ * (./leaky-relu-grad.ts), the mask read from y, the activation's output, instead of its input:
+ * y > 0 exactly where the input is (alpha > 0 for LeakyReLU), and y is NaN exactly where it is. The
+ * same bits as the separate programs, one dispatch fewer each way and no pre-activation tensor.
+ */
+export type BnActivation = { kind: 'relu' } | { kind: 'leakyRelu'; alpha: number };
+
+/** Whether `act` can be fused (LeakyReLU's mask is read from y only for alpha > 0). */
+export function fusableActivation(act: BnActivation): boolean {
+  return act.kind === 'relu' || act.alpha > 0;
+}
+
+/** WGSL: `v` (a var) replaced by act(v); LeakyReLU reads uniforms.alpha. */
+function activateSnippet(act: BnActivation, v: string): string {
+  return act.kind === 'relu' ? `${v} = select(${v}, 0.0, ${v} < 0.0);` : `if (${v} < 0.0) { ${v} = uniforms.alpha * ${v}; }`;
+}
+
+/** WGSL expression: the gradient d masked by the activation's output yv. */
+function maskSnippet(act: BnActivation, d: string, yv: string): string {
+  // ReLU: tfjs's step (1 where y > 0, else 0; NaN where y is NaN) times d; LeakyReLU: d or alpha d.
+  return act.kind === 'relu'
+    ? `(${d} * select(select(0.0, 1.0, ${yv} > 0.0), ${yv}, isnan(${yv})))`
+    : `select(${d} * uniforms.alpha, ${d}, ${yv} > 0.0)`;
+}
+
+function activationKey(act: BnActivation | null): string {
+  return act ? `_${act.kind}` : '';
+}
+
 /** Row split of an [R, C] reduction: parts and rows per part. */
 export function rowParts(rows: number): { parts: number; rowsPerPart: number } {
   const parts = Math.max(1, Math.min(MAX_PARTS, Math.ceil(rows / MIN_ROWS_PER_PART)));
@@ -54,18 +86,24 @@ export class ColumnPartialsProgram implements WebGpuProgramLike {
   uniforms = 'rows : i32, cols : i32, rowsPerPart : i32,';
   private readonly mode: PartialsMode;
 
-  constructor(mode: PartialsMode, cols: number, parts: number) {
+  /** 'dotdev' only: dy masked by this activation, whose output y is a fourth input. */
+  private readonly act: BnActivation | null;
+
+  constructor(mode: PartialsMode, cols: number, parts: number, act: BnActivation | null = null) {
     this.mode = mode;
-    this.variableNames = mode === 'dotdev' ? ['dy', 'x', 'm'] : ['x'];
+    this.act = mode === 'dotdev' ? act : null;
+    this.variableNames = mode === 'dotdev' ? ['dy', 'x', 'm', ...(this.act ? ['y'] : [])] : ['x'];
+    if (this.act?.kind === 'leakyRelu') this.uniforms += ' alpha : f32,';
     this.outputShape = [parts, (mode === 'sum' ? 1 : 2) * cols];
     this.dispatchLayout = { x: [0, 1] };
     this.dispatch = [Math.ceil(cols / COLS_PER_GROUP), parts, 1];
-    this.shaderKey = `ganAugmentColumnPartials_${mode}`;
+    this.shaderKey = `ganAugmentColumnPartials_${mode}${activationKey(this.act)}`;
   }
 
   getUserCode(): string {
     // One row's contribution to the thread's sums (x at (r, c); mc: m[c]).
-    const add = this.mode === 'dotdev' ? 'let g = dy[at]; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);' : 's0 = s0 + x[at];';
+    const g = this.act ? maskSnippet(this.act, 'dy[at]', 'y[at]') : 'dy[at]';
+    const add = this.mode === 'dotdev' ? `let g = ${g}; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);` : 's0 = s0 + x[at];';
     const width = this.mode === 'sum' ? 1 : 2;
     const rowLoop = (body: string) => `
       if (c < uniforms.cols) {
@@ -213,11 +251,17 @@ const f32 = f32Uniform;
 const i32 = i32Uniform;
 const run = runProgram;
 
-function partialsOf(mode: PartialsMode, x: Tensor, inputs: Tensor[]): { partials: Tensor; rows: number; cols: number; parts: number; rowsPerPart: number } {
+function partialsOf(
+  mode: PartialsMode,
+  x: Tensor,
+  inputs: Tensor[],
+  act: BnActivation | null = null,
+): { partials: Tensor; rows: number; cols: number; parts: number; rowsPerPart: number } {
   const cols = x.shape[x.rank - 1]!;
   const rows = x.size / cols;
   const { parts, rowsPerPart } = rowParts(rows);
-  const partials = run(new ColumnPartialsProgram(mode, cols, parts), inputs, [i32(rows), i32(cols), i32(rowsPerPart)]);
+  const uniforms = [i32(rows), i32(cols), i32(rowsPerPart), ...(act?.kind === 'leakyRelu' ? [f32(act.alpha)] : [])];
+  const partials = run(new ColumnPartialsProgram(mode, cols, parts, act), inputs, uniforms);
   return { partials, rows, cols, parts, rowsPerPart };
 }
 
@@ -234,10 +278,12 @@ export function batchMoments(x: Tensor): Tensor {
 
 /**
  * Batch norm's backward sums over x and dy viewed as [R, C]: [dbeta, dgamma] = [sum(dy),
- * sum(dy * (x - m)) * inverseSqrt(v + eps)], m and v from stats [2, C]. The caller owns both.
+ * sum(dy * (x - m)) * inverseSqrt(v + eps)], m and v from stats [2, C]. With an activation, dy is the
+ * gradient of its output y (which `fused` gives) and is masked first. The caller owns both.
  */
-export function batchNormBackwardSums(dy: Tensor, x: Tensor, stats: Tensor, eps: number): [Tensor, Tensor] {
-  const { partials, cols, parts } = partialsOf('dotdev', x, [dy, x, stats]);
+export function batchNormBackwardSums(dy: Tensor, x: Tensor, stats: Tensor, eps: number, fused?: { act: BnActivation; y: Tensor }): [Tensor, Tensor] {
+  const act = fused?.act ?? null;
+  const { partials, cols, parts } = partialsOf('dotdev', x, fused ? [dy, x, stats, fused.y] : [dy, x, stats], act);
   const finish = (offset: number, byRstd: boolean) =>
     run(new ColumnFinishProgram(cols, byRstd), byRstd ? [partials, stats] : [partials], [
       i32(parts),
@@ -251,23 +297,30 @@ export function batchNormBackwardSums(dy: Tensor, x: Tensor, stats: Tensor, eps:
   return out;
 }
 
-/** (x - m) * inverseSqrt(v + eps) * gamma + beta over the last axis; m and v from stats [2, C]. */
-export function batchNormForward(x: Tensor, stats: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
+/**
+ * (x - m) * inverseSqrt(v + eps) * gamma + beta over the last axis, m and v from stats [2, C]; then
+ * `act` where given.
+ */
+export function batchNormForward(x: Tensor, stats: Tensor, gamma: Tensor, beta: Tensor, eps: number, act: BnActivation | null = null): Tensor {
   // tfjs's FusedBatchNorm order.
   const program = new ElementwiseProgram(
-    'ganAugmentBatchNormForward',
+    `ganAugmentBatchNormForward${activationKey(act)}`,
     ['x', 'stats', 'gamma', 'beta'],
     x.shape,
     `let c = index % uniforms.cols;
-        result[index] = (x[index] - stats[c]) * inverseSqrt(stats[uniforms.cols + c] + uniforms.eps) * gamma[c] + beta[c];`,
-    'cols : i32, eps : f32,',
+        var v = (x[index] - stats[c]) * inverseSqrt(stats[uniforms.cols + c] + uniforms.eps) * gamma[c] + beta[c];
+        ${act ? activateSnippet(act, 'v') : ''}
+        result[index] = v;`,
+    `cols : i32, eps : f32,${act?.kind === 'leakyRelu' ? ' alpha : f32,' : ''}`,
   );
-  return run(program, [x, stats, gamma, beta], [i32(x.shape[x.rank - 1]!), f32(eps)]);
+  const uniforms = [i32(x.shape[x.rank - 1]!), f32(eps), ...(act?.kind === 'leakyRelu' ? [f32(act.alpha)] : [])];
+  return run(program, [x, stats, gamma, beta], uniforms);
 }
 
 /**
  * The closed-form input gradient of batch norm: with r = inverseSqrt(v + eps), xhat = (x - m) * r,
- * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r); m and v from stats [2, C].
+ * dx = ((dy - dbeta / n) - xhat * (dgamma / n)) * (gamma * r); m and v from stats [2, C]. With an
+ * activation, dy is the gradient of its output y (which `fused` gives) and is masked first.
  */
 export function batchNormDx(
   dy: Tensor,
@@ -278,18 +331,23 @@ export function batchNormDx(
   dgamma: Tensor,
   n: number,
   eps: number,
+  fused?: { act: BnActivation; y: Tensor },
 ): Tensor {
+  const act = fused?.act ?? null;
+  const d = act ? maskSnippet(act, 'dy[index]', 'y[index]') : 'dy[index]';
   const program = new ElementwiseProgram(
-    'ganAugmentBatchNormDx',
-    ['dy', 'x', 'stats', 'gamma', 'dbeta', 'dgamma'],
+    `ganAugmentBatchNormDx${activationKey(act)}`,
+    ['dy', 'x', 'stats', 'gamma', 'dbeta', 'dgamma', ...(act ? ['y'] : [])],
     x.shape,
     `let c = index % uniforms.cols;
         let r = inverseSqrt(stats[uniforms.cols + c] + uniforms.eps);
         let xhat = (x[index] - stats[c]) * r;
-        result[index] = ((dy[index] - dbeta[c] / uniforms.n) - xhat * (dgamma[c] / uniforms.n)) * (gamma[c] * r);`,
-    'cols : i32, n : f32, eps : f32,',
+        let d = ${d};
+        result[index] = ((d - dbeta[c] / uniforms.n) - xhat * (dgamma[c] / uniforms.n)) * (gamma[c] * r);`,
+    `cols : i32, n : f32, eps : f32,${act?.kind === 'leakyRelu' ? ' alpha : f32,' : ''}`,
   );
-  return run(program, [dy, x, stats, gamma, dbeta, dgamma], [i32(x.shape[x.rank - 1]!), f32(n), f32(eps)]);
+  const uniforms = [i32(x.shape[x.rank - 1]!), f32(n), f32(eps), ...(act?.kind === 'leakyRelu' ? [f32(act.alpha)] : [])];
+  return run(program, fused ? [dy, x, stats, gamma, dbeta, dgamma, fused.y] : [dy, x, stats, gamma, dbeta, dgamma], uniforms);
 }
 
 /**
@@ -376,6 +434,15 @@ export interface BatchNormOps<Stats extends Tensor[] = Tensor[]> {
   movingAverage(value: Tensor, stats: Stats, which: 'mean' | 'variance', decay: number): Tensor;
   /** Where a backend can: both moving averages rewritten in place, or false (nothing done). */
   movingAveragesInPlace?(movingMean: Tensor, movingVariance: Tensor, stats: Stats, decay: number): boolean;
+  /**
+   * Where a backend can: a ReLU or LeakyReLU fused into the passes (`BnActivation`), y = act(bn(x))
+   * forward, and backward dy the gradient of y, masked by y (its `y` argument) before the sums and dx.
+   */
+  withActivation?: {
+    normalize(x: Tensor, stats: Stats, gamma: Tensor, beta: Tensor, eps: number, act: BnActivation): Tensor;
+    backwardSums(dy: Tensor, x: Tensor, stats: Stats, eps: number, act: BnActivation, y: Tensor): [Tensor, Tensor];
+    inputGrad(dy: Tensor, x: Tensor, stats: Stats, gamma: Tensor, dbeta: Tensor, dgamma: Tensor, n: number, eps: number, act: BnActivation, y: Tensor): Tensor;
+  };
 }
 
 /** The WGSL programs above as BatchNormOps: stats is [one [2, C] tensor]. */
@@ -387,4 +454,9 @@ export const webgpuBatchNorm: BatchNormOps<[Tensor]> = {
   movingAverage: (value, [stats], which, decay) => movingAverage(value, stats, decay, which === 'mean' ? 0 : value.size),
   movingAveragesInPlace: (movingMean, movingVariance, [stats], decay) =>
     inPlaceRequested() && movingAveragesInPlace(movingMean, movingVariance, stats, decay),
+  withActivation: {
+    normalize: (x, [stats], gamma, beta, eps, act) => batchNormForward(x, stats, gamma, beta, eps, act),
+    backwardSums: (dy, x, [stats], eps, act, y) => batchNormBackwardSums(dy, x, stats, eps, { act, y }),
+    inputGrad: (dy, x, [stats], gamma, dbeta, dgamma, n, eps, act, y) => batchNormDx(dy, x, stats, gamma, dbeta, dgamma, n, eps, { act, y }),
+  },
 };

@@ -10,7 +10,7 @@ import { initBackend } from '../index';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { uninstallFusedBatchNorm } from '../../models/batchnorm';
-import { compareWithTfjsLayers, expectFusedMatches } from '../../models/batchnorm-test-support';
+import { compareWithTfjsLayers, expectFusedMatches, expectSameAsSeparate } from '../../models/batchnorm-test-support';
 import { wasmBatchNorm, wasmBatchNormApplies } from './batchnorm';
 import { activeHeap } from './heap';
 
@@ -161,5 +161,13 @@ describe('fused training batch norm (wasm)', () => {
   it("keeps tfjs-layers' path where the channels are not a multiple of 16", async () => {
     const kernels = await compareWithTfjsLayers([2, 5, 5, 12], { y: 1e-7, grads: 1e-7, moving: 1e-7 });
     expect(kernels.ours).toBe(kernels.theirs);
+  });
+
+  it('batch norm with its activation as one layer: here the two layers\' own passes, the same bits', async () => {
+    const shape = [3, 6, 5, 16];
+    const x = tf.randomNormal(shape, 0.3, 2, 'float32', 11);
+    await expectSameAsSeparate(shape, { activation: 'relu' }, x, null);
+    await expectSameAsSeparate(shape, { activation: 'leakyRelu', alpha: 0.2 }, x, null);
+    x.dispose();
   });
 });
