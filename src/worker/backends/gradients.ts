@@ -12,7 +12,9 @@
  *    trained (real or generated batches) the first layer's input gradient.
  *    Here, in a backward-recording context, `fused.conv2d` with a linear activation runs the
  *    FusedConv2D kernel directly, with a registered gradient of three separate functions. The
- *    values are the same kernels' (bit-identical).
+ *    values are the same kernels' (bit-identical). The same with a LeakyReLU of positive slope
+ *    fused in (tfjs-core has no gradient for that): dy is first masked as LeakyReLU's gradient below
+ *    does, the mask read from the output (../models/conv-leaky.ts uses it).
  * 2. LeakyReLU's gradient, dy * (x > 0 ? 1 : alpha), reads the forward pass's x through a mask.
  *    The mask is piecewise constant, so its derivative is zero, but tfjs still differentiated
  *    through it: the penalty's outer backward pass sent tensors of zeros down the whole forward
@@ -142,12 +144,15 @@ interface FusedConvAttrs {
 const fusedConv2dGrad: tf.GradConfig = {
   kernelName: 'FusedConv2D',
   inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
-    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const a = attrs as unknown as FusedConvAttrs;
-    // Only routedFusedConv2d records this kernel on a tape, and only with a linear activation.
-    if (a.activation !== 'linear') throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
-    const d = dy as tf.Tensor4D;
+    // Only routedFusedConv2d records this kernel on a tape, with a linear activation or a LeakyReLU of
+    // positive slope. The LeakyReLU's mask is read from the output y (y > 0 exactly where the
+    // convolution's result is, and NaN exactly where it is): once, for all three gradients.
+    if (!fusedActivationHasGradient(a)) throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
+    const d = (a.activation === 'leakyrelu' ? leakyReluBackward(dy as tf.Tensor, y, a.leakyreluAlpha!) : dy) as tf.Tensor4D;
     const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
     const engine = tf.engine();
     return {
@@ -164,11 +169,26 @@ const fusedConv2dGrad: tf.GradConfig = {
 const isUnit = (v: [number, number] | number | undefined): boolean => v === undefined || (Array.isArray(v) ? v.every((n) => n === 1) : v === 1);
 const isFloat32 = (t: unknown, rank: number): t is tf.Tensor => t instanceof tf.Tensor && t.dtype === 'float32' && t.rank === rank;
 
+/** Whether `fusedConv2dGrad` differentiates this activation: none, or a LeakyReLU of positive slope. */
+function fusedActivationHasGradient(a: { activation?: string; leakyreluAlpha?: number }): boolean {
+  const activation = a.activation ?? 'linear';
+  return activation === 'linear' || (activation === 'leakyrelu' && typeof a.leakyreluAlpha === 'number' && a.leakyreluAlpha > 0);
+}
+
+/**
+ * Whether `tf.fused.conv2d` with a LeakyReLU of this slope can be trained (its gradient is ours:
+ * tfjs-core's has none for 'leakyrelu'): ours on, and the slope positive. BatchNorm-free convolution
+ * layers followed by LeakyReLU use it (../models/conv-leaky.ts).
+ */
+export function fusedLeakyReluTrainable(alpha: number): boolean {
+  return lazyGradientsOn() && fusedActivationHasGradient({ activation: 'leakyrelu', leakyreluAlpha: alpha });
+}
+
 /** Whether the kernel-level path applies: a tape is recording and the op is one our gradient covers. */
 function takesLazyPath(args: FusedConv2dArgs): boolean {
   const { x, filter, bias } = args;
   if (tf.engine().state.gradientDepth === 0) return false; // nothing records: tfjs's path is the same kernel
-  if ((args.activation ?? 'linear') !== 'linear' || args.preluActivationWeights != null) return false;
+  if (!fusedActivationHasGradient(args) || args.preluActivationWeights != null) return false;
   if ((args.dataFormat ?? 'NHWC') !== 'NHWC' || !isUnit(args.dilations)) return false;
   // tfjs's own gradient ignores dimRoundingMode (and its forward checks it against the padding): keep
   // its behaviour there. tfjs-layers never passes one.
@@ -187,7 +207,7 @@ function routedFusedConv2d(args: FusedConv2dArgs): tf.Tensor {
     dataFormat: 'NHWC',
     dilations: args.dilations ?? [1, 1],
     dimRoundingMode: args.dimRoundingMode,
-    activation: 'linear',
+    activation: args.activation ?? 'linear',
     leakyreluAlpha: args.leakyreluAlpha,
   };
   return tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;

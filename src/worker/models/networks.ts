@@ -14,6 +14,7 @@ import { tfl } from '../backends/tf';
 import { type GanConfig, numScaleLayers } from './config';
 import { hashSeed } from '../training/rng';
 import { batchNormActivation, installFusedBatchNorm } from './batchnorm';
+import { conv2dLeakyReLU } from './conv-leaky';
 
 // Batch norm's training branch with a closed-form backward pass on WebGPU (./batchnorm).
 installFusedBatchNorm();
@@ -67,22 +68,24 @@ function discriminatorFeatures(
 ): tfl.SymbolicTensor {
   const n = numScaleLayers(config.resolution);
   let ch = config.discriminatorBaseChannels;
-  let x = tfl.layers
-    .conv2d({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init() })
-    .apply(image) as tfl.SymbolicTensor;
-  x = tfl.layers.leakyReLU({ alpha: config.leakySlope }).apply(x) as tfl.SymbolicTensor;
+  const alpha = config.leakySlope;
+  const apply = (layer: tfl.layers.Layer, input: tfl.SymbolicTensor) => layer.apply(input) as tfl.SymbolicTensor;
+  // A convolution with a bias and its LeakyReLU are one layer (./conv-leaky.ts), as batch norm and its
+  // LeakyReLU are (./batchnorm.ts): the same function as the separate layers, in fewer GPU programs.
+  let x = apply(conv2dLeakyReLU({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init(), alpha }), image);
   for (let i = 0; i < n - 1; i++) {
     ch *= 2;
-    x = tfl.layers
-      .conv2d({ filters: ch, kernelSize: 4, strides: 2, padding: 'same', useBias: norm !== 'batch', kernelInitializer: init() })
-      .apply(x) as tfl.SymbolicTensor;
-    if (norm === 'batch') {
-      x = batchNormActivation({ ...BN, activation: 'leakyRelu', alpha: config.leakySlope }).apply(x) as tfl.SymbolicTensor;
-      continue;
+    const conv = { filters: ch, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init() } as const;
+    if (norm === 'none') {
+      x = apply(conv2dLeakyReLU({ ...conv, useBias: true, alpha }), x);
+    } else if (norm === 'batch') {
+      x = apply(batchNormActivation({ ...BN, activation: 'leakyRelu', alpha }), apply(tfl.layers.conv2d({ ...conv, useBias: false }), x));
+    } else {
+      // Layer norm over each sample's whole feature map (H, W, C), as in Gulrajani et al.
+      x = apply(tfl.layers.conv2d({ ...conv, useBias: true }), x);
+      x = apply(tfl.layers.layerNormalization({ axis: [1, 2, 3], epsilon: 1e-5 }), x);
+      x = apply(tfl.layers.leakyReLU({ alpha }), x);
     }
-    // Layer norm over each sample's whole feature map (H, W, C), as in Gulrajani et al.
-    if (norm === 'layer') x = tfl.layers.layerNormalization({ axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.leakyReLU({ alpha: config.leakySlope }).apply(x) as tfl.SymbolicTensor;
   }
   return tfl.layers.flatten().apply(x) as tfl.SymbolicTensor;
 }
