@@ -26,6 +26,8 @@
  * layers with centre and scale; the CPU backend keeps tfjs-layers' path, so its bit-for-bit
  * reproducibility tests are unaffected. First-order only: the WGAN-GP critic, the one network whose
  * gradients are differentiated again, has no batch norm (config: criticNorm 'none' | 'layer').
+ * `BatchNormActivation` (below) is batch norm and the ReLU or LeakyReLU after it as one layer, the
+ * activation inside these programs on WebGPU.
  */
 import { tf, tfl } from '../backends/tf';
 import { ourKernelsRequested } from '../backends/kernels/common';

@@ -30,7 +30,6 @@ interface ConvInternals {
   padding: 'valid' | 'same';
   dataFormat: string;
   dilationRate: number | number[];
-  activation: { getClassName(): string } | null;
 }
 
 type ConvLayerClass = new (args: ConvArgs) => tfl.layers.Layer;
@@ -47,10 +46,22 @@ export class Conv2DLeakyReLU extends Conv2DLayer {
     this.alpha = alpha ?? 0.3;
   }
 
-  /** Whether the LeakyReLU can run in the convolution's kernel here. */
+  /**
+   * Whether the LeakyReLU can run in the convolution's kernel here: on WebGPU, and where our
+   * FusedConv2D gradient takes the call (float32 NHWC, no dilation), since tfjs-core's has none for it.
+   */
   private fuses(x: tf.Tensor): boolean {
     const c = this as unknown as ConvInternals;
-    return tf.getBackend() === 'webgpu' && ourKernelsRequested() && fusedLeakyReluTrainable(this.alpha) && x.rank === 4 && c.dataFormat === 'channelsLast';
+    const undilated = [c.dilationRate].flat().every((d) => d === 1);
+    return (
+      tf.getBackend() === 'webgpu' &&
+      ourKernelsRequested() &&
+      fusedLeakyReluTrainable(this.alpha) &&
+      x.rank === 4 &&
+      x.dtype === 'float32' &&
+      c.dataFormat === 'channelsLast' &&
+      undilated
+    );
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {

@@ -178,7 +178,8 @@ export interface CriticLoss {
  * with weight lambda), so the loss is one Add: four dispatches fewer per critic update than negating,
  * multiplying and differentiating both (a cWGAN-GP step has n_critic of these). Then the parts, when
  * `report` asks for them, are recovered by a negation (exact) and a division by lambda (the penalty to
- * within a rounding). Elsewhere the loss is tfjs's ops on the two parts, as before.
+ * within a rounding). Elsewhere, and with lambda 0 (whose penalty could not be divided back out), the
+ * loss is tfjs's ops on the two parts, as before.
  */
 export function criticLoss(
   critic: (images: tf.Tensor4D, labels: tf.Tensor2D) => tf.Tensor,
