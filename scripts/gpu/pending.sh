@@ -9,8 +9,11 @@
 # batch norm's moving averages in place (part i), the losses as programs of ours (part i), batch norm's
 # moments in two dispatches, the cWGAN-GP's embedding gradient without 22 copies, ReLU's and Abs's
 # gradients one program each, the penalty's interpolation one program, Adam's beta powers in place, sums over
-# leading axes without a transpose (over the last two sessions DCGAN-64 at batch 4 437 -> 257 dispatches a
-# step on lavapipe, the cWGAN-GP 32 1,003 -> 708). The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+# leading axes without a transpose (over two sessions DCGAN-64 at batch 4 437 -> 257 dispatches a step on
+# lavapipe, the cWGAN-GP 32 1,003 -> 708); then the critic's loss with its sign and lambda inside the loss
+# programs, batch norm's ReLU / LeakyReLU inside its programs, and the critic's convolutions with their
+# LeakyReLU in the kernel's epilogue (DCGAN-64 257 -> 228, the cWGAN-GP 708 -> 631; no switch of their
+# own: part a measures them with the rest). The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  whole steps of this build against run 23's (c4672f9, the kit's train-base.cjs), alternated
 #      twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64 (all of the above together);
 #   i  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
