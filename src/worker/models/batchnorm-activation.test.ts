@@ -8,10 +8,11 @@
  * without a WebGPU adapter; WebAssembly's path is in ../backends/wasm/batchnorm.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tf, tfl } from '../backends/tf';
+import { tf } from '../backends/tf';
 import { webgpuSkipReason } from '../backends/kernels/test-support';
 import { BatchNormActivation, batchNormActivation, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
-import { type Activation, expectSameAsSeparate, expectSameBits, layerPair } from './batchnorm-test-support';
+import { type Activation, expectSameAsSeparate, layerPair } from './batchnorm-test-support';
+import { expectNoTensorsLeftByTraining, expectSameBits, saveAndLoad } from './layer-test-support';
 
 const reason = await webgpuSkipReason('batch norm with its activation tests');
 
@@ -64,27 +65,17 @@ describe.skipIf(reason !== '')('batch norm with its activation, one layer (WebGP
   });
 
   it('saves and loads under its own class name, with its activation and slope', async () => {
-    const input = tfl.input({ shape: [4, 4, 8] });
-    const output = batchNormActivation({ momentum: 0.9, epsilon: 1e-5, activation: 'leakyRelu', alpha: 0.2 }).apply(input) as tfl.SymbolicTensor;
-    const model = tfl.model({ inputs: input, outputs: output });
-    model.setWeights([tf.fill([8], 1.5), tf.fill([8], -0.25), tf.fill([8], 0.1), tf.fill([8], 2)]);
-    let artifacts: tf.io.ModelArtifacts | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const layers = ((artifacts!.modelTopology as { config: { layers: Array<{ class_name: string; config: Record<string, unknown> }> } }).config.layers);
-    const saved = layers.find((l) => l.class_name === BatchNormActivation.className)!;
-    // (tfjs writes string values in snake case.)
-    expect(saved.config).toMatchObject({ activation: 'leaky_relu', alpha: 0.2, momentum: 0.9, epsilon: 1e-5 });
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const layer = batchNormActivation({ momentum: 0.9, epsilon: 1e-5, activation: 'leakyRelu', alpha: 0.2 });
+    const weights = [tf.fill([8], 1.5), tf.fill([8], -0.25), tf.fill([8], 0.1), tf.fill([8], 2)];
+    const { model, loaded, savedConfig } = await saveAndLoad(layer, [4, 4, 8], BatchNormActivation.className, weights);
+    expect(savedConfig).toMatchObject({ activation: 'leaky_relu', alpha: 0.2, momentum: 0.9, epsilon: 1e-5 });
     expect(loaded.layers[1]).toBeInstanceOf(BatchNormActivation);
     expect(loaded.layers[1]).toMatchObject({ activation: 'leakyRelu', alpha: 0.2 });
     const x = tf.randomNormal([2, 4, 4, 8], 0, 2, 'float32', 8);
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
     await expectSameBits(a, b, 'loaded model');
     expect((await a.data()).some((v) => v < 0), 'LeakyReLU kept negative outputs').toBe(true);
-    tf.dispose([x, a, b]);
+    tf.dispose([x, a, b, ...weights]);
     model.dispose();
     loaded.dispose();
   });
@@ -93,14 +84,7 @@ describe.skipIf(reason !== '')('batch norm with its activation, one layer (WebGP
     expect(() => batchNormActivation({ activation: 'tanh' as 'relu' })).toThrow(/unknown activation/);
     const layer = batchNormActivation({ momentum: 0.9, epsilon: 1e-5, activation: 'relu' });
     const x = tf.randomNormal([2, 4, 4, 16], 0, 1, 'float32', 9);
-    layer.apply(x, { training: false });
-    const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) {
-      const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
-      tf.dispose([value, ...Object.values(grads)]);
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoTensorsLeftByTraining(layer, x);
     x.dispose();
     layer.dispose();
   });

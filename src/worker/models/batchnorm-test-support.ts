@@ -9,6 +9,7 @@ import { tf, tfl } from '../backends/tf';
 import { maxRelDiff } from '../backends/kernels/test-support';
 import { batchNormActivation, installFusedBatchNorm, uninstallFusedBatchNorm } from './batchnorm';
 import { fastDispatchStats } from '../backends/index';
+import { expectSameBits } from './layer-test-support';
 
 export interface Tolerances {
   y: number;
@@ -84,15 +85,6 @@ export async function expectFusedMatches(shape: number[]): Promise<void> {
 }
 
 export type Activation = { activation: 'relu' } | { activation: 'leakyRelu'; alpha: number };
-
-/** The same bits, NaN included. */
-export async function expectSameBits(a: tf.Tensor, b: tf.Tensor, what: string): Promise<void> {
-  const [x, y] = [await a.data(), await b.data()];
-  expect(x.length, what).toBe(y.length);
-  let differing = 0;
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) differing++;
-  expect(differing, `${what}: values that differ`).toBe(0);
-}
 
 /** The fused layer, and batch norm then the activation as two layers, with the same weights. */
 export function layerPair(shape: number[], act: Activation): { fused: tfl.layers.Layer; separate: tfl.layers.Layer[]; reset: () => void; dispose: () => void } {

@@ -13,7 +13,7 @@ import { webgpuSkipReason } from '../backends/kernels/test-support';
 import { fastDispatchStats } from '../backends/index';
 import { setLazyGradients } from '../backends/gradients';
 import { Conv2DLeakyReLU, conv2dLeakyReLU } from './conv-leaky';
-import { expectSameBits } from './batchnorm-test-support';
+import { expectNoTensorsLeftByTraining, expectSameBits, saveAndLoad } from './layer-test-support';
 
 const reason = await webgpuSkipReason('convolution with its LeakyReLU tests');
 
@@ -113,19 +113,10 @@ describe.skipIf(reason !== '')('convolution and its LeakyReLU, one layer (WebGPU
   });
 
   it('in inference, and after saving and loading under its own class name: the same bits', async () => {
-    const input = tfl.input({ shape: [8, 8, 3] });
-    const output = conv2dLeakyReLU({ ...CONV, alpha: 0.2, kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.5, seed: 3 }) }).apply(input) as tfl.SymbolicTensor;
-    const model = tfl.model({ inputs: input, outputs: output });
-    let artifacts: tf.io.ModelArtifacts | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const layers = (artifacts!.modelTopology as { config: { layers: Array<{ class_name: string; config: Record<string, unknown> }> } }).config.layers;
-    const saved = layers.find((l) => l.class_name === Conv2DLeakyReLU.className)!;
-    expect(saved.config).toMatchObject({ alpha: 0.2, filters: 16 });
-    expect(saved.config).not.toHaveProperty('activation');
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const layer = conv2dLeakyReLU({ ...CONV, alpha: 0.2, kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.5, seed: 3 }) });
+    const { model, loaded, savedConfig } = await saveAndLoad(layer, [8, 8, 3], Conv2DLeakyReLU.className);
+    expect(savedConfig).toMatchObject({ alpha: 0.2, filters: 16 });
+    expect(savedConfig).not.toHaveProperty('activation');
     expect(loaded.layers[1]).toBeInstanceOf(Conv2DLeakyReLU);
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 14);
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
@@ -144,14 +135,7 @@ describe.skipIf(reason !== '')('convolution and its LeakyReLU, one layer (WebGPU
     expect(() => conv2dLeakyReLU({ ...CONV, activation: 'relu' } as never)).toThrow(/activation is its LeakyReLU/);
     const layer = conv2dLeakyReLU({ ...CONV, alpha: 0.2 });
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 15);
-    layer.apply(x);
-    const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) {
-      const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
-      tf.dispose([value, ...Object.values(grads)]);
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoTensorsLeftByTraining(layer, x);
     x.dispose();
     layer.dispose();
   });
