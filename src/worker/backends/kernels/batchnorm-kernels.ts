@@ -22,6 +22,7 @@
 import { engine, type Tensor } from '@tensorflow/tfjs-core';
 import { ElementwiseProgram, f32Uniform, i32Uniform, runProgram, type WebGpuProgramLike } from './common';
 import { InPlaceProgram, type InPlaceBackendInternals, inPlaceRequested } from './in-place';
+import { leakyMaskWgsl, stepMaskWgsl } from './leaky-relu-grad';
 
 const COLS_PER_GROUP = 16;
 const ROW_LANES = 16;
@@ -57,12 +58,9 @@ function activateSnippet(act: BnActivation, v: string): string {
   return act.kind === 'relu' ? `${v} = select(${v}, 0.0, ${v} < 0.0);` : `if (${v} < 0.0) { ${v} = uniforms.alpha * ${v}; }`;
 }
 
-/** WGSL expression: the gradient d masked by the activation's output yv. */
+/** WGSL expression: the gradient d masked by the activation's output yv, as our ReLU and LeakyReLU gradient programs mask it. */
 function maskSnippet(act: BnActivation, d: string, yv: string): string {
-  // ReLU: tfjs's step (1 where y > 0, else 0; NaN where y is NaN) times d; LeakyReLU: d or alpha d.
-  return act.kind === 'relu'
-    ? `(${d} * select(select(0.0, 1.0, ${yv} > 0.0), ${yv}, isnan(${yv})))`
-    : `select(${d} * uniforms.alpha, ${d}, ${yv} > 0.0)`;
+  return act.kind === 'relu' ? stepMaskWgsl(d, yv, '0.0') : leakyMaskWgsl(d, yv);
 }
 
 function activationKey(act: BnActivation | null): string {

@@ -14,12 +14,28 @@ export function leakyReluGradOnDeviceAvailable(dy: Tensor, x: Tensor): boolean {
   return getBackend() === 'webgpu' && ourKernelsRequested() && dy.dtype === 'float32' && x.dtype === 'float32' && dy.size === x.size;
 }
 
+/**
+ * WGSL expressions of the two masks, for every program that applies one (here, and batch norm's with
+ * its activation, ./batchnorm-kernels.ts, which must give the same bits): `d` the gradient, `x` the
+ * value whose sign decides (an activation's input, or its output where that has the same sign), both
+ * expressions without side effects; `alpha` a WGSL expression.
+ *  - LeakyReLU's: d where x > 0, alpha d elsewhere (NaN x included).
+ *  - tfjs's step times d: 1 where x > 0, alpha elsewhere, and x itself where x is NaN.
+ */
+export function leakyMaskWgsl(d: string, x: string, alpha = 'uniforms.alpha'): string {
+  return `select(${d} * ${alpha}, ${d}, ${x} > 0.0)`;
+}
+
+export function stepMaskWgsl(d: string, x: string, alpha = 'uniforms.alpha'): string {
+  return `(${d} * select(select(${alpha}, 1.0, ${x} > 0.0), ${x}, isnan(${x})))`;
+}
+
 export function leakyReluGradOnDevice(dy: Tensor, x: Tensor, alpha: number): Tensor {
   const program = new ElementwiseProgram(
     'ganAugmentLeakyReluGrad',
     ['dy', 'x'],
     x.shape,
-    'let d = dy[index];\n        result[index] = select(d * uniforms.alpha, d, x[index] > 0.0);',
+    `result[index] = ${leakyMaskWgsl('dy[index]', 'x[index]')};`,
     'alpha : f32,',
   );
   return runProgram(program, [dy, x], [f32Uniform(alpha)]);
@@ -35,7 +51,7 @@ export function stepMulOnDevice(dy: Tensor, x: Tensor, alpha: number): Tensor {
     'ganAugmentStepMul',
     ['dy', 'x'],
     x.shape,
-    'let xi = x[index];\n        var s = select(uniforms.alpha, 1.0, xi > 0.0);\n        if (isnan(xi)) { s = xi; }\n        result[index] = dy[index] * s;',
+    `result[index] = ${stepMaskWgsl('dy[index]', 'x[index]')};`,
     'alpha : f32,',
   );
   return runProgram(program, [dy, x], [f32Uniform(alpha)]);
