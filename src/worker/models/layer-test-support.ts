@@ -16,18 +16,19 @@ export async function expectSameBits(a: tf.Tensor, b: tf.Tensor, what: string): 
 }
 
 /**
- * `layer` alone in a model on inputs of `inputShape`, with `weights` where given, saved (as a
+ * `layer` alone in a model on inputs of `inputShape` (one shape, or several inputs' shapes and types), with `weights` where given, saved (as a
  * checkpoint is) and loaded again:
  * both models, and the saved config of the layer of class `className` (tfjs writes its keys and
  * string values in snake case). The caller disposes of both models.
  */
 export async function saveAndLoad(
   layer: tfl.layers.Layer,
-  inputShape: number[],
+  inputShape: number[] | Array<{ shape: number[]; dtype?: 'float32' | 'int32' }>,
   className: string,
   weights?: tf.Tensor[],
 ): Promise<{ model: tfl.LayersModel; loaded: tfl.LayersModel; savedConfig: Record<string, unknown> }> {
-  const input = tfl.input({ shape: inputShape });
+  const specs = inputShape.every((d) => typeof d === 'number') ? null : (inputShape as Array<{ shape: number[]; dtype?: 'float32' | 'int32' }>);
+  const input = specs ? specs.map((s) => tfl.input(s)) : tfl.input({ shape: inputShape as number[] });
   const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
   if (weights) model.setWeights(weights);
   let artifacts: tf.io.ModelArtifacts | null = null;
@@ -45,7 +46,7 @@ export async function saveAndLoad(
 }
 
 /** Three training calls of `layer` on x (gradients of its trainable weights) leave no tensors behind. */
-export function expectNoTensorsLeftByTraining(layer: tfl.layers.Layer, x: tf.Tensor): void {
+export function expectNoTensorsLeftByTraining(layer: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[]): void {
   layer.apply(x, { training: false }); // builds the weights
   const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
   const before = tf.memory().numTensors;

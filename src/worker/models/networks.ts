@@ -15,6 +15,7 @@ import { type GanConfig, numScaleLayers } from './config';
 import { hashSeed } from '../training/rng';
 import { batchNormActivation, installFusedBatchNorm } from './batchnorm';
 import { conv2dLeakyReLU } from './conv-leaky';
+import { projectionHead } from './projection-head';
 
 // Batch norm's training branch with a closed-form backward pass on WebGPU (./batchnorm).
 installFusedBatchNorm();
@@ -118,20 +119,20 @@ export function buildConditionalGenerator(config: GanConfig, seed: number): tfl.
 
 /**
  * Projection critic (Miyato & Koyama 2018): score = w . phi(x) + b + embed(y) . phi(x). No batch
- * norm (it would couple samples and break the per-sample gradient penalty); layer norm or none.
+ * norm (it would couple samples and break the per-sample gradient penalty); layer norm or none. The
+ * head is one layer (./projection-head.ts): on WebGPU our kernels, elsewhere the operations of the
+ * Dense, Embedding, Dot and Add layers that checkpoints saved before it hold.
  */
 export function buildProjectionCritic(config: GanConfig, seed: number): tfl.LayersModel {
   const init = initFactory(config, seed, 'D');
   const image = tfl.input({ shape: [config.resolution, config.resolution, config.channels], name: 'image' });
   const label = tfl.input({ shape: [1], name: 'label', dtype: 'int32' });
   const phi = discriminatorFeatures(config, image, init, config.criticNorm);
-  const featureSize = phi.shape[1] as number;
-  const linear = tfl.layers.dense({ units: 1, kernelInitializer: init() }).apply(phi) as tfl.SymbolicTensor;
-  let emb = tfl.layers
-    .embedding({ inputDim: config.numClasses, outputDim: featureSize, embeddingsInitializer: init() })
-    .apply(label) as tfl.SymbolicTensor;
-  emb = tfl.layers.flatten().apply(emb) as tfl.SymbolicTensor;
-  const projection = tfl.layers.dot({ axes: 1 }).apply([emb, phi]) as tfl.SymbolicTensor;
-  const score = tfl.layers.add().apply([linear, projection]) as tfl.SymbolicTensor;
+  // The initialisers in the order the four layers took them (the linear weights', then the
+  // embedding's), so a critic starts from the same weights as before.
+  const kernelInitializer = init();
+  const embeddingsInitializer = init();
+  const head = projectionHead({ numClasses: config.numClasses, kernelInitializer, embeddingsInitializer });
+  const score = head.apply([phi, label]) as tfl.SymbolicTensor;
   return tfl.model({ inputs: [image, label], outputs: score, name: 'projection_critic' });
 }

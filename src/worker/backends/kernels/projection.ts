@@ -1,0 +1,269 @@
+/**
+ * The projection critic's head (Miyato & Koyama 2018) as kernels of ours on WebGPU (issue 5: fewer
+ * dispatches in a cWGAN-GP step). The head scores features phi [B, F] with class labels y [B, 1]:
+ *
+ *   score_b = sum_f phi[b, f] * (w[f] + E[y_b, f]) + bias
+ *
+ * w [F, 1] the linear weights, bias [1], E [K, F] the class embeddings. As tfjs-layers' Dense,
+ * Embedding, Dot and Add layers it was about 27 programs per critic update (a gather, a matMul, a
+ * Multiply, a Sum and an Add forward for each of the two critic passes; then tiles, products, sums and
+ * additions in the backward passes and in the penalty's double backward): a quarter of the step's
+ * programs at 32 px. Here:
+ *   - 'GanAugmentProjection': the score, one workgroup per sample (fixed order, deterministic);
+ *   - 'GanAugmentProjectionInputGrad': d phi = dscore_b * (w + E[y_b]), element-wise;
+ *   - 'GanAugmentProjectionWeightGrad': sum_b dscore_b * a[b, :] ([F, 1], w's gradient);
+ *   - 'GanAugmentProjectionEmbeddingGrad': sum over the samples of class k of dscore_b * a[b, :]
+ *     ([K, F], E's gradient; no atomics, so deterministic).
+ * Each is a registered kernel with a registered gradient that returns one function per input, so a
+ * backward pass computes only the gradients it needs (the penalty's inner gradient only d phi). The
+ * input gradient is differentiable again (in dscore, w and E): the penalty differentiates it with
+ * respect to the weights. The weight gradients are first-order only: nothing in training takes their
+ * derivative. The sums run in another order than tfjs's ops, so values agree to float32 rounding.
+ * Labels outside [0, K) score with a zero embedding and receive no gradient (tfjs's gather reads zeros
+ * there on WebGPU).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { ElementwiseProgram, i32Uniform, ourKernelsRequested, WEBGPU_BACKEND, type WebGpuBackendLike } from './common';
+
+export const PROJECTION = 'GanAugmentProjection';
+export const PROJECTION_INPUT_GRAD = 'GanAugmentProjectionInputGrad';
+export const PROJECTION_WEIGHT_GRAD = 'GanAugmentProjectionWeightGrad';
+export const PROJECTION_EMBEDDING_GRAD = 'GanAugmentProjectionEmbeddingGrad';
+
+/** Threads of the score's workgroup (one workgroup per sample). */
+const SCORE_THREADS = 64;
+
+/** The WGSL of E[y_b, f], zero where the label is outside [0, K). `b` and `f` are WGSL expressions. */
+function embeddingAt(b: string, f: string): string {
+  return `select(0.0, embeddings[clamp(labels[${b}], 0, uniforms.classes - 1) * uniforms.features + ${f}], labels[${b}] >= 0 && labels[${b}] < uniforms.classes)`;
+}
+
+/**
+ * score_b = sum_f a[b, f] * (w[f] + E[y_b, f]) (+ bias): each of 64 threads adds every 64th feature,
+ * then thread 0 adds the 64 partial sums in order.
+ */
+class ScoreProgram extends ElementwiseProgram {
+  constructor(batch: number, withBias: boolean) {
+    super(
+      `ganAugmentProjectionScore_${withBias}`,
+      withBias ? ['a', 'kernel', 'embeddings', 'labels', 'bias'] : ['a', 'kernel', 'embeddings', 'labels'],
+      [batch, 1],
+      '',
+      'features : i32, classes : i32,',
+      SCORE_THREADS,
+    );
+    this.size = false;
+    this.dispatch = [batch, 1, 1];
+  }
+
+  override getUserCode(): string {
+    const withBias = this.variableNames.includes('bias');
+    return `
+    var<workgroup> ganProjectionSums : array<f32, ${SCORE_THREADS}>;
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let b = i32(workgroupId.x);
+      let base = b * uniforms.features;
+      var s = 0.0;
+      for (var f = tid; f < uniforms.features; f = f + ${SCORE_THREADS}) {
+        s = s + a[base + f] * (kernel[f] + ${embeddingAt('b', 'f')});
+      }
+      ganProjectionSums[tid] = s;
+      workgroupBarrier();
+      if (tid == 0) {
+        var t = 0.0;
+        for (var k = 0; k < ${SCORE_THREADS}; k = k + 1) { t = t + ganProjectionSums[k]; }
+        result[b] = t${withBias ? ' + bias[0]' : ''};
+      }
+    }
+    `;
+  }
+}
+
+/** d a = dscore_b * (w[f] + E[y_b, f]), [B, F]. */
+function inputGradProgram(batch: number, features: number): ElementwiseProgram {
+  return new ElementwiseProgram(
+    'ganAugmentProjectionInputGrad',
+    ['dscore', 'kernel', 'embeddings', 'labels'],
+    [batch, features],
+    `let b = index / uniforms.features;
+        let f = index % uniforms.features;
+        result[index] = dscore[b] * (kernel[f] + ${embeddingAt('b', 'f')});`,
+    'features : i32, classes : i32,',
+  );
+}
+
+/** sum_b dscore_b * a[b, f] ([F, 1]): a thread per feature, the samples in order. */
+function weightGradProgram(features: number): ElementwiseProgram {
+  return new ElementwiseProgram(
+    'ganAugmentProjectionWeightGrad',
+    ['dscore', 'a'],
+    [features, 1],
+    `var s = 0.0;
+        for (var b = 0; b < uniforms.batch; b = b + 1) {
+          s = s + dscore[b] * a[b * uniforms.size + index];
+        }
+        result[index] = s;`,
+    'batch : i32,',
+    64,
+  );
+}
+
+/** sum over samples b of class k of dscore_b * a[b, f] ([K, F]): a thread per (k, f), the samples in order. */
+function embeddingGradProgram(classes: number, features: number): ElementwiseProgram {
+  return new ElementwiseProgram(
+    'ganAugmentProjectionEmbeddingGrad',
+    ['dscore', 'a', 'labels'],
+    [classes, features],
+    `let k = index / uniforms.features;
+        let f = index % uniforms.features;
+        var s = 0.0;
+        for (var b = 0; b < uniforms.batch; b = b + 1) {
+          if (labels[b] == k) { s = s + dscore[b] * a[b * uniforms.features + f]; }
+        }
+        result[index] = s;`,
+    'features : i32, batch : i32,',
+    64,
+  );
+}
+
+type Inputs = NamedTensorInfoMap;
+
+function run(backend: unknown, program: ElementwiseProgram, inputs: TensorInfo[], uniforms: number[]): TensorInfo {
+  return (backend as WebGpuBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms.map(i32Uniform));
+}
+
+const shapeOf = (t: TensorInfo | undefined, name: string): number[] => {
+  if (!t) throw new Error(`${PROJECTION}: no ${name}.`);
+  return t.shape;
+};
+
+const projectionKernel: KernelFunc = ({ inputs, backend }) => {
+  const { a, kernel, embeddings, labels, bias } = inputs as Inputs;
+  const [batch, features] = shapeOf(a, 'features');
+  const classes = shapeOf(embeddings, 'embeddings')[0]!;
+  const program = new ScoreProgram(batch!, bias !== undefined);
+  return run(backend, program, bias ? [a!, kernel!, embeddings!, labels!, bias] : [a!, kernel!, embeddings!, labels!], [features!, classes]);
+};
+
+const inputGradKernel: KernelFunc = ({ inputs, backend }) => {
+  const { dscore, kernel, embeddings, labels } = inputs as Inputs;
+  const [classes, features] = shapeOf(embeddings, 'embeddings');
+  const batch = shapeOf(dscore, 'dscore')[0]!;
+  return run(backend, inputGradProgram(batch, features!), [dscore!, kernel!, embeddings!, labels!], [features!, classes!]);
+};
+
+const weightGradKernel: KernelFunc = ({ inputs, backend }) => {
+  const { dscore, a } = inputs as Inputs;
+  const [batch, features] = shapeOf(a, 'a');
+  return run(backend, weightGradProgram(features!), [dscore!, a!], [batch!]);
+};
+
+const embeddingGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dscore, a, labels } = inputs as Inputs;
+  const [batch, features] = shapeOf(a, 'a');
+  const classes = (attrs as { classes: number }).classes;
+  return run(backend, embeddingGradProgram(classes, features!), [dscore!, a!, labels!], [features!, batch!]);
+};
+
+const engine = () => tf.engine();
+
+/** w + E[y] scored against a [B, F]: [B, 1], plus the bias where given. */
+function score(a: tf.Tensor, kernel: tf.Tensor, embeddings: tf.Tensor, labels: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const inputs: tf.NamedTensorMap = { a, kernel, embeddings, labels };
+  if (bias) inputs.bias = bias;
+  return engine().runKernel(PROJECTION, inputs) as tf.Tensor;
+}
+
+function inputGrad(dscore: tf.Tensor, kernel: tf.Tensor, embeddings: tf.Tensor, labels: tf.Tensor): tf.Tensor {
+  return engine().runKernel(PROJECTION_INPUT_GRAD, { dscore, kernel, embeddings, labels }) as tf.Tensor;
+}
+
+function weightGrad(dscore: tf.Tensor, a: tf.Tensor): tf.Tensor {
+  return engine().runKernel(PROJECTION_WEIGHT_GRAD, { dscore, a }) as tf.Tensor;
+}
+
+function embeddingGrad(dscore: tf.Tensor, a: tf.Tensor, labels: tf.Tensor, classes: number): tf.Tensor {
+  return engine().runKernel(PROJECTION_EMBEDDING_GRAD, { dscore, a, labels }, { classes } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** A label input takes no gradient (as tfjs-core's gather returns for its indices). */
+const noGradient = (labels: tf.Tensor) => () => tf.zerosLike(labels);
+
+const projectionGrad: tf.GradConfig = {
+  kernelName: PROJECTION,
+  inputsToSave: ['a', 'kernel', 'embeddings', 'labels'],
+  gradFunc: (dy, saved) => {
+    const [a, kernel, embeddings, labels] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const d = dy as tf.Tensor;
+    return {
+      a: () => inputGrad(d, kernel, embeddings, labels),
+      kernel: () => weightGrad(d, a),
+      embeddings: () => embeddingGrad(d, a, labels, embeddings.shape[0]!),
+      labels: noGradient(labels),
+      bias: () => tf.reshape(tf.sum(d), [1]),
+    };
+  },
+};
+
+/** The input gradient's own: linear in dscore and in (w, E). */
+const inputGradGrad: tf.GradConfig = {
+  kernelName: PROJECTION_INPUT_GRAD,
+  inputsToSave: ['dscore', 'kernel', 'embeddings', 'labels'],
+  gradFunc: (dy, saved) => {
+    const [dscore, kernel, embeddings, labels] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const g = dy as tf.Tensor;
+    return {
+      dscore: () => score(g, kernel, embeddings, labels),
+      kernel: () => weightGrad(dscore, g),
+      embeddings: () => embeddingGrad(dscore, g, labels, embeddings.shape[0]!),
+      labels: noGradient(labels),
+    };
+  },
+};
+
+let registered = false;
+
+/** Registers the four kernels for WebGPU and the two gradients (global, idempotent). */
+function register(): void {
+  if (registered) return;
+  registered = true;
+  const kernels: Array<[string, KernelFunc]> = [
+    [PROJECTION, projectionKernel],
+    [PROJECTION_INPUT_GRAD, inputGradKernel],
+    [PROJECTION_WEIGHT_GRAD, weightGradKernel],
+    [PROJECTION_EMBEDDING_GRAD, embeddingGradKernel],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (!tf.getKernel(kernelName, WEBGPU_BACKEND)) tf.registerKernel({ kernelName, backendName: WEBGPU_BACKEND, kernelFunc });
+  }
+  tf.registerGradient(projectionGrad);
+  tf.registerGradient(inputGradGrad);
+}
+
+/**
+ * Whether the head's kernels apply: WebGPU active, our kernels not turned off, float32 features and
+ * weights, int32 labels, one per sample.
+ */
+export function projectionOnDeviceAvailable(a: tf.Tensor, labels: tf.Tensor, ...weights: tf.Tensor[]): boolean {
+  return (
+    tf.getBackend() === WEBGPU_BACKEND &&
+    ourKernelsRequested() &&
+    a.rank === 2 &&
+    a.dtype === 'float32' &&
+    labels.dtype === 'int32' &&
+    labels.size === a.shape[0] &&
+    weights.every((w) => w.dtype === 'float32')
+  );
+}
+
+/**
+ * The head on WebGPU: a [B, F], kernel [F, 1], bias [1], embeddings [K, F], labels int32 with one per
+ * sample -> scores [B, 1], recorded on the tape with the gradients above.
+ */
+export function projectionOnDevice(a: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, embeddings: tf.Tensor, labels: tf.Tensor): tf.Tensor {
+  register();
+  return score(a, kernel, embeddings, tf.reshape(labels, [a.shape[0]!]), bias);
+}
