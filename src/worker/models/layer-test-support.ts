@@ -1,6 +1,6 @@
 /**
- * For the tests of our fused layers (./batchnorm-activation.test.ts, ./conv-leaky.test.ts, and the
- * WebAssembly batch norm's): bit-for-bit comparison, a save and load through tfjs-layers'
+ * For the tests of our own layers (./batchnorm-activation.test.ts, ./conv-leaky.test.ts,
+ * ./projection-head.test.ts and the WebAssembly batch norm's): bit-for-bit comparison, a save and load through tfjs-layers'
  * serialisation, and a check that training calls leave no tensors behind.
  */
 import { expect } from 'vitest';
@@ -15,19 +15,22 @@ export async function expectSameBits(a: tf.Tensor, b: tf.Tensor, what: string): 
   expect(differing, `${what}: values that differ`).toBe(0);
 }
 
+/** One input of a model under test: its shape (without the batch) and type. */
+export type InputSpec = { shape: number[]; dtype?: 'float32' | 'int32' };
+
 /**
- * `layer` alone in a model on inputs of `inputShape` (one shape, or several inputs' shapes and types), with `weights` where given, saved (as a
- * checkpoint is) and loaded again:
- * both models, and the saved config of the layer of class `className` (tfjs writes its keys and
- * string values in snake case). The caller disposes of both models.
+ * `layer` alone in a model on inputs of `inputShape` (one shape, or several inputs' shapes and
+ * types), with `weights` where given, saved (as a checkpoint is) and loaded again: both models, and
+ * the saved config of the layer of class `className` (tfjs writes its keys and string values in snake
+ * case). The caller disposes of both models.
  */
 export async function saveAndLoad(
   layer: tfl.layers.Layer,
-  inputShape: number[] | Array<{ shape: number[]; dtype?: 'float32' | 'int32' }>,
+  inputShape: number[] | InputSpec[],
   className: string,
   weights?: tf.Tensor[],
 ): Promise<{ model: tfl.LayersModel; loaded: tfl.LayersModel; savedConfig: Record<string, unknown> }> {
-  const specs = inputShape.every((d) => typeof d === 'number') ? null : (inputShape as Array<{ shape: number[]; dtype?: 'float32' | 'int32' }>);
+  const specs = inputShape.every((d) => typeof d === 'number') ? null : (inputShape as InputSpec[]);
   const input = specs ? specs.map((s) => tfl.input(s)) : tfl.input({ shape: inputShape as number[] });
   const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
   if (weights) model.setWeights(weights);

@@ -5,6 +5,7 @@
  */
 import { tf, tfl } from '../backends/tf';
 import { projectionHead } from './projection-head';
+import { expectNoTensorsLeftByTraining } from './layer-test-support';
 
 export interface HeadCase {
   batch: number;
@@ -63,9 +64,11 @@ export interface HeadResults {
 
 /**
  * What a critic update asks of the head, on features phi and labels: the scores; the gradient of
- * sum(score * w) with respect to phi and to each weight; and each weight's gradient of a penalty-like
+ * sum(score * w) with respect to phi and to each weight; each weight's gradient of a penalty-like
  * loss, sum(g^2) + sum(score * w) with g the gradient of sum(score) with respect to phi (the double
- * backward of the WGAN-GP's penalty). The caller disposes of the tensors.
+ * backward of the WGAN-GP's penalty); and of sum(h^2), h the gradient of sum(score^2), whose inner
+ * gradient's upstream depends on the weights (a double backward that also differentiates d phi in
+ * dscore, which the penalty does not). The caller disposes of the tensors.
  */
 export function headResults(model: tfl.LayersModel, phi: tf.Tensor, labels: tf.Tensor, w: tf.Tensor): HeadResults {
   const vars = weightsByRole(model);
@@ -77,8 +80,28 @@ export function headResults(model: tfl.LayersModel, phi: tf.Tensor, labels: tf.T
     const g = tf.grad((x: tf.Tensor) => tf.sum(score(x)))(phi);
     return tf.add(tf.sum(tf.square(g)), tf.sum(tf.mul(score(phi), w))) as tf.Scalar;
   }, vars);
-  const names = ['scores', 'dphi', ...ROLES.map((r) => `d${r}`), 'penalty', ...ROLES.map((r) => `penalty d${r}`)];
-  const tensors = [scores, dphi, ...vars.map((v) => first.grads[v.name]!), penalty.value, ...vars.map((v) => penalty.grads[v.name]!)];
+  const squared = tf.variableGrads(() => {
+    const h = tf.grad((x: tf.Tensor) => tf.sum(tf.square(score(x))))(phi);
+    return tf.sum(tf.square(h)) as tf.Scalar;
+  }, vars);
+  const names = [
+    'scores',
+    'dphi',
+    ...ROLES.map((r) => `d${r}`),
+    'penalty',
+    ...ROLES.map((r) => `penalty d${r}`),
+    'squared',
+    ...ROLES.map((r) => `squared d${r}`),
+  ];
+  const tensors = [
+    scores,
+    dphi,
+    ...vars.map((v) => first.grads[v.name]!),
+    penalty.value,
+    ...vars.map((v) => penalty.grads[v.name]!),
+    squared.value,
+    ...vars.map((v) => squared.grads[v.name]!),
+  ];
   first.value.dispose();
   return { names, tensors };
 }
@@ -90,4 +113,14 @@ export function headInputs(c: HeadCase, seed: number): { phi: tf.Tensor; labels:
     labels: tf.tensor2d(c.labels, [c.batch, 1], 'int32'),
     w: tf.randomNormal([c.batch, 1], 0, 1, 'float32', seed + 1),
   };
+}
+
+/** Three training calls of a fresh head (3 classes, 9 features, batch 4) leave no tensors behind. */
+export function expectHeadLeavesNoTensors(): void {
+  const layer = projectionHead({ numClasses: 3 });
+  const phi = tf.randomNormal([4, 9], 0, 1, 'float32', 47);
+  const labels = tf.tensor2d([0, 1, 2, 1], [4, 1], 'int32');
+  expectNoTensorsLeftByTraining(layer, [phi, labels]);
+  tf.dispose([phi, labels]);
+  layer.dispose();
 }

@@ -7,7 +7,7 @@
  * what tfjs-layers' Dense(1), Embedding(K, F) + Flatten, Dot(axes 1) and Add computed as four layers
  * (checkpoints saved before this layer keep those and load as they were). On WebGPU it runs our
  * kernels (../backends/kernels/projection.ts): one program per critic pass instead of five, and
- * backward passes that compute only the gradients asked for, in about a third of the programs.
+ * backward passes that compute only the gradients asked for, in about half the programs.
  * Elsewhere (WebAssembly, the CPU backend, our kernels turned off) it runs the four layers' own
  * operations in their order, so the same bits as they gave.
  */
@@ -36,6 +36,7 @@ function saveInitializer(init: Initializer): SavedInitializer {
   return { className: init.getClassName(), config: init.getConfig() };
 }
 
+/** An initialiser object, or one as saved (not a string identifier such as 'glorotUniform', which Dense takes). */
 function loadInitializer(saved: SavedInitializer | Initializer | undefined): Initializer | undefined {
   if (saved === undefined || saved instanceof tf.serialization.Serializable) return saved as Initializer | undefined;
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[saved.className];

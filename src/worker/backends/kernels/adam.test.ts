@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { adamTwins, maxRelDiff, webgpuSkipReason } from './test-support';
+import { adamTwins, maxRelDiff, webgpuSkipReason, withOurKernelsOff } from './test-support';
 import { createAdam, type FusedAdamOptimizer } from './adam';
 import { AdamInPlace } from './adam-in-place';
 import type { InPlaceBackendInternals } from './in-place';
@@ -194,9 +194,7 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
   });
 
   it("uses tfjs's own update with GAN_AUGMENT_WGSL_KERNELS=0", () => {
-    const saved = process.env.GAN_AUGMENT_WGSL_KERNELS;
-    process.env.GAN_AUGMENT_WGSL_KERNELS = '0';
-    try {
+    withOurKernelsOff(() => {
       const v = tf.variable(tf.ones([3]), true, `off_${Date.now()}`);
       const opt = createAdam(1e-3, 0.9, 0.999);
       const g = tf.ones([3]);
@@ -204,9 +202,6 @@ describe.skipIf(reason !== '')('fused Adam (WebGPU)', () => {
       expect(opt.lastStepFused).toBe(false);
       tf.dispose([v, g]);
       opt.dispose();
-    } finally {
-      if (saved === undefined) delete process.env.GAN_AUGMENT_WGSL_KERNELS;
-      else process.env.GAN_AUGMENT_WGSL_KERNELS = saved;
-    }
+    });
   });
 });

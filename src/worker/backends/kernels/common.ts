@@ -93,10 +93,65 @@ export const i32Uniform = (v: number): { type: string; data: number[] } => ({ ty
 /** One float32 uniform. */
 export const f32Uniform = (v: number): { type: string; data: number[] } => ({ type: 'float32', data: [v] });
 
+/** Runs one of our programs on `backend` (WebGPU): its float32 result as a TensorInfo (what a kernel function returns). */
+export function runProgramInfo(backend: unknown, program: WebGpuProgramLike, inputs: TensorInfo[], uniforms: ProgramUniform = []): TensorInfo {
+  return (backend as WebGpuBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
+}
+
 /** Runs one of our programs on the current (WebGPU) backend; the caller owns the float32 result. */
 export function runProgram(program: WebGpuProgramLike, inputs: TensorInfo[], uniforms: ProgramUniform = []): Tensor {
-  const backend = engine().backend as unknown as WebGpuBackendLike;
-  return engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
+  return engine().makeTensorFromTensorInfo(runProgramInfo(engine().backend, program, inputs, uniforms));
+}
+
+/** Threads of `PerSampleSumProgram`'s workgroup. */
+const PER_SAMPLE_THREADS = 64;
+
+/**
+ * A sum per sample -> [B]: one workgroup per sample, each of its 64 threads adding every 64th term,
+ * then thread 0 adding the 64 partial sums in order (deterministic) and writing `finish` (a WGSL
+ * expression of that sum `t` and `sample`). `term` is the body of
+ * `fn ganSampleTerm(sample : i32, i : i32) -> f32`, the i-th of uniforms.perSample terms of a sample;
+ * `uniforms` must declare `perSample : i32`.
+ */
+export class PerSampleSumProgram extends ElementwiseProgram {
+  constructor(
+    key: string,
+    variableNames: string[],
+    outputShape: number[],
+    private readonly term: string,
+    uniforms: string,
+    private readonly finish = 't',
+  ) {
+    super(key, variableNames, outputShape, '', uniforms, PER_SAMPLE_THREADS);
+    this.size = false;
+    this.dispatch = [outputShape[0]!, 1, 1];
+  }
+
+  override getUserCode(): string {
+    return `
+    var<workgroup> ganSampleSums : array<f32, ${PER_SAMPLE_THREADS}>;
+
+    fn ganSampleTerm(sample : i32, i : i32) -> f32 {
+      ${this.term}
+    }
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let sample = i32(workgroupId.x);
+      var s = 0.0;
+      for (var i = tid; i < uniforms.perSample; i = i + ${PER_SAMPLE_THREADS}) {
+        s = s + ganSampleTerm(sample, i);
+      }
+      ganSampleSums[tid] = s;
+      workgroupBarrier();
+      if (tid == 0) {
+        var t = 0.0;
+        for (var k = 0; k < ${PER_SAMPLE_THREADS}; k = k + 1) { t = t + ganSampleSums[k]; }
+        result[sample] = ${this.finish};
+      }
+    }
+    `;
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------

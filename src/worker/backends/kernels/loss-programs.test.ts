@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason } from './test-support';
+import { randomArray, webgpuSkipReason, withSwitchOff } from './test-support';
 import { lossProgramsAvailable, lossProgramsRequested, sumSquaresOnDevice } from './loss-programs';
 import { bceWithLogits, criticLoss, gradientPenalty, interpolate, meanDifference, normPenalty, wassersteinEstimate } from '../../models/losses';
 import { makeConfig } from '../../models/config';
@@ -18,16 +18,7 @@ import { fastDispatchStats } from '../index';
 const reason = await webgpuSkipReason('loss program tests');
 
 /** Runs `f` with the loss programs turned off (tfjs's ops). */
-function withTfjsOps<T>(f: () => T): T {
-  const saved = process.env.GAN_AUGMENT_LOSS_PROGRAMS;
-  process.env.GAN_AUGMENT_LOSS_PROGRAMS = '0';
-  try {
-    return f();
-  } finally {
-    if (saved === undefined) delete process.env.GAN_AUGMENT_LOSS_PROGRAMS;
-    else process.env.GAN_AUGMENT_LOSS_PROGRAMS = saved;
-  }
-}
+const withTfjsOps = <T>(f: () => T): T => withSwitchOff('GAN_AUGMENT_LOSS_PROGRAMS', f);
 
 /** Value and gradient of a scalar function of x, as arrays. */
 async function valueAndGrad(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor): Promise<{ value: number; grad: Float32Array }> {

@@ -23,7 +23,7 @@
  * is the outermost step).
  */
 import { getBackend, type Tensor } from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, f32Uniform, i32Uniform, ourKernelsRequested, runProgram } from './common';
+import { ElementwiseProgram, f32Uniform, i32Uniform, ourKernelsRequested, PerSampleSumProgram, runProgram } from './common';
 import { switchOn } from '../switches';
 
 /** Whether the loss programs are wanted (GAN_AUGMENT_LOSS_PROGRAMS=0 / false / off turns them off). */
@@ -121,50 +121,20 @@ export function meanDifferenceGradOnDevice(scores: Tensor, dy: Tensor, split: nu
   return runProgram(program, [dy], [i32Uniform(split), f32Uniform(scale)]);
 }
 
-/** Threads of `SumSquaresProgram`'s workgroup, one workgroup per sample. */
-const SUM_SQUARES_THREADS = 64;
-
-/**
- * Per-sample sums of squares of g [B, ...] -> [B]: one workgroup per sample, each thread adding every
- * 64th value, then thread 0 adding the 64 partial sums in order (deterministic). One dispatch where
- * tfjs's ops took two (Square, then Sum over the inner axes).
- */
-class SumSquaresProgram extends ElementwiseProgram {
-  constructor(batch: number) {
-    super('ganAugmentSumSquares', ['g'], [batch], '', 'perSample : i32,', SUM_SQUARES_THREADS);
-    this.size = false;
-    this.dispatch = [batch, 1, 1];
-  }
-
-  override getUserCode(): string {
-    return `
-    var<workgroup> ganSumSquares : array<f32, ${SUM_SQUARES_THREADS}>;
-
-    fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let sample = i32(workgroupId.x);
-      let base = sample * uniforms.perSample;
-      var s = 0.0;
-      for (var i = tid; i < uniforms.perSample; i = i + ${SUM_SQUARES_THREADS}) {
-        let v = g[base + i];
-        s = s + v * v;
-      }
-      ganSumSquares[tid] = s;
-      workgroupBarrier();
-      if (tid == 0) {
-        var t = 0.0;
-        for (var k = 0; k < ${SUM_SQUARES_THREADS}; k = k + 1) { t = t + ganSumSquares[k]; }
-        result[sample] = t;
-      }
-    }
-    `;
-  }
-}
-
 /** Per-sample sums of squares of g [B, ...], as [B] (the penalty's first step). */
 export function sumSquaresOnDevice(g: Tensor): Tensor {
+  // A workgroup per sample (`PerSampleSumProgram`): one dispatch where tfjs's ops took two (Square,
+  // then Sum over the inner axes).
   const batch = g.shape[0]!;
-  return runProgram(new SumSquaresProgram(batch), [g], [i32Uniform(g.size / batch)]);
+  const program = new PerSampleSumProgram(
+    'ganAugmentSumSquares',
+    ['g'],
+    [batch],
+    `let v = g[sample * uniforms.perSample + i];
+      return v * v;`,
+    'perSample : i32,',
+  );
+  return runProgram(program, [g], [i32Uniform(g.size / batch)]);
 }
 
 /**

@@ -14,72 +14,41 @@
  *   - 'GanAugmentProjectionWeightGrad': sum_b dscore_b * a[b, :] ([F, 1], w's gradient);
  *   - 'GanAugmentProjectionEmbeddingGrad': sum over the samples of class k of dscore_b * a[b, :]
  *     ([K, F], E's gradient; no atomics, so deterministic).
- * Each is a registered kernel with a registered gradient that returns one function per input, so a
- * backward pass computes only the gradients it needs (the penalty's inner gradient only d phi). The
- * input gradient is differentiable again (in dscore, w and E): the penalty differentiates it with
- * respect to the weights. The weight gradients are first-order only: nothing in training takes their
- * derivative. The sums run in another order than tfjs's ops, so values agree to float32 rounding.
- * Labels outside [0, K) score with a zero embedding and receive no gradient (tfjs's gather reads zeros
- * there on WebGPU).
+ * Each is a registered kernel. The score and the input gradient have registered gradients that
+ * return one function per input, so a backward pass computes only the gradients it needs (the
+ * penalty's inner gradient only d phi). The input gradient's own gradient, in dscore, w and E, is what
+ * the penalty's double backward takes. The weight and embedding gradients have none: they
+ * are first-order only, and nothing in training differentiates them. The sums run in another order
+ * than tfjs's operations, so values agree to float32 rounding. Labels outside [0, K) score with a
+ * zero embedding and take no embedding gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { ElementwiseProgram, i32Uniform, ourKernelsRequested, WEBGPU_BACKEND, type WebGpuBackendLike } from './common';
+import { ElementwiseProgram, i32Uniform, ourKernelsRequested, PerSampleSumProgram, runProgramInfo, WEBGPU_BACKEND } from './common';
 
 export const PROJECTION = 'GanAugmentProjection';
 export const PROJECTION_INPUT_GRAD = 'GanAugmentProjectionInputGrad';
 export const PROJECTION_WEIGHT_GRAD = 'GanAugmentProjectionWeightGrad';
 export const PROJECTION_EMBEDDING_GRAD = 'GanAugmentProjectionEmbeddingGrad';
 
-/** Threads of the score's workgroup (one workgroup per sample). */
-const SCORE_THREADS = 64;
-
-/** The WGSL of E[y_b, f], zero where the label is outside [0, K). `b` and `f` are WGSL expressions. */
-function embeddingAt(b: string, f: string): string {
-  return `select(0.0, embeddings[clamp(labels[${b}], 0, uniforms.classes - 1) * uniforms.features + ${f}], labels[${b}] >= 0 && labels[${b}] < uniforms.classes)`;
+/** The WGSL of E[y_b, f], zero where the label is outside [0, K). `b`, `f` and `features` (F) are WGSL expressions. */
+function embeddingAt(b: string, f: string, features = 'uniforms.features'): string {
+  return `select(0.0, embeddings[clamp(labels[${b}], 0, uniforms.classes - 1) * ${features} + ${f}], labels[${b}] >= 0 && labels[${b}] < uniforms.classes)`;
 }
 
 /**
- * score_b = sum_f a[b, f] * (w[f] + E[y_b, f]) (+ bias): each of 64 threads adds every 64th feature,
- * then thread 0 adds the 64 partial sums in order.
+ * score_b = sum_f a[b, f] * (w[f] + E[y_b, f]) (+ bias): a workgroup per sample, the features added in a
+ * fixed order (`PerSampleSumProgram`).
  */
-class ScoreProgram extends ElementwiseProgram {
-  constructor(batch: number, withBias: boolean) {
-    super(
-      `ganAugmentProjectionScore_${withBias}`,
-      withBias ? ['a', 'kernel', 'embeddings', 'labels', 'bias'] : ['a', 'kernel', 'embeddings', 'labels'],
-      [batch, 1],
-      '',
-      'features : i32, classes : i32,',
-      SCORE_THREADS,
-    );
-    this.size = false;
-    this.dispatch = [batch, 1, 1];
-  }
-
-  override getUserCode(): string {
-    const withBias = this.variableNames.includes('bias');
-    return `
-    var<workgroup> ganProjectionSums : array<f32, ${SCORE_THREADS}>;
-
-    fn main(unusedIndex : i32) {
-      let tid = i32(localIndex);
-      let b = i32(workgroupId.x);
-      let base = b * uniforms.features;
-      var s = 0.0;
-      for (var f = tid; f < uniforms.features; f = f + ${SCORE_THREADS}) {
-        s = s + a[base + f] * (kernel[f] + ${embeddingAt('b', 'f')});
-      }
-      ganProjectionSums[tid] = s;
-      workgroupBarrier();
-      if (tid == 0) {
-        var t = 0.0;
-        for (var k = 0; k < ${SCORE_THREADS}; k = k + 1) { t = t + ganProjectionSums[k]; }
-        result[b] = t${withBias ? ' + bias[0]' : ''};
-      }
-    }
-    `;
-  }
+function scoreProgram(batch: number, withBias: boolean): PerSampleSumProgram {
+  return new PerSampleSumProgram(
+    `ganAugmentProjectionScore_${withBias}`,
+    withBias ? ['a', 'kernel', 'embeddings', 'labels', 'bias'] : ['a', 'kernel', 'embeddings', 'labels'],
+    [batch, 1],
+    `return a[sample * uniforms.perSample + i] * (kernel[i] + ${embeddingAt('sample', 'i', 'uniforms.perSample')});`,
+    'perSample : i32, classes : i32,',
+    withBias ? 't + bias[0]' : 't',
+  );
 }
 
 /** d a = dscore_b * (w[f] + E[y_b, f]), [B, F]. */
@@ -103,10 +72,10 @@ function weightGradProgram(features: number): ElementwiseProgram {
     [features, 1],
     `var s = 0.0;
         for (var b = 0; b < uniforms.batch; b = b + 1) {
-          s = s + dscore[b] * a[b * uniforms.size + index];
+          s = s + dscore[b] * a[b * uniforms.features + index];
         }
         result[index] = s;`,
-    'batch : i32,',
+    'features : i32, batch : i32,',
     64,
   );
 }
@@ -131,39 +100,39 @@ function embeddingGradProgram(classes: number, features: number): ElementwisePro
 
 type Inputs = NamedTensorInfoMap;
 
-function run(backend: unknown, program: ElementwiseProgram, inputs: TensorInfo[], uniforms: number[]): TensorInfo {
-  return (backend as WebGpuBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms.map(i32Uniform));
-}
+const run = (backend: unknown, program: ElementwiseProgram, inputs: TensorInfo[], uniforms: number[]): TensorInfo =>
+  runProgramInfo(backend, program, inputs, uniforms.map(i32Uniform));
 
-const shapeOf = (t: TensorInfo | undefined, name: string): number[] => {
-  if (!t) throw new Error(`${PROJECTION}: no ${name}.`);
+/** The shape of a kernel's input `name`, which must be given. */
+function shapeOf(kernelName: string, t: TensorInfo | undefined, name: string): number[] {
+  if (!t) throw new Error(`${kernelName}: no ${name}.`);
   return t.shape;
-};
+}
 
 const projectionKernel: KernelFunc = ({ inputs, backend }) => {
   const { a, kernel, embeddings, labels, bias } = inputs as Inputs;
-  const [batch, features] = shapeOf(a, 'features');
-  const classes = shapeOf(embeddings, 'embeddings')[0]!;
-  const program = new ScoreProgram(batch!, bias !== undefined);
+  const [batch, features] = shapeOf(PROJECTION, a, 'a');
+  const classes = shapeOf(PROJECTION, embeddings, 'embeddings')[0]!;
+  const program = scoreProgram(batch!, bias !== undefined);
   return run(backend, program, bias ? [a!, kernel!, embeddings!, labels!, bias] : [a!, kernel!, embeddings!, labels!], [features!, classes]);
 };
 
 const inputGradKernel: KernelFunc = ({ inputs, backend }) => {
   const { dscore, kernel, embeddings, labels } = inputs as Inputs;
-  const [classes, features] = shapeOf(embeddings, 'embeddings');
-  const batch = shapeOf(dscore, 'dscore')[0]!;
+  const [classes, features] = shapeOf(PROJECTION_INPUT_GRAD, embeddings, 'embeddings');
+  const batch = shapeOf(PROJECTION_INPUT_GRAD, dscore, 'dscore')[0]!;
   return run(backend, inputGradProgram(batch, features!), [dscore!, kernel!, embeddings!, labels!], [features!, classes!]);
 };
 
 const weightGradKernel: KernelFunc = ({ inputs, backend }) => {
   const { dscore, a } = inputs as Inputs;
-  const [batch, features] = shapeOf(a, 'a');
-  return run(backend, weightGradProgram(features!), [dscore!, a!], [batch!]);
+  const [batch, features] = shapeOf(PROJECTION_WEIGHT_GRAD, a, 'a');
+  return run(backend, weightGradProgram(features!), [dscore!, a!], [features!, batch!]);
 };
 
 const embeddingGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dscore, a, labels } = inputs as Inputs;
-  const [batch, features] = shapeOf(a, 'a');
+  const [batch, features] = shapeOf(PROJECTION_EMBEDDING_GRAD, a, 'a');
   const classes = (attrs as { classes: number }).classes;
   return run(backend, embeddingGradProgram(classes, features!), [dscore!, a!, labels!], [features!, batch!]);
 };
@@ -189,8 +158,11 @@ function embeddingGrad(dscore: tf.Tensor, a: tf.Tensor, labels: tf.Tensor, class
   return engine().runKernel(PROJECTION_EMBEDDING_GRAD, { dscore, a, labels }, { classes } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-/** A label input takes no gradient (as tfjs-core's gather returns for its indices). */
-const noGradient = (labels: tf.Tensor) => () => tf.zerosLike(labels);
+/**
+ * A label input takes no gradient: zeros (float32, as the tape requires of any gradient). Labels never
+ * depend on what a backward pass differentiates, so tfjs never calls this.
+ */
+const noGradient = (labels: tf.Tensor) => () => tf.zeros(labels.shape, 'float32');
 
 const projectionGrad: tf.GradConfig = {
   kernelName: PROJECTION,
@@ -265,5 +237,5 @@ export function projectionOnDeviceAvailable(a: tf.Tensor, labels: tf.Tensor, ...
  */
 export function projectionOnDevice(a: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, embeddings: tf.Tensor, labels: tf.Tensor): tf.Tensor {
   register();
-  return score(a, kernel, embeddings, tf.reshape(labels, [a.shape[0]!]), bias);
+  return tf.tidy(() => score(a, kernel, embeddings, tf.reshape(labels, [a.shape[0]!]), bias));
 }

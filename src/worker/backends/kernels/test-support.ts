@@ -22,6 +22,24 @@ export async function webgpuSkipReason(what: string): Promise<string> {
   }
 }
 
+/**
+ * Runs fn with one of the GAN_AUGMENT_* switches (read on each call) set to '0', then restores it: e.g.
+ * GAN_AUGMENT_WGSL_KERNELS (our WebGPU kernels) or GAN_AUGMENT_LOSS_PROGRAMS (our loss programs).
+ */
+export function withSwitchOff<T>(name: `GAN_AUGMENT_${string}`, fn: () => T): T {
+  const before = process.env[name];
+  process.env[name] = '0';
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
+/** Runs fn with our WebGPU kernels turned off (GAN_AUGMENT_WGSL_KERNELS=0). */
+export const withOurKernelsOff = <T>(fn: () => T): T => withSwitchOff('GAN_AUGMENT_WGSL_KERNELS', fn);
+
 /** One convolution shape under test: x is the conv2d input [B, H, W, CI], k the kernel side, co the output channels. */
 export interface ConvCase<Pad> {
   name: string;
