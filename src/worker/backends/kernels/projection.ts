@@ -64,20 +64,47 @@ function inputGradProgram(batch: number, features: number): ElementwiseProgram {
   );
 }
 
-/** sum_b dscore_b * a[b, f] ([F, 1]): a thread per feature, the samples in order. */
-function weightGradProgram(features: number): ElementwiseProgram {
-  return new ElementwiseProgram(
-    'ganAugmentProjectionWeightGrad',
-    ['dscore', 'a'],
-    [features, 1],
-    `var s = 0.0;
-        for (var b = 0; b < uniforms.batch; b = b + 1) {
-          s = s + dscore[b] * a[b * uniforms.features + index];
+/** Features per workgroup of the weight gradient, and row lanes per feature. */
+const WEIGHT_GRAD_FEATURES = 64;
+const WEIGHT_GRAD_LANES = 4;
+
+/**
+ * sum_b dscore_b * a[b, f] ([F, 1]): a workgroup per 64 features, 4 threads per feature each adding
+ * every 4th sample in order, then the first adding the 4 partial sums in order (deterministic). A
+ * thread per feature alone would leave a GPU with F threads, each reading B values one after another.
+ */
+class WeightGradProgram extends ElementwiseProgram {
+  constructor(features: number) {
+    super('ganAugmentProjectionWeightGrad', ['dscore', 'a'], [features, 1], '', 'features : i32, batch : i32,', WEIGHT_GRAD_FEATURES * WEIGHT_GRAD_LANES);
+    this.size = false;
+    this.dispatch = [Math.ceil(features / WEIGHT_GRAD_FEATURES), 1, 1];
+  }
+
+  override getUserCode(): string {
+    const [F, L] = [WEIGHT_GRAD_FEATURES, WEIGHT_GRAD_LANES];
+    return `
+    var<workgroup> ganLaneSums : array<f32, ${F * L}>;
+
+    fn main(unusedIndex : i32) {
+      let tid = i32(localIndex);
+      let lane = tid / ${F};
+      let f = i32(workgroupId.x) * ${F} + tid % ${F};
+      var s = 0.0;
+      if (f < uniforms.features) {
+        for (var b = lane; b < uniforms.batch; b = b + ${L}) {
+          s = s + dscore[b] * a[b * uniforms.features + f];
         }
-        result[index] = s;`,
-    'features : i32, batch : i32,',
-    64,
-  );
+      }
+      ganLaneSums[tid] = s;
+      workgroupBarrier();
+      if (lane == 0 && f < uniforms.features) {
+        var t = 0.0;
+        for (var l = 0; l < ${L}; l = l + 1) { t = t + ganLaneSums[l * ${F} + tid]; }
+        result[f] = t;
+      }
+    }
+    `;
+  }
 }
 
 /** sum over samples b of class k of dscore_b * a[b, f] ([K, F]): a thread per (k, f), the samples in order. */
@@ -127,7 +154,7 @@ const inputGradKernel: KernelFunc = ({ inputs, backend }) => {
 const weightGradKernel: KernelFunc = ({ inputs, backend }) => {
   const { dscore, a } = inputs as Inputs;
   const [batch, features] = shapeOf(PROJECTION_WEIGHT_GRAD, a, 'a');
-  return run(backend, weightGradProgram(features!), [dscore!, a!], [features!, batch!]);
+  return run(backend, new WeightGradProgram(features!), [dscore!, a!], [features!, batch!]);
 };
 
 const embeddingGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
