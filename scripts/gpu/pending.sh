@@ -14,7 +14,9 @@
 # programs, batch norm's ReLU / LeakyReLU inside its programs, and the critic's convolutions with their
 # LeakyReLU in the kernel's epilogue (DCGAN-64 257 -> 228, the cWGAN-GP 708 -> 631); then the projection
 # critic's head as four kernels of ours (the cWGAN-GP 631 -> 532 at 32 px, 748 -> 649 at 64 px with 8
-# classes, the model part a times). None has a switch of its own: part a measures them with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+# classes, the model part a times), and the generators' bias and tanh as one program each way
+# (DCGAN-64 228 -> 225, the cWGAN-GP 32 532 -> 524). None has a switch of its own: part a measures
+# them with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  whole steps of this build against run 23's (c4672f9, the kit's train-base.cjs), alternated
 #      twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64 (all of the above together);
 #   i  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per

@@ -10,10 +10,9 @@
 import { describe, expect, it } from 'vitest';
 import { tf, tfl } from '../backends/tf';
 import { webgpuSkipReason } from '../backends/kernels/test-support';
-import { fastDispatchStats } from '../backends/index';
 import { setLazyGradients } from '../backends/gradients';
 import { Conv2DLeakyReLU, conv2dLeakyReLU } from './conv-leaky';
-import { expectNoTensorsLeftByTraining, expectSameBits, saveAndLoad } from './layer-test-support';
+import { expectNoTensorsLeftByTraining, expectSameBits, expectSameInference, forward, saveAndLoad, trainLayers as train } from './layer-test-support';
 
 const reason = await webgpuSkipReason('convolution with its LeakyReLU tests');
 
@@ -34,27 +33,6 @@ function layerPair(shape: number[], alpha: number, seed = 1) {
     for (const layer of [fused, conv, leaky]) layer.dispose();
   };
   return { fused: [fused], separate: [conv, leaky], dispose };
-}
-
-const forward = (layers: tfl.layers.Layer[], x: tf.Tensor) => layers.reduce((t, layer) => layer.apply(t, { training: true }) as tf.Tensor, x);
-
-/** Output, dx, dkernel and dbias of sum(y * w), and the dispatches of the forward pass and of the whole. */
-function train(layers: tfl.layers.Layer[], x: tf.Tensor, w: tf.Tensor) {
-  const vars = layers[0]!.trainableWeights.map((v) => v.read() as tf.Variable);
-  const count = () => fastDispatchStats()!.dispatches;
-  const start = count();
-  let forwardDispatches = 0;
-  let y: tf.Tensor | null = null;
-  const dx = tf.grad((xi: tf.Tensor) => {
-    const before = count();
-    y = tf.keep(forward(layers, xi));
-    forwardDispatches = count() - before;
-    return tf.sum(tf.mul(y, w));
-  })(x);
-  const dispatches = count() - start;
-  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(layers, x), w)) as tf.Scalar, vars);
-  value.dispose();
-  return { y: y!, grads: [dx, ...vars.map((v) => grads[v.name]!)], forwardDispatches, dispatches };
 }
 
 async function expectSameAsSeparate(shape: number[], alpha: number, fewer: number): Promise<void> {
@@ -119,16 +97,11 @@ describe.skipIf(reason !== '')('convolution and its LeakyReLU, one layer (WebGPU
     expect(savedConfig).not.toHaveProperty('activation');
     expect(loaded.layers[1]).toBeInstanceOf(Conv2DLeakyReLU);
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 14);
-    const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
-    await expectSameBits(a, b, 'loaded model');
-    // Inference through the fused layer: the two layers' bits.
+    // And inference through the fused layer: the two layers' bits.
     const { fused, separate, dispose } = layerPair([2, 8, 8, 3], 0.2, 9);
-    const [f, s] = [fused[0]!.apply(x) as tf.Tensor, separate[1]!.apply(separate[0]!.apply(x)) as tf.Tensor];
-    await expectSameBits(f, s, 'inference');
-    tf.dispose([x, a, b, f, s]);
+    await expectSameInference({ model, loaded }, fused[0]!, separate, x);
+    x.dispose();
     dispose();
-    model.dispose();
-    loaded.dispose();
   });
 
   it('refuses another activation, and leaves no tensors behind in training', () => {

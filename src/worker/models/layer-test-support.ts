@@ -5,6 +5,7 @@
  */
 import { expect } from 'vitest';
 import { tf, tfl } from '../backends/tf';
+import { fastDispatchStats } from '../backends/index';
 
 /** The same bits, NaN included. */
 export async function expectSameBits(a: tf.Tensor, b: tf.Tensor, what: string): Promise<void> {
@@ -58,4 +59,52 @@ export function expectNoTensorsLeftByTraining(layer: tfl.layers.Layer, x: tf.Ten
     tf.dispose([value, ...Object.values(grads)]);
   }
   expect(tf.memory().numTensors).toBe(before);
+}
+
+/** `layers` applied in turn to x, in training. */
+export const forward = (layers: tfl.layers.Layer[], x: tf.Tensor): tf.Tensor =>
+  layers.reduce((t, layer) => layer.apply(t, { training: true }) as tf.Tensor, x);
+
+/**
+ * The output y of `layers` on x, and the gradients of sum(y * w) with respect to x and to the first
+ * layer's trainable weights, in order; with the WebGPU dispatches of the forward pass and of that
+ * pass with its backward. The caller disposes of y and the gradients.
+ */
+export function trainLayers(layers: tfl.layers.Layer[], x: tf.Tensor, w: tf.Tensor) {
+  const vars = layers[0]!.trainableWeights.map((v) => v.read() as tf.Variable);
+  const count = () => fastDispatchStats()!.dispatches;
+  const start = count();
+  let forwardDispatches = 0;
+  let y: tf.Tensor | null = null;
+  const dx = tf.grad((xi: tf.Tensor) => {
+    const before = count();
+    y = tf.keep(forward(layers, xi));
+    forwardDispatches = count() - before;
+    return tf.sum(tf.mul(y, w));
+  })(x);
+  const dispatches = count() - start;
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(layers, x), w)) as tf.Scalar, vars);
+  value.dispose();
+  return { y: y!, grads: [dx, ...vars.map((v) => grads[v.name]!)], forwardDispatches, dispatches };
+}
+
+/**
+ * A model and its saved-and-loaded copy (`saveAndLoad`) predict the same bits on x, and the fused
+ * layer in inference gives the bits of the separate layers applied in turn. Disposes of both models
+ * and the results, not of the layers.
+ */
+export async function expectSameInference(
+  models: { model: tfl.LayersModel; loaded: tfl.LayersModel },
+  fused: tfl.layers.Layer,
+  separate: tfl.layers.Layer[],
+  x: tf.Tensor,
+): Promise<void> {
+  const [a, b] = [models.model.predict(x) as tf.Tensor, models.loaded.predict(x) as tf.Tensor];
+  await expectSameBits(a, b, 'loaded model');
+  const f = fused.apply(x) as tf.Tensor;
+  const s = separate.reduce((t, layer) => layer.apply(t) as tf.Tensor, x);
+  await expectSameBits(f, s, 'inference');
+  tf.dispose([a, b, f, s]);
+  models.model.dispose();
+  models.loaded.dispose();
 }

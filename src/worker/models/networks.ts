@@ -15,6 +15,7 @@ import { type GanConfig, numScaleLayers } from './config';
 import { hashSeed } from '../training/rng';
 import { batchNormActivation, installFusedBatchNorm } from './batchnorm';
 import { conv2dLeakyReLU } from './conv-leaky';
+import { conv2dTransposeTanh } from './conv-transpose-tanh';
 import { projectionHead } from './projection-head';
 
 // Batch norm's training branch with a closed-form backward pass on WebGPU (./batchnorm).
@@ -37,7 +38,8 @@ const BN = { momentum: 0.9, epsilon: 1e-5 } as const;
 
 /**
  * The generator body after the latent input: dense -> 4x4xC -> upsampling blocks -> tanh. Batch norm
- * and its ReLU are one layer (`batchNormActivation`, ./batchnorm.ts), as in the critic's blocks below.
+ * and its ReLU are one layer (`batchNormActivation`, ./batchnorm.ts), as in the critic's blocks below;
+ * so are the last transposed convolution and its tanh.
  */
 function generatorBody(config: GanConfig, input: tfl.SymbolicTensor, init: () => Initializer): tfl.SymbolicTensor {
   const n = numScaleLayers(config.resolution);
@@ -54,10 +56,9 @@ function generatorBody(config: GanConfig, input: tfl.SymbolicTensor, init: () =>
       .apply(x) as tfl.SymbolicTensor;
     x = batchNormActivation({ ...BN, activation: 'relu' }).apply(x) as tfl.SymbolicTensor;
   }
-  x = tfl.layers
-    .conv2dTranspose({ filters: config.channels, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init() })
-    .apply(x) as tfl.SymbolicTensor;
-  return tfl.layers.activation({ activation: 'tanh' }).apply(x) as tfl.SymbolicTensor;
+  // The last layer and its tanh are one layer too (./conv-transpose-tanh.ts).
+  const last = conv2dTransposeTanh({ filters: config.channels, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init() });
+  return last.apply(x) as tfl.SymbolicTensor;
 }
 
 /** Conv feature extractor of D / critic: image -> flattened features [B, 16 * lastChannels]. */

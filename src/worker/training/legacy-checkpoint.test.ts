@@ -43,6 +43,7 @@ describe.each(FAMILIES)('a %s checkpoint saved before the fused layers (3827c11)
     const replaced: Array<[string, string[]]> = [
       ['GanAugmentBatchNormActivation', ['BatchNormalization', 'ReLU']],
       ['GanAugmentConv2DLeakyReLU', ['Conv2D', 'LeakyReLU']],
+      ['GanAugmentConv2DTransposeTanh', ['Conv2DTranspose', 'Activation']],
       ...(family === 'cwgan-gp' ? ([['GanAugmentProjectionHead', ['Dense', 'Embedding', 'Dot', 'Add']]] as Array<[string, string[]]>) : []),
     ];
     for (const [fused, separate] of replaced) {

@@ -23,18 +23,27 @@ export async function webgpuSkipReason(what: string): Promise<string> {
 }
 
 /**
- * Runs fn with one of the GAN_AUGMENT_* switches (read on each call) set to '0', then restores it: e.g.
- * GAN_AUGMENT_WGSL_KERNELS (our WebGPU kernels) or GAN_AUGMENT_LOSS_PROGRAMS (our loss programs).
+ * Runs fn with one of the GAN_AUGMENT_* switches (read on each call) set to '0', then restores it (once
+ * a returned promise settles): e.g. GAN_AUGMENT_WGSL_KERNELS (our WebGPU kernels) or
+ * GAN_AUGMENT_LOSS_PROGRAMS (our loss programs).
  */
 export function withSwitchOff<T>(name: `GAN_AUGMENT_${string}`, fn: () => T): T {
   const before = process.env[name];
-  process.env[name] = '0';
-  try {
-    return fn();
-  } finally {
+  const restore = () => {
     if (before === undefined) delete process.env[name];
     else process.env[name] = before;
+  };
+  process.env[name] = '0';
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    restore();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
 }
 
 /** Runs fn with our WebGPU kernels turned off (GAN_AUGMENT_WGSL_KERNELS=0). */
