@@ -20,7 +20,6 @@ interface ConvTransposeInternals {
   kernel: { read(): tf.Tensor };
   bias: { read(): tf.Tensor } | null;
   filters: number;
-  kernelSize: number[];
   strides: number[];
   padding: 'valid' | 'same' | 'causal';
   dataFormat: string;
@@ -28,11 +27,6 @@ interface ConvTransposeInternals {
 
 type LayerClass = new (args: ConvTransposeArgs) => tfl.layers.Layer;
 const Conv2DTransposeLayer = Object.getPrototypeOf(tfl.layers.conv2dTranspose({ filters: 1, kernelSize: 1 })).constructor as LayerClass;
-
-/** tfjs-layers' output length of a transposed convolution ('same' and 'valid' padding). */
-function deconvLength(size: number, stride: number, kernel: number, padding: 'same' | 'valid'): number {
-  return padding === 'same' ? size * stride : size * stride + Math.max(kernel - stride, 0);
-}
 
 export class Conv2DTransposeTanh extends Conv2DTransposeLayer {
   static className = 'GanAugmentConv2DTransposeTanh';
@@ -46,26 +40,20 @@ export class Conv2DTransposeTanh extends Conv2DTransposeLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
     const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
     const c = this as unknown as ConvTransposeInternals;
+    const bias = c.bias?.read();
     const fuses =
-      c.bias !== null &&
+      bias !== undefined &&
+      bias.size === c.filters &&
       x.rank === 4 &&
       c.dataFormat === 'channelsLast' &&
       (c.padding === 'same' || c.padding === 'valid') &&
-      c.bias.read().size === c.filters &&
-      biasTanhOnDeviceAvailable(c.bias.read(), x);
+      biasTanhOnDeviceAvailable(bias, x);
     if (!fuses) return tf.tidy(() => tf.tanh(super.call(inputs, kwargs) as tf.Tensor));
-    const padding = c.padding as 'same' | 'valid';
     return tf.tidy(() => {
-      // Conv2DTranspose's call without its bias (tfjs-layers' output shape, channels last).
-      const [batch, height, width] = x.shape;
-      const outShape: [number, number, number, number] = [
-        batch,
-        deconvLength(height, c.strides[0]!, c.kernelSize[0]!, padding),
-        deconvLength(width, c.strides[1]!, c.kernelSize[1]!, padding),
-        c.filters,
-      ];
-      const y = tf.conv2dTranspose(x, c.kernel.read() as tf.Tensor4D, outShape, c.strides as [number, number], padding);
-      return biasTanhOnDevice(y, c.bias!.read());
+      // Conv2DTranspose's call without its bias, to the output shape the layer computes for x.
+      const outShape = this.computeOutputShape(x.shape) as [number, number, number, number];
+      const y = tf.conv2dTranspose(x, c.kernel.read() as tf.Tensor4D, outShape, c.strides as [number, number], c.padding as 'same' | 'valid');
+      return biasTanhOnDevice(y, bias);
     });
   }
 

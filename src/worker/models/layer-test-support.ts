@@ -68,11 +68,11 @@ export const forward = (layers: tfl.layers.Layer[], x: tf.Tensor): tf.Tensor =>
 /**
  * The output y of `layers` on x, and the gradients of sum(y * w) with respect to x and to the first
  * layer's trainable weights, in order; with the WebGPU dispatches of the forward pass and of that
- * pass with its backward. The caller disposes of y and the gradients.
+ * pass with its backward (0 on other backends). The caller disposes of y and the gradients.
  */
 export function trainLayers(layers: tfl.layers.Layer[], x: tf.Tensor, w: tf.Tensor) {
   const vars = layers[0]!.trainableWeights.map((v) => v.read() as tf.Variable);
-  const count = () => fastDispatchStats()!.dispatches;
+  const count = () => fastDispatchStats()?.dispatches ?? 0; // 0 where WebGPU's dispatch path is not installed
   const start = count();
   let forwardDispatches = 0;
   let y: tf.Tensor | null = null;
