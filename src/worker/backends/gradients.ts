@@ -40,6 +40,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './wasm/leaky-relu';
 import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable, stepMulOnDevice } from './kernels/leaky-relu-grad';
 import { switchOn } from './switches';
+import { maskedBiasGradOnDevice, maskedConv2dOnDevice, maskedFilterGradOnDevice, maskedInputGradOnDevice } from './kernels/masked-conv-grads';
+import type { ForwardAttrs } from './kernels/conv2d-forward';
+import type { FilterGradAttrs } from './kernels/conv2d-backprop-filter';
+import type { InputGradAttrs } from './kernels/conv2d-backprop-input';
 
 /* ---------------------------------------------------------------------------------------------
  * LeakyReLU: the mask as a constant of the backward pass.
@@ -152,6 +156,12 @@ const fusedConv2dGrad: tf.GradConfig = {
     // positive slope. The LeakyReLU's mask is read from the output y (y > 0 exactly where the
     // convolution's result is, and NaN exactly where it is): once, for all three gradients.
     if (!fusedActivationHasGradient(a)) throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
+    if (a.activation === 'leakyrelu' && lazy && maskedConvGradsRequested() && leakyReluGradOnDeviceAvailable(dy as tf.Tensor, y)) {
+      // On WebGPU the three gradients read dy through the mask (below): d is never written.
+      const m: MaskedConv = { y, alpha: a.leakyreluAlpha!, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode };
+      const d4 = dy as tf.Tensor4D;
+      return { x: () => maskedInputGrad(d4, filter, m, x.shape), filter: () => maskedFilterGrad(x, d4, m, filter.shape), bias: () => maskedBiasGrad(d4, m) };
+    }
     const d = (a.activation === 'leakyrelu' ? leakyReluBackward(dy as tf.Tensor, y, a.leakyreluAlpha!) : dy) as tf.Tensor4D;
     const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap;
     const engine = tf.engine();
@@ -165,6 +175,128 @@ const fusedConv2dGrad: tf.GradConfig = {
     };
   },
 };
+
+/* ---------------------------------------------------------------------------------------------
+ * A convolution's gradients through its LeakyReLU, the mask read as dy is (WebGPU).
+ *
+ * Four ops of dy-like arguments with the mask a constant, closed under differentiation: each one's
+ * gradients are others of the four (a convolution's three passes, each with the mask on the tensor
+ * that has the layer output's shape), so the penalty's double backward runs no mask program either.
+ * They are tf.customGrad ops, whose gradients tfjs computes for every input at once: in training each
+ * is needed (the penalty's outer pass differentiates the critic's weights and its inner chain).
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * GAN_AUGMENT_MASKED_CONV_GRADS: '0' / 'false' / 'off' -> the mask a program of its own, then the
+ * three gradients (for A/B runs and the tests' comparisons); anything else -> the ops below.
+ */
+export function maskedConvGradsRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return switchOn(env.GAN_AUGMENT_MASKED_CONV_GRADS);
+}
+
+/** The LeakyReLU (its output y and slope) and the convolution's attributes, for the ops below. */
+export interface MaskedConv {
+  y: tf.Tensor;
+  alpha: number;
+  strides: FusedConvAttrs['strides'];
+  pad: FusedConvAttrs['pad'];
+  dimRoundingMode?: FusedConvAttrs['dimRoundingMode'];
+}
+
+function convAttrs(m: MaskedConv, shape: { inputShape: number[] } | { filterShape: number[] }): tf.NamedAttrMap {
+  return { strides: m.strides, pad: m.pad, dataFormat: 'NHWC', dimRoundingMode: m.dimRoundingMode, ...shape } as unknown as tf.NamedAttrMap;
+}
+
+/**
+ * mask(conv2d(x, w)) as an op of x and w, the convolution as tfjs-core's convolution gradients call
+ * it (their gradients' gradients): one program on WebGPU, else Conv2D's and the mask's. Its
+ * gradients: in x, Conv2DBackpropInput(mask(g), w); in w, Conv2DBackpropFilter(x, mask(g)).
+ */
+export function maskedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, m: MaskedConv): tf.Tensor4D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xv, f, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xv, f]);
+    const attrs = { strides: m.strides, pad: m.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: m.dimRoundingMode } as const;
+    const value =
+      maskedConv2dOnDevice(xv, f, m, attrs as unknown as ForwardAttrs) ??
+      (leakyMask(tf.conv2d(xv, f, m.strides, m.pad as 'same', 'NHWC', 1, m.dimRoundingMode), m.y, m.alpha) as tf.Tensor4D);
+    return {
+      value,
+      gradFunc: (g: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, fs] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const gy = g as tf.Tensor4D;
+        return [maskedInputGrad(gy, fs, m, xs.shape), maskedFilterGrad(xs, gy, m, fs.shape)];
+      },
+    };
+  });
+  return op(x, w) as tf.Tensor4D;
+}
+
+/**
+ * Conv2DBackpropInput(mask(dy), w) as an op of dy and w (the mask a constant, as in
+ * `leakyReluBackward`): one program on WebGPU (./kernels/masked-conv-grads.ts), else the mask's and
+ * the kernel's. Its gradients are tfjs-core's for Conv2DBackpropInput followed by the mask's: in dy,
+ * mask(conv2d(g, w)) (`maskedConv2d`); in w, Conv2DBackpropFilter(g, mask(dy)). The penalty's outer
+ * pass takes both.
+ */
+export function maskedInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, m: MaskedConv, inputShape: number[]): tf.Tensor4D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [d, f, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([d, f]); // an outer pass's gradient reads them after this pass's tensors are gone
+    const attrs = convAttrs(m, { inputShape });
+    const value =
+      maskedInputGradOnDevice(d, f, m, attrs as unknown as InputGradAttrs) ??
+      (tf.engine().runKernel('Conv2DBackpropInput', { dy: leakyMask(d, m.y, m.alpha), filter: f }, attrs) as tf.Tensor4D);
+    return {
+      value,
+      gradFunc: (g: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const gx = g as tf.Tensor4D;
+        const [ds, fs] = saved as [tf.Tensor4D, tf.Tensor4D];
+        return [maskedConv2d(gx, fs, m), maskedFilterGrad(gx, ds, m, fs.shape)];
+      },
+    };
+  });
+  return op(dy, w) as tf.Tensor4D;
+}
+
+/**
+ * Conv2DBackpropFilter(x, mask(dy)) as an op of x and dy; one program on WebGPU (plus the split sum
+ * where the tiling splits K). Gradients as tfjs-core's for Conv2DBackpropFilter, then the mask's: in
+ * x, Conv2DBackpropInput(mask(dy), g); in dy, mask(conv2d(x, g)).
+ */
+export function maskedFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, m: MaskedConv, filterShape: number[]): tf.Tensor4D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xv, d, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xv, d]);
+    const attrs = convAttrs(m, { filterShape });
+    const value =
+      maskedFilterGradOnDevice(xv, d, m, attrs as unknown as FilterGradAttrs) ??
+      (tf.engine().runKernel('Conv2DBackpropFilter', { x: xv, dy: leakyMask(d, m.y, m.alpha) }, attrs) as tf.Tensor4D);
+    return {
+      value,
+      gradFunc: (g: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const gw = g as tf.Tensor4D;
+        const [xs, ds] = saved as [tf.Tensor4D, tf.Tensor4D];
+        return [maskedInputGrad(ds, gw, m, xs.shape), maskedConv2d(xs, gw, m)];
+      },
+    };
+  });
+  return op(x, dy) as tf.Tensor4D;
+}
+
+/** sum(mask(dy), [0, 1, 2]) as an op of dy (the bias gradient); its gradient in dy, mask(g broadcast). */
+export function maskedBiasGrad(dy: tf.Tensor4D, m: MaskedConv): tf.Tensor1D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const d = args[0] as tf.Tensor4D;
+    const shape = d.shape;
+    const value = maskedBiasGradOnDevice(d, m) ?? tf.sum(leakyMask(d, m.y, m.alpha), [0, 1, 2]);
+    return {
+      value,
+      gradFunc: (g: tf.Tensor | tf.Tensor[]) => leakyReluBackward(tf.broadcastTo(tf.reshape(g as tf.Tensor, [1, 1, 1, -1]), shape), m.y, m.alpha),
+    };
+  });
+  return op(dy) as tf.Tensor1D;
+}
 
 const isUnit = (v: [number, number] | number | undefined): boolean => v === undefined || (Array.isArray(v) ? v.every((n) => n === 1) : v === 1);
 const isFloat32 = (t: unknown, rank: number): t is tf.Tensor => t instanceof tf.Tensor && t.dtype === 'float32' && t.rank === rank;

@@ -84,13 +84,17 @@ export class ColumnPartialsProgram implements WebGpuProgramLike {
   uniforms = 'rows : i32, cols : i32, rowsPerPart : i32,';
   private readonly mode: PartialsMode;
 
-  /** 'dotdev' only: dy masked by this activation, whose output y is a fourth input. */
+  /**
+   * 'dotdev': dy masked by this activation, whose output y is a fourth input. 'sum': x masked by it
+   * (x is then a gradient: a bias gradient through a LeakyReLU, ../gradients.ts), y a second input.
+   */
   private readonly act: BnActivation | null;
 
   constructor(mode: PartialsMode, cols: number, parts: number, act: BnActivation | null = null) {
     this.mode = mode;
-    this.act = mode === 'dotdev' ? act : null;
-    this.variableNames = mode === 'dotdev' ? ['dy', 'x', 'm', ...(this.act ? ['y'] : [])] : ['x'];
+    this.act = mode === 'moments' ? null : act;
+    const masked = this.act ? ['y'] : [];
+    this.variableNames = mode === 'dotdev' ? ['dy', 'x', 'm', ...masked] : ['x', ...(mode === 'sum' ? masked : [])];
     if (this.act?.kind === 'leakyRelu') this.uniforms += ' alpha : f32,';
     this.outputShape = [parts, (mode === 'sum' ? 1 : 2) * cols];
     this.dispatchLayout = { x: [0, 1] };
@@ -101,7 +105,8 @@ export class ColumnPartialsProgram implements WebGpuProgramLike {
   getUserCode(): string {
     // One row's contribution to the thread's sums (x at (r, c); mc: m[c]).
     const g = this.act ? maskSnippet(this.act, 'dy[at]', 'y[at]') : 'dy[at]';
-    const add = this.mode === 'dotdev' ? `let g = ${g}; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);` : 's0 = s0 + x[at];';
+    const xv = this.act && this.mode === 'sum' ? maskSnippet(this.act, 'x[at]', 'y[at]') : 'x[at]';
+    const add = this.mode === 'dotdev' ? `let g = ${g}; s0 = s0 + g; s1 = s1 + g * (x[at] - mc);` : `s0 = s0 + ${xv};`;
     const width = this.mode === 'sum' ? 1 : 2;
     const rowLoop = (body: string) => `
       if (c < uniforms.cols) {

@@ -373,6 +373,32 @@ export interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/**
+ * A LeakyReLU's backward mask applied as a convolution gradient reads dy (issue 5): dy where y > 0,
+ * alpha * dy elsewhere (../gradients.ts's leakyReluBackward, the same float32 product, so the same
+ * bits as masking dy in a program of its own first). y is the layer's output, with dy's shape; alpha
+ * is positive.
+ */
+export interface DyMask {
+  y: TensorInfo;
+  alpha: number;
+}
+
+/** Whether `mask` (if any) fits a tensor of `shape` (dy, or a masked program's output): a float32 y of that shape. */
+export function maskFits(shape: readonly number[], mask: DyMask | undefined): boolean {
+  return !mask || (mask.y.dtype === 'float32' && mask.y.shape.length === shape.length && mask.y.shape.every((d, i) => d === shape[i]));
+}
+
+/** A program's inputs with the mask's y last (where there is a mask). */
+export function withMask(inputs: TensorInfo[], mask: DyMask | undefined): TensorInfo[] {
+  return mask ? [...inputs, mask.y] : inputs;
+}
+
+/** The mask's uniform (alpha, which the masked programs declare last), or none. */
+export function maskUniforms(mask: DyMask | undefined): ProgramUniform {
+  return mask ? [f32Uniform(mask.alpha)] : [];
+}
+
 type Shape4 = [number, number, number, number];
 
 /** Whether every tensor is float32 of rank 4 (what our kernels handle). */

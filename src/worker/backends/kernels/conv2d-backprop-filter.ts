@@ -51,7 +51,12 @@ import {
   type ProgramUniform,
   type WebGpuBackendLike,
   type WebGpuProgramLike,
+  type DyMask,
+  maskFits,
+  maskUniforms,
+  withMask,
 } from './common';
+import { leakyMaskWgsl, leakyMaskWgsl4 } from './leaky-relu-grad';
 
 
 /* ---------------------------------------------------------------------------------------------
@@ -300,7 +305,8 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
   /** dy read as vec4 over co (vecLoads and CO % 4 == 0). */
   private readonly vecDy: boolean;
 
-  constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling, inC: number) {
+  /** `masked`: dy is read through a LeakyReLU mask (a third input y, the uniform alpha; see DyMask). */
+  constructor(outputShape: number[], geo: FilterGradGeometry, tiling: FilterGradTiling, inC: number, private readonly masked = false) {
     const { tileM, tileN, tileK } = tiling;
     const threads = checkGemmTile(tileM, tileN, tileK, 0, tiling.threadBlock ?? 4);
     if (threads % (tileM / 4) !== 0 || threads % (tileN / 4) !== 0) throw new Error('bad tile shape');
@@ -320,6 +326,12 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
     this.shaderKey =
       `ganAugmentConv2DDerFilterGemm_${tileM}_${tileN}_${tileK}${tiling.carryK ? '_carry' : ''}${tiling.threadBlock === 8 ? '_b8' : ''}` +
       `_${this.vecX ? 'vx' : 'sx'}_${this.vecDy ? 'vd' : 'sd'}${tiling.prefetch ? '_pf' : ''}`;
+    if (masked) {
+      this.variableNames = [...this.variableNames, 'y'];
+      this.variableComponents = [...this.variableComponents, this.variableComponents[1]!];
+      this.uniforms = `${GEMM_UNIFORMS} alpha : f32,`;
+      this.shaderKey += '_mask';
+    }
   }
 
   getUserCode(): string {
@@ -435,13 +447,15 @@ export class FilterGradGemmProgram implements WebGpuProgramLike {
 
   /** WGSL: this thread's 4 dy values of K row k (columns nB + 0..3) into `v`, zeros past kEnd or N. */
   private dyGather(): string {
-    if (this.vecDy) return 'if (k < kEnd && nB < uniforms.gN) { v = dy[(k * uniforms.gN + nB) / 4]; }';
+    // dy at flat index o (of vec4s where vecDy), through the mask when there is one.
+    const at = (o: string) => (!this.masked ? `dy[${o}]` : (this.vecDy ? leakyMaskWgsl4 : leakyMaskWgsl)(`dy[${o}]`, `y[${o}]`));
+    if (this.vecDy) return `if (k < kEnd && nB < uniforms.gN) { v = ${at('(k * uniforms.gN + nB) / 4')}; }`;
     return `if (k < kEnd) {
             let base = k * uniforms.gN + nB;
             if (nB + 3 < uniforms.gN) {
-              v = vec4<f32>(dy[base], dy[base + 1], dy[base + 2], dy[base + 3]);
+              v = vec4<f32>(${LANES.map((i) => at(`base + ${i}`)).join(', ')});
             } else {
-              ${LANES.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = dy[base + ${i}]; }`).join('\n              ')}
+              ${LANES.map((i) => `if (nB + ${i} < uniforms.gN) { v[${i}] = ${at(`base + ${i}`)}; }`).join('\n              ')}
             }
           }`;
   }
@@ -652,14 +666,15 @@ export function runFilterGrad(
   dy: TensorInfo,
   attrs: FilterGradAttrs,
   tiling: FilterGradTiling = DEFAULT_TILING,
+  mask?: DyMask,
 ): TensorInfo | null {
-  if (!supportsFilterGrad(x, dy, attrs)) return null;
+  if (!supportsFilterGrad(x, dy, attrs) || !maskFits(dy.shape, mask)) return null;
   const conv = nhwcConvInfo(x.shape, attrs.filterShape, attrs);
   if (!conv) return null;
   const geo = planFilterGrad(conv, tiling);
   const filterShape = [conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels];
   const gemmShape = geo.splits === 1 ? filterShape : [geo.splits, geo.M, geo.N];
-  const gemm = new FilterGradGemmProgram(gemmShape, geo, tiling, conv.inChannels);
+  const gemm = new FilterGradGemmProgram(gemmShape, geo, tiling, conv.inChannels, mask !== undefined);
   const i32 = i32Uniform;
   const uniforms: ProgramUniform = [
     i32(geo.M),
@@ -679,8 +694,9 @@ export function runFilterGrad(
     i32(conv.padInfo.left),
     ...kStep(gemm.rowsPerLoad, conv.outHeight, conv.outWidth).map(i32),
     ...kStep(tiling.tileK, conv.outHeight, conv.outWidth).map(i32),
+    ...maskUniforms(mask),
   ];
-  const partial = backend.runWebGPUProgram(gemm, [x, dy], 'float32', uniforms);
+  const partial = backend.runWebGPUProgram(gemm, withMask([x, dy], mask), 'float32', uniforms);
   if (geo.splits === 1) return partial;
   const sum = tiling.splitSum === 'tree' ? new SplitSumTreeProgram(filterShape) : new SplitSumProgram(filterShape);
   const out = backend.runWebGPUProgram(sum, [partial], 'float32', [i32(geo.splits), i32(geo.M * geo.N)]);
@@ -688,11 +704,18 @@ export function runFilterGrad(
   return out;
 }
 
+/**
+ * The registered kernel's filter gradient: runFilterGrad with the tiling kernelTilingFor picks for
+ * this GEMM's size (and with `mask`, dy read through it: the same tiling, so the same sums).
+ */
+export function filterGradOnDevice(backend: WebGpuBackendLike, x: TensorInfo, dy: TensorInfo, attrs: FilterGradAttrs, mask?: DyMask): TensorInfo | null {
+  const [kh, kw, ci, co] = attrs.filterShape;
+  const [b, oh, ow] = dy.shape;
+  return runFilterGrad(backend, x, dy, attrs, kernelTilingFor({ m: kh * kw * ci, n: co, k: b! * oh! * ow! }), mask);
+}
+
 /** The kernel function installed over tfjs's Conv2DBackpropFilter by ./index (null: tfjs's runs). */
 export const filterGradKernel: OurKernelRun = (args) => {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const attrs = args.attrs as unknown as FilterGradAttrs;
-  const [kh, kw, ci, co] = attrs.filterShape;
-  const [b, oh, ow] = dy.shape;
-  return runFilterGrad(args.backend as unknown as WebGpuBackendLike, x, dy, attrs, kernelTilingFor({ m: kh * kw * ci, n: co, k: b! * oh! * ow! }));
+  return filterGradOnDevice(args.backend as unknown as WebGpuBackendLike, x, dy, args.attrs as unknown as FilterGradAttrs);
 };

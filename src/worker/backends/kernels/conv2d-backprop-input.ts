@@ -57,7 +57,12 @@ import {
   type ProgramUniform,
   type WebGpuBackendLike,
   type WebGpuProgramLike,
+  type DyMask,
+  maskFits,
+  maskUniforms,
+  withMask,
 } from './common';
+import { leakyMaskWgsl, leakyMaskWgsl4 } from './leaky-relu-grad';
 
 /* ---------------------------------------------------------------------------------------------
  * Tiling and geometry.
@@ -239,7 +244,8 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
   private readonly t: InputGradTiling;
   private readonly coalesced: boolean;
 
-  constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling) {
+  /** `masked`: dy is read through a LeakyReLU mask (a third input y, the uniform alpha; see DyMask). */
+  constructor(outputShape: number[], geo: InputGradGeometry, tiling: InputGradTiling, private readonly masked = false) {
     const { tileM, tileN, tileK } = tiling;
     this.coalesced = coalescedLoads(tiling);
     const threads = checkGemmTile(tileM, tileN, tileK, this.coalesced ? 1 : 0, tiling.threadBlock ?? 4);
@@ -254,6 +260,16 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
     this.workgroupSize = [threads, 1, 1];
     this.dispatch = [geo.tilesN, geo.tilesM, geo.phases.length];
     this.shaderKey = `ganAugmentConv2DDerInputGemm_${tileM}_${tileN}_${tileK}_${this.coalesced ? 'c' : 's'}${tiling.threadBlock === 8 ? '_b8' : ''}${tiling.prefetch && this.coalesced ? '_pf' : ''}`;
+    if (masked) {
+      this.variableNames = [...this.variableNames, 'y'];
+      this.uniforms = `${UNIFORMS} alpha : f32,`;
+      this.shaderKey += '_mask';
+    }
+  }
+
+  /** WGSL: dy at flat index `o`, through the mask when there is one. */
+  private dyAt(o: string): string {
+    return this.masked ? leakyMaskWgsl(`dy[${o}]`, `y[${o}]`) : `dy[${o}]`;
   }
 
   getUserCode(): string {
@@ -323,7 +339,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
                 (p) => `{
               var v = vec4<f32>(0.0);
               if (coOk) {
-                ${LANES.map((i) => `if (aIn${p}[${i}]) { v[${i}] = dy[aOff${p}[${i}] + co]; }`).join('\n                ')}
+                ${LANES.map((i) => `if (aIn${p}[${i}]) { v[${i}] = ${this.dyAt(`aOff${p}[${i}] + co`)}; }`).join('\n                ')}
               }
               ${regs ? `aPre${p}` : `ganTileA[kr * ${SA} + q0 + ${p * cols}]`} = v;
             }`,
@@ -507,7 +523,7 @@ export class InputGradGemmProgram implements WebGpuProgramLike {
               let co = coBase + r;
               var v = vec4<f32>(0.0);
               if (co < uniforms.outC) {
-                ${LANES.map((i) => `if (aIn[${i}]) { v[${i}] = dy[aOff[${i}] + co]; }`).join('\n                ')}
+                ${LANES.map((i) => `if (aIn[${i}]) { v[${i}] = ${this.dyAt(`aOff[${i}] + co`)}; }`).join('\n                ')}
               }
               ganTileA[r * ${QM} + aq] = v;
             }
@@ -682,6 +698,8 @@ export class InputGradBlockProgram implements WebGpuProgramLike {
     threads: number,
     private readonly g: { filterH: number; filterW: number; strideH: number; strideW: number; inC: number; outC: number },
     private readonly t: DirectBlockTiling,
+    /** dy read through a LeakyReLU mask (a third input y, the uniform alpha; see DyMask). */
+    private readonly masked = false,
   ) {
     this.outputShape = outputShape;
     this.vec = g.outC % 4 === 0;
@@ -689,6 +707,12 @@ export class InputGradBlockProgram implements WebGpuProgramLike {
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.dispatch = flatDispatch([threads], 64);
     this.shaderKey = `ganAugmentInputGradBlock_${g.filterH}_${g.filterW}_${g.strideH}_${g.strideW}_${g.inC}_${this.vec ? 'v' : 's'}_${t.blocksW}`;
+    if (masked) {
+      this.variableNames = [...this.variableNames, 'y'];
+      this.variableComponents = [...this.variableComponents, this.variableComponents[0]!];
+      this.uniforms += ' alpha : f32,';
+      this.shaderKey += '_mask';
+    }
   }
 
   getUserCode(): string {
@@ -700,8 +724,11 @@ export class InputGradBlockProgram implements WebGpuProgramLike {
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     const acc = (t: number, r: number, c: number) => `acc_${t}_${r}_${c}`;
     // The dy value at (jh, u) for this co step: a vec4 (vec) or one float (scalar path).
+    const at = (jh: number, u: number) => `base_${jh}_${u} + c4`;
+    const dyAt = (jh: number, u: number) =>
+      !this.masked ? `dy[${at(jh, u)}]` : (this.vec ? leakyMaskWgsl4 : leakyMaskWgsl)(`dy[${at(jh, u)}]`, `y[${at(jh, u)}]`);
     const load = (jh: number, u: number) =>
-      `let d_${jh}_${u} = select(${this.vec ? 'vec4<f32>(0.0)' : '0.0'}, dy[base_${jh}_${u} + c4], ok_${jh}_${u});`;
+      `let d_${jh}_${u} = select(${this.vec ? 'vec4<f32>(0.0)' : '0.0'}, ${dyAt(jh, u)}, ok_${jh}_${u});`;
     // W[kh, kw, ci, co4] for ci < CI, as the row index of the (vec4 or float) filter array.
     const wRow = (kh: number, kw: number, ci: number) => `${(kh * KW + kw) * CI + ci} * cSteps + c4`;
     const term = (jh: number, u: number, kh: number, kw: number) => {
@@ -785,10 +812,13 @@ function runDirectInputGrad(
   attrs: InputGradAttrs,
   conv: backend_util.Conv2DInfo,
   t: 'direct' | DirectBlockTiling,
+  mask?: DyMask,
 ): TensorInfo | null {
   if (conv.inChannels > DIRECT_MAX_CHANNELS) return null;
   const uniforms = geometryUniforms(conv);
   const blocks = t === 'direct' ? null : fitStrideBlocks(t, conv.strideHeight, conv.strideWidth);
+  // The one-pixel-per-thread program (strides over 4 x 4) reads no mask: the caller masks dy first.
+  if (mask && !blocks) return null;
   if (blocks) {
     const plan = planDirectBlocks(conv, blocks);
     const g = {
@@ -799,9 +829,13 @@ function runDirectInputGrad(
       inC: conv.inChannels,
       outC: conv.outChannels,
     };
-    const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, blocks);
+    const program = new InputGradBlockProgram([...attrs.inputShape], plan.threads, g, blocks, mask !== undefined);
     if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
-    return backend.runWebGPUProgram(program, [dy, filter], 'float32', [...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform), ...uniforms]);
+    return backend.runWebGPUProgram(program, withMask([dy, filter], mask), 'float32', [
+      ...[plan.threads, plan.blocksH, plan.groupsW].map(i32Uniform),
+      ...uniforms,
+      ...maskUniforms(mask),
+    ]);
   }
   const program = new InputGradDirectProgram([...attrs.inputShape]);
   if (program.dispatch[1] > MAX_WORKGROUPS_PER_DIM) return null;
@@ -812,7 +846,9 @@ function runDirectInputGrad(
 /**
  * Runs our input gradient. Returns null when unsupported (the caller falls back). `tiling` is for
  * benchmarks and tests; the registered kernel runs a direct program (chooseDirectTiling) for dx with
- * at most 4 channels and the phase GEMM with chooseInputTiling(CI) otherwise.
+ * at most 4 channels and the phase GEMM with chooseInputTiling(CI) otherwise. With `mask`, dy is
+ * read through that LeakyReLU mask (the same bits as masking it first); null where the program
+ * chosen cannot (the one-pixel direct program).
  */
 export function runInputGrad(
   backend: WebGpuBackendLike,
@@ -820,21 +856,23 @@ export function runInputGrad(
   filter: TensorInfo,
   attrs: InputGradAttrs,
   tiling?: InputGradTiling | 'direct' | DirectBlockTiling,
+  mask?: DyMask,
 ): TensorInfo | null {
-  if (!supportsInputGrad(dy, filter, attrs)) return null;
+  if (!supportsInputGrad(dy, filter, attrs) || !maskFits(dy.shape, mask)) return null;
   const conv = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
   if (!conv) return null;
   if (conv.outHeight !== dy.shape[1] || conv.outWidth !== dy.shape[2] || conv.outChannels !== dy.shape[3]) return null;
   const t = tiling ?? (conv.inChannels <= DIRECT_MAX_CHANNELS ? chooseDirectTiling() : chooseInputTiling(conv.inChannels, conv.outChannels));
-  if (t === 'direct' || 'blocksW' in t) return runDirectInputGrad(backend, dy, filter, attrs, conv, t);
+  if (t === 'direct' || 'blocksW' in t) return runDirectInputGrad(backend, dy, filter, attrs, conv, t, mask);
   const geo = planInputGrad(conv, t);
   // WebGPU allows 65535 workgroups per dimension: larger grids (over 4M dx positions per phase at
   // tile 64) go to tfjs's kernel rather than fail validation.
   if (geo.tilesM > MAX_WORKGROUPS_PER_DIM || geo.tilesN > MAX_WORKGROUPS_PER_DIM) return null;
-  const program = new InputGradGemmProgram([...attrs.inputShape], geo, t);
-  return backend.runWebGPUProgram(program, [dy, filter], 'float32', [
+  const program = new InputGradGemmProgram([...attrs.inputShape], geo, t, mask !== undefined);
+  return backend.runWebGPUProgram(program, withMask([dy, filter], mask), 'float32', [
     ...[conv.inChannels, geo.maxKhp, geo.maxKwp, conv.batchSize].map(i32Uniform),
     ...geometryUniforms(conv),
+    ...maskUniforms(mask),
   ]);
 }
 

@@ -59,7 +59,11 @@ import {
   type WebGpuBackendLike,
   type WebGpuProgramLike,
   workgroupStorageLimit,
+  type DyMask,
+  maskFits,
+  withMask,
 } from './common';
+import { leakyMaskWgsl4 } from './leaky-relu-grad';
 
 /* ---------------------------------------------------------------------------------------------
  * Tiling and geometry.
@@ -203,6 +207,12 @@ export interface ForwardShaderOptions {
   filterW: number;
   hasBias: boolean;
   activation: ForwardActivation;
+  /**
+   * The result read through a LeakyReLU mask before it is written (a last input y of the output's
+   * shape, alpha the uniform): mask(conv2d(g, w)), the gradient of a masked input gradient in its dy
+   * (../gradients.ts). Linear activation and no bias only.
+   */
+  masked?: boolean;
 }
 
 export class ForwardGemmProgram implements WebGpuProgramLike {
@@ -234,6 +244,11 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     this.variableNames = options.hasBias ? ['x', 'W', 'bias'] : ['x', 'W'];
     const n = this.vecN ? 4 : 1;
     this.variableComponents = options.hasBias ? [this.vecX ? 4 : 1, n, n] : [this.vecX ? 4 : 1, n];
+    if (options.masked) {
+      if (options.hasBias || options.activation !== 'linear') throw new Error('a masked forward pass has no bias or activation');
+      this.variableNames = [...this.variableNames, 'y'];
+      this.variableComponents = [...this.variableComponents, n];
+    }
     this.outputComponent = n;
     // Flat layout: the prelude then calls main(globalIndex); we use workgroupId / localIndex.
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
@@ -241,7 +256,8 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
     this.dispatch = geo.dispatch;
     this.shaderKey =
       `ganAugmentConv2DForwardGemm_${tileM}_${tileN}_${tileK}_c${options.inC}_kw${options.filterW}_` +
-      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}${tiling.threadBlock === 8 ? '_b8' : ''}${tiling.prefetch ? '_pf' : ''}`;
+      `${this.vecN ? 'v' : 's'}_${options.hasBias ? 'b' : 'nb'}_${options.activation}${tiling.threadBlock === 8 ? '_b8' : ''}${tiling.prefetch ? '_pf' : ''}` +
+      `${options.masked ? '_mask' : ''}`;
   }
 
   getUserCode(): string {
@@ -384,14 +400,20 @@ export class ForwardGemmProgram implements WebGpuProgramLike {
           .join('\n      ');
 
     const acc = (i: number, c: number) => (block === 4 ? `acc${i}` : `acc${i}_${c}`);
+    // The mask's y at the output's row (a vec4 over co; lanes past N read as zero, their outputs unwritten).
+    const masked = this.o.masked === true;
+    const maskLoad = (c: number) =>
+      vecN
+        ? 'y[row >> 2u]'
+        : `vec4<f32>(${LANES.map((j) => `select(0.0, y[min(row + ${j}, uniforms.gM * uniforms.gN - 1)], nOut${c} + ${j} < uniforms.gN)`).join(', ')})`;
     const store = (i: number) =>
       groups
         .map(
           (c) => `{
         let m = mTile0 + ty * ${block} + ${i};
         if (m < uniforms.gM && nOut${c} < uniforms.gN) {
-          let v = ganAct(${acc(i, c)}${hasBias ? ` + bv${c}` : ''});
           let row = m * uniforms.gN + nOut${c};
+          ${masked ? `let v = ${leakyMaskWgsl4(acc(i, c), maskLoad(c))};` : `let v = ganAct(${acc(i, c)}${hasBias ? ` + bv${c}` : ''});`}
           ${
             vecN
               ? 'result[row >> 2u] = v;'
@@ -469,21 +491,25 @@ export function runForward(
   inputs: ForwardInputs,
   attrs: ForwardAttrs,
   tiling?: ForwardTiling,
+  mask?: DyMask,
 ): TensorInfo | null {
   if (!supportsForward(inputs, attrs)) return null;
   const { x, filter, bias } = inputs;
+  if (mask && (bias != null || (attrs.activation ?? 'linear') !== 'linear')) return null;
   const conv = nhwcConvInfo(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
   if (!conv) return null;
   if (conv.inChannels !== x.shape[3]) return null;
   const t = tiling ?? chooseForwardTiling(conv);
   const geo = planForward(conv, t);
   if (geo.M === 0 || geo.N === 0 || geo.K === 0) return null;
+  if (mask && !maskFits(conv.outShape, mask)) return null;
   const activation: ForwardActivation = isForwardActivation(attrs.activation) ? attrs.activation : 'linear';
   const program = new ForwardGemmProgram([...conv.outShape], geo, t, {
     inC: conv.inChannels,
     filterW: conv.filterWidth,
     hasBias: bias != null,
     activation,
+    masked: mask !== undefined,
   });
   const i32 = i32Uniform;
   const uniforms: ProgramUniform = [
@@ -499,9 +525,9 @@ export function runForward(
     i32(conv.strideWidth),
     i32(conv.padInfo.top),
     i32(conv.padInfo.left),
-    { type: 'float32', data: [activation === 'leakyrelu' ? (attrs.leakyreluAlpha ?? 0.2) : 0] },
+    { type: 'float32', data: [mask ? mask.alpha : activation === 'leakyrelu' ? (attrs.leakyreluAlpha ?? 0.2) : 0] },
   ];
-  return backend.runWebGPUProgram(program, bias ? [x, filter, bias] : [x, filter], 'float32', uniforms);
+  return backend.runWebGPUProgram(program, withMask(bias ? [x, filter, bias] : [x, filter], mask), 'float32', uniforms);
 }
 
 /** The kernel function installed over tfjs's Conv2D by ./index (null: tfjs's runs). */

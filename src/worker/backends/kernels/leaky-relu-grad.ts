@@ -19,11 +19,17 @@ export function leakyReluGradOnDeviceAvailable(dy: Tensor, x: Tensor): boolean {
  * its activation, ./batchnorm-kernels.ts, which must give the same bits): `d` the gradient, `x` the
  * value whose sign decides (an activation's input, or its output where that has the same sign), both
  * expressions without side effects; `alpha` a WGSL expression.
- *  - LeakyReLU's: d where x > 0, alpha d elsewhere (NaN x included).
+ *  - LeakyReLU's: d where x > 0, alpha d elsewhere (NaN x included); `zero` a WGSL zero of x's type
+ *    (vec4<f32>(0.0) for vectors: WGSL compares only values of one type).
  *  - tfjs's step times d: 1 where x > 0, alpha elsewhere, and x itself where x is NaN.
  */
-export function leakyMaskWgsl(d: string, x: string, alpha = 'uniforms.alpha'): string {
-  return `select(${d} * ${alpha}, ${d}, ${x} > 0.0)`;
+export function leakyMaskWgsl(d: string, x: string, alpha = 'uniforms.alpha', zero = '0.0'): string {
+  return `select(${d} * ${alpha}, ${d}, ${x} > ${zero})`;
+}
+
+/** leakyMaskWgsl for vec4<f32> d and x, lane by lane. */
+export function leakyMaskWgsl4(d: string, x: string): string {
+  return leakyMaskWgsl(d, x, 'uniforms.alpha', 'vec4<f32>(0.0)');
 }
 
 export function stepMaskWgsl(d: string, x: string, alpha = 'uniforms.alpha'): string {
