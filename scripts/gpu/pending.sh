@@ -15,11 +15,14 @@
 # LeakyReLU in the kernel's epilogue (DCGAN-64 257 -> 228, the cWGAN-GP 708 -> 631); then the projection
 # critic's head as four kernels of ours (the cWGAN-GP 631 -> 532 at 32 px, 748 -> 649 at 64 px with 8
 # classes, the model part a times), and the generators' bias and tanh as one program each way
-# (DCGAN-64 228 -> 225, the cWGAN-GP 32 532 -> 524). None has a switch of its own: part a measures
-# them with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+# (DCGAN-64 228 -> 225, the cWGAN-GP 32 532 -> 524); then a convolution's gradients reading dy through
+# its LeakyReLU's mask, no mask program (the cWGAN-GP 32 524 -> 476, 64 px 641 -> 577, DCGAN-64 225 -> 222).
+# Only the last has a switch of its own (GAN_AUGMENT_MASKED_CONV_GRADS, first in part i: its masked loads
+# could slow the GEMMs where the GPU, not the enqueueing, sets the pace); part a measures all with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  whole steps of this build against run 23's (c4672f9, the kit's train-base.cjs), alternated
 #      twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64 (all of the above together);
-#   i  in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
+#   i  the masked convolution gradients against the mask's own programs (GAN_AUGMENT_MASKED_CONV_GRADS),
+#      in-place updates (Adam's, one dispatch per variable; batch norm's moving averages, one per
 #      layer) against tfjs's programs (GAN_AUGMENT_IN_PLACE), then the losses as our programs against
 #      tfjs's ops (GAN_AUGMENT_LOSS_PROGRAMS), each off and on, alternated twice, the same steps;
 #   k  every pass of every layer with the default tilings at batch 64 and 256 (the TFLOP/s table);
@@ -42,7 +45,7 @@ export GAN_AUGMENT_DAWN_FLAGS=${GAN_AUGMENT_DAWN_FLAGS-disable-dawn-features=tim
 if [ -n "${QUICK:-}" ]; then BATCHES="2"; else BATCHES="64 256"; fi
 status=0
 PARTS=abtrain STEPS=20 OUT=$OUT/a bash scripts/gpu/run-bench.sh || status=1
-PARTS=toggles STEPS=20 OUT=$OUT/i bash scripts/gpu/run-bench.sh || status=1
+PARTS=toggles TOGGLES="GAN_AUGMENT_MASKED_CONV_GRADS GAN_AUGMENT_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS" STEPS=20 OUT=$OUT/i bash scripts/gpu/run-bench.sh || status=1
 PARTS=convbatches CBSET="$BATCHES" OUT=$OUT/k bash scripts/gpu/run-bench.sh || status=1
 PARTS=torch OUT=$OUT/t bash scripts/gpu/run-bench.sh || status=1
 PARTS=train KSET=1 STEPS=30 OUT=$OUT/g bash scripts/gpu/run-bench.sh || status=1

@@ -239,7 +239,8 @@ esac
 case " $PARTS " in *" toggles "*)
   # Each switch of TOGGLES (default: GAN_AUGMENT_IN_PLACE, in-place updates of ours (Adam's variables
   # and beta powers, batch norm's moving averages) or tfjs's programs; GAN_AUGMENT_LOSS_PROGRAMS, the
-  # losses as our programs or tfjs's ops)
+  # losses as our programs or tfjs's ops; also GAN_AUGMENT_MASKED_CONV_GRADS, the convolution gradients
+  # reading dy through the LeakyReLU's mask or the mask a program of its own)
   # off (0) and on (1), alternated REPEAT times (default 2): DCGAN-64 at B64 and B256, the cWGAN-GP 64
   # at WB. Steps bound by the processor's enqueueing should show them most.
   for t in ${TOGGLES:-GAN_AUGMENT_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS}; do
