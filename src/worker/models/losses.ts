@@ -149,7 +149,8 @@ export function normPenalty(grad: tf.Tensor4D, weight = 1): tf.Scalar {
  * scored as one batch of 2B. The critic scores each sample on its own (no batch norm), so this is the
  * same function as two passes, with half the passes to dispatch and one weight gradient per layer
  * instead of two added together (on WebGPU a cWGAN-GP step dispatched 16% fewer programs). Times
- * `scale` (see `meanDifference`).
+ * `scale` (see `meanDifference`). `pairLabels`, where the caller has it: the labels twice, [2B, 1],
+ * made on the processor (on WebGPU a concatenation of the labels is a program of its own).
  */
 export function wassersteinEstimate(
   critic: (images: tf.Tensor4D, labels: tf.Tensor2D) => tf.Tensor,
@@ -157,8 +158,9 @@ export function wassersteinEstimate(
   fake: tf.Tensor4D,
   labels: tf.Tensor2D,
   scale = 1,
+  pairLabels?: tf.Tensor2D,
 ): tf.Scalar {
-  const scores = critic(tf.concat([real, fake]) as tf.Tensor4D, tf.concat([labels, labels]) as tf.Tensor2D);
+  const scores = critic(tf.concat([real, fake]) as tf.Tensor4D, pairLabels ?? (tf.concat([labels, labels]) as tf.Tensor2D));
   return meanDifference(scores, real.shape[0], scale);
 }
 
@@ -179,7 +181,7 @@ export interface CriticLoss {
  * multiplying and differentiating both (a cWGAN-GP step has n_critic of these). Then the parts, when
  * `report` asks for them, are recovered by a negation (exact) and a division by lambda (the penalty to
  * within a rounding). Elsewhere, and with lambda 0 (whose penalty could not be divided back out), the
- * loss is tfjs's ops on the two parts, as before.
+ * loss is tfjs's ops on the two parts, as before. `pairLabels`: as `wassersteinEstimate`'s.
  */
 export function criticLoss(
   critic: (images: tf.Tensor4D, labels: tf.Tensor2D) => tf.Tensor,
@@ -189,15 +191,16 @@ export function criticLoss(
   eps: tf.Tensor4D,
   lambda: number,
   report: boolean,
+  pairLabels?: tf.Tensor2D,
 ): CriticLoss {
   if (lossProgramsAvailable(real, fake, eps) && lambda !== 0) {
-    const negW = wassersteinEstimate(critic, real, fake, labels, -1);
+    const negW = wassersteinEstimate(critic, real, fake, labels, -1, pairLabels);
     const weighted = gradientPenalty((x) => critic(x, labels), real, fake, eps, lambda);
     const loss = tf.add(negW, weighted) as tf.Scalar;
     if (!report) return { loss, wasserstein: null, penalty: null };
     return { loss, wasserstein: tf.neg(negW) as tf.Scalar, penalty: tf.div(weighted, lambda) as tf.Scalar };
   }
-  const w = wassersteinEstimate(critic, real, fake, labels);
+  const w = wassersteinEstimate(critic, real, fake, labels, 1, pairLabels);
   const gp = gradientPenalty((x) => critic(x, labels), real, fake, eps);
   const loss = tf.add(tf.neg(w), tf.mul(lambda, gp)) as tf.Scalar;
   return { loss, wasserstein: report ? w : null, penalty: report ? gp : null };

@@ -163,7 +163,12 @@ describe('Wasserstein estimate', () => {
         const scale = Math.max(1e-3, ...Array.from(gb, Math.abs));
         for (let i = 0; i < gb.length; i++) expect(Math.abs(ga[i]! - gb[i]!), `${criticNorm} ${v.name}[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
       }
-      tf.dispose([real, fake, y, joint.value, separate.value, ...Object.values(joint.grads), ...Object.values(separate.grads)]);
+      // The labels twice made by the caller (the trainer does, on the processor): the same bits.
+      const y2 = tf.tensor2d([[0], [2], [1], [0], [2], [1]], [6, 1], 'int32');
+      const paired = tf.variableGrads(() => wassersteinEstimate(critic, real, fake, y, 1, y2), vars);
+      expect(paired.value.dataSync()[0], criticNorm).toBe(a);
+      for (const v of vars) expect(Array.from(paired.grads[v.name]!.dataSync()), `${criticNorm} ${v.name}, labels paired`).toEqual(Array.from(joint.grads[v.name]!.dataSync()));
+      tf.dispose([real, fake, y, y2, joint.value, separate.value, paired.value, ...Object.values(joint.grads), ...Object.values(separate.grads), ...Object.values(paired.grads)]);
       D.dispose();
     }
   });

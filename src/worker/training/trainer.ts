@@ -544,12 +544,14 @@ export class CwganGpTrainer extends GanTrainer {
       const loss = tf.tidy(() => {
         const real = batchImages(ds, idx); // [B, R, R, C]
         const labels = batchLabels(ds, idx); // [B, 1] int32
+        // Real and fake are scored as one batch: their labels twice, made here rather than concatenated on the device.
+        const pairLabels = batchLabels(ds, Int32Array.from([...idx, ...idx]));
         const z = tf.randomNormal([B, c.latentDim], 0, 1, 'float32', hashSeed(this.seed, s, `${purpose}/z`)) as tf.Tensor2D;
         const fake = G.apply([z, labels], { training: true }) as tf.Tensor4D;
         // One interpolation weight per sample: [B, 1, 1, 1].
         const eps = tf.randomUniform([B, 1, 1, 1], 0, 1, 'float32', hashSeed(this.seed, s, `${purpose}/eps`)) as tf.Tensor4D;
         return applyStep(this.optD, trainableVars(D), () => {
-          const parts = criticLoss(critic, aug(real), aug(fake), labels, eps, c.gradientPenaltyWeight, last);
+          const parts = criticLoss(critic, aug(real), aug(fake), labels, eps, c.gradientPenaltyWeight, last, pairLabels);
           if (parts.wasserstein && parts.penalty) {
             w = tf.keep(tf.clone(parts.wasserstein));
             gp = tf.keep(tf.clone(parts.penalty));
