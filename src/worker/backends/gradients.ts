@@ -14,7 +14,8 @@
  *    FusedConv2D kernel directly, with a registered gradient of three separate functions. The
  *    values are the same kernels' (bit-identical). The same with a LeakyReLU of positive slope
  *    fused in (tfjs-core has no gradient for that): dy is first masked as LeakyReLU's gradient below
- *    does, the mask read from the output (../models/conv-leaky.ts uses it).
+ *    does, the mask read from the output (../models/conv-leaky.ts uses it); on WebGPU the three
+ *    gradient programs read dy through the mask instead (`maskedInputGrad` and its kin below).
  * 2. LeakyReLU's gradient, dy * (x > 0 ? 1 : alpha), reads the forward pass's x through a mask.
  *    The mask is piecewise constant, so its derivative is zero, but tfjs still differentiated
  *    through it: the penalty's outer backward pass sent tensors of zeros down the whole forward
@@ -154,7 +155,8 @@ const fusedConv2dGrad: tf.GradConfig = {
     const a = attrs as unknown as FusedConvAttrs;
     // Only routedFusedConv2d records this kernel on a tape, with a linear activation or a LeakyReLU of
     // positive slope. The LeakyReLU's mask is read from the output y (y > 0 exactly where the
-    // convolution's result is, and NaN exactly where it is): once, for all three gradients.
+    // convolution's result is, and NaN exactly where it is): on WebGPU by each gradient program as it
+    // loads dy, elsewhere once, by a pass of its own, for all three gradients.
     if (!fusedActivationHasGradient(a)) throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
     if (a.activation === 'leakyrelu' && lazy && maskedConvGradsRequested() && leakyReluGradOnDeviceAvailable(dy as tf.Tensor, y)) {
       // On WebGPU the three gradients read dy through the mask (below): d is never written.

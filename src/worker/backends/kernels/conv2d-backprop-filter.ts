@@ -23,7 +23,8 @@
  *
  * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit), dilation
  * 1 (tfjs's Conv2DBackpropFilter has no dilation attribute). Anything else (NCHW) goes to tfjs's
- * own kernel.
+ * own kernel. With a `DyMask` (./common.ts) the GEMM reads dy through a LeakyReLU's mask as it loads
+ * it (./masked-conv-grads.ts).
  *
  * `registerOurKernels()` (./index, called by initBackend once WebGPU is up) installs it for the
  * 'webgpu' backend unless GAN_AUGMENT_WGSL_KERNELS=0: on by default, since on lavapipe it is 2-6x faster per

@@ -25,7 +25,8 @@
  * per multiply-add). Each thread's pixel coordinates are decomposed once, before the K loop. Loop
  * bounds are uniforms or constants, so the barriers stay in uniform control flow; rows and columns
  * past M, N, K load zeros and write nothing. Bias and activation (linear, relu, relu6, leakyrelu,
- * sigmoid, elu) are applied to the accumulators before the store. The workgroup grid is
+ * sigmoid, elu) are applied to the accumulators before the store; or, with a `DyMask` (./common.ts)
+ * and neither, a LeakyReLU's mask read from y (./masked-conv-grads.ts). The workgroup grid is
  * (N tiles, M tiles): neighbouring workgroups share their x rows (in cache), the filter is small.
  *
  * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit),

@@ -452,6 +452,7 @@ describe('our WebAssembly SIMD kernels', () => {
     const dying = `
 const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.control);
+Atomics.store(new Int32Array(workerData.memory.buffer), 0, 1); // started (bytes 0-3 are below layOut's regions)
 Atomics.wait(ctrl, 0, 0);
 for (;;) {
   const next = Atomics.load(ctrl, 2);
@@ -461,14 +462,21 @@ for (;;) {
 }
 process.exit(0);
 `;
-    const memory = new WebAssembly.Memory({ initial: 64, maximum: 128, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
     const pool = new KernelThreads(memory, 2, { stallMs: 300, workerSource: dying });
-    const room = { ...problem, k: 20_000, xFloats: 20_000, slices: 200 }; // 200 slices: the worker is sure to take one
+    // The worker must take a slice before this thread has done them all: it is running before the call
+    // starts, and the call is long (tens of ms, 1,000 slices), even on a machine busy with other work.
+    const started = new Int32Array(memory.buffer);
+    for (let waited = 0; Atomics.load(started, 0) !== 1; waited += 10) {
+      if (waited > 10_000) throw new Error('the test worker did not start');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const room = { ...problem, k: 100_000, xFloats: 20_000, slices: 1000 };
     const l = layOut(memory, room);
     const s = sliced(room.k, room.slices);
     const t0 = Date.now();
     expect(() => pool.gatherGemm({ table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: room.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 16 }))
-      .toThrow(/a WebAssembly kernel thread stopped answering \(1 of 200 slices unfinished\)/);
+      .toThrow(/a WebAssembly kernel thread stopped answering \(1 of 1000 slices unfinished\)/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(pool.broken).toBe(true);
     await pool.dispose();
