@@ -5,7 +5,8 @@
 # ln -s "$PWD/node_modules" /tmp/base23/node_modules):
 #   BASE=/tmp/base23 bash scripts/gpu/make-kit.sh
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
-# No convolution kernel changed since run 23. A step dispatches far fewer programs: Adam's update and
+# The convolution kernels' tilings and arithmetic are run 23's; since then they can also read a LeakyReLU's
+# mask (below). A step dispatches far fewer programs: Adam's update and
 # batch norm's moving averages in place (part i), the losses as programs of ours (part i), batch norm's
 # moments in two dispatches, the cWGAN-GP's embedding gradient without 22 copies, ReLU's and Abs's
 # gradients one program each, the penalty's interpolation one program, Adam's beta powers in place, sums over
@@ -16,9 +17,11 @@
 # critic's head as four kernels of ours (the cWGAN-GP 631 -> 532 at 32 px, 748 -> 649 at 64 px with 8
 # classes, the model part a times), and the generators' bias and tanh as one program each way
 # (DCGAN-64 228 -> 225, the cWGAN-GP 32 532 -> 524); then a convolution's gradients reading dy through
-# its LeakyReLU's mask, no mask program (the cWGAN-GP 32 524 -> 476, 64 px 641 -> 577, DCGAN-64 225 -> 222).
-# Only the last has a switch of its own (GAN_AUGMENT_MASKED_CONV_GRADS, first in part i: its masked loads
-# could slow the GEMMs where the GPU, not the enqueueing, sets the pace); part a measures all with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
+# its LeakyReLU's mask, no mask program (the cWGAN-GP 32 524 -> 476, 64 px 641 -> 577, DCGAN-64 225 -> 222),
+# and the cWGAN-GP's paired labels made on the processor (the cWGAN-GP 32 476 -> 471, 64 px 577 -> 572).
+# Only the masks have a switch of their own (GAN_AUGMENT_MASKED_CONV_GRADS, first in part i: its masked loads
+# could slow the GEMMs where the GPU, not the enqueueing, sets the pace; each pair's lastLosses must be
+# the same bits, as on lavapipe); part a measures all with the rest. The rest repeats run 23's figures with whatever changed since, most wanted first (a time-out keeps what ran), results in $OUT/<part> (results.jsonl and log.txt):
 #   a  whole steps of this build against run 23's (c4672f9, the kit's train-base.cjs), alternated
 #      twice: DCGAN-64 at batch 64 and 256, the cWGAN-GP 64 at batch 64 (all of the above together);
 #   i  the masked convolution gradients against the mask's own programs (GAN_AUGMENT_MASKED_CONV_GRADS),

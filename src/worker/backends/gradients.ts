@@ -41,7 +41,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './wasm/leaky-relu';
 import { leakyReluGradOnDevice, leakyReluGradOnDeviceAvailable, stepMulOnDevice } from './kernels/leaky-relu-grad';
 import { switchOn } from './switches';
-import { maskedBiasGradOnDevice, maskedConv2dOnDevice, maskedFilterGradOnDevice, maskedInputGradOnDevice } from './kernels/masked-conv-grads';
+import { maskedBiasGradOnDevice, maskedConv2dOnDevice, maskedConvGradsAvailable, maskedFilterGradOnDevice, maskedInputGradOnDevice } from './kernels/masked-conv-grads';
 import type { ForwardAttrs } from './kernels/conv2d-forward';
 import type { FilterGradAttrs } from './kernels/conv2d-backprop-filter';
 import type { InputGradAttrs } from './kernels/conv2d-backprop-input';
@@ -158,7 +158,7 @@ const fusedConv2dGrad: tf.GradConfig = {
     // convolution's result is, and NaN exactly where it is): on WebGPU by each gradient program as it
     // loads dy, elsewhere once, by a pass of its own, for all three gradients.
     if (!fusedActivationHasGradient(a)) throw new Error(`No gradient for FusedConv2D with activation ${a.activation}.`);
-    if (a.activation === 'leakyrelu' && lazy && maskedConvGradsRequested() && leakyReluGradOnDeviceAvailable(dy as tf.Tensor, y)) {
+    if (a.activation === 'leakyrelu' && lazy && maskedConvGradsRequested() && maskedConvGradsAvailable(dy as tf.Tensor, y)) {
       // On WebGPU the three gradients read dy through the mask (below): d is never written.
       const m: MaskedConv = { y, alpha: a.leakyreluAlpha!, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode };
       const d4 = dy as tf.Tensor4D;
@@ -181,11 +181,14 @@ const fusedConv2dGrad: tf.GradConfig = {
 /* ---------------------------------------------------------------------------------------------
  * A convolution's gradients through its LeakyReLU, the mask read as dy is (WebGPU).
  *
- * Four ops of dy-like arguments with the mask a constant, closed under differentiation: each one's
- * gradients are others of the four (a convolution's three passes, each with the mask on the tensor
- * that has the layer output's shape), so the penalty's double backward runs no mask program either.
- * They are tf.customGrad ops, whose gradients tfjs computes for every input at once: in training each
- * is needed (the penalty's outer pass differentiates the critic's weights and its inner chain).
+ * Four ops with the mask a constant. The three convolution passes (`maskedConv2d`, `maskedInputGrad`,
+ * `maskedFilterGrad`, each with the mask on the tensor that has the layer output's shape) are closed
+ * under differentiation: each one's gradients are the other two, so the penalty's double backward runs
+ * no mask program either. The bias sum's gradient is a broadcast and the mask's own program (no
+ * training step takes it). They are tf.customGrad ops, whose gradients tfjs computes for every input
+ * at once: in training each is needed (the penalty's outer pass differentiates the critic's weights
+ * and its inner chain); a critic whose top layer's upstream gradient depended on no trained weight
+ * would compute one unneeded forward pass there.
  * ------------------------------------------------------------------------------------------- */
 
 /**

@@ -2,9 +2,10 @@
  * A convolution's gradients through its LeakyReLU with the mask read as the programs load dy
  * (./masked-conv-grads.ts, ../gradients.ts), on WebGPU (lavapipe here): every program that reads a
  * mask gives the same bits as the mask's own program followed by the unmasked program, at every
- * tiling; a critic's loss, its gradient penalty's double backward and a third derivative give the
- * same values as with GAN_AUGMENT_MASKED_CONV_GRADS=0 (the mask a program of its own), in fewer
- * programs; no tensors are left behind. Skipped, with the reason printed, without a WebGPU adapter.
+ * tiling; a critic's loss and its gradient penalty's double backward give the same bits as with
+ * GAN_AUGMENT_MASKED_CONV_GRADS=0 (the mask a program of its own), in fewer programs; each op's own
+ * gradients (a third derivative) pass a linearity check; no tensors are left behind. Skipped, with
+ * the reason printed, without a WebGPU adapter.
  */
 import { describe, expect, it } from 'vitest';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
@@ -47,6 +48,7 @@ import {
 import { leadingSumOnDevice } from './leading-sum';
 import { leakyReluGradOnDevice } from './leaky-relu-grad';
 import { maskedInputGradOnDevice } from './masked-conv-grads';
+import { registerOurKernels, unregisterOurKernels } from './index';
 import { maskedBiasGrad, maskedConv2d, maskedFilterGrad, maskedInputGrad, type MaskedConv } from '../gradients';
 
 const reason = await webgpuSkipReason('masked convolution gradient tests');
@@ -294,16 +296,24 @@ describe.skipIf(reason !== '')('a critic through the masked gradients (WebGPU)',
     dispose();
   });
 
-  it('only on WebGPU with our kernels: with them off, the same bits and programs as with the masks of their own', async () => {
+  it('only with all four kernels ours: with our kernels off, or one of them not installed, the path of the masks of their own', async () => {
     const { layers, x, v, dispose } = criticCase(SPECS[0]![1], SPECS[0]![2], 80);
-    const off = withSwitchOff('GAN_AUGMENT_WGSL_KERNELS', () => counted(() => criticLossGrads(x, layers, v)));
-    const offBoth = withSwitchOff('GAN_AUGMENT_WGSL_KERNELS', () =>
-      withSwitchOff('GAN_AUGMENT_MASKED_CONV_GRADS', () => counted(() => criticLossGrads(x, layers, v))),
-    );
-    for (let i = 0; i < off.out.length; i++) await expectSameBits(off.out[i]!, offBoth.out[i]!, `kernels off: output ${i}`);
-    expect(off.programs).toBe(offBoth.programs);
-    expect(off.maskPrograms).toBe(offBoth.maskPrograms);
-    tf.dispose([...off.out, ...offBoth.out]);
+    const compare = async (what: string, run: <T>(fn: () => T) => T, masksOwn: boolean) => {
+      const on = run(() => counted(() => criticLossGrads(x, layers, v)));
+      const off = run(() => withSwitchOff('GAN_AUGMENT_MASKED_CONV_GRADS', () => counted(() => criticLossGrads(x, layers, v))));
+      for (let i = 0; i < on.out.length; i++) await expectSameBits(on.out[i]!, off.out[i]!, `${what}: output ${i}`);
+      expect(on.programs, what).toBe(off.programs);
+      // With our kernels off the masks are tfjs's ops (no program of ours); with one kernel missing, ours.
+      expect(on.maskPrograms, what).toBe(masksOwn ? 3 * SPECS[0]![1].length : 0);
+      tf.dispose([...on.out, ...off.out]);
+    };
+    await compare('our kernels off', (fn) => withSwitchOff('GAN_AUGMENT_WGSL_KERNELS', fn), false);
+    unregisterOurKernels(['Sum']);
+    try {
+      await compare('our Sum not installed', (fn) => fn(), true);
+    } finally {
+      registerOurKernels({ force: true, only: ['Sum'] });
+    }
     dispose();
   });
 });

@@ -5,7 +5,8 @@
  * critic, and each discriminator's image layer) has the backward pass d = mask(dy), then dx, dW and
  * db from d. On WebGPU the mask was a program of its own (./leaky-relu-grad.ts) writing d, which the
  * three gradient programs then read: 48 of a 32 px cWGAN-GP step's 443 programs (the critic's three
- * layers, in the loss's backward pass, the penalty's inner gradient and the generator's step).
+ * layers, in the loss's backward pass, the penalty's inner gradient and its outer pass, in each of
+ * the five critic updates, and in the generator's update).
  * Here the three gradient programs read dy and y and apply the mask as they load dy (`DyMask`,
  * ./common.ts): the same float32 product and the same choice, then the same sums in the same order,
  * so the same bits, and d is never written. The penalty's outer pass differentiates these again; there
@@ -23,6 +24,19 @@ import { filterGradOnDevice, type FilterGradAttrs } from './conv2d-backprop-filt
 import { runInputGrad, type InputGradAttrs } from './conv2d-backprop-input';
 import { runForward, type ForwardAttrs } from './conv2d-forward';
 import { leadingSumOnDevice } from './leading-sum';
+
+/** The kernels whose programs read a mask here: the gradients' and the forward pass's. */
+const MASKED_KERNELS = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'Conv2D'] as const;
+
+/**
+ * Whether a convolution's gradients through its LeakyReLU take the masked programs: WebGPU, our
+ * kernels requested and all four of those installed (with only some, each gradient would mask dy on
+ * its own: the same values in more programs than one mask), dy and y float32 of one shape.
+ */
+export function maskedConvGradsAvailable(dy: Tensor, y: Tensor): boolean {
+  if (getBackend() !== 'webgpu' || !ourKernelsRequested() || !MASKED_KERNELS.every((k) => kernelInstalled(k))) return false;
+  return dy.dtype === 'float32' && y.dtype === 'float32' && dy.rank === 4 && dy.shape.every((d, i) => d === y.shape[i]) && y.rank === 4;
+}
 
 /** The WebGPU backend, where our registered `kernelName` runs (else null: the caller's path then). */
 function ourBackendFor(kernelName: string): WebGpuBackendLike | null {

@@ -334,7 +334,7 @@ describe('our WebAssembly SIMD kernels', () => {
   });
 
   it('runs the unit-wise helpers (padImages, packPanels, leakyMul, adamUpdate) in slices on every thread, to the bytes of one call', async () => {
-    const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 320, maximum: 320, shared: true }); // 16.6 MB laid out below
     const one = new KernelThreads(memory, 1);
     // Calls of 1 KiB and more in slices: small problems, and a last slice cut short.
     const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
@@ -462,7 +462,7 @@ for (;;) {
 }
 process.exit(0);
 `;
-    const memory = new WebAssembly.Memory({ initial: 256, maximum: 256, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 320, maximum: 320, shared: true }); // 16.6 MB laid out below
     const pool = new KernelThreads(memory, 2, { stallMs: 300, workerSource: dying });
     // The worker must take a slice before this thread has done them all: it is running before the call
     // starts, and the call is long (tens of ms, 1,000 slices), even on a machine busy with other work.
