@@ -9,7 +9,8 @@
  * the five critic updates, and in the generator's update).
  * Here the three gradient programs read dy and y and apply the mask as they load dy (`DyMask`,
  * ./common.ts): the same float32 product and the same choice, then the same sums in the same order,
- * so the same bits, and d is never written. The penalty's outer pass differentiates these again; there
+ * so the same bits (tested on lavapipe; a GPU's compiler may fuse the mask's multiply into a following
+ * add, which Vulkan allows, and move a last bit), and d is never written. The penalty's outer pass differentiates these again; there
  * the gradient of a masked input gradient in its dy, mask(conv2d(g, w)), is one forward program
  * that masks what it writes (`maskedConv2dOnDevice`). The programs and tilings are the registered kernels',
  * so each function here returns null (the caller masks dy first and runs the kernel) wherever that
