@@ -13,6 +13,7 @@
  */
 import { arg, runBench, trainerFromArgs } from './support';
 import { tf } from '../src/worker/backends/tf';
+import { recordPrograms } from '../src/worker/backends/kernels/record-programs';
 
 async function main(): Promise<void> {
   const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 64, batch: 64, backend: 'webgpu', cwganClasses: 8 });
@@ -48,18 +49,13 @@ async function main(): Promise<void> {
   // first word: tfjs's 'binary', 'unary', 'reduce', ... or ours, 'ganAugment...'); in-place updates of
   // ours (Adam's, batch norm's moving averages) are dispatched outside it and not counted here.
   const programs = new Map<string, number>();
-  const runner = tf.backend() as unknown as { runWebGPUProgram?: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
-  const original = runner.runWebGPUProgram;
-  if (original) {
-    runner.runWebGPUProgram = function (this: unknown, p, ...rest) {
+  const onWebGpu = typeof (tf.backend() as { runWebGPUProgram?: unknown }).runWebGPUProgram === 'function';
+  if (onWebGpu) {
+    const recorded = recordPrograms(() => trainer.step({ forceRead: true }));
+    await recorded.result;
+    for (const p of recorded.programs) {
       const kind = /^[A-Za-z0-9]+/.exec(p.shaderKey)?.[0] ?? p.shaderKey;
       programs.set(kind, (programs.get(kind) ?? 0) + 1);
-      return original.call(this, p, ...rest);
-    };
-    try {
-      await trainer.step({ forceRead: true });
-    } finally {
-      runner.runWebGPUProgram = original;
     }
   }
   const programsPerStep = Object.fromEntries([...programs].sort((a, b) => b[1] - a[1]));
@@ -111,7 +107,7 @@ async function main(): Promise<void> {
       kernelMs: r2(kernelMs),
       outsideKernelsMs: r2(profiledWallMs - kernelMs),
       kernels,
-      ...(original ? { programsPerStep } : {}),
+      ...(onWebGpu ? { programsPerStep } : {}),
       ...(detail.length > 0 ? { detail } : {}),
       date: new Date().toISOString(),
     }),

@@ -7,7 +7,7 @@
  * block in 4 vec4 accumulators. Per K step the workgroup stages TK rows of A (as vec4 over m) and B
  * (vec4 over n) in workgroup memory; each thread then does TK rank-1 updates of its block.
  */
-import { backend_util, engine, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { backend_util, engine, getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { switchOn } from '../switches';
 
@@ -386,7 +386,7 @@ export interface DyMask {
 
 /** Whether `mask` (if any) fits a tensor of `shape` (dy, or a masked program's output): a float32 y of that shape. */
 export function maskFits(shape: readonly number[], mask: DyMask | undefined): boolean {
-  return !mask || (mask.y.dtype === 'float32' && mask.y.shape.length === shape.length && mask.y.shape.every((d, i) => d === shape[i]));
+  return !mask || (mask.y.dtype === 'float32' && util.arraysEqual(mask.y.shape, [...shape]));
 }
 
 /** A program's inputs with the mask's y last (where there is a mask). */

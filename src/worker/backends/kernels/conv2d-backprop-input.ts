@@ -31,9 +31,9 @@
  *
  * Supported: NHWC, float32, any strides, any padding ('same', 'valid', numbers, explicit), dilation 1
  * (tfjs's Conv2DBackpropInput has no dilation attribute). Anything else (NCHW, other dtypes) goes to
- * tfjs's own kernel. With a `DyMask` (./common.ts) the GEMM and stride-block programs read dy through a
- * LeakyReLU's mask as they load it (./masked-conv-grads.ts). Registered by ./index; on by default everywhere: on an NVIDIA H200 15-20
- * TFLOP/s on the DCGAN-64 layers, 4.4-5.1x tfjs's; on software drivers with 8 x 8 outputs per thread
+ * tfjs's own kernel. With a `DyMask` (./common.ts) the GEMM and stride-block programs read dy through
+ * a LeakyReLU's mask as they load it (./masked-conv-grads.ts). Registered by ./index; on by default
+ * everywhere: on an NVIDIA H200 15-20 TFLOP/s on the DCGAN-64 layers, 4.4-5.1x tfjs's; on software drivers with 8 x 8 outputs per thread
  * (SOFTWARE_INPUT_TILING), about 2x tfjs's on lavapipe's middle layers; docs/PERFORMANCE.md,
  * "Convolution kernels".
  */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason } from './test-support';
+import { randomArray, recordPrograms, webgpuSkipReason } from './test-support';
 import { fastDispatchStats } from '../index';
 import { Prng } from '../../training/rng';
 
@@ -20,21 +20,7 @@ function reference(values: Float32Array, cols: number): Float64Array {
 }
 
 /** The programs (shader keys) `f` runs on the WebGPU backend. */
-function programsRun(f: () => void): string[] {
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
-  const original = backend.runWebGPUProgram;
-  const keys: string[] = [];
-  backend.runWebGPUProgram = function (this: unknown, p, ...rest) {
-    keys.push(p.shaderKey);
-    return original.call(this, p, ...rest);
-  };
-  try {
-    f();
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
-  return keys;
-}
+const programsRun = (f: () => void): string[] => recordPrograms(f).programs.map((p) => p.shaderKey);
 
 describe.skipIf(reason !== '')('sum over leading axes (WebGPU)', () => {
   it.each([

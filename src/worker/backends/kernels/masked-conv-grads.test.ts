@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf';
 import { fastDispatchStats } from '../index';
-import { COMMON_CONV_CASES, convOutShape, webgpuSkipReason, withSwitchOff, type ConvCase } from './test-support';
+import { COMMON_CONV_CASES, convOutShape, recordPrograms, webgpuSkipReason, withSwitchOff, type ConvCase } from './test-support';
 import { expectSameBits } from '../../models/layer-test-support';
 import type { ConvAttrs, DyMask, WebGpuBackendLike } from './common';
 import {
@@ -241,20 +241,9 @@ function criticLossGrads(x: tf.Tensor4D, layers: readonly Layer[], v: tf.Tensor)
 /** The loss and gradients, the programs dispatched computing them, and how many of those were the mask's own. */
 function counted(fn: () => tf.Tensor[]): { out: tf.Tensor[]; programs: number; maskPrograms: number } {
   const count = () => fastDispatchStats()?.dispatches ?? 0;
-  const runner = tf.backend() as unknown as { runWebGPUProgram: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
-  const original = runner.runWebGPUProgram;
-  let maskPrograms = 0;
-  runner.runWebGPUProgram = function (this: unknown, p, ...rest) {
-    if (p.shaderKey.startsWith('ganAugmentLeakyReluGrad')) maskPrograms++;
-    return original.call(this, p, ...rest);
-  };
   const start = count();
-  try {
-    const out = fn();
-    return { out, programs: count() - start, maskPrograms };
-  } finally {
-    runner.runWebGPUProgram = original;
-  }
+  const { result, programs } = recordPrograms(fn);
+  return { out: result, programs: count() - start, maskPrograms: programs.filter((p) => p.shaderKey.startsWith('ganAugmentLeakyReluGrad')).length };
 }
 
 /** A critic of these layers on an x of this shape: its weights, x and the head's v (the last layer's output shape). */

@@ -10,17 +10,17 @@
  * Here the three gradient programs read dy and y and apply the mask as they load dy (`DyMask`,
  * ./common.ts): the same float32 product and the same choice, then the same sums in the same order,
  * so the same bits (tested on lavapipe; a GPU's compiler may fuse the mask's multiply into a following
- * add, which Vulkan allows, and move a last bit), and d is never written. The penalty's outer pass differentiates these again; there
- * the gradient of a masked input gradient in its dy, mask(conv2d(g, w)), is one forward program
- * that masks what it writes (`maskedConv2dOnDevice`). The programs and tilings are the registered kernels',
- * so each function here returns null (the caller masks dy first and runs the kernel) wherever that
- * kernel is not ours or its program cannot read a mask (the one-pixel direct input gradient, for
- * strides over 4 x 4).
+ * add, which Vulkan allows, and move a last bit), and d is never written. The penalty's outer pass
+ * differentiates these again; there the gradient of a masked input gradient in its dy,
+ * mask(conv2d(g, w)), is one forward program that masks what it writes (`maskedConv2dOnDevice`). The
+ * programs and tilings are the registered kernels', so each function here returns null (the caller
+ * masks dy first and runs the kernel) wherever that kernel is not ours or its program cannot read a
+ * mask (the one-pixel direct input gradient, for strides over 4 x 4).
  *
  * ../gradients.ts wraps these in differentiable ops (the penalty differentiates them again).
  */
 import { engine, getBackend, type Tensor, type Tensor1D, type Tensor4D, type TensorInfo } from '@tensorflow/tfjs-core';
-import { kernelInstalled, ourKernelsRequested, type DyMask, type WebGpuBackendLike } from './common';
+import { kernelInstalled, maskFits, ourKernelsRequested, type DyMask, type WebGpuBackendLike } from './common';
 import { filterGradOnDevice, type FilterGradAttrs } from './conv2d-backprop-filter';
 import { runInputGrad, type InputGradAttrs } from './conv2d-backprop-input';
 import { runForward, type ForwardAttrs } from './conv2d-forward';
@@ -36,7 +36,7 @@ const MASKED_KERNELS = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'C
  */
 export function maskedConvGradsAvailable(dy: Tensor, y: Tensor): boolean {
   if (getBackend() !== 'webgpu' || !ourKernelsRequested() || !MASKED_KERNELS.every((k) => kernelInstalled(k))) return false;
-  return dy.dtype === 'float32' && y.dtype === 'float32' && dy.rank === 4 && dy.shape.every((d, i) => d === y.shape[i]) && y.rank === 4;
+  return dy.dtype === 'float32' && dy.rank === 4 && maskFits(dy.shape, { y, alpha: 0 });
 }
 
 /** The WebGPU backend, where our registered `kernelName` runs (else null: the caller's path then). */

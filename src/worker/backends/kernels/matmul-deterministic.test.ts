@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../tf';
-import { randomArray, webgpuSkipReason } from './test-support';
+import { randomArray, recordPrograms, webgpuSkipReason } from './test-support';
 import { registerOurKernels, unregisterOurKernels } from './index';
 import { tfjsWouldSplitK } from './matmul-deterministic';
 import { Prng } from '../../training/rng';
@@ -15,18 +15,8 @@ const reason = await webgpuSkipReason('deterministic matmul tests');
 
 /** The names of the WebGPU programs `f` runs. */
 function programsOf(f: () => tf.Tensor): { out: tf.Tensor; programs: string[] } {
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: object, ...rest: unknown[]) => unknown };
-  const original = backend.runWebGPUProgram;
-  const programs: string[] = [];
-  backend.runWebGPUProgram = function (this: unknown, program: object, ...rest: unknown[]) {
-    programs.push(program.constructor.name);
-    return original.call(this, program, ...rest);
-  };
-  try {
-    return { out: f(), programs };
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
+  const { result, programs } = recordPrograms(f);
+  return { out: result, programs: programs.map((p) => p.constructor.name) };
 }
 
 /** A critic's dense head: features [B, K] times weights [K, 1] (plus bias), in float64. */

@@ -10,6 +10,8 @@ import { Prng } from '../../training/rng';
 import type { ConvAttrs } from './common';
 import { type FusedAdamOptimizer, createAdam } from './adam';
 
+export { recordPrograms, type RecordedProgram } from './record-programs';
+
 /** Starts the WebGPU backend; returns '' or, when there is no adapter, the reason (printed) to skip. */
 export async function webgpuSkipReason(what: string): Promise<string> {
   try {
