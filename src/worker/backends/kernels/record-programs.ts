@@ -25,9 +25,14 @@ export function recordPrograms<T>(fn: () => T): { result: T; programs: RecordedP
     programs.push({ shaderKey: p.shaderKey, constructor: p.constructor });
     return original.call(this, p, ...rest);
   };
-  const restore = () => {
+  const result = thenRestore(fn, () => {
     runner.runWebGPUProgram = original;
-  };
+  });
+  return { result, programs };
+}
+
+/** fn's result, with `restore` run once fn has returned or thrown, or once a promise it returned settles. */
+export function thenRestore<T>(fn: () => T, restore: () => void): T {
   let result: T;
   try {
     result = fn();
@@ -35,7 +40,7 @@ export function recordPrograms<T>(fn: () => T): { result: T; programs: RecordedP
     restore();
     throw e;
   }
-  if (result instanceof Promise) return { result: result.finally(restore) as T, programs };
+  if (result instanceof Promise) return result.finally(restore) as T;
   restore();
-  return { result, programs };
+  return result;
 }

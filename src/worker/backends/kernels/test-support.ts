@@ -10,6 +10,8 @@ import { Prng } from '../../training/rng';
 import type { ConvAttrs } from './common';
 import { type FusedAdamOptimizer, createAdam } from './adam';
 
+import { thenRestore } from './record-programs';
+
 export { recordPrograms, type RecordedProgram } from './record-programs';
 
 /** Starts the WebGPU backend; returns '' or, when there is no adapter, the reason (printed) to skip. */
@@ -36,16 +38,7 @@ export function withSwitchOff<T>(name: `GAN_AUGMENT_${string}`, fn: () => T): T 
     else process.env[name] = before;
   };
   process.env[name] = '0';
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    restore();
-    throw e;
-  }
-  if (result instanceof Promise) return result.finally(restore) as T;
-  restore();
-  return result;
+  return thenRestore(fn, restore);
 }
 
 /** Runs fn with our WebGPU kernels turned off (GAN_AUGMENT_WGSL_KERNELS=0). */
