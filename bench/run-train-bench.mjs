@@ -32,6 +32,7 @@ const backend = arg('backend', 'webgpu');
 const steps = arg('steps', '3');
 const warmup = arg('warmup', '1');
 const torchSteps = arg('torch-steps', '20');
+const readEvery = arg('read-every', null); // ours: the app's cadence unless given (bench/train.bench.ts)
 const wgan = model === 'cwgan-gp';
 const classes = arg('classes', wgan ? '2' : '1');
 const torchScript = arg('torch-script', wgan ? path.resolve(root, 'bench/torch_cwgan_gp.py') : path.resolve(root, '../shared/bench/torch_dcgan.py'));
@@ -46,7 +47,7 @@ function lastJsonLine(text) {
   return lines.length ? JSON.parse(lines[lines.length - 1]) : null;
 }
 
-const oursArgs = ['tsx', 'bench/train.bench.ts', '--model', model, '--resolution', res, '--batch', batch, '--classes', classes, '--backend', backend, '--steps', steps, '--warmup', warmup, '--json'];
+const oursArgs = ['tsx', 'bench/train.bench.ts', '--model', model, '--resolution', res, '--batch', batch, '--classes', classes, '--backend', backend, '--steps', steps, '--warmup', warmup, ...(readEvery === null ? [] : ['--read-every', readEvery]), '--json'];
 console.error(`> npx ${oursArgs.join(' ')}`);
 const ours = spawnSync('npx', oursArgs, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
 const oursJson = lastJsonLine(ours.stdout ?? '');

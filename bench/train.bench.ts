@@ -1,11 +1,16 @@
 /**
  * Training-step benchmark (not a test). Builds the DCGAN of ../shared/bench/README.md (the
  * `default` preset: same architecture as torch_dcgan.py) or the conditional WGAN-GP, times warm
- * steps (warm-up excluded; the last timed step reads its losses back, which waits for the device),
- * and prints one JSON line.
+ * steps (warm-up excluded) and prints one JSON line.
  *
  *   npx tsx bench/train.bench.ts --model dcgan|cwgan-gp --resolution 32|64|128 --batch B \
- *     --backend webgpu|tensorflow|cpu|auto [--steps N] [--warmup N] [--classes K] [--json]
+ *     --backend webgpu|tensorflow|cpu|auto [--steps N] [--warmup N] [--classes K] [--read-every N] [--json]
+ *
+ * The timed steps read their losses back (which waits for the device) as the app's training does
+ * (`readLossEveryOn`: every 4th step on a GPU, every step on the processor), and the last one always.
+ * --read-every N reads every Nth step instead; 0 only the last (the figures before 2026-11-28 06:30
+ * UTC, which let a GPU run ahead for the whole timed loop). PyTorch's reference reads every step
+ * (`.item()`): --read-every 1 is its cadence.
  *
  * Data: random uint8 images (one batch worth, like the PyTorch reference's fixed random batch),
  * uploaded each step as the trainer does with real data.
@@ -16,12 +21,15 @@ import { movingAverageInPlaceStats } from '../src/worker/backends/kernels/batchn
 import { currentKernelThreads } from '../src/worker/backends/wasm/simd/kernel-threads';
 import { tf } from '../src/worker/backends/tf';
 import { lazyGradientsOn } from '../src/worker/backends/gradients';
+import { readLossEveryOn } from '../src/worker/training';
 
 async function main(): Promise<void> {
   const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 32, batch: 16, backend: 'auto', cwganClasses: 2 });
   const steps = Number(arg('steps', '10'));
   const warmup = Number(arg('warmup', '2'));
   const json = process.argv.includes('--json');
+  const readEvery = Number(arg('read-every', String(readLossEveryOn(backend))));
+  if (!Number.isInteger(readEvery) || readEvery < 0) throw new Error('--read-every must be a whole number, 0 or more');
 
   const config = trainer.config;
   const log = (msg: string) => {
@@ -39,7 +47,9 @@ async function main(): Promise<void> {
   const movingBefore = movingAverageInPlaceStats();
   const t0 = performance.now();
   let last = null;
-  for (let i = 0; i < steps; i++) last = await trainer.step({ forceRead: i === steps - 1 });
+  for (let i = 0; i < steps; i++) {
+    last = await trainer.step({ forceRead: i === steps - 1 || (readEvery > 0 && (i + 1) % readEvery === 0) });
+  }
   const ms = (performance.now() - t0) / steps;
   const after = fastDispatchStats();
   // WebAssembly: per timed step, the jobs our kernels ran on every thread and the calling thread's time
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
     batch,
     steps,
     warmup,
+    readEvery,
     nCritic: model === 'cwgan-gp' ? config.nCritic : undefined,
     msPerStep: Math.round(ms * 100) / 100,
     imagesPerSec: Math.round(((batch * 1000) / ms) * 10) / 10,

@@ -6,7 +6,7 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
 # sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
@@ -156,15 +156,17 @@ case " $PARTS " in *" cpu "*)
   ;;
 esac
 case " $PARTS " in *" slicecpu "*)
-  # Beyond the defaults on the processor, alternated twice at each thread count in THREADSET (default
-  # "8"), DCGAN-64 batch 16: every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all;
-  # level with the default on the build machine's 2 threads), our kernels on KTHREADS threads
-  # (GAN_AUGMENT_WASM_KERNEL_THREADS, default 16: beyond Emscripten's 8), and both.
+  # The processor's threads, alternated twice at each thread count in THREADSET (default "8"), DCGAN-64
+  # batch 16: as before 2026-11-28 (only phaseRows in slices, our kernels on the module's threads:
+  # "old"), every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on
+  # KTHREADS threads (GAN_AUGMENT_WASM_KERNEL_THREADS, default 16: beyond Emscripten's 8), both, and
+  # today's defaults (every helper sliced from 8 threads; our kernels on one thread per processor, at
+  # most 16, where the module stops at 8).
   for t in ${THREADSET:-8}; do
     for round in 1 2; do
-      for mode in default helpers kernels both; do
-        helpers=some; kernels=""
-        case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; esac
+      for mode in old helpers kernels both default; do
+        helpers=some; kernels=$t
+        case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; default) helpers=""; kernels="" ;; esac
         GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
       done
     done
@@ -227,13 +229,29 @@ case " $PARTS " in *" abtrain "*)
       for v in base this; do
         f=$RUN/train.cjs
         [ $v = base ] && f=$RUN/train-base.cjs
-        for b in $B64 $B256; do run "ab-$v-$rep-dcgan64-b$b" $NODE $f --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --json; done
-        run "ab-$v-$rep-cwgangp64-b$WB" $NODE $f --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --json
+        # --read-every 0: only the last timed step reads back, as every build before 2026-11-28 did
+        # (an earlier build ignores the flag).
+        for b in $B64 $B256; do run "ab-$v-$rep-dcgan64-b$b" $NODE $f --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --read-every 0 --json; done
+        run "ab-$v-$rep-cwgangp64-b$WB" $NODE $f --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --read-every 0 --json
       done
     done
   else
     echo "no train-base.cjs (make-kit.sh with BASE=)"
   fi
+  ;;
+esac
+case " $PARTS " in *" readevery "*)
+  # How often the timed steps read their losses back (READSET, default "0 1 4": only the last step,
+  # every step as PyTorch's reference does, every 4th as the app does on a GPU), alternated REPEAT
+  # times (default 2): DCGAN-64 at B64 and B256, the cWGAN-GP 64 at WB.
+  for rep in $(seq ${REPEAT:-2}); do
+    for r in ${READSET:-0 1 4}; do
+      for b in $B64 $B256; do
+        run "read-$r-dcgan64-b$b-r$rep" $NODE $RUN/train.cjs --model dcgan --resolution 64 --batch $b --backend webgpu --steps $STEPS --warmup $WARM --read-every $r --json
+      done
+      run "read-$r-cwgangp64-b$WB-r$rep" $NODE $RUN/train.cjs --model cwgan-gp --resolution 64 --batch $WB --classes 8 --backend webgpu --steps $WSTEPS --warmup $WWARM --read-every $r --json
+    done
+  done
   ;;
 esac
 case " $PARTS " in *" toggles "*)

@@ -7,19 +7,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TaskId, TrainItem, TrainTaskSettings, WorkerTask, WorkerToMain } from '../shared/worker-protocol';
 import { AppError } from '../shared/errors';
-import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, releaseIdleBackendMemory, type StepMetrics, type Trainer } from './training';
+import { createTrainer, initBackend, loadDataset, loadTrainer, makeConfig, readLossEveryOn, releaseIdleBackendMemory, type StepMetrics, type Trainer } from './training';
 
 type Send = (msg: WorkerToMain) => void;
 const METRICS_EVERY_MS = 500; // metrics batched to at most two messages a second
-/**
- * On a real GPU the losses are read back every few steps only: each read-back drains the device
- * queue, so the CPU cannot enqueue the next step while the GPU finishes this one (issue 5). The loss
- * curves get a point every GPU_READ_LOSS_EVERY steps, its time per step averaged over them. On the
- * CPU (a step takes seconds) every step is read.
- */
-const GPU_READ_LOSS_EVERY = 4;
-const readLossEveryOn = (backend: { isGpu: boolean }) => (backend.isGpu ? GPU_READ_LOSS_EVERY : 1);
-
 function configFor(s: TrainTaskSettings) {
   return makeConfig(s.model, s.resolution, {
     preset: s.preset,

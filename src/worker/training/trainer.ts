@@ -63,6 +63,16 @@ export interface StepMetrics {
   synced: boolean;
 }
 
+/**
+ * On a real GPU the losses are read back every few steps only: each read-back drains the device
+ * queue, so the CPU cannot enqueue the next step while the GPU finishes this one (issue 5). The loss
+ * curves get a point every GPU_READ_LOSS_EVERY steps, its time per step averaged over them. On the
+ * CPU (a step takes seconds) every step is read. The app's training tasks and the training benchmark
+ * both use this cadence.
+ */
+export const GPU_READ_LOSS_EVERY = 4;
+export const readLossEveryOn = (backend: { isGpu: boolean }): number => (backend.isGpu ? GPU_READ_LOSS_EVERY : 1);
+
 export interface TrainerOptions {
   /** Seed of the run: every random draw derives from it. */
   seed: number;
