@@ -17,7 +17,7 @@ import { BackendUnavailableError, initBackend, markWasmBackendBroken } from '../
 import { existingBackend } from '../replace';
 import { Prng } from '../../training/rng';
 import { setThreadedModuleCreator } from './index';
-import { type ThreadedModule, MAX_THREADS, createThreadedModule, kernelThreadCount, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
+import { type ThreadedModule, DEFAULT_MAX_KERNEL_THREADS, MAX_THREADS, createThreadedModule, kernelThreadCount, liveThreadWorkers, terminateThreads, wasmThreadCount } from './threads';
 import { currentKernelThreads, fusedMultiplyAdds } from './simd/kernel-threads';
 
 /** The device line for `threads` (with FMA where this engine and GAN_AUGMENT_WASM_FMA allow it). */
@@ -114,7 +114,15 @@ describe('multi-threaded WebAssembly', () => {
   }, 60_000);
 
   it('runs our kernels on GAN_AUGMENT_WASM_KERNEL_THREADS threads where set (beyond the module\'s), says so, and computes the same bits', async () => {
-    expect(kernelThreadCount(8, {})).toBe(8);
+    // Unset: the module's count, or one per processor (at most 16) where the module stopped at 8.
+    expect(kernelThreadCount(8, {}, 8)).toBe(8);
+    expect(kernelThreadCount(8, {}, 12)).toBe(12);
+    expect(kernelThreadCount(8, {}, 16)).toBe(DEFAULT_MAX_KERNEL_THREADS);
+    expect(kernelThreadCount(8, {}, 96)).toBe(DEFAULT_MAX_KERNEL_THREADS);
+    expect(kernelThreadCount(4, {}, 16)).toBe(4); // GAN_AUGMENT_WASM_THREADS=4 on purpose
+    expect(kernelThreadCount(2, {}, 2)).toBe(2);
+    expect(kernelThreadCount(1, {}, 32)).toBe(1);
+    expect(kernelThreadCount(8, { [KERNEL_ENV]: ' 4 ' }, 16)).toBe(4);
     expect(kernelThreadCount(2, { [KERNEL_ENV]: ' 16 ' })).toBe(16);
     expect(() => kernelThreadCount(2, { [KERNEL_ENV]: '0' })).toThrow('GAN_AUGMENT_WASM_KERNEL_THREADS is "0"; use a whole number from 1 to 64.');
     expect(() => kernelThreadCount(2, { [KERNEL_ENV]: '65' })).toThrow(/from 1 to 64/);

@@ -60,17 +60,25 @@ export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env, cpus = ava
 
 /** The most threads our own kernels' pool may have (it is ours, not bound by Emscripten's pool). */
 export const MAX_KERNEL_THREADS = 64;
+/**
+ * The most threads our kernels take by default: the most at which whole steps were measured. On the
+ * device machine's 16-core Xeon (docs/PERFORMANCE.md, "NVIDIA H200, fifth visit", part s), DCGAN-64 at
+ * batch 16 with the module on 8 threads took 267 / 273 ms a step with our kernels on 16 threads against
+ * 361 / 390 on 8, the same losses to the bit.
+ */
+export const DEFAULT_MAX_KERNEL_THREADS = 16;
 
 /**
- * How many threads our own kernels use (./simd/kernel-threads.ts, the calling thread counted): as many
- * as the module has (`moduleThreads`), unless GAN_AUGMENT_WASM_KERNEL_THREADS says otherwise (at most
- * MAX_KERNEL_THREADS). Our pool is not bound by Emscripten's 8 workers, so on a processor with more
- * cores our convolutions could use them all; it stays at the module's count by default until that is
- * measured (docs/PERFORMANCE.md: on the device machine's 16-core Xeon, scripts/gpu/pending.sh part s).
+ * How many threads our own kernels use (./simd/kernel-threads.ts, the calling thread counted):
+ * GAN_AUGMENT_WASM_KERNEL_THREADS when set (at most MAX_KERNEL_THREADS); otherwise as many as the
+ * module has (`moduleThreads`), except where the module stopped at Emscripten's MAX_THREADS on a
+ * processor with more: our pool is not bound by Emscripten's 8 workers, so there our kernels take one
+ * thread per logical processor, at most DEFAULT_MAX_KERNEL_THREADS. A module given fewer threads on
+ * purpose (GAN_AUGMENT_WASM_THREADS) keeps its count for our kernels too.
  */
-export function kernelThreadCount(moduleThreads: number, env: NodeJS.ProcessEnv = process.env): number {
+export function kernelThreadCount(moduleThreads: number, env: NodeJS.ProcessEnv = process.env, cpus = availableParallelism()): number {
   const raw = env.GAN_AUGMENT_WASM_KERNEL_THREADS?.trim();
-  if (!raw) return moduleThreads;
+  if (!raw) return moduleThreads < MAX_THREADS ? moduleThreads : Math.max(moduleThreads, Math.min(cpus, DEFAULT_MAX_KERNEL_THREADS));
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_KERNEL_THREADS) {
     throw new Error(`GAN_AUGMENT_WASM_KERNEL_THREADS is "${raw}"; use a whole number from 1 to ${MAX_KERNEL_THREADS}.`);

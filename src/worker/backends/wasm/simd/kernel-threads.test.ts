@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
-import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -404,8 +404,21 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([all.dispose(), some.dispose()]);
   });
 
-  it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all, only phaseRows by default, and says what is wrong with another setting', () => {
+  it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all, by default only phaseRows below 8 threads and every helper from 8, and says what is wrong with another setting', async () => {
     expect(slicedHelpers({})).toBe('some');
+    expect(slicedHelpers({}, 2)).toBe('some');
+    expect(slicedHelpers({}, SLICE_ALL_FROM_THREADS - 1)).toBe('some');
+    expect(slicedHelpers({}, SLICE_ALL_FROM_THREADS)).toBe('all');
+    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'some' }, 16)).toBe('some');
+    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'all' }, 2)).toBe('all');
+    // A pool takes its thread count's default, unless told otherwise.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const pools = [new KernelThreads(memory, 2), new KernelThreads(memory, SLICE_ALL_FROM_THREADS)];
+    try {
+      expect(pools.map((p) => p.sliceAll)).toEqual([false, true]);
+    } finally {
+      await Promise.all(pools.map((p) => p.dispose()));
+    }
     expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: ' all ' })).toBe('all');
     expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'some' })).toBe('some');
     expect(() => slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'yes' })).toThrow('GAN_AUGMENT_WASM_SLICE_HELPERS is "yes"; use all (every helper on every thread) or some.');

@@ -288,17 +288,22 @@ export function fusedMultiplyAdds(env: NodeJS.ProcessEnv = process.env): boolean
   return fmaAvailable;
 }
 
+/** Threads (the calling one counted) from which every helper runs in slices by default (`slicedHelpers`). */
+export const SLICE_ALL_FROM_THREADS = 8;
+
 /**
- * Which helpers run in slices on every thread: GAN_AUGMENT_WASM_SLICE_HELPERS=all slices every helper
- * in SLICED_HELPERS (copies, LeakyReLU, Adam); unset or `some`, only those marked `always`. The copies
- * and element-wise helpers in slices were 1.4-1.6x faster alone at 8 MB and more, but whole training
- * steps on the build machine's 2 threads did not gain (docs/PERFORMANCE.md, "helpers on every
- * thread"); the switch is there to measure them where there are more cores.
+ * Which helpers run in slices on every thread: every helper in SLICED_HELPERS (copies, LeakyReLU,
+ * Adam) or only those marked `always`. GAN_AUGMENT_WASM_SLICE_HELPERS=all or `some` says which;
+ * unset, every helper from SLICE_ALL_FROM_THREADS threads. The copies and element-wise helpers in
+ * slices were 1.4-1.6x faster alone at 8 MB and more, but whole training steps on the build machine's
+ * 2 threads did not gain (docs/PERFORMANCE.md, "helpers on every thread"); on the device machine's
+ * Xeon at 8 threads they took DCGAN-64's step at batch 16 from 361 / 390 to 307 / 341 ms, and with
+ * our kernels on 16 threads from 267 / 273 to 249 / 237 ("NVIDIA H200, fifth visit", part s).
  */
-export function slicedHelpers(env: NodeJS.ProcessEnv = process.env): 'some' | 'all' {
+export function slicedHelpers(env: NodeJS.ProcessEnv = process.env, threads = 1): 'some' | 'all' {
   const setting = env.GAN_AUGMENT_WASM_SLICE_HELPERS?.trim();
-  if (setting === undefined || setting === '' || setting === 'some') return 'some';
-  if (setting === 'all') return 'all';
+  if (setting === undefined || setting === '') return threads >= SLICE_ALL_FROM_THREADS ? 'all' : 'some';
+  if (setting === 'some' || setting === 'all') return setting;
   throw new Error(`GAN_AUGMENT_WASM_SLICE_HELPERS is "${setting}"; use all (every helper on every thread) or some.`);
 }
 
@@ -363,13 +368,13 @@ export class KernelThreads {
     /**
      * Tests: how long a call waits for a stalled slice, the workers' script (default WORKER_SOURCE),
      * the variant (default: `fusedMultiplyAdds()`), the smallest helper call run in slices (default
-     * MIN_CALL_BYTES) and which helpers are sliced (default: `slicedHelpers()`).
+     * MIN_CALL_BYTES) and which helpers are sliced (default: `slicedHelpers` for `threads`).
      */
     testing: { stallMs?: number; workerSource?: string; fma?: boolean; minCallBytes?: number; sliceAll?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
     this.minCallBytes = testing.minCallBytes ?? MIN_CALL_BYTES;
-    this.sliceAll = testing.sliceAll ?? slicedHelpers() === 'all';
+    this.sliceAll = testing.sliceAll ?? slicedHelpers(process.env, threads) === 'all';
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
     const v = gatherGemmBinary;
