@@ -160,14 +160,15 @@ case " $PARTS " in *" slicecpu "*)
   # batch 16: as before 2026-11-28 (only phaseRows in slices, our kernels on the module's threads:
   # "old"), every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on
   # KTHREADS threads (GAN_AUGMENT_WASM_KERNEL_THREADS, default 16: beyond Emscripten's 8), both, and
-  # today's defaults (every helper sliced from 8 threads; our kernels on one thread per processor, at
-  # most 16, where the module stops at 8).
+  # today's defaults, nothing set (the module on one thread per processor up to 8, every helper sliced
+  # from 8 threads, our kernels on one thread per processor up to 16 where the module stops at 8; a
+  # thread count set on purpose holds for our kernels too, so "default" sets none).
   for t in ${THREADSET:-8}; do
     for round in 1 2; do
       for mode in old helpers kernels both default; do
-        helpers=some; kernels=$t
-        case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; default) helpers=""; kernels="" ;; esac
-        GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$t run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
+        helpers=some; kernels=$t; threads=$t
+        case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; default) helpers=""; kernels=""; threads="" ;; esac
+        GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$threads run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
       done
     done
   done

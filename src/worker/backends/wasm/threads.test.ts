@@ -119,7 +119,9 @@ describe('multi-threaded WebAssembly', () => {
     expect(kernelThreadCount(8, {}, 12)).toBe(12);
     expect(kernelThreadCount(8, {}, 16)).toBe(DEFAULT_MAX_KERNEL_THREADS);
     expect(kernelThreadCount(8, {}, 96)).toBe(DEFAULT_MAX_KERNEL_THREADS);
-    expect(kernelThreadCount(4, {}, 16)).toBe(4); // GAN_AUGMENT_WASM_THREADS=4 on purpose
+    expect(kernelThreadCount(4, { GAN_AUGMENT_WASM_THREADS: '4' }, 16)).toBe(4); // a count set on purpose holds
+    expect(kernelThreadCount(8, { GAN_AUGMENT_WASM_THREADS: '8' }, 16)).toBe(8);
+    expect(kernelThreadCount(8, { GAN_AUGMENT_WASM_THREADS: ' ' }, 16)).toBe(DEFAULT_MAX_KERNEL_THREADS);
     expect(kernelThreadCount(2, {}, 2)).toBe(2);
     expect(kernelThreadCount(1, {}, 32)).toBe(1);
     expect(kernelThreadCount(8, { [KERNEL_ENV]: ' 4 ' }, 16)).toBe(4);

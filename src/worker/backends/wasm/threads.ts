@@ -73,12 +73,16 @@ export const DEFAULT_MAX_KERNEL_THREADS = 16;
  * GAN_AUGMENT_WASM_KERNEL_THREADS when set (at most MAX_KERNEL_THREADS); otherwise as many as the
  * module has (`moduleThreads`), except where the module stopped at Emscripten's MAX_THREADS on a
  * processor with more: our pool is not bound by Emscripten's 8 workers, so there our kernels take one
- * thread per logical processor, at most DEFAULT_MAX_KERNEL_THREADS. A module given fewer threads on
- * purpose (GAN_AUGMENT_WASM_THREADS) keeps its count for our kernels too.
+ * thread per logical processor, at most DEFAULT_MAX_KERNEL_THREADS. A thread count set on purpose
+ * (GAN_AUGMENT_WASM_THREADS) holds for our kernels too.
  */
 export function kernelThreadCount(moduleThreads: number, env: NodeJS.ProcessEnv = process.env, cpus = availableParallelism()): number {
   const raw = env.GAN_AUGMENT_WASM_KERNEL_THREADS?.trim();
-  if (!raw) return moduleThreads < MAX_THREADS ? moduleThreads : Math.max(moduleThreads, Math.min(cpus, DEFAULT_MAX_KERNEL_THREADS));
+  if (!raw) {
+    const chosen = env.GAN_AUGMENT_WASM_THREADS?.trim();
+    if (chosen || moduleThreads < MAX_THREADS) return moduleThreads;
+    return Math.max(moduleThreads, Math.min(cpus, DEFAULT_MAX_KERNEL_THREADS));
+  }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_KERNEL_THREADS) {
     throw new Error(`GAN_AUGMENT_WASM_KERNEL_THREADS is "${raw}"; use a whole number from 1 to ${MAX_KERNEL_THREADS}.`);
