@@ -10,7 +10,6 @@ export {
   type StepMetrics,
   type TrainerOptions,
   type GeneratedImage,
-  GPU_READ_LOSS_EVERY,
   readLossEveryOn,
 } from './trainer';
 export { loadDataset, datasetFromPixels, type Dataset, type DatasetFile } from './dataset';
