@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const filterAttrs = { ...common, filterShape: [k, k, ci, co] as [number, number, number, number] };
     const inputAttrs = { ...common, inputShape: [batch, h, w, ci] as [number, number, number, number] };
 
-    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directRows', 'directRowsNhwc'];
+    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc'];
     const inputMethods = (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[]).filter((m) => m !== 'phasesInHeap' || ci % 16 === 0);
     const jobs: Record<string, Job> = {
       forward: { inputs: [x, filter], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same') },
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
       filterMs: r2(filterMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap) },
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       console.log(
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, ` +
-          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
       );

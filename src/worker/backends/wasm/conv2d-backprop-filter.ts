@@ -2,7 +2,8 @@
  * Conv2DBackpropFilter for tfjs-backend-wasm (4.22 has no such kernel, so no conv2d layer could be
  * trained on 'wasm'), in one of three ways:
  *  - 'direct' and 'directRows' (Co a multiple of 16): our own SIMD kernel sums x * dy in the heap
- *    on every thread (`byDirectSum` below, ./simd/), in slices of dy rows or of filter rows.
+ *    on every thread (`byDirectSum` below, ./simd/), in slices of dy rows or of filter rows, with x
+ *    in phase rows (`byPhaseRows`).
  *  - 'dyFilter': one XNNPACK convolution over the batch axis. x as [Ci, H, W, N] (Ci is the batch, N
  *    the channels) is convolved with dy as a filter [OH, OW, N, Co], stride 1, dilation = the forward
  *    stride; the result is cropped to [Ci, KH, KW, Co] and transposed to [KH, KW, Ci, Co].
@@ -149,6 +150,20 @@ export const ROW_MAJOR_MAX_CO = 64;
 const MIN_SLICE_ROWS = 256;
 const MAX_SLICES = 24;
 
+/** dy rows per slice of 'direct' (the slices depend on the problem only, so the partials and their sum do too). */
+function dyRowSlice(kCount: number): number {
+  return Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS)));
+}
+
+/**
+ * dy rows per chunk of 'direct' (the kernel's k chunks, `chunkRows`): with many filter rows the
+ * receptive fields a chunk reads fill the L1 cache sooner (measured with dy in panels: chunks of 32,
+ * 64 and 256 rows within noise on D2-D4).
+ */
+function dyChunkRows(filterRows: number): number {
+  return filterRows <= 64 ? 64 : 32;
+}
+
 /**
  * 'direct' and 'directRows': our own WebAssembly SIMD kernel (./simd/gather-gemm.wat) sums x * dy
  * straight from the heap, on every thread (./simd/kernel-threads.ts). XNNPACK's convolutions are
@@ -158,11 +173,10 @@ const MAX_SLICES = 24;
  *  - 'direct': the dy rows are cut into slices (at most MAX_SLICES, fixed by the problem's size, not
  *    by the thread count), each summed into its own partial; the partials are added in order.
  *  - 'directRows' (an even number of filter rows): slices of filter rows, each summed over every dy
- *    row in order into its own rows of the result; x in phase rows (`byPhaseRows`) where Ci is a
- *    multiple of 4, else as 'directRowsNhwc'.
- *  - 'directRowsNhwc': 'directRows' gathering from the padded NHWC image (the layout before phase rows,
- *    kept for comparison and as the fallback).
- * Either way the result is the same bits on any number of threads, and in either layout.
+ *    row in order into its own rows of the result.
+ * Both gather x from phase rows (`byPhaseRows`); 'directNhwc' and 'directRowsNhwc' gather it from
+ * the padded NHWC image instead (the layout before phase rows, kept for comparison). Either way the
+ * result is the same bits on any number of threads, and in either layout.
  */
 function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, split: 'k' | 'm', nhwc = false): tf.Tensor4D {
   const { n, h, w, ci, co, kh, kw, oh, ow } = g;
@@ -171,11 +185,11 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
   const { kernels, at, backend } = heap;
   const out = uninitialised<tf.Rank.R4>(heap, [kh, kw, ci, co]);
   const kCount = n * oh * ow;
-  if (split === 'm' && !nhwc && ci % 4 === 0) return byPhaseRows(x, dy, g, heap, out);
+  if (!nhwc) return byPhaseRows(x, dy, g, heap, out, split);
   const hp = h + g.padTop + g.padBottom;
   const wp = w + g.padLeft + g.padRight;
   const mPad = m + (m % 2); // the kernel adds two filter rows at a time
-  const sliceRows = split === 'k' ? Math.ceil(kCount / Math.min(MAX_SLICES, Math.ceil(kCount / MIN_SLICE_ROWS))) : heap.kernels.rowSlice(m);
+  const sliceRows = split === 'k' ? dyRowSlice(kCount) : heap.kernels.rowSlice(m);
   const slices = Math.ceil((split === 'k' ? kCount : m) / sliceRows);
   // Scratch (not zeroed: every byte the kernels read is written first): the padded x, the row table,
   // the filter-row offsets, the partials ('direct' only), dy in panels (`inPanels`).
@@ -193,11 +207,8 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
     kernels.padImages(at(x), xPad, n, h, 4 * w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
     // k = dy row: its corner; m = filter row: its offset (the padding row's sums are dropped).
     writeConvTables(new Int32Array(heap.memory.buffer), { ...g, hp, wp }, xPad, table, mOff, m, mPad);
-    // dy rows per chunk: with many filter rows the receptive fields a chunk reads fill the L1 cache
-    // sooner (measured with dy in panels: chunks of 32, 64 and 256 rows within noise on D2-D4).
-    const chunkRows = m <= 64 ? 64 : 32;
     const dyRows = panelled ? inPanels(heap, at(dy), kCount, co, panels) : { b: at(dy), bPanelRows: 0 };
-    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyRows, chunkRows };
+    const job = { table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyRows, chunkRows: dyChunkRows(m) };
     if (split === 'm') {
       kernels.gatherGemm({ ...job, split, out: at(out), partialBytes: 0 });
     } else {
@@ -211,30 +222,64 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
 }
 
 /**
- * 'directRows' with x in phase rows (`PhasePlanes`; Ci a multiple of 4), written in one pass by the
- * `phaseRows` helper, in slices of images on every thread; dy in panels, whose chunks of
- * PANEL_CHUNK_ROWS rows the kernel keeps.
+ * 'direct' and 'directRows' with x in phase rows (`PhasePlanes`), written in one pass by the
+ * `phaseRows` helper, in slices of images on every thread.
+ *  - 'directRows' (split 'm'): dy in panels, whose chunks of PANEL_CHUNK_ROWS rows the kernel keeps;
+ *    each filter row's sums go straight to its row of dw (`outTable`).
+ *  - 'direct' (split 'k'): dy read as 'direct' reads it (row-major up to ROW_MAJOR_MAX_CO channels);
+ *    the partials are summed in the tables' filter-row order, then each row copied to its row of dw.
+ *    On the RGB layer (Ci = 3, `phaseRows`' scalar path), where consecutive dy rows in the NHWC
+ *    image lie Sw * Ci floats apart, the kernel alone took 1-5% less than with 'directNhwc' in every
+ *    run, and the whole call 0-4% (DCGAN-64 D1 at batch 16: 1.10-1.22 against 1.15-1.28 ms, whole
+ *    1.39-1.61 against 1.40-1.62; build machine, 2 threads, medians of 80 alternated calls; the same
+ *    bits). Writing the phase rows and the tables is about a fifth of such a call (docs/PERFORMANCE.md).
  */
-function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D): tf.Tensor4D {
+function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D, split: 'k' | 'm'): tf.Tensor4D {
   const { n, h, w, ci, co, oh, ow, sh, sw } = g;
   const m = g.kh * g.kw * ci;
+  const mPad = m + (m % 2); // the kernel adds two filter rows at a time ('directRows' has m even)
   const kCount = n * oh * ow;
   const planes = phasePlanes(g);
-  const sliceRows = heap.kernels.rowSlice(m);
+  const byRows = split === 'm';
   const { kernels, at, backend } = heap;
+  const sliceRows = byRows ? kernels.rowSlice(m) : dyRowSlice(kCount);
+  const slices = Math.ceil((byRows ? m : kCount) / sliceRows);
+  // 'direct': each slice's partial, and their sum, in the tables' filter-row order.
+  const partialFloats = byRows ? 0 : mPad * co;
+  const panelled = byRows || co > ROW_MAJOR_MAX_CO;
   // Scratch (not zeroed: every byte the kernels read is written first): x in phase rows (from a cache
-  // line), the dy-row table, the filter-row offsets and their rows of dw, dy in panels.
-  const scratch = backend.makeOutput([planes.floats + 16 + kCount + 2 * m + panelFloats(kCount, co)], 'float32');
+  // line), the dy-row table, the filter-row offsets and their rows of dw, the partials and their sum
+  // ('direct'), dy in panels.
+  const scratch = backend.makeOutput(
+    [planes.floats + 16 + kCount + 2 * mPad + (byRows ? 0 : (slices + 1) * partialFloats) + (panelled ? panelFloats(kCount, co) : 0)],
+    'float32',
+  );
   try {
     const rows = lineAligned(at(scratch));
     const table = rows + 4 * planes.floats;
     const mOff = table + 4 * kCount;
-    const outTable = mOff + 4 * m;
+    const outTable = mOff + 4 * mPad;
+    const partials = outTable + 4 * mPad;
+    const summed = partials + 4 * slices * partialFloats;
+    const panels = summed + 4 * partialFloats;
     const { up, vp, sImg, sU, sR, sC } = planes;
     kernels.phaseRows(at(x), rows, n, h, w, ci, sh, sw, g.padTop, g.padLeft, up, vp, sImg, sU, sR, sC);
-    phaseRowTables(new Int32Array(heap.memory.buffer), g, planes, rows, table, mOff, outTable, at(out));
-    const dyPanels = inPanels(heap, at(dy), kCount, co, outTable + 4 * m);
-    kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices: Math.ceil(m / sliceRows), ...dyPanels, split: 'm', out: 0, outTable, partialBytes: 0 });
+    phaseRowTables(new Int32Array(heap.memory.buffer), g, planes, rows, table, mOff, outTable, at(out), mPad);
+    if (byRows) {
+      const dyPanels = inPanels(heap, at(dy), kCount, co, panels);
+      kernels.gatherGemm({ table, mOff, m, co, kCount, sliceRows, slices, ...dyPanels, split: 'm', out: 0, outTable, partialBytes: 0 });
+      return out;
+    }
+    const dyRows = panelled ? inPanels(heap, at(dy), kCount, co, panels) : { b: at(dy), bPanelRows: 0 };
+    kernels.gatherGemm({ table, mOff, m: mPad, co, kCount, sliceRows, slices, ...dyRows, chunkRows: dyChunkRows(m), split: 'k', out: partials, partialBytes: 4 * partialFloats });
+    kernels.helpers.sumPartials(partials, slices, 4 * partialFloats, summed, mPad * co);
+    // Views made after every allocation and call (the heap may have grown).
+    const i32 = new Int32Array(heap.memory.buffer);
+    const f32 = new Float32Array(heap.memory.buffer);
+    for (let r = 0; r < m; r++) {
+      const from = summed / 4 + r * co;
+      f32.copyWithin(i32[outTable / 4 + r]! / 4, from, from + co);
+    }
     return out;
   } finally {
     backend.disposeData(scratch.dataId);
@@ -242,7 +287,7 @@ function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, o
 }
 
 /**
- * x in phase rows, for 'directRows': x zero-padded to whole stride blocks (UP x Sh rows, VP x Sw
+ * x in phase rows, for 'direct' and 'directRows': x zero-padded to whole stride blocks (UP x Sh rows, VP x Sw
  * columns, VP a multiple of 4), then padded row u * Sh + r, column v * Sw + t, channel c in plane
  * (r, t, c) of image n, at row u, column v: a [Sh, Sw, Ci, N, UP, VP] array (byte strides below).
  * For dy row (n, oh, ow) and filter tap (kh, kw) = (a * Sh + r, b * Sw + t), x's value lies at row
@@ -274,11 +319,11 @@ function phasePlanes(g: Geometry): PhasePlanes {
 }
 
 /**
- * The tables of 'directRows' over x in phase rows (`PhasePlanes`) at byte address `rows`: each dy
+ * The tables of 'direct' and 'directRows' over x in phase rows (`PhasePlanes`) at byte address `rows`: each dy
  * row's address, and each filter row's offset and its row of dw (`outTable`). The filter rows are taken
  * in the order (r, t, c, a, b), so that the taps reading the same plane follow each other.
  */
-function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, rows: number, table: number, mOff: number, outTable: number, out: number): void {
+function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, rows: number, table: number, mOff: number, outTable: number, out: number, count: number): void {
   const { ci, co, sh, sw } = g;
   const { a: taps, b: tapCols } = phaseSizes(g);
   let k = table / 4;
@@ -304,9 +349,14 @@ function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, rows: numb
       }
     }
   }
+  // Rows past the filter's (an odd count made even) repeat the last; their sums are dropped.
+  for (; m < count; m++) {
+    i32[mOff / 4 + m] = i32[mOff / 4 + m - 1]!;
+    i32[outTable / 4 + m] = i32[outTable / 4 + m - 1]!;
+  }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directRows' | 'directRowsNhwc';
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc';
 
 /**
  * Our kernel where it applies (`direct`: the backend is WebAssembly): 'directRows' from
@@ -344,9 +394,10 @@ export function conv2dBackpropFilter(
     if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
-    if (chosen === 'direct' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
+    if (chosen === 'direct' || chosen === 'directNhwc' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);
-      return byDirectSum(xc, dys, g, heap, chosen === 'direct' ? 'k' : 'm', chosen === 'directRowsNhwc');
+      const split = chosen === 'direct' || chosen === 'directNhwc' ? 'k' : 'm';
+      return byDirectSum(xc, dys, g, heap, split, chosen.endsWith('Nhwc'));
     }
     return chosen === 'xFilter' ? byPhaseConv(xc, dys, g) : byBatchConv(xc, dys, g);
   });

@@ -152,7 +152,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
     const rows = c.k[0] * c.k[1] * ci;
     const methods: FilterGradMethod[] = ['dyFilter', 'xFilter'];
-    if (c.co % 16 === 0) methods.push('direct');
+    if (c.co % 16 === 0) methods.push('direct', 'directNhwc');
     if (c.co % 16 === 0 && rows % 2 === 0) methods.push('directRows', 'directRowsNhwc');
     const byMethod = new Map<FilterGradMethod, Float32Array>();
     for (const method of methods) {
@@ -162,8 +162,10 @@ describe('WebAssembly backend', () => {
       expect(maxRel(byMethod.get(method)!, fRef), method).toBeLessThan(1e-5);
       got.dispose();
     }
-    // x in phase rows sums the same products in the same order as x in NHWC: the same bits.
+    // x in phase rows sums the same products in the same order as x in NHWC: the same bits, in slices
+    // of filter rows and of dy rows alike (Ci not a multiple of 4: the scalar phase rows).
     if (byMethod.has('directRows')) expect(Array.from(byMethod.get('directRows')!)).toEqual(Array.from(byMethod.get('directRowsNhwc')!));
+    if (byMethod.has('direct')) expect(Array.from(byMethod.get('direct')!)).toEqual(Array.from(byMethod.get('directNhwc')!));
     const iRef = await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs);
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), iRef)).toBeLessThan(1e-5);
     await tf.setBackend('wasm');

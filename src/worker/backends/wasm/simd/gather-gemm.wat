@@ -188,7 +188,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 
-;; x [images, h, w, ci] (NHWC, ci a multiple of 4) in phase rows, for the filter gradient's
+;; x [images, h, w, ci] (NHWC) in phase rows, for the filter gradient's 'direct' and
 ;; 'directRows' (../conv2d-backprop-filter.ts, `phaseRowTables`): x zero-padded (top rows and left
 ;; columns of padding, then as many as fill up * sh rows and vp * sw columns, vp a multiple of 4),
 ;; split by stride phase and channel into rows of vp floats: padded row u * sh + r, column v * sw + t,
@@ -199,7 +199,8 @@
 ;; `transposeBlock` below. Each of the four planes is written in order, a run of up * vp floats per
 ;; image: writing every plane's row u of a padded row in turn (128 planes at D2 of DCGAN-64) left
 ;; part-written cache lines behind and took twice as long (build machine, 2026-11-27). Images are
-;; independent, so ./kernel-threads.ts runs slices of them on every thread.
+;; independent, so ./kernel-threads.ts runs slices of them on every thread. Where ci is not a
+;; multiple of 4 (the RGB layer) `phaseRowsScalar` below does it a plane at a time.
   (func (export "phaseRows")
     (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
     (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
@@ -213,6 +214,12 @@
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (if (i32.or (i32.or (i32.eqz (local.get $images)) (i32.eqz (local.get $up)))
           (i32.or (i32.eqz (local.get $ci)) (i32.eqz (local.get $vp)))) (then (return)))
+    (if (i32.and (local.get $ci) (i32.const 3))
+      (then
+        (call $phaseRowsScalar (local.get $src) (local.get $dst) (local.get $images) (local.get $h) (local.get $w)
+          (local.get $ci) (local.get $sh) (local.get $sw) (local.get $top) (local.get $left) (local.get $up) (local.get $vp)
+          (local.get $sImg) (local.get $sU) (local.get $sR) (local.get $sC))
+        (return)))
     (local.set $pixBytes (i32.shl (local.get $ci) (i32.const 2)))
     (local.set $rowBytes (i32.mul (local.get $w) (local.get $pixBytes)))
     (local.set $vpBytes (i32.shl (local.get $vp) (i32.const 2)))
@@ -278,6 +285,75 @@
               (local.set $u (i32.add (local.get $u) (i32.const 1)))
               (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
             (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
+          (local.set $t (i32.add (local.get $t) (i32.const 1)))
+          (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
+
+;; `phaseRows` for any ci (called by it where ci is not a multiple of 4), the same layout: one plane
+;; (r, t, c) at a time, row u after row u, each vec4 of a row gathered from four pixels sw apart (zero
+;; in the padding). The RGB layer's x is small beside its filter gradient's sums (DCGAN-64 at batch 16:
+;; 0.2 M floats for 101 M multiply-adds), so scalar loads do.
+  (func $phaseRowsScalar
+    (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
+    (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
+    (param $sImg i32) (param $sU i32) (param $sR i32) (param $sC i32)
+    (local $pixBytes i32) (local $rowBytes i32) (local $vpBytes i32) (local $img i32)
+    (local $i i32) (local $u i32) (local $r i32) (local $y i32) (local $width i32)
+    (local $t i32) (local $c i32) (local $col i32) (local $at i32) (local $q i32) (local $qEnd i32) (local $plane i32)
+    (local $step i32) (local $step2 i32) (local $step3 i32) (local $step4 i32) (local $sw2 i32) (local $sw3 i32) (local $sw4 i32)
+    (local $v v128)
+    (local.set $pixBytes (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $w) (local.get $pixBytes)))
+    (local.set $vpBytes (i32.shl (local.get $vp) (i32.const 2)))
+    (local.set $step (i32.mul (local.get $sw) (local.get $pixBytes)))
+    (local.set $step2 (i32.shl (local.get $step) (i32.const 1)))
+    (local.set $step3 (i32.add (local.get $step2) (local.get $step)))
+    (local.set $step4 (i32.shl (local.get $step) (i32.const 2)))
+    (local.set $sw2 (i32.shl (local.get $sw) (i32.const 1)))
+    (local.set $sw3 (i32.add (local.get $sw2) (local.get $sw)))
+    (local.set $sw4 (i32.shl (local.get $sw) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (loop $imgs
+      (local.set $img (i32.add (local.get $src) (i32.mul (i32.mul (local.get $i) (local.get $h)) (local.get $rowBytes))))
+      (local.set $r (i32.const 0))
+      (loop $rs
+        (local.set $t (i32.const 0))
+        (loop $ts
+          (local.set $c (i32.const 0))
+          (loop $cs
+            (local.set $plane (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
+              (i32.mul (local.get $r) (local.get $sR))) (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC)))))
+            (local.set $u (i32.const 0))
+            (loop $us
+              (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
+              (local.set $width (select (local.get $w) (i32.const 0) (i32.lt_u (local.get $y) (local.get $h))))
+              (local.set $col (i32.sub (local.get $t) (local.get $left)))
+              (local.set $at (i32.add (i32.add (local.get $img) (i32.mul (local.get $y) (local.get $rowBytes)))
+                (i32.add (i32.mul (local.get $col) (local.get $pixBytes)) (i32.shl (local.get $c) (i32.const 2)))))
+              (local.set $q (i32.add (local.get $plane) (i32.mul (local.get $u) (local.get $sU))))
+              (local.set $qEnd (i32.add (local.get $q) (local.get $vpBytes)))
+              (loop $vs
+                (local.set $v (v128.const i32x4 0 0 0 0))
+                (if (i32.lt_u (local.get $col) (local.get $width))
+                  (then (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $at))))))
+                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw)) (local.get $width))
+                  (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step)))))))
+                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw2)) (local.get $width))
+                  (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step2)))))))
+                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw3)) (local.get $width))
+                  (then (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step3)))))))
+                (v128.store (local.get $q) (local.get $v))
+                (local.set $col (i32.add (local.get $col) (local.get $sw4)))
+                (local.set $at (i32.add (local.get $at) (local.get $step4)))
+                (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                (br_if $vs (i32.lt_u (local.get $q) (local.get $qEnd))))
+              (local.set $u (i32.add (local.get $u) (i32.const 1)))
+              (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
           (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))

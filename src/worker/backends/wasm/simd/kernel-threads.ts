@@ -139,7 +139,7 @@ export interface HeapHelpers {
    */
   packPanels(src: number, rows: number, cols: number, dst: number, panelRows: number): void;
   /**
-   * x [images, h, w, ci] (ci a multiple of 4) zero-padded to up * sh rows and vp * sw columns (vp a
+   * x [images, h, w, ci] zero-padded to up * sh rows and vp * sw columns (vp a
    * multiple of 4), split by stride phase and channel into rows of vp floats: the filter gradient's
    * phase rows; padded row u * sh + r, column v * sw + t, channel c of image i at byte
    * i * sImg + u * sU + r * sR + (t * ci + c) * sC + 4 * v of dst.
