@@ -3,7 +3,9 @@
  * conv2d (the kernel's choice, and both ours and tfjs-backend-wasm's XNNPACK), our filter and input
  * gradients (src/worker/backends/wasm/: the kernel's choice, and each of its methods), with each
  * pass's time as a ratio of the forward pass's: issue 5 asks for a filter gradient no slower than the
- * forward pass on any device. One JSON line per layer (--json) or a readable line.
+ * forward pass on any device; of the default forward pass and filter gradient also the time inside our
+ * kernel (the rest is copies, tables, partials and allocation). One JSON line per layer (--json) or a
+ * readable line.
  *
  *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--alternate] [--json]
  *     [--torch] [--python /usr/bin/python3] [--torch-threads N] [--torch-script bench/torch_conv_layers.py]
@@ -33,6 +35,7 @@ import { conv2dBackpropFilter, type FilterGradMethod } from '../src/worker/backe
 import { clearInputGradFilterCache, conv2dBackpropInput, type InputGradMethod } from '../src/worker/backends/wasm/conv2d-backprop-input';
 import { conv2dForward, type ForwardMethod } from '../src/worker/backends/wasm/conv2d';
 import { wasmThreadCount } from '../src/worker/backends/wasm/threads';
+import { activeHeap } from '../src/worker/backends/wasm/heap';
 
 /** One timed call: f on fresh copies of its inputs. */
 interface Job {
@@ -40,16 +43,35 @@ interface Job {
   f: (...fresh: tf.Tensor[]) => tf.Tensor;
 }
 
-/** ms of one call of `job` on fresh copies of its inputs (new tensors, as in training). */
-function timeOnce(job: Job): number {
+/** ms spent inside our gather-GEMM kernel (on every thread) since the last reset; see `timeKernelCalls`. */
+let kernelMs = 0;
+
+/**
+ * Times every call of our gather-GEMM kernel (./simd/gather-gemm.wat), so that a pass's time splits
+ * into the kernel's sums and the rest of the call (copies of x, tables, partials, allocation).
+ */
+function timeKernelCalls(): void {
+  const kernels = activeHeap()?.kernels;
+  if (!kernels) return;
+  const gemm = kernels.gatherGemm.bind(kernels);
+  kernels.gatherGemm = (job) => {
+    const t0 = performance.now();
+    gemm(job);
+    kernelMs += performance.now() - t0;
+  };
+}
+
+/** ms of one call of `job` on fresh copies of its inputs (new tensors, as in training), and of our kernel in it. */
+function timeOnce(job: Job): { ms: number; kernelMs: number } {
   const fresh = job.inputs.map((t) => tf.add(t, 0));
   clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
+  kernelMs = 0;
   const t0 = performance.now();
   const out = job.f(...fresh);
   const ms = performance.now() - t0;
   out.dispose();
   tf.dispose(fresh);
-  return ms;
+  return { ms, kernelMs };
 }
 
 /**
@@ -60,24 +82,29 @@ function timeOnce(job: Job): number {
  * The best of `reps` calls, each job's after another's; or, `alternate`, the median of `reps` rounds
  * that call every job once in turn.
  */
-function timeJobs(jobs: Record<string, Job>, reps: number, warmup: number, alternate: boolean): Record<string, number> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+function timeJobs(jobs: Record<string, Job>, reps: number, warmup: number, alternate: boolean): Record<string, { ms: number; kernelMs: number }> {
+  const times: Record<string, Array<{ ms: number; kernelMs: number }>> = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
   if (alternate) {
     for (let round = 0; round < warmup + reps; round++) {
       for (const [name, job] of Object.entries(jobs)) {
-        const ms = timeOnce(job);
-        if (round >= warmup) times[name]!.push(ms);
+        const t = timeOnce(job);
+        if (round >= warmup) times[name]!.push(t);
       }
     }
   } else {
     for (const [name, job] of Object.entries(jobs)) {
       for (let i = 0; i < warmup + reps; i++) {
-        const ms = timeOnce(job);
-        if (i >= warmup) times[name]!.push(ms);
+        const t = timeOnce(job);
+        if (i >= warmup) times[name]!.push(t);
       }
     }
   }
-  const stat = (v: number[]) => (alternate ? v.sort((a, b) => a - b)[v.length >> 1]! : Math.min(...v));
+  // The kernel's share: its median too (alternated), or its time in the best call.
+  const stat = (v: Array<{ ms: number; kernelMs: number }>) => {
+    if (!alternate) return v.reduce((best, t) => (t.ms < best.ms ? t : best));
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+    return { ms: median(v.map((t) => t.ms)), kernelMs: median(v.map((t) => t.kernelMs)) };
+  };
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stat(v)]));
 }
 
@@ -117,6 +144,7 @@ async function main(): Promise<void> {
   // PyTorch first, alone on the processor: its threads and ours would otherwise compete.
   const torch = process.argv.includes('--torch') ? torchReference(chosen, batch, reps) : null;
   const backend = await initBackend('wasm');
+  timeKernelCalls();
   if (!json) console.log(`${backend.device}; batch ${batch}; ${alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`} on fresh inputs`);
 
   for (const layer of chosen) {
@@ -139,7 +167,8 @@ async function main(): Promise<void> {
       input: { inputs: [dy, filter], f: (a, b) => conv2dBackpropInput(a as tf.Tensor4D, b as tf.Tensor4D, inputAttrs) },
       ...Object.fromEntries(inputMethods.map((m) => [`input:${m}`, { inputs: [dy, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dBackpropInput(a as tf.Tensor4D, b as tf.Tensor4D, inputAttrs, m) }])),
     };
-    const t = timeJobs(jobs, reps, WARMUP, alternate);
+    const timed = timeJobs(jobs, reps, WARMUP, alternate);
+    const t = Object.fromEntries(Object.entries(timed).map(([k, v]) => [k, v.ms]));
     const forwardMs = t.forward!;
     const forwardByMethod = { gemm: t['forward:gemm']!, xnnpack: t['forward:xnnpack']! };
     const filterMs = t.filter!;
@@ -159,7 +188,10 @@ async function main(): Promise<void> {
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
       forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
+      // Of each default pass, the time inside our kernel (the rest: copies, tables, partials, allocation).
+      forwardKernelMs: r2(timed.forward!.kernelMs),
       filterMs: r2(filterMs),
+      filterKernelMs: r2(timed.filter!.kernelMs),
       filterVsForward: r2(filterMs / forwardMs),
       filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc) },
       inputMs: r2(inputMs),
@@ -171,8 +203,8 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify(row));
     else {
       console.log(
-        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
-          `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (dyFilter ${row.filterMethodMs.dyFilter}, ` +
+        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
+          `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
           `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
