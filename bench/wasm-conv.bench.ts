@@ -7,13 +7,16 @@
  * kernel (the rest is copies, tables, partials and allocation). One JSON line per layer (--json) or a
  * readable line.
  *
- *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--alternate] [--json]
+ *   npx tsx bench/wasm-conv.bench.ts [--net 32|64] [--batch 16] [--reps 9] [--warmup 30] [--layers D1,D2] [--alternate] [--cold] [--json]
  *     [--torch] [--python /usr/bin/python3] [--torch-threads N] [--torch-script bench/torch_conv_layers.py]
  *
  * --torch: first PyTorch's own three passes on the same shapes (bench/torch_conv_layers.py, on the
  * CPU with as many threads as ours, medians of alternated rounds), then each of our passes as a
  * multiple of PyTorch's, and PyTorch's filter and input gradients as multiples of its forward pass:
  * the reference for issue 5's "filter gradient no slower than the forward pass".
+ *
+ * --cold: before every timed call an element-wise op over a 32 MB tensor, so that the call finds the
+ * caches full of other data, as in a training step.
  *
  * --alternate: every pass and method once per round, in turn, for --warmup rounds and then --reps timed
  * rounds, reporting medians: on a machine whose speed drifts (this build machine's by up to 2x within
@@ -61,8 +64,16 @@ function timeKernelCalls(): void {
   };
 }
 
+/**
+ * --cold: a 32 MB tensor that an element-wise op reads and a new one is written from before every
+ * timed call, so that the call starts with the caches holding something else, as a pass does in a
+ * training step (the passes' own inputs are fresh copies either way, so they start in the cache).
+ */
+let cold: tf.Tensor | null = null;
+
 /** ms of one call of `job` on fresh copies of its inputs (new tensors, as in training), and of our kernel in it. */
 function timeOnce(job: Job): { ms: number; kernelMs: number } {
+  if (cold) tf.mul(cold, 1.0001).dispose();
   const fresh = job.inputs.map((t) => tf.add(t, 0));
   clearInputGradFilterCache(); // the copies have the same values: time the input gradient's first call
   kernelMs = 0;
@@ -145,7 +156,8 @@ async function main(): Promise<void> {
   const torch = process.argv.includes('--torch') ? torchReference(chosen, batch, reps) : null;
   const backend = await initBackend('wasm');
   timeKernelCalls();
-  if (!json) console.log(`${backend.device}; batch ${batch}; ${alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`} on fresh inputs`);
+  if (process.argv.includes('--cold')) cold = tf.randomNormal([8 * 1024 * 1024]);
+  if (!json) console.log(`${backend.device}; batch ${batch}; ${alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`} on fresh inputs${cold ? ', each after a 32 MB element-wise op (--cold)' : ''}`);
 
   for (const layer of chosen) {
     const [h, w, ci] = layer.input;
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
       batch,
       device: backend.device,
       stat: alternate ? `median of ${reps} alternated rounds` : `best of ${reps} calls`,
+      cold: cold !== null,
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
       forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
