@@ -1,10 +1,11 @@
 /**
  * What range the values a training step's convolutions read span (not a test): whether half
  * precision (f16, what issue 5's `shader-f16` path would store tiles in) can hold them. Trains
- * --steps steps and, for every convolution pass of the last --record of them, reads its operands
- * (the forward pass's x and filter, the gradients' dy) and counts the nonzero values that f16 would
- * keep only as subnormals (|v| < 6.10e-5, fewer than 11 bits of precision) or lose to zero
- * (|v| < 2.98e-8, half the smallest subnormal); one JSON line per pass and operand, worst layer first.
+ * --steps steps and, for every convolution call of the last --record of them (the n-th call of a step
+ * is the same pass of the same layer in every step), reads its operands (x, filter, dy) and counts the
+ * nonzero values that f16 would keep only as subnormals (|v| < 6.10e-5, fewer than 11 bits of
+ * precision) or lose to zero (|v| < 2.98e-8, half the smallest subnormal); one JSON line per call, in
+ * the step's order.
  *
  *   npx tsx bench/grad-range.bench.ts --model dcgan|cwgan-gp --resolution 64 --batch 16 [--backend wasm] [--steps 30] [--record 5]
  *
@@ -19,31 +20,34 @@ const F16_MIN_NORMAL = 2 ** -14;
 const F16_ZERO_BELOW = 2 ** -25;
 
 interface Tally {
-  pass: string;
-  operand: string;
-  shape: number[];
   values: number;
   nonzero: number;
   subnormal: number;
   zeroInF16: number;
   maxAbs: number;
-  /** Median of the nonzero magnitudes, over the recorded calls' medians. */
+  /** Median of the nonzero magnitudes, per recorded step. */
   medianAbs: number[];
+}
+
+/** One convolution call of a step (the n-th, the same in every step), its operands' tallies. */
+interface Call {
+  index: number;
+  pass: string;
+  operands: Map<string, { shape: number[]; tally: Tally }>;
 }
 
 async function main(): Promise<void> {
   const { model, resolution, batch, backend, trainer } = await trainerFromArgs({ resolution: 64, batch: 16, backend: 'wasm', cwganClasses: 8 });
   const steps = Number(arg('steps', '30'));
   const record = Math.min(steps, Number(arg('record', '5')));
-  const tallies = new Map<string, Tally>();
+  const calls: Call[] = [];
   let recording = false;
+  let callIndex = 0;
   // Convolutions that a kernel runs inside its own (another method's pieces) are not the step's.
   let depth = 0;
 
-  const count = (pass: string, operand: string, t: tf.TensorInfo): void => {
+  const count = (tally: Tally, t: tf.TensorInfo): void => {
     const values = tf.backend().readSync(t.dataId) as Float32Array;
-    const key = `${pass} ${operand} ${t.shape.join('x')}`;
-    const tally = tallies.get(key) ?? { pass, operand, shape: [...t.shape], values: 0, nonzero: 0, subnormal: 0, zeroInF16: 0, maxAbs: 0, medianAbs: [] };
     const mags: number[] = [];
     for (const v of values) {
       const a = Math.abs(v);
@@ -57,19 +61,26 @@ async function main(): Promise<void> {
     tally.values += values.length;
     tally.nonzero += mags.length;
     if (mags.length) tally.medianAbs.push(mags[mags.length >> 1]!);
-    tallies.set(key, tally);
   };
 
-  // Wrap the backend's three convolution kernels: count their operands, then run them as before.
+  const recordCall = (pass: string, inputs: Record<string, tf.TensorInfo | undefined>): void => {
+    const index = callIndex++;
+    const call = calls[index] ?? { index, pass, operands: new Map() };
+    if (call.pass !== pass) throw new Error(`call ${index} was ${call.pass} in an earlier step and is ${pass} now`);
+    calls[index] = call;
+    for (const [name, t] of Object.entries(inputs)) {
+      if (!t || t.shape.length !== 4) continue; // a bias
+      const operand = call.operands.get(name) ?? { shape: [...t.shape], tally: { values: 0, nonzero: 0, subnormal: 0, zeroInF16: 0, maxAbs: 0, medianAbs: [] } };
+      count(operand.tally, t);
+      call.operands.set(name, operand);
+    }
+  };
+
+  // Wrap the backend's convolution kernels: count their operands, then run them as before.
   const name = tf.getBackend();
-  const passes: Array<[string, string[]]> = [
-    ['Conv2D', ['x', 'filter']],
-    ['FusedConv2D', ['x', 'filter']],
-    ['Conv2DBackpropFilter', ['dy']],
-    ['Conv2DBackpropInput', ['dy', 'filter']],
-  ];
+  const passes = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'];
   const restore: tf.KernelConfig[] = [];
-  for (const [kernelName, operands] of passes) {
+  for (const kernelName of passes) {
     const config = tf.getKernel(kernelName, name);
     if (!config) continue;
     restore.push(config);
@@ -77,7 +88,7 @@ async function main(): Promise<void> {
     tf.registerKernel({
       ...config,
       kernelFunc: (args) => {
-        if (recording && depth === 0) for (const o of operands) if (args.inputs[o]) count(kernelName, o, args.inputs[o]!);
+        if (recording && depth === 0) recordCall(kernelName, args.inputs as Record<string, tf.TensorInfo | undefined>);
         depth++;
         try {
           return config.kernelFunc(args);
@@ -90,6 +101,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < steps; i++) {
       recording = i >= steps - record;
+      callIndex = 0;
       await trainer.step({ forceRead: true });
     }
   } finally {
@@ -98,25 +110,23 @@ async function main(): Promise<void> {
       tf.registerKernel(config);
     }
   }
-  const rows = [...tallies.values()].map((t) => ({
-    bench: 'grad-range',
-    model,
-    resolution,
-    batch,
-    device: backend.device,
-    steps,
-    recordedSteps: record,
-    pass: t.pass,
-    operand: t.operand,
-    shape: t.shape,
-    nonzeroShare: t.nonzero / t.values,
-    subnormalInF16: t.subnormal / Math.max(1, t.nonzero),
-    zeroInF16: t.zeroInF16 / Math.max(1, t.nonzero),
-    maxAbs: t.maxAbs,
-    medianAbs: t.medianAbs.sort((a, b) => a - b)[t.medianAbs.length >> 1] ?? 0,
-  }));
-  rows.sort((a, b) => b.subnormalInF16 - a.subnormalInF16);
-  for (const r of rows) console.log(JSON.stringify(r));
+  const share = (n: number, of: number) => Math.round((1e5 * n) / Math.max(1, of)) / 1e5;
+  for (const call of calls) {
+    const operands = Object.fromEntries(
+      [...call.operands].map(([operand, { shape, tally: t }]) => [
+        operand,
+        {
+          shape,
+          nonzeroShare: share(t.nonzero, t.values),
+          subnormalInF16: share(t.subnormal, t.nonzero),
+          zeroInF16: share(t.zeroInF16, t.nonzero),
+          maxAbs: t.maxAbs,
+          medianAbs: t.medianAbs.sort((a, b) => a - b)[t.medianAbs.length >> 1] ?? 0,
+        },
+      ]),
+    );
+    console.log(JSON.stringify({ bench: 'grad-range', model, resolution, batch, device: backend.device, steps, recordedSteps: record, call: call.index, pass: call.pass, operands }));
+  }
 }
 
 runBench(main);
