@@ -292,40 +292,46 @@ describe('our WebAssembly SIMD kernels', () => {
   });
 
   it('rearranges images in slices of whole images on every thread (phaseRows), to the bytes of one call, then computes gather-GEMMs as before', async () => {
-    // x [images, 31, 29, 12] (odd sizes, channels not a multiple of 16) in phase rows at stride 2 x 3
-    // with padding 1 x 2; the workers take slices from 2 images on (calls of 1 KiB and more here;
-    // with a slice's offsets dropped, this test fails).
-    const [h, w, ci, sh, sw, top, left] = [31, 29, 12, 2, 3, 1, 2];
+    // x [images, 31, 29, ci] (odd sizes; 12 channels, and 3 and 5, which take the scalar path) in
+    // phase rows at stride 2 x 3 with padding 1 x 2; the workers take slices from 2 images on (calls
+    // of 1 KiB and more here; with a slice's offsets dropped, this test fails).
+    const [h, w, sh, sw, top, left] = [31, 29, 2, 3, 1, 2];
     const up = Math.ceil((h + top) / sh) + 1;
     const vp = 4 * Math.ceil((Math.ceil((w + left) / sw) + 1) / 4);
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const one = new KernelThreads(memory, 1);
     const four = new KernelThreads(memory, 4, { minCallBytes: 1024 });
     expect(four.workerCount).toBe(3);
-    for (const images of [1, 2, 11, 16]) {
-      const sU = 4 * vp;
-      const sImg = up * sU;
-      const sC = images * sImg;
-      const sR = sw * ci * sC;
-      const bytes = sh * sR;
-      const src = 64;
-      const a = src + 4 * images * h * w * ci;
-      const b = a + bytes;
-      new Float32Array(memory.buffer).set(values(images * h * w * ci, images), src / 4);
-      const same = () => Buffer.from(memory.buffer.slice(b, b + bytes)).equals(Buffer.from(memory.buffer.slice(a, a + bytes)));
-      const args = [images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC] as const;
-      // Over different bytes: every byte must be written.
-      new Uint8Array(memory.buffer, a, bytes).fill(0xa5);
-      one.helpers.phaseRows(src, a, ...args);
-      for (const pool of [one, four]) {
-        new Uint8Array(memory.buffer, b, bytes).fill(0x5a);
-        pool.phaseRows(src, b, ...args);
-        expect(same()).toBe(true);
+    for (const ci of [12, 3, 5]) {
+      for (const images of [1, 2, 11, 16]) {
+        const sU = 4 * vp;
+        const sImg = up * sU;
+        const sC = images * sImg;
+        const sR = sw * ci * sC;
+        const bytes = sh * sR;
+        const src = 64;
+        const a = src + 4 * images * h * w * ci;
+        const b = a + bytes;
+        new Float32Array(memory.buffer).set(values(images * h * w * ci, images), src / 4);
+        const same = () => Buffer.from(memory.buffer.slice(b, b + bytes)).equals(Buffer.from(memory.buffer.slice(a, a + bytes)));
+        const args = [images, h, w, ci, sh, sw, top, left, up, vp, sImg, sU, sR, sC] as const;
+        // Over different bytes: every byte must be written.
+        new Uint8Array(memory.buffer, a, bytes).fill(0xa5);
+        one.helpers.phaseRows(src, a, ...args);
+        for (const pool of [one, four]) {
+          new Uint8Array(memory.buffer, b, bytes).fill(0x5a);
+          pool.phaseRows(src, b, ...args);
+          expect(same()).toBe(true);
+        }
+        // A pixel spot-checked: image images - 1, padded row 7 (r 1, u 3), column 8 (t 2, v 2), the last
+        // channel; and padding: padded row 0 (r 0, u 0) and column 0 (t 0, v 0) read as zero.
+        const f32 = new Float32Array(memory.buffer);
+        const c = ci - 1;
+        const at = (images - 1) * sImg + 3 * sU + 1 * sR + (2 * ci + c) * sC + 4 * 2;
+        expect(f32[(b + at) / 4]).toBe(f32[src / 4 + (((images - 1) * h + 7 - top) * w + 8 - left) * ci + c]);
+        expect(f32[(b + (images - 1) * sImg + (1 * ci + c) * sC + 4 * 3) / 4]).toBe(0);
+        expect(f32[(b + (images - 1) * sImg + 2 * sU + 1 * sR + c * sC) / 4]).toBe(0);
       }
-      // and a pixel spot-checked: image images - 1, padded row 7 (r 1, u 3), column 8 (t 2, v 2), channel 5
-      const f32 = new Float32Array(memory.buffer);
-      const at = (images - 1) * sImg + 3 * sU + 1 * sR + (2 * ci + 5) * sC + 4 * 2;
-      expect(f32[(b + at) / 4]).toBe(f32[src / 4 + (((images - 1) * h + 7 - top) * w + 8 - left) * ci + 5]);
     }
     expect(() => four.bySlices('phaseRows', new Array(17).fill(2), new Array(17).fill(0))).toThrow(/bad phaseRows call/);
     // The control block's job kind goes back to the gather-GEMM for the next call.
