@@ -229,11 +229,11 @@ function byDirectSum(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, s
  *  - 'direct' (split 'k'): dy read as 'direct' reads it (row-major up to ROW_MAJOR_MAX_CO channels);
  *    the partials are summed in the tables' filter-row order, then each row copied to its row of dw.
  *    On the RGB layer (Ci = 3, `phaseRows`' scalar path), where consecutive dy rows in the NHWC
- *    image lie Sw * Ci floats apart, the kernel alone took 1-5% less than with 'directNhwc' in every
+ *    image lie Sw * Ci floats apart, the kernel alone took 1-7% less than with 'directNhwc' in every
  *    run (DCGAN-64 D1 at batch 16: 1.10-1.22 against 1.15-1.28 ms; build machine, 2 threads, medians
  *    of 80 alternated calls; the same bits). The whole call, each after a 32 MB element-wise op as in
- *    a step, is level at batch 16 (-4% to +2%) and 3.5% faster at batch 64: writing the phase rows
- *    costs about what the padded copy did (docs/PERFORMANCE.md).
+ *    a step, is level at batch 16 (from 1% faster to 4% slower) and 3.5% faster at batch 64: writing
+ *    the phase rows costs about what the padded copy did (docs/PERFORMANCE.md).
  */
 function byPhaseRows(x: tf.Tensor4D, dy: tf.Tensor4D, g: Geometry, heap: Heap, out: tf.Tensor4D, split: 'k' | 'm'): tf.Tensor4D {
   const { n, h, w, ci, co, oh, ow, sh, sw } = g;
