@@ -44,6 +44,24 @@ function fusedSource(file, text) {
   return text.slice(0, start) + fused + text.slice(end);
 }
 
+/**
+ * One module's bytes from the text of a .wat source: `shared` memory or not, `fma` with gatherGemm's
+ * multiply-adds fused. For trying a kernel edit without rewriting binaries.ts
+ * (bench/gemm-kernel.bench.ts --wat).
+ */
+export async function compileModule(text, { shared = false, fma = false } = {}) {
+  const wabt = await wabtFactory();
+  const source = fma ? fusedSource('source', text) : text;
+  if (source === null) throw new Error('the source has no gatherGemm to fuse');
+  const module = wabt.parseWat('source.wat', source.replace(PLACEHOLDER, `  ${shared ? MEMORY.shared : MEMORY.unshared}`), FEATURES);
+  try {
+    module.validate(FEATURES);
+    return new Uint8Array(module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
+}
+
 function camel(name) {
   return name.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 }

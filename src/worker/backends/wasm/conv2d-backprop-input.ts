@@ -318,10 +318,15 @@ function byPhasesInHeap(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap
       const k = ph.taps * pw.taps * co;
       writeConvTables(i32, { n, ci: co, oh: ph.count, ow: pw.count, kw: pw.taps, sh: 1, sw: 1, hp, wp }, origin, corners, offsets, k);
       let m = 0;
+      // Fields and invariants in locals, not read in the loops (`writeConvTables` says why).
+      const rowsAt = outRows / 4;
+      const qs = ph.count;
+      const qws = pw.count;
+      const colBytes = 4 * sw * ci;
       for (let img = 0; img < n; img++) {
-        for (let q = 0; q < ph.count; q++) {
-          const dxRow = (img * h + q * sh + rh) * g.w + rw;
-          for (let qw = 0; qw < pw.count; qw++, m++) i32[outRows / 4 + m] = dxAt + 4 * (dxRow + qw * sw) * ci;
+        for (let q = 0; q < qs; q++) {
+          const start = dxAt + 4 * ((img * h + q * sh + rh) * g.w + rw) * ci;
+          for (let qw = 0; qw < qws; qw++, m++) i32[rowsAt + m] = start + qw * colBytes;
         }
       }
       if (m % 2 === 1) {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BINARIES_FILE, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
+import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
+import { gatherGemm as binaries } from './binaries';
+import { join, dirname } from 'node:path';
 import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
@@ -83,6 +85,14 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(readFileSync(BINARIES_FILE, 'utf8')).toBe(await renderBinaries());
   });
 
+  it('compiles one variant of a source as binaries.ts holds it (bench/gemm-kernel.bench.ts --wat)', async () => {
+    const text = readFileSync(join(dirname(BINARIES_FILE), 'gather-gemm.wat'), 'utf8');
+    const asBase64 = async (options: { shared?: boolean; fma?: boolean }) => Buffer.from(await compileModule(text, options)).toString('base64');
+    expect(await asBase64({})).toBe(binaries.unshared);
+    expect(await asBase64({ fma: true })).toBe(binaries.unsharedFma);
+    expect(await asBase64({ shared: true, fma: true })).toBe(binaries.sharedFma);
+  });
+
   const problem = { xFloats: 900, k: 333, m: 26, co: 32, slices: 5, seed: 7 }; // 333 rows: chunks and slices end mid-way
 
   it('sums x * dy over the table, in slices, and adds the partials in order (float64 reference)', () => {
@@ -103,6 +113,36 @@ describe('our WebAssembly SIMD kernels', () => {
     for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i]! - l.ref[i]!));
     expect(err / scale).toBeLessThan(1e-5);
     expect(scale).toBeGreaterThan(1); // not a sum of nothing
+  });
+
+  it('reads a row-major dy only within its rows: dy may end at the last byte of memory', () => {
+    // The kernel reads a chunk of a row-major b once in order before summing it (gather-gemm.wat):
+    // that pass must stop at the chunk's last row, or it traps here.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const pool = new KernelThreads(memory, 1);
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    const p = { k: 37, m: 6, co: 32, xFloats: 64 };
+    const dy = memory.buffer.byteLength - 4 * p.k * p.co;
+    const [x, table, mOff, out] = [64, 1024, 2048, 4096];
+    const xv = values(p.xFloats, 3);
+    const dyv = values(p.k * p.co, 4);
+    f32.set(xv, x / 4);
+    f32.set(dyv, dy / 4);
+    for (let k = 0; k < p.k; k++) i32[table / 4 + k] = x + 4 * (k % (p.xFloats - p.m));
+    for (let j = 0; j < p.m; j++) i32[mOff / 4 + j] = 4 * j;
+    const s = sliced(p.k, 3);
+    pool.gatherGemm({ table, b: dy, mOff, m: p.m, co: p.co, kCount: p.k, ...s, out, partialBytes: 4 * p.m * p.co, chunkRows: 5 });
+    const sum = out + 4 * s.slices * p.m * p.co;
+    pool.helpers.sumPartials(out, s.slices, 4 * p.m * p.co, sum, p.m * p.co);
+    const got = new Float32Array(memory.buffer, sum, p.m * p.co);
+    for (let j = 0; j < p.m; j++) {
+      for (let c = 0; c < p.co; c++) {
+        let want = 0;
+        for (let k = 0; k < p.k; k++) want += xv[(k % (p.xFloats - p.m)) + j]! * dyv[k * p.co + c]!;
+        expect(got[j * p.co + c]).toBeCloseTo(want, 4);
+      }
+    }
   });
 
   it('in slices of output rows: each row whole, the same bits for any slices, threads and chunk size, and as one slice of k rows', async () => {
