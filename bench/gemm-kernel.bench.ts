@@ -1,5 +1,5 @@
 /**
- * Our gather-GEMM kernel alone (src/worker/backends/wasm/simd/gather-gemm.wat), on one thread, for the
+ * Our gather-GEMM kernel alone (src/worker/backends/wasm/simd/gather-gemm.wat), on one thread (or --threads), for the
  * RGB layers' forward pass and filter gradient (not a test): issue 5's last gap on the processor is
  * that layer's filter gradient, and this times the two kernels on the same layer with nothing else
  * in the call (no copies, tables or allocation: those are timed by bench/wasm-conv.bench.ts) and
@@ -10,7 +10,11 @@
  *  - hot: the same call just made (in L2 as far as it fits).
  * The forward pass's operands are fresh the same way. Medians of --rounds alternated rounds.
  *
- *   npx tsx bench/gemm-kernel.bench.ts [--net 64|32] [--batch 16] [--rounds 100] [--warmup 20] [--wat FILE] [--json]
+ *   npx tsx bench/gemm-kernel.bench.ts [--net 64|32] [--batch 16] [--rounds 100] [--warmup 20] [--wat FILE] [--threads N] [--json]
+ *
+ * --threads N: the same calls through the app's thread pool (./src/worker/backends/wasm/simd/kernel-threads.ts,
+ * N threads counting this one, its slices as the calls make them), on a shared memory, with the kernel
+ * of binaries.ts (not with --wat).
  *
  * --wat FILE: the kernel compiled from FILE (an edited copy of gather-gemm.wat) instead of the one
  * in binaries.ts, to try an edit without rebuilding; run once with and once without to compare.
@@ -21,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { arg, LAYERS_32, LAYERS_64, runBench } from './support';
 import { gatherGemm as binaries } from '../src/worker/backends/wasm/simd/binaries';
-import { fusedMultiplyAdds } from '../src/worker/backends/wasm/simd/kernel-threads';
+import { KernelThreads, fusedMultiplyAdds } from '../src/worker/backends/wasm/simd/kernel-threads';
 import { writeConvTables } from '../src/worker/backends/wasm/heap';
 import {
   chooseFilterGradMethod, dyChunkRows, dyRowSlice, filterGradGeometry, phasePlanes, phaseRowTables, ROW_MAJOR_MAX_CO,
@@ -58,12 +62,17 @@ async function main(): Promise<void> {
   const wat = arg('wat', '');
   const json = process.argv.includes('--json');
   const layer = (net === '32' ? LAYERS_32 : LAYERS_64)[0]!;
+  const threads = Number(arg('threads', '1'));
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error('--threads must be a whole number from 1');
+  if (threads > 1 && wat) throw new Error('--wat times one thread only');
   const fma = fusedMultiplyAdds();
   // Imported only here: the script is an ES module with top-level await, which this CommonJS run cannot require.
   const compile = async (file: string) => (await import('../scripts/build-wasm.mjs')).compileModule(readFileSync(file, 'utf8'), { fma });
   const bytes = new Uint8Array(wat ? await compile(wat) : Buffer.from(fma ? binaries.unsharedFma : binaries.unshared, 'base64'));
-  const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MB
-  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, Fn>;
+  const memory = threads > 1 ? new WebAssembly.Memory({ initial: 4096, maximum: 4096, shared: true }) : new WebAssembly.Memory({ initial: 4096 }); // 256 MB
+  const pool = threads > 1 ? new KernelThreads(memory, threads) : null;
+  if (pool && pool.workerCount !== threads - 1) throw new Error(`${threads} threads asked for, ${pool.workerCount + 1} started`);
+  const k = pool ? (pool.helpers as unknown as Record<string, Fn>) : (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, Fn>);
   const a = new Arena(memory);
 
   const [h, w, ci] = layer.input;
@@ -88,7 +97,7 @@ async function main(): Promise<void> {
   const filterSrc = a.alloc(rows * co, true);
   const panels = a.alloc(rows * co);
   const y = a.alloc(pixels * co);
-  const ySlice = Math.min(128, Math.max(16, Math.ceil(pixels / 4))); // `rowSlice` on one thread
+  const ySlice = Math.min(128, Math.max(16, Math.ceil(pixels / 4))); // `rowSlice` on one thread (the pool's own below)
 
   // The filter gradient as ../src/worker/backends/wasm/conv2d-backprop-filter.ts runs it ('direct').
   const planes = phasePlanes(g);
@@ -110,11 +119,20 @@ async function main(): Promise<void> {
   const junk = a.alloc(8 * 1024 * 1024);
 
   const forward = () => {
+    if (pool) {
+      const sliceRows = pool.rowSlice(pixels);
+      pool.gatherGemm({ table: offsets, b: panels, bPanelRows: rows, mOff: corners, m: pixels, co, kCount: rows, split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: y, partialBytes: 0, chunkRows: 4096 });
+      return;
+    }
     for (let r0 = 0; r0 < pixels; r0 += ySlice) {
       k.gatherGemm!(offsets, panels, rows, corners + 4 * r0, Math.min(ySlice, pixels - r0), co, y + 4 * r0 * co, 4096, 0, rows);
     }
   };
   const filter = () => {
+    if (pool) {
+      pool.gatherGemm({ table, b: dy, bPanelRows: 0, mOff, m: mPad, co, kCount: pixels, split: 'k', sliceRows, slices, out: partials, partialBytes: 4 * mPad * co, chunkRows });
+      return;
+    }
     for (let s = 0; s < slices; s++) {
       const r0 = s * sliceRows;
       k.gatherGemm!(table + 4 * r0, dy + 4 * r0 * co, Math.min(sliceRows, pixels - r0), mOff, mPad, co, partials + 4 * s * mPad * co, chunkRows, 0, 0);
@@ -162,13 +180,14 @@ async function main(): Promise<void> {
   const ms = { forward: median(times.forward!), filterFresh: median(times.filterFresh!), filterCold: median(times.filterCold!), filterHot: median(times.filterHot!) };
   const r3 = (v: number) => Math.round(v * 1000) / 1000;
   const row = {
-    bench: 'gemm-kernel', layer: layer.name, batch, fma, kernel: wat || 'binaries.ts', threads: 1, rounds,
+    bench: 'gemm-kernel', layer: layer.name, batch, fma, kernel: wat || 'binaries.ts', threads, rounds,
     forwardMs: r3(ms.forward), filterFreshMs: r3(ms.filterFresh), filterColdMs: r3(ms.filterCold), filterHotMs: r3(ms.filterHot),
     freshVsForward: r3(ms.filterFresh / ms.forward), coldVsForward: r3(ms.filterCold / ms.forward), hotVsForward: r3(ms.filterHot / ms.forward),
   };
+  if (pool) await pool.dispose();
   if (json) console.log(JSON.stringify(row));
   else {
-    console.log(`${layer.name}, batch ${batch}, one thread, kernel from ${row.kernel}${fma ? ' (FMA)' : ''}; medians of ${rounds} alternated rounds`);
+    console.log(`${layer.name}, batch ${batch}, ${threads === 1 ? 'one thread' : `${threads} threads`}, kernel from ${row.kernel}${fma ? ' (FMA)' : ''}; medians of ${rounds} alternated rounds`);
     console.log(`forward ${row.forwardMs} ms | filter gradient, dy fresh ${row.filterFreshMs} ms = ${row.freshVsForward}x, cold ${row.filterColdMs} ms = ${row.coldVsForward}x, hot ${row.filterHotMs} ms = ${row.hotVsForward}x`);
   }
 }
