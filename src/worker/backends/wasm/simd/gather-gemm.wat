@@ -218,7 +218,7 @@
 ;; image: writing every plane's row u of a padded row in turn (128 planes at D2 of DCGAN-64) left
 ;; part-written cache lines behind and took twice as long (build machine, 2026-11-27). Images are
 ;; independent, so ./kernel-threads.ts runs slices of them on every thread. Where ci is not a
-;; multiple of 4 (the RGB layer) `phaseRowsScalar` below does it a plane at a time.
+;; multiple of 4 (the RGB layer) `phaseRowsScalar` below does it a channel at a time.
   (func (export "phaseRows")
     (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
     (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
@@ -311,10 +311,14 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 
-;; `phaseRows` for any ci (called by it where ci is not a multiple of 4), the same layout: one plane
-;; (r, t, c) at a time, row u after row u, each vec4 of a row gathered from four pixels sw apart (zero
-;; in the padding). The RGB layer's x is small beside its filter gradient's sums (DCGAN-64 at batch 16:
-;; 0.2 M floats for 101 M multiply-adds), so scalar loads do.
+;; `phaseRows` for any ci (called by it where ci is not a multiple of 4), the same layout: image by
+;; image, row u after row u, and for each row u every plane (r, t, c) in turn, each vec4 of the plane's
+;; row gathered from four pixels sw apart: four loads without tests where all four lie in the image,
+;; else tested one by one (zero in the padding). The RGB layer has 12 planes (sh = sw = 2, ci = 3), so
+;; a row of x is read 6 times while it is in the L1 cache; a plane at a time, over the whole image
+;; (48 KiB on DCGAN-64), it came from L2 each time: 0.16 -> 0.11 ms at batch 16 and 0.65-0.69 -> 0.44
+;; at 64 (one thread, x fresh; build machine, 2026-11-28), and the loads without tests took that to
+;; 0.10 and 0.37 (the same bytes out).
   (func $phaseRowsScalar
     (param $src i32) (param $dst i32) (param $images i32) (param $h i32) (param $w i32) (param $ci i32)
     (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $up i32) (param $vp i32)
@@ -337,6 +341,8 @@
     (local.set $i (i32.const 0))
     (loop $imgs
       (local.set $img (i32.add (local.get $src) (i32.mul (i32.mul (local.get $i) (local.get $h)) (local.get $rowBytes))))
+      (local.set $u (i32.const 0))
+      (loop $us
       (local.set $r (i32.const 0))
       (loop $rs
         (local.set $t (i32.const 0))
@@ -345,8 +351,6 @@
           (loop $cs
             (local.set $plane (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
               (i32.mul (local.get $r) (local.get $sR))) (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC)))))
-            (local.set $u (i32.const 0))
-            (loop $us
               (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
               (local.set $width (select (local.get $w) (i32.const 0) (i32.lt_u (local.get $y) (local.get $h))))
               (local.set $col (i32.sub (local.get $t) (local.get $left)))
@@ -355,6 +359,13 @@
               (local.set $q (i32.add (local.get $plane) (i32.mul (local.get $u) (local.get $sU))))
               (local.set $qEnd (i32.add (local.get $q) (local.get $vpBytes)))
               (loop $vs
+                (if (i32.and (i32.ge_s (local.get $col) (i32.const 0)) (i32.lt_s (i32.add (local.get $col) (local.get $sw3)) (local.get $width)))
+                  (then
+                    (local.set $v (v128.load32_zero (local.get $at)))
+                    (local.set $v (v128.load32_lane 1 (i32.add (local.get $at) (local.get $step)) (local.get $v)))
+                    (local.set $v (v128.load32_lane 2 (i32.add (local.get $at) (local.get $step2)) (local.get $v)))
+                    (local.set $v (v128.load32_lane 3 (i32.add (local.get $at) (local.get $step3)) (local.get $v))))
+                  (else
                 (local.set $v (v128.const i32x4 0 0 0 0))
                 (if (i32.lt_u (local.get $col) (local.get $width))
                   (then (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $at))))))
@@ -363,20 +374,20 @@
                 (if (i32.lt_u (i32.add (local.get $col) (local.get $sw2)) (local.get $width))
                   (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step2)))))))
                 (if (i32.lt_u (i32.add (local.get $col) (local.get $sw3)) (local.get $width))
-                  (then (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step3)))))))
+                  (then (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step3)))))))))
                 (v128.store (local.get $q) (local.get $v))
                 (local.set $col (i32.add (local.get $col) (local.get $sw4)))
                 (local.set $at (i32.add (local.get $at) (local.get $step4)))
                 (local.set $q (i32.add (local.get $q) (i32.const 16)))
                 (br_if $vs (i32.lt_u (local.get $q) (local.get $qEnd))))
-              (local.set $u (i32.add (local.get $u) (i32.const 1)))
-              (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
           (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
+      (local.set $u (i32.add (local.get $u) (i32.const 1)))
+      (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 
