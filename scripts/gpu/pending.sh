@@ -9,7 +9,10 @@
 # per processor (at most 16), as part s of run 28 measured them: part s checks the defaults. The
 # training benchmark reads the losses back in its timed steps as the app's training does (every 4th
 # step on a GPU); run 29 measured that against reading only the last (--read-every 0, as before) and
-# every step (PyTorch's reference's .item()). Parts, most wanted first (a time-out keeps
+# every step (PyTorch's reference's .item()). Since 2026-11-28 09:36 the RGB layer's filter gradient on
+# the processor reads dy through in order before summing it, and writes its phase rows a row at a
+# time (docs/PERFORMANCE.md, "its kernel was waiting for dy"), measured on 2 cores only: part w times
+# every pass at 2 and 8 threads with --cold, as there. Parts, most wanted first (a time-out keeps
 # the parts that finished), every result in $OUT/results.jsonl and every log in $OUT/log.txt:
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every
 #      helper sliced over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
@@ -53,6 +56,6 @@ part i PARTS=toggles TOGGLES="GAN_AUGMENT_MASKED_CONV_GRADS GAN_AUGMENT_IN_PLACE
 part k PARTS=convbatches CBSET="$BATCHES" || status=1
 part g PARTS=train KSET=1 STEPS=30 || status=1
 part p PARTS=profile || status=1
-part w PARTS=wasmconv THREADSET="2 8" WCREPS=${WCREPS:-11} WCWARM=${WCWARM:-5} WCFLAGS=--alternate || status=1
+part w PARTS=wasmconv THREADSET="2 8" WCREPS=${WCREPS:-11} WCWARM=${WCWARM:-5} WCFLAGS="--alternate --cold" || status=1
 part c PARTS=cpu THREADSET="2 8" || status=1
 exit $status
