@@ -33,11 +33,11 @@
 ;; A row-major b (the RGB layer's dy in its filter gradient: 4 MB at batch 16 on DCGAN-64, fresh from
 ;; the op before, so in L3 or memory) is first read through once per chunk, in order, one load per
 ;; cache line, whose values are dropped: the blocks read it 64 bytes a row (CO * 4 bytes) apart, a
-;; pattern the processor's prefetchers follow badly. Measured on that layer's shapes (build machine,
-;; 2026-11-28, one thread): the kernel took 1.09-1.10x the forward pass's kernel time without the
-;; pass, 1.04x with it, and 0.98x with dy already in the cache; on two threads 2-3% less time. Reading
-;; the next chunk ahead instead saved less; copying the chunk into panels, or all of dy (`packPanels`),
-;; cost more than it saved.
+;; pattern the processor's prefetchers follow badly. On that layer's shapes (bench/gemm-kernel.bench.ts,
+;; build machine, 2026-11-28, one thread, dy fresh) the kernel took 1.08-1.12x the forward pass's
+;; kernel time without the pass and 1.035-1.06x with it (about 1.00-1.03x with dy already in the cache);
+;; on two threads 2-3% less time. Reading the next chunk ahead instead saved less; copying the chunk
+;; into panels, or all of dy (`packPanels`), cost more than it saved (docs/PERFORMANCE.md).
 ;;
 ;; Also here, so that the caller's JavaScript does no per-row work: `padImages` (x into its
 ;; zero-padded copy), `sumPartials` (the slices' partial results added in order) and `addRowVector`
@@ -343,14 +343,14 @@
       (local.set $img (i32.add (local.get $src) (i32.mul (i32.mul (local.get $i) (local.get $h)) (local.get $rowBytes))))
       (local.set $u (i32.const 0))
       (loop $us
-      (local.set $r (i32.const 0))
-      (loop $rs
-        (local.set $t (i32.const 0))
-        (loop $ts
-          (local.set $c (i32.const 0))
-          (loop $cs
-            (local.set $plane (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
-              (i32.mul (local.get $r) (local.get $sR))) (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC)))))
+        (local.set $r (i32.const 0))
+        (loop $rs
+          (local.set $t (i32.const 0))
+          (loop $ts
+            (local.set $c (i32.const 0))
+            (loop $cs
+              (local.set $plane (i32.add (local.get $dst) (i32.add (i32.add (i32.mul (local.get $i) (local.get $sImg))
+                (i32.mul (local.get $r) (local.get $sR))) (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $c)) (local.get $sC)))))
               (local.set $y (i32.sub (i32.add (i32.mul (local.get $u) (local.get $sh)) (local.get $r)) (local.get $top)))
               (local.set $width (select (local.get $w) (i32.const 0) (i32.lt_u (local.get $y) (local.get $h))))
               (local.set $col (i32.sub (local.get $t) (local.get $left)))
@@ -366,28 +366,28 @@
                     (local.set $v (v128.load32_lane 2 (i32.add (local.get $at) (local.get $step2)) (local.get $v)))
                     (local.set $v (v128.load32_lane 3 (i32.add (local.get $at) (local.get $step3)) (local.get $v))))
                   (else
-                (local.set $v (v128.const i32x4 0 0 0 0))
-                (if (i32.lt_u (local.get $col) (local.get $width))
-                  (then (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $at))))))
-                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw)) (local.get $width))
-                  (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step)))))))
-                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw2)) (local.get $width))
-                  (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step2)))))))
-                (if (i32.lt_u (i32.add (local.get $col) (local.get $sw3)) (local.get $width))
-                  (then (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step3)))))))))
+                    (local.set $v (v128.const i32x4 0 0 0 0))
+                    (if (i32.lt_u (local.get $col) (local.get $width))
+                      (then (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $at))))))
+                    (if (i32.lt_u (i32.add (local.get $col) (local.get $sw)) (local.get $width))
+                      (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step)))))))
+                    (if (i32.lt_u (i32.add (local.get $col) (local.get $sw2)) (local.get $width))
+                      (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step2)))))))
+                    (if (i32.lt_u (i32.add (local.get $col) (local.get $sw3)) (local.get $width))
+                      (then (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $at) (local.get $step3)))))))))
                 (v128.store (local.get $q) (local.get $v))
                 (local.set $col (i32.add (local.get $col) (local.get $sw4)))
                 (local.set $at (i32.add (local.get $at) (local.get $step4)))
                 (local.set $q (i32.add (local.get $q) (i32.const 16)))
                 (br_if $vs (i32.lt_u (local.get $q) (local.get $qEnd))))
-            (local.set $c (i32.add (local.get $c) (i32.const 1)))
-            (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
-          (local.set $t (i32.add (local.get $t) (i32.const 1)))
-          (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
-      (local.set $u (i32.add (local.get $u) (i32.const 1)))
-      (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br_if $cs (i32.lt_u (local.get $c) (local.get $ci))))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br_if $ts (i32.lt_u (local.get $t) (local.get $sw))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $rs (i32.lt_u (local.get $r) (local.get $sh))))
+        (local.set $u (i32.add (local.get $u) (i32.const 1)))
+        (br_if $us (i32.lt_u (local.get $u) (local.get $up))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 

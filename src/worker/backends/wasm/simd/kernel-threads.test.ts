@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { gatherGemm as binaries } from './binaries';
-import { join, dirname } from 'node:path';
 import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
