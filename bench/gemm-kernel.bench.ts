@@ -25,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { arg, LAYERS_32, LAYERS_64, runBench } from './support';
 import { gatherGemm as binaries } from '../src/worker/backends/wasm/simd/binaries';
-import { KernelThreads, fusedMultiplyAdds } from '../src/worker/backends/wasm/simd/kernel-threads';
+import { KernelThreads, fusedMultiplyAdds, rowSliceFor } from '../src/worker/backends/wasm/simd/kernel-threads';
 import { writeConvTables } from '../src/worker/backends/wasm/heap';
 import {
   chooseFilterGradMethod, dyChunkRows, dyRowSlice, filterGradGeometry, phasePlanes, phaseRowTables, ROW_MAJOR_MAX_CO,
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const filterSrc = a.alloc(rows * co, true);
   const panels = a.alloc(rows * co);
   const y = a.alloc(pixels * co);
-  const ySlice = Math.min(128, Math.max(16, Math.ceil(pixels / 4))); // `rowSlice` on one thread (the pool's own below)
+  const ySlice = rowSliceFor(pixels, threads);
 
   // The filter gradient as ../src/worker/backends/wasm/conv2d-backprop-filter.ts runs it ('direct').
   const planes = phasePlanes(g);
@@ -120,8 +120,7 @@ async function main(): Promise<void> {
 
   const forward = () => {
     if (pool) {
-      const sliceRows = pool.rowSlice(pixels);
-      pool.gatherGemm({ table: offsets, b: panels, bPanelRows: rows, mOff: corners, m: pixels, co, kCount: rows, split: 'm', sliceRows, slices: Math.ceil(pixels / sliceRows), out: y, partialBytes: 0, chunkRows: 4096 });
+      pool.gatherGemm({ table: offsets, b: panels, bPanelRows: rows, mOff: corners, m: pixels, co, kCount: rows, split: 'm', sliceRows: ySlice, slices: Math.ceil(pixels / ySlice), out: y, partialBytes: 0, chunkRows: 4096 });
       return;
     }
     for (let r0 = 0; r0 < pixels; r0 += ySlice) {

@@ -335,6 +335,12 @@ export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS
   }
 }
 
+/** `KernelThreads.rowSlice` for a pool of `threads` threads (the calling one counted). */
+export function rowSliceFor(rows: number, threads: number): number {
+  const target = Math.ceil(rows / (4 * threads));
+  return Math.min(128, Math.max(16, target + (target % 2)));
+}
+
 export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly gatherGemmFn: GatherGemmFn;
@@ -406,8 +412,7 @@ export class KernelThreads {
    * result does not depend on it.
    */
   rowSlice(rows: number): number {
-    const target = Math.ceil(rows / (4 * (this.workers.length + 1)));
-    return Math.min(128, Math.max(16, target + (target % 2)));
+    return rowSliceFor(rows, this.workers.length + 1);
   }
 
   /** Runs a gather-GEMM's slices on every thread; returns when all are done. */
