@@ -171,9 +171,11 @@ async function main(): Promise<void> {
 
     const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc'];
     const inputMethods = (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[]).filter((m) => m !== 'phasesInHeap' || ci % 16 === 0);
+    // Winograd where it applies (Ci a multiple of 4: not the RGB layer)
+    const forwardMethods: ForwardMethod[] = ci % 4 === 0 && k === 4 && stride === 2 ? ['gemm', 'winograd', 'xnnpack'] : ['gemm', 'xnnpack'];
     const jobs: Record<string, Job> = {
       forward: { inputs: [x, filter], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same') },
-      ...Object.fromEntries((['gemm', 'xnnpack'] as ForwardMethod[]).map((m) => [`forward:${m}`, { inputs: [x, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dForward(a as tf.Tensor4D, b as tf.Tensor4D, common, m) }])),
+      ...Object.fromEntries(forwardMethods.map((m) => [`forward:${m}`, { inputs: [x, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dForward(a as tf.Tensor4D, b as tf.Tensor4D, common, m) }])),
       filter: { inputs: [x, dy], f: (a, b) => conv2dBackpropFilter(a as tf.Tensor4D, b as tf.Tensor4D, filterAttrs) },
       ...Object.fromEntries(filterMethods.map((m) => [`filter:${m}`, { inputs: [x, dy], f: (a: tf.Tensor, b: tf.Tensor) => conv2dBackpropFilter(a as tf.Tensor4D, b as tf.Tensor4D, filterAttrs, m) }])),
       input: { inputs: [dy, filter], f: (a, b) => conv2dBackpropInput(a as tf.Tensor4D, b as tf.Tensor4D, inputAttrs) },
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
     const timed = timeJobs(jobs, reps, WARMUP, alternate);
     const t = Object.fromEntries(Object.entries(timed).map(([k, v]) => [k, v.ms]));
     const forwardMs = t.forward!;
-    const forwardByMethod = { gemm: t['forward:gemm']!, xnnpack: t['forward:xnnpack']! };
+    const forwardByMethod = { gemm: t['forward:gemm']!, winograd: t['forward:winograd'], xnnpack: t['forward:xnnpack']! };
     const filterMs = t.filter!;
     const byMethod = Object.fromEntries(filterMethods.map((m) => [m, t[`filter:${m}`]!])) as Record<FilterGradMethod, number>;
     const inputMs = t.input!;
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
       cold: cold !== null,
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
-      forwardMethodMs: { gemm: r2(forwardByMethod.gemm), xnnpack: r2(forwardByMethod.xnnpack) },
+      forwardMethodMs: { gemm: r2(forwardByMethod.gemm), winograd: ms(forwardByMethod.winograd), xnnpack: r2(forwardByMethod.xnnpack) },
       // Of each default pass, the time inside our kernel (the rest: copies, tables, partials, allocation).
       forwardKernelMs: r2(timed.forward!.kernelMs),
       filterMs: r2(filterMs),
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify(row));
     else {
       console.log(
-        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
+        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? "-"}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
           `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +

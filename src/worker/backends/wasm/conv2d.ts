@@ -22,7 +22,9 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
+import { switchOn } from '../switches';
 import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
+import { byWinograd, winogradApplies, winogradPays } from './winograd';
 
 interface Conv2DAttrs extends ConvAttrs {
   dilations?: number | [number, number];
@@ -74,9 +76,30 @@ export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAtt
   return g.co > 0 && g.co % 16 === 0 && pixels > 0 && pixels % 2 === 0 && g.kh * g.kw * g.ci > 0;
 }
 
-/** y [N, OH, OW, Co] = conv2d(x, w) by our kernel; `gemmApplies` must hold. */
-function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, heap: Heap): tf.Tensor4D {
+/**
+ * Whether 4x4 convolutions of stride 2 run by Winograd's F(2x2, 2x2) (./winograd.ts) where it pays
+ * (`winogradPays`): on unless GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the direct gather-GEMM, as before).
+ */
+export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD);
+}
+
+/**
+ * y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by our kernels, `gemmApplies` holding: Winograd where it
+ * applies and is on (or asked for), else the direct gather-GEMM and then the bias.
+ */
+function byOurs(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, attrs: Conv2DAttrs, heap: Heap, method?: ForwardMethod): tf.Tensor4D {
   const g = forwardGeometry(x.shape, w.shape, attrs);
+  if (method === 'winograd' || (method === undefined && winogradOn() && winogradPays(g))) return byWinograd(x, w, bias, g, heap);
+  const y = byGatherGemm(x, w, g, heap);
+  // The bias is added in the heap, not with tfjs ops: inside a kernel those count references on
+  // their inputs, and a bias was freed while its layer still held it.
+  if (bias) heap.kernels.helpers.addRowVector(heap.at(y), y.size / y.shape[3]!, heap.at(bias), y.shape[3]!);
+  return y;
+}
+
+/** y [N, OH, OW, Co] = conv2d(x, w) by our gather-GEMM, directly; `gemmApplies` must hold. */
+function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, g: ForwardGeometry, heap: Heap): tf.Tensor4D {
   const { n, h, ci, oh, ow, co, kw, hp, wp } = g;
   const pixels = n * oh * ow;
   const rows = g.kh * kw * ci;
@@ -108,7 +131,8 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAttrs, he
   }
 }
 
-export type ForwardMethod = 'gemm' | 'xnnpack';
+/** 'gemm': our gather-GEMM directly; 'winograd': ./winograd.ts; 'xnnpack': the backend's own. */
+export type ForwardMethod = 'gemm' | 'winograd' | 'xnnpack';
 
 /** The backend's own kernels, kept when ours are registered over them (for what ours does not do). */
 const originals: { Conv2D?: tf.KernelFunc; FusedConv2D?: tf.KernelFunc } = {};
@@ -119,10 +143,13 @@ const originals: { Conv2D?: tf.KernelFunc; FusedConv2D?: tf.KernelFunc } = {};
  */
 export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, attrs: Conv2DAttrs, method?: ForwardMethod): tf.Tensor4D {
   const heap = activeHeap();
-  const ours = method === 'gemm' || (method === undefined && heap !== null && gemmApplies(x, w, attrs));
+  const ours = method === 'gemm' || method === 'winograd' || (method === undefined && heap !== null && gemmApplies(x, w, attrs));
   if (ours) {
-    if (!heap || !gemmApplies(x, w, attrs)) throw new Error("conv2d: the 'gemm' method needs the WebAssembly backend and Co a multiple of 16");
-    return tf.tidy(() => byGatherGemm(x, w, attrs, heap));
+    if (!heap || !gemmApplies(x, w, attrs)) throw new Error(`conv2d: the '${method}' method needs the WebAssembly backend and Co a multiple of 16`);
+    if (method === 'winograd' && !winogradApplies(forwardGeometry(x.shape, w.shape, attrs))) {
+      throw new Error("conv2d: the 'winograd' method needs a 4x4 filter of stride 2, an even output size and Ci a multiple of 4");
+    }
+    return tf.tidy(() => byOurs(x, w, undefined, attrs, heap, method === 'winograd' ? 'winograd' : method === 'gemm' ? 'gemm' : undefined));
   }
   const original = originals.Conv2D;
   if (!original) throw new Error('conv2d: the WebAssembly backend is not started');
@@ -137,7 +164,7 @@ export function conv2dKernel(original: tf.KernelFunc): tf.KernelFunc {
     const attrs = args.attrs as unknown as Conv2DAttrs;
     const heap = activeHeap();
     if (!heap || !gemmApplies(x, filter, attrs)) return original(args);
-    return tf.tidy(() => byGatherGemm(x, filter, attrs, heap));
+    return tf.tidy(() => byOurs(x, filter, undefined, attrs, heap));
   };
 }
 
@@ -156,12 +183,6 @@ export function fusedConv2dKernel(original: tf.KernelFunc): tf.KernelFunc {
     }
     const badBias = bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]);
     if (badBias) return original(args);
-    return tf.tidy(() => {
-      const y = byGatherGemm(x, filter, attrs, heap);
-      // The bias is added in the heap, not with tfjs ops: inside a kernel those count references on
-      // their inputs, and a bias was freed while its layer still held it.
-      if (bias) heap.kernels.helpers.addRowVector(heap.at(y), y.size / y.shape[3]!, heap.at(bias), y.shape[3]!);
-      return y;
-    });
+    return tf.tidy(() => byOurs(x, filter, bias, attrs, heap));
   };
 }

@@ -10,7 +10,8 @@
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
  *   Conv2D, FusedConv2D   wrapped: our SIMD kernel where it applies (no filter packing at each
- *                         step, as XNNPACK does): ./conv2d.ts
+ *                         step, as XNNPACK does): ./conv2d.ts; 4x4 filters of stride 2 by
+ *                         Winograd's F(2x2, 2x2) where it pays: ./winograd.ts
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts

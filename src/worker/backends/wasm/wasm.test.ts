@@ -19,6 +19,7 @@ import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSiz
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
+import { WINOGRAD_MIN_MULTIPLY_ADDS, winogradApplies, winogradPays } from './winograd';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './leaky-relu';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -63,6 +64,9 @@ const CASES: Case[] = [
   { x: [2, 9, 8, 4], k: [3, 4], co: 16, s: [2, 1], pad: 'same' },
   { x: [2, 10, 11, 4], k: [5, 5], co: 16, s: 3, pad: 'same' },
   { x: [2, 7, 9, 16], k: [1, 1], co: 5, s: 2, pad: 'valid' }, // 'phasesInHeap' with phases no tap reaches
+  // Winograd's forward pass: 45 tiles (odd: the GEMMs' pad row), and no padding (x read in place of a pad)
+  { x: [3, 12, 20, 8], k: [4, 4], co: 16, s: 2, pad: 'same' },
+  { x: [2, 10, 14, 4], k: [4, 4], co: 32, s: 2, pad: 'valid' },
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
@@ -140,7 +144,9 @@ describe('WebAssembly backend', () => {
       const bAttrs = { ...cAttrs, activation: 'linear' };
       expect(maxRel(await runOn('wasm', 'FusedConv2D', bIn, bAttrs), await runOn('cpu', 'FusedConv2D', bIn, bAttrs))).toBeLessThan(1e-5);
       await tf.setBackend('wasm');
-      for (const method of ours ? (['gemm', 'xnnpack'] as const) : (['xnnpack'] as const)) {
+      const geometry = { n, h, w, ci, oh: info.outHeight, ow: info.outWidth, co: c.co, kh: c.k[0], kw: c.k[1], sh: info.strideHeight, sw: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left, hp: Math.max(h + info.padInfo.top, (info.outHeight - 1) * info.strideHeight + c.k[0]), wp: Math.max(w + info.padInfo.left, (info.outWidth - 1) * info.strideWidth + c.k[1]) };
+      const forwardMethods = ours ? (winogradApplies(geometry) ? (['gemm', 'winograd', 'xnnpack'] as const) : (['gemm', 'xnnpack'] as const)) : (['xnnpack'] as const);
+      for (const method of forwardMethods) {
         const got = tf.tidy(() => conv2dForward(tf.tensor4d(x, xShape as never), tf.tensor4d(filter, filterShape), cAttrs as never, method));
         expect(maxRel((await got.data()) as Float32Array, cRef), method).toBeLessThan(1e-5);
         got.dispose();
@@ -188,6 +194,62 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(wasmData()).toBe(dataBefore);
     await tf.setBackend('wasm');
+  });
+
+  it('Winograd\'s forward pass: as close to the exact sums as the direct pass, taken by default where it pays (bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Prng(23);
+    // 128 tiles, 2^28 multiply-adds: the smallest problem it takes by default
+    const [n, h, ci, co] = [8, 16, 128, 256];
+    const x = randomArray(n * h * h * ci, rng);
+    const filter = randomArray(16 * ci * co, rng);
+    const bias = randomArray(co, rng);
+    const geometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: h + 2, wp: h + 2 };
+    expect(winogradPays(geometry)).toBe(true);
+    expect(64 * n * (h / 4) ** 2 * ci * co).toBe(WINOGRAD_MIN_MULTIPLY_ADDS);
+    expect(winogradPays({ ...geometry, n: n / 2 })).toBe(false); // 64 tiles
+    expect(winogradPays({ ...geometry, co: co / 2 })).toBe(false); // 2^27
+    expect(winogradApplies({ ...geometry, ci: 6 })).toBe(false);
+    expect(winogradApplies({ ...geometry, kh: 3, kw: 3 })).toBe(false);
+    expect(winogradApplies({ ...geometry, sh: 1, sw: 1 })).toBe(false);
+    expect(winogradApplies({ ...geometry, oh: 7 })).toBe(false);
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1 } as const;
+    const run = (method?: 'gemm' | 'winograd') =>
+      tf.tidy(() => conv2dForward(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(filter, [4, 4, ci, co]), attrs as never, method).dataSync() as Float32Array);
+    const [direct, winograd, byDefault] = [run('gemm'), run('winograd'), run()];
+    expect(Array.from(byDefault)).toEqual(Array.from(winograd));
+    expect(Array.from(winograd)).not.toEqual(Array.from(direct)); // another order of sums
+    // float64 sums of a sample of outputs: Winograd's error within twice the direct pass's
+    let [errDirect, errWinograd, scale] = [0, 0, 0];
+    for (let p = 0; p < n * (h / 2) ** 2; p += 7) {
+      const [img, oy, ox] = [Math.floor(p / (h / 2) ** 2), Math.floor(p / (h / 2)) % (h / 2), p % (h / 2)];
+      for (let o = 0; o < co; o += 5) {
+        let exact = 0;
+        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+          const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
+          if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+          for (let c = 0; c < ci; c++) exact += x[((img * h + iy) * h + ix) * ci + c]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+        }
+        errDirect = Math.max(errDirect, Math.abs(direct[p * co + o]! - exact));
+        errWinograd = Math.max(errWinograd, Math.abs(winograd[p * co + o]! - exact));
+        scale = Math.max(scale, Math.abs(exact));
+      }
+    }
+    expect(errWinograd / scale).toBeLessThan(4e-6); // 2,048 products a sum
+    expect(errWinograd).toBeLessThan(2 * errDirect);
+    // FusedConv2D with a bias: Winograd adds it as its last sum, the bits of adding it after
+    const fused = await runOn('wasm', 'FusedConv2D', { x: [x, [n, h, h, ci]], filter: [filter, [4, 4, ci, co]], bias: [bias, [co]] }, { ...attrs, activation: 'linear' });
+    expect(Array.from(fused)).toEqual(Array.from(winograd, (v, i) => Math.fround(v + bias[i % co]!)));
+    // switched off: the direct pass, as before
+    const saved = process.env.GAN_AUGMENT_WASM_WINOGRAD;
+    process.env.GAN_AUGMENT_WASM_WINOGRAD = '0';
+    try {
+      expect(Array.from(run())).toEqual(Array.from(direct));
+    } finally {
+      if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_WINOGRAD;
+      else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
+    }
+    expect(() => tf.tidy(() => conv2dForward(tf.zeros([2, 9, 9, 4]), tf.zeros([4, 4, 4, 16]), attrs as never, 'winograd'))).toThrow(/even output size/);
   });
 
   it('reuses the input gradient\'s rearranged filters while the weights live, bounded, and frees them', async () => {

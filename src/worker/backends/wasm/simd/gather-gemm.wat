@@ -898,6 +898,215 @@
         (local.set $img (i32.add (local.get $img) (i32.const 1)))
         (br $imgs)))
   )
+;; Winograd F(2x2, 2x2) for the forward pass of a 4x4 convolution of stride 2 (../winograd.ts):
+;; split by stride phase (p, q) the filter is a 2x2 filter over 4 * Ci channels c' = (p * 2 + q) * Ci + ci,
+;; and an output tile of 2x2 pixels (ti, tj) reads the 6x6 pixels of the padded x from row 4 ti and
+;; column 4 tj, d[r][s] = xPad[4 ti + 2r + p][4 tj + 2s + q] per phase. With
+;;   B^T = [1 -1 0; 0 1 0; 0 -1 1],  G = [1 0; 1 1; 0 1],  A^T = [1 1 0; 0 1 1]
+;; (every entry 0 or +-1: no rounding but the sums'), U = B^T d B and V = G g G^T are 3x3, and
+;; y = A^T (sum over c' of U . V) A: nine GEMMs M_xi = U_xi V_xi (xi = 3r + s) of a quarter of the
+;; direct pass's rows by its filter rows, 9/16 of its multiply-adds.
+;;
+;; winoInput: U_xi [tiles, 4 Ci] for the tiles of `images` images of x (tile t = (image, ti, tj) in that
+;; order, th x tw tiles an image), U_xi's row t at u + xi * xiBytes + t * 16 * Ci; Ci a multiple of 4;
+;; x padded so that every tile's 6x6 pixels are inside it (rows 2 OH + 2, columns 2 OW + 2), imgBytes
+;; and rowBytes apart.
+  (func (export "winoInput")
+    (param $x i32) (param $imgBytes i32) (param $rowBytes i32) (param $ci i32) (param $th i32) (param $tw i32)
+    (param $images i32) (param $u i32) (param $xiBytes i32)
+    (local $t i32) (local $tEnd i32) (local $per i32) (local $rem i32) (local $cBytes i32) (local $tileBytes i32)
+    (local $col2 i32) (local $col4 i32) (local $row2 i32) (local $tile i32) (local $pq i32)
+    (local $src i32) (local $dst i32) (local $c i32) (local $a i32) (local $o i32)
+    (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $e0 v128) (local $e1 v128) (local $e2 v128)
+    (local.set $cBytes (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $tileBytes (i32.shl (local.get $cBytes) (i32.const 2)))
+    (local.set $col2 (i32.shl (local.get $cBytes) (i32.const 1)))
+    (local.set $col4 (i32.shl (local.get $cBytes) (i32.const 2)))
+    (local.set $row2 (i32.shl (local.get $rowBytes) (i32.const 1)))
+    (local.set $per (i32.mul (local.get $th) (local.get $tw)))
+    (local.set $t (i32.const 0))
+    (local.set $tEnd (i32.mul (local.get $images) (local.get $per)))
+    (block $done
+      (loop $tiles
+        (br_if $done (i32.ge_u (local.get $t) (local.get $tEnd)))
+        (local.set $rem (i32.rem_u (local.get $t) (local.get $per)))
+        (local.set $tile (i32.add (local.get $x)
+          (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $per)) (local.get $imgBytes))
+            (i32.add (i32.mul (i32.shl (i32.div_u (local.get $rem) (local.get $tw)) (i32.const 2)) (local.get $rowBytes))
+              (i32.mul (i32.shl (i32.rem_u (local.get $rem) (local.get $tw)) (i32.const 2)) (local.get $cBytes))))))
+        (local.set $pq (i32.const 0))
+        (loop $phases
+          ;; phase (p, q) = (pq >> 1, pq & 1): its first pixel, and its channels' place in U's rows
+          (local.set $src (i32.add (local.get $tile)
+            (i32.add (i32.mul (i32.shr_u (local.get $pq) (i32.const 1)) (local.get $rowBytes))
+              (i32.mul (i32.and (local.get $pq) (i32.const 1)) (local.get $cBytes)))))
+          (local.set $dst (i32.add (i32.add (local.get $u) (i32.mul (local.get $t) (local.get $tileBytes)))
+            (i32.mul (local.get $pq) (local.get $cBytes))))
+          (local.set $c (i32.const 0))
+          (loop $channels
+            ;; row 1 of d (kept), then rows 0 and 2 against it
+            (local.set $a (i32.add (i32.add (local.get $src) (local.get $c)) (local.get $row2)))
+            (local.set $d10 (v128.load (local.get $a)))
+            (local.set $d11 (v128.load (i32.add (local.get $a) (local.get $col2))))
+            (local.set $d12 (v128.load (i32.add (local.get $a) (local.get $col4))))
+            (local.set $o (i32.add (local.get $dst) (local.get $c)))
+            ;; r = 0: e = d0 - d1
+            (local.set $a (i32.add (local.get $src) (local.get $c)))
+            (local.set $e0 (f32x4.sub (v128.load (local.get $a)) (local.get $d10)))
+            (local.set $e1 (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $col2))) (local.get $d11)))
+            (local.set $e2 (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $col4))) (local.get $d12)))
+            (v128.store (local.get $o) (f32x4.sub (local.get $e0) (local.get $e1)))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (local.get $e1))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (f32x4.sub (local.get $e2) (local.get $e1)))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            ;; r = 1: e = d1
+            (v128.store (local.get $o) (f32x4.sub (local.get $d10) (local.get $d11)))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (local.get $d11))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (f32x4.sub (local.get $d12) (local.get $d11)))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            ;; r = 2: e = d2 - d1
+            (local.set $a (i32.add (i32.add (local.get $src) (local.get $c)) (i32.shl (local.get $row2) (i32.const 1))))
+            (local.set $e0 (f32x4.sub (v128.load (local.get $a)) (local.get $d10)))
+            (local.set $e1 (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $col2))) (local.get $d11)))
+            (local.set $e2 (f32x4.sub (v128.load (i32.add (local.get $a) (local.get $col4))) (local.get $d12)))
+            (v128.store (local.get $o) (f32x4.sub (local.get $e0) (local.get $e1)))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (local.get $e1))
+            (local.set $o (i32.add (local.get $o) (local.get $xiBytes)))
+            (v128.store (local.get $o) (f32x4.sub (local.get $e2) (local.get $e1)))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br_if $channels (i32.lt_u (local.get $c) (local.get $cBytes))))
+          (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
+          (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tiles))))
+;; winoFilter: V_xi = G g G^T [4 Ci, Co] for the first `count` channels ci of w [4, 4, Ci, Co] (a
+;; slice of channels: w moved on by 4 Co bytes and v by 64 per channel), written in panels of 16
+;; columns as gatherGemm reads b with bPanelRows = 4 Ci: V_xi's row c', columns o .. o + 3 at
+;; v + xi * xiBytes + (o / 16) * 4 Ci * 64 + c' * 64 + (o % 16) * 4. Co a multiple of 16.
+  (func (export "winoFilter")
+    (param $w i32) (param $ci i32) (param $co i32) (param $count i32) (param $v i32) (param $xiBytes i32)
+    (local $c i32) (local $cEnd i32) (local $pq i32) (local $o i32) (local $coBytes i32) (local $kwBytes i32) (local $khBytes i32)
+    (local $src i32) (local $dst i32) (local $panelBytes i32) (local $a i32)
+    (local $g00 v128) (local $g01 v128) (local $g10 v128) (local $g11 v128) (local $t v128)
+    (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $kwBytes (i32.mul (local.get $ci) (local.get $coBytes)))
+    (local.set $khBytes (i32.shl (local.get $kwBytes) (i32.const 2)))
+    (local.set $panelBytes (i32.shl (local.get $ci) (i32.const 8)))
+    (local.set $c (i32.const 0))
+    (local.set $cEnd (local.get $count))
+    (block $done
+      (loop $channels
+        (br_if $done (i32.ge_u (local.get $c) (local.get $cEnd)))
+        (local.set $pq (i32.const 0))
+        (loop $phases
+          ;; g[a][b] = w[2a + p][2b + q][c]: from filter row (p, q), then two rows and two columns on
+          (local.set $src (i32.add (local.get $w)
+            (i32.add (i32.mul (i32.shr_u (local.get $pq) (i32.const 1)) (local.get $khBytes))
+              (i32.add (i32.mul (i32.and (local.get $pq) (i32.const 1)) (local.get $kwBytes))
+                (i32.mul (local.get $c) (local.get $coBytes))))))
+          (local.set $dst (i32.add (local.get $v)
+            (i32.shl (i32.add (i32.mul (local.get $pq) (local.get $ci)) (local.get $c)) (i32.const 6))))
+          (local.set $o (i32.const 0))
+          (loop $outs
+            (local.set $a (i32.add (local.get $src) (local.get $o)))
+            (local.set $g00 (v128.load (local.get $a)))
+            (local.set $g01 (v128.load (i32.add (local.get $a) (i32.shl (local.get $kwBytes) (i32.const 1)))))
+            (local.set $a (i32.add (local.get $a) (i32.shl (local.get $khBytes) (i32.const 1))))
+            (local.set $g10 (v128.load (local.get $a)))
+            (local.set $g11 (v128.load (i32.add (local.get $a) (i32.shl (local.get $kwBytes) (i32.const 1)))))
+            ;; column o of panel o / 16
+            (local.set $a (i32.add (local.get $dst)
+              (i32.add (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)) (i32.and (local.get $o) (i32.const 63)))))
+            (v128.store (local.get $a) (local.get $g00))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (f32x4.add (local.get $g00) (local.get $g01)))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (local.get $g01))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (local.set $t (f32x4.add (local.get $g00) (local.get $g10)))
+            (v128.store (local.get $a) (local.get $t))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (f32x4.add (local.get $t) (f32x4.add (local.get $g01) (local.get $g11))))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (f32x4.add (local.get $g01) (local.get $g11)))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (local.get $g10))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (f32x4.add (local.get $g10) (local.get $g11)))
+            (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+            (v128.store (local.get $a) (local.get $g11))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
+          (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
+          (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $channels))))
+;; winoOutput: y's 2x2 pixels of every tile of `images` images = A^T M A from M_xi [tiles, Co] (row t
+;; of M_xi at m + xi * xiBytes + t * 4 Co), plus bias [Co] where bias is not 0; y [images, 2 th, OW,
+;; Co]; Co a multiple of 4. The sums in a fixed order: the same bits whatever the slices.
+  (func (export "winoOutput")
+    (param $m i32) (param $xiBytes i32) (param $co i32) (param $th i32) (param $tw i32) (param $ow i32)
+    (param $images i32) (param $y i32) (param $bias i32)
+    (local $t i32) (local $tEnd i32) (local $per i32) (local $rem i32) (local $coBytes i32) (local $rowBytes i32)
+    (local $src i32) (local $dst i32) (local $o i32) (local $a i32) (local $xi3 i32) (local $xi6 i32)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $s00 v128) (local $s01 v128) (local $s02 v128)
+    (local $s10 v128) (local $s11 v128) (local $s12 v128) (local $b v128)
+    (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $ow) (local.get $coBytes)))
+    (local.set $xi3 (i32.mul (local.get $xiBytes) (i32.const 3)))
+    (local.set $xi6 (i32.shl (local.get $xi3) (i32.const 1)))
+    (local.set $per (i32.mul (local.get $th) (local.get $tw)))
+    (local.set $b (v128.const i32x4 0 0 0 0))
+    (local.set $t (i32.const 0))
+    (local.set $tEnd (i32.mul (local.get $images) (local.get $per)))
+    (block $done
+      (loop $tiles
+        (br_if $done (i32.ge_u (local.get $t) (local.get $tEnd)))
+        (local.set $rem (i32.rem_u (local.get $t) (local.get $per)))
+        ;; pixel (image, 2 ti, 2 tj): image * 2 th rows of OW pixels, then 2 ti rows, then 2 tj pixels
+        (local.set $dst (i32.add (local.get $y)
+          (i32.add
+            (i32.mul (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $per)) (i32.shl (local.get $th) (i32.const 1)))
+              (i32.shl (i32.div_u (local.get $rem) (local.get $tw)) (i32.const 1))) (local.get $rowBytes))
+            (i32.mul (i32.shl (i32.rem_u (local.get $rem) (local.get $tw)) (i32.const 1)) (local.get $coBytes)))))
+        (local.set $src (i32.add (local.get $m) (i32.mul (local.get $t) (local.get $coBytes))))
+        (local.set $o (i32.const 0))
+        (loop $outs
+          (local.set $a (i32.add (local.get $src) (local.get $o)))
+          ;; column s of M: rows r = 0, 1, 2 are xi = s, 3 + s, 6 + s; s_i = m_i + m_(i+1) down it
+          (local.set $m0 (v128.load (local.get $a)))
+          (local.set $m1 (v128.load (i32.add (local.get $a) (local.get $xi3))))
+          (local.set $m2 (v128.load (i32.add (local.get $a) (local.get $xi6))))
+          (local.set $s00 (f32x4.add (local.get $m0) (local.get $m1)))
+          (local.set $s10 (f32x4.add (local.get $m1) (local.get $m2)))
+          (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+          (local.set $m0 (v128.load (local.get $a)))
+          (local.set $m1 (v128.load (i32.add (local.get $a) (local.get $xi3))))
+          (local.set $m2 (v128.load (i32.add (local.get $a) (local.get $xi6))))
+          (local.set $s01 (f32x4.add (local.get $m0) (local.get $m1)))
+          (local.set $s11 (f32x4.add (local.get $m1) (local.get $m2)))
+          (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
+          (local.set $m0 (v128.load (local.get $a)))
+          (local.set $m1 (v128.load (i32.add (local.get $a) (local.get $xi3))))
+          (local.set $m2 (v128.load (i32.add (local.get $a) (local.get $xi6))))
+          (local.set $s02 (f32x4.add (local.get $m0) (local.get $m1)))
+          (local.set $s12 (f32x4.add (local.get $m1) (local.get $m2)))
+          (if (local.get $bias) (then (local.set $b (v128.load (i32.add (local.get $bias) (local.get $o))))))
+          (local.set $a (i32.add (local.get $dst) (local.get $o)))
+          (v128.store (local.get $a) (f32x4.add (f32x4.add (local.get $s00) (local.get $s01)) (local.get $b)))
+          (v128.store (i32.add (local.get $a) (local.get $coBytes)) (f32x4.add (f32x4.add (local.get $s01) (local.get $s02)) (local.get $b)))
+          (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+          (v128.store (local.get $a) (f32x4.add (f32x4.add (local.get $s10) (local.get $s11)) (local.get $b)))
+          (v128.store (i32.add (local.get $a) (local.get $coBytes)) (f32x4.add (f32x4.add (local.get $s11) (local.get $s12)) (local.get $b)))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tiles))))
 ;; out[i] = tanh(x[i]) for i in [0, n), within 2 units in the last place of the correctly rounded
 ;; result (../tanh.ts has the measurement), in place of tfjs-backend-wasm 4.22's scalar loop over the
 ;; C library's tanhf:

@@ -425,6 +425,48 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
+  it('runs the Winograd transforms in slices on every thread (images, filter channels), to the bytes of one call', async () => {
+    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const MB = 1 << 20;
+    // 5 images of 14 x 18 pixels of 8 channels (a padded x for 6 x 8 outputs: 3 x 4 tiles of 2 x 2),
+    // a filter [4, 4, 8, 32], M for those tiles
+    const [n, hp, wp, ci, co, th, tw] = [5, 14, 18, 8, 32, 3, 4];
+    const tiles = n * th * tw;
+    const [x, w, m, bias] = [64, MB, 2 * MB, 3 * MB];
+    f32.set(values(n * hp * wp * ci, 5), x / 4);
+    f32.set(values(16 * ci * co, 6), w / 4);
+    f32.set(values(9 * tiles * co, 7), m / 4);
+    f32.set(values(co, 8), bias / 4);
+    const run = (pool: KernelThreads, out: number) => {
+      pool.winoInput(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, out, 4 * tiles * 4 * ci);
+      pool.winoFilter(w, ci, co, out + MB, 4 * 4 * ci * co);
+      pool.winoOutput(m, 4 * tiles * co, co, th, tw, 2 * tw, n, out + 2 * MB, bias);
+    };
+    const [outA, outB] = [4 * MB, 7 * MB];
+    new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
+    run(one, outA);
+    new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
+    run(four, outB);
+    const a = new Uint8Array(memory.buffer, outA, 3 * MB);
+    const b = new Uint8Array(memory.buffer, outB, 3 * MB);
+    let differ = 0;
+    for (let i = 0; i < 3 * MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
+    expect(differ).toBe(0);
+    // and written: the last image's last tile, channel 5 of phase (1, 1), U's xi = 4 (the middle pixel);
+    // V's xi = 8 (g11) at row (3 * ci + 7), column 17 (panel 1); y's last pixel, channel 31, with the bias
+    const xAt = (img: number, r: number, c: number, ch: number) => f32[(x + 4 * (((img * hp + r) * wp + c) * ci + ch)) / 4]!;
+    expect(f32[(outB + 4 * (4 * tiles * 4 * ci + (tiles - 1) * 4 * ci + 3 * ci + 5)) / 4]).toBe(xAt(n - 1, 4 * 2 + 2 + 1, 4 * 3 + 2 + 1, 5));
+    expect(f32[(outB + MB + 8 * 4 * 4 * ci * co + 64 * 4 * ci + 64 * (3 * ci + 7) + 4) / 4]).toBe(f32[(w + 4 * (((3 * 4 + 3) * ci + 7) * co + 17)) / 4]);
+    const mAt = (xi: number, t: number, o: number) => f32[(m + 4 * ((xi * tiles + t) * co + o)) / 4]!;
+    const t = tiles - 1;
+    const s = (j: number) => Math.fround(mAt(3 + j, t, 31) + mAt(6 + j, t, 31)); // row 1 of A^T M
+    expect(f32[(outB + 2 * MB + 4 * (tiles * 4 * co - 1)) / 4]).toBe(Math.fround(Math.fround(s(1) + s(2)) + f32[(bias + 4 * 31) / 4]!));
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
   it('runs a helper on the calling thread where it would move under MIN_CALL_BYTES, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const all = new KernelThreads(memory, 4, { sliceAll: true });

@@ -65,6 +65,13 @@ export const SLICED_HELPERS = {
   packPanels: { count: 1, floats: [], weight: 1, always: false },
   leakyMul: { count: 2, floats: [3], weight: 1, always: false },
   adamUpdate: { count: 7, floats: [8, 9, 10, 11, 12, 13], weight: 1, always: false },
+  // The Winograd transforms of ../winograd.ts. Their steps count one buffer of each unit, so the
+  // weights are the bytes they move against those: winoInput writes nine U rows per tile (about 5x x
+  // and one U row), winoOutput reads nine M rows and writes four pixels (about 3x), winoFilter reads
+  // a channel's 16 filter rows and writes 36 rows of V (about 40x one row of w).
+  winoInput: { count: 6, floats: [], weight: 5, always: true },
+  winoOutput: { count: 6, floats: [], weight: 3, always: true },
+  winoFilter: { count: 3, floats: [], weight: 40, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -163,6 +170,12 @@ export interface HeapHelpers {
   ): void;
   /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
   leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
+  /** Winograd F(2x2, 2x2) over stride phases (../winograd.ts): the input transform of `images` images into U. */
+  winoInput(x: number, imgBytes: number, rowBytes: number, ci: number, th: number, tw: number, images: number, u: number, xiBytes: number): void;
+  /** The output transform of `images` images' tiles of M into y, plus bias (0: none). */
+  winoOutput(m: number, xiBytes: number, co: number, th: number, tw: number, ow: number, images: number, y: number, bias: number): void;
+  /** The filter transform of `count` channels of w [4, 4, Ci, Co] into V, in panels. */
+  winoFilter(w: number, ci: number, co: number, count: number, v: number, xiBytes: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -510,6 +523,21 @@ export class KernelThreads {
       [4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       16,
     );
+  }
+
+  /** `winoInput` (see HeapHelpers) on every thread, in slices of images. */
+  winoInput(x: number, imgBytes: number, rowBytes: number, ci: number, th: number, tw: number, images: number, u: number, xiBytes: number): void {
+    this.bySlices('winoInput', [x, imgBytes, rowBytes, ci, th, tw, images, u, xiBytes], [imgBytes, 0, 0, 0, 0, 0, 0, th * tw * 16 * ci, 0]);
+  }
+
+  /** `winoOutput` (see HeapHelpers) on every thread, in slices of images. */
+  winoOutput(m: number, xiBytes: number, co: number, th: number, tw: number, ow: number, images: number, y: number, bias: number): void {
+    this.bySlices('winoOutput', [m, xiBytes, co, th, tw, ow, images, y, bias], [th * tw * 4 * co, 0, 0, 0, 0, 0, 0, th * tw * 16 * co, 0]);
+  }
+
+  /** `winoFilter` (see HeapHelpers) on every thread, in slices of channels. */
+  winoFilter(w: number, ci: number, co: number, v: number, xiBytes: number): void {
+    this.bySlices('winoFilter', [w, ci, co, ci, v, xiBytes], [4 * co, 0, 0, 0, 64, 0]);
   }
 
   /** `publishAndRun`, counted in `stats`. */

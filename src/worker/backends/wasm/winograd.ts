@@ -1,0 +1,113 @@
+/**
+ * The forward pass of a 4x4 convolution of stride 2 (every DCGAN critic layer, and the generator's
+ * backward passes through its transposed convolutions) by Winograd's minimal filtering, F(2x2, 2x2),
+ * on WebAssembly (issue 5): 9/16 of the direct pass's multiply-adds.
+ *
+ * Split by stride phase (p, q), a 4x4 filter of stride 2 is a 2x2 filter of stride 1 over 4 * Ci
+ * channels (p, q, ci), and F(2x2, 2x2) computes each 2x2 tile of output pixels from a 3x3 tile of
+ * those channels with 9 multiplies instead of 16. The transforms (./simd/gather-gemm.wat, `winoInput`,
+ * `winoFilter`, `winoOutput`) only add and subtract (every entry of their matrices is 0 or +-1), and the
+ * multiplies are nine GEMMs M_xi [tiles, Co] = U_xi [tiles, 4 Ci] x V_xi [4 Ci, Co], run by our
+ * gather-GEMM on every thread as the direct pass is (./conv2d.ts):
+ *
+ *   U_xi = B^T d B (per tile and channel),  V_xi = G g G^T (per channel pair),  y tile = A^T M A.
+ *
+ * The results are not the direct pass's bits: the sums run in another order (differences of inputs,
+ * sums of filter values), about as far from the exact result as the direct pass's; the same bits on
+ * every run and any number of threads. Measured against the direct pass with
+ * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
+ *
+ * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns,
+ * Ci is a multiple of 4 and Co of 16 (DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci
+ * 3). Scratch: the padded x, V (2.25 times the filter), U (2.25 times the padded x) and M (2.25 times
+ * y), freed when the call returns.
+ */
+import type { tf } from '../tf';
+import { type Heap, lineAligned, uninitialised } from './heap';
+
+/** What the transforms need of a forward convolution (./conv2d.ts's geometry). */
+export interface WinogradGeometry {
+  n: number; h: number; w: number; ci: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number; sh: number; sw: number;
+  padTop: number; padLeft: number;
+  hp: number; wp: number;
+}
+
+/**
+ * The smallest problems Winograd takes by default (`winogradPays`): its nine GEMMs, three transforms
+ * and V (2.25 times the filter, rewritten every call) cost more than they save on few tiles or few
+ * multiply-adds. Build machine, 2 threads, medians of alternated calls after a 32 MB element-wise op
+ * (bench/wasm-conv.bench.ts --cold --alternate, 2026-11-28), direct -> Winograd, ms:
+ *   DCGAN-64 D2 batch 16 (1,024 tiles, 2^30 multiply-adds of the direct pass) 10.85 -> 8.41;
+ *   DCGAN-64 D3 batch 16 (256 tiles, 2^29) 13.05 -> 10.04; batch 64 45.54 -> 30.23;
+ *   DCGAN-64 D4 batch 16 (64 tiles, 2^29) 11.97 -> 12.11, level; batch 64 (256 tiles) 42.96 -> 31.25;
+ *   DCGAN-32 D2 batch 16 (256 tiles, 2^27) 2.93 -> 3.02, level; D3 (64 tiles, 2^29 / 4) 2.97 -> 3.53.
+ */
+export const WINOGRAD_MIN_TILES = 128;
+export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 28;
+
+/** Whether `byWinograd` can compute this convolution. */
+export function winogradApplies(g: WinogradGeometry): boolean {
+  return g.kh === 4 && g.kw === 4 && g.sh === 2 && g.sw === 2 && g.oh % 2 === 0 && g.ow % 2 === 0 && g.oh > 0 && g.ow > 0 &&
+    g.n > 0 && g.ci > 0 && g.ci % 4 === 0 && g.co > 0 && g.co % 16 === 0 && g.padTop >= 0 && g.padLeft >= 0 &&
+    // every tile's 6x6 pixels inside the padded image
+    g.hp >= 2 * g.oh + 2 && g.wp >= 2 * g.ow + 2;
+}
+
+/** Whether Winograd applies and is expected to be faster than the direct pass (the sizes above). */
+export function winogradPays(g: WinogradGeometry): boolean {
+  const tiles = g.n * (g.oh / 2) * (g.ow / 2);
+  return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS;
+}
+
+/** y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by F(2x2, 2x2); `winogradApplies(g)` must hold. */
+export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, g: WinogradGeometry, heap: Heap): tf.Tensor4D {
+  const { n, h, ci, oh, ow, co, hp, wp } = g;
+  const { at, backend } = heap;
+  const kernels = heap.kernels;
+  const th = oh / 2;
+  const tw = ow / 2;
+  const tiles = n * th * tw;
+  // The GEMMs take output rows in pairs: an odd tile count gets one more row (a copy of the last).
+  const rows = tiles + (tiles % 2);
+  const c4 = 4 * ci;
+  const out = uninitialised<tf.Rank.R4>(heap, [n, oh, ow, co]);
+  // Scratch, not zeroed (every byte read is written first): x padded, V in panels (9 of 4 Ci rows,
+  // from a cache line on), U, M, one table of U's columns per xi and one of U's rows.
+  const xFloats = n * hp * wp * ci;
+  const vFloats = 9 * c4 * co;
+  const uFloats = 9 * rows * c4;
+  const mFloats = 9 * rows * co;
+  const scratch = backend.makeOutput([xFloats + 16 + vFloats + uFloats + mFloats + 9 * c4 + rows], 'float32');
+  try {
+    const xPad = at(scratch);
+    const v = lineAligned(xPad + 4 * xFloats);
+    const u = v + 4 * vFloats;
+    const m = u + 4 * uFloats;
+    const tables = m + 4 * mFloats;
+    const mOff = tables + 4 * 9 * c4;
+    kernels.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    kernels.winoFilter(at(w), ci, co, v, 4 * c4 * co);
+    kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
+    // a = table[k] + mOff[row]: U_xi's column k, then its row (the last row again for the pad row)
+    const i32 = new Int32Array(heap.memory.buffer);
+    for (let xi = 0; xi < 9; xi++) {
+      const base = tables / 4 + xi * c4;
+      const col0 = u + 4 * xi * rows * c4;
+      for (let k = 0; k < c4; k++) i32[base + k] = col0 + 4 * k;
+    }
+    for (let r = 0; r < rows; r++) i32[mOff / 4 + r] = 4 * Math.min(r, tiles - 1) * c4;
+    const sliceRows = kernels.rowSlice(rows);
+    for (let xi = 0; xi < 9; xi++) {
+      kernels.gatherGemm({
+        table: tables + 4 * xi * c4, b: v + 4 * xi * c4 * co, bPanelRows: c4, mOff, m: rows, co, kCount: c4,
+        split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: m + 4 * xi * rows * co, partialBytes: 0, chunkRows: 4096,
+      });
+    }
+    kernels.winoOutput(m, 4 * rows * co, co, th, tw, ow, n, at(out), bias ? at(bias) : 0);
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
