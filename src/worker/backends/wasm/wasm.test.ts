@@ -199,16 +199,16 @@ describe('WebAssembly backend', () => {
   it('Winograd\'s forward pass: as close to the exact sums as the direct pass, taken by default where it pays (bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
     await tf.setBackend('wasm');
     const rng = new Prng(23);
-    // 128 tiles, 2^28 multiply-adds: the smallest problem it takes by default
-    const [n, h, ci, co] = [8, 16, 128, 256];
+    // 256 tiles, 2^29 multiply-adds: the smallest problem it takes by default
+    const [n, h, ci, co] = [16, 16, 128, 256];
     const x = randomArray(n * h * h * ci, rng);
     const filter = randomArray(16 * ci * co, rng);
     const bias = randomArray(co, rng);
     const geometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: h + 2, wp: h + 2 };
     expect(winogradPays(geometry)).toBe(true);
     expect(64 * n * (h / 4) ** 2 * ci * co).toBe(WINOGRAD_MIN_MULTIPLY_ADDS);
-    expect(winogradPays({ ...geometry, n: n / 2 })).toBe(false); // 64 tiles
-    expect(winogradPays({ ...geometry, co: co / 2 })).toBe(false); // 2^27
+    expect(winogradPays({ ...geometry, n: 2, ci: 512, co: 1024 })).toBe(false); // 32 tiles
+    expect(winogradPays({ ...geometry, co: co / 2 })).toBe(false); // 2^28
     expect(winogradApplies({ ...geometry, ci: 6 })).toBe(false);
     expect(winogradApplies({ ...geometry, kh: 3, kw: 3 })).toBe(false);
     expect(winogradApplies({ ...geometry, sh: 1, sw: 1 })).toBe(false);

@@ -39,13 +39,16 @@ export interface WinogradGeometry {
  * and V (2.25 times the filter, rewritten every call) cost more than they save on few tiles or few
  * multiply-adds. Build machine, 2 threads, medians of alternated calls after a 32 MB element-wise op
  * (bench/wasm-conv.bench.ts --cold --alternate, 2026-11-28), direct -> Winograd, ms:
- *   DCGAN-64 D2 batch 16 (1,024 tiles, 2^30 multiply-adds of the direct pass) 10.85 -> 8.41;
+ *   DCGAN-64 D2 batch 16 (1,024 tiles, 2^29 multiply-adds of the direct pass) 10.85 -> 8.41;
  *   DCGAN-64 D3 batch 16 (256 tiles, 2^29) 13.05 -> 10.04; batch 64 45.54 -> 30.23;
  *   DCGAN-64 D4 batch 16 (64 tiles, 2^29) 11.97 -> 12.11, level; batch 64 (256 tiles) 42.96 -> 31.25;
- *   DCGAN-32 D2 batch 16 (256 tiles, 2^27) 2.93 -> 3.02, level; D3 (64 tiles, 2^29 / 4) 2.97 -> 3.53.
+ *   DCGAN-32 D2 batch 16 (256 tiles, 2^27) 2.93 -> 3.02, level; D3 (64 tiles, 2^27) 2.97 -> 3.53;
+ *   DCGAN-32 batch 32 (2^28): D2 (512 tiles) 6.20 -> 6.16, D3 (128 tiles) 5.66 -> 5.55, level;
+ *   DCGAN-32 batch 64 (2^29): D2 11.20 -> 9.45, D3 14.09 -> 11.09.
+ * So from 2^29 multiply-adds and 128 tiles.
  */
 export const WINOGRAD_MIN_TILES = 128;
-export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 28;
+export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 29;
 
 /** Whether `byWinograd` can compute this convolution. */
 export function winogradApplies(g: WinogradGeometry): boolean {
