@@ -169,10 +169,11 @@ async function main(): Promise<void> {
     const filterAttrs = { ...common, filterShape: [k, k, ci, co] as [number, number, number, number] };
     const inputAttrs = { ...common, inputShape: [batch, h, w, ci] as [number, number, number, number] };
 
-    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc'];
+    const winogradToo = ci % 4 === 0 && k === 4 && stride === 2;
+    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc', ...(winogradToo ? (['winograd', 'winogradRows', 'winogradK'] as const) : [])];
     const inputMethods = (['subPixel', 'phases', 'phasesInHeap'] as InputGradMethod[]).filter((m) => m !== 'phasesInHeap' || ci % 16 === 0);
     // Winograd where it applies (Ci a multiple of 4: not the RGB layer)
-    const forwardMethods: ForwardMethod[] = ci % 4 === 0 && k === 4 && stride === 2 ? ['gemm', 'winograd', 'xnnpack'] : ['gemm', 'xnnpack'];
+    const forwardMethods: ForwardMethod[] = winogradToo ? ['gemm', 'winograd', 'xnnpack'] : ['gemm', 'xnnpack'];
     const jobs: Record<string, Job> = {
       forward: { inputs: [x, filter], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same') },
       ...Object.fromEntries(forwardMethods.map((m) => [`forward:${m}`, { inputs: [x, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dForward(a as tf.Tensor4D, b as tf.Tensor4D, common, m) }])),
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
       filterMs: r2(filterMs),
       filterKernelMs: r2(timed.filter!.kernelMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc), winograd: ms(byMethod.winograd), winogradRows: ms(byMethod.winogradRows), winogradK: ms(byMethod.winogradK) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap) },
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
       console.log(
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? "-"}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
-          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}) | ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'})`,
       );

@@ -28,6 +28,7 @@ import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad } from './nhwc';
 import { type Heap, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
+import { type WinogradGeometry, byWinogradFilter, winogradApplies, winogradFilterPays, winogradOn } from './winograd';
 
 export interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -361,16 +362,24 @@ export function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, row
   }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc';
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc' | 'winograd' | 'winogradRows' | 'winogradK';
+
+/** The geometry as ./winograd.ts reads it: x padded to the rows and columns every tap reads. */
+function winogradGeometry(g: Geometry): WinogradGeometry {
+  return { ...g, hp: g.h + g.padTop + g.padBottom, wp: g.w + g.padLeft + g.padRight };
+}
 
 /**
- * Our kernel where it applies (`direct`: the backend is WebAssembly): 'directRows' from
+ * Our kernel where it applies (`direct`: the backend is WebAssembly): Winograd's F(2x2, 2x2) for 4x4
+ * filters of stride 2 where it pays (./winograd.ts, `winogradFilterPays`; 'winogradRows' and
+ * 'winogradK' are its slower variants, for comparison), else 'directRows' from
  * ROW_SLICES_FROM filter rows (an even number), 'direct' below. Otherwise: XNNPACK packs the
  * convolution's filter on every call, about as costly per value as the multiply-adds are per output,
  * so pack the smaller of dy and (about) x. Measured on the build machine (docs/PERFORMANCE.md,
  * `bench/wasm-conv.bench.ts`).
  */
 export function chooseFilterGradMethod(g: Geometry, direct = true): FilterGradMethod {
+  if (direct && winogradOn() && winogradFilterPays(winogradGeometry(g))) return 'winograd';
   const rows = g.kh * g.kw * g.ci;
   if (direct && g.co % 16 === 0) return rows >= ROW_SLICES_FROM && rows % 2 === 0 ? 'directRows' : 'direct';
   const { p, q } = phaseSizes(g);
@@ -399,6 +408,12 @@ export function conv2dBackpropFilter(
     if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
+    if (chosen === 'winograd' || chosen === 'winogradRows' || chosen === 'winogradK') {
+      if (!heap || !winogradApplies(winogradGeometry(g))) {
+        throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend, a 4x4 filter of stride 2, an even output size, Ci a multiple of 4 and Co of 16`);
+      }
+      return byWinogradFilter(xc, dys, winogradGeometry(g), heap, chosen === 'winogradRows' ? 'rows' : 'transposed', chosen === 'winogradK' ? 'k' : 'm');
+    }
     if (chosen === 'direct' || chosen === 'directNhwc' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);
       const split = chosen === 'direct' || chosen === 'directNhwc' ? 'k' : 'm';

@@ -22,9 +22,8 @@
  */
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
-import { switchOn } from '../switches';
 import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
-import { byWinograd, winogradApplies, winogradPays } from './winograd';
+import { byWinograd, winogradApplies, winogradOn, winogradPays } from './winograd';
 
 interface Conv2DAttrs extends ConvAttrs {
   dilations?: number | [number, number];
@@ -74,14 +73,6 @@ export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAtt
   // top-left padding on.
   if (g.padTop < 0 || g.padLeft < 0) return false;
   return g.co > 0 && g.co % 16 === 0 && pixels > 0 && pixels % 2 === 0 && g.kh * g.kw * g.ci > 0;
-}
-
-/**
- * Whether 4x4 convolutions of stride 2 run by Winograd's F(2x2, 2x2) (./winograd.ts) where it pays
- * (`winogradPays`): on unless GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the direct gather-GEMM, as before).
- */
-export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
-  return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD);
 }
 
 /**

@@ -14,7 +14,7 @@ import { DeviceOutOfMemoryError } from '../../training/errors';
 import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { randomDataset, stepLosses } from '../../../../test/helpers/training';
-import { conv2dBackpropFilter, type FilterGradMethod } from './conv2d-backprop-filter';
+import { chooseFilterGradMethod, conv2dBackpropFilter, filterGradGeometry, type FilterGradMethod } from './conv2d-backprop-filter';
 import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
@@ -160,6 +160,9 @@ describe('WebAssembly backend', () => {
     const methods: FilterGradMethod[] = ['dyFilter', 'xFilter'];
     if (c.co % 16 === 0) methods.push('direct', 'directNhwc');
     if (c.co % 16 === 0 && rows % 2 === 0) methods.push('directRows', 'directRowsNhwc');
+    const fg = c.nchw ? null : filterGradGeometry(c.x, [n, info.outHeight, info.outWidth, c.co], fAttrs as never);
+    const winogradFilter = fg !== null && winogradApplies({ ...fg, hp: h + fg.padTop + fg.padBottom, wp: w + fg.padLeft + fg.padRight });
+    if (winogradFilter) methods.push('winograd', 'winogradRows', 'winogradK');
     const byMethod = new Map<FilterGradMethod, Float32Array>();
     for (const method of methods) {
       const got = tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, xShape as never), tf.tensor4d(dy, dyShape as never), fAttrs as never, method));
@@ -172,6 +175,8 @@ describe('WebAssembly backend', () => {
     // of filter rows and of dy rows alike (Ci not a multiple of 4: the scalar phase rows).
     if (byMethod.has('directRows')) expect(Array.from(byMethod.get('directRows')!)).toEqual(Array.from(byMethod.get('directRowsNhwc')!));
     if (byMethod.has('direct')) expect(Array.from(byMethod.get('direct')!)).toEqual(Array.from(byMethod.get('directNhwc')!));
+    // Winograd's GEMMs read U transposed or where it lies: the same sums in the same order
+    if (winogradFilter) expect(Array.from(byMethod.get('winograd')!)).toEqual(Array.from(byMethod.get('winogradRows')!));
     const iRef = await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs);
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), iRef)).toBeLessThan(1e-5);
     await tf.setBackend('wasm');
@@ -196,7 +201,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
-  it('Winograd\'s forward pass: as close to the exact sums as the direct pass, taken by default where it pays (bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
+  it('Winograd\'s forward pass and filter gradient: as close to the exact sums as the direct passes, taken by default where they pay (the forward pass\'s bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
     await tf.setBackend('wasm');
     const rng = new Prng(23);
     // 256 tiles, 2^29 multiply-adds: the smallest problem it takes by default
@@ -250,6 +255,46 @@ describe('WebAssembly backend', () => {
       else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
     }
     expect(() => tf.tidy(() => conv2dForward(tf.zeros([2, 9, 9, 4]), tf.zeros([4, 4, 4, 16]), attrs as never, 'winograd'))).toThrow(/even output size/);
+
+    // The filter gradient of the same layer, from a dy of its output's shape
+    const dy = randomArray(n * (h / 2) ** 2 * co, rng);
+    const fAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, ci, co] } as const;
+    const fg = filterGradGeometry([n, h, h, ci], [n, h / 2, h / 2, co], fAttrs as never);
+    expect(chooseFilterGradMethod(fg)).toBe('winograd');
+    expect(chooseFilterGradMethod(filterGradGeometry([n / 2, h, h, ci], [n / 2, h / 2, h / 2, co], fAttrs as never))).toBe('directRows'); // 2^28
+    const grad = (method?: FilterGradMethod) =>
+      tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(dy, [n, h / 2, h / 2, co]), fAttrs as never, method).dataSync() as Float32Array);
+    const [gDirect, gWinograd, gDefault] = [grad('directRows'), grad('winograd'), grad()];
+    expect(Array.from(gDefault)).toEqual(Array.from(gWinograd));
+    let [gErrDirect, gErrWinograd, gScale] = [0, 0, 0];
+    for (let tap = 0; tap < 16; tap += 3) {
+      for (let c = 0; c < ci; c += 9) {
+        for (let o = 0; o < co; o += 13) {
+          const [kh, kw] = [Math.floor(tap / 4), tap % 4];
+          let exact = 0;
+          for (let img = 0; img < n; img++) for (let oy = 0; oy < h / 2; oy++) for (let ox = 0; ox < h / 2; ox++) {
+            const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
+            if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+            exact += x[((img * h + iy) * h + ix) * ci + c]! * dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]!;
+          }
+          const at = (tap * ci + c) * co + o;
+          gErrDirect = Math.max(gErrDirect, Math.abs(gDirect[at]! - exact));
+          gErrWinograd = Math.max(gErrWinograd, Math.abs(gWinograd[at]! - exact));
+          gScale = Math.max(gScale, Math.abs(exact));
+        }
+      }
+    }
+    expect(gErrWinograd / gScale).toBeLessThan(4e-6); // 1,024 products a sum
+    expect(gErrWinograd).toBeLessThan(2 * gErrDirect);
+    process.env.GAN_AUGMENT_WASM_WINOGRAD = 'off';
+    try {
+      expect(chooseFilterGradMethod(fg)).toBe('directRows');
+      expect(Array.from(grad())).toEqual(Array.from(gDirect));
+    } finally {
+      if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_WINOGRAD;
+      else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
+    }
+    expect(() => tf.tidy(() => conv2dBackpropFilter(tf.zeros([2, 8, 8, 6]), tf.zeros([2, 4, 4, 16]), { ...fAttrs, filterShape: [4, 4, 6, 16] } as never, 'winograd'))).toThrow(/Ci a multiple of 4/);
   });
 
   it('reuses the input gradient\'s rearranged filters while the weights live, bounded, and frees them', async () => {

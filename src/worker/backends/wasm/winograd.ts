@@ -23,7 +23,17 @@
  * y), freed when the call returns.
  */
 import type { tf } from '../tf';
+import { switchOn } from '../switches';
 import { type Heap, lineAligned, uninitialised } from './heap';
+
+/**
+ * Whether the forward pass and the filter gradient of 4x4 convolutions of stride 2 run by F(2x2, 2x2)
+ * where it pays (`winogradPays`): on unless GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the
+ * direct gather-GEMM, as before).
+ */
+export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD);
+}
 
 /** What the transforms need of a forward convolution (./conv2d.ts's geometry). */
 export interface WinogradGeometry {
@@ -62,6 +72,19 @@ export function winogradApplies(g: WinogradGeometry): boolean {
 export function winogradPays(g: WinogradGeometry): boolean {
   const tiles = g.n * (g.oh / 2) * (g.ow / 2);
   return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS;
+}
+
+/**
+ * Whether the filter gradient by F(2x2, 2x2) applies and is expected to be faster than 'directRows'
+ * (../conv2d-backprop-filter.ts): from 2^29 multiply-adds with Ci of 128 or more, from 2^31 below
+ * (any number of tiles). Build machine, 2 threads, --cold --alternate (2026-11-28), 'directRows' ->
+ * Winograd, ms: DCGAN-64 batch 16 D2 (Ci 64, 2^29) 11.4-11.9 -> 10.6-11.8, level; D3 (Ci 128) 10.9-11.3
+ * -> 8.2-9.5; D4 (Ci 256, 64 tiles) 11.5-12.0 -> 8.7-9.8; batch 64 D2 (2^31) 57.1 -> 38.7, D3 46.5 ->
+ * 38.2, D4 51.9 -> 36.9; DCGAN-32 batch 64 D2 (Ci 64, 2^29) 11.37 -> 11.11, level; D3 12.27 -> 8.45.
+ */
+export function winogradFilterPays(g: WinogradGeometry): boolean {
+  const tiles = g.n * (g.oh / 2) * (g.ow / 2);
+  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 2 ** 29 : 2 ** 31);
 }
 
 /** y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by F(2x2, 2x2); `winogradApplies(g)` must hold. */
@@ -109,6 +132,86 @@ export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorIn
       });
     }
     kernels.winoOutput(m, 4 * rows * co, co, th, tw, ow, n, at(out), bias ? at(bias) : 0);
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+/** Split 'k' of the filter gradient's GEMMs: tiles per slice at least, and slices at most. */
+const WINOGRAD_MIN_K_SLICE = 256;
+const WINOGRAD_MAX_K_SLICES = 8;
+
+/**
+ * How the filter gradient's GEMMs read U: 'transposed' has it written as U_xi^T [4 Ci, tiles]
+ * (`winoInputT`), so that the kernel reads each of its rows in order; 'rows' reads U_xi where
+ * winoInput wrote it, a float of every row 16 Ci bytes apart.
+ */
+export type WinogradFilterRead = 'transposed' | 'rows';
+
+/**
+ * dW [4, 4, Ci, Co] = the filter gradient of conv2d(x, w) from x and dy [N, OH, OW, Co] by F(2x2, 2x2),
+ * `winogradApplies(g)` holding (g's hp and wp: x's padded size): per xi, M_xi [4 Ci, Co] = the sum over
+ * tiles of U_xi's column times V_xi's row (a GEMM over tiles, in slices of M's rows on every thread),
+ * then dW's taps = A^T M A.
+ */
+export function byWinogradFilter(
+  x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed', split: 'k' | 'm' = 'm',
+): tf.Tensor4D {
+  const { n, h, ci, oh, ow, co, hp, wp } = g;
+  const { at, backend } = heap;
+  const kernels = heap.kernels;
+  const th = oh / 2;
+  const tw = ow / 2;
+  const tiles = n * th * tw;
+  // U's rows rounded up to 4 for winoInputT's groups (the extra rows are never summed: the GEMMs run over
+  // `tiles` rows)
+  const rows = tiles + ((4 - (tiles % 4)) % 4);
+  const c4 = 4 * ci;
+  const out = uninitialised<tf.Rank.R4>(heap, [4, 4, ci, co]);
+  const xFloats = n * hp * wp * ci;
+  const uFloats = 9 * rows * c4;
+  const vFloats = 9 * tiles * co;
+  const mFloats = 9 * c4 * co;
+  // split 'k': slices of tiles (their number fixed by the problem's size), each into its own partial
+  const kSlices = split === 'k' ? Math.min(WINOGRAD_MAX_K_SLICES, Math.ceil(tiles / WINOGRAD_MIN_K_SLICE)) : 1;
+  const kSliceRows = Math.ceil(tiles / kSlices);
+  const pFloats = split === 'k' ? kSlices * c4 * co : 0;
+  const scratch = backend.makeOutput([xFloats + 16 + uFloats + vFloats + mFloats + pFloats + tiles + 9 * c4], 'float32');
+  try {
+    const xPad = at(scratch);
+    const u = lineAligned(xPad + 4 * xFloats);
+    const v = u + 4 * uFloats;
+    const m = v + 4 * vFloats;
+    const partials = m + 4 * mFloats;
+    const table = partials + 4 * pFloats;
+    const mOff = table + 4 * tiles;
+    kernels.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    if (read === 'transposed') kernels.winoInputT(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, u, 4 * rows * c4, rows);
+    else kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
+    kernels.winoDy(at(dy), co, th, tw, ow, n, v, 4 * tiles * co, tiles);
+    // a = table[t] + mOff[xi * 4 Ci + c']: U_xi's value of tile t and channel c'
+    const i32 = new Int32Array(heap.memory.buffer);
+    if (read === 'transposed') {
+      for (let t = 0; t < tiles; t++) i32[table / 4 + t] = 4 * t;
+      for (let r = 0; r < 9 * c4; r++) i32[mOff / 4 + r] = u + 4 * r * rows;
+    } else {
+      for (let t = 0; t < tiles; t++) i32[table / 4 + t] = 4 * t * c4;
+      for (let xi = 0; xi < 9; xi++) for (let c = 0; c < c4; c++) i32[mOff / 4 + xi * c4 + c] = u + 4 * (xi * rows * c4 + c);
+    }
+    // Split 'm': one slice of M's rows per thread (even), since each slice streams all of V_xi
+    const threads = kernels.workerCount + 1;
+    const sliceRows = Math.max(2, 2 * Math.ceil(c4 / threads / 2));
+    for (let xi = 0; xi < 9; xi++) {
+      const job = { table, b: v + 4 * xi * tiles * co, bPanelRows: tiles, mOff: mOff + 4 * xi * c4, m: c4, co, kCount: tiles, chunkRows: 4096 };
+      if (split === 'm') {
+        kernels.gatherGemm({ ...job, split, sliceRows, slices: Math.ceil(c4 / sliceRows), out: m + 4 * xi * c4 * co, partialBytes: 0 });
+      } else {
+        kernels.gatherGemm({ ...job, split, sliceRows: kSliceRows, slices: kSlices, out: partials, partialBytes: 4 * c4 * co });
+        kernels.helpers.sumPartials(partials, kSlices, 4 * c4 * co, m + 4 * xi * c4 * co, c4 * co);
+      }
+    }
+    kernels.winoFilterOut(m, 4 * c4 * co, ci, co, at(out));
     return out;
   } finally {
     backend.disposeData(scratch.dataId);

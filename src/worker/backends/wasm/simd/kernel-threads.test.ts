@@ -425,7 +425,7 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
-  it('runs the Winograd transforms in slices on every thread (images, filter channels), to the bytes of one call', async () => {
+  it('runs the Winograd transforms in slices on every thread (images, channels), to the bytes of one call', async () => {
     const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
     const one = new KernelThreads(memory, 1);
     const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
@@ -444,6 +444,11 @@ describe('our WebAssembly SIMD kernels', () => {
       pool.winoInput(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, out, 4 * tiles * 4 * ci);
       pool.winoFilter(w, ci, co, out + MB, 4 * 4 * ci * co);
       pool.winoOutput(m, 4 * tiles * co, co, th, tw, 2 * tw, n, out + 2 * MB, bias);
+      // the filter gradient's: m read as dy [5, 6, 8, 32], x as M [9, 4 ci, co]
+      pool.winoDy(m, co, th, tw, 2 * tw, n, out + MB + MB / 2, 4 * tiles * co, tiles);
+      pool.winoFilterOut(x, 4 * 4 * ci * co, ci, co, out + 2 * MB + MB / 2);
+      // U transposed, [9, 4 ci, 60 tiles]: 15 groups of four tiles
+      pool.winoInputT(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, out + 2 * MB + (3 * MB) / 4, 4 * tiles * 4 * ci, tiles);
     };
     const [outA, outB] = [4 * MB, 7 * MB];
     new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
@@ -464,6 +469,18 @@ describe('our WebAssembly SIMD kernels', () => {
     const t = tiles - 1;
     const s = (j: number) => Math.fround(mAt(3 + j, t, 31) + mAt(6 + j, t, 31)); // row 1 of A^T M
     expect(f32[(outB + 2 * MB + 4 * (tiles * 4 * co - 1)) / 4]).toBe(Math.fround(Math.fround(s(1) + s(2)) + f32[(bias + 4 * 31) / 4]!));
+    // V's xi = 8 (dy's last pixel of the tile) of the last tile, column 17 (panel 1); dW's tap (3, 3) of
+    // channel 7, output 31
+    expect(f32[(outB + MB + MB / 2 + 8 * 4 * tiles * co + tiles * 64 + (tiles - 1) * 64 + 4) / 4]).toBe(f32[(m + 4 * ((4 * tiles - 1) * co + 17)) / 4]);
+    const mf = (xi: number, row: number) => f32[(x + 4 * ((xi * 4 * ci + row) * co + 31)) / 4]!;
+    const sf = (j: number) => Math.fround(mf(3 + j, 3 * ci + 7) + mf(6 + j, 3 * ci + 7));
+    expect(f32[(outB + 2 * MB + MB / 2 + 4 * ((15 * ci + 7) * co + 31)) / 4]).toBe(Math.fround(sf(1) + sf(2)));
+    // U^T: every value of U_xi (winoInput's) at its transposed place, the last group's tiles included
+    const uAt = (xi: number, t: number, c: number) => f32[(outB + 4 * ((xi * tiles + t) * 4 * ci + c)) / 4]!;
+    const utAt = (xi: number, t: number, c: number) => f32[(outB + 2 * MB + (3 * MB) / 4 + 4 * ((xi * 4 * ci + c) * tiles + t)) / 4]!;
+    let mismatches = 0;
+    for (let xi = 0; xi < 9; xi++) for (let t = 0; t < tiles; t++) for (let c = 0; c < 4 * ci; c++) if (!Object.is(uAt(xi, t, c), utAt(xi, t, c))) mismatches++;
+    expect(mismatches).toBe(0);
     await Promise.all([one.dispose(), four.dispose()]);
   });
 

@@ -72,6 +72,13 @@ export const SLICED_HELPERS = {
   winoInput: { count: 6, floats: [], weight: 5, always: true },
   winoOutput: { count: 6, floats: [], weight: 3, always: true },
   winoFilter: { count: 3, floats: [], weight: 40, always: true },
+  // winoDy writes nine V rows per tile from four dy pixels (steps: four pixels, one row of a panel);
+  // winoFilterOut reads nine M rows per tap quartet and writes four taps (steps: one row of each)
+  // winoInputT's units are groups of four tiles, whose addresses it computes from the first tile's
+  // index (a step of 4): its call passes the bytes a group moves (`bySlices`' unitBytes)
+  winoInputT: { count: 7, floats: [], weight: 1, always: true },
+  winoDy: { count: 5, floats: [], weight: 3, always: true },
+  winoFilterOut: { count: 4, floats: [], weight: 6, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -176,6 +183,12 @@ export interface HeapHelpers {
   winoOutput(m: number, xiBytes: number, co: number, th: number, tw: number, ow: number, images: number, y: number, bias: number): void;
   /** The filter transform of `count` channels of w [4, 4, Ci, Co] into V, in panels. */
   winoFilter(w: number, ci: number, co: number, count: number, v: number, xiBytes: number): void;
+  /** winoInput's U for the filter gradient, transposed: U_xi^T [4 Ci, rows], for `groups` groups of four tiles from tile t0. */
+  winoInputT(x: number, imgBytes: number, rowBytes: number, ci: number, th: number, tw: number, t0: number, groups: number, tiles: number, u: number, xiBytes: number, rows: number): void;
+  /** The filter gradient's transform of dy's tiles of `images` images into V, in panels of panelRows rows. */
+  winoDy(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void;
+  /** The filter gradient's output transform of `count` channels of M into dw [4, 4, Ci, Co]. */
+  winoFilterOut(m: number, xiBytes: number, ci: number, co: number, count: number, dw: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -459,14 +472,13 @@ export class KernelThreads {
    * are not per-unit addresses). The result is what one call on all the units writes, whatever the
    * slices: each unit is computed on its own. Two slices per thread, each a multiple of `align` units,
    * where the call moves at least MIN_CALL_BYTES (the sum of the steps per unit, times the helper's
-   * weight); with one thread, less work, too few units, or a helper not sliced (`sliceAll`), the helper
-   * runs here.
+   * weight; or `unitBytes` per unit, where the steps do not count them); with one thread, less work,
+   * too few units, or a helper not sliced (`sliceAll`), the helper runs here.
    */
-  bySlices(helper: SlicedHelper, args: readonly number[], steps: readonly number[], align = 1): void {
+  bySlices(helper: SlicedHelper, args: readonly number[], steps: readonly number[], align = 1, unitBytes = steps.reduce((a, b) => a + b, 0)): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
     const { count, floats, weight, always } = SLICED_HELPERS[helper];
     const units = args[count]!;
-    const unitBytes = steps.reduce((a, b) => a + b, 0);
     if (args.length > 16 || steps.length !== args.length || !Number.isInteger(units) || units < 0 || !(unitBytes >= 0) || steps.some((b) => !Number.isInteger(b) || b < 0) || !(align >= 1)) {
       throw new KernelThreadsError(`bad ${helper} call (${units} units, ${args.length} arguments, ${steps.length} steps)`);
     }
@@ -538,6 +550,23 @@ export class KernelThreads {
   /** `winoFilter` (see HeapHelpers) on every thread, in slices of channels. */
   winoFilter(w: number, ci: number, co: number, v: number, xiBytes: number): void {
     this.bySlices('winoFilter', [w, ci, co, ci, v, xiBytes], [4 * co, 0, 0, 0, 64, 0]);
+  }
+
+  /** `winoInputT` (see HeapHelpers) on every thread, in slices of groups of four tiles. */
+  winoInputT(x: number, imgBytes: number, rowBytes: number, ci: number, th: number, tw: number, tiles: number, u: number, xiBytes: number, rows: number): void {
+    const groups = Math.ceil(tiles / 4);
+    // a group reads four tiles' 6 x 6 pixels and writes 36 rows of 4 Ci floats' worth
+    this.bySlices('winoInputT', [x, imgBytes, rowBytes, ci, th, tw, 0, groups, tiles, u, xiBytes, rows], [0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0], 1, 4 * (36 + 36) * ci * 4);
+  }
+
+  /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
+  winoDy(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void {
+    this.bySlices('winoDy', [dy, co, th, tw, ow, images, v, xiBytes, panelRows], [th * tw * 16 * co, 0, 0, 0, 0, 0, th * tw * 64, 0, 0]);
+  }
+
+  /** `winoFilterOut` (see HeapHelpers) on every thread, in slices of channels. */
+  winoFilterOut(m: number, xiBytes: number, ci: number, co: number, dw: number): void {
+    this.bySlices('winoFilterOut', [m, xiBytes, ci, co, ci, dw], [4 * co, 0, 0, 0, 0, 4 * co]);
   }
 
   /** `publishAndRun`, counted in `stats`. */
