@@ -5,7 +5,8 @@
  * WebGPU through Mesa's lavapipe (a CPU Vulkan driver) takes 2,675 ms and PyTorch 1.13 on the CPU
  * 462-468 ms, in the same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
  *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
- *                         (our own SIMD kernel on our own worker threads sharing the heap: ./simd/)
+ *                         (our own SIMD kernel on our own worker threads sharing the heap: ./simd/;
+ *                         4x4 filters of stride 2 by Winograd's F(2x2, 2x2) where it pays: ./winograd.ts)
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts

@@ -19,7 +19,7 @@ import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSiz
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
-import { WINOGRAD_MIN_MULTIPLY_ADDS, winogradApplies, winogradPays } from './winograd';
+import { WINOGRAD_MAX_SCRATCH_BYTES, WINOGRAD_MIN_MULTIPLY_ADDS, winogradApplies, winogradFilterPays, winogradPays, winogradScratchFloats } from './winograd';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './leaky-relu';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -214,6 +214,11 @@ describe('WebAssembly backend', () => {
     expect(64 * n * (h / 4) ** 2 * ci * co).toBe(WINOGRAD_MIN_MULTIPLY_ADDS);
     expect(winogradPays({ ...geometry, n: 2, ci: 512, co: 1024 })).toBe(false); // 32 tiles
     expect(winogradPays({ ...geometry, co: co / 2 })).toBe(false); // 2^28
+    // a batch whose scratch would pass 256 MB: the direct passes (DCGAN-64's D2 at batch 256: 300 MB)
+    const d2 = { n: 256, h: 32, w: 32, ci: 64, oh: 16, ow: 16, co: 128, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: 34, wp: 34 };
+    expect(4 * winogradScratchFloats(d2, 'forward')).toBeGreaterThan(WINOGRAD_MAX_SCRATCH_BYTES);
+    expect([winogradApplies(d2), winogradPays(d2), winogradFilterPays(d2)]).toEqual([true, false, false]);
+    expect([winogradPays({ ...d2, n: 64 }), winogradFilterPays({ ...d2, n: 64 })]).toEqual([true, true]);
     expect(winogradApplies({ ...geometry, ci: 6 })).toBe(false);
     expect(winogradApplies({ ...geometry, kh: 3, kw: 3 })).toBe(false);
     expect(winogradApplies({ ...geometry, sh: 1, sw: 1 })).toBe(false);

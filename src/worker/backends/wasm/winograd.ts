@@ -1,7 +1,8 @@
 /**
- * The forward pass of a 4x4 convolution of stride 2 (every DCGAN critic layer, and the generator's
- * backward passes through its transposed convolutions) by Winograd's minimal filtering, F(2x2, 2x2),
- * on WebAssembly (issue 5): 9/16 of the direct pass's multiply-adds.
+ * The forward pass and the filter gradient of a 4x4 convolution of stride 2 (every DCGAN critic layer,
+ * and the generator's backward passes through its transposed convolutions) by Winograd's minimal
+ * filtering, F(2x2, 2x2), on WebAssembly (issue 5): 9/16 of the direct passes' multiply-adds. (Not the
+ * input gradient: per stride phase a 2x2 convolution, it would need an input transform per phase.)
  *
  * Split by stride phase (p, q), a 4x4 filter of stride 2 is a 2x2 filter of stride 1 over 4 * Ci
  * channels (p, q, ci), and F(2x2, 2x2) computes each 2x2 tile of output pixels from a 3x3 tile of
@@ -17,10 +18,13 @@
  * every run and any number of threads. Measured against the direct pass with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  *
+ * The filter gradient is the same algorithm with dy's 2x2 tiles in the filter's place (`byWinogradFilter`).
+ *
  * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns,
  * Ci is a multiple of 4 and Co of 16 (DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci
- * 3). Scratch: the padded x, V (2.25 times the filter), U (2.25 times the padded x) and M (2.25 times
- * y), freed when the call returns.
+ * 3); taken by default where it paid on the build machine (`winogradPays`, `winogradFilterPays`).
+ * Scratch: the padded x, V (2.25 times the filter, or dy), U (2.25 times the padded x) and M (2.25
+ * times y, or the filter), freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
  */
 import type { tf } from '../tf';
 import { switchOn } from '../switches';
@@ -60,6 +64,33 @@ export interface WinogradGeometry {
 export const WINOGRAD_MIN_TILES = 128;
 export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 29;
 
+/** The 2x2 tiles of the output: th x tw an image, `tiles` in all. */
+function tilesOf(g: WinogradGeometry): { th: number; tw: number; tiles: number } {
+  const th = g.oh / 2;
+  const tw = g.ow / 2;
+  return { th, tw, tiles: g.n * th * tw };
+}
+
+/** x into its zero-padded copy at xPad (g.hp x g.wp pixels an image), on every thread. */
+function padX(heap: Heap, x: tf.TensorInfo, xPad: number, g: WinogradGeometry): void {
+  heap.kernels.padImages(heap.at(x), xPad, g.n, g.h, 4 * g.w * g.ci, g.hp, 4 * g.wp * g.ci, g.padTop, 4 * g.padLeft * g.ci);
+}
+
+/**
+ * Scratch for regions of these many floats, each from a cache line, and their byte addresses; the
+ * caller disposes of the tensor's data.
+ */
+function scratchRegions<F extends number[]>(heap: Heap, floats: [...F]): { scratch: tf.TensorInfo; at: { [K in keyof F]: number } } {
+  const scratch = heap.backend.makeOutput([floats.reduce((a, b) => a + b + 16, 0)], 'float32');
+  let next = heap.at(scratch);
+  const at = floats.map((f) => {
+    const start = lineAligned(next);
+    next = start + 4 * f;
+    return start;
+  });
+  return { scratch, at: at as { [K in keyof F]: number } };
+}
+
 /** Whether `byWinograd` can compute this convolution. */
 export function winogradApplies(g: WinogradGeometry): boolean {
   return g.kh === 4 && g.kw === 4 && g.sh === 2 && g.sw === 2 && g.oh % 2 === 0 && g.ow % 2 === 0 && g.oh > 0 && g.ow > 0 &&
@@ -68,10 +99,30 @@ export function winogradApplies(g: WinogradGeometry): boolean {
     g.hp >= 2 * g.oh + 2 && g.wp >= 2 * g.ow + 2;
 }
 
+/** Split 'k' of the filter gradient's GEMMs: tiles per slice at least, and slices at most. */
+const WINOGRAD_MIN_K_SLICE = 256;
+const WINOGRAD_MAX_K_SLICES = 8;
+
+/**
+ * The most scratch a Winograd call takes by default: about 2.25 times the direct pass's (U and M or V
+ * besides the padded x), 76 MB for DCGAN-64's D2 at batch 64. Beyond this the direct pass runs, so that
+ * a large batch does not fill tfjs's WebAssembly heap (4 GB at most) where the direct pass would not.
+ */
+export const WINOGRAD_MAX_SCRATCH_BYTES = 256 * 1024 * 1024;
+
+/** The floats of scratch `byWinograd` (forward) or `byWinogradFilter` takes, to within a few hundred. */
+export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'filter'): number {
+  const { tiles } = tilesOf(g);
+  const c4 = 4 * g.ci;
+  const shared = g.n * g.hp * g.wp * g.ci + 9 * (tiles + 4) * c4 + 9 * c4 * g.co;
+  return shared + (pass === 'forward' ? 9 * (tiles + 1) * g.co : 9 * tiles * g.co + WINOGRAD_MAX_K_SLICES * c4 * g.co) + 2 * tiles + 9 * c4 + 16;
+}
+
 /** Whether Winograd applies and is expected to be faster than the direct pass (the sizes above). */
 export function winogradPays(g: WinogradGeometry): boolean {
-  const tiles = g.n * (g.oh / 2) * (g.ow / 2);
-  return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS;
+  const { tiles } = tilesOf(g);
+  return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+    4 * winogradScratchFloats(g, 'forward') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
 /**
@@ -83,18 +134,17 @@ export function winogradPays(g: WinogradGeometry): boolean {
  * 38.2, D4 51.9 -> 36.9; DCGAN-32 batch 64 D2 (Ci 64, 2^29) 11.37 -> 11.11, level; D3 12.27 -> 8.45.
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {
-  const tiles = g.n * (g.oh / 2) * (g.ow / 2);
-  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 2 ** 29 : 2 ** 31);
+  const { tiles } = tilesOf(g);
+  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 2 ** 29 : 2 ** 31) &&
+    4 * winogradScratchFloats(g, 'filter') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
 /** y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by F(2x2, 2x2); `winogradApplies(g)` must hold. */
 export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, g: WinogradGeometry, heap: Heap): tf.Tensor4D {
-  const { n, h, ci, oh, ow, co, hp, wp } = g;
+  const { n, ci, oh, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const th = oh / 2;
-  const tw = ow / 2;
-  const tiles = n * th * tw;
+  const { th, tw, tiles } = tilesOf(g);
   // The GEMMs take output rows in pairs: an odd tile count gets one more row (a copy of the last).
   const rows = tiles + (tiles % 2);
   const c4 = 4 * ci;
@@ -105,15 +155,9 @@ export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorIn
   const vFloats = 9 * c4 * co;
   const uFloats = 9 * rows * c4;
   const mFloats = 9 * rows * co;
-  const scratch = backend.makeOutput([xFloats + 16 + vFloats + uFloats + mFloats + 9 * c4 + rows], 'float32');
+  const { scratch, at: [xPad, v, u, m, tables, mOff] } = scratchRegions(heap, [xFloats, vFloats, uFloats, mFloats, 9 * c4, rows]);
   try {
-    const xPad = at(scratch);
-    const v = lineAligned(xPad + 4 * xFloats);
-    const u = v + 4 * vFloats;
-    const m = u + 4 * uFloats;
-    const tables = m + 4 * mFloats;
-    const mOff = tables + 4 * 9 * c4;
-    kernels.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    padX(heap, x, xPad, g);
     kernels.winoFilter(at(w), ci, co, v, 4 * c4 * co);
     kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
     // a = table[k] + mOff[row]: U_xi's column k, then its row (the last row again for the pad row)
@@ -138,10 +182,6 @@ export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorIn
   }
 }
 
-/** Split 'k' of the filter gradient's GEMMs: tiles per slice at least, and slices at most. */
-const WINOGRAD_MIN_K_SLICE = 256;
-const WINOGRAD_MAX_K_SLICES = 8;
-
 /**
  * How the filter gradient's GEMMs read U: 'transposed' has it written as U_xi^T [4 Ci, tiles]
  * (`winoInputT`), so that the kernel reads each of its rows in order; 'rows' reads U_xi where
@@ -158,12 +198,10 @@ export type WinogradFilterRead = 'transposed' | 'rows';
 export function byWinogradFilter(
   x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed', split: 'k' | 'm' = 'm',
 ): tf.Tensor4D {
-  const { n, h, ci, oh, ow, co, hp, wp } = g;
+  const { n, ci, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const th = oh / 2;
-  const tw = ow / 2;
-  const tiles = n * th * tw;
+  const { th, tw, tiles } = tilesOf(g);
   // U's rows rounded up to 4 for winoInputT's groups (the extra rows are never summed: the GEMMs run over
   // `tiles` rows)
   const rows = tiles + ((4 - (tiles % 4)) % 4);
@@ -177,16 +215,9 @@ export function byWinogradFilter(
   const kSlices = split === 'k' ? Math.min(WINOGRAD_MAX_K_SLICES, Math.ceil(tiles / WINOGRAD_MIN_K_SLICE)) : 1;
   const kSliceRows = Math.ceil(tiles / kSlices);
   const pFloats = split === 'k' ? kSlices * c4 * co : 0;
-  const scratch = backend.makeOutput([xFloats + 16 + uFloats + vFloats + mFloats + pFloats + tiles + 9 * c4], 'float32');
+  const { scratch, at: [xPad, u, v, m, partials, table, mOff] } = scratchRegions(heap, [xFloats, uFloats, vFloats, mFloats, pFloats, tiles, 9 * c4]);
   try {
-    const xPad = at(scratch);
-    const u = lineAligned(xPad + 4 * xFloats);
-    const v = u + 4 * uFloats;
-    const m = v + 4 * vFloats;
-    const partials = m + 4 * mFloats;
-    const table = partials + 4 * pFloats;
-    const mOff = table + 4 * tiles;
-    kernels.padImages(at(x), xPad, n, h, 4 * g.w * ci, hp, 4 * wp * ci, g.padTop, 4 * g.padLeft * ci);
+    padX(heap, x, xPad, g);
     if (read === 'transposed') kernels.winoInputT(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, u, 4 * rows * c4, rows);
     else kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
     kernels.winoDy(at(dy), co, th, tw, ow, n, v, 4 * tiles * co, tiles);
