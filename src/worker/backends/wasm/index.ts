@@ -10,6 +10,7 @@
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
+ *                         (4x4 filters of stride 2 by F(2x2, 2x2) where it pays: ./winograd.ts)
  *   Conv2D, FusedConv2D   wrapped: our SIMD kernel where it applies (no filter packing at each
  *                         step, as XNNPACK does): ./conv2d.ts; 4x4 filters of stride 2 by
  *                         Winograd's F(2x2, 2x2) where it pays: ./winograd.ts

@@ -15,7 +15,7 @@ import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { randomDataset, stepLosses } from '../../../../test/helpers/training';
 import { chooseFilterGradMethod, conv2dBackpropFilter, filterGradGeometry, type FilterGradMethod } from './conv2d-backprop-filter';
-import { clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
+import { chooseInputGradMethod, clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
@@ -67,6 +67,9 @@ const CASES: Case[] = [
   // Winograd's forward pass: 45 tiles (odd: the GEMMs' pad row), and no padding (x read in place of a pad)
   { x: [3, 12, 20, 8], k: [4, 4], co: 16, s: 2, pad: 'same' },
   { x: [2, 10, 14, 4], k: [4, 4], co: 32, s: 2, pad: 'valid' },
+  // Winograd's input gradient: odd dx sizes (phases of unequal lengths, tiles past dx), and no padding
+  { x: [2, 9, 7, 16], k: [4, 4], co: 8, s: 2, pad: 'same' },
+  { x: [2, 10, 14, 16], k: [4, 4], co: 4, s: 2, pad: 'valid' },
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
@@ -182,6 +185,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
     const inputMethods: InputGradMethod[] = ['subPixel', 'phases'];
     if (ci % 16 === 0) inputMethods.push('phasesInHeap');
+    if (ci % 16 === 0 && c.co % 4 === 0 && c.k[0] === 4 && c.k[1] === 4 && c.s === 2 && !Array.isArray(c.pad)) inputMethods.push('winograd');
     for (const method of inputMethods) {
       const got = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, method));
       expect(got.shape).toEqual(xShape);
@@ -201,7 +205,7 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
   });
 
-  it('Winograd\'s forward pass and filter gradient: as close to the exact sums as the direct passes, taken by default where they pay (the forward pass\'s bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
+  it('Winograd\'s three passes: as close to the exact sums as the direct passes, taken by default where they pay (the forward pass\'s bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
     await tf.setBackend('wasm');
     const rng = new Prng(23);
     // 256 tiles, 2^29 multiply-adds: the smallest problem it takes by default
@@ -291,15 +295,45 @@ describe('WebAssembly backend', () => {
     }
     expect(gErrWinograd / gScale).toBeLessThan(4e-6); // 1,024 products a sum
     expect(gErrWinograd).toBeLessThan(2 * gErrDirect);
+    // The input gradient of the same layer, from the same dy
+    const iGeometry = { ...fg, h, w: h };
+    expect(chooseInputGradMethod(iGeometry)).toBe('winograd');
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 2 })).toBe('phasesInHeap'); // 2^28
+    const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
+    const dxOf = (method?: InputGradMethod) =>
+      tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
+    const [dxDirect, dxWinograd, dxDefault] = [dxOf('phasesInHeap'), dxOf('winograd'), dxOf()];
+    expect(Array.from(dxDefault)).toEqual(Array.from(dxWinograd));
+    let [iErrDirect, iErrWinograd, iScale] = [0, 0, 0];
+    for (let p = 0; p < n * h * h; p += 11) {
+      const [img, iy, ix] = [Math.floor(p / (h * h)), Math.floor(p / h) % h, p % h];
+      for (let c = 0; c < ci; c += 7) {
+        let exact = 0;
+        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+          const [oy, ox] = [(iy + 1 - kh) / 2, (ix + 1 - kw) / 2];
+          if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= h / 2 || ox >= h / 2) continue;
+          for (let o = 0; o < co; o++) exact += dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+        }
+        const at = p * ci + c;
+        iErrDirect = Math.max(iErrDirect, Math.abs(dxDirect[at]! - exact));
+        iErrWinograd = Math.max(iErrWinograd, Math.abs(dxWinograd[at]! - exact));
+        iScale = Math.max(iScale, Math.abs(exact));
+      }
+    }
+    expect(iErrWinograd / iScale).toBeLessThan(4e-6); // 1,024 products a sum
+    expect(iErrWinograd).toBeLessThan(2 * iErrDirect);
     process.env.GAN_AUGMENT_WASM_WINOGRAD = 'off';
     try {
       expect(chooseFilterGradMethod(fg)).toBe('directRows');
+      expect(chooseInputGradMethod(iGeometry)).toBe('phasesInHeap');
+      expect(Array.from(dxOf())).toEqual(Array.from(dxDirect));
       expect(Array.from(grad())).toEqual(Array.from(gDirect));
     } finally {
       if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_WINOGRAD;
       else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
     }
     expect(() => tf.tidy(() => conv2dBackpropFilter(tf.zeros([2, 8, 8, 6]), tf.zeros([2, 4, 4, 16]), { ...fAttrs, filterShape: [4, 4, 6, 16] } as never, 'winograd'))).toThrow(/Ci a multiple of 4/);
+    expect(() => tf.tidy(() => conv2dBackpropInput(tf.zeros([2, 4, 4, 16]), tf.zeros([4, 4, 8, 16]), { ...iAttrs, inputShape: [2, 8, 8, 8] } as never, 'winograd'))).toThrow(/input channels a multiple of 16/);
   });
 
   it('reuses the input gradient\'s rearranged filters while the weights live, bounded, and frees them', async () => {

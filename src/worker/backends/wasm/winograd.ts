@@ -1,8 +1,7 @@
 /**
- * The forward pass and the filter gradient of a 4x4 convolution of stride 2 (every DCGAN critic layer,
- * and the generator's backward passes through its transposed convolutions) by Winograd's minimal
- * filtering, F(2x2, 2x2), on WebAssembly (issue 5): 9/16 of the direct passes' multiply-adds. (Not the
- * input gradient: per stride phase a 2x2 convolution, it would need an input transform per phase.)
+ * The three passes of a 4x4 convolution of stride 2 (every DCGAN critic layer but the RGB one, and the
+ * generator's transposed convolutions, whose forward pass is an input gradient) by Winograd's minimal
+ * filtering, F(2x2, 2x2), on WebAssembly (issue 5): 9/16 of the direct passes' multiply-adds.
  *
  * Split by stride phase (p, q), a 4x4 filter of stride 2 is a 2x2 filter of stride 1 over 4 * Ci
  * channels (p, q, ci), and F(2x2, 2x2) computes each 2x2 tile of output pixels from a 3x3 tile of
@@ -18,7 +17,9 @@
  * every run and any number of threads. Measured against the direct pass with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  *
- * The filter gradient is the same algorithm with dy's 2x2 tiles in the filter's place (`byWinogradFilter`).
+ * The filter gradient is the same algorithm with dy's 2x2 tiles in the filter's place
+ * (`byWinogradFilter`); the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over
+ * dy with the phase's taps flipped (`byWinogradInput`).
  *
  * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns,
  * Ci is a multiple of 4 and Co of 16 (DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci
@@ -246,5 +247,109 @@ export function byWinogradFilter(
     return out;
   } finally {
     backend.disposeData(scratch.dataId);
+  }
+}
+
+/** One stride phase (p, q) of dx, as `byWinogradInput` tiles it. */
+interface InputPhase {
+  p: number; q: number;
+  /** First phase row and column (dx's pixel 2 i0 + p - padTop is its first row), and tiles an image. */
+  i0: number; j0: number; th: number; tw: number;
+}
+
+/**
+ * The stride phases of dx that have pixels: phase row i (dx row 2i + p - padTop) sums dy rows i - 1
+ * and i, so its tiles read rows i0 + 2 ti .. + 2 of dy padded by one row in front.
+ */
+function inputPhases(g: WinogradInputGeometry): InputPhase[] {
+  const phases: InputPhase[] = [];
+  const first = (pad: number, phase: number) => Math.max(0, Math.ceil((pad - phase) / 2));
+  const last = (size: number, pad: number, phase: number) => Math.floor((size - 1 + pad - phase) / 2);
+  for (let p = 0; p < 2; p++) {
+    for (let q = 0; q < 2; q++) {
+      const [i0, j0] = [first(g.padTop, p), first(g.padLeft, q)];
+      const [rows, cols] = [last(g.h, g.padTop, p) - i0 + 1, last(g.w, g.padLeft, q) - j0 + 1];
+      if (rows > 0 && cols > 0) phases.push({ p, q, i0, j0, th: Math.ceil(rows / 2), tw: Math.ceil(cols / 2) });
+    }
+  }
+  return phases;
+}
+
+/** The input gradient's geometry: dx's size, no padded copy of it. */
+export type WinogradInputGeometry = Omit<WinogradGeometry, 'hp' | 'wp'>;
+
+/** Whether `byWinogradInput` can compute this input gradient (Ci a multiple of 16: the GEMMs' outputs). */
+export function winogradInputApplies(g: WinogradInputGeometry): boolean {
+  return g.kh === 4 && g.kw === 4 && g.sh === 2 && g.sw === 2 && g.n > 0 && g.ci > 0 && g.ci % 16 === 0 &&
+    g.co > 0 && g.co % 4 === 0 && g.oh > 0 && g.ow > 0 && g.padTop >= 0 && g.padLeft >= 0;
+}
+
+/** The floats of scratch `byWinogradInput` takes, to within a few hundred. */
+export function winogradInputScratchFloats(g: WinogradInputGeometry): number {
+  const phases = inputPhases(g);
+  const dyRows = Math.max(g.oh + 1, ...phases.map((f) => f.i0 + 2 * f.th + 1));
+  const dyCols = Math.max(g.ow + 1, ...phases.map((f) => f.j0 + 2 * f.tw + 1));
+  const maxRows = Math.max(0, ...phases.map((f) => g.n * f.th * f.tw + 1));
+  return 52 * g.ci * g.co + g.n * dyRows * dyCols * g.co + 9 * maxRows * (g.co + g.ci) + 9 * g.co + maxRows + 7 * 16;
+}
+
+/**
+ * Whether the input gradient by F(2x2, 2x2) applies and is expected to be faster than 'phasesInHeap'
+ * (../conv2d-backprop-input.ts): from 2^29 multiply-adds with Ci of 128 or more. Build machine, 2
+ * threads, --cold --alternate (2026-11-28), 'phasesInHeap' -> Winograd, ms: DCGAN-64 batch 16 D2 (Ci
+ * 64) 12.40 -> 11.98, D3 (Ci 128) 12.58 -> 10.66, D4 (Ci 256) 14.09 -> 13.21; batch 64 D2 47.82 ->
+ * 45.67, D3 42.76 -> 32.23, D4 45.03 -> 39.90. Its four input transforms (one a stride phase) move
+ * more memory than the forward pass's one, which is why the gain is smaller.
+ */
+export function winogradInputPays(g: WinogradInputGeometry): boolean {
+  return winogradInputApplies(g) && g.ci >= 128 && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 2 ** 29 &&
+    4 * winogradInputScratchFloats(g) <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/**
+ * dx [N, H, W, Ci] = the input gradient of conv2d(x, w) from dy [N, OH, OW, Co] by F(2x2, 2x2), per
+ * stride phase of dx: a 2x2 convolution of stride 1 over dy padded by one row and column in front, of
+ * the phase's four taps flipped (V = G g G^T of the flipped taps is V of the taps with xi flipped, so
+ * winoFilter's V of w transposed serves all four phases), then nine GEMMs [tiles, Co] x [Co, Ci] and
+ * the phase's pixels of dx from A^T M A. `winogradInputApplies(g)` must hold.
+ */
+export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap): tf.Tensor4D {
+  const { n, h, ci, oh, ow, co } = g;
+  const kernels = heap.kernels;
+  const phases = inputPhases(g);
+  // dy padded by a row and a column in front, and behind to the last row and column a tile reads
+  const dyRows = Math.max(oh + 1, ...phases.map((f) => f.i0 + 2 * f.th + 1));
+  const dyCols = Math.max(ow + 1, ...phases.map((f) => f.j0 + 2 * f.tw + 1));
+  const maxRows = Math.max(0, ...phases.map((f) => { const t = n * f.th * f.tw; return t + (t % 2); }));
+  const out = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
+  const { scratch, at: [wT, v, dyPad, u, m, tables, mOff] } = scratchRegions(heap, [
+    16 * ci * co, 9 * 4 * co * ci, n * dyRows * dyCols * co, 9 * maxRows * co, 9 * maxRows * ci, 9 * co, maxRows,
+  ]);
+  try {
+    // w's taps [Ci, Co] transposed to [Co, Ci], then V as the forward pass's winoFilter writes it, with
+    // Co and Ci in each other's place: V_xi's rows (p * 2 + q) * Co + co, in panels of 16 of Ci
+    for (let tap = 0; tap < 16; tap++) kernels.helpers.transposeBlock(heap.at(w) + 4 * tap * ci * co, wT + 4 * tap * co * ci, ci, co);
+    kernels.winoFilter(wT, co, ci, v, 4 * 4 * co * ci);
+    kernels.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, dyRows, 4 * dyCols * co, 1, 4 * co);
+    const i32 = new Int32Array(heap.memory.buffer);
+    for (const f of phases) {
+      const tiles = n * f.th * f.tw;
+      const rows = tiles + (tiles % 2);
+      kernels.winoInputS1(dyPad, 4 * dyRows * dyCols * co, 4 * dyCols * co, co, f.th, f.tw, f.i0, f.j0, n, u, 4 * rows * co);
+      for (let xi = 0; xi < 9; xi++) for (let k = 0; k < co; k++) i32[tables / 4 + xi * co + k] = u + 4 * (xi * rows * co + k);
+      for (let r = 0; r < rows; r++) i32[mOff / 4 + r] = 4 * Math.min(r, tiles - 1) * co;
+      const sliceRows = kernels.rowSlice(rows);
+      for (let xi = 0; xi < 9; xi++) {
+        kernels.gatherGemm({
+          // the flipped taps' V: V_(8 - xi), the phase's Co rows of it
+          table: tables + 4 * xi * co, b: v + 4 * (8 - xi) * 4 * co * ci + 64 * (f.p * 2 + f.q) * co, bPanelRows: 4 * co,
+          mOff, m: rows, co: ci, kCount: co, split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: m + 4 * xi * rows * ci, partialBytes: 0, chunkRows: 4096,
+        });
+      }
+      kernels.winoOutputPhase(m, 4 * rows * ci, ci, f.th, f.tw, n, heap.at(out), h, g.w, 2 * f.i0 + f.p - g.padTop, 2 * f.j0 + f.q - g.padLeft);
+    }
+    return out;
+  } finally {
+    heap.backend.disposeData(scratch.dataId);
   }
 }

@@ -449,6 +449,10 @@ describe('our WebAssembly SIMD kernels', () => {
       pool.winoFilterOut(x, 4 * 4 * ci * co, ci, co, out + 2 * MB + MB / 2);
       // U transposed, [9, 4 ci, 60 tiles]: 15 groups of four tiles
       pool.winoInputT(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, out + 2 * MB + (3 * MB) / 4, 4 * tiles * 4 * ci, tiles);
+      // the input gradient's: x read as a padded dy (stride 1 from row 1, column 1), m as M of 16
+      // channels into a dx [5, 11, 14, 16], whose last row and column the tiles pass (dropped)
+      pool.winoInputS1(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 1, 1, n, out + 2 * MB + 880 * 1024, 4 * tiles * ci);
+      pool.winoOutputPhase(m, 4 * tiles * 16, 16, th, tw, n, out + 2 * MB + 900 * 1024, 11, 14, 1, 0);
     };
     const [outA, outB] = [4 * MB, 7 * MB];
     new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
@@ -481,6 +485,13 @@ describe('our WebAssembly SIMD kernels', () => {
     let mismatches = 0;
     for (let xi = 0; xi < 9; xi++) for (let t = 0; t < tiles; t++) for (let c = 0; c < 4 * ci; c++) if (!Object.is(uAt(xi, t, c), utAt(xi, t, c))) mismatches++;
     expect(mismatches).toBe(0);
+    // U (stride 1)'s xi = 4 (the middle pixel) of the last tile, channel 7: x's (4, 1 + 4 + 1, 1 + 6 + 1)
+    expect(f32[(outB + 2 * MB + 880 * 1024 + 4 * (4 * tiles * ci + (tiles - 1) * ci + 7)) / 4]).toBe(xAt(n - 1, 6, 8, 7));
+    // dx's pixel (4, 9, 12), channel 5, from the last tile's M; the tiles' pixels past dx not written
+    const m16 = (xi: number) => f32[(m + 4 * ((xi * tiles + tiles - 1) * 16 + 5)) / 4]!;
+    const dxAt = (img: number, r: number, c: number, ch: number) => outB + 2 * MB + 900 * 1024 + 4 * (((img * 11 + r) * 14 + c) * 16 + ch);
+    expect(f32[dxAt(n - 1, 9, 12, 5) / 4]).toBe(Math.fround(Math.fround(m16(0) + m16(3)) + Math.fround(m16(1) + m16(4))));
+    expect(new Uint8Array(memory.buffer, dxAt(n, 0, 0, 0), 64).every((b) => b === 0x5a)).toBe(true);
     await Promise.all([one.dispose(), four.dispose()]);
   });
 

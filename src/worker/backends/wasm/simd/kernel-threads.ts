@@ -78,6 +78,9 @@ export const SLICED_HELPERS = {
   // index (a step of 4): its call passes the bytes a group moves (`bySlices`' unitBytes)
   winoInputT: { count: 7, floats: [], weight: 1, always: true },
   winoDy: { count: 5, floats: [], weight: 3, always: true },
+  // the input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx)
+  winoInputS1: { count: 8, floats: [], weight: 5, always: true },
+  winoOutputPhase: { count: 5, floats: [], weight: 3, always: true },
   winoFilterOut: { count: 4, floats: [], weight: 6, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
@@ -189,6 +192,10 @@ export interface HeapHelpers {
   winoDy(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void;
   /** The filter gradient's output transform of `count` channels of M into dw [4, 4, Ci, Co]. */
   winoFilterOut(m: number, xiBytes: number, ci: number, co: number, count: number, dw: number): void;
+  /** The input gradient's input transform: U of dy's tiles (stride 1, from row r0 and column c0) of `images` images. */
+  winoInputS1(x: number, imgBytes: number, rowBytes: number, ch: number, th: number, tw: number, r0: number, c0: number, images: number, u: number, xiBytes: number): void;
+  /** The input gradient's output transform of one stride phase of dx (from pixel (ih0, iw0), every other one). */
+  winoOutputPhase(m: number, xiBytes: number, ci: number, th: number, tw: number, images: number, dx: number, h: number, w: number, ih0: number, iw0: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -557,6 +564,16 @@ export class KernelThreads {
     const groups = Math.ceil(tiles / 4);
     // a group reads four tiles' 6 x 6 pixels and writes 36 rows of 4 Ci floats' worth
     this.bySlices('winoInputT', [x, imgBytes, rowBytes, ci, th, tw, 0, groups, tiles, u, xiBytes, rows], [0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0], 1, 4 * (36 + 36) * ci * 4);
+  }
+
+  /** `winoInputS1` (see HeapHelpers) on every thread, in slices of images. */
+  winoInputS1(x: number, imgBytes: number, rowBytes: number, ch: number, th: number, tw: number, r0: number, c0: number, images: number, u: number, xiBytes: number): void {
+    this.bySlices('winoInputS1', [x, imgBytes, rowBytes, ch, th, tw, r0, c0, images, u, xiBytes], [imgBytes, 0, 0, 0, 0, 0, 0, 0, 0, th * tw * 4 * ch, 0]);
+  }
+
+  /** `winoOutputPhase` (see HeapHelpers) on every thread, in slices of images. */
+  winoOutputPhase(m: number, xiBytes: number, ci: number, th: number, tw: number, images: number, dx: number, h: number, w: number, ih0: number, iw0: number): void {
+    this.bySlices('winoOutputPhase', [m, xiBytes, ci, th, tw, images, dx, h, w, ih0, iw0], [th * tw * 4 * ci, 0, 0, 0, 0, 0, h * w * 4 * ci, 0, 0, 0, 0]);
   }
 
   /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
