@@ -12,8 +12,12 @@
 # every step (PyTorch's reference's .item()). Since 2026-11-28 09:36 the RGB layer's filter gradient on
 # the processor reads dy through in order before summing it, and writes its phase rows a row at a
 # time (docs/PERFORMANCE.md, "its kernel was waiting for dy"), measured on 2 cores only: part w times
-# every pass at 2 and 8 threads with --cold, as there. Parts, most wanted first (a time-out keeps
+# every pass at 2 and 8 threads with --cold, as there. Since 2026-11-28 11:00 the processor runs the
+# larger 4x4 stride-2 passes by Winograd's F(2x2, 2x2) ("Winograd's F(2x2, 2x2)"), its gates set on 2
+# cores: part v compares it off and on at 8 and 16 threads. Parts, most wanted first (a time-out keeps
 # the parts that finished), every result in $OUT/results.jsonl and every log in $OUT/log.txt:
+#   v  whole DCGAN-64 steps on the processor at batch 16 and 64, GAN_AUGMENT_WASM_WINOGRAD off and on,
+#      alternated twice, at 8 and 16 threads;
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every
 #      helper sliced over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
 #      (GAN_AUGMENT_WASM_KERNEL_THREADS=16), both, and today's defaults (which should equal both).
@@ -49,6 +53,9 @@ part() {
   rm -rf "$d"
   return $rc
 }
+if [ -n "${QUICK:-}" ]; then WINOQ="WINORES=32 WINOBATCHES=2 VSTEPS=1"; else WINOQ=""; fi
+# shellcheck disable=SC2086
+part v PARTS=winocpu THREADSET="8 16" $WINOQ || status=1
 part s PARTS=slicecpu THREADSET="8" || status=1
 part r PARTS="readevery torch" STEPS=32 WSTEPS=8 || status=1
 part a PARTS=abtrain STEPS=20 || status=1

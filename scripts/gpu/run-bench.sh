@@ -7,7 +7,8 @@
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
 # with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicecpu" (every helper
-# sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "cpu" (WebAssembly and PyTorch on the
+# sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "winocpu" (Winograd off and on, on the
+# processor at THREADSET threads), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
 # with BASE=)) picks what runs; KSET (default "0 1") the
 # GAN_AUGMENT_WGSL_KERNELS settings compared; FASTSET (default "1") the GAN_AUGMENT_FAST_DISPATCH settings; LAZYSET
@@ -169,6 +170,21 @@ case " $PARTS " in *" slicecpu "*)
         helpers=some; kernels=$t; threads=$t
         case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; default) helpers=""; kernels=""; threads="" ;; esac
         GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$threads run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
+      done
+    done
+  done
+  ;;
+esac
+case " $PARTS " in *" winocpu "*)
+  # Winograd's F(2x2, 2x2) on the processor (GAN_AUGMENT_WASM_WINOGRAD off and on, alternated twice) at
+  # each thread count in THREADSET (default "8"): DCGAN-64 at batch 16 and 64, the sizes whose 4x4
+  # stride-2 passes it takes (its gates were set on the build machine's 2 cores).
+  for t in ${THREADSET:-8}; do
+    for round in 1 2; do
+      for wino in 0 1; do
+        for b in ${WINOBATCHES:-16 64}; do
+          GAN_AUGMENT_WASM_WINOGRAD=$wino GAN_AUGMENT_WASM_THREADS=$t run "winocpu-dcgan64-b$b-t$t-winograd-$wino-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution ${WINORES:-64} --batch $b --backend wasm --steps ${VSTEPS:-6} --warmup 2 --json
+        done
       done
     done
   done
