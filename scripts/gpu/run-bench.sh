@@ -183,7 +183,7 @@ case " $PARTS " in *" winocpu "*)
     for round in 1 2; do
       for wino in 0 1; do
         for b in ${WINOBATCHES:-16 64}; do
-          GAN_AUGMENT_WASM_WINOGRAD=$wino GAN_AUGMENT_WASM_THREADS=$t run "winocpu-dcgan64-b$b-t$t-winograd-$wino-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution ${WINORES:-64} --batch $b --backend wasm --steps ${VSTEPS:-6} --warmup 2 --json
+          GAN_AUGMENT_WASM_WINOGRAD=$wino GAN_AUGMENT_WASM_THREADS=$t run "winocpu-dcgan${WINORES:-64}-b$b-t$t-winograd-$wino-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution ${WINORES:-64} --batch $b --backend wasm --steps ${VSTEPS:-6} --warmup 2 --json
         done
       done
     done
