@@ -1,7 +1,8 @@
 /**
  * The WebAssembly backend's convolution passes per DCGAN critic layer (not a test): the forward
- * conv2d (the kernel's choice, and both ours and tfjs-backend-wasm's XNNPACK), our filter and input
- * gradients (src/worker/backends/wasm/: the kernel's choice, and each of its methods), with each
+ * conv2d (the kernel's choice, and ours, Winograd's where it applies and tfjs-backend-wasm's XNNPACK),
+ * our filter and input gradients (src/worker/backends/wasm/: the kernel's choice, and each of its
+ * methods, Winograd's where it applies: src/worker/backends/wasm/winograd.ts), with each
  * pass's time as a ratio of the forward pass's: issue 5 asks for a filter gradient no slower than the
  * forward pass on any device; of the default forward pass and filter gradient also the time inside our
  * kernel (the rest is copies, tables, partials and allocation). One JSON line per layer (--json) or a
@@ -219,9 +220,9 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify(row));
     else {
       console.log(
-        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? "-"}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
+        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? '-'}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
-          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}) | ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}, winogradK ${row.filterMethodMs.winogradK ?? '-'}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'})`,
       );

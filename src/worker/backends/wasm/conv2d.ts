@@ -140,7 +140,7 @@ export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, attrs: Conv2DAttrs
     if (method === 'winograd' && !winogradApplies(forwardGeometry(x.shape, w.shape, attrs))) {
       throw new Error("conv2d: the 'winograd' method needs a 4x4 filter of stride 2, an even output size and Ci a multiple of 4");
     }
-    return tf.tidy(() => byOurs(x, w, undefined, attrs, heap, method === 'winograd' ? 'winograd' : method === 'gemm' ? 'gemm' : undefined));
+    return tf.tidy(() => byOurs(x, w, undefined, attrs, heap, method));
   }
   const original = originals.Conv2D;
   if (!original) throw new Error('conv2d: the WebAssembly backend is not started');
