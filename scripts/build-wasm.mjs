@@ -44,22 +44,26 @@ function fusedSource(file, text) {
   return text.slice(0, start) + fused + text.slice(end);
 }
 
-/**
- * One module's bytes from the text of a .wat source: `shared` memory or not, `fma` with gatherGemm's
- * multiply-adds fused. For trying a kernel edit without rewriting binaries.ts
- * (bench/gemm-kernel.bench.ts --wat).
- */
-export async function compileModule(text, { shared = false, fma = false } = {}) {
-  const wabt = await wabtFactory();
-  const source = fma ? fusedSource('source', text) : text;
-  if (source === null) throw new Error('the source has no gatherGemm to fuse');
-  const module = wabt.parseWat('source.wat', source.replace(PLACEHOLDER, `  ${shared ? MEMORY.shared : MEMORY.unshared}`), FEATURES);
+/** A source's module, its MEMORY line importing `memory`, validated, as bytes. */
+function toBinary(wabt, file, source, memory) {
+  const module = wabt.parseWat(file, source.replace(PLACEHOLDER, `  ${memory}`), FEATURES);
   try {
     module.validate(FEATURES);
     return new Uint8Array(module.toBinary({}).buffer);
   } finally {
     module.destroy();
   }
+}
+
+/**
+ * One module's bytes from the text of a .wat source: `shared` memory or not, `fma` with gatherGemm's
+ * multiply-adds fused. For trying a kernel edit without rewriting binaries.ts
+ * (bench/gemm-kernel.bench.ts --wat).
+ */
+export async function compileModule(text, { shared = false, fma = false } = {}) {
+  const source = fma ? fusedSource('source', text) : text;
+  if (source === null) throw new Error('the source has no gatherGemm to fuse');
+  return toBinary(await wabtFactory(), 'source.wat', source, shared ? MEMORY.shared : MEMORY.unshared);
 }
 
 function camel(name) {
@@ -84,13 +88,7 @@ export async function renderBinaries() {
     for (const [suffix, source] of [['', text], ['Fma', fused]]) {
       if (source === null) continue;
       for (const [kind, memory] of Object.entries(MEMORY)) {
-        const module = wabt.parseWat(file, source.replace(PLACEHOLDER, `  ${memory}`), FEATURES);
-        try {
-          module.validate(FEATURES);
-          variants[kind + suffix] = Buffer.from(module.toBinary({}).buffer).toString('base64');
-        } finally {
-          module.destroy();
-        }
+        variants[kind + suffix] = Buffer.from(toBinary(wabt, file, source, memory)).toString('base64');
       }
     }
     lines.push(`/** ${file} */`);

@@ -362,7 +362,7 @@ export function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, row
   }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc' | 'winograd' | 'winogradRows' | 'winogradK';
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc' | 'winograd' | 'winogradRows';
 
 /** The geometry as ./winograd.ts reads it: x padded to the rows and columns every tap reads. */
 function winogradGeometry(g: Geometry): WinogradGeometry {
@@ -371,8 +371,8 @@ function winogradGeometry(g: Geometry): WinogradGeometry {
 
 /**
  * Our kernel where it applies (`direct`: the backend is WebAssembly): Winograd's F(2x2, 2x2) for 4x4
- * filters of stride 2 where it pays (./winograd.ts, `winogradFilterPays`; 'winogradRows' and
- * 'winogradK' are its slower variants, for comparison), else 'directRows' from
+ * filters of stride 2 where it pays (./winograd.ts, `winogradFilterPays`; 'winogradRows' is its slower
+ * variant, for comparison), else 'directRows' from
  * ROW_SLICES_FROM filter rows (an even number), 'direct' below. Otherwise: XNNPACK packs the
  * convolution's filter on every call, about as costly per value as the multiply-adds are per output,
  * so pack the smaller of dy and (about) x. Measured on the build machine (docs/PERFORMANCE.md,
@@ -408,11 +408,11 @@ export function conv2dBackpropFilter(
     if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
-    if (chosen === 'winograd' || chosen === 'winogradRows' || chosen === 'winogradK') {
+    if (chosen === 'winograd' || chosen === 'winogradRows') {
       if (!heap || !winogradApplies(winogradGeometry(g))) {
         throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend, a 4x4 filter of stride 2, an even output size, Ci a multiple of 4 and Co of 16`);
       }
-      return byWinogradFilter(xc, dys, winogradGeometry(g), heap, chosen === 'winogradRows' ? 'rows' : 'transposed', chosen === 'winogradK' ? 'k' : 'm');
+      return byWinogradFilter(xc, dys, winogradGeometry(g), heap, chosen === 'winogradRows' ? 'rows' : 'transposed');
     }
     if (chosen === 'direct' || chosen === 'directNhwc' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);

@@ -165,7 +165,7 @@ describe('WebAssembly backend', () => {
     if (c.co % 16 === 0 && rows % 2 === 0) methods.push('directRows', 'directRowsNhwc');
     const fg = c.nchw ? null : filterGradGeometry(c.x, [n, info.outHeight, info.outWidth, c.co], fAttrs as never);
     const winogradFilter = fg !== null && winogradApplies({ ...fg, hp: h + fg.padTop + fg.padBottom, wp: w + fg.padLeft + fg.padRight });
-    if (winogradFilter) methods.push('winograd', 'winogradRows', 'winogradK');
+    if (winogradFilter) methods.push('winograd', 'winogradRows');
     const byMethod = new Map<FilterGradMethod, Float32Array>();
     for (const method of methods) {
       const got = tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, xShape as never), tf.tensor4d(dy, dyShape as never), fAttrs as never, method));

@@ -22,8 +22,9 @@
  * dy with the phase's taps flipped (`byWinogradInput`).
  *
  * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns,
- * Ci is a multiple of 4 and Co of 16 (DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci
- * 3); taken by default where it paid on the build machine (`winogradPays`, `winogradFilterPays`).
+ * Ci is a multiple of 4 and Co of 16 (the input gradient: Ci a multiple of 16 and Co of 4, any size;
+ * DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci 3); taken by default where it paid on
+ * the build machine (`winogradPays`, `winogradFilterPays`, `winogradInputPays`).
  * Scratch: the padded x, V (2.25 times the filter, or dy), U (2.25 times the padded x) and M (2.25
  * times y, or the filter), freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
  */
@@ -32,9 +33,8 @@ import { switchOn } from '../switches';
 import { type Heap, lineAligned, uninitialised } from './heap';
 
 /**
- * Whether the forward pass and the filter gradient of 4x4 convolutions of stride 2 run by F(2x2, 2x2)
- * where it pays (`winogradPays`): on unless GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the
- * direct gather-GEMM, as before).
+ * Whether the three passes of 4x4 convolutions of stride 2 run by F(2x2, 2x2) where it pays: on unless
+ * GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the direct methods, as before).
  */
 export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
   return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD);
@@ -100,10 +100,6 @@ export function winogradApplies(g: WinogradGeometry): boolean {
     g.hp >= 2 * g.oh + 2 && g.wp >= 2 * g.ow + 2;
 }
 
-/** Split 'k' of the filter gradient's GEMMs: tiles per slice at least, and slices at most. */
-const WINOGRAD_MIN_K_SLICE = 256;
-const WINOGRAD_MAX_K_SLICES = 8;
-
 /**
  * The most scratch a Winograd call takes by default: about 2.25 times the direct pass's (U and M or V
  * besides the padded x), 76 MB for DCGAN-64's D2 at batch 64. Beyond this the direct pass runs, so that
@@ -116,7 +112,7 @@ export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'fi
   const { tiles } = tilesOf(g);
   const c4 = 4 * g.ci;
   const shared = g.n * g.hp * g.wp * g.ci + 9 * (tiles + 4) * c4 + 9 * c4 * g.co;
-  return shared + (pass === 'forward' ? 9 * (tiles + 1) * g.co : 9 * tiles * g.co + WINOGRAD_MAX_K_SLICES * c4 * g.co) + 2 * tiles + 9 * c4 + 16;
+  return shared + 9 * (tiles + (pass === 'forward' ? 1 : 0)) * g.co + 2 * tiles + 9 * c4 + 16;
 }
 
 /** Whether Winograd applies and is expected to be faster than the direct pass (the sizes above). */
@@ -136,7 +132,7 @@ export function winogradPays(g: WinogradGeometry): boolean {
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g);
-  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 2 ** 29 : 2 ** 31) &&
+  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 1 : 4) * WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradScratchFloats(g, 'filter') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -196,9 +192,7 @@ export type WinogradFilterRead = 'transposed' | 'rows';
  * tiles of U_xi's column times V_xi's row (a GEMM over tiles, in slices of M's rows on every thread),
  * then dW's taps = A^T M A.
  */
-export function byWinogradFilter(
-  x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed', split: 'k' | 'm' = 'm',
-): tf.Tensor4D {
+export function byWinogradFilter(x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed'): tf.Tensor4D {
   const { n, ci, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
@@ -212,11 +206,7 @@ export function byWinogradFilter(
   const uFloats = 9 * rows * c4;
   const vFloats = 9 * tiles * co;
   const mFloats = 9 * c4 * co;
-  // split 'k': slices of tiles (their number fixed by the problem's size), each into its own partial
-  const kSlices = split === 'k' ? Math.min(WINOGRAD_MAX_K_SLICES, Math.ceil(tiles / WINOGRAD_MIN_K_SLICE)) : 1;
-  const kSliceRows = Math.ceil(tiles / kSlices);
-  const pFloats = split === 'k' ? kSlices * c4 * co : 0;
-  const { scratch, at: [xPad, u, v, m, partials, table, mOff] } = scratchRegions(heap, [xFloats, uFloats, vFloats, mFloats, pFloats, tiles, 9 * c4]);
+  const { scratch, at: [xPad, u, v, m, table, mOff] } = scratchRegions(heap, [xFloats, uFloats, vFloats, mFloats, tiles, 9 * c4]);
   try {
     padX(heap, x, xPad, g);
     if (read === 'transposed') kernels.winoInputT(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, u, 4 * rows * c4, rows);
@@ -231,17 +221,15 @@ export function byWinogradFilter(
       for (let t = 0; t < tiles; t++) i32[table / 4 + t] = 4 * t * c4;
       for (let xi = 0; xi < 9; xi++) for (let c = 0; c < c4; c++) i32[mOff / 4 + xi * c4 + c] = u + 4 * (xi * rows * c4 + c);
     }
-    // Split 'm': one slice of M's rows per thread (even), since each slice streams all of V_xi
+    // One slice of M's rows per thread (even), since each slice streams all of V_xi. (Slices of tiles
+    // into partials instead, summed after, were slower on D3 and D4: docs/PERFORMANCE.md.)
     const threads = kernels.workerCount + 1;
     const sliceRows = Math.max(2, 2 * Math.ceil(c4 / threads / 2));
     for (let xi = 0; xi < 9; xi++) {
-      const job = { table, b: v + 4 * xi * tiles * co, bPanelRows: tiles, mOff: mOff + 4 * xi * c4, m: c4, co, kCount: tiles, chunkRows: 4096 };
-      if (split === 'm') {
-        kernels.gatherGemm({ ...job, split, sliceRows, slices: Math.ceil(c4 / sliceRows), out: m + 4 * xi * c4 * co, partialBytes: 0 });
-      } else {
-        kernels.gatherGemm({ ...job, split, sliceRows: kSliceRows, slices: kSlices, out: partials, partialBytes: 4 * c4 * co });
-        kernels.helpers.sumPartials(partials, kSlices, 4 * c4 * co, m + 4 * xi * c4 * co, c4 * co);
-      }
+      kernels.gatherGemm({
+        table, b: v + 4 * xi * tiles * co, bPanelRows: tiles, mOff: mOff + 4 * xi * c4, m: c4, co, kCount: tiles,
+        split: 'm', sliceRows, slices: Math.ceil(c4 / sliceRows), out: m + 4 * xi * c4 * co, partialBytes: 0, chunkRows: 4096,
+      });
     }
     kernels.winoFilterOut(m, 4 * c4 * co, ci, co, at(out));
     return out;
@@ -302,7 +290,7 @@ export function winogradInputScratchFloats(g: WinogradInputGeometry): number {
  * more memory than the forward pass's one, which is why the gain is smaller.
  */
 export function winogradInputPays(g: WinogradInputGeometry): boolean {
-  return winogradInputApplies(g) && g.ci >= 128 && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 2 ** 29 &&
+  return winogradInputApplies(g) && g.ci >= 128 && g.n * g.oh * g.ow * 16 * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradInputScratchFloats(g) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 

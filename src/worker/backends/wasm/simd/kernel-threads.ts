@@ -72,16 +72,16 @@ export const SLICED_HELPERS = {
   winoInput: { count: 6, floats: [], weight: 5, always: true },
   winoOutput: { count: 6, floats: [], weight: 3, always: true },
   winoFilter: { count: 3, floats: [], weight: 40, always: true },
-  // winoDy writes nine V rows per tile from four dy pixels (steps: four pixels, one row of a panel);
-  // winoFilterOut reads nine M rows per tap quartet and writes four taps (steps: one row of each)
-  // winoInputT's units are groups of four tiles, whose addresses it computes from the first tile's
-  // index (a step of 4): its call passes the bytes a group moves (`bySlices`' unitBytes)
+  // The filter gradient's: winoInputT's units are groups of four tiles, whose addresses it computes
+  // from the first tile's index (a step of 4), so its call passes the bytes a group moves (`bySlices`'
+  // unitBytes); winoDy writes nine V rows per tile from four dy pixels (steps: four pixels, one row of
+  // a panel); winoFilterOut reads nine M rows per four taps and writes them (steps: one row of each).
   winoInputT: { count: 7, floats: [], weight: 1, always: true },
   winoDy: { count: 5, floats: [], weight: 3, always: true },
-  // the input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx)
+  winoFilterOut: { count: 4, floats: [], weight: 6, always: true },
+  // The input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx).
   winoInputS1: { count: 8, floats: [], weight: 5, always: true },
   winoOutputPhase: { count: 5, floats: [], weight: 3, always: true },
-  winoFilterOut: { count: 4, floats: [], weight: 6, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
