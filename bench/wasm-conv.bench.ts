@@ -172,9 +172,9 @@ async function main(): Promise<void> {
 
     const winogradToo = ci % 4 === 0 && k === 4 && stride === 2;
     const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc', ...(winogradToo ? (['winograd', 'winogradRows'] as const) : [])];
-    const inputMethods = (['subPixel', 'phases', 'phasesInHeap', 'winograd'] as InputGradMethod[]).filter((m) => (m !== 'phasesInHeap' && m !== 'winograd') || ci % 16 === 0);
+    const inputMethods = (['subPixel', 'phases', 'phasesInHeap', 'winograd', 'winograd4'] as InputGradMethod[]).filter((m) => (m !== 'phasesInHeap' && m !== 'winograd' && m !== 'winograd4') || ci % 16 === 0);
     // Winograd where it applies (Ci a multiple of 4: not the RGB layer)
-    const forwardMethods: ForwardMethod[] = winogradToo ? ['gemm', 'winograd', 'xnnpack'] : ['gemm', 'xnnpack'];
+    const forwardMethods: ForwardMethod[] = winogradToo ? ['gemm', 'winograd', 'winograd4', 'xnnpack'] : ['gemm', 'xnnpack'];
     const jobs: Record<string, Job> = {
       forward: { inputs: [x, filter], f: (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same') },
       ...Object.fromEntries(forwardMethods.map((m) => [`forward:${m}`, { inputs: [x, filter], f: (a: tf.Tensor, b: tf.Tensor) => conv2dForward(a as tf.Tensor4D, b as tf.Tensor4D, common, m) }])),
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     const timed = timeJobs(jobs, reps, WARMUP, alternate);
     const t = Object.fromEntries(Object.entries(timed).map(([k, v]) => [k, v.ms]));
     const forwardMs = t.forward!;
-    const forwardByMethod = { gemm: t['forward:gemm']!, winograd: t['forward:winograd'], xnnpack: t['forward:xnnpack']! };
+    const forwardByMethod = { gemm: t['forward:gemm']!, winograd: t['forward:winograd'], winograd4: t['forward:winograd4'], xnnpack: t['forward:xnnpack']! };
     const filterMs = t.filter!;
     const byMethod = Object.fromEntries(filterMethods.map((m) => [m, t[`filter:${m}`]!])) as Record<FilterGradMethod, number>;
     const inputMs = t.input!;
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       cold: cold !== null,
       forwardMs: r2(forwardMs),
       forwardGflops: r2(convLayerFlop(layer, batch) / (forwardMs * 1e6)),
-      forwardMethodMs: { gemm: r2(forwardByMethod.gemm), winograd: ms(forwardByMethod.winograd), xnnpack: r2(forwardByMethod.xnnpack) },
+      forwardMethodMs: { gemm: r2(forwardByMethod.gemm), winograd: ms(forwardByMethod.winograd), winograd4: ms(forwardByMethod.winograd4), xnnpack: r2(forwardByMethod.xnnpack) },
       // Of each default pass, the time inside our kernel (the rest: copies, tables, partials, allocation).
       forwardKernelMs: r2(timed.forward!.kernelMs),
       filterMs: r2(filterMs),
@@ -213,18 +213,18 @@ async function main(): Promise<void> {
       filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc), winograd: ms(byMethod.winograd), winogradRows: ms(byMethod.winogradRows) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
-      inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap), winograd: ms(inputByMethod.winograd) },
+      inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap), winograd: ms(inputByMethod.winograd), winograd4: ms(inputByMethod.winograd4) },
       date: new Date().toISOString(),
       ...torchColumns(torch?.get(layer.name), { forward: forwardMs, filter: filterMs, input: inputMs }),
     };
     if (json) console.log(JSON.stringify(row));
     else {
       console.log(
-        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? '-'}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
+        `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? '-'}, Winograd 4x4 ${row.forwardMethodMs.winograd4 ?? '-'}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
           `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
-          `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'})`,
+          `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'}, winograd4 ${row.inputMethodMs.winograd4 ?? '-'})`,
       );
       if (row.pytorch) {
         const p = row.pytorch;

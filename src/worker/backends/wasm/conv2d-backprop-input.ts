@@ -10,7 +10,8 @@
  *  - 'phasesInHeap': the same sums by our gather-GEMM, each phase written straight into dx
  *    (`byPhasesInHeap`; WebAssembly, Ci a multiple of 16);
  *  - 'winograd': each phase's 2x2 convolution by Winograd's F(2x2, 2x2), 9/16 of the multiply-adds
- *    (./winograd.ts `byWinogradInput`; WebAssembly, 4x4 filters of stride 2, Ci a multiple of 16).
+ *    (./winograd.ts `byWinogradInput`; WebAssembly, 4x4 filters of stride 2, Ci a multiple of 16);
+ *    'winograd4' by F(4x4, 2x2), 25/64 of them (its transforms round: 5-6x the error).
  * The rearranged filters are kept for weights that come back (`rearrangedFilters`).
  *
  * Math of 'subPixel' (NHWC, forward y = conv2d(x, w, stride s, pad top pT); w [KH, KW, Ci, Co],
@@ -31,7 +32,7 @@ import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 import { type Heap, PANEL_CHUNK_ROWS, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
-import { byWinogradInput, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
+import { byWinogradInput, winograd4On, winogradInput4Pays, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -74,7 +75,7 @@ function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number, outCh = sh * sw 
   return tf.tensor4d(out, [mh, mw, co, outCh]);
 }
 
-export type InputGradMethod = 'subPixel' | 'phases' | 'phasesInHeap' | 'winograd';
+export type InputGradMethod = 'subPixel' | 'phases' | 'phasesInHeap' | 'winograd' | 'winograd4';
 
 type Geometry = ConvGeometry;
 
@@ -437,11 +438,13 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  * 'phases' wastes no multiply-adds but runs s*s convolutions with Ci output channels each; below 8
  * channels (XNNPACK's output tile width) 'subPixel' is faster. On WebAssembly with Ci a multiple of
  * 16, 'phasesInHeap' does the same sums without the copies around them, and for 4x4 filters of
- * stride 2 where it pays 'winograd' (./winograd.ts, `winogradInputPays`) 9/16 of them. Measured on
+ * stride 2 where it pays 'winograd' (./winograd.ts, `winogradInputPays`) 9/16 of them, and on the
+ * larger layers 'winograd4' (`winogradInput4Pays`) 25/64 of them. Measured on
  * the build machine with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
 export function chooseInputGradMethod(g: Geometry): InputGradMethod {
   if (g.sh * g.sw === 1 || g.ci < 8) return 'subPixel';
+  if (activeHeap() !== null && winograd4On() && winogradInput4Pays(g)) return 'winograd4';
   if (activeHeap() !== null && winogradOn() && winogradInputPays(g)) return 'winograd';
   return activeHeap() !== null && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
 }
@@ -468,10 +471,10 @@ export function conv2dBackpropInputNhwc(
   // Nothing to sum (XNNPACK refuses empty convolutions): dx is zero.
   if (dy.size === 0 || w.size === 0) return tf.zeros<tf.Rank.R4>(dxShape);
   const chosen = method ?? chooseInputGradMethod(g);
-  if (chosen === 'winograd') {
+  if (chosen === 'winograd' || chosen === 'winograd4') {
     const heap = activeHeap();
-    if (!heap || !winogradInputApplies(g)) throw new Error("Conv2DBackpropInput: 'winograd' needs the WebAssembly backend, a 4x4 filter of stride 2, input channels a multiple of 16 and output channels of 4");
-    return byWinogradInput(dy, w, g, heap);
+    if (!heap || !winogradInputApplies(g)) throw new Error(`Conv2DBackpropInput: '${chosen}' needs the WebAssembly backend, a 4x4 filter of stride 2, input channels a multiple of 16 and output channels of 4`);
+    return byWinogradInput(dy, w, g, heap, chosen === 'winograd4' ? 4 : 2);
   }
   if (chosen === 'phasesInHeap') {
     const heap = activeHeap();

@@ -23,7 +23,7 @@
 import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type Heap, activeHeap, inPanels, panelFloats, uninitialised, writeConvTables } from './heap';
-import { byWinograd, winogradApplies, winogradOn, winogradPays } from './winograd';
+import { byWinograd, winograd4Applies, winograd4On, winograd4Pays, winogradApplies, winogradOn, winogradPays } from './winograd';
 
 interface Conv2DAttrs extends ConvAttrs {
   dilations?: number | [number, number];
@@ -81,6 +81,7 @@ export function gemmApplies(x: tf.TensorInfo, w: tf.TensorInfo, attrs: Conv2DAtt
  */
 function byOurs(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, attrs: Conv2DAttrs, heap: Heap, method?: ForwardMethod): tf.Tensor4D {
   const g = forwardGeometry(x.shape, w.shape, attrs);
+  if (method === 'winograd4' || (method === undefined && winograd4On() && winograd4Pays(g))) return byWinograd(x, w, bias, g, heap, 4);
   if (method === 'winograd' || (method === undefined && winogradOn() && winogradPays(g))) return byWinograd(x, w, bias, g, heap);
   const y = byGatherGemm(x, w, g, heap);
   // The bias is added in the heap, not with tfjs ops: inside a kernel those count references on
@@ -122,8 +123,8 @@ function byGatherGemm(x: tf.TensorInfo, w: tf.TensorInfo, g: ForwardGeometry, he
   }
 }
 
-/** 'gemm': our gather-GEMM directly; 'winograd': ./winograd.ts; 'xnnpack': the backend's own. */
-export type ForwardMethod = 'gemm' | 'winograd' | 'xnnpack';
+/** 'gemm': our gather-GEMM directly; 'winograd' (F(2x2, 2x2)), 'winograd4' (F(4x4, 2x2)): ./winograd.ts; 'xnnpack': the backend's own. */
+export type ForwardMethod = 'gemm' | 'winograd' | 'winograd4' | 'xnnpack';
 
 /** The backend's own kernels, kept when ours are registered over them (for what ours does not do). */
 const originals: { Conv2D?: tf.KernelFunc; FusedConv2D?: tf.KernelFunc } = {};
@@ -134,11 +135,14 @@ const originals: { Conv2D?: tf.KernelFunc; FusedConv2D?: tf.KernelFunc } = {};
  */
 export function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, attrs: Conv2DAttrs, method?: ForwardMethod): tf.Tensor4D {
   const heap = activeHeap();
-  const ours = method === 'gemm' || method === 'winograd' || (method === undefined && heap !== null && gemmApplies(x, w, attrs));
+  const ours = method === 'gemm' || method === 'winograd' || method === 'winograd4' || (method === undefined && heap !== null && gemmApplies(x, w, attrs));
   if (ours) {
     if (!heap || !gemmApplies(x, w, attrs)) throw new Error(`conv2d: the '${method}' method needs the WebAssembly backend and Co a multiple of 16`);
     if (method === 'winograd' && !winogradApplies(forwardGeometry(x.shape, w.shape, attrs))) {
       throw new Error("conv2d: the 'winograd' method needs a 4x4 filter of stride 2, an even output size and Ci a multiple of 4");
+    }
+    if (method === 'winograd4' && !winograd4Applies(forwardGeometry(x.shape, w.shape, attrs))) {
+      throw new Error("conv2d: the 'winograd4' method needs a 4x4 filter of stride 2, an output size a multiple of 4 and Ci a multiple of 4");
     }
     return tf.tidy(() => byOurs(x, w, undefined, attrs, heap, method));
   }

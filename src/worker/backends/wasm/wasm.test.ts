@@ -19,7 +19,7 @@ import { chooseInputGradMethod, clearInputGradFilterCache, conv2dBackpropInput, 
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
-import { WINOGRAD_MAX_SCRATCH_BYTES, WINOGRAD_MIN_MULTIPLY_ADDS, winogradApplies, winogradFilterPays, winogradPays, winogradScratchFloats } from './winograd';
+import { WINOGRAD_MAX_SCRATCH_BYTES, WINOGRAD_MIN_MULTIPLY_ADDS, winograd4Applies, winograd4Pays, winogradApplies, winogradFilterPays, winogradInput4Pays, winogradInputPays, winogradLevel, winogradPays, winogradScratchFloats } from './winograd';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './leaky-relu';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -148,10 +148,12 @@ describe('WebAssembly backend', () => {
       expect(maxRel(await runOn('wasm', 'FusedConv2D', bIn, bAttrs), await runOn('cpu', 'FusedConv2D', bIn, bAttrs))).toBeLessThan(1e-5);
       await tf.setBackend('wasm');
       const geometry = { n, h, w, ci, oh: info.outHeight, ow: info.outWidth, co: c.co, kh: c.k[0], kw: c.k[1], sh: info.strideHeight, sw: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left, hp: Math.max(h + info.padInfo.top, (info.outHeight - 1) * info.strideHeight + c.k[0]), wp: Math.max(w + info.padInfo.left, (info.outWidth - 1) * info.strideWidth + c.k[1]) };
-      const forwardMethods = ours ? (winogradApplies(geometry) ? (['gemm', 'winograd', 'xnnpack'] as const) : (['gemm', 'xnnpack'] as const)) : (['xnnpack'] as const);
+      const winogradMethods = [...(winogradApplies(geometry) ? (['winograd'] as const) : []), ...(winograd4Applies(geometry) ? (['winograd4'] as const) : [])];
+      const forwardMethods = ours ? (['gemm', ...winogradMethods, 'xnnpack'] as const) : (['xnnpack'] as const);
       for (const method of forwardMethods) {
         const got = tf.tidy(() => conv2dForward(tf.tensor4d(x, xShape as never), tf.tensor4d(filter, filterShape), cAttrs as never, method));
-        expect(maxRel((await got.data()) as Float32Array, cRef), method).toBeLessThan(1e-5);
+        // F(4x4, 2x2)'s transforms round (entries 2, 3, 4, 8, 1/6): a wider bound
+        expect(maxRel((await got.data()) as Float32Array, cRef), method).toBeLessThan(method === 'winograd4' ? 3e-5 : 1e-5);
         got.dispose();
       }
     }
@@ -185,11 +187,11 @@ describe('WebAssembly backend', () => {
     await tf.setBackend('wasm');
     const inputMethods: InputGradMethod[] = ['subPixel', 'phases'];
     if (ci % 16 === 0) inputMethods.push('phasesInHeap');
-    if (ci % 16 === 0 && c.co % 4 === 0 && c.k[0] === 4 && c.k[1] === 4 && c.s === 2 && !Array.isArray(c.pad)) inputMethods.push('winograd');
+    if (ci % 16 === 0 && c.co % 4 === 0 && c.k[0] === 4 && c.k[1] === 4 && c.s === 2 && !Array.isArray(c.pad)) inputMethods.push('winograd', 'winograd4');
     for (const method of inputMethods) {
       const got = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, method));
       expect(got.shape).toEqual(xShape);
-      expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(1e-5);
+      expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(method === 'winograd4' ? 3e-5 : 1e-5);
       got.dispose();
     }
     // On another backend (no heap) 'subPixel' reads dx out of its result in JavaScript.
@@ -208,16 +210,19 @@ describe('WebAssembly backend', () => {
   it('Winograd\'s three passes: as close to the exact sums as the direct passes, taken by default where they pay (the forward pass\'s bias included, the same bits), and not where GAN_AUGMENT_WASM_WINOGRAD=0', async () => {
     await tf.setBackend('wasm');
     const rng = new Prng(23);
-    // 256 tiles, 2^29 multiply-adds: the smallest problem it takes by default
+    // 256 tiles, 2^29 multiply-adds (DCGAN-64's D3 at batch 16): F(2x2, 2x2) by default (64 tiles of 4x4: not F(4x4, 2x2))
     const [n, h, ci, co] = [16, 16, 128, 256];
     const x = randomArray(n * h * h * ci, rng);
     const filter = randomArray(16 * ci * co, rng);
     const bias = randomArray(co, rng);
     const geometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: h + 2, wp: h + 2 };
-    expect(winogradPays(geometry)).toBe(true);
-    expect(64 * n * (h / 4) ** 2 * ci * co).toBe(WINOGRAD_MIN_MULTIPLY_ADDS);
+    expect([winogradPays(geometry), winograd4Applies(geometry), winograd4Pays(geometry)]).toEqual([true, true, false]);
+    expect(64 * n * (h / 4) ** 2 * ci * co).toBe(4 * WINOGRAD_MIN_MULTIPLY_ADDS);
     expect(winogradPays({ ...geometry, n: 2, ci: 512, co: 1024 })).toBe(false); // 32 tiles
-    expect(winogradPays({ ...geometry, co: co / 2 })).toBe(false); // 2^28
+    expect(winogradPays({ ...geometry, n: 8 })).toBe(false); // 128 tiles, 2^28
+    expect(winogradPays({ ...geometry, n: 8, co: 2 * co })).toBe(true); // 128 tiles, 2^29
+    expect(winogradPays({ ...geometry, co: co / 4 })).toBe(true); // 256 tiles, 2^27
+    expect(winogradPays({ ...geometry, co: co / 8 })).toBe(false); // 2^26
     // a batch whose scratch would pass 256 MB: the direct passes (DCGAN-64's D2 at batch 256: 300 MB)
     const d2 = { n: 256, h: 32, w: 32, ci: 64, oh: 16, ow: 16, co: 128, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: 34, wp: 34 };
     expect(4 * winogradScratchFloats(d2, 'forward')).toBeGreaterThan(WINOGRAD_MAX_SCRATCH_BYTES);
@@ -270,7 +275,8 @@ describe('WebAssembly backend', () => {
     const fAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [4, 4, ci, co] } as const;
     const fg = filterGradGeometry([n, h, h, ci], [n, h / 2, h / 2, co], fAttrs as never);
     expect(chooseFilterGradMethod(fg)).toBe('winograd');
-    expect(chooseFilterGradMethod(filterGradGeometry([n / 2, h, h, ci], [n / 2, h / 2, h / 2, co], fAttrs as never))).toBe('directRows'); // 2^28
+    expect(chooseFilterGradMethod(filterGradGeometry([n / 4, h, h, ci], [n / 4, h / 2, h / 2, co], fAttrs as never))).toBe('winograd'); // 2^27, Ci 128
+    expect(chooseFilterGradMethod(filterGradGeometry([n / 8, h, h, ci], [n / 8, h / 2, h / 2, co], fAttrs as never))).toBe('directRows'); // 2^26
     const grad = (method?: FilterGradMethod) =>
       tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(dy, [n, h / 2, h / 2, co]), fAttrs as never, method).dataSync() as Float32Array);
     const [gDirect, gWinograd, gDefault] = [grad('directRows'), grad('winograd'), grad()];
@@ -298,7 +304,8 @@ describe('WebAssembly backend', () => {
     // The input gradient of the same layer, from the same dy
     const iGeometry = { ...fg, h, w: h };
     expect(chooseInputGradMethod(iGeometry)).toBe('winograd');
-    expect(chooseInputGradMethod({ ...iGeometry, n: n / 2 })).toBe('phasesInHeap'); // 2^28
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 2 })).toBe('winograd'); // 2^28
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 4 })).toBe('phasesInHeap'); // 2^27
     const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
     const dxOf = (method?: InputGradMethod) =>
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
@@ -334,6 +341,85 @@ describe('WebAssembly backend', () => {
     }
     expect(() => tf.tidy(() => conv2dBackpropFilter(tf.zeros([2, 8, 8, 6]), tf.zeros([2, 4, 4, 16]), { ...fAttrs, filterShape: [4, 4, 6, 16] } as never, 'winograd'))).toThrow(/Ci a multiple of 4/);
     expect(() => tf.tidy(() => conv2dBackpropInput(tf.zeros([2, 4, 4, 16]), tf.zeros([4, 4, 8, 16]), { ...iAttrs, inputShape: [2, 8, 8, 8] } as never, 'winograd'))).toThrow(/input channels a multiple of 16/);
+  });
+
+  it('Winograd\'s F(4x4, 2x2): the forward pass and the input gradient within 10x the direct passes\' error, taken where it pays, not where GAN_AUGMENT_WASM_WINOGRAD=2 or 0', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Prng(29);
+    // DCGAN-64's D2 at batch 16: 256 tiles of 4x4 pixels, the smallest F(4x4, 2x2) takes by default
+    const [n, h, ci, co] = [16, 32, 64, 128];
+    const x = randomArray(n * h * h * ci, rng);
+    const filter = randomArray(16 * ci * co, rng);
+    const dy = randomArray(n * (h / 2) ** 2 * co, rng);
+    const geometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: h + 2, wp: h + 2 };
+    expect([winogradPays(geometry), winograd4Pays(geometry), winograd4Pays({ ...geometry, n: n / 2 })]).toEqual([true, true, false]);
+    expect(winograd4Applies({ ...geometry, oh: 14, ow: 14 })).toBe(false); // 3.5 tiles of 4x4
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1 } as const;
+    const run = (method?: 'gemm' | 'winograd' | 'winograd4') =>
+      tf.tidy(() => conv2dForward(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(filter, [4, 4, ci, co]), attrs as never, method).dataSync() as Float32Array);
+    const [direct, f2, f4, byDefault] = [run('gemm'), run('winograd'), run('winograd4'), run()];
+    expect(Array.from(byDefault)).toEqual(Array.from(f4));
+    let [errDirect, errF4, scale] = [0, 0, 0];
+    for (let p = 0; p < n * (h / 2) ** 2; p += 7) {
+      const [img, oy, ox] = [Math.floor(p / (h / 2) ** 2), Math.floor(p / (h / 2)) % (h / 2), p % (h / 2)];
+      for (let o = 0; o < co; o += 5) {
+        let exact = 0;
+        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+          const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
+          if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+          for (let c = 0; c < ci; c++) exact += x[((img * h + iy) * h + ix) * ci + c]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+        }
+        errDirect = Math.max(errDirect, Math.abs(direct[p * co + o]! - exact));
+        errF4 = Math.max(errF4, Math.abs(f4[p * co + o]! - exact));
+        scale = Math.max(scale, Math.abs(exact));
+      }
+    }
+    expect(errF4 / scale).toBeLessThan(2e-5); // 1,024 products a sum
+    expect(errF4).toBeLessThan(10 * errDirect); // 4.9x measured
+    const saved = process.env.GAN_AUGMENT_WASM_WINOGRAD;
+    const withSwitch = <T>(value: string, f: () => T): T => {
+      process.env.GAN_AUGMENT_WASM_WINOGRAD = value;
+      try {
+        return f();
+      } finally {
+        if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_WINOGRAD;
+        else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
+      }
+    };
+    expect(Array.from(withSwitch('2', () => run()))).toEqual(Array.from(f2));
+    expect(Array.from(withSwitch(' off ', () => run()))).toEqual(Array.from(direct));
+    expect([withSwitch('2', winogradLevel), withSwitch('1', winogradLevel), withSwitch('false', winogradLevel), winogradLevel({})]).toEqual(['2x2', 'all', 'off', 'all']);
+
+    // The input gradient: F(4x4, 2x2) by default from 2^31 multiply-adds and 256 tiles in a phase
+    const iGeometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1 };
+    expect([winogradInputPays(iGeometry), winogradInput4Pays(iGeometry)]).toEqual([true, false]); // 2^29
+    expect(winogradInput4Pays({ ...iGeometry, n: 64 })).toBe(true); // DCGAN-64's D2 at batch 64: 1,024 tiles a phase
+    expect(winogradInput4Pays({ ...iGeometry, n: 64, h: 8, w: 8, oh: 4, ow: 4, ci: 256, co: 512 })).toBe(false); // D4: 64 tiles a phase
+    expect(chooseInputGradMethod({ ...iGeometry, n: 64 })).toBe('winograd4');
+    expect(withSwitch('2', () => chooseInputGradMethod({ ...iGeometry, n: 64 }))).toBe('winograd');
+    const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
+    const dxOf = (method: InputGradMethod) =>
+      tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
+    const [dxDirect, dxF4] = [dxOf('phasesInHeap'), dxOf('winograd4')];
+    let [iErrDirect, iErrF4, iScale] = [0, 0, 0];
+    for (let p = 0; p < n * h * h; p += 11) {
+      const [img, iy, ix] = [Math.floor(p / (h * h)), Math.floor(p / h) % h, p % h];
+      for (let c = 0; c < ci; c += 7) {
+        let exact = 0;
+        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+          const [oy, ox] = [(iy + 1 - kh) / 2, (ix + 1 - kw) / 2];
+          if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= h / 2 || ox >= h / 2) continue;
+          for (let o = 0; o < co; o++) exact += dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+        }
+        const at = p * ci + c;
+        iErrDirect = Math.max(iErrDirect, Math.abs(dxDirect[at]! - exact));
+        iErrF4 = Math.max(iErrF4, Math.abs(dxF4[at]! - exact));
+        iScale = Math.max(iScale, Math.abs(exact));
+      }
+    }
+    expect(iErrF4 / iScale).toBeLessThan(2e-5); // 512 products a sum
+    expect(iErrF4).toBeLessThan(10 * iErrDirect); // 6.3x measured
+    expect(() => tf.tidy(() => conv2dForward(tf.zeros([2, 12, 12, 4]), tf.zeros([4, 4, 4, 16]), attrs as never, 'winograd4'))).toThrow(/output size a multiple of 4/);
   });
 
   it('reuses the input gradient\'s rearranged filters while the weights live, bounded, and frees them', async () => {

@@ -1,43 +1,65 @@
 /**
  * The three passes of a 4x4 convolution of stride 2 (every DCGAN critic layer but the RGB one, and the
  * generator's transposed convolutions, whose forward pass is an input gradient) by Winograd's minimal
- * filtering, F(2x2, 2x2), on WebAssembly (issue 5): 9/16 of the direct passes' multiply-adds.
+ * filtering on WebAssembly (issue 5): F(2x2, 2x2), 9/16 of the direct passes' multiply-adds, and for
+ * the forward pass and the input gradient of the larger layers F(4x4, 2x2), 25/64 of them.
  *
  * Split by stride phase (p, q), a 4x4 filter of stride 2 is a 2x2 filter of stride 1 over 4 * Ci
  * channels (p, q, ci), and F(2x2, 2x2) computes each 2x2 tile of output pixels from a 3x3 tile of
  * those channels with 9 multiplies instead of 16. The transforms (./simd/gather-gemm.wat, `winoInput`,
  * `winoFilter`, `winoOutput`) only add and subtract (every entry of their matrices is 0 or +-1), and the
  * multiplies are nine GEMMs M_xi [tiles, Co] = U_xi [tiles, 4 Ci] x V_xi [4 Ci, Co], run by our
- * gather-GEMM on every thread as the direct pass is (./conv2d.ts):
+ * gather-GEMM on every thread as the direct pass is (./conv2d.ts), as one batch (one wait for the
+ * threads):
  *
  *   U_xi = B^T d B (per tile and channel),  V_xi = G g G^T (per channel pair),  y tile = A^T M A.
  *
+ * F(4x4, 2x2) (`winoInput4`, `winoFilter4`, `winoOutput4`) computes 4x4 tiles from 5x5 ones with 25
+ * GEMMs of a quarter of the rows; its transforms have entries 2, 3, 4, 8 and 1/6, so they round: 5-6x
+ * the direct passes' error (still about 5e-6 of the largest output on DCGAN-64's D2, ./wasm.test.ts).
+ * GAN_AUGMENT_WASM_WINOGRAD=2 keeps to F(2x2, 2x2) (`winogradLevel`).
+ *
  * The results are not the direct pass's bits: the sums run in another order (differences of inputs,
- * sums of filter values), about as far from the exact result as the direct pass's; the same bits on
- * every run and any number of threads. Measured against the direct pass with
+ * sums of filter values); F(2x2, 2x2)'s are about as far from the exact result as the direct pass's;
+ * the same bits on every run and any number of threads. Measured against the direct pass with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  *
- * The filter gradient is the same algorithm with dy's 2x2 tiles in the filter's place
- * (`byWinogradFilter`); the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over
- * dy with the phase's taps flipped (`byWinogradInput`).
+ * The filter gradient is F(2x2, 2x2) with dy's 2x2 tiles in the filter's place (`byWinogradFilter`);
+ * the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over dy with the phase's
+ * taps flipped (`byWinogradInput`).
  *
- * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns,
- * Ci is a multiple of 4 and Co of 16 (the input gradient: Ci a multiple of 16 and Co of 4, any size;
- * DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci 3); taken by default where it paid on
- * the build machine (`winogradPays`, `winogradFilterPays`, `winogradInputPays`).
- * Scratch: the padded x, V (2.25 times the filter, or dy), U (2.25 times the padded x) and M (2.25
- * times y, or the filter), freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
+ * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns
+ * (F(4x4, 2x2): a multiple of 4), Ci is a multiple of 4 and Co of 16 (the input gradient: Ci a multiple
+ * of 16 and Co of 4, any size; DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci 3); taken
+ * by default where it paid on the build machine (`winogradPays`, `winograd4Pays`, `winogradFilterPays`,
+ * `winogradInputPays`, `winogradInput4Pays`).
+ * Scratch: the padded x, V (2.25 times the filter, or dy; F(4x4, 2x2): 6.25 times the filter), U (2.25
+ * times the padded x; 1.56) and M (2.25 times y, or the filter; 1.56), freed when the call returns, at
+ * most WINOGRAD_MAX_SCRATCH_BYTES by default.
  */
 import type { tf } from '../tf';
 import { switchOn } from '../switches';
 import { type Heap, lineAligned, uninitialised } from './heap';
 
 /**
- * Whether the three passes of 4x4 convolutions of stride 2 run by F(2x2, 2x2) where it pays: on unless
- * GAN_AUGMENT_WASM_WINOGRAD is 0, false or off (then the direct methods, as before).
+ * Which Winograd algorithms the three passes of 4x4 convolutions of stride 2 may take where they pay:
+ * GAN_AUGMENT_WASM_WINOGRAD unset (or 1, on, true): F(4x4, 2x2) and F(2x2, 2x2) ('all'); 2: F(2x2,
+ * 2x2) only, whose transforms are exact ('2x2'); 0, false or off: neither (the direct methods).
  */
+export function winogradLevel(env: NodeJS.ProcessEnv = process.env): 'all' | '2x2' | 'off' {
+  const v = env.GAN_AUGMENT_WASM_WINOGRAD?.trim().toLowerCase();
+  if (v === '2') return '2x2';
+  return switchOn(v) ? 'all' : 'off';
+}
+
+/** Whether Winograd may run at all (`winogradLevel` not 'off'). */
 export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
-  return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD);
+  return winogradLevel(env) !== 'off';
+}
+
+/** Whether F(4x4, 2x2) may run (`winogradLevel` 'all'). */
+export function winograd4On(env: NodeJS.ProcessEnv = process.env): boolean {
+  return winogradLevel(env) === 'all';
 }
 
 /** What the transforms need of a forward convolution (./conv2d.ts's geometry). */
@@ -50,20 +72,25 @@ export interface WinogradGeometry {
 }
 
 /**
- * The smallest problems Winograd takes by default (`winogradPays`): its nine GEMMs, three transforms
- * and V (2.25 times the filter, rewritten every call) cost more than they save on few tiles or few
- * multiply-adds. Build machine, 2 threads, medians of alternated calls after a 32 MB element-wise op
- * (bench/wasm-conv.bench.ts --cold --alternate, 2026-11-28), direct -> Winograd, ms:
- *   DCGAN-64 D2 batch 16 (1,024 tiles, 2^29 multiply-adds of the direct pass) 10.85 -> 8.41;
- *   DCGAN-64 D3 batch 16 (256 tiles, 2^29) 13.05 -> 10.04; batch 64 45.54 -> 30.23;
- *   DCGAN-64 D4 batch 16 (64 tiles, 2^29) 11.97 -> 12.11, level; batch 64 (256 tiles) 42.96 -> 31.25;
- *   DCGAN-32 D2 batch 16 (256 tiles, 2^27) 2.93 -> 3.02, level; D3 (64 tiles, 2^27) 2.97 -> 3.53;
- *   DCGAN-32 batch 32 (2^28): D2 (512 tiles) 6.20 -> 6.16, D3 (128 tiles) 5.66 -> 5.55, level;
- *   DCGAN-32 batch 64 (2^29): D2 11.20 -> 9.45, D3 14.09 -> 11.09.
- * So from 2^29 multiply-adds and 128 tiles.
+ * The smallest problems Winograd takes by default (`winogradPays`, `winograd4Pays`): its GEMMs,
+ * transforms and V (rewritten every call) cost more than they save on few tiles or few multiply-adds.
+ * Build machine, 2 threads, medians of alternated calls after a 32 MB element-wise op
+ * (bench/wasm-conv.bench.ts --cold --alternate), direct -> F(2x2, 2x2) [-> F(4x4, 2x2)], ms; since
+ * the GEMMs of a call run as one batch on the threads (2026-11-28, afternoon):
+ *   DCGAN-64 batch 64: D2 (4,096 tiles, 2^31 multiply-adds of the direct pass) 43.96 -> 31.91 -> 26.50;
+ *     D3 (1,024 tiles) 41.85 -> 28.05 -> 24.07; D4 (256 tiles; 64 of 4x4) 44.47 -> 30.54 -> 33.40;
+ *   DCGAN-64 batch 16: D2 (1,024 tiles, 2^29; 256 of 4x4) 10.88 -> 8.34 -> 7.42; D3 (256 tiles) 10.76
+ *     -> 8.34 -> 9.20; D4 (64 tiles) 12.54 -> 12.61 -> 19.92;
+ *   DCGAN-64 batch 8 (2^28): D2 (512 tiles) 6.36 -> 5.24, D3 (128 tiles) 6.59 -> 6.72, D4 9.62 -> 9.40;
+ *   DCGAN-32 batch 16 (2^27): D2 (256 tiles) 2.96 -> 2.60 -> 2.74, D3 (64 tiles) 2.97 -> 3.16;
+ *   DCGAN-32 batch 32 (2^28): D2 (512 tiles) 5.50 -> 4.24 -> 4.47, D3 (128 tiles) 6.79 -> 6.41, level.
+ * So F(2x2, 2x2) from 256 tiles and 2^27 multiply-adds, or 128 tiles and 2^29 (the gate before the
+ * batch); F(4x4, 2x2) where it has 256 tiles.
  */
-export const WINOGRAD_MIN_TILES = 128;
-export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 29;
+export const WINOGRAD_MIN_TILES = 256;
+export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 27;
+/** F(4x4, 2x2)'s tiles (of 4x4 pixels) from which it is taken over F(2x2, 2x2) (its 25 GEMMs have a quarter of the rows). */
+export const WINOGRAD4_MIN_TILES = 256;
 
 /** The 2x2 tiles of the output: th x tw an image, `tiles` in all. */
 function tilesOf(g: WinogradGeometry): { th: number; tw: number; tiles: number } {
@@ -107,28 +134,42 @@ export function winogradApplies(g: WinogradGeometry): boolean {
  */
 export const WINOGRAD_MAX_SCRATCH_BYTES = 256 * 1024 * 1024;
 
-/** The floats of scratch `byWinograd` (forward) or `byWinogradFilter` takes, to within a few hundred. */
-export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'filter'): number {
-  const { tiles } = tilesOf(g);
+/**
+ * The floats of scratch `byWinograd` (forward, with `tile`) or `byWinogradFilter` takes, to within a
+ * few hundred.
+ */
+export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'filter', tile: WinogradTile = 2): number {
+  const tiles = g.n * (g.oh / tile) * (g.ow / tile);
+  const xis = xisOf(tile);
   const c4 = 4 * g.ci;
-  const shared = g.n * g.hp * g.wp * g.ci + 9 * (tiles + 4) * c4 + 9 * c4 * g.co;
-  return shared + 9 * (tiles + (pass === 'forward' ? 1 : 0)) * g.co + 2 * tiles + 9 * c4 + 16;
+  const shared = g.n * g.hp * g.wp * g.ci + xis * (tiles + 4) * c4 + xis * c4 * g.co;
+  return shared + xis * (tiles + (pass === 'forward' ? 1 : 0)) * g.co + 2 * tiles + xis * c4 + 16;
 }
 
-/** Whether Winograd applies and is expected to be faster than the direct pass (the sizes above). */
+/** Whether F(2x2, 2x2) applies and is expected to be faster than the direct pass (the sizes above). */
 export function winogradPays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g);
-  return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+  const macs = 64 * tiles * g.ci * g.co;
+  return winogradApplies(g) && ((tiles >= WINOGRAD_MIN_TILES && macs >= WINOGRAD_MIN_MULTIPLY_ADDS) || (tiles >= 128 && macs >= 4 * WINOGRAD_MIN_MULTIPLY_ADDS)) &&
     4 * winogradScratchFloats(g, 'forward') <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/** Whether F(4x4, 2x2) applies and is expected to be faster than F(2x2, 2x2) (the sizes above). */
+export function winograd4Pays(g: WinogradGeometry): boolean {
+  return winograd4Applies(g) && winogradPays(g) && g.n * (g.oh / 4) * (g.ow / 4) >= WINOGRAD4_MIN_TILES &&
+    4 * winogradScratchFloats(g, 'forward', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
 /**
  * Whether the filter gradient by F(2x2, 2x2) applies and is expected to be faster than 'directRows'
- * (../conv2d-backprop-filter.ts): from 2^29 multiply-adds with Ci of 128 or more, from 2^31 below
- * (any number of tiles). Build machine, 2 threads, --cold --alternate (2026-11-28), 'directRows' ->
- * Winograd, ms: DCGAN-64 batch 16 D2 (Ci 64, 2^29) 11.4-11.9 -> 10.6-11.8, level; D3 (Ci 128) 10.9-11.3
- * -> 8.2-9.5; D4 (Ci 256, 64 tiles) 11.5-12.0 -> 8.7-9.8; batch 64 D2 (2^31) 57.1 -> 38.7, D3 46.5 ->
- * 38.2, D4 51.9 -> 36.9; DCGAN-32 batch 64 D2 (Ci 64, 2^29) 11.37 -> 11.11, level; D3 12.27 -> 8.45.
+ * (../conv2d-backprop-filter.ts): from 2^27 multiply-adds with Ci of 128 or more, from 2^29 below
+ * (any number of tiles). Build machine, 2 threads, --cold --alternate, 'directRows' -> Winograd, ms,
+ * the morning of 2026-11-28: DCGAN-64 batch 16 D2 (Ci 64, 2^29) 11.4-11.9 -> 10.6-11.8; D3 (Ci 128)
+ * 10.9-11.3 -> 8.2-9.5; D4 (Ci 256, 64 tiles) 11.5-12.0 -> 8.7-9.8; batch 64 D2 (2^31) 57.1 -> 38.7,
+ * D3 46.5 -> 38.2, D4 51.9 -> 36.9; DCGAN-32 batch 64 D2 (Ci 64, 2^29) 11.37 -> 11.11; D3 12.27 ->
+ * 8.45; with its nine GEMMs in one batch (the afternoon): DCGAN-64 batch 16 D2 11.04 -> 10.16; batch 8
+ * (2^28) D2 6.22 -> 6.20, D3 6.08 -> 5.30, D4 6.38 -> 5.16; DCGAN-32 batch 16 (2^27) D2 3.05 -> 2.65,
+ * D3 3.17 -> 2.42; batch 32 D2 5.77 -> 4.95, D3 6.20 -> 5.29.
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g);
@@ -136,43 +177,72 @@ export function winogradFilterPays(g: WinogradGeometry): boolean {
     4 * winogradScratchFloats(g, 'filter') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
-/** y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by F(2x2, 2x2); `winogradApplies(g)` must hold. */
-export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, g: WinogradGeometry, heap: Heap): tf.Tensor4D {
+/**
+ * Winograd's output tile: 2 (F(2x2, 2x2): 9 multiplies per tile and channel, exact transforms) or 4
+ * (F(4x4, 2x2): 25 multiplies per 16 pixels, 39% of the direct pass's; transforms with entries 2, 3, 4,
+ * 8 and 1/6, so about 10x the direct pass's rounding error; ./simd/gather-gemm.wat `winoInput4`).
+ */
+export type WinogradTile = 2 | 4;
+
+/** The transformed values a tile has: 9 (3x3) or 25 (5x5). */
+function xisOf(tile: WinogradTile): number {
+  return (tile + 1) ** 2;
+}
+
+/** Whether F(4x4, 2x2) can compute this forward convolution: `winogradApplies` and an output a multiple of 4. */
+export function winograd4Applies(g: WinogradGeometry): boolean {
+  return winogradApplies(g) && g.oh % 4 === 0 && g.ow % 4 === 0;
+}
+
+/**
+ * y [N, OH, OW, Co] = conv2d(x, w) (+ bias) by F(2x2, 2x2) (`winogradApplies(g)` must hold) or, with
+ * tile 4, F(4x4, 2x2) (`winograd4Applies(g)`).
+ */
+export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo | undefined, g: WinogradGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
   const { n, ci, oh, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const { th, tw, tiles } = tilesOf(g);
+  const th = oh / tile;
+  const tw = ow / tile;
+  const tiles = n * th * tw;
+  const xis = xisOf(tile);
   // The GEMMs take output rows in pairs: an odd tile count gets one more row (a copy of the last).
   const rows = tiles + (tiles % 2);
   const c4 = 4 * ci;
   const out = uninitialised<tf.Rank.R4>(heap, [n, oh, ow, co]);
-  // Scratch, not zeroed (every byte read is written first): x padded, V in panels (9 of 4 Ci rows,
+  // Scratch, not zeroed (every byte read is written first): x padded, V in panels (xis of 4 Ci rows,
   // from a cache line on), U, M, one table of U's columns per xi and one of U's rows.
   const xFloats = n * hp * wp * ci;
-  const vFloats = 9 * c4 * co;
-  const uFloats = 9 * rows * c4;
-  const mFloats = 9 * rows * co;
-  const { scratch, at: [xPad, v, u, m, tables, mOff] } = scratchRegions(heap, [xFloats, vFloats, uFloats, mFloats, 9 * c4, rows]);
+  const vFloats = xis * c4 * co;
+  const uFloats = xis * rows * c4;
+  const mFloats = xis * rows * co;
+  const { scratch, at: [xPad, v, u, m, tables, mOff] } = scratchRegions(heap, [xFloats, vFloats, uFloats, mFloats, xis * c4, rows]);
   try {
     padX(heap, x, xPad, g);
-    kernels.winoFilter(at(w), ci, co, v, 4 * c4 * co);
-    kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
+    const [imgBytes, rowBytes] = [4 * hp * wp * ci, 4 * wp * ci];
+    if (tile === 4) {
+      kernels.winoFilter4(at(w), ci, co, v, 4 * c4 * co);
+      kernels.winoInput4(xPad, imgBytes, rowBytes, ci, th, tw, 0, 0, n, u, 4 * rows * c4, 2);
+    } else {
+      kernels.winoFilter(at(w), ci, co, v, 4 * c4 * co);
+      kernels.winoInput(xPad, imgBytes, rowBytes, ci, th, tw, n, u, 4 * rows * c4);
+    }
     // a = table[k] + mOff[row]: U_xi's column k, then its row (the last row again for the pad row)
     const i32 = new Int32Array(heap.memory.buffer);
-    for (let xi = 0; xi < 9; xi++) {
+    for (let xi = 0; xi < xis; xi++) {
       const base = tables / 4 + xi * c4;
       const col0 = u + 4 * xi * rows * c4;
       for (let k = 0; k < c4; k++) i32[base + k] = col0 + 4 * k;
     }
     for (let r = 0; r < rows; r++) i32[mOff / 4 + r] = 4 * Math.min(r, tiles - 1) * c4;
     const sliceRows = kernels.rowSlice(rows);
-    for (let xi = 0; xi < 9; xi++) {
-      kernels.gatherGemm({
-        table: tables + 4 * xi * c4, b: v + 4 * xi * c4 * co, bPanelRows: c4, mOff, m: rows, co, kCount: c4,
-        split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: m + 4 * xi * rows * co, partialBytes: 0, chunkRows: 4096,
-      });
-    }
-    kernels.winoOutput(m, 4 * rows * co, co, th, tw, ow, n, at(out), bias ? at(bias) : 0);
+    kernels.gatherGemm({
+      table: tables, b: v, bPanelRows: c4, mOff, m: rows, co, kCount: c4, split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: m,
+      partialBytes: 0, chunkRows: 4096, batch: { count: xis, tableStep: 4 * c4, bStep: 4 * c4 * co, outStep: 4 * rows * co },
+    });
+    const b = bias ? at(bias) : 0;
+    if (tile === 4) kernels.winoOutput4(m, 4 * rows * co, co, th, tw, n, at(out), oh, ow, 0, 0, 1, b);
+    else kernels.winoOutput(m, 4 * rows * co, co, th, tw, ow, n, at(out), b);
     return out;
   } finally {
     backend.disposeData(scratch.dataId);
@@ -225,12 +295,10 @@ export function byWinogradFilter(x: tf.TensorInfo, dy: tf.TensorInfo, g: Winogra
     // into partials instead, summed after, were slower on D3 and D4: docs/PERFORMANCE.md.)
     const threads = kernels.workerCount + 1;
     const sliceRows = Math.max(2, 2 * Math.ceil(c4 / threads / 2));
-    for (let xi = 0; xi < 9; xi++) {
-      kernels.gatherGemm({
-        table, b: v + 4 * xi * tiles * co, bPanelRows: tiles, mOff: mOff + 4 * xi * c4, m: c4, co, kCount: tiles,
-        split: 'm', sliceRows, slices: Math.ceil(c4 / sliceRows), out: m + 4 * xi * c4 * co, partialBytes: 0, chunkRows: 4096,
-      });
-    }
+    kernels.gatherGemm({
+      table, b: v, bPanelRows: tiles, mOff, m: c4, co, kCount: tiles, split: 'm', sliceRows, slices: Math.ceil(c4 / sliceRows), out: m,
+      partialBytes: 0, chunkRows: 4096, batch: { count: 9, tableStep: 0, bStep: 4 * tiles * co, outStep: 4 * c4 * co, mOffStep: 4 * c4 },
+    });
     kernels.winoFilterOut(m, 4 * c4 * co, ci, co, at(out));
     return out;
   } finally {
@@ -249,7 +317,7 @@ interface InputPhase {
  * The stride phases of dx that have pixels: phase row i (dx row 2i + p - padTop) sums dy rows i - 1
  * and i, so its tiles read rows i0 + 2 ti .. + 2 of dy padded by one row in front.
  */
-function inputPhases(g: WinogradInputGeometry): InputPhase[] {
+function inputPhases(g: WinogradInputGeometry, tile: WinogradTile): InputPhase[] {
   const phases: InputPhase[] = [];
   const first = (pad: number, phase: number) => Math.max(0, Math.ceil((pad - phase) / 2));
   const last = (size: number, pad: number, phase: number) => Math.floor((size - 1 + pad - phase) / 2);
@@ -257,7 +325,7 @@ function inputPhases(g: WinogradInputGeometry): InputPhase[] {
     for (let q = 0; q < 2; q++) {
       const [i0, j0] = [first(g.padTop, p), first(g.padLeft, q)];
       const [rows, cols] = [last(g.h, g.padTop, p) - i0 + 1, last(g.w, g.padLeft, q) - j0 + 1];
-      if (rows > 0 && cols > 0) phases.push({ p, q, i0, j0, th: Math.ceil(rows / 2), tw: Math.ceil(cols / 2) });
+      if (rows > 0 && cols > 0) phases.push({ p, q, i0, j0, th: Math.ceil(rows / tile), tw: Math.ceil(cols / tile) });
     }
   }
   return phases;
@@ -272,26 +340,48 @@ export function winogradInputApplies(g: WinogradInputGeometry): boolean {
     g.co > 0 && g.co % 4 === 0 && g.oh > 0 && g.ow > 0 && g.padTop >= 0 && g.padLeft >= 0;
 }
 
+/**
+ * dy padded by a row and a column in front, and behind to the last row and column a tile reads (a
+ * tile of `tile` phase rows reads tile + 1 rows of dy from i0 + tile * ti); the most GEMM rows of a phase.
+ */
+function inputExtent(g: WinogradInputGeometry, phases: InputPhase[], tile: WinogradTile): { dyRows: number; dyCols: number; maxRows: number } {
+  return {
+    dyRows: Math.max(g.oh + 1, ...phases.map((f) => f.i0 + tile * f.th + 1)),
+    dyCols: Math.max(g.ow + 1, ...phases.map((f) => f.j0 + tile * f.tw + 1)),
+    maxRows: Math.max(0, ...phases.map((f) => { const t = g.n * f.th * f.tw; return t + (t % 2); })),
+  };
+}
+
 /** The floats of scratch `byWinogradInput` takes, to within a few hundred. */
-export function winogradInputScratchFloats(g: WinogradInputGeometry): number {
-  const phases = inputPhases(g);
-  const dyRows = Math.max(g.oh + 1, ...phases.map((f) => f.i0 + 2 * f.th + 1));
-  const dyCols = Math.max(g.ow + 1, ...phases.map((f) => f.j0 + 2 * f.tw + 1));
-  const maxRows = Math.max(0, ...phases.map((f) => g.n * f.th * f.tw + 1));
-  return 52 * g.ci * g.co + g.n * dyRows * dyCols * g.co + 9 * maxRows * (g.co + g.ci) + 9 * g.co + maxRows + 7 * 16;
+export function winogradInputScratchFloats(g: WinogradInputGeometry, tile: WinogradTile = 2): number {
+  const { dyRows, dyCols, maxRows } = inputExtent(g, inputPhases(g, tile), tile);
+  const xis = xisOf(tile);
+  return (16 + 4 * xis) * g.ci * g.co + g.n * dyRows * dyCols * g.co + xis * maxRows * (g.co + g.ci) + xis * g.co + maxRows + 7 * 16;
 }
 
 /**
  * Whether the input gradient by F(2x2, 2x2) applies and is expected to be faster than 'phasesInHeap'
- * (../conv2d-backprop-input.ts): from 2^29 multiply-adds with Ci of 128 or more. Build machine, 2
- * threads, --cold --alternate (2026-11-28), 'phasesInHeap' -> Winograd, ms: DCGAN-64 batch 16 D2 (Ci
- * 64) 12.40 -> 11.98, D3 (Ci 128) 12.58 -> 10.66, D4 (Ci 256) 14.09 -> 13.21; batch 64 D2 47.82 ->
- * 45.67, D3 42.76 -> 32.23, D4 45.03 -> 39.90. Its four input transforms (one a stride phase) move
- * more memory than the forward pass's one, which is why the gain is smaller.
+ * (../conv2d-backprop-input.ts): from 2^28 multiply-adds. Build machine, 2 threads, --cold
+ * --alternate, 'phasesInHeap' -> F(2x2, 2x2) [-> F(4x4, 2x2)], ms, with the GEMMs of each phase in
+ * one batch (2026-11-28, afternoon; before it, only Ci of 128 or more paid): DCGAN-64 batch 64 D2 (Ci
+ * 64, 2^31) 47.26 -> 42.68 -> 35.28, D3 42.56 -> 30.11 -> 25.84, D4 44.40 -> 31.31 -> 37.79; batch 16
+ * D2 (2^29) 11.38 -> 9.03 -> 9.63, D3 11.21 -> 9.23 -> 9.89, D4 14.26 -> 13.54 -> 22.36; batch 8 (2^28)
+ * D2 5.81-6.01 -> 5.45-5.53, D3 6.11-6.83 -> 5.86-6.12; DCGAN-32 batch 32 (2^28) D2 5.84-5.86 ->
+ * 4.83-4.86, D3 6.08-6.51 -> 5.67-8.17; batch 16 (2^27) D2 3.23 -> 3.14, D3 3.49 -> 3.87.
  */
 export function winogradInputPays(g: WinogradInputGeometry): boolean {
-  return winogradInputApplies(g) && g.ci >= 128 && g.n * g.oh * g.ow * 16 * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winogradInputApplies(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 2 * WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradInputScratchFloats(g) <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/**
+ * Whether F(4x4, 2x2) is expected to be faster than F(2x2, 2x2) for the input gradient (the sizes
+ * above): from 2^31 multiply-adds, with 256 tiles in its largest phase.
+ */
+export function winogradInput4Pays(g: WinogradInputGeometry): boolean {
+  const tiles = Math.max(0, ...inputPhases(g, 4).map((f) => g.n * f.th * f.tw));
+  return winogradInputPays(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 16 * WINOGRAD_MIN_MULTIPLY_ADDS && tiles >= WINOGRAD4_MIN_TILES &&
+    4 * winogradInputScratchFloats(g, 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
 /**
@@ -301,40 +391,48 @@ export function winogradInputPays(g: WinogradInputGeometry): boolean {
  * winoFilter's V of w transposed serves all four phases), then nine GEMMs [tiles, Co] x [Co, Ci] and
  * the phase's pixels of dx from A^T M A. `winogradInputApplies(g)` must hold.
  */
-export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap): tf.Tensor4D {
+export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
   const { n, h, ci, oh, ow, co } = g;
   const kernels = heap.kernels;
-  const phases = inputPhases(g);
-  // dy padded by a row and a column in front, and behind to the last row and column a tile reads
-  const dyRows = Math.max(oh + 1, ...phases.map((f) => f.i0 + 2 * f.th + 1));
-  const dyCols = Math.max(ow + 1, ...phases.map((f) => f.j0 + 2 * f.tw + 1));
-  const maxRows = Math.max(0, ...phases.map((f) => { const t = n * f.th * f.tw; return t + (t % 2); }));
+  const phases = inputPhases(g, tile);
+  const xis = xisOf(tile);
+  const { dyRows, dyCols, maxRows } = inputExtent(g, phases, tile);
   const out = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
   const { scratch, at: [wT, v, dyPad, u, m, tables, mOff] } = scratchRegions(heap, [
-    16 * ci * co, 9 * 4 * co * ci, n * dyRows * dyCols * co, 9 * maxRows * co, 9 * maxRows * ci, 9 * co, maxRows,
+    16 * ci * co, xis * 4 * co * ci, n * dyRows * dyCols * co, xis * maxRows * co, xis * maxRows * ci, xis * co, maxRows,
   ]);
   try {
-    // w's taps [Ci, Co] transposed to [Co, Ci], then V as the forward pass's winoFilter writes it, with
-    // Co and Ci in each other's place: V_xi's rows (p * 2 + q) * Co + co, in panels of 16 of Ci
-    for (let tap = 0; tap < 16; tap++) kernels.helpers.transposeBlock(heap.at(w) + 4 * tap * ci * co, wT + 4 * tap * co * ci, ci, co);
-    kernels.winoFilter(wT, co, ci, v, 4 * 4 * co * ci);
+    // w's taps [Ci, Co] transposed to [Co, Ci], then V as the forward pass's filter transform writes it,
+    // with Co and Ci in each other's place: V_xi's rows (p * 2 + q) * Co + co, in panels of 16 of Ci.
+    // F(2x2, 2x2): V of the flipped taps is V with xi flipped (8 - xi); F(4x4, 2x2)'s V has no such
+    // symmetry, so its taps are flipped here (phase (p, q)'s tap (a, b) is w's (1 - a, 1 - b): kh ^ 2, kw ^ 2).
+    const flip = tile === 4 ? 2 : 0;
+    for (let tap = 0; tap < 16; tap++) {
+      const src = (((tap >> 2) ^ flip) << 2) | ((tap & 3) ^ flip);
+      kernels.helpers.transposeBlock(heap.at(w) + 4 * src * ci * co, wT + 4 * tap * co * ci, ci, co);
+    }
+    if (tile === 4) kernels.winoFilter4(wT, co, ci, v, 4 * 4 * co * ci);
+    else kernels.winoFilter(wT, co, ci, v, 4 * 4 * co * ci);
     kernels.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, dyRows, 4 * dyCols * co, 1, 4 * co);
     const i32 = new Int32Array(heap.memory.buffer);
+    const [imgBytes, rowBytes] = [4 * dyRows * dyCols * co, 4 * dyCols * co];
     for (const f of phases) {
       const tiles = n * f.th * f.tw;
       const rows = tiles + (tiles % 2);
-      kernels.winoInputS1(dyPad, 4 * dyRows * dyCols * co, 4 * dyCols * co, co, f.th, f.tw, f.i0, f.j0, n, u, 4 * rows * co);
-      for (let xi = 0; xi < 9; xi++) for (let k = 0; k < co; k++) i32[tables / 4 + xi * co + k] = u + 4 * (xi * rows * co + k);
+      if (tile === 4) kernels.winoInput4(dyPad, imgBytes, rowBytes, co, f.th, f.tw, f.i0, f.j0, n, u, 4 * rows * co, 1);
+      else kernels.winoInputS1(dyPad, imgBytes, rowBytes, co, f.th, f.tw, f.i0, f.j0, n, u, 4 * rows * co);
+      for (let xi = 0; xi < xis; xi++) for (let k = 0; k < co; k++) i32[tables / 4 + xi * co + k] = u + 4 * (xi * rows * co + k);
       for (let r = 0; r < rows; r++) i32[mOff / 4 + r] = 4 * Math.min(r, tiles - 1) * co;
       const sliceRows = kernels.rowSlice(rows);
-      for (let xi = 0; xi < 9; xi++) {
-        kernels.gatherGemm({
-          // the flipped taps' V: V_(8 - xi), the phase's Co rows of it
-          table: tables + 4 * xi * co, b: v + 4 * (8 - xi) * 4 * co * ci + 64 * (f.p * 2 + f.q) * co, bPanelRows: 4 * co,
-          mOff, m: rows, co: ci, kCount: co, split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: m + 4 * xi * rows * ci, partialBytes: 0, chunkRows: 4096,
-        });
-      }
-      kernels.winoOutputPhase(m, 4 * rows * ci, ci, f.th, f.tw, n, heap.at(out), h, g.w, 2 * f.i0 + f.p - g.padTop, 2 * f.j0 + f.q - g.padLeft);
+      // the flipped taps' V: F(2x2, 2x2)'s V_(8 - xi), F(4x4, 2x2)'s V_xi (of taps flipped above); the phase's Co rows of it
+      const [v0, vStep] = tile === 4 ? [v, 16 * co * ci] : [v + 4 * 8 * 4 * co * ci, -16 * co * ci];
+      kernels.gatherGemm({
+        table: tables, b: v0 + 64 * (f.p * 2 + f.q) * co, bPanelRows: 4 * co, mOff, m: rows, co: ci, kCount: co, split: 'm', sliceRows,
+        slices: Math.ceil(rows / sliceRows), out: m, partialBytes: 0, chunkRows: 4096, batch: { count: xis, tableStep: 4 * co, bStep: vStep, outStep: 4 * rows * ci },
+      });
+      const [ih0, iw0] = [2 * f.i0 + f.p - g.padTop, 2 * f.j0 + f.q - g.padLeft];
+      if (tile === 4) kernels.winoOutput4(m, 4 * rows * ci, ci, f.th, f.tw, n, heap.at(out), h, g.w, ih0, iw0, 2, 0);
+      else kernels.winoOutputPhase(m, 4 * rows * ci, ci, f.th, f.tw, n, heap.at(out), h, g.w, ih0, iw0);
     }
     return out;
   } finally {

@@ -495,6 +495,120 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
+  it('runs F(4x4, 2x2)\'s transforms in slices on every thread, to the bytes of one call, each value its transform\'s (float64, to rounding)', async () => {
+    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const MB = 1 << 20;
+    // 3 images of 18 x 26 pixels of 8 channels (a padded x for 8 x 12 outputs: 2 x 3 tiles of 4 x 4),
+    // a filter [4, 4, 8, 32], M [25, tiles, 32]
+    const [n, hp, wp, ci, co, th, tw] = [3, 18, 26, 8, 32, 2, 3];
+    const tiles = n * th * tw;
+    const [x, w, m, bias] = [64, MB, 2 * MB, 3 * MB];
+    f32.set(values(n * hp * wp * ci, 15), x / 4);
+    f32.set(values(16 * ci * co, 16), w / 4);
+    f32.set(values(25 * tiles * co, 17), m / 4);
+    f32.set(values(co, 18), bias / 4);
+    const [uS2, v, y, uS1, dx] = [0, MB, 2 * MB, 2 * MB + MB / 4, 2 * MB + MB / 2];
+    const run = (pool: KernelThreads, out: number) => {
+      pool.winoInput4(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 0, 0, n, out + uS2, 4 * tiles * 4 * ci, 2);
+      pool.winoFilter4(w, ci, co, out + v, 4 * 4 * ci * co);
+      pool.winoOutput4(m, 4 * tiles * co, co, th, tw, n, out + y, 4 * th, 4 * tw, 0, 0, 1, bias);
+      // the input gradient's: x read as a padded dy (stride 1 from row 1, column 2), and M's first 16
+      // channels' worth as a phase (1, 0) of a dx [3, 13, 20, 16] whose last tiles pass its edges
+      pool.winoInput4(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 1, 2, n, out + uS1, 4 * tiles * ci, 1);
+      pool.winoOutput4(m, 4 * tiles * 16, 16, th, tw, n, out + dx, 13, 20, 1, 0, 2, 0);
+    };
+    const [outA, outB] = [4 * MB, 7 * MB];
+    new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
+    run(one, outA);
+    new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
+    run(four, outB);
+    const a = new Uint8Array(memory.buffer, outA, 3 * MB);
+    const b = new Uint8Array(memory.buffer, outB, 3 * MB);
+    let differ = 0;
+    for (let i = 0; i < 3 * MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
+    expect(differ).toBe(0);
+    // Every value of the last tile (phase (1, 1), channel 5; all 25) against B^T d B in float64
+    const BT = [[2, -1, -2, 1, 0], [0, -2, -1, 1, 0], [0, 2, -3, 1, 0], [0, -1, 0, 1, 0], [0, 2, -1, -2, 1]];
+    const AT = [[1, 1, 1, 1, 0], [0, 1, -1, 2, 0], [0, 1, 1, 4, 0], [0, 1, -1, 8, 1]];
+    const G = [[1 / 2, 0], [-1 / 2, -1 / 2], [-1 / 6, 1 / 6], [1 / 6, 1 / 3], [0, 1]];
+    const xAt = (img: number, r: number, c: number, ch: number) => f32[(x + 4 * (((img * hp + r) * wp + c) * ci + ch)) / 4]!;
+    const t = tiles - 1;
+    const [ti, tj] = [th - 1, tw - 1];
+    let worst = 0;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) {
+      let exact = 0;
+      for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) exact += BT[i]![r]! * BT[j]![c]! * xAt(n - 1, 8 * ti + 2 * r + 1, 8 * tj + 2 * c + 1, 5);
+      const got = f32[(outB + uS2 + 4 * ((5 * i + j) * tiles * 4 * ci + t * 4 * ci + 3 * ci + 5)) / 4]!;
+      worst = Math.max(worst, Math.abs(got - exact));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // U at stride 1: the last tile's xi = 12 (the middle pixel transformed), channel 7, from x's rows 1 + 4 + r, columns 2 + 8 + c
+    let exactS1 = 0;
+    for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) exactS1 += BT[2]![r]! * BT[2]![c]! * xAt(n - 1, 1 + 4 * ti + r, 2 + 4 * tj + c, 7);
+    expect(f32[(outB + uS1 + 4 * (12 * tiles * ci + t * ci + 7)) / 4]).toBeCloseTo(exactS1, 5);
+    // V: xi = 5 * 3 + 1 of channel 6, phase (1, 0), column 17 (panel 1), against G g G^T
+    const g = (a: number, bb: number) => f32[(w + 4 * ((((2 * a + 1) * 4 + 2 * bb) * ci + 6) * co + 17)) / 4]!;
+    let exactV = 0;
+    for (let a2 = 0; a2 < 2; a2++) for (let b2 = 0; b2 < 2; b2++) exactV += G[3]![a2]! * G[1]![b2]! * g(a2, b2);
+    expect(f32[(outB + v + 16 * 4 * 4 * ci * co + 64 * 4 * ci + 64 * (2 * ci + 6) + 4) / 4]).toBeCloseTo(exactV, 6);
+    // y: the last tile's pixel (3, 2), channel 31, with the bias; dx's phase pixels inside it only
+    const mAt = (xi: number, tt: number, o: number, ch: number) => f32[(m + 4 * ((xi * tiles + tt) * ch + o)) / 4]!;
+    let exactY = f32[(bias + 4 * 31) / 4]!;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) exactY += AT[3]![i]! * AT[2]![j]! * mAt(5 * i + j, t, 31, co);
+    expect(f32[(outB + y + 4 * ((((n - 1) * 4 * th + 4 * ti + 3) * 4 * tw + 4 * tj + 2) * co + 31)) / 4]).toBeCloseTo(exactY, 4);
+    // dx [3, 13, 20, 16], phase rows 1, 3, ..: tile (1, 2) covers rows 9, 11, 13 (past), 15 (past), columns 16, 18, 20 (past), 22 (past)
+    const dxAt = (img: number, r: number, c: number, ch: number) => outB + dx + 4 * (((img * 13 + r) * 20 + c) * 16 + ch);
+    let exactDx = 0;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) exactDx += AT[1]![i]! * AT[1]![j]! * mAt(5 * i + j, t, 5, 16);
+    expect(f32[dxAt(n - 1, 11, 18, 5) / 4]).toBeCloseTo(exactDx, 4);
+    expect(new Uint8Array(memory.buffer, dxAt(n - 1, 12, 18, 0), 64).every((byte) => byte === 0x5a)).toBe(true); // phase 0's row: not ours
+    expect(new Uint8Array(memory.buffer, dxAt(n, 0, 0, 0), 64).every((byte) => byte === 0x5a)).toBe(true); // past dx
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
+  it('runs a batch of gather-GEMMs in one call (one wait) to the bits of one call each, table, b, out and mOff moved on per GEMM, and refuses a batch it cannot run', async () => {
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+    const pool = new KernelThreads(memory, 4);
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    const [count, m, k, co] = [5, 38, 24, 32];
+    const KB = 1024;
+    const [a, b, table, mOff, outOne, outBatch] = [64, 256 * KB, 512 * KB, 600 * KB, 700 * KB, 900 * KB];
+    f32.set(values(count * m * k, 31), a / 4);
+    f32.set(values(count * k * co, 32), b / 4);
+    // GEMM i: A_i [m, k] row-major at a + i * m * k * 4; table (one per GEMM) the columns, mOff (one per GEMM) the rows
+    for (let i = 0; i < count; i++) {
+      for (let kk = 0; kk < k; kk++) i32[table / 4 + i * k + kk] = a + 4 * (i * m * k + kk);
+      for (let r = 0; r < m; r++) i32[mOff / 4 + i * m + r] = 4 * r * k;
+    }
+    const rows = byRows(m, 8);
+    // b in reverse order: GEMM i reads B_(count - 1 - i), a negative step
+    for (let i = 0; i < count; i++) {
+      pool.gatherGemm({ table: table + 4 * i * k, b: b + 4 * (count - 1 - i) * k * co, mOff: mOff + 4 * i * m, m, co, kCount: k, ...rows, out: outOne + 4 * i * m * co, partialBytes: 0, chunkRows: 16 });
+    }
+    const jobs = pool.stats.jobs;
+    pool.gatherGemm({
+      table, b: b + 4 * (count - 1) * k * co, mOff, m, co, kCount: k, ...rows, out: outBatch, partialBytes: 0, chunkRows: 16,
+      batch: { count, tableStep: 4 * k, bStep: -4 * k * co, outStep: 4 * m * co, mOffStep: 4 * m },
+    });
+    expect(pool.stats.jobs).toBe(jobs + 1);
+    expect(Buffer.from(memory.buffer.slice(outBatch, outBatch + 4 * count * m * co)).equals(Buffer.from(memory.buffer.slice(outOne, outOne + 4 * count * m * co)))).toBe(true);
+    // spot value: GEMM 3's row 37, column 29 (float64, to rounding)
+    let exact = 0;
+    for (let kk = 0; kk < k; kk++) exact += f32[(a + 4 * (3 * m * k + 37 * k + kk)) / 4]! * f32[(b + 4 * ((count - 1 - 3) * k * co + kk * co + 29)) / 4]!;
+    expect(f32[(outBatch + 4 * (3 * m * co + 37 * co + 29)) / 4]).toBeCloseTo(exact, 5);
+    const job = { table, b, mOff, m, co, kCount: k, out: outBatch, partialBytes: 0, chunkRows: 16 };
+    expect(() => pool.gatherGemm({ ...job, ...sliced(k, 2), batch: { count: 2, tableStep: 0, bStep: 0, outStep: 0 } })).toThrow(/a batch of 2/); // split 'k'
+    expect(() => pool.gatherGemm({ ...job, ...rows, outTable: mOff, batch: { count: 2, tableStep: 0, bStep: 0, outStep: 0 } })).toThrow(KernelThreadsError);
+    expect(() => pool.gatherGemm({ ...job, ...rows, batch: { count: 0, tableStep: 0, bStep: 0, outStep: 0 } })).toThrow(KernelThreadsError);
+    expect(() => pool.gatherGemm({ ...job, ...rows, batch: { count: 2, tableStep: 0.5, bStep: 0, outStep: 0 } })).toThrow(KernelThreadsError);
+    expect(() => pool.gatherGemm({ ...job, ...rows, batch: { count: 0x8000, tableStep: 0, bStep: 0, outStep: 0 } })).toThrow(KernelThreadsError);
+    await pool.dispose();
+  });
+
   it('runs a helper on the calling thread where it would move under MIN_CALL_BYTES, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const all = new KernelThreads(memory, 4, { sliceAll: true });

@@ -44,7 +44,10 @@ const C = {
   // them, how many arguments, which are float32 (a bit each), the arguments, and the bytes each
   // argument moves on per unit (0: passed as it is).
   KIND: 19, UNITS_PER_SLICE: 20, UNITS: 21, COUNT_ARG: 22, ARG_COUNT: 23, FLOAT_ARGS: 24, ARGS: 25, STEPS: 25 + 16,
-  SIZE: 25 + 32,
+  // A batch of gather-GEMMs of the same shape in one call (`GatherGemmJob.batch`): slices per GEMM (0:
+  // no batch), and the bytes table, b, out and mOff move on from one GEMM to the next.
+  BATCH_SLICES: 57, TABLE_STEP: 58, B_STEP: 59, OUT_STEP: 60, MOFF_STEP: 61,
+  SIZE: 62,
 } as const;
 
 /**
@@ -82,6 +85,12 @@ export const SLICED_HELPERS = {
   // The input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx).
   winoInputS1: { count: 8, floats: [], weight: 5, always: true },
   winoOutputPhase: { count: 5, floats: [], weight: 3, always: true },
+  // F(4x4, 2x2)'s (../winograd.ts, `byWinograd4`): winoInput4 writes 25 U rows per 16 output pixels
+  // (about 3x x), winoOutput4 reads 25 M rows per 16 pixels (about 2x), winoFilter4 100 rows of V per
+  // channel (about 100x one row of w).
+  winoInput4: { count: 8, floats: [], weight: 3, always: true },
+  winoOutput4: { count: 5, floats: [], weight: 2, always: true },
+  winoFilter4: { count: 3, floats: [], weight: 100, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -134,6 +143,12 @@ export interface GatherGemmJob {
    * 64-byte pieces all fall in two sets of the L1 cache and evict each other.
    */
   bPanelRows?: number;
+  /**
+   * Split 'm' only, no outTable: `count` GEMMs of this shape in one call (its `slices` slices each, all
+   * taken from one counter: one wait for the threads instead of `count`), GEMM i's table, b, out and
+   * mOff at `tableStep`, `bStep`, `outStep` and `mOffStep` (default 0) bytes times i on from the job's.
+   */
+  batch?: { count: number; tableStep: number; bStep: number; outStep: number; mOffStep?: number };
 }
 
 type GatherGemmFn = (table: number, b: number, kCount: number, mOff: number, m: number, co: number, out: number, kc: number, outTable: number, bPanelRows: number) => void;
@@ -196,6 +211,15 @@ export interface HeapHelpers {
   winoInputS1(x: number, imgBytes: number, rowBytes: number, ch: number, th: number, tw: number, r0: number, c0: number, images: number, u: number, xiBytes: number): void;
   /** The input gradient's output transform of one stride phase of dx (from pixel (ih0, iw0), every other one). */
   winoOutputPhase(m: number, xiBytes: number, ci: number, th: number, tw: number, images: number, dx: number, h: number, w: number, ih0: number, iw0: number): void;
+  /**
+   * F(4x4, 2x2)'s input transform: U of the 5x5 tiles of `images` images, step 2 (the forward pass over
+   * x padded, four stride phases) or 1 (the input gradient over dy), from row r0 and column c0 (in steps).
+   */
+  winoInput4(x: number, imgBytes: number, rowBytes: number, ch: number, th: number, tw: number, r0: number, c0: number, images: number, u: number, xiBytes: number, step: number): void;
+  /** F(4x4, 2x2)'s filter transform of `count` channels of w [4, 4, Ci, Co] into V (25 of 4 Ci rows), in panels. */
+  winoFilter4(w: number, ci: number, co: number, count: number, v: number, xiBytes: number): void;
+  /** F(4x4, 2x2)'s output transform of `images` images' tiles of M into y [images, h, w, C] (every `step`-th pixel from (ih0, iw0)), plus bias (0: none). */
+  winoOutput4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, y: number, h: number, w: number, ih0: number, iw0: number, step: number, bias: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -244,10 +268,16 @@ function runSlices(ctrl: Int32Array, f: GatherGemmFn, helpers: ((...args: number
           const b = (ctrl[6]! >>> 0) + (panelRows === 0 ? 4 * r0 * co : 64 * r0);
           f((ctrl[5]! >>> 0) + 4 * r0, b, count, ctrl[7]! >>> 0, ctrl[8]!, co, (ctrl[14]! >>> 0) + s * ctrl[15]!, ctrl[10]!, 0, panelRows);
         } else {
-          // split 'm': output rows r0.. whole (their addresses from OUT_TABLE where it is set)
-          const count = Math.min(rows, ctrl[8]! - r0);
+          // split 'm': output rows r0.. whole (their addresses from OUT_TABLE where it is set); in a
+          // batch (BATCH_SLICES), slice s is slice s % BATCH_SLICES of GEMM s / BATCH_SLICES, whose
+          // table, b, out and mOff lie TABLE_STEP, B_STEP, OUT_STEP and MOFF_STEP bytes on per GEMM
+          const per = ctrl[57]!;
+          const item = per === 0 ? 0 : Math.floor(s / per);
+          const q0 = (per === 0 ? s : s - item * per) * rows;
+          const count = Math.min(rows, ctrl[8]! - q0);
           const outTable = ctrl[17]! >>> 0;
-          f(ctrl[5]! >>> 0, ctrl[6]! >>> 0, ctrl[11]!, (ctrl[7]! >>> 0) + 4 * r0, count, co, (ctrl[14]! >>> 0) + 4 * r0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * r0, panelRows);
+          f((ctrl[5]! >>> 0) + item * ctrl[58]!, (ctrl[6]! >>> 0) + item * ctrl[59]!, ctrl[11]!, (ctrl[7]! >>> 0) + item * ctrl[61]! + 4 * q0, count, co,
+            (ctrl[14]! >>> 0) + item * ctrl[60]! + 4 * q0 * co, ctrl[10]!, outTable === 0 ? 0 : outTable + 4 * q0, panelRows);
         }
       }
     } catch {
@@ -460,13 +490,17 @@ export class KernelThreads {
     // Empty problems too: the kernel's loops run at least once, and would write outputs of no size.
     // Panels shorter than the k rows would be read past their ends.
     const badPanels = panelRows !== 0 && !(Number.isInteger(panelRows) && panelRows >= job.kCount);
-    if (!(job.chunkRows >= 1) || !(job.m > 0 && job.co > 0 && job.kCount > 0) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0) || badPanels) {
+    const batch = job.batch;
+    const badBatch = batch !== undefined && (job.split !== 'm' || outTable !== 0 || !(Number.isInteger(batch.count) && batch.count >= 1) ||
+      ![batch.tableStep, batch.bStep, batch.outStep, batch.mOffStep ?? 0].every(Number.isInteger) || batch.count * job.slices >= 0x8000);
+    if (badBatch || !(job.chunkRows >= 1) || !(job.m > 0 && job.co > 0 && job.kCount > 0) || job.m % 2 !== 0 || job.co % 16 !== 0 || !covered || (job.split === 'm' && job.sliceRows % 2 !== 0) || (job.split === 'k' && outTable !== 0) || badPanels) {
       throw new KernelThreadsError(
-        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''}${panelRows ? `, panels of ${panelRows} rows` : ''})`,
+        `bad gather-GEMM call (chunk ${job.chunkRows}, M ${job.m}, Co ${job.co}, ${job.slices} slices of ${job.sliceRows} ${job.split} rows${outTable ? ', an output table' : ''}${panelRows ? `, panels of ${panelRows} rows` : ''}${batch ? `, a batch of ${batch.count}` : ''})`,
       );
     }
-    this.run(job.slices, (c) => {
+    this.run(job.slices * (batch?.count ?? 1), (c) => {
       c[C.KIND] = 0;
+      c[C.BATCH_SLICES] = batch ? job.slices : 0; c[C.TABLE_STEP] = batch?.tableStep ?? 0; c[C.B_STEP] = batch?.bStep ?? 0; c[C.OUT_STEP] = batch?.outStep ?? 0; c[C.MOFF_STEP] = batch?.mOffStep ?? 0;
       c[C.TABLE] = job.table; c[C.B] = job.b; c[C.MOFF] = job.mOff; c[C.M] = job.m; c[C.CO] = job.co;
       c[C.KC] = job.chunkRows; c[C.KCOUNT] = job.kCount; c[C.SLICE_ROWS] = job.sliceRows;
       c[C.OUT] = job.out; c[C.PARTIAL_BYTES] = job.partialBytes; c[C.SPLIT] = job.split === 'k' ? 0 : 1; c[C.OUT_TABLE] = outTable; c[C.B_PANEL_ROWS] = panelRows;
@@ -574,6 +608,21 @@ export class KernelThreads {
   /** `winoOutputPhase` (see HeapHelpers) on every thread, in slices of images. */
   winoOutputPhase(m: number, xiBytes: number, ci: number, th: number, tw: number, images: number, dx: number, h: number, w: number, ih0: number, iw0: number): void {
     this.bySlices('winoOutputPhase', [m, xiBytes, ci, th, tw, images, dx, h, w, ih0, iw0], [th * tw * 4 * ci, 0, 0, 0, 0, 0, h * w * 4 * ci, 0, 0, 0, 0]);
+  }
+
+  /** `winoInput4` (see HeapHelpers) on every thread, in slices of images. */
+  winoInput4(x: number, imgBytes: number, rowBytes: number, ch: number, th: number, tw: number, r0: number, c0: number, images: number, u: number, xiBytes: number, step: number): void {
+    this.bySlices('winoInput4', [x, imgBytes, rowBytes, ch, th, tw, r0, c0, images, u, xiBytes, step], [imgBytes, 0, 0, 0, 0, 0, 0, 0, 0, th * tw * 4 * step * step * ch, 0, 0]);
+  }
+
+  /** `winoFilter4` (see HeapHelpers) on every thread, in slices of channels. */
+  winoFilter4(w: number, ci: number, co: number, v: number, xiBytes: number): void {
+    this.bySlices('winoFilter4', [w, ci, co, ci, v, xiBytes], [4 * co, 0, 0, 0, 64, 0]);
+  }
+
+  /** `winoOutput4` (see HeapHelpers) on every thread, in slices of images. */
+  winoOutput4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, y: number, h: number, w: number, ih0: number, iw0: number, step: number, bias: number): void {
+    this.bySlices('winoOutput4', [m, xiBytes, ch, th, tw, images, y, h, w, ih0, iw0, step, bias], [th * tw * 4 * ch, 0, 0, 0, 0, 0, h * w * 4 * ch, 0, 0, 0, 0, 0, 0]);
   }
 
   /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
