@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     const inputAttrs = { ...common, inputShape: [batch, h, w, ci] as [number, number, number, number] };
 
     const winogradToo = ci % 4 === 0 && k === 4 && stride === 2;
-    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc', ...(winogradToo ? (['winograd', 'winogradRows'] as const) : [])];
+    const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc', ...(winogradToo ? (['winograd', 'winogradRows', 'winograd4'] as const) : [])];
     const inputMethods = (['subPixel', 'phases', 'phasesInHeap', 'winograd', 'winograd4'] as InputGradMethod[]).filter((m) => (m !== 'phasesInHeap' && m !== 'winograd' && m !== 'winograd4') || ci % 16 === 0);
     // Winograd where it applies (Ci a multiple of 4: not the RGB layer)
     const forwardMethods: ForwardMethod[] = winogradToo ? ['gemm', 'winograd', 'winograd4', 'xnnpack'] : ['gemm', 'xnnpack'];
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       filterMs: r2(filterMs),
       filterKernelMs: r2(timed.filter!.kernelMs),
       filterVsForward: r2(filterMs / forwardMs),
-      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc), winograd: ms(byMethod.winograd), winogradRows: ms(byMethod.winogradRows) },
+      filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc), winograd: ms(byMethod.winograd), winogradRows: ms(byMethod.winogradRows), winograd4: ms(byMethod.winograd4) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
       inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap), winograd: ms(inputByMethod.winograd), winograd4: ms(inputByMethod.winograd4) },
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       console.log(
         `${layer.name}: forward ${row.forwardMs} ms (${row.forwardGflops} GFLOP/s; kernel ${row.forwardKernelMs}; ours ${row.forwardMethodMs.gemm}, Winograd ${row.forwardMethodMs.winograd ?? '-'}, Winograd 4x4 ${row.forwardMethodMs.winograd4 ?? '-'}, XNNPACK ${row.forwardMethodMs.xnnpack}) | ` +
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
-          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}) | ` +
+          `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}, winograd4 ${row.filterMethodMs.winograd4 ?? '-'}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
           `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'}, winograd4 ${row.inputMethodMs.winograd4 ?? '-'})`,
       );

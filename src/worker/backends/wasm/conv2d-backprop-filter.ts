@@ -28,7 +28,7 @@ import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad } from './nhwc';
 import { type Heap, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
-import { type WinogradGeometry, byWinogradFilter, winogradApplies, winogradFilterPays, winogradOn } from './winograd';
+import { type WinogradGeometry, byWinogradFilter, winograd4Applies, winograd4On, winogradApplies, winogradFilter4Pays, winogradFilterPays, winogradOn } from './winograd';
 
 export interface Conv2DBackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
@@ -362,7 +362,7 @@ export function phaseRowTables(i32: Int32Array, g: Geometry, p: PhasePlanes, row
   }
 }
 
-export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc' | 'winograd' | 'winogradRows';
+export type FilterGradMethod = 'dyFilter' | 'xFilter' | 'direct' | 'directNhwc' | 'directRows' | 'directRowsNhwc' | 'winograd' | 'winogradRows' | 'winograd4';
 
 /** The geometry as ./winograd.ts reads it: x padded to the rows and columns every tap reads. */
 function winogradGeometry(g: Geometry): WinogradGeometry {
@@ -370,15 +370,16 @@ function winogradGeometry(g: Geometry): WinogradGeometry {
 }
 
 /**
- * Our kernel where it applies (`direct`: the backend is WebAssembly): Winograd's F(2x2, 2x2) for 4x4
- * filters of stride 2 where it pays (./winograd.ts, `winogradFilterPays`; 'winogradRows' is its slower
- * variant, for comparison), else 'directRows' from
+ * Our kernel where it applies (`direct`: the backend is WebAssembly): Winograd's F(4x4, 2x2) or F(2x2,
+ * 2x2) for 4x4 filters of stride 2 where they pay (./winograd.ts, `winogradFilter4Pays`,
+ * `winogradFilterPays`; 'winogradRows' is the latter's slower variant, for comparison), else 'directRows' from
  * ROW_SLICES_FROM filter rows (an even number), 'direct' below. Otherwise: XNNPACK packs the
  * convolution's filter on every call, about as costly per value as the multiply-adds are per output,
  * so pack the smaller of dy and (about) x. Measured on the build machine (docs/PERFORMANCE.md,
  * `bench/wasm-conv.bench.ts`).
  */
 export function chooseFilterGradMethod(g: Geometry, direct = true): FilterGradMethod {
+  if (direct && winograd4On() && winogradFilter4Pays(winogradGeometry(g))) return 'winograd4';
   if (direct && winogradOn() && winogradFilterPays(winogradGeometry(g))) return 'winograd';
   const rows = g.kh * g.kw * g.ci;
   if (direct && g.co % 16 === 0) return rows >= ROW_SLICES_FROM && rows % 2 === 0 ? 'directRows' : 'direct';
@@ -408,11 +409,13 @@ export function conv2dBackpropFilter(
     if (xc.size === 0 || dys.size === 0) return tf.zeros<tf.Rank.R4>(attrs.filterShape);
     const heap = activeHeap();
     const chosen = method ?? chooseFilterGradMethod(g, heap !== null);
-    if (chosen === 'winograd' || chosen === 'winogradRows') {
-      if (!heap || !winogradApplies(winogradGeometry(g))) {
-        throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend, a 4x4 filter of stride 2, an even output size, Ci a multiple of 4 and Co of 16`);
+    if (chosen === 'winograd' || chosen === 'winogradRows' || chosen === 'winograd4') {
+      const wg = winogradGeometry(g);
+      if (!heap || !(chosen === 'winograd4' ? winograd4Applies(wg) : winogradApplies(wg))) {
+        const size = chosen === 'winograd4' ? 'an output size a multiple of 4' : 'an even output size';
+        throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend, a 4x4 filter of stride 2, ${size}, Ci a multiple of 4 and Co of 16`);
       }
-      return byWinogradFilter(xc, dys, winogradGeometry(g), heap, chosen === 'winogradRows' ? 'rows' : 'transposed');
+      return byWinogradFilter(xc, dys, wg, heap, chosen === 'winogradRows' ? 'rows' : 'transposed', chosen === 'winograd4' ? 4 : 2);
     }
     if (chosen === 'direct' || chosen === 'directNhwc' || chosen === 'directRows' || chosen === 'directRowsNhwc') {
       if (!heap) throw new Error(`Conv2DBackpropFilter: the '${chosen}' method needs the WebAssembly backend`);

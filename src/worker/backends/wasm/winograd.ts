@@ -178,6 +178,18 @@ export function winogradFilterPays(g: WinogradGeometry): boolean {
 }
 
 /**
+ * Whether F(4x4, 2x2) is expected to be faster than F(2x2, 2x2) for the filter gradient: where the
+ * latter pays and F(4x4, 2x2) has 256 tiles. Build machine, 2 threads, --cold --alternate (2026-11-28,
+ * afternoon), F(2x2, 2x2) -> F(4x4, 2x2), ms: DCGAN-64 batch 64 D2 (1,024 tiles of 4x4) 36.59 ->
+ * 26.58, D3 (256) 31.76 -> 24.72, D4 (64) 27.12 -> 42.26; batch 16 D2 (256) 12.68 -> 8.85, D3 (64) 7.75
+ * -> 8.13, D4 (16) 8.23 -> 16.25. (Its M, 6.25 times the filter, is what costs on D4.)
+ */
+export function winogradFilter4Pays(g: WinogradGeometry): boolean {
+  return winograd4Applies(g) && winogradFilterPays(g) && g.n * (g.oh / 4) * (g.ow / 4) >= WINOGRAD4_MIN_TILES &&
+    4 * winogradScratchFloats(g, 'filter', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/**
  * Winograd's output tile: 2 (F(2x2, 2x2): 9 multiplies per tile and channel, exact transforms) or 4
  * (F(4x4, 2x2): 25 multiplies per 16 pixels, 39% of the direct pass's; transforms with entries 2, 3, 4,
  * 8 and 1/6, so about 10x the direct pass's rounding error; ./simd/gather-gemm.wat `winoInput4`).
@@ -257,49 +269,62 @@ export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorIn
 export type WinogradFilterRead = 'transposed' | 'rows';
 
 /**
- * dW [4, 4, Ci, Co] = the filter gradient of conv2d(x, w) from x and dy [N, OH, OW, Co] by F(2x2, 2x2),
- * `winogradApplies(g)` holding (g's hp and wp: x's padded size): per xi, M_xi [4 Ci, Co] = the sum over
- * tiles of U_xi's column times V_xi's row (a GEMM over tiles, in slices of M's rows on every thread),
- * then dW's taps = A^T M A.
+ * dW [4, 4, Ci, Co] = the filter gradient of conv2d(x, w) from x and dy [N, OH, OW, Co] by F(2x2, 2x2)
+ * or, with tile 4, F(4x4, 2x2) (`winogradApplies(g)`, `winograd4Applies(g)`; g's hp and wp: x's
+ * padded size): per xi, M_xi [4 Ci, Co] = the sum over tiles of U_xi's column times V_xi's row (a GEMM
+ * over tiles, in slices of M's rows on every thread, all xi in one batch), then dW's taps = A^T M A
+ * (F(4x4, 2x2): G^T M G). F(4x4, 2x2) reads U where winoInput4 writes it ('rows').
  */
-export function byWinogradFilter(x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed'): tf.Tensor4D {
-  const { n, ci, ow, co, hp, wp } = g;
+export function byWinogradFilter(x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed', tile: WinogradTile = 2): tf.Tensor4D {
+  const { n, ci, oh, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const { th, tw, tiles } = tilesOf(g);
+  const th = oh / tile;
+  const tw = ow / tile;
+  const tiles = n * th * tw;
+  const xis = xisOf(tile);
+  const transposed = tile === 2 && read === 'transposed';
   // U's rows rounded up to 4 for winoInputT's groups (the extra rows are never summed: the GEMMs run over
   // `tiles` rows)
   const rows = tiles + ((4 - (tiles % 4)) % 4);
   const c4 = 4 * ci;
   const out = uninitialised<tf.Rank.R4>(heap, [4, 4, ci, co]);
   const xFloats = n * hp * wp * ci;
-  const uFloats = 9 * rows * c4;
-  const vFloats = 9 * tiles * co;
-  const mFloats = 9 * c4 * co;
-  const { scratch, at: [xPad, u, v, m, table, mOff] } = scratchRegions(heap, [xFloats, uFloats, vFloats, mFloats, tiles, 9 * c4]);
+  const uFloats = xis * rows * c4;
+  const vFloats = xis * tiles * co;
+  const mFloats = xis * c4 * co;
+  const { scratch, at: [xPad, u, v, m, table, mOff] } = scratchRegions(heap, [xFloats, uFloats, vFloats, mFloats, tiles, xis * c4]);
   try {
     padX(heap, x, xPad, g);
-    if (read === 'transposed') kernels.winoInputT(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, tiles, u, 4 * rows * c4, rows);
-    else kernels.winoInput(xPad, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, u, 4 * rows * c4);
-    kernels.winoDy(at(dy), co, th, tw, ow, n, v, 4 * tiles * co, tiles);
+    const [imgBytes, rowBytes] = [4 * hp * wp * ci, 4 * wp * ci];
+    if (tile === 4) {
+      kernels.winoInput4(xPad, imgBytes, rowBytes, ci, th, tw, 0, 0, n, u, 4 * rows * c4, 2);
+      kernels.winoDy4(at(dy), co, th, tw, ow, n, v, 4 * tiles * co, tiles);
+    } else {
+      if (transposed) kernels.winoInputT(xPad, imgBytes, rowBytes, ci, th, tw, tiles, u, 4 * rows * c4, rows);
+      else kernels.winoInput(xPad, imgBytes, rowBytes, ci, th, tw, n, u, 4 * rows * c4);
+      kernels.winoDy(at(dy), co, th, tw, ow, n, v, 4 * tiles * co, tiles);
+    }
     // a = table[t] + mOff[xi * 4 Ci + c']: U_xi's value of tile t and channel c'
     const i32 = new Int32Array(heap.memory.buffer);
-    if (read === 'transposed') {
+    if (transposed) {
       for (let t = 0; t < tiles; t++) i32[table / 4 + t] = 4 * t;
-      for (let r = 0; r < 9 * c4; r++) i32[mOff / 4 + r] = u + 4 * r * rows;
+      for (let r = 0; r < xis * c4; r++) i32[mOff / 4 + r] = u + 4 * r * rows;
     } else {
       for (let t = 0; t < tiles; t++) i32[table / 4 + t] = 4 * t * c4;
-      for (let xi = 0; xi < 9; xi++) for (let c = 0; c < c4; c++) i32[mOff / 4 + xi * c4 + c] = u + 4 * (xi * rows * c4 + c);
+      for (let xi = 0; xi < xis; xi++) for (let c = 0; c < c4; c++) i32[mOff / 4 + xi * c4 + c] = u + 4 * (xi * rows * c4 + c);
     }
     // One slice of M's rows per thread (even), since each slice streams all of V_xi. (Slices of tiles
-    // into partials instead, summed after, were slower on D3 and D4: docs/PERFORMANCE.md.)
+    // into partials instead, summed after, were slower on D3 and D4: docs/PERFORMANCE.md.) U read in
+    // rows ('rows') takes a float of every U row: chunks of 256 tiles keep those rows in the L1 cache.
     const threads = kernels.workerCount + 1;
     const sliceRows = Math.max(2, 2 * Math.ceil(c4 / threads / 2));
     kernels.gatherGemm({
       table, b: v, bPanelRows: tiles, mOff, m: c4, co, kCount: tiles, split: 'm', sliceRows, slices: Math.ceil(c4 / sliceRows), out: m,
-      partialBytes: 0, chunkRows: 4096, batch: { count: 9, tableStep: 0, bStep: 4 * tiles * co, outStep: 4 * c4 * co, mOffStep: 4 * c4 },
+      partialBytes: 0, chunkRows: transposed ? 4096 : 256, batch: { count: xis, tableStep: 0, bStep: 4 * tiles * co, outStep: 4 * c4 * co, mOffStep: 4 * c4 },
     });
-    kernels.winoFilterOut(m, 4 * c4 * co, ci, co, at(out));
+    if (tile === 4) kernels.winoFilterOut4(m, 4 * c4 * co, ci, co, at(out));
+    else kernels.winoFilterOut(m, 4 * c4 * co, ci, co, at(out));
     return out;
   } finally {
     backend.disposeData(scratch.dataId);

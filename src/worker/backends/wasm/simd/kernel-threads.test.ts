@@ -495,7 +495,7 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
-  it('runs F(4x4, 2x2)\'s transforms in slices on every thread, to the bytes of one call, each value its transform\'s (float64, to rounding)', async () => {
+  it('runs F(4x4, 2x2)\'s five transforms in slices on every thread, to the bytes of one call, each value its transform\'s (float64, to rounding)', async () => {
     const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
     const one = new KernelThreads(memory, 1);
     const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
@@ -510,7 +510,7 @@ describe('our WebAssembly SIMD kernels', () => {
     f32.set(values(16 * ci * co, 16), w / 4);
     f32.set(values(25 * tiles * co, 17), m / 4);
     f32.set(values(co, 18), bias / 4);
-    const [uS2, v, y, uS1, dx] = [0, MB, 2 * MB, 2 * MB + MB / 4, 2 * MB + MB / 2];
+    const [uS2, v, y, uS1, dx, vDy, dW] = [0, MB, 2 * MB, 2 * MB + MB / 4, 2 * MB + MB / 2, 2 * MB + (5 * MB) / 8, 2 * MB + (7 * MB) / 8];
     const run = (pool: KernelThreads, out: number) => {
       pool.winoInput4(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 0, 0, n, out + uS2, 4 * tiles * 4 * ci, 2);
       pool.winoFilter4(w, ci, co, out + v, 4 * 4 * ci * co);
@@ -519,6 +519,9 @@ describe('our WebAssembly SIMD kernels', () => {
       // channels' worth as a phase (1, 0) of a dx [3, 13, 20, 16] whose last tiles pass its edges
       pool.winoInput4(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 1, 2, n, out + uS1, 4 * tiles * ci, 1);
       pool.winoOutput4(m, 4 * tiles * 16, 16, th, tw, n, out + dx, 13, 20, 1, 0, 2, 0);
+      // the filter gradient's: m read as dy [3, 8, 12, 32] (panels of `tiles` rows), x as M [25, 4 ci, co]
+      pool.winoDy4(m, co, th, tw, 4 * tw, n, out + vDy, 4 * tiles * co, tiles);
+      pool.winoFilterOut4(x, 4 * 4 * ci * co, ci, co, out + dW);
     };
     const [outA, outB] = [4 * MB, 7 * MB];
     new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
@@ -566,6 +569,16 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(f32[dxAt(n - 1, 11, 18, 5) / 4]).toBeCloseTo(exactDx, 4);
     expect(new Uint8Array(memory.buffer, dxAt(n - 1, 12, 18, 0), 64).every((byte) => byte === 0x5a)).toBe(true); // phase 0's row: not ours
     expect(new Uint8Array(memory.buffer, dxAt(n, 0, 0, 0), 64).every((byte) => byte === 0x5a)).toBe(true); // past dx
+    // V of dy: the last tile's xi = 5 * 3 + 1, column 17 (panel 1), against A dy A^T (A = (A^T)^T)
+    const dyAt = (r: number, c: number, o: number) => f32[(m + 4 * ((((n - 1) * 4 * th + 4 * ti + r) * 4 * tw + 4 * tj + c) * co + o)) / 4]!;
+    let exactVDy = 0;
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) exactVDy += AT[r]![3]! * AT[c]![1]! * dyAt(r, c, 17);
+    expect(f32[(outB + vDy + 4 * (16 * tiles * co) + tiles * 64 + t * 64 + 4) / 4]).toBeCloseTo(exactVDy, 4);
+    // dW's tap (2 + 1, 0 + 0) (a = 1, b = 0 of phase (1, 0)) of channel 6, output 29, against G^T M G
+    const mF = (xi: number, row: number) => f32[(x + 4 * ((xi * 4 * ci + row) * co + 29)) / 4]!;
+    let exactDw = 0;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) exactDw += G[i]![1]! * G[j]![0]! * mF(5 * i + j, 2 * ci + 6);
+    expect(f32[(outB + dW + 4 * (((3 * 4 + 0) * ci + 6) * co + 29)) / 4]).toBeCloseTo(exactDw, 5);
     await Promise.all([one.dispose(), four.dispose()]);
   });
 

@@ -91,6 +91,10 @@ export const SLICED_HELPERS = {
   winoInput4: { count: 8, floats: [], weight: 3, always: true },
   winoOutput4: { count: 5, floats: [], weight: 2, always: true },
   winoFilter4: { count: 3, floats: [], weight: 100, always: true },
+  // its filter gradient's: winoDy4 writes 25 V rows per 16 dy pixels (steps: 16 pixels, one row of a
+  // panel), winoFilterOut4 reads 25 M rows per four taps (steps: one row of each)
+  winoDy4: { count: 5, floats: [], weight: 3, always: true },
+  winoFilterOut4: { count: 4, floats: [], weight: 7, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -220,6 +224,10 @@ export interface HeapHelpers {
   winoFilter4(w: number, ci: number, co: number, count: number, v: number, xiBytes: number): void;
   /** F(4x4, 2x2)'s output transform of `images` images' tiles of M into y [images, h, w, C] (every `step`-th pixel from (ih0, iw0)), plus bias (0: none). */
   winoOutput4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, y: number, h: number, w: number, ih0: number, iw0: number, step: number, bias: number): void;
+  /** F(4x4, 2x2)'s filter gradient: V = A dy A^T of the 4x4 tiles of `images` images of dy, in panels of panelRows rows. */
+  winoDy4(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void;
+  /** F(4x4, 2x2)'s filter gradient: dW's taps of `count` channels = G^T M G from M (25 of [4 Ci, Co]). */
+  winoFilterOut4(m: number, xiBytes: number, ci: number, co: number, count: number, dw: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -623,6 +631,16 @@ export class KernelThreads {
   /** `winoOutput4` (see HeapHelpers) on every thread, in slices of images. */
   winoOutput4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, y: number, h: number, w: number, ih0: number, iw0: number, step: number, bias: number): void {
     this.bySlices('winoOutput4', [m, xiBytes, ch, th, tw, images, y, h, w, ih0, iw0, step, bias], [th * tw * 4 * ch, 0, 0, 0, 0, 0, h * w * 4 * ch, 0, 0, 0, 0, 0, 0]);
+  }
+
+  /** `winoDy4` (see HeapHelpers) on every thread, in slices of images. */
+  winoDy4(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void {
+    this.bySlices('winoDy4', [dy, co, th, tw, ow, images, v, xiBytes, panelRows], [th * tw * 64 * co, 0, 0, 0, 0, 0, th * tw * 64, 0, 0]);
+  }
+
+  /** `winoFilterOut4` (see HeapHelpers) on every thread, in slices of channels. */
+  winoFilterOut4(m: number, xiBytes: number, ci: number, co: number, dw: number): void {
+    this.bySlices('winoFilterOut4', [m, xiBytes, ci, co, ci, dw], [4 * co, 0, 0, 0, 0, 4 * co]);
   }
 
   /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
