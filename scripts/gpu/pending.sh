@@ -13,11 +13,12 @@
 # the processor reads dy through in order before summing it, and writes its phase rows a row at a
 # time (docs/PERFORMANCE.md, "its kernel was waiting for dy"), measured on 2 cores only: part w times
 # every pass at 2 and 8 threads with --cold, as there. Since 2026-11-28 11:00 the processor runs the
-# larger 4x4 stride-2 passes by Winograd's F(2x2, 2x2) ("Winograd's F(2x2, 2x2)"), its gates set on 2
-# cores: part v compares it off and on at 8 and 16 threads. Parts, most wanted first (a time-out keeps
+# larger 4x4 stride-2 passes by Winograd's F(2x2, 2x2) ("Winograd's F(2x2, 2x2)"), since 13:00 the
+# largest by F(4x4, 2x2) ("Winograd's F(4x4, 2x2)"), their gates set on 2 cores: part v compares them
+# off, F(2x2, 2x2) alone and both at 8 and 16 threads. Parts, most wanted first (a time-out keeps
 # the parts that finished), every result in $OUT/results.jsonl and every log in $OUT/log.txt:
-#   v  whole DCGAN-64 steps on the processor at batch 16 and 64, GAN_AUGMENT_WASM_WINOGRAD off and on,
-#      alternated twice, at 8 and 16 threads;
+#   v  whole DCGAN-64 steps on the processor at batch 16 and 64, GAN_AUGMENT_WASM_WINOGRAD off, 2
+#      (F(2x2, 2x2) only) and on, alternated twice, at 8 and 16 threads;
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every
 #      helper sliced over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
 #      (GAN_AUGMENT_WASM_KERNEL_THREADS=16), both, and today's defaults (which should equal both).

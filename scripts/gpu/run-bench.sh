@@ -176,12 +176,12 @@ case " $PARTS " in *" slicecpu "*)
   ;;
 esac
 case " $PARTS " in *" winocpu "*)
-  # Winograd's F(2x2, 2x2) on the processor (GAN_AUGMENT_WASM_WINOGRAD off and on, alternated twice) at
-  # each thread count in THREADSET (default "8"): DCGAN-64 at batch 16 and 64, the sizes whose 4x4
-  # stride-2 passes it takes (its gates were set on the build machine's 2 cores).
+  # Winograd on the processor (GAN_AUGMENT_WASM_WINOGRAD off, 2: F(2x2, 2x2) only, and on: F(4x4, 2x2)
+  # too; alternated twice) at each thread count in THREADSET (default "8"): DCGAN-64 at batch 16 and 64,
+  # the sizes whose 4x4 stride-2 passes it takes (its gates were set on the build machine's 2 cores).
   for t in ${THREADSET:-8}; do
     for round in 1 2; do
-      for wino in 0 1; do
+      for wino in 0 2 1; do
         for b in ${WINOBATCHES:-16 64}; do
           GAN_AUGMENT_WASM_WINOGRAD=$wino GAN_AUGMENT_WASM_THREADS=$t run "winocpu-dcgan${WINORES:-64}-b$b-t$t-winograd-$wino-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution ${WINORES:-64} --batch $b --backend wasm --steps ${VSTEPS:-6} --warmup 2 --json
         done
