@@ -1,8 +1,8 @@
 /**
  * The three passes of a 4x4 convolution of stride 2 (every DCGAN critic layer but the RGB one, and the
  * generator's transposed convolutions, whose forward pass is an input gradient) by Winograd's minimal
- * filtering on WebAssembly (issue 5): F(2x2, 2x2), 9/16 of the direct passes' multiply-adds, and for
- * the forward pass and the input gradient of the larger layers F(4x4, 2x2), 25/64 of them.
+ * filtering on WebAssembly (issue 5): F(2x2, 2x2), 9/16 of the direct passes' multiply-adds, and on
+ * the larger layers F(4x4, 2x2), 25/64 of them.
  *
  * Split by stride phase (p, q), a 4x4 filter of stride 2 is a 2x2 filter of stride 1 over 4 * Ci
  * channels (p, q, ci), and F(2x2, 2x2) computes each 2x2 tile of output pixels from a 3x3 tile of
@@ -14,9 +14,11 @@
  *
  *   U_xi = B^T d B (per tile and channel),  V_xi = G g G^T (per channel pair),  y tile = A^T M A.
  *
- * F(4x4, 2x2) (`winoInput4`, `winoFilter4`, `winoOutput4`) computes 4x4 tiles from 5x5 ones with 25
- * GEMMs of a quarter of the rows; its transforms have entries 2, 3, 4, 8 and 1/6, so they round: 5-6x
- * the direct passes' error (still about 5e-6 of the largest output on DCGAN-64's D2, ./wasm.test.ts).
+ * F(4x4, 2x2) (`winoInput4`, `winoFilter4`, `winoOutput4`; the filter gradient's `winoDy4`,
+ * `winoFilterOut4`) computes 4x4 tiles from 5x5 ones with 25 GEMMs of a quarter of the rows; its
+ * transforms have entries 2, 3, 4, 8 and 1/6, so they round: the forward pass and the input gradient
+ * 5-6x the direct passes' error, the filter gradient about 1x (about 5e-6 and 2.4e-6 of the largest
+ * output on DCGAN-64's D2, ./wasm.test.ts).
  * GAN_AUGMENT_WASM_WINOGRAD=2 keeps to F(2x2, 2x2) (`winogradLevel`).
  *
  * The results are not the direct pass's bits: the sums run in another order (differences of inputs,
@@ -24,18 +26,18 @@
  * the same bits on every run and any number of threads. Measured against the direct pass with
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  *
- * The filter gradient is F(2x2, 2x2) with dy's 2x2 tiles in the filter's place (`byWinogradFilter`);
- * the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over dy with the phase's
- * taps flipped (`byWinogradInput`).
+ * The filter gradient is the forward pass differentiated, dy's tiles in the filter's place
+ * (`byWinogradFilter`); the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over
+ * dy with the phase's taps flipped (`byWinogradInput`).
  *
  * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns
  * (F(4x4, 2x2): a multiple of 4), Ci is a multiple of 4 and Co of 16 (the input gradient: Ci a multiple
  * of 16 and Co of 4, any size; DCGAN-64's D2-D4 and DCGAN-32's D2-D3; not the RGB layer, Ci 3); taken
  * by default where it paid on the build machine (`winogradPays`, `winograd4Pays`, `winogradFilterPays`,
- * `winogradInputPays`, `winogradInput4Pays`).
- * Scratch: the padded x, V (2.25 times the filter, or dy; F(4x4, 2x2): 6.25 times the filter), U (2.25
- * times the padded x; 1.56) and M (2.25 times y, or the filter; 1.56), freed when the call returns, at
- * most WINOGRAD_MAX_SCRATCH_BYTES by default.
+ * `winogradFilter4Pays`, `winogradInputPays`, `winogradInput4Pays`).
+ * Scratch: the padded x, V (2.25 times the filter, or dy; F(4x4, 2x2): 6.25 times the filter, 1.56
+ * times dy), U (2.25 times the padded x; 1.56) and M (2.25 times y, or the filter; 1.56 times y, 6.25
+ * times the filter), freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
  */
 import type { tf } from '../tf';
 import { switchOn } from '../switches';
@@ -192,7 +194,7 @@ export function winogradFilter4Pays(g: WinogradGeometry): boolean {
 /**
  * Winograd's output tile: 2 (F(2x2, 2x2): 9 multiplies per tile and channel, exact transforms) or 4
  * (F(4x4, 2x2): 25 multiplies per 16 pixels, 39% of the direct pass's; transforms with entries 2, 3, 4,
- * 8 and 1/6, so about 10x the direct pass's rounding error; ./simd/gather-gemm.wat `winoInput4`).
+ * 8 and 1/6, so up to 5-6x the direct pass's rounding error; ./simd/gather-gemm.wat `winoInput4`).
  */
 export type WinogradTile = 2 | 4;
 
@@ -339,8 +341,9 @@ interface InputPhase {
 }
 
 /**
- * The stride phases of dx that have pixels: phase row i (dx row 2i + p - padTop) sums dy rows i - 1
- * and i, so its tiles read rows i0 + 2 ti .. + 2 of dy padded by one row in front.
+ * The stride phases of dx that have pixels, in tiles of `tile` phase rows and columns: phase row i (dx
+ * row 2i + p - padTop) sums dy rows i - 1 and i, so its tiles read rows i0 + tile * ti .. + tile of dy
+ * padded by one row in front.
  */
 function inputPhases(g: WinogradInputGeometry, tile: WinogradTile): InputPhase[] {
   const phases: InputPhase[] = [];
@@ -414,7 +417,8 @@ export function winogradInput4Pays(g: WinogradInputGeometry): boolean {
  * stride phase of dx: a 2x2 convolution of stride 1 over dy padded by one row and column in front, of
  * the phase's four taps flipped (V = G g G^T of the flipped taps is V of the taps with xi flipped, so
  * winoFilter's V of w transposed serves all four phases), then nine GEMMs [tiles, Co] x [Co, Ci] and
- * the phase's pixels of dx from A^T M A. `winogradInputApplies(g)` must hold.
+ * the phase's pixels of dx from A^T M A. With tile 4, F(4x4, 2x2): 25 GEMMs of 4x4 tiles, w's taps
+ * flipped before the transform. `winogradInputApplies(g)` must hold.
  */
 export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
   const { n, h, ci, oh, ow, co } = g;

@@ -85,7 +85,7 @@ export const SLICED_HELPERS = {
   // The input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx).
   winoInputS1: { count: 8, floats: [], weight: 5, always: true },
   winoOutputPhase: { count: 5, floats: [], weight: 3, always: true },
-  // F(4x4, 2x2)'s (../winograd.ts, `byWinograd4`): winoInput4 writes 25 U rows per 16 output pixels
+  // F(4x4, 2x2)'s (../winograd.ts, tile 4): winoInput4 writes 25 U rows per 16 output pixels
   // (about 3x x), winoOutput4 reads 25 M rows per 16 pixels (about 2x), winoFilter4 100 rows of V per
   // channel (about 100x one row of w).
   winoInput4: { count: 8, floats: [], weight: 3, always: true },
