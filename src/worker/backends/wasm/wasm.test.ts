@@ -396,6 +396,9 @@ describe('WebAssembly backend', () => {
     const fg = filterGradGeometry([n, h, h, ci], [n, h / 2, h / 2, co], fAttrs as never);
     expect(chooseFilterGradMethod(fg)).toBe('winograd4');
     expect(winogradFilter4Pays({ n: 64, h: 8, w: 8, ci: 256, oh: 4, ow: 4, co: 512, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: 10, wp: 10 })).toBe(false);
+    // DCGAN-32's D2 at batch 16 (Ci 64): 64 tiles, enough with so few channels; at batch 8 not
+    const d2s = { n: 16, h: 16, w: 16, ci: 64, oh: 8, ow: 8, co: 128, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: 18, wp: 18 };
+    expect([winogradFilter4Pays(d2s), winogradFilter4Pays({ ...d2s, n: 8 }), winogradFilterPays({ ...d2s, n: 8 })]).toEqual([true, false, false]);
     expect(withSwitch('2', () => chooseFilterGradMethod(fg))).toBe('winograd');
     const grad = (method: FilterGradMethod) =>
       tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(dy, [n, h / 2, h / 2, co]), fAttrs as never, method).dataSync() as Float32Array);

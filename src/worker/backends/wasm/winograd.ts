@@ -164,30 +164,35 @@ export function winograd4Pays(g: WinogradGeometry): boolean {
 
 /**
  * Whether the filter gradient by F(2x2, 2x2) applies and is expected to be faster than 'directRows'
- * (../conv2d-backprop-filter.ts): from 2^27 multiply-adds with Ci of 128 or more, from 2^29 below
- * (any number of tiles). Build machine, 2 threads, --cold --alternate, 'directRows' -> Winograd, ms,
+ * (../conv2d-backprop-filter.ts): from 2^27 multiply-adds (any number of tiles; until 14:10 on
+ * 2026-11-28, 2^29 with Ci under 128: D2 below). Build machine, 2 threads, --cold --alternate, 'directRows' -> Winograd, ms,
  * the morning of 2026-11-28: DCGAN-64 batch 16 D2 (Ci 64, 2^29) 11.4-11.9 -> 10.6-11.8; D3 (Ci 128)
  * 10.9-11.3 -> 8.2-9.5; D4 (Ci 256, 64 tiles) 11.5-12.0 -> 8.7-9.8; batch 64 D2 (2^31) 57.1 -> 38.7,
  * D3 46.5 -> 38.2, D4 51.9 -> 36.9; DCGAN-32 batch 64 D2 (Ci 64, 2^29) 11.37 -> 11.11; D3 12.27 ->
  * 8.45; with its nine GEMMs in one batch (the afternoon): DCGAN-64 batch 16 D2 11.04 -> 10.16; batch 8
  * (2^28) D2 6.22 -> 6.20, D3 6.08 -> 5.30, D4 6.38 -> 5.16; DCGAN-32 batch 16 (2^27) D2 3.05 -> 2.65,
- * D3 3.17 -> 2.42; batch 32 D2 5.77 -> 4.95, D3 6.20 -> 5.29.
+ * D3 3.17 -> 2.42; batch 32 D2 5.77 -> 4.95, D3 6.20 -> 5.29; D2 (Ci 64) again, two runs each
+ * (14:10): DCGAN-32 batch 16 (2^27) 3.69 / 3.06 -> 2.81 / 3.04, DCGAN-64 batch 8 (2^28) 5.65 / 5.63
+ * -> 5.57 / 4.75, DCGAN-32 batch 8 (2^26) 2.06 / 1.64 -> 1.89 / 1.51 (level).
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g);
-  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= (g.ci >= 128 ? 1 : 4) * WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winogradApplies(g) && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradScratchFloats(g, 'filter') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
 /**
  * Whether F(4x4, 2x2) is expected to be faster than F(2x2, 2x2) for the filter gradient: where the
- * latter pays and F(4x4, 2x2) has 256 tiles. Build machine, 2 threads, --cold --alternate (2026-11-28,
- * afternoon), F(2x2, 2x2) -> F(4x4, 2x2), ms: DCGAN-64 batch 64 D2 (1,024 tiles of 4x4) 36.59 ->
- * 26.58, D3 (256) 31.76 -> 24.72, D4 (64) 27.12 -> 42.26; batch 16 D2 (256) 12.68 -> 8.85, D3 (64) 7.75
- * -> 8.13, D4 (16) 8.23 -> 16.25. (Its M, 6.25 times the filter, is what costs on D4.)
+ * latter pays and F(4x4, 2x2) has 256 tiles, or 64 with Ci of 64 or fewer. Build machine, 2 threads,
+ * --cold --alternate (2026-11-28, afternoon), F(2x2, 2x2) -> F(4x4, 2x2), ms: DCGAN-64 batch 64 D2
+ * (1,024 tiles of 4x4) 36.59 -> 26.58, D3 (256) 31.76 -> 24.72, D4 (64) 27.12 -> 42.26; batch 16 D2
+ * (256) 12.68 -> 8.85, D3 (64) 7.75 -> 8.13, D4 (16) 8.23 -> 16.25; batch 8 D2 (Ci 64, 128 tiles) 5.57
+ * / 4.75 -> 4.44 / 4.19; DCGAN-32 batch 16 D2 (Ci 64, 64 tiles) 2.81 / 3.04 -> 2.69 / 2.59, batch 8 (32
+ * tiles) 1.89 / 1.51 -> 2.17 / 1.71. (Its M, 6.25 times the filter, is what costs on D4.)
  */
 export function winogradFilter4Pays(g: WinogradGeometry): boolean {
-  return winograd4Applies(g) && winogradFilterPays(g) && g.n * (g.oh / 4) * (g.ow / 4) >= WINOGRAD4_MIN_TILES &&
+  const tiles = g.n * (g.oh / 4) * (g.ow / 4);
+  return winograd4Applies(g) && winogradFilterPays(g) && (tiles >= WINOGRAD4_MIN_TILES || (tiles >= 64 && g.ci <= 64)) &&
     4 * winogradScratchFloats(g, 'filter', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
