@@ -103,6 +103,71 @@ function maxRel(got: Float32Array, ref: Float32Array): number {
 
 const wasmInfo = await initBackend('wasm');
 
+/**
+ * Float64 sums of sampled outputs of a 4x4 convolution of stride 2 with padding 1 ('same' on an even
+ * size), x [n, h, h, ci], filter [4, 4, ci, co], dy [n, h / 2, h / 2, co]: [index in the output, exact value].
+ */
+function forwardSamples(x: Float32Array, filter: Float32Array, n: number, h: number, ci: number, co: number): Array<[number, number]> {
+  const samples: Array<[number, number]> = [];
+  for (let p = 0; p < n * (h / 2) ** 2; p += 7) {
+    const [img, oy, ox] = [Math.floor(p / (h / 2) ** 2), Math.floor(p / (h / 2)) % (h / 2), p % (h / 2)];
+    for (let o = 0; o < co; o += 5) {
+      let exact = 0;
+      for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+        const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
+        if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+        for (let c = 0; c < ci; c++) exact += x[((img * h + iy) * h + ix) * ci + c]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+      }
+      samples.push([p * co + o, exact]);
+    }
+  }
+  return samples;
+}
+
+/** The filter gradient's, every steps[0]-th tap, steps[1]-th channel and steps[2]-th output (see `forwardSamples`). */
+function filterGradSamples(x: Float32Array, dy: Float32Array, n: number, h: number, ci: number, co: number, steps: [number, number, number]): Array<[number, number]> {
+  const samples: Array<[number, number]> = [];
+  for (let tap = 0; tap < 16; tap += steps[0]) {
+    for (let c = 0; c < ci; c += steps[1]) {
+      for (let o = 0; o < co; o += steps[2]) {
+        const [kh, kw] = [Math.floor(tap / 4), tap % 4];
+        let exact = 0;
+        for (let img = 0; img < n; img++) for (let oy = 0; oy < h / 2; oy++) for (let ox = 0; ox < h / 2; ox++) {
+          const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
+          if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+          exact += x[((img * h + iy) * h + ix) * ci + c]! * dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]!;
+        }
+        samples.push([(tap * ci + c) * co + o, exact]);
+      }
+    }
+  }
+  return samples;
+}
+
+/** The input gradient's (see `forwardSamples`). */
+function inputGradSamples(dy: Float32Array, filter: Float32Array, n: number, h: number, ci: number, co: number): Array<[number, number]> {
+  const samples: Array<[number, number]> = [];
+  for (let p = 0; p < n * h * h; p += 11) {
+    const [img, iy, ix] = [Math.floor(p / (h * h)), Math.floor(p / h) % h, p % h];
+    for (let c = 0; c < ci; c += 7) {
+      let exact = 0;
+      for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
+        const [oy, ox] = [(iy + 1 - kh) / 2, (ix + 1 - kw) / 2];
+        if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= h / 2 || ox >= h / 2) continue;
+        for (let o = 0; o < co; o++) exact += dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
+      }
+      samples.push([p * ci + c, exact]);
+    }
+  }
+  return samples;
+}
+
+/** The largest error of each of two results at the samples, then the largest exact value. */
+function sampledErrors(samples: Array<[number, number]>, a: Float32Array, b: Float32Array): [number, number, number] {
+  const err = (r: Float32Array) => samples.reduce((e, [at, exact]) => Math.max(e, Math.abs(r[at]! - exact)), 0);
+  return [err(a), err(b), samples.reduce((m, [, exact]) => Math.max(m, Math.abs(exact)), 0)];
+}
+
 describe('WebAssembly backend', () => {
   it('starts with a device description and a warning', () => {
     expect(wasmInfo.name).toBe('wasm');
@@ -240,21 +305,7 @@ describe('WebAssembly backend', () => {
     expect(Array.from(byDefault)).toEqual(Array.from(winograd));
     expect(Array.from(winograd)).not.toEqual(Array.from(direct)); // another order of sums
     // float64 sums of a sample of outputs: Winograd's error within twice the direct pass's
-    let [errDirect, errWinograd, scale] = [0, 0, 0];
-    for (let p = 0; p < n * (h / 2) ** 2; p += 7) {
-      const [img, oy, ox] = [Math.floor(p / (h / 2) ** 2), Math.floor(p / (h / 2)) % (h / 2), p % (h / 2)];
-      for (let o = 0; o < co; o += 5) {
-        let exact = 0;
-        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
-          const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
-          if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
-          for (let c = 0; c < ci; c++) exact += x[((img * h + iy) * h + ix) * ci + c]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
-        }
-        errDirect = Math.max(errDirect, Math.abs(direct[p * co + o]! - exact));
-        errWinograd = Math.max(errWinograd, Math.abs(winograd[p * co + o]! - exact));
-        scale = Math.max(scale, Math.abs(exact));
-      }
-    }
+    const [errDirect, errWinograd, scale] = sampledErrors(forwardSamples(x, filter, n, h, ci, co), direct, winograd);
     expect(errWinograd / scale).toBeLessThan(4e-6); // 2,048 products a sum
     expect(errWinograd).toBeLessThan(2 * errDirect);
     // FusedConv2D with a bias: Winograd adds it as its last sum, the bits of adding it after
@@ -282,24 +333,7 @@ describe('WebAssembly backend', () => {
       tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(dy, [n, h / 2, h / 2, co]), fAttrs as never, method).dataSync() as Float32Array);
     const [gDirect, gWinograd, gDefault] = [grad('directRows'), grad('winograd'), grad()];
     expect(Array.from(gDefault)).toEqual(Array.from(gWinograd));
-    let [gErrDirect, gErrWinograd, gScale] = [0, 0, 0];
-    for (let tap = 0; tap < 16; tap += 3) {
-      for (let c = 0; c < ci; c += 9) {
-        for (let o = 0; o < co; o += 13) {
-          const [kh, kw] = [Math.floor(tap / 4), tap % 4];
-          let exact = 0;
-          for (let img = 0; img < n; img++) for (let oy = 0; oy < h / 2; oy++) for (let ox = 0; ox < h / 2; ox++) {
-            const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
-            if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
-            exact += x[((img * h + iy) * h + ix) * ci + c]! * dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]!;
-          }
-          const at = (tap * ci + c) * co + o;
-          gErrDirect = Math.max(gErrDirect, Math.abs(gDirect[at]! - exact));
-          gErrWinograd = Math.max(gErrWinograd, Math.abs(gWinograd[at]! - exact));
-          gScale = Math.max(gScale, Math.abs(exact));
-        }
-      }
-    }
+    const [gErrDirect, gErrWinograd, gScale] = sampledErrors(filterGradSamples(x, dy, n, h, ci, co, [3, 9, 13]), gDirect, gWinograd);
     expect(gErrWinograd / gScale).toBeLessThan(4e-6); // 1,024 products a sum
     expect(gErrWinograd).toBeLessThan(2 * gErrDirect);
     // The input gradient of the same layer, from the same dy
@@ -312,22 +346,7 @@ describe('WebAssembly backend', () => {
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
     const [dxDirect, dxWinograd, dxDefault] = [dxOf('phasesInHeap'), dxOf('winograd'), dxOf()];
     expect(Array.from(dxDefault)).toEqual(Array.from(dxWinograd));
-    let [iErrDirect, iErrWinograd, iScale] = [0, 0, 0];
-    for (let p = 0; p < n * h * h; p += 11) {
-      const [img, iy, ix] = [Math.floor(p / (h * h)), Math.floor(p / h) % h, p % h];
-      for (let c = 0; c < ci; c += 7) {
-        let exact = 0;
-        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
-          const [oy, ox] = [(iy + 1 - kh) / 2, (ix + 1 - kw) / 2];
-          if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= h / 2 || ox >= h / 2) continue;
-          for (let o = 0; o < co; o++) exact += dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
-        }
-        const at = p * ci + c;
-        iErrDirect = Math.max(iErrDirect, Math.abs(dxDirect[at]! - exact));
-        iErrWinograd = Math.max(iErrWinograd, Math.abs(dxWinograd[at]! - exact));
-        iScale = Math.max(iScale, Math.abs(exact));
-      }
-    }
+    const [iErrDirect, iErrWinograd, iScale] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxWinograd);
     expect(iErrWinograd / iScale).toBeLessThan(4e-6); // 1,024 products a sum
     expect(iErrWinograd).toBeLessThan(2 * iErrDirect);
     process.env.GAN_AUGMENT_WASM_WINOGRAD = 'off';
@@ -360,21 +379,7 @@ describe('WebAssembly backend', () => {
       tf.tidy(() => conv2dForward(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(filter, [4, 4, ci, co]), attrs as never, method).dataSync() as Float32Array);
     const [direct, f2, f4, byDefault] = [run('gemm'), run('winograd'), run('winograd4'), run()];
     expect(Array.from(byDefault)).toEqual(Array.from(f4));
-    let [errDirect, errF4, scale] = [0, 0, 0];
-    for (let p = 0; p < n * (h / 2) ** 2; p += 7) {
-      const [img, oy, ox] = [Math.floor(p / (h / 2) ** 2), Math.floor(p / (h / 2)) % (h / 2), p % (h / 2)];
-      for (let o = 0; o < co; o += 5) {
-        let exact = 0;
-        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
-          const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
-          if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
-          for (let c = 0; c < ci; c++) exact += x[((img * h + iy) * h + ix) * ci + c]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
-        }
-        errDirect = Math.max(errDirect, Math.abs(direct[p * co + o]! - exact));
-        errF4 = Math.max(errF4, Math.abs(f4[p * co + o]! - exact));
-        scale = Math.max(scale, Math.abs(exact));
-      }
-    }
+    const [errDirect, errF4, scale] = sampledErrors(forwardSamples(x, filter, n, h, ci, co), direct, f4);
     expect(errF4 / scale).toBeLessThan(2e-5); // 1,024 products a sum
     expect(errF4).toBeLessThan(10 * errDirect); // 4.9x measured
     const saved = process.env.GAN_AUGMENT_WASM_WINOGRAD;
@@ -403,24 +408,7 @@ describe('WebAssembly backend', () => {
     const grad = (method: FilterGradMethod) =>
       tf.tidy(() => conv2dBackpropFilter(tf.tensor4d(x, [n, h, h, ci]), tf.tensor4d(dy, [n, h / 2, h / 2, co]), fAttrs as never, method).dataSync() as Float32Array);
     const [gDirect, gF4] = [grad('directRows'), grad('winograd4')];
-    let [gErrDirect, gErrF4, gScale] = [0, 0, 0];
-    for (let tap = 0; tap < 16; tap += 3) {
-      for (let c = 0; c < ci; c += 5) {
-        for (let o = 0; o < co; o += 11) {
-          const [kh, kw] = [Math.floor(tap / 4), tap % 4];
-          let exact = 0;
-          for (let img = 0; img < n; img++) for (let oy = 0; oy < h / 2; oy++) for (let ox = 0; ox < h / 2; ox++) {
-            const [iy, ix] = [2 * oy + kh - 1, 2 * ox + kw - 1];
-            if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
-            exact += x[((img * h + iy) * h + ix) * ci + c]! * dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]!;
-          }
-          const at = (tap * ci + c) * co + o;
-          gErrDirect = Math.max(gErrDirect, Math.abs(gDirect[at]! - exact));
-          gErrF4 = Math.max(gErrF4, Math.abs(gF4[at]! - exact));
-          gScale = Math.max(gScale, Math.abs(exact));
-        }
-      }
-    }
+    const [gErrDirect, gErrF4, gScale] = sampledErrors(filterGradSamples(x, dy, n, h, ci, co, [3, 5, 11]), gDirect, gF4);
     expect(gErrF4 / gScale).toBeLessThan(2e-5); // 4,096 products a sum
     expect(gErrF4).toBeLessThan(10 * gErrDirect); // 1.04x measured
 
@@ -435,22 +423,7 @@ describe('WebAssembly backend', () => {
     const dxOf = (method: InputGradMethod) =>
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
     const [dxDirect, dxF4] = [dxOf('phasesInHeap'), dxOf('winograd4')];
-    let [iErrDirect, iErrF4, iScale] = [0, 0, 0];
-    for (let p = 0; p < n * h * h; p += 11) {
-      const [img, iy, ix] = [Math.floor(p / (h * h)), Math.floor(p / h) % h, p % h];
-      for (let c = 0; c < ci; c += 7) {
-        let exact = 0;
-        for (let kh = 0; kh < 4; kh++) for (let kw = 0; kw < 4; kw++) {
-          const [oy, ox] = [(iy + 1 - kh) / 2, (ix + 1 - kw) / 2];
-          if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= h / 2 || ox >= h / 2) continue;
-          for (let o = 0; o < co; o++) exact += dy[((img * (h / 2) + oy) * (h / 2) + ox) * co + o]! * filter[((kh * 4 + kw) * ci + c) * co + o]!;
-        }
-        const at = p * ci + c;
-        iErrDirect = Math.max(iErrDirect, Math.abs(dxDirect[at]! - exact));
-        iErrF4 = Math.max(iErrF4, Math.abs(dxF4[at]! - exact));
-        iScale = Math.max(iScale, Math.abs(exact));
-      }
-    }
+    const [iErrDirect, iErrF4, iScale] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxF4);
     expect(iErrF4 / iScale).toBeLessThan(2e-5); // 512 products a sum
     expect(iErrF4).toBeLessThan(10 * iErrDirect); // 6.3x measured
     expect(() => tf.tidy(() => conv2dForward(tf.zeros([2, 12, 12, 4]), tf.zeros([4, 4, 4, 16]), attrs as never, 'winograd4'))).toThrow(/output size a multiple of 4/);

@@ -164,7 +164,7 @@ export function winograd4Pays(g: WinogradGeometry): boolean {
 
 /**
  * Whether the filter gradient by F(2x2, 2x2) applies and is expected to be faster than 'directRows'
- * (../conv2d-backprop-filter.ts): from 2^27 multiply-adds (any number of tiles; until 14:10 on
+ * (../conv2d-backprop-filter.ts): from 2^27 multiply-adds (any number of tiles; until 14:05 on
  * 2026-11-28, 2^29 with Ci under 128: D2 below). Build machine, 2 threads, --cold --alternate, 'directRows' -> Winograd, ms,
  * the morning of 2026-11-28: DCGAN-64 batch 16 D2 (Ci 64, 2^29) 11.4-11.9 -> 10.6-11.8; D3 (Ci 128)
  * 10.9-11.3 -> 8.2-9.5; D4 (Ci 256, 64 tiles) 11.5-12.0 -> 8.7-9.8; batch 64 D2 (2^31) 57.1 -> 38.7,
@@ -172,7 +172,7 @@ export function winograd4Pays(g: WinogradGeometry): boolean {
  * 8.45; with its nine GEMMs in one batch (the afternoon): DCGAN-64 batch 16 D2 11.04 -> 10.16; batch 8
  * (2^28) D2 6.22 -> 6.20, D3 6.08 -> 5.30, D4 6.38 -> 5.16; DCGAN-32 batch 16 (2^27) D2 3.05 -> 2.65,
  * D3 3.17 -> 2.42; batch 32 D2 5.77 -> 4.95, D3 6.20 -> 5.29; D2 (Ci 64) again, two runs each
- * (14:10): DCGAN-32 batch 16 (2^27) 3.69 / 3.06 -> 2.81 / 3.04, DCGAN-64 batch 8 (2^28) 5.65 / 5.63
+ * (14:05): DCGAN-32 batch 16 (2^27) 3.69 / 3.06 -> 2.81 / 3.04, DCGAN-64 batch 8 (2^28) 5.65 / 5.63
  * -> 5.57 / 4.75, DCGAN-32 batch 8 (2^26) 2.06 / 1.64 -> 1.89 / 1.51 (level).
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {

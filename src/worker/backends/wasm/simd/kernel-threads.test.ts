@@ -80,6 +80,41 @@ function expectReference(pool: KernelThreads, l: ReturnType<typeof layOut>, p: {
   expect(err / scale).toBeLessThan(1e-5);
 }
 
+/**
+ * The Winograd transform tests' set-up: a 10 MiB shared memory with x (padded images of `ci` channels,
+ * hp x wp pixels), a filter [4, 4, ci, co], M (`xis` rows of tiles x co) and a bias filled from `seed`;
+ * `run` called with a pool of 1 thread and one of 4 (slicing from 1 KB) into outputs 3 MB apart, each
+ * first filled with its own byte. Expects the same bytes wherever either run wrote; returns the views
+ * and addresses for spot checks (outB: the 4-thread run's output). Disposes of the pools.
+ */
+async function slicedLikeOneCall(
+  p: { n: number; hp: number; wp: number; ci: number; co: number; tiles: number; xis: number; seed: number },
+  run: (pool: KernelThreads, out: number, at: { x: number; w: number; m: number; bias: number }) => void,
+) {
+  const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true });
+  const one = new KernelThreads(memory, 1);
+  const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
+  const f32 = new Float32Array(memory.buffer);
+  const MB = 1 << 20;
+  const at = { x: 64, w: MB, m: 2 * MB, bias: 3 * MB };
+  f32.set(values(p.n * p.hp * p.wp * p.ci, p.seed), at.x / 4);
+  f32.set(values(16 * p.ci * p.co, p.seed + 1), at.w / 4);
+  f32.set(values(p.xis * p.tiles * p.co, p.seed + 2), at.m / 4);
+  f32.set(values(p.co, p.seed + 3), at.bias / 4);
+  const [outA, outB] = [4 * MB, 7 * MB];
+  new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
+  run(one, outA, at);
+  new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
+  run(four, outB, at);
+  const a = new Uint8Array(memory.buffer, outA, 3 * MB);
+  const b = new Uint8Array(memory.buffer, outB, 3 * MB);
+  let differ = 0;
+  for (let i = 0; i < 3 * MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
+  expect(differ).toBe(0);
+  await Promise.all([one.dispose(), four.dispose()]);
+  return { memory, f32, MB, outB, ...at };
+}
+
 describe('our WebAssembly SIMD kernels', () => {
   it('binaries.ts is compiled from the .wat sources as they are (node scripts/build-wasm.mjs)', async () => {
     expect(readFileSync(BINARIES_FILE, 'utf8')).toBe(await renderBinaries());
@@ -426,21 +461,12 @@ describe('our WebAssembly SIMD kernels', () => {
   });
 
   it('runs the Winograd transforms in slices on every thread (images, channels), to the bytes of one call', async () => {
-    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
-    const one = new KernelThreads(memory, 1);
-    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
-    const f32 = new Float32Array(memory.buffer);
-    const MB = 1 << 20;
     // 5 images of 14 x 18 pixels of 8 channels (a padded x for 6 x 8 outputs: 3 x 4 tiles of 2 x 2),
     // a filter [4, 4, 8, 32], M for those tiles
     const [n, hp, wp, ci, co, th, tw] = [5, 14, 18, 8, 32, 3, 4];
     const tiles = n * th * tw;
-    const [x, w, m, bias] = [64, MB, 2 * MB, 3 * MB];
-    f32.set(values(n * hp * wp * ci, 5), x / 4);
-    f32.set(values(16 * ci * co, 6), w / 4);
-    f32.set(values(9 * tiles * co, 7), m / 4);
-    f32.set(values(co, 8), bias / 4);
-    const run = (pool: KernelThreads, out: number) => {
+    const MB = 1 << 20;
+    const { memory, f32, outB, x, w, m, bias } = await slicedLikeOneCall({ n, hp, wp, ci, co, tiles, xis: 9, seed: 5 }, (pool, out, { x, w, m, bias }) => {
       pool.winoInput(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, n, out, 4 * tiles * 4 * ci);
       pool.winoFilter(w, ci, co, out + MB, 4 * 4 * ci * co);
       pool.winoOutput(m, 4 * tiles * co, co, th, tw, 2 * tw, n, out + 2 * MB, bias);
@@ -453,17 +479,7 @@ describe('our WebAssembly SIMD kernels', () => {
       // channels into a dx [5, 11, 14, 16], whose last row and column the tiles pass (dropped)
       pool.winoInputS1(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 1, 1, n, out + 2 * MB + 880 * 1024, 4 * tiles * ci);
       pool.winoOutputPhase(m, 4 * tiles * 16, 16, th, tw, n, out + 2 * MB + 900 * 1024, 11, 14, 1, 0);
-    };
-    const [outA, outB] = [4 * MB, 7 * MB];
-    new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
-    run(one, outA);
-    new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
-    run(four, outB);
-    const a = new Uint8Array(memory.buffer, outA, 3 * MB);
-    const b = new Uint8Array(memory.buffer, outB, 3 * MB);
-    let differ = 0;
-    for (let i = 0; i < 3 * MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
-    expect(differ).toBe(0);
+    });
     // and written: the last image's last tile, channel 5 of phase (1, 1), U's xi = 4 (the middle pixel);
     // V's xi = 8 (g11) at row (3 * ci + 7), column 17 (panel 1); y's last pixel, channel 31, with the bias
     const xAt = (img: number, r: number, c: number, ch: number) => f32[(x + 4 * (((img * hp + r) * wp + c) * ci + ch)) / 4]!;
@@ -492,26 +508,16 @@ describe('our WebAssembly SIMD kernels', () => {
     const dxAt = (img: number, r: number, c: number, ch: number) => outB + 2 * MB + 900 * 1024 + 4 * (((img * 11 + r) * 14 + c) * 16 + ch);
     expect(f32[dxAt(n - 1, 9, 12, 5) / 4]).toBe(Math.fround(Math.fround(m16(0) + m16(3)) + Math.fround(m16(1) + m16(4))));
     expect(new Uint8Array(memory.buffer, dxAt(n, 0, 0, 0), 64).every((b) => b === 0x5a)).toBe(true);
-    await Promise.all([one.dispose(), four.dispose()]);
   });
 
   it('runs F(4x4, 2x2)\'s five transforms in slices on every thread, to the bytes of one call, each value its transform\'s (float64, to rounding)', async () => {
-    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MiB laid out below
-    const one = new KernelThreads(memory, 1);
-    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
-    const f32 = new Float32Array(memory.buffer);
-    const MB = 1 << 20;
     // 3 images of 18 x 26 pixels of 8 channels (a padded x for 8 x 12 outputs: 2 x 3 tiles of 4 x 4),
     // a filter [4, 4, 8, 32], M [25, tiles, 32]
     const [n, hp, wp, ci, co, th, tw] = [3, 18, 26, 8, 32, 2, 3];
     const tiles = n * th * tw;
-    const [x, w, m, bias] = [64, MB, 2 * MB, 3 * MB];
-    f32.set(values(n * hp * wp * ci, 15), x / 4);
-    f32.set(values(16 * ci * co, 16), w / 4);
-    f32.set(values(25 * tiles * co, 17), m / 4);
-    f32.set(values(co, 18), bias / 4);
+    const MB = 1 << 20;
     const [uS2, v, y, uS1, dx, vDy, dW] = [0, MB, 2 * MB, 2 * MB + MB / 4, 2 * MB + MB / 2, 2 * MB + (5 * MB) / 8, 2 * MB + (7 * MB) / 8];
-    const run = (pool: KernelThreads, out: number) => {
+    const { memory, f32, outB, x, w, m, bias } = await slicedLikeOneCall({ n, hp, wp, ci, co, tiles, xis: 25, seed: 15 }, (pool, out, { x, w, m, bias }) => {
       pool.winoInput4(x, 4 * hp * wp * ci, 4 * wp * ci, ci, th, tw, 0, 0, n, out + uS2, 4 * tiles * 4 * ci, 2);
       pool.winoFilter4(w, ci, co, out + v, 4 * 4 * ci * co);
       pool.winoOutput4(m, 4 * tiles * co, co, th, tw, n, out + y, 4 * th, 4 * tw, 0, 0, 1, bias);
@@ -522,17 +528,7 @@ describe('our WebAssembly SIMD kernels', () => {
       // the filter gradient's: m read as dy [3, 8, 12, 32] (panels of `tiles` rows), x as M [25, 4 ci, co]
       pool.winoDy4(m, co, th, tw, 4 * tw, n, out + vDy, 4 * tiles * co, tiles);
       pool.winoFilterOut4(x, 4 * 4 * ci * co, ci, co, out + dW);
-    };
-    const [outA, outB] = [4 * MB, 7 * MB];
-    new Uint8Array(memory.buffer, outA, 3 * MB).fill(0xa5);
-    run(one, outA);
-    new Uint8Array(memory.buffer, outB, 3 * MB).fill(0x5a);
-    run(four, outB);
-    const a = new Uint8Array(memory.buffer, outA, 3 * MB);
-    const b = new Uint8Array(memory.buffer, outB, 3 * MB);
-    let differ = 0;
-    for (let i = 0; i < 3 * MB; i++) if (a[i] !== b[i] && !(a[i] === 0xa5 && b[i] === 0x5a)) differ++;
-    expect(differ).toBe(0);
+    });
     // Every value of the last tile (phase (1, 1), channel 5; all 25) against B^T d B in float64
     const BT = [[2, -1, -2, 1, 0], [0, -2, -1, 1, 0], [0, 2, -3, 1, 0], [0, -1, 0, 1, 0], [0, 2, -1, -2, 1]];
     const AT = [[1, 1, 1, 1, 0], [0, 1, -1, 2, 0], [0, 1, 1, 4, 0], [0, 1, -1, 8, 1]];
@@ -579,7 +575,6 @@ describe('our WebAssembly SIMD kernels', () => {
     let exactDw = 0;
     for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) exactDw += G[i]![1]! * G[j]![0]! * mF(5 * i + j, 2 * ci + 6);
     expect(f32[(outB + dW + 4 * (((3 * 4 + 0) * ci + 6) * co + 29)) / 4]).toBeCloseTo(exactDw, 5);
-    await Promise.all([one.dispose(), four.dispose()]);
   });
 
   it('runs a batch of gather-GEMMs in one call (one wait) to the bits of one call each, table, b, out and mOff moved on per GEMM, and refuses a batch it cannot run', async () => {
