@@ -284,9 +284,9 @@ describe('WebAssembly backend', () => {
     const geometry = { n, h, w: h, ci, oh: h / 2, ow: h / 2, co, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1, hp: h + 2, wp: h + 2 };
     expect([winogradPays(geometry), winograd4Applies(geometry), winograd4Pays(geometry)]).toEqual([true, true, false]);
     expect(64 * n * (h / 4) ** 2 * ci * co).toBe(4 * WINOGRAD_MIN_MULTIPLY_ADDS);
-    expect(winogradPays({ ...geometry, n: 2, ci: 512, co: 1024 })).toBe(false); // 32 tiles
-    expect(winogradPays({ ...geometry, n: 8 })).toBe(false); // 128 tiles, 2^28
-    expect(winogradPays({ ...geometry, n: 8, co: 2 * co })).toBe(true); // 128 tiles, 2^29
+    expect(winogradPays({ ...geometry, n: 1, ci: 1024, co: 1024 })).toBe(false); // 16 tiles
+    expect(winogradPays({ ...geometry, n: 2, ci: 512, co: 1024 })).toBe(true); // 32 tiles, 2^30
+    expect(winogradPays({ ...geometry, n: 8 })).toBe(true); // 128 tiles, 2^28
     expect(winogradPays({ ...geometry, co: co / 4 })).toBe(true); // 256 tiles, 2^27
     expect(winogradPays({ ...geometry, co: co / 8 })).toBe(false); // 2^26
     // a batch whose scratch would pass 256 MB: the direct passes (DCGAN-64's D2 at batch 256: 300 MB)
@@ -339,8 +339,8 @@ describe('WebAssembly backend', () => {
     // The input gradient of the same layer, from the same dy
     const iGeometry = { ...fg, h, w: h };
     expect(chooseInputGradMethod(iGeometry)).toBe('winograd');
-    expect(chooseInputGradMethod({ ...iGeometry, n: n / 2 })).toBe('winograd'); // 2^28
-    expect(chooseInputGradMethod({ ...iGeometry, n: n / 4 })).toBe('phasesInHeap'); // 2^27
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 4 })).toBe('winograd'); // 2^27
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 8 })).toBe('phasesInHeap'); // 2^26
     const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
     const dxOf = (method?: InputGradMethod) =>
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);

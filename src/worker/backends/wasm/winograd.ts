@@ -86,10 +86,16 @@ export interface WinogradGeometry {
  *   DCGAN-64 batch 8 (2^28): D2 (512 tiles) 6.36 -> 5.24, D3 (128 tiles) 6.59 -> 6.72, D4 9.62 -> 9.40;
  *   DCGAN-32 batch 16 (2^27): D2 (256 tiles) 2.96 -> 2.60 -> 2.74, D3 (64 tiles) 2.97 -> 3.16;
  *   DCGAN-32 batch 32 (2^28): D2 (512 tiles) 5.50 -> 4.24 -> 4.47, D3 (128 tiles) 6.79 -> 6.41, level.
- * So F(2x2, 2x2) from 256 tiles and 2^27 multiply-adds, or 128 tiles and 2^29 (the gate before the
- * batch); F(4x4, 2x2) where it has 256 tiles.
+ * Since the filter transforms write whole rows of V's panels in turn (14:20; winoFilter 4.9 -> 1.5 ms
+ * and winoFilter4 12.9 -> 5.5 ms on D4 at batch 64):
+ *   DCGAN-64 batch 16: D4 (64 tiles, 2^29) 11.63 -> 8.73 -> 12.61, D3 (256) 10.94 -> 7.60 -> 7.72;
+ *   DCGAN-64 batch 64: D4 (256 tiles; 64 of 4x4) 52.65 -> 26.98 -> 26.13;
+ *   DCGAN-64 batch 8 (2^28): D3 (128 tiles) 5.53 -> 4.49, D4 (32 tiles) 6.13 -> 5.51;
+ *   DCGAN-32 batch 16 (2^27): D2 (256 tiles) 2.85 -> 2.30, D3 (64 tiles) 2.93 -> 2.71; batch 32 (2^28)
+ *     D2 5.92 -> 4.14, D3 6.63 -> 5.82.
+ * So F(2x2, 2x2) from 32 tiles and 2^27 multiply-adds; F(4x4, 2x2) where it has 256 tiles.
  */
-export const WINOGRAD_MIN_TILES = 256;
+export const WINOGRAD_MIN_TILES = 32;
 export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 27;
 /** F(4x4, 2x2)'s tiles (of 4x4 pixels) from which it is taken over F(2x2, 2x2) (its 25 GEMMs have a quarter of the rows). */
 export const WINOGRAD4_MIN_TILES = 256;
@@ -151,8 +157,7 @@ export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'fi
 /** Whether F(2x2, 2x2) applies and is expected to be faster than the direct pass (the sizes above). */
 export function winogradPays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g);
-  const macs = 64 * tiles * g.ci * g.co;
-  return winogradApplies(g) && ((tiles >= WINOGRAD_MIN_TILES && macs >= WINOGRAD_MIN_MULTIPLY_ADDS) || (tiles >= 128 && macs >= 4 * WINOGRAD_MIN_MULTIPLY_ADDS)) &&
+  return winogradApplies(g) && tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradScratchFloats(g, 'forward') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -394,16 +399,19 @@ export function winogradInputScratchFloats(g: WinogradInputGeometry, tile: Winog
 
 /**
  * Whether the input gradient by F(2x2, 2x2) applies and is expected to be faster than 'phasesInHeap'
- * (../conv2d-backprop-input.ts): from 2^28 multiply-adds. Build machine, 2 threads, --cold
+ * (../conv2d-backprop-input.ts): from 2^27 multiply-adds. Build machine, 2 threads, --cold
  * --alternate, 'phasesInHeap' -> F(2x2, 2x2) [-> F(4x4, 2x2)], ms, with the GEMMs of each phase in
  * one batch (2026-11-28, afternoon; before it, only Ci of 128 or more paid): DCGAN-64 batch 64 D2 (Ci
  * 64, 2^31) 47.26 -> 42.68 -> 35.28, D3 42.56 -> 30.11 -> 25.84, D4 44.40 -> 31.31 -> 37.79; batch 16
  * D2 (2^29) 11.38 -> 9.03 -> 9.63, D3 11.21 -> 9.23 -> 9.89, D4 14.26 -> 13.54 -> 22.36; batch 8 (2^28)
  * D2 5.81-6.01 -> 5.45-5.53, D3 6.11-6.83 -> 5.86-6.12; DCGAN-32 batch 32 (2^28) D2 5.84-5.86 ->
- * 4.83-4.86, D3 6.08-6.51 -> 5.67-8.17; batch 16 (2^27) D2 3.23 -> 3.14, D3 3.49 -> 3.87.
+ * 4.83-4.86, D3 6.08-6.51 -> 5.67-8.17; batch 16 (2^27) D2 3.23 -> 3.14, D3 3.49 -> 3.87; with the
+ * filter transform writing whole panel rows (14:20): DCGAN-32 batch 16 D2 3.15 -> 2.94, D3 3.40 ->
+ * 3.24; batch 32 D2 6.23 -> 5.21, D3 6.39 -> 7.96 (once); DCGAN-64 batch 8 D3 6.26 -> 5.16, D4 7.30 ->
+ * 7.18; batch 16 D4 13.93 -> 10.64.
  */
 export function winogradInputPays(g: WinogradInputGeometry): boolean {
-  return winogradInputApplies(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 2 * WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winogradInputApplies(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradInputScratchFloats(g) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 

@@ -987,41 +987,43 @@
 ;; winoFilter: V_xi = G g G^T [4 Ci, Co] for the first `count` channels ci of w [4, 4, Ci, Co] (a
 ;; slice of channels: w moved on by 4 Co bytes and v by 64 per channel), written in panels of 16
 ;; columns as gatherGemm reads b with bPanelRows = 4 Ci: V_xi's row c', columns o .. o + 3 at
-;; v + xi * xiBytes + (o / 16) * 4 Ci * 64 + c' * 64 + (o % 16) * 4. Co a multiple of 16.
+;; v + xi * xiBytes + (o / 16) * 4 Ci * 64 + c' * 64 + (o % 16) * 4. Co a multiple of 16. Panel by
+;; panel, then phase and channel: each iteration writes whole 64-byte rows of the nine V_xi's panels,
+;; one after another (channel by channel, with every panel's columns innermost, it wrote a quarter of
+;; a row in each of Co / 16 panels at a time).
   (func (export "winoFilter")
     (param $w i32) (param $ci i32) (param $co i32) (param $count i32) (param $v i32) (param $xiBytes i32)
-    (local $c i32) (local $cEnd i32) (local $pq i32) (local $o i32) (local $coBytes i32) (local $kwBytes i32) (local $khBytes i32)
+    (local $c i32) (local $pq i32) (local $o i32) (local $j i32) (local $coBytes i32) (local $kwBytes i32) (local $khBytes i32)
     (local $src i32) (local $dst i32) (local $panelBytes i32) (local $a i32)
     (local $g00 v128) (local $g01 v128) (local $g10 v128) (local $g11 v128) (local $t v128)
     (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
     (local.set $kwBytes (i32.mul (local.get $ci) (local.get $coBytes)))
     (local.set $khBytes (i32.shl (local.get $kwBytes) (i32.const 2)))
     (local.set $panelBytes (i32.shl (local.get $ci) (i32.const 8)))
-    (local.set $c (i32.const 0))
-    (local.set $cEnd (local.get $count))
-    (block $done
-      (loop $channels
-        (br_if $done (i32.ge_u (local.get $c) (local.get $cEnd)))
-        (local.set $pq (i32.const 0))
-        (loop $phases
-          ;; g[a][b] = w[2a + p][2b + q][c]: from filter row (p, q), then two rows and two columns on
-          (local.set $src (i32.add (local.get $w)
+    (if (i32.eqz (local.get $count)) (then (return)))
+    (local.set $o (i32.const 0))
+    (loop $panels
+      (local.set $pq (i32.const 0))
+      (loop $phases
+        (local.set $c (i32.const 0))
+        (loop $channels
+          ;; g[a][b] = w[2a + p][2b + q][c], columns o .. o + 15
+          (local.set $src (i32.add (i32.add (local.get $w) (local.get $o))
             (i32.add (i32.mul (i32.shr_u (local.get $pq) (i32.const 1)) (local.get $khBytes))
               (i32.add (i32.mul (i32.and (local.get $pq) (i32.const 1)) (local.get $kwBytes))
                 (i32.mul (local.get $c) (local.get $coBytes))))))
-          (local.set $dst (i32.add (local.get $v)
+          ;; row (p * 2 + q) * Ci + c of panel o / 16
+          (local.set $dst (i32.add (i32.add (local.get $v) (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)))
             (i32.shl (i32.add (i32.mul (local.get $pq) (local.get $ci)) (local.get $c)) (i32.const 6))))
-          (local.set $o (i32.const 0))
-          (loop $outs
-            (local.set $a (i32.add (local.get $src) (local.get $o)))
+          (local.set $j (i32.const 0))
+          (loop $quarters
+            (local.set $a (i32.add (local.get $src) (local.get $j)))
             (local.set $g00 (v128.load (local.get $a)))
             (local.set $g01 (v128.load (i32.add (local.get $a) (i32.shl (local.get $kwBytes) (i32.const 1)))))
             (local.set $a (i32.add (local.get $a) (i32.shl (local.get $khBytes) (i32.const 1))))
             (local.set $g10 (v128.load (local.get $a)))
             (local.set $g11 (v128.load (i32.add (local.get $a) (i32.shl (local.get $kwBytes) (i32.const 1)))))
-            ;; column o of panel o / 16
-            (local.set $a (i32.add (local.get $dst)
-              (i32.add (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)) (i32.and (local.get $o) (i32.const 63)))))
+            (local.set $a (i32.add (local.get $dst) (local.get $j)))
             (v128.store (local.get $a) (local.get $g00))
             (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
             (v128.store (local.get $a) (f32x4.add (local.get $g00) (local.get $g01)))
@@ -1040,12 +1042,14 @@
             (v128.store (local.get $a) (f32x4.add (local.get $g10) (local.get $g11)))
             (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
             (v128.store (local.get $a) (local.get $g11))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
-          (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
-          (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $channels))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br_if $quarters (i32.lt_u (local.get $j) (i32.const 64))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br_if $channels (i32.lt_u (local.get $c) (local.get $count))))
+        (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
+        (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
+      (local.set $o (i32.add (local.get $o) (i32.const 64)))
+      (br_if $panels (i32.lt_u (local.get $o) (local.get $coBytes)))))
 ;; winoOutput: y's 2x2 pixels of every tile of `images` images = A^T M A from M_xi [tiles, Co] (row t
 ;; of M_xi at m + xi * xiBytes + t * 4 Co), plus bias [Co] where bias is not 0; y [images, 2 th, OW,
 ;; Co]; Co a multiple of 4. The sums in a fixed order: the same bits whatever the slices.
@@ -1387,38 +1391,42 @@
 ;; winoDy: V_xi [tiles, Co] = G dy_tile G^T for the tiles of `images` images of dy [images, 2 th, ow,
 ;; Co], in panels of 16 columns of panelRows rows (as gatherGemm reads b): V_xi's row t, columns
 ;; o .. o + 3 at v + xi * xiBytes + (o / 16) * panelRows * 64 + t * 64 + (o % 16) * 4. Co a multiple of 16.
+;; Panel by panel, then tile: whole 64-byte rows of the nine V_xi's panels, one after another (as
+;; winoFilter).
   (func (export "winoDy")
     (param $dy i32) (param $co i32) (param $th i32) (param $tw i32) (param $ow i32) (param $images i32)
     (param $v i32) (param $xiBytes i32) (param $panelRows i32)
     (local $t i32) (local $tEnd i32) (local $per i32) (local $rem i32) (local $coBytes i32) (local $rowBytes i32)
-    (local $src i32) (local $dst i32) (local $o i32) (local $a i32) (local $panelBytes i32)
+    (local $src i32) (local $dst i32) (local $o i32) (local $j i32) (local $a i32) (local $panelBytes i32)
     (local $g00 v128) (local $g01 v128) (local $g10 v128) (local $g11 v128) (local $s v128)
     (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
     (local.set $rowBytes (i32.mul (local.get $ow) (local.get $coBytes)))
     (local.set $panelBytes (i32.shl (local.get $panelRows) (i32.const 6)))
     (local.set $per (i32.mul (local.get $th) (local.get $tw)))
-    (local.set $t (i32.const 0))
     (local.set $tEnd (i32.mul (local.get $images) (local.get $per)))
-    (block $done
+    (if (i32.eqz (local.get $tEnd)) (then (return)))
+    (local.set $o (i32.const 0))
+    (loop $panels
+      (local.set $t (i32.const 0))
       (loop $tiles
-        (br_if $done (i32.ge_u (local.get $t) (local.get $tEnd)))
         (local.set $rem (i32.rem_u (local.get $t) (local.get $per)))
-        (local.set $src (i32.add (local.get $dy)
+        ;; the tile's first pixel, columns o .. o + 15
+        (local.set $src (i32.add (i32.add (local.get $dy) (local.get $o))
           (i32.add
             (i32.mul (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $per)) (i32.shl (local.get $th) (i32.const 1)))
               (i32.shl (i32.div_u (local.get $rem) (local.get $tw)) (i32.const 1))) (local.get $rowBytes))
             (i32.mul (i32.shl (i32.rem_u (local.get $rem) (local.get $tw)) (i32.const 1)) (local.get $coBytes)))))
-        (local.set $dst (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 6))))
-        (local.set $o (i32.const 0))
-        (loop $outs
-          (local.set $a (i32.add (local.get $src) (local.get $o)))
+        (local.set $dst (i32.add (i32.add (local.get $v) (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)))
+          (i32.shl (local.get $t) (i32.const 6))))
+        (local.set $j (i32.const 0))
+        (loop $quarters
+          (local.set $a (i32.add (local.get $src) (local.get $j)))
           (local.set $g00 (v128.load (local.get $a)))
           (local.set $g01 (v128.load (i32.add (local.get $a) (local.get $coBytes))))
           (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
           (local.set $g10 (v128.load (local.get $a)))
           (local.set $g11 (v128.load (i32.add (local.get $a) (local.get $coBytes))))
-          (local.set $a (i32.add (local.get $dst)
-            (i32.add (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)) (i32.and (local.get $o) (i32.const 63)))))
+          (local.set $a (i32.add (local.get $dst) (local.get $j)))
           (v128.store (local.get $a) (local.get $g00))
           (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
           (v128.store (local.get $a) (f32x4.add (local.get $g00) (local.get $g01)))
@@ -1437,10 +1445,12 @@
           (v128.store (local.get $a) (f32x4.add (local.get $g10) (local.get $g11)))
           (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
           (v128.store (local.get $a) (local.get $g11))
-          (local.set $o (i32.add (local.get $o) (i32.const 16)))
-          (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $quarters (i32.lt_u (local.get $j) (i32.const 64))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $tiles))))
+        (br_if $tiles (i32.lt_u (local.get $t) (local.get $tEnd))))
+      (local.set $o (i32.add (local.get $o) (i32.const 64)))
+      (br_if $panels (i32.lt_u (local.get $o) (local.get $coBytes)))))
 ;; winoFilterOut: dW [4, 4, Ci, Co]'s taps of the first `count` channels ci (a slice: m and dw moved on
 ;; by 4 Co bytes per channel) = A^T M A per stride phase from M_xi [4 Ci, Co] (row c' = (p * 2 + q) *
 ;; Ci + ci of M_xi at m + xi * xiBytes + c' * 4 Co): tap (2a + p, 2b + q). Co a multiple of 4.
@@ -1866,32 +1876,34 @@
         (br $tiles))))
 ;; winoFilter4: V_xi = G g G^T [4 Ci, Co] (xi = 5 i + j) for the first `count` channels ci of w
 ;; [4, 4, Ci, Co] (a slice of channels: w moved on by 4 Co bytes and v by 64 per channel), in panels as
-;; winoFilter writes them (bPanelRows = 4 Ci). Co a multiple of 16.
+;; winoFilter writes them (bPanelRows = 4 Ci), in its order (whole 64-byte rows of the 25 V_xi's
+;; panels, one after another). Co a multiple of 16.
   (func (export "winoFilter4")
     (param $w i32) (param $ci i32) (param $co i32) (param $count i32) (param $v i32) (param $xiBytes i32)
-    (local $c i32) (local $pq i32) (local $o i32) (local $coBytes i32) (local $kwBytes i32) (local $khBytes i32)
+    (local $c i32) (local $pq i32) (local $o i32) (local $j i32) (local $coBytes i32) (local $kwBytes i32) (local $khBytes i32)
     (local $src i32) (local $dst i32) (local $panelBytes i32) (local $a i32)
     (local $h00 v128) (local $h01 v128) (local $h02 v128) (local $h03 v128) (local $h04 v128) (local $h10 v128) (local $h11 v128) (local $h12 v128) (local $h13 v128) (local $h14 v128) (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128) (local $g4 v128)
     (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
     (local.set $kwBytes (i32.mul (local.get $ci) (local.get $coBytes)))
     (local.set $khBytes (i32.shl (local.get $kwBytes) (i32.const 2)))
     (local.set $panelBytes (i32.shl (local.get $ci) (i32.const 8)))
-    (local.set $c (i32.const 0))
-    (block $done
-      (loop $channels
-        (br_if $done (i32.ge_u (local.get $c) (local.get $count)))
-        (local.set $pq (i32.const 0))
-        (loop $phases
-          ;; g[a][b] = w[2a + p][2b + q][c]
-          (local.set $src (i32.add (local.get $w)
+    (if (i32.eqz (local.get $count)) (then (return)))
+    (local.set $o (i32.const 0))
+    (loop $panels
+      (local.set $pq (i32.const 0))
+      (loop $phases
+        (local.set $c (i32.const 0))
+        (loop $channels
+          ;; g[a][b] = w[2a + p][2b + q][c], columns o .. o + 15; row (p * 2 + q) * Ci + c of panel o / 16
+          (local.set $src (i32.add (i32.add (local.get $w) (local.get $o))
             (i32.add (i32.mul (i32.shr_u (local.get $pq) (i32.const 1)) (local.get $khBytes))
               (i32.add (i32.mul (i32.and (local.get $pq) (i32.const 1)) (local.get $kwBytes))
                 (i32.mul (local.get $c) (local.get $coBytes))))))
-          (local.set $dst (i32.add (local.get $v)
+          (local.set $dst (i32.add (i32.add (local.get $v) (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)))
             (i32.shl (i32.add (i32.mul (local.get $pq) (local.get $ci)) (local.get $c)) (i32.const 6))))
-          (local.set $o (i32.const 0))
-          (loop $outs
-            (local.set $a (i32.add (local.get $src) (local.get $o)))
+          (local.set $j (i32.const 0))
+          (loop $quarters
+            (local.set $a (i32.add (local.get $src) (local.get $j)))
             ;; G down each column b of g: h_b
             (call $g5 (v128.load (local.get $a)) (v128.load (i32.add (local.get $a) (i32.shl (local.get $khBytes) (i32.const 1)))))
             (local.set $h04)
@@ -1906,9 +1918,7 @@
             (local.set $h12)
             (local.set $h11)
             (local.set $h10)
-            ;; column o of panel o / 16
-            (local.set $a (i32.add (local.get $dst)
-              (i32.add (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)) (i32.and (local.get $o) (i32.const 63)))))
+            (local.set $a (i32.add (local.get $dst) (local.get $j)))
             (call $g5 (local.get $h00) (local.get $h10))
             (local.set $g4)
             (local.set $g3)
@@ -1988,12 +1998,14 @@
             (v128.store (local.get $a) (local.get $g3))
             (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
             (v128.store (local.get $a) (local.get $g4))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
-          (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
-          (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $channels))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br_if $quarters (i32.lt_u (local.get $j) (i32.const 64))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br_if $channels (i32.lt_u (local.get $c) (local.get $count))))
+        (local.set $pq (i32.add (local.get $pq) (i32.const 1)))
+        (br_if $phases (i32.lt_u (local.get $pq) (i32.const 4))))
+      (local.set $o (i32.add (local.get $o) (i32.const 64)))
+      (br_if $panels (i32.lt_u (local.get $o) (local.get $coBytes)))))
 ;; winoOutput4: y's pixels of every tile of `images` images = A^T M A (plus bias [C] where bias is not
 ;; 0) from M_xi [tiles, C] (row t of M_xi at m + xi * xiBytes + t * 4 C), y [images, h, w, C]: tile
 ;; (ti, tj)'s pixel (a, b) is y's (ih0 + step (4 ti + a), iw0 + step (4 tj + b)), written where it lies
@@ -2185,34 +2197,36 @@
 ;; winoDy4: V_xi [tiles, Co] = A dy_tile A^T for the tiles of `images` images of dy [images, 4 th, ow,
 ;; Co] (4x4 pixels a tile, th x tw tiles an image), in panels of 16 columns, panelRows rows each (tile
 ;; t's row of V_xi, columns o .. o + 3 at v + xi * xiBytes + (o / 16) * panelRows * 64 + t * 64 +
-;; (o % 16) * 4). Co a multiple of 16.
+;; (o % 16) * 4). Co a multiple of 16. Panel by panel, then tile (as winoDy).
   (func (export "winoDy4")
     (param $dy i32) (param $co i32) (param $th i32) (param $tw i32) (param $ow i32) (param $images i32)
     (param $v i32) (param $xiBytes i32) (param $panelRows i32)
     (local $t i32) (local $tEnd i32) (local $per i32) (local $rem i32) (local $coBytes i32) (local $rowBytes i32)
-    (local $src i32) (local $dst i32) (local $o i32) (local $a i32) (local $panelBytes i32)
+    (local $src i32) (local $dst i32) (local $o i32) (local $j i32) (local $a i32) (local $panelBytes i32)
     (local $h00 v128) (local $h01 v128) (local $h02 v128) (local $h03 v128) (local $h04 v128) (local $h10 v128) (local $h11 v128) (local $h12 v128) (local $h13 v128) (local $h14 v128) (local $h20 v128) (local $h21 v128) (local $h22 v128) (local $h23 v128) (local $h24 v128) (local $h30 v128) (local $h31 v128) (local $h32 v128) (local $h33 v128) (local $h34 v128) (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
     (local $v00 v128) (local $v01 v128) (local $v02 v128) (local $v03 v128) (local $v04 v128) (local $v10 v128) (local $v11 v128) (local $v12 v128) (local $v13 v128) (local $v14 v128) (local $v20 v128) (local $v21 v128) (local $v22 v128) (local $v23 v128) (local $v24 v128) (local $v30 v128) (local $v31 v128) (local $v32 v128) (local $v33 v128) (local $v34 v128) (local $v40 v128) (local $v41 v128) (local $v42 v128) (local $v43 v128) (local $v44 v128) (local $ta v128) (local $tb v128)
     (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
     (local.set $rowBytes (i32.mul (local.get $ow) (local.get $coBytes)))
     (local.set $panelBytes (i32.shl (local.get $panelRows) (i32.const 6)))
     (local.set $per (i32.mul (local.get $th) (local.get $tw)))
-    (local.set $t (i32.const 0))
     (local.set $tEnd (i32.mul (local.get $images) (local.get $per)))
-    (block $done
+    (if (i32.eqz (local.get $tEnd)) (then (return)))
+    (local.set $o (i32.const 0))
+    (loop $panels
+      (local.set $t (i32.const 0))
       (loop $tiles
-        (br_if $done (i32.ge_u (local.get $t) (local.get $tEnd)))
         (local.set $rem (i32.rem_u (local.get $t) (local.get $per)))
-        (local.set $src (i32.add (local.get $dy)
+        (local.set $src (i32.add (i32.add (local.get $dy) (local.get $o))
           (i32.add
             (i32.mul (i32.add (i32.mul (i32.div_u (local.get $t) (local.get $per)) (i32.shl (local.get $th) (i32.const 2)))
               (i32.shl (i32.div_u (local.get $rem) (local.get $tw)) (i32.const 2))) (local.get $rowBytes))
             (i32.mul (i32.shl (i32.rem_u (local.get $rem) (local.get $tw)) (i32.const 2)) (local.get $coBytes)))))
-        (local.set $dst (i32.add (local.get $v) (i32.shl (local.get $t) (i32.const 6))))
-        (local.set $o (i32.const 0))
-        (loop $outs
+        (local.set $dst (i32.add (i32.add (local.get $v) (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)))
+          (i32.shl (local.get $t) (i32.const 6))))
+        (local.set $j (i32.const 0))
+        (loop $quarters
           ;; dy row 0: A along it
-          (local.set $a (i32.add (i32.add (local.get $src) (local.get $o)) (i32.mul (local.get $rowBytes) (i32.const 0))))
+          (local.set $a (i32.add (i32.add (local.get $src) (local.get $j)) (i32.mul (local.get $rowBytes) (i32.const 0))))
           (local.set $d0 (v128.load (local.get $a)))
           (local.set $d1 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
           (local.set $d2 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
@@ -2225,7 +2239,7 @@
           (local.set $h03 (f32x4.add (local.get $d0) (f32x4.mul (f32x4.add (local.get $d1) (f32x4.mul (f32x4.add (local.get $d2) (f32x4.add (local.get $d3) (local.get $d3))) (v128.const f32x4 2 2 2 2))) (v128.const f32x4 2 2 2 2))))
           (local.set $h04 (local.get $d3))
           ;; dy row 1: A along it
-          (local.set $a (i32.add (i32.add (local.get $src) (local.get $o)) (i32.mul (local.get $rowBytes) (i32.const 1))))
+          (local.set $a (i32.add (i32.add (local.get $src) (local.get $j)) (i32.mul (local.get $rowBytes) (i32.const 1))))
           (local.set $d0 (v128.load (local.get $a)))
           (local.set $d1 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
           (local.set $d2 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
@@ -2238,7 +2252,7 @@
           (local.set $h13 (f32x4.add (local.get $d0) (f32x4.mul (f32x4.add (local.get $d1) (f32x4.mul (f32x4.add (local.get $d2) (f32x4.add (local.get $d3) (local.get $d3))) (v128.const f32x4 2 2 2 2))) (v128.const f32x4 2 2 2 2))))
           (local.set $h14 (local.get $d3))
           ;; dy row 2: A along it
-          (local.set $a (i32.add (i32.add (local.get $src) (local.get $o)) (i32.mul (local.get $rowBytes) (i32.const 2))))
+          (local.set $a (i32.add (i32.add (local.get $src) (local.get $j)) (i32.mul (local.get $rowBytes) (i32.const 2))))
           (local.set $d0 (v128.load (local.get $a)))
           (local.set $d1 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
           (local.set $d2 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
@@ -2251,7 +2265,7 @@
           (local.set $h23 (f32x4.add (local.get $d0) (f32x4.mul (f32x4.add (local.get $d1) (f32x4.mul (f32x4.add (local.get $d2) (f32x4.add (local.get $d3) (local.get $d3))) (v128.const f32x4 2 2 2 2))) (v128.const f32x4 2 2 2 2))))
           (local.set $h24 (local.get $d3))
           ;; dy row 3: A along it
-          (local.set $a (i32.add (i32.add (local.get $src) (local.get $o)) (i32.mul (local.get $rowBytes) (i32.const 3))))
+          (local.set $a (i32.add (i32.add (local.get $src) (local.get $j)) (i32.mul (local.get $rowBytes) (i32.const 3))))
           (local.set $d0 (v128.load (local.get $a)))
           (local.set $d1 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
           (local.set $d2 (v128.load (local.tee $a (i32.add (local.get $a) (local.get $coBytes)))))
@@ -2263,8 +2277,7 @@
           (local.set $h32 (f32x4.sub (local.get $ta) (local.get $tb)))
           (local.set $h33 (f32x4.add (local.get $d0) (f32x4.mul (f32x4.add (local.get $d1) (f32x4.mul (f32x4.add (local.get $d2) (f32x4.add (local.get $d3) (local.get $d3))) (v128.const f32x4 2 2 2 2))) (v128.const f32x4 2 2 2 2))))
           (local.set $h34 (local.get $d3))
-          (local.set $a (i32.add (local.get $dst)
-            (i32.add (i32.mul (i32.shr_u (local.get $o) (i32.const 6)) (local.get $panelBytes)) (i32.and (local.get $o) (i32.const 63)))))
+          (local.set $a (i32.add (local.get $dst) (local.get $j)))
           ;; A down each column j, then V_(5 i + j) in order of xi
           (local.set $ta (f32x4.add (local.get $h00) (local.get $h20)))
           (local.set $tb (f32x4.add (local.get $h10) (local.get $h30)))
@@ -2350,10 +2363,12 @@
           (v128.store (local.get $a) (local.get $v43))
           (local.set $a (i32.add (local.get $a) (local.get $xiBytes)))
           (v128.store (local.get $a) (local.get $v44))
-          (local.set $o (i32.add (local.get $o) (i32.const 16)))
-          (br_if $outs (i32.lt_u (local.get $o) (local.get $coBytes))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $quarters (i32.lt_u (local.get $j) (i32.const 64))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $tiles))))
+        (br_if $tiles (i32.lt_u (local.get $t) (local.get $tEnd))))
+      (local.set $o (i32.add (local.get $o) (i32.const 64)))
+      (br_if $panels (i32.lt_u (local.get $o) (local.get $coBytes)))))
 ;; winoFilterOut4: dW [4, 4, Ci, Co]'s taps of the first `count` channels ci (a slice: m and dw moved
 ;; on by 4 Co bytes per channel) = G^T M G per stride phase from M_xi [4 Ci, Co] (row c' = (p * 2 + q)
 ;; * Ci + ci of M_xi at m + xi * xiBytes + c' * 4 Co, xi = 5 i + j): tap (2a + p, 2b + q). Co a multiple of 4.
