@@ -12,7 +12,8 @@
  *  - 'winograd': each phase's 2x2 convolution by Winograd's F(2x2, 2x2), 9/16 of the multiply-adds
  *    (./winograd.ts `byWinogradInput`; WebAssembly, 4x4 filters of stride 2, Ci a multiple of 16);
  *    'winograd4' by F(4x4, 2x2), 25/64 of them (its transforms round: 5-6x the error).
- * The rearranged filters are kept for weights that come back (`rearrangedFilters`).
+ * The rearranged filters are kept for weights that come back (`rearrangedFilters`; not Winograd's V,
+ * whose keeping did not pay in whole steps: docs/PERFORMANCE.md).
  *
  * Math of 'subPixel' (NHWC, forward y = conv2d(x, w, stride s, pad top pT); w [KH, KW, Ci, Co],
  * dy [N, OH, OW, Co]):

@@ -6,14 +6,16 @@
  * 462-468 ms, in the same command (docs/PERFORMANCE.md). The kernels it lacks or runs slowly are ours:
  *   Conv2DBackpropFilter  missing in 4.22 (no conv layer could train): ./conv2d-backprop-filter.ts
  *                         (our own SIMD kernel on our own worker threads sharing the heap: ./simd/;
- *                         4x4 filters of stride 2 by Winograd's F(2x2, 2x2) where it pays: ./winograd.ts)
+ *                         4x4 filters of stride 2 by Winograd's F(2x2, 2x2) or F(4x4, 2x2) where
+ *                         they pay: ./winograd.ts)
  *   UnsortedSegmentSum    missing in 4.22 (Gather's gradient: the conditional models' label
  *                         embeddings): ./unsorted-segment-sum.ts
  *   Conv2DBackpropInput   replaced: 4.22's is a plain loop, 60% of a step: ./conv2d-backprop-input.ts
- *                         (4x4 filters of stride 2 by F(2x2, 2x2) where it pays: ./winograd.ts)
+ *                         (4x4 filters of stride 2 by F(2x2, 2x2) or F(4x4, 2x2) where they pay:
+ *                         ./winograd.ts)
  *   Conv2D, FusedConv2D   wrapped: our SIMD kernel where it applies (no filter packing at each
  *                         step, as XNNPACK does): ./conv2d.ts; 4x4 filters of stride 2 by
- *                         Winograd's F(2x2, 2x2) where it pays: ./winograd.ts
+ *                         Winograd's F(2x2, 2x2) or F(4x4, 2x2) where they pay: ./winograd.ts
  *   Tile                  replaced: 4.22's is a per-element loop: ./tile.ts
  *   Identity              replaced: 4.22's copies; ours shares the data (tfjs clones what each op
  *                         saves for its backward pass): ./identity.ts

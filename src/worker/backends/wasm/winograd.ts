@@ -100,10 +100,10 @@ export const WINOGRAD_MIN_MULTIPLY_ADDS = 2 ** 27;
 /** F(4x4, 2x2)'s tiles (of 4x4 pixels) from which it is taken over F(2x2, 2x2) (its 25 GEMMs have a quarter of the rows). */
 export const WINOGRAD4_MIN_TILES = 256;
 
-/** The 2x2 tiles of the output: th x tw an image, `tiles` in all. */
-function tilesOf(g: WinogradGeometry): { th: number; tw: number; tiles: number } {
-  const th = g.oh / 2;
-  const tw = g.ow / 2;
+/** The output's tiles of tile x tile pixels: th x tw an image, `tiles` in all. */
+function tilesOf(g: WinogradGeometry, tile: WinogradTile = 2): { th: number; tw: number; tiles: number } {
+  const th = g.oh / tile;
+  const tw = g.ow / tile;
   return { th, tw, tiles: g.n * th * tw };
 }
 
@@ -147,7 +147,7 @@ export const WINOGRAD_MAX_SCRATCH_BYTES = 256 * 1024 * 1024;
  * few hundred.
  */
 export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'filter', tile: WinogradTile = 2): number {
-  const tiles = g.n * (g.oh / tile) * (g.ow / tile);
+  const { tiles } = tilesOf(g, tile);
   const xis = xisOf(tile);
   const c4 = 4 * g.ci;
   const shared = g.n * g.hp * g.wp * g.ci + xis * (tiles + 4) * c4 + xis * c4 * g.co;
@@ -170,7 +170,7 @@ function forwardLargeEnough(g: WinogradGeometry): boolean {
  * scratch counts (smaller than F(2x2, 2x2)'s: U and M 1.56 times instead of 2.25).
  */
 export function winograd4Pays(g: WinogradGeometry): boolean {
-  return winograd4Applies(g) && forwardLargeEnough(g) && g.n * (g.oh / 4) * (g.ow / 4) >= WINOGRAD4_MIN_TILES &&
+  return winograd4Applies(g) && forwardLargeEnough(g) && tilesOf(g, 4).tiles >= WINOGRAD4_MIN_TILES &&
     4 * winogradScratchFloats(g, 'forward', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -202,7 +202,7 @@ export function winogradFilterPays(g: WinogradGeometry): boolean {
  * tiles) 1.89 / 1.51 -> 2.17 / 1.71. (Its M, 6.25 times the filter, is what costs on D4.)
  */
 export function winogradFilter4Pays(g: WinogradGeometry): boolean {
-  const tiles = g.n * (g.oh / 4) * (g.ow / 4);
+  const { tiles } = tilesOf(g, 4);
   return winograd4Applies(g) && 16 * g.n * g.oh * g.ow * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     (tiles >= WINOGRAD4_MIN_TILES || (tiles >= 64 && g.ci <= 64)) && 4 * winogradScratchFloats(g, 'filter', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
@@ -232,9 +232,7 @@ export function byWinograd(x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorIn
   const { n, ci, oh, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const th = oh / tile;
-  const tw = ow / tile;
-  const tiles = n * th * tw;
+  const { th, tw, tiles } = tilesOf(g, tile);
   const xis = xisOf(tile);
   // The GEMMs take output rows in pairs: an odd tile count gets one more row (a copy of the last).
   const rows = tiles + (tiles % 2);
@@ -294,12 +292,10 @@ export type WinogradFilterRead = 'transposed' | 'rows';
  * (F(4x4, 2x2): G^T M G). F(4x4, 2x2) reads U where winoInput4 writes it ('rows').
  */
 export function byWinogradFilter(x: tf.TensorInfo, dy: tf.TensorInfo, g: WinogradGeometry, heap: Heap, read: WinogradFilterRead = 'transposed', tile: WinogradTile = 2): tf.Tensor4D {
-  const { n, ci, oh, ow, co, hp, wp } = g;
+  const { n, ci, ow, co, hp, wp } = g;
   const { at, backend } = heap;
   const kernels = heap.kernels;
-  const th = oh / tile;
-  const tw = ow / tile;
-  const tiles = n * th * tw;
+  const { th, tw, tiles } = tilesOf(g, tile);
   const xis = xisOf(tile);
   const transposed = tile === 2 && read === 'transposed';
   // U's rows rounded up to 4 for winoInputT's groups (the extra rows are never summed: the GEMMs run over
