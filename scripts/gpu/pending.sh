@@ -5,7 +5,8 @@
 #   bash scripts/gpu/make-kit.sh
 #   run(command: "bash scripts/gpu/pending.sh", carry: [".gpu", ".gl"], timeout_s: 420).
 # Since run 29 the GPU kernels and a step's programs are unchanged. On the processor, every helper runs
-# in slices from 8 threads, and where the module stops at Emscripten's 8 threads our kernels take one
+# in slices wherever there are worker threads (from 8 threads until 2026-11-28 afternoon, when batch
+# norm's passes, the column sums and transposes joined them: "batch norm on every thread"), and where the module stops at Emscripten's 8 threads our kernels take one
 # per processor (at most 16), as part s of run 28 measured them: part s checks the defaults. The
 # training benchmark reads the losses back in its timed steps as the app's training does (every 4th
 # step on a GPU); run 29 measured that against reading only the last (--read-every 0, as before) and

@@ -162,7 +162,7 @@ case " $PARTS " in *" slicecpu "*)
   # "old"), every helper in slices on every thread (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on
   # KTHREADS threads (GAN_AUGMENT_WASM_KERNEL_THREADS, default 16: beyond Emscripten's 8), both, and
   # today's defaults, nothing set (the module on one thread per processor up to 8, every helper sliced
-  # from 8 threads, our kernels on one thread per processor up to 16 where the module stops at 8; a
+  # (since 2026-11-28 afternoon also batch norm's passes, the column sums and transposes), our kernels on one thread per processor up to 16 where the module stops at 8; a
   # thread count set on purpose holds for our kernels too, so "default" sets none).
   for t in ${THREADSET:-8}; do
     for round in 1 2; do

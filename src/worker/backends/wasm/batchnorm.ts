@@ -14,8 +14,9 @@
  * backward).
  *
  * Applies to float32 tensors whose channels (last axis) are a multiple of 16; anything else keeps
- * tfjs-layers' path. The sums add each column's values in row order, on the calling thread: the same
- * bits on any number of threads.
+ * tfjs-layers' path. The sums add each column's values in row order, in slices of columns on every
+ * thread (./simd/kernel-threads.ts), and the element-wise passes run in slices of rows: the same bits
+ * on any number of threads.
  */
 import { tf } from '../tf';
 import type { BatchNormOps } from '../kernels/batchnorm-kernels';
@@ -57,9 +58,9 @@ export const wasmBatchNorm: BatchNormOps<[tf.Tensor, tf.Tensor]> = {
     const { rows, cols } = dims(x);
     const m = uninitialised<tf.Rank.R1>(heap, [cols]);
     const v = uninitialised<tf.Rank.R1>(heap, [cols]);
-    const { helpers } = heap.kernels;
-    helpers.sumLeading(heap.at(x), rows, cols, heap.at(m), rows);
-    helpers.bnVariance(heap.at(x), rows, cols, heap.at(m), heap.at(v), rows);
+    const { kernels } = heap;
+    kernels.sumLeading(heap.at(x), rows, cols, heap.at(m), rows);
+    kernels.bnVariance(heap.at(x), rows, cols, heap.at(m), heap.at(v), rows);
     return [m, v];
   },
 
@@ -68,7 +69,7 @@ export const wasmBatchNorm: BatchNormOps<[tf.Tensor, tf.Tensor]> = {
     const { rows, cols } = dims(x);
     const y = uninitialised(heap, x.shape);
     withScratch(heap, cols, (coef) =>
-      heap.kernels.helpers.bnNormalize(heap.at(x), rows, cols, heap.at(m), heap.at(v), heap.at(gamma), heap.at(beta), eps, coef, heap.at(y)),
+      heap.kernels.bnNormalize(heap.at(x), rows, cols, heap.at(m), heap.at(v), heap.at(gamma), heap.at(beta), eps, coef, heap.at(y)),
     );
     return y;
   },
@@ -78,7 +79,7 @@ export const wasmBatchNorm: BatchNormOps<[tf.Tensor, tf.Tensor]> = {
     const { rows, cols } = dims(x);
     const dbeta = uninitialised<tf.Rank.R1>(heap, [cols]);
     const dgamma = uninitialised<tf.Rank.R1>(heap, [cols]);
-    heap.kernels.helpers.bnBackwardSums(heap.at(dy), heap.at(x), rows, cols, heap.at(m), heap.at(v), eps, heap.at(dbeta), heap.at(dgamma));
+    heap.kernels.bnBackwardSums(heap.at(dy), heap.at(x), rows, cols, heap.at(m), heap.at(v), eps, heap.at(dbeta), heap.at(dgamma));
     return [dbeta, dgamma];
   },
 
@@ -87,7 +88,7 @@ export const wasmBatchNorm: BatchNormOps<[tf.Tensor, tf.Tensor]> = {
     const { rows, cols } = dims(x);
     const dx = uninitialised(heap, x.shape);
     withScratch(heap, 4 * cols, (coef) =>
-      heap.kernels.helpers.bnInputGrad(
+      heap.kernels.bnInputGrad(
         heap.at(dy), heap.at(x), rows, cols, heap.at(m), heap.at(v), heap.at(gamma), heap.at(dbeta), heap.at(dgamma), n, eps, coef, heap.at(dx),
       ),
     );
@@ -135,7 +136,7 @@ export function fusedBatchNormKernel(original: tf.KernelFunc): tf.KernelFunc {
     if (size === 0 || cols % 16 !== 0 || ![mean, variance, offset, scale].every(vector)) return original(args);
     const y = heap.backend.makeOutput(x.shape, 'float32');
     withScratch(heap, cols, (coef) =>
-      heap.kernels.helpers.bnNormalize(
+      heap.kernels.bnNormalize(
         heap.at(x), size / cols, cols, heap.at(mean!), heap.at(variance!), heap.at(scale!), heap.at(offset!), varianceEpsilon, coef, heap.at(y),
       ),
     );

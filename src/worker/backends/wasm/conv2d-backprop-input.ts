@@ -208,7 +208,7 @@ function buildPhaseFilters(w: tf.Tensor4D, g: Geometry): Array<tf.Tensor4D | nul
           const src = (th * g.kw + tw) * ci * co;
           const dst = (jh * pw.taps + jw) * co * ci;
           if (heap && f) {
-            heap.kernels.helpers.transposeBlock(heap.at(w) + 4 * src, heap.at(f) + 4 * dst, ci, co);
+            heap.kernels.transposeBlock(heap.at(w) + 4 * src, heap.at(f) + 4 * dst, ci, co);
             continue;
           }
           // w[th, tw] is [ci][co]; the phase filter's block is [co][ci].

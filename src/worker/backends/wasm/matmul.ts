@@ -106,8 +106,8 @@ function byGatherGemm(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs, pl
     const table = product + (viaProduct ? 4 * rowsPad * cols : 0);
     const rowOff = table + 4 * k;
     const panels = rowOff + 4 * rowsPad;
-    const { helpers } = heap.kernels;
-    if (copyRight) helpers.transposeBlock(heap.at(rightStored), right, sr, sc); // [sr, sc] -> [sc, sr] = [k, cols]
+    const kernels = heap.kernels;
+    if (copyRight) kernels.transposeBlock(heap.at(rightStored), right, sr, sc); // [sr, sc] -> [sc, sr] = [k, cols]
     const rightAt = copyRight ? right : heap.at(rightStored);
     // The left operand L [rows, k] (op(A); or op(B)^T: B itself when transposeB, else B read
     // transposed), read at table[kk] + rowOff[r]: element (r, kk) of a stored X [rows, k] lies at
@@ -125,7 +125,7 @@ function byGatherGemm(a: tf.TensorInfo, b: tf.TensorInfo, attrs: MatMulAttrs, pl
       split: 'm', sliceRows, slices: Math.ceil(rowsPad / sliceRows), out: viaProduct ? product : heap.at(out), partialBytes: 0,
     });
     if (plan === 'transposed' && copyToTranspose(n, m)) {
-      helpers.transposeBlock(product, heap.at(out), n, m); // C^T [n, m] -> C [m, n]
+      kernels.transposeBlock(product, heap.at(out), n, m); // C^T [n, m] -> C [m, n]
     } else if (viaProduct) {
       // C^T [1, m] lies as C [m, 1] does (its padding row dropped).
       const f32 = new Float32Array(heap.memory.buffer);

@@ -6,8 +6,9 @@
  * for [16, 16, 16, 128] on the build machine, where the sum itself takes 0.28 ms (Sum and Mean were 86
  * ms of a 1,250 ms DCGAN-64 step at batch 16, `bench/profile-step.bench.ts --backend wasm`). Ours
  * sums the columns where they lie (./simd/gather-gemm.wat `sumLeading`), each column's values added
- * in the same order as the backend's after its transpose, and Mean divides by the count as it does:
- * the same bits. Anything else (other axes, all axes, int32, empty tensors) runs the backend's own.
+ * in the same order as the backend's after its transpose (in slices of columns on every thread where
+ * the tensor is large: ./simd/kernel-threads.ts), and Mean divides by the count as it does: the same
+ * bits. Anything else (other axes, all axes, int32, empty tensors) runs the backend's own.
  */
 import { tf } from '../tf';
 import { activeHeap } from './heap';
@@ -35,7 +36,7 @@ function leadingReduceKernel(original: tf.KernelFunc, mean: boolean): tf.KernelF
     if (!heap || k === 0 || rows === 0 || cols === 0) return original(args);
     const shape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = heap.backend.makeOutput(shape, 'float32'); // may grow the heap: addresses are read after
-    heap.kernels.helpers.sumLeading(heap.at(x), rows, cols, heap.at(out), mean ? rows : 1);
+    heap.kernels.sumLeading(heap.at(x), rows, cols, heap.at(out), mean ? rows : 1);
     return out;
   };
 }

@@ -453,7 +453,7 @@ export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: Winograd
     const flip = tile === 4 ? 2 : 0;
     for (let tap = 0; tap < 16; tap++) {
       const src = (((tap >> 2) ^ flip) << 2) | ((tap & 3) ^ flip);
-      kernels.helpers.transposeBlock(heap.at(w) + 4 * src * ci * co, wT + 4 * tap * co * ci, ci, co);
+      kernels.transposeBlock(heap.at(w) + 4 * src * ci * co, wT + 4 * tap * co * ci, ci, co);
     }
     if (tile === 4) kernels.winoFilter4(wT, co, ci, v, 4 * 4 * co * ci);
     else kernels.winoFilter(wT, co, ci, v, 4 * 4 * co * ci);

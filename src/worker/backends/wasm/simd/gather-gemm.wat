@@ -183,26 +183,46 @@
         (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
 ;; Copies `images` images of `rows` rows of rowBytes bytes each (contiguous, NHWC) into a padded
 ;; layout: image i's row r goes to dst + (i * dstRows + r + top) * dstRowBytes + leftBytes, and every
-;; other byte of the images * dstRows * dstRowBytes bytes at dst is zero. Images are independent:
-;; ./kernel-threads.ts runs slices of them on every thread.
+;; other byte of the images * dstRows * dstRowBytes bytes at dst is zero. Requires top + rows <=
+;; dstRows and leftBytes + rowBytes <= dstRowBytes (./kernel-threads.ts checks). Only the padding is
+;; zeroed, each byte of dst written once: zeroing all of dst first and then copying the rows over it
+;; wrote most bytes twice (DCGAN-64's D2 at batch 64: 19 MB zeroed, 17 MB copied over it). Images are
+;; independent: ./kernel-threads.ts runs slices of them on every thread.
   (func (export "padImages")
     (param $src i32) (param $dst i32) (param $images i32) (param $rows i32) (param $rowBytes i32)
     (param $dstRows i32) (param $dstRowBytes i32) (param $top i32) (param $leftBytes i32)
-    (local $i i32) (local $r i32) (local $to i32)
-    (memory.fill (local.get $dst) (i32.const 0)
-      (i32.mul (i32.mul (local.get $images) (local.get $dstRows)) (local.get $dstRowBytes)))
-    (if (i32.or (i32.eqz (local.get $images)) (i32.eqz (local.get $rows))) (then (return)))
+    (local $i i32) (local $r i32) (local $to i32) (local $rightBytes i32)
+    (if (i32.eqz (local.get $images)) (then (return)))
+    (local.set $rightBytes (i32.sub (i32.sub (local.get $dstRowBytes) (local.get $leftBytes)) (local.get $rowBytes)))
+    (local.set $to (local.get $dst))
     (local.set $i (i32.const 0))
     (loop $imgs
-      (local.set $to (i32.add (i32.add (local.get $dst) (local.get $leftBytes))
-        (i32.mul (i32.add (i32.mul (local.get $i) (local.get $dstRows)) (local.get $top)) (local.get $dstRowBytes))))
+      ;; the rows above, and the first row's left padding
+      (memory.fill (local.get $to) (i32.const 0)
+        (i32.add (i32.mul (local.get $top) (local.get $dstRowBytes)) (local.get $leftBytes)))
+      (local.set $to (i32.add (local.get $to)
+        (i32.add (i32.mul (local.get $top) (local.get $dstRowBytes)) (local.get $leftBytes))))
       (local.set $r (i32.const 0))
-      (loop $rs
-        (memory.copy (local.get $to) (local.get $src) (local.get $rowBytes))
-        (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
-        (local.set $to (i32.add (local.get $to) (local.get $dstRowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))
+      (block $rowsDone
+        (br_if $rowsDone (i32.eqz (local.get $rows)))
+        (loop $rs
+          (memory.copy (local.get $to) (local.get $src) (local.get $rowBytes))
+          (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
+          (local.set $to (i32.add (local.get $to) (local.get $rowBytes)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          ;; this row's right padding and the next row's left padding, in one
+          (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+          (memory.fill (local.get $to) (i32.const 0) (i32.add (local.get $rightBytes) (local.get $leftBytes)))
+          (local.set $to (i32.add (local.get $to) (i32.add (local.get $rightBytes) (local.get $leftBytes))))
+          (br $rs)))
+      ;; the last row's right padding and the rows below (with no rows: the rest of the image, from
+      ;; the first row's left padding on, which is the same bytes)
+      (if (i32.eqz (local.get $rows))
+        (then (local.set $to (i32.sub (local.get $to) (local.get $leftBytes)))))
+      (local.set $r (i32.sub (i32.add (local.get $dst) (i32.mul (i32.add (local.get $i) (i32.const 1))
+        (i32.mul (local.get $dstRows) (local.get $dstRowBytes)))) (local.get $to)))
+      (memory.fill (local.get $to) (i32.const 0) (local.get $r))
+      (local.set $to (i32.add (local.get $to) (local.get $r)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 
@@ -434,15 +454,17 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br_if $rs (i32.lt_u (local.get $r) (local.get $rows))))))
-;; dst[j] = (sum over r in [0, rows) of src[r * cols + j], added in order of r) / divisor, for j in
-;; [0, cols): the columns of a row-major [rows, cols] block summed, in the order tfjs-backend-wasm's
-;; Sum and Mean add them after transposing (so the same bits; a divisor of 1 leaves the sums as they
-;; are). 16 columns at a time (four vec4 sums), then 4, then one.
+;; dst[j] = (sum over r in [0, rows) of src[r * stride + j], added in order of r) / divisor, for j in
+;; [0, cols): the columns of a row-major [rows, stride] block summed (cols of its stride columns), in
+;; the order tfjs-backend-wasm's Sum and Mean add them after transposing (so the same bits; a divisor
+;; of 1 leaves the sums as they are). 16 columns at a time (four vec4 sums), then 4, then one: each
+;; column's sum is the same bits in any of the three, so ./kernel-threads.ts runs slices of columns on
+;; every thread (stride the whole row).
   (func (export "sumLeading")
-    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $divisor f32)
+    (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $divisor f32) (param $stride i32)
     (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $div v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s f32)
-    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
     (local.set $div (f32x4.splat (local.get $divisor)))
     (local.set $j (i32.const 0))
     (block $wideDone
@@ -564,17 +586,19 @@
             (f32.load (i32.add (local.get $w) (local.get $o)))))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $one))))
-;; dst[c, r] = src[r, c] for a row-major [rows, cols] block (rows and cols multiples of 4): 4 x 4
-;; tiles, each four vec4 loads, eight shuffles and four stores; the tiles of 64 columns at a time, so
-;; that the 64 destination rows being written stay in the L1 cache while the source rows stream.
-;; The input gradient's phase filters are the filter's [Ci, Co] blocks transposed (../conv2d-backprop-input.ts).
+;; dst[c, r] = src[r, c] for a row-major [rows, cols] block whose rows lie srcStride floats apart
+;; (rows and cols multiples of 4): 4 x 4 tiles, each four vec4 loads, eight shuffles and four stores;
+;; the tiles of 64 columns at a time, so that the 64 destination rows being written stay in the L1
+;; cache while the source rows stream. The input gradient's phase filters are the filter's [Ci, Co]
+;; blocks transposed (../conv2d-backprop-input.ts, ../winograd.ts). Columns are independent:
+;; ./kernel-threads.ts runs slices of them (dst's rows) on every thread.
   (func (export "transposeBlock")
-    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $srcStride i32)
     (local $cb i32) (local $cEnd i32) (local $r i32) (local $c i32) (local $p i32) (local $q i32)
     (local $srcRow i32) (local $dstRow i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (local.set $srcRow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $srcRow (i32.shl (local.get $srcStride) (i32.const 2)))
     (local.set $dstRow (i32.shl (local.get $rows) (i32.const 2)))
     (local.set $cb (i32.const 0))
     (block $done
@@ -619,17 +643,21 @@
 
 ;; Batch normalisation's training pass (../batchnorm.ts) over x viewed as [rows, cols], the channel
 ;; its last axis (cols a multiple of 16), with the arithmetic of the WebGPU programs
-;; (../../kernels/batchnorm-kernels.ts); its mean is `sumLeading`'s. The column sums walk 16 columns down all rows, adding in row
-;; order; the element-wise passes go through the rows in order with each column's coefficients
-;; computed once into `coef` (scratch). All run on the calling thread.
+;; (../../kernels/batchnorm-kernels.ts); its mean is `sumLeading`'s. The column sums walk 16 columns
+;; down all rows, adding in row order, over `cols` columns of rows `stride` floats long: slices of
+;; columns, each column's sums the same bits in any slice. The element-wise passes go through the rows
+;; in order with each column's coefficients computed once into `coef` (scratch; with coefReady not 0,
+;; already there): slices of rows, after one call with no rows has written coef. ./kernel-threads.ts
+;; runs the slices on every thread.
 ;;
 ;; bnVariance: variance = sum((x - mean)^2) / n (biased; the mean from `sumLeading` first).
   (func (export "bnVariance")
-    (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32) (param $n f32)
-    (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $vn v128) (local $d v128)
+    (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32) (param $n f32) (param $stride i32)
+    (local $j i32) (local $r i32) (local $p i32) (local $rowBytes i32) (local $colBytes i32) (local $vn v128) (local $d v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
-    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $vn (f32x4.splat (local.get $n)))
     (block $done
       (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
@@ -662,16 +690,17 @@
         (v128.store offset=32 (local.get $p) (f32x4.div (local.get $s2) (local.get $vn)))
         (v128.store offset=48 (local.get $p) (f32x4.div (local.get $s3) (local.get $vn)))
         (local.set $j (i32.add (local.get $j) (i32.const 64)))
-        (br_if $groups (i32.lt_u (local.get $j) (local.get $rowBytes))))))
+        (br_if $groups (i32.lt_u (local.get $j) (local.get $colBytes))))))
 ;; bnBackwardSums: dbeta = sum(dy); dgamma = sum(dy * (x - mean)) * (1 / sqrt(variance + eps)).
   (func (export "bnBackwardSums")
     (param $dy i32) (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
-    (param $eps f32) (param $dbeta i32) (param $dgamma i32)
-    (local $j i32) (local $r i32) (local $p i32) (local $q i32) (local $rowBytes i32) (local $g v128)
+    (param $eps f32) (param $dbeta i32) (param $dgamma i32) (param $stride i32)
+    (local $j i32) (local $r i32) (local $p i32) (local $q i32) (local $rowBytes i32) (local $colBytes i32) (local $g v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
     (block $done
       (br_if $done (i32.eqz (local.get $cols)))
       (local.set $j (i32.const 0))
@@ -724,25 +753,28 @@
         (v128.store offset=48 (local.get $p) (f32x4.mul (local.get $t3)
           (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.sqrt (f32x4.add (v128.load offset=48 (local.get $q)) (local.get $g))))))
         (local.set $j (i32.add (local.get $j) (i32.const 64)))
-        (br_if $groups (i32.lt_u (local.get $j) (local.get $rowBytes))))))
+        (br_if $groups (i32.lt_u (local.get $j) (local.get $colBytes))))))
 ;; bnNormalize: y = ((x - mean) * rstd) * gamma + beta, rstd = 1 / sqrt(variance + eps) (into coef:
 ;; cols floats).
   (func (export "bnNormalize")
     (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
-    (param $gamma i32) (param $beta i32) (param $eps f32) (param $coef i32) (param $y i32)
+    (param $gamma i32) (param $beta i32) (param $eps f32) (param $coef i32) (param $y i32) (param $coefReady i32)
     (local $c i32) (local $o i32) (local $end i32) (local $rowBytes i32) (local $ve v128)
     (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $end (i32.mul (local.get $rows) (local.get $rowBytes)))
     (local.set $ve (f32x4.splat (local.get $eps)))
     (block $done
+      (br_if $done (i32.eqz (local.get $rowBytes)))
+      (if (i32.eqz (local.get $coefReady))
+        (then
+          (local.set $c (i32.const 0))
+          (loop $coefs
+            (v128.store (i32.add (local.get $coef) (local.get $c))
+              (f32x4.div (f32x4.splat (f32.const 1))
+                (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (local.get $ve)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))))
       (br_if $done (i32.eqz (local.get $end)))
-      (local.set $c (i32.const 0))
-      (loop $coefs
-        (v128.store (i32.add (local.get $coef) (local.get $c))
-          (f32x4.div (f32x4.splat (f32.const 1))
-            (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (local.get $ve)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 16)))
-        (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))
       (local.set $o (i32.const 0))
       (local.set $c (i32.const 0))
       (loop $values
@@ -764,7 +796,7 @@
   (func (export "bnInputGrad")
     (param $dy i32) (param $x i32) (param $rows i32) (param $cols i32) (param $mean i32) (param $variance i32)
     (param $gamma i32) (param $dbeta i32) (param $dgamma i32) (param $n f32) (param $eps f32)
-    (param $coef i32) (param $dx i32)
+    (param $coef i32) (param $dx i32) (param $coefReady i32)
     (local $c i32) (local $o i32) (local $end i32) (local $rowBytes i32) (local $vn v128) (local $r v128)
     (local $pr i32) (local $pa i32) (local $pb i32) (local $ps i32)
     (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
@@ -775,17 +807,20 @@
     (local.set $pb (i32.add (local.get $pa) (local.get $rowBytes)))
     (local.set $ps (i32.add (local.get $pb) (local.get $rowBytes)))
     (block $done
+      (br_if $done (i32.eqz (local.get $rowBytes)))
+      (if (i32.eqz (local.get $coefReady))
+        (then
+          (local.set $c (i32.const 0))
+          (loop $coefs
+            (local.set $r (f32x4.div (f32x4.splat (f32.const 1))
+              (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (f32x4.splat (local.get $eps))))))
+            (v128.store (i32.add (local.get $pr) (local.get $c)) (local.get $r))
+            (v128.store (i32.add (local.get $pa) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dbeta) (local.get $c))) (local.get $vn)))
+            (v128.store (i32.add (local.get $pb) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dgamma) (local.get $c))) (local.get $vn)))
+            (v128.store (i32.add (local.get $ps) (local.get $c)) (f32x4.mul (v128.load (i32.add (local.get $gamma) (local.get $c))) (local.get $r)))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))))
       (br_if $done (i32.eqz (local.get $end)))
-      (local.set $c (i32.const 0))
-      (loop $coefs
-        (local.set $r (f32x4.div (f32x4.splat (f32.const 1))
-          (f32x4.sqrt (f32x4.add (v128.load (i32.add (local.get $variance) (local.get $c))) (f32x4.splat (local.get $eps))))))
-        (v128.store (i32.add (local.get $pr) (local.get $c)) (local.get $r))
-        (v128.store (i32.add (local.get $pa) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dbeta) (local.get $c))) (local.get $vn)))
-        (v128.store (i32.add (local.get $pb) (local.get $c)) (f32x4.div (v128.load (i32.add (local.get $dgamma) (local.get $c))) (local.get $vn)))
-        (v128.store (i32.add (local.get $ps) (local.get $c)) (f32x4.mul (v128.load (i32.add (local.get $gamma) (local.get $c))) (local.get $r)))
-        (local.set $c (i32.add (local.get $c) (i32.const 16)))
-        (br_if $coefs (i32.lt_u (local.get $c) (local.get $rowBytes))))
       (local.set $o (i32.const 0))
       (local.set $c (i32.const 0))
       (loop $values

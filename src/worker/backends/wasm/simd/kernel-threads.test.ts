@@ -460,6 +460,100 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
+
+  it('runs the column sums (sumLeading, batch norm\'s), batch norm\'s element-wise passes and transposeBlock in slices on every thread, to the bits of one call and of a float64-free reference', async () => {
+    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MB
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const KB = 1024;
+    // [rows, cols]: odd row counts, 16 to 80 columns (1 to 5 slices of 16); sumLeading also 7 and 37
+    for (const [rows, cols] of [[37, 48], [5, 16], [132, 80], [9, 37], [3, 7], [8, 64]] as const) {
+      const bn = cols % 16 === 0;
+      const [x, dy, mean, variance, gamma, beta] = [64, 400 * KB, 800 * KB, 801 * KB, 802 * KB, 803 * KB];
+      f32.set(values(rows * cols, rows), x / 4);
+      f32.set(values(rows * cols, cols), dy / 4);
+      f32.set(values(cols, 3).map((v) => v * v), variance / 4);
+      f32.set(values(cols, 4), gamma / 4);
+      f32.set(values(cols, 5), beta / 4);
+      // each pool's results at its own place: sums (mean, variance, dbeta, dgamma: 1 KB apart, the bytes
+      // between them left as filled, so that a slice writing past its columns shows), coef, y, dx, x transposed
+      const run = (pool: KernelThreads, out: number) => {
+        const [sums, coef, y, dx, xT] = [out, out + 4 * KB, out + 8 * KB, out + 200 * KB, out + 400 * KB];
+        pool.sumLeading(x, rows, cols, sums, rows);
+        if (!bn) return;
+        f32.set(f32.subarray(sums / 4, sums / 4 + cols), mean / 4); // the pools' means are the same bits (checked below)
+        pool.bnVariance(x, rows, cols, mean, sums + KB, rows);
+        pool.bnBackwardSums(dy, x, rows, cols, mean, variance, 1e-5, sums + 2 * KB, sums + 3 * KB);
+        pool.bnNormalize(x, rows, cols, mean, variance, gamma, beta, 1e-5, coef, y);
+        pool.bnInputGrad(dy, x, rows, cols, mean, variance, gamma, sums + 2 * KB, sums + 3 * KB, rows, 1e-5, coef + 4 * cols, dx);
+        if (rows % 4 === 0) pool.transposeBlock(x, xT, rows, cols);
+      };
+      const [outA, outB] = [1 * 1024 * KB, 2 * 1024 * KB];
+      const region = 600 * KB;
+      new Uint8Array(memory.buffer, outA, region).fill(0xa5);
+      run(one, outA);
+      new Uint8Array(memory.buffer, outB, region).fill(0xa5);
+      run(four, outB);
+      expect(Buffer.from(memory.buffer.slice(outB, outB + region)).equals(Buffer.from(memory.buffer.slice(outA, outA + region)))).toBe(true);
+      // and the values: each column summed in row order in float32, as tfjs does
+      const at = (addr: number, i: number) => f32[addr / 4 + i]!;
+      for (const j of [0, cols - 1, Math.floor(cols / 2)]) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s = Math.fround(s + at(x, r * cols + j));
+        expect(at(outB, j)).toBe(Math.fround(s / rows));
+        if (!bn) continue;
+        let v = 0;
+        let db = 0;
+        for (let r = 0; r < rows; r++) {
+          const d = Math.fround(at(x, r * cols + j) - at(mean, j));
+          v = Math.fround(v + Math.fround(d * d));
+          db = Math.fround(db + at(dy, r * cols + j));
+        }
+        expect(at(outB + KB, j)).toBe(Math.fround(v / rows));
+        expect(at(outB + 2 * KB, j)).toBe(db);
+        const rstd = Math.fround(1 / Math.fround(Math.sqrt(Math.fround(at(variance, j) + Math.fround(1e-5)))));
+        const last = (rows - 1) * cols + j;
+        const yWant = Math.fround(Math.fround(Math.fround(Math.fround(at(x, last) - at(mean, j)) * rstd) * at(gamma, j)) + at(beta, j));
+        expect(at(outB + 8 * KB, last)).toBe(yWant);
+        if (rows % 4 === 0) expect(at(outB + 400 * KB, j * rows + rows - 1)).toBe(at(x, last));
+        expect(Number.isFinite(at(outB + 200 * KB, last))).toBe(true);
+      }
+    }
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
+  it('pads images (padImages): every byte of dst written, the rows where they belong and zero around them, with or without padding on each side; refuses rows that do not fit', async () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const one = new KernelThreads(memory, 1);
+    const three = new KernelThreads(memory, 3, { minCallBytes: 1, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const [src, dst] = [64, 64 * 1024];
+    // [images, rows, columns of 4 floats; padded rows, padded columns; top, left]
+    const shapes = [[3, 5, 6, 8, 9, 2, 1], [2, 4, 3, 4, 3, 0, 0], [3, 4, 3, 7, 5, 0, 2], [2, 4, 3, 6, 3, 2, 0], [4, 0, 3, 3, 5, 1, 1], [1, 1, 1, 3, 3, 1, 1]] as const;
+    for (const [images, rows, cols, dRows, dCols, top, left] of shapes) {
+      for (let i = 0; i < images * rows * cols * 4; i++) f32[src / 4 + i] = i + 1;
+      for (const pool of [one, three]) {
+        new Uint8Array(memory.buffer, dst, images * dRows * dCols * 16 + 64).fill(0xa5);
+        pool.padImages(src, dst, images, rows, 16 * cols, dRows, 16 * dCols, top, 16 * left);
+        for (let img = 0; img < images; img++) {
+          for (let r = 0; r < dRows; r++) {
+            for (let c = 0; c < dCols * 4; c++) {
+              const [sr, sc] = [r - top, Math.floor(c / 4) - left];
+              const inside = sr >= 0 && sr < rows && sc >= 0 && sc < cols;
+              const want = inside ? ((img * rows + sr) * cols + sc) * 4 + (c % 4) + 1 : 0;
+              expect(f32[dst / 4 + (img * dRows + r) * dCols * 4 + c]).toBe(want);
+            }
+          }
+        }
+        // nothing written past the padded images
+        expect(new Uint8Array(memory.buffer, dst + images * dRows * dCols * 16, 64).every((b) => b === 0xa5)).toBe(true);
+      }
+    }
+    expect(() => one.padImages(src, dst, 1, 5, 16, 5, 16, 1, 0)).toThrow(/bad padImages call/);
+    expect(() => one.padImages(src, dst, 1, 5, 16, 5, 32, 0, 32)).toThrow(/bad padImages call/);
+    await Promise.all([one.dispose(), three.dispose()]);
+  });
   it('runs the Winograd transforms in slices on every thread (images, channels), to the bytes of one call', async () => {
     // 5 images of 14 x 18 pixels of 8 channels (a padded x for 6 x 8 outputs: 3 x 4 tiles of 2 x 2),
     // a filter [4, 4, 8, 32], M for those tiles
@@ -642,16 +736,16 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([all.dispose(), some.dispose()]);
   });
 
-  it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all, by default only phaseRows below 8 threads and every helper from 8, and says what is wrong with another setting', async () => {
+  it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all and by default wherever there are worker threads, only those marked always where it says some, and says what is wrong with another setting', async () => {
+    expect(SLICE_ALL_FROM_THREADS).toBe(2);
     expect(slicedHelpers({})).toBe('some');
-    expect(slicedHelpers({}, 2)).toBe('some');
-    expect(slicedHelpers({}, SLICE_ALL_FROM_THREADS - 1)).toBe('some');
-    expect(slicedHelpers({}, SLICE_ALL_FROM_THREADS)).toBe('all');
+    expect(slicedHelpers({}, 2)).toBe('all');
+    expect(slicedHelpers({}, 16)).toBe('all');
     expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'some' }, 16)).toBe('some');
-    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'all' }, 2)).toBe('all');
+    expect(slicedHelpers({ GAN_AUGMENT_WASM_SLICE_HELPERS: 'all' }, 1)).toBe('all');
     // A pool takes its thread count's default, unless told otherwise.
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    const pools = [new KernelThreads(memory, 2), new KernelThreads(memory, SLICE_ALL_FROM_THREADS)];
+    const pools = [new KernelThreads(memory, 1), new KernelThreads(memory, 2)];
     try {
       expect(pools.map((p) => p.sliceAll)).toEqual([false, true]);
     } finally {

@@ -68,6 +68,15 @@ export const SLICED_HELPERS = {
   packPanels: { count: 1, floats: [], weight: 1, always: false },
   leakyMul: { count: 2, floats: [3], weight: 1, always: false },
   adamUpdate: { count: 7, floats: [8, 9, 10, 11, 12, 13], weight: 1, always: false },
+  // By columns (their sums each the same bits in any slice): sumLeading (Sum, Mean, batch norm's
+  // mean), batch norm's two column passes, and transposeBlock (a column of src is a row of dst); by
+  // rows: batch norm's element-wise passes.
+  sumLeading: { count: 2, floats: [4], weight: 1, always: false },
+  bnVariance: { count: 2, floats: [5], weight: 1, always: false },
+  bnBackwardSums: { count: 3, floats: [6], weight: 1, always: false },
+  bnNormalize: { count: 1, floats: [7], weight: 1, always: false },
+  bnInputGrad: { count: 2, floats: [9, 10], weight: 1, always: false },
+  transposeBlock: { count: 3, floats: [], weight: 1, always: false },
   // The Winograd transforms of ../winograd.ts. Their steps count one buffer of each unit, so the
   // weights are the bytes they move against those: winoInput writes nine U rows per tile (about 5x x
   // and one U row), winoOutput reads nine M rows and writes four pixels (about 3x), winoFilter reads
@@ -162,8 +171,8 @@ export interface HeapHelpers {
   padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void;
   sumPartials(src: number, count: number, strideBytes: number, dst: number, floats: number): void;
   addRowVector(dst: number, rows: number, vec: number, floats: number): void;
-  /** dst[j] = (sum of column j of a row-major [rows, cols] block, in row order) / divisor. */
-  sumLeading(src: number, rows: number, cols: number, dst: number, divisor: number): void;
+  /** dst[j] = (sum of column j of a row-major [rows, stride] block, in row order) / divisor, for j in [0, cols). */
+  sumLeading(src: number, rows: number, cols: number, dst: number, divisor: number, stride: number): void;
   /** Adam's update of one variable of n floats into outW, outM, outV (see the .wat for the formulas). */
   adamUpdate(
     w: number, m: number, v: number, g: number, outW: number, outM: number, outV: number, n: number,
@@ -184,18 +193,24 @@ export interface HeapHelpers {
     src: number, dst: number, images: number, h: number, w: number, ci: number, sh: number, sw: number, top: number, left: number,
     up: number, vp: number, sImg: number, sU: number, sR: number, sC: number,
   ): void;
-  /** dst [cols, rows] = src [rows, cols] transposed (rows and cols multiples of 4). */
-  transposeBlock(src: number, dst: number, rows: number, cols: number): void;
-  /** Batch norm's training pass over [rows, cols] (cols a multiple of 16; ../batchnorm.ts): the biased variance about `mean`. */
-  bnVariance(x: number, rows: number, cols: number, mean: number, variance: number, n: number): void;
-  /** dbeta = sum(dy), dgamma = sum(dy * (x - mean)) / sqrt(variance + eps), per column. */
-  bnBackwardSums(dy: number, x: number, rows: number, cols: number, mean: number, variance: number, eps: number, dbeta: number, dgamma: number): void;
-  /** y = (x - mean) / sqrt(variance + eps) * gamma + beta (coef: cols floats of scratch). */
-  bnNormalize(x: number, rows: number, cols: number, mean: number, variance: number, gamma: number, beta: number, eps: number, coef: number, y: number): void;
-  /** The closed-form input gradient (coef: 4 * cols floats of scratch; the formula in the .wat). */
+  /** dst [cols, rows] = src [rows, cols] transposed, src's rows srcStride floats apart (rows and cols multiples of 4). */
+  transposeBlock(src: number, dst: number, rows: number, cols: number, srcStride: number): void;
+  /**
+   * Batch norm's training pass over [rows, stride] (cols of the stride columns, a multiple of 16;
+   * ../batchnorm.ts): the biased variance about `mean`.
+   */
+  bnVariance(x: number, rows: number, cols: number, mean: number, variance: number, n: number, stride: number): void;
+  /** dbeta = sum(dy), dgamma = sum(dy * (x - mean)) / sqrt(variance + eps), per column (as bnVariance's). */
+  bnBackwardSums(dy: number, x: number, rows: number, cols: number, mean: number, variance: number, eps: number, dbeta: number, dgamma: number, stride: number): void;
+  /**
+   * y = (x - mean) / sqrt(variance + eps) * gamma + beta (coef: cols floats of scratch, written first
+   * unless coefReady is 1).
+   */
+  bnNormalize(x: number, rows: number, cols: number, mean: number, variance: number, gamma: number, beta: number, eps: number, coef: number, y: number, coefReady: number): void;
+  /** The closed-form input gradient (coef: 4 * cols floats of scratch, as bnNormalize's; the formula in the .wat). */
   bnInputGrad(
     dy: number, x: number, rows: number, cols: number, mean: number, variance: number, gamma: number,
-    dbeta: number, dgamma: number, n: number, eps: number, coef: number, dx: number,
+    dbeta: number, dgamma: number, n: number, eps: number, coef: number, dx: number, coefReady: number,
   ): void;
   /** out = src * (x > 0 ? 1 : x <= 0 ? alpha : NaN), n floats: LeakyReLU (src = x) and its gradient (src = dy). */
   leakyMul(src: number, x: number, n: number, alpha: number, out: number): void;
@@ -360,16 +375,22 @@ export function fusedMultiplyAdds(env: NodeJS.ProcessEnv = process.env): boolean
 }
 
 /** Threads (the calling one counted) from which every helper runs in slices by default (`slicedHelpers`). */
-export const SLICE_ALL_FROM_THREADS = 8;
+export const SLICE_ALL_FROM_THREADS = 2;
 
 /**
  * Which helpers run in slices on every thread: every helper in SLICED_HELPERS (copies, LeakyReLU,
- * Adam) or only those marked `always`. GAN_AUGMENT_WASM_SLICE_HELPERS=all or `some` says which;
- * unset, every helper from SLICE_ALL_FROM_THREADS threads. The copies and element-wise helpers in
+ * Adam, batch norm's passes, the column sums, transposes) or only those marked `always`.
+ * GAN_AUGMENT_WASM_SLICE_HELPERS=all or `some` says which; unset, every helper from
+ * SLICE_ALL_FROM_THREADS threads (that is, wherever there are worker threads). Each helper still runs
+ * on the calling thread alone below MIN_CALL_BYTES. History: the copies and element-wise helpers in
  * slices were 1.4-1.6x faster alone at 8 MB and more, but whole training steps on the build machine's
- * 2 threads did not gain (docs/PERFORMANCE.md, "helpers on every thread"); on the device machine's
- * Xeon at 8 threads they took DCGAN-64's step at batch 16 from 361 / 390 to 307 / 341 ms, and with
- * our kernels on 16 threads from 267 / 273 to 249 / 237 ("NVIDIA H200, fifth visit", part s).
+ * 2 threads did not gain (docs/PERFORMANCE.md, "helpers on every thread"), so until 2026-11-28 only
+ * from 8 threads; on the device machine's Xeon at 8 threads they took DCGAN-64's step at batch 16
+ * from 361 / 390 to 307 / 341 ms, and with our kernels on 16 threads from 267 / 273 to 249 / 237
+ * ("NVIDIA H200, fifth visit", part s). With batch norm's passes, the column sums and the transposes
+ * sliced too (2026-11-28, afternoon), 2 threads on the build machine: DCGAN-64 at batch 64 faster in
+ * 11 of 11 alternated pairs (2-10%), at batch 16 and DCGAN-32 at batch 16 level (faster in 6 of 11
+ * pairs, by -3 to +8%), the same losses ("batch norm on every thread").
  */
 export function slicedHelpers(env: NodeJS.ProcessEnv = process.env, threads = 1): 'some' | 'all' {
   const setting = env.GAN_AUGMENT_WASM_SLICE_HELPERS?.trim();
@@ -560,7 +581,50 @@ export class KernelThreads {
 
   /** `padImages` (see HeapHelpers) on every thread, in slices of images. */
   padImages(src: number, dst: number, images: number, rows: number, rowBytes: number, dstRows: number, dstRowBytes: number, top: number, leftBytes: number): void {
+    // The kernel zeroes only the padding around the rows: rows outside the padded image would make it
+    // write past its end.
+    if (![rows, rowBytes, top, leftBytes].every((v) => Number.isInteger(v) && v >= 0) || top + rows > dstRows || leftBytes + rowBytes > dstRowBytes) {
+      throw new KernelThreadsError(`bad padImages call (${rows} rows of ${rowBytes} bytes from row ${top} and byte ${leftBytes} of ${dstRows} rows of ${dstRowBytes})`);
+    }
     this.bySlices('padImages', [src, dst, images, rows, rowBytes, dstRows, dstRowBytes, top, leftBytes], [rows * rowBytes, dstRows * dstRowBytes, 0, 0, 0, 0, 0, 0, 0]);
+  }
+
+  /** `sumLeading` (see HeapHelpers) of whole rows of `cols` floats, on every thread, in slices of 16 columns. */
+  sumLeading(src: number, rows: number, cols: number, dst: number, divisor: number): void {
+    this.bySlices('sumLeading', [src, rows, cols, dst, divisor, cols], [4, 0, 0, 4, 0, 0], 16, 4 * rows + 4);
+  }
+
+  /** `bnVariance` (see HeapHelpers) of whole rows, on every thread, in slices of 16 columns. */
+  bnVariance(x: number, rows: number, cols: number, mean: number, variance: number, n: number): void {
+    this.bySlices('bnVariance', [x, rows, cols, mean, variance, n, cols], [4, 0, 0, 4, 4, 0, 0], 16, 4 * rows + 8);
+  }
+
+  /** `bnBackwardSums` (see HeapHelpers) of whole rows, on every thread, in slices of 16 columns. */
+  bnBackwardSums(dy: number, x: number, rows: number, cols: number, mean: number, variance: number, eps: number, dbeta: number, dgamma: number): void {
+    this.bySlices('bnBackwardSums', [dy, x, rows, cols, mean, variance, eps, dbeta, dgamma, cols], [4, 4, 0, 0, 4, 4, 0, 4, 4, 0], 16, 8 * rows + 16);
+  }
+
+  /**
+   * `bnNormalize` (see HeapHelpers) on every thread, in slices of rows, its coefficients written first
+   * on this thread (cols floats).
+   */
+  bnNormalize(x: number, rows: number, cols: number, mean: number, variance: number, gamma: number, beta: number, eps: number, coef: number, y: number): void {
+    this.helpers.bnNormalize(x, 0, cols, mean, variance, gamma, beta, eps, coef, y, 0);
+    this.bySlices('bnNormalize', [x, rows, cols, mean, variance, gamma, beta, eps, coef, y, 1], [4 * cols, 0, 0, 0, 0, 0, 0, 0, 0, 4 * cols, 0]);
+  }
+
+  /** `bnInputGrad` (see HeapHelpers) on every thread, in slices of rows, its coefficients written first on this thread. */
+  bnInputGrad(
+    dy: number, x: number, rows: number, cols: number, mean: number, variance: number, gamma: number,
+    dbeta: number, dgamma: number, n: number, eps: number, coef: number, dx: number,
+  ): void {
+    this.helpers.bnInputGrad(dy, x, 0, cols, mean, variance, gamma, dbeta, dgamma, n, eps, coef, dx, 0);
+    this.bySlices('bnInputGrad', [dy, x, rows, cols, mean, variance, gamma, dbeta, dgamma, n, eps, coef, dx, 1], [4 * cols, 4 * cols, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4 * cols, 0]);
+  }
+
+  /** `transposeBlock` (see HeapHelpers) of a whole [rows, cols] block, on every thread, in slices of 4 columns (dst's rows). */
+  transposeBlock(src: number, dst: number, rows: number, cols: number): void {
+    this.bySlices('transposeBlock', [src, dst, rows, cols, cols], [4, 4 * rows, 0, 0, 0], 4, 8 * rows);
   }
 
   /** `packPanels` (see HeapHelpers) on every thread, in slices of rows; panels of `rows` rows. */
