@@ -450,11 +450,7 @@ export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: Winograd
     // with Co and Ci in each other's place: V_xi's rows (p * 2 + q) * Co + co, in panels of 16 of Ci.
     // F(2x2, 2x2): V of the flipped taps is V with xi flipped (8 - xi); F(4x4, 2x2)'s V has no such
     // symmetry, so its taps are flipped here (phase (p, q)'s tap (a, b) is w's (1 - a, 1 - b): kh ^ 2, kw ^ 2).
-    const flip = tile === 4 ? 2 : 0;
-    for (let tap = 0; tap < 16; tap++) {
-      const src = (((tap >> 2) ^ flip) << 2) | ((tap & 3) ^ flip);
-      kernels.transposeBlock(heap.at(w) + 4 * src * ci * co, wT + 4 * tap * co * ci, ci, co);
-    }
+    kernels.transposeTaps(heap.at(w), wT, ci, co, tile === 4 ? 2 : 0);
     if (tile === 4) kernels.winoFilter4(wT, co, ci, v, 4 * 4 * co * ci);
     else kernels.winoFilter(wT, co, ci, v, 4 * 4 * co * ci);
     kernels.padImages(heap.at(dy), dyPad, n, oh, 4 * ow * co, dyRows, 4 * dyCols * co, 1, 4 * co);

@@ -592,7 +592,7 @@
 ;; cache while the source rows stream. The input gradient's phase filters are the filter's [Ci, Co]
 ;; blocks transposed (../conv2d-backprop-input.ts, ../winograd.ts). Columns are independent:
 ;; ./kernel-threads.ts runs slices of them (dst's rows) on every thread.
-  (func (export "transposeBlock")
+  (func $transposeBlock (export "transposeBlock")
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $srcStride i32)
     (local $cb i32) (local $cEnd i32) (local $r i32) (local $c i32) (local $p i32) (local $q i32)
     (local $srcRow i32) (local $dstRow i32)
@@ -640,6 +640,28 @@
             (br $rs)))
         (local.set $cb (local.get $cEnd))
         (br $colBlocks))))
+
+;; The 16 taps of a 4x4 filter w [4, 4, ci, co], each [ci, co] block transposed: tap t of wT [16, co,
+;; ci] from w's tap t, or with flip 2 its tap (kh ^ 2, kw ^ 2) (../winograd.ts, the input gradient:
+;; F(4x4, 2x2)'s flipped taps), taps tap0 .. tap0 + taps - 1. Taps are independent: ./kernel-threads.ts
+;; runs slices of them on every thread (one call instead of 16 on the calling thread).
+  (func (export "transposeTaps")
+    (param $w i32) (param $wT i32) (param $ci i32) (param $co i32) (param $flip i32) (param $tap0 i32) (param $taps i32)
+    (local $t i32) (local $end i32) (local $block i32)
+    (local.set $block (i32.shl (i32.mul (local.get $ci) (local.get $co)) (i32.const 2)))
+    (local.set $t (local.get $tap0))
+    (local.set $end (i32.add (local.get $tap0) (local.get $taps)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $t) (local.get $end)))
+        (call $transposeBlock
+          (i32.add (local.get $w) (i32.mul (local.get $block)
+            (i32.or (i32.shl (i32.xor (i32.shr_u (local.get $t) (i32.const 2)) (local.get $flip)) (i32.const 2))
+              (i32.xor (i32.and (local.get $t) (i32.const 3)) (local.get $flip)))))
+          (i32.add (local.get $wT) (i32.mul (local.get $block) (local.get $t)))
+          (local.get $ci) (local.get $co) (local.get $co))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each))))
 
 ;; Batch normalisation's training pass (../batchnorm.ts) over x viewed as [rows, cols], the channel
 ;; its last axis (cols a multiple of 16), with the arithmetic of the WebGPU programs

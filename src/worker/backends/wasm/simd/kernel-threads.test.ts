@@ -461,7 +461,7 @@ describe('our WebAssembly SIMD kernels', () => {
   });
 
 
-  it('runs the column sums (sumLeading, batch norm\'s), batch norm\'s element-wise passes and transposeBlock in slices on every thread, to the bits of one call and of a float64-free reference', async () => {
+  it('runs the column sums (sumLeading, batch norm\'s), batch norm\'s element-wise passes, transposeBlock and transposeTaps in slices on every thread, to the bits of one call and of a float64-free reference', async () => {
     const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MB
     const one = new KernelThreads(memory, 1);
     const four = new KernelThreads(memory, 4, { minCallBytes: 1, sliceAll: true });
@@ -518,6 +518,21 @@ describe('our WebAssembly SIMD kernels', () => {
         expect(at(outB + 8 * KB, last)).toBe(yWant);
         if (rows % 4 === 0) expect(at(outB + 400 * KB, j * rows + rows - 1)).toBe(at(x, last));
         expect(Number.isFinite(at(outB + 200 * KB, last))).toBe(true);
+      }
+    }
+    // transposeTaps: the 16 taps of a [4, 4, 8, 12] filter, as they lie and flipped (kh ^ 2, kw ^ 2)
+    const [w, ci, co] = [64, 8, 12];
+    f32.set(values(16 * ci * co, 9), w / 4);
+    for (const flip of [0, 2]) {
+      const [a, b] = [1024 * KB, 2 * 1024 * KB];
+      new Uint8Array(memory.buffer, a, 16 * ci * co * 4 + 64).fill(0xa5);
+      new Uint8Array(memory.buffer, b, 16 * ci * co * 4 + 64).fill(0xa5);
+      one.transposeTaps(w, a, ci, co, flip);
+      four.transposeTaps(w, b, ci, co, flip);
+      expect(Buffer.from(memory.buffer.slice(b, b + 16 * ci * co * 4 + 64)).equals(Buffer.from(memory.buffer.slice(a, a + 16 * ci * co * 4 + 64)))).toBe(true);
+      for (const [kh, kw, c, o] of [[0, 0, 0, 0], [3, 1, 7, 11], [2, 3, 5, 2]] as const) {
+        const src = ((((kh ^ flip) * 4 + (kw ^ flip)) * ci + c) * co + o);
+        expect(f32[b / 4 + ((kh * 4 + kw) * co + o) * ci + c]).toBe(f32[w / 4 + src]);
       }
     }
     await Promise.all([one.dispose(), four.dispose()]);

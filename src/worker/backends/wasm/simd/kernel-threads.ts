@@ -77,6 +77,7 @@ export const SLICED_HELPERS = {
   bnNormalize: { count: 1, floats: [7], weight: 1, always: false },
   bnInputGrad: { count: 2, floats: [9, 10], weight: 1, always: false },
   transposeBlock: { count: 3, floats: [], weight: 1, always: false },
+  transposeTaps: { count: 6, floats: [], weight: 1, always: false },
   // The Winograd transforms of ../winograd.ts. Their steps count one buffer of each unit, so the
   // weights are the bytes they move against those: winoInput writes nine U rows per tile (about 5x x
   // and one U row), winoOutput reads nine M rows and writes four pixels (about 3x), winoFilter reads
@@ -195,6 +196,8 @@ export interface HeapHelpers {
   ): void;
   /** dst [cols, rows] = src [rows, cols] transposed, src's rows srcStride floats apart (rows and cols multiples of 4). */
   transposeBlock(src: number, dst: number, rows: number, cols: number, srcStride: number): void;
+  /** wT [16, co, ci] = each tap of w [4, 4, ci, co] transposed (flip 2: tap (kh ^ 2, kw ^ 2)), taps tap0 .. tap0 + taps - 1. */
+  transposeTaps(w: number, wT: number, ci: number, co: number, flip: number, tap0: number, taps: number): void;
   /**
    * Batch norm's training pass over [rows, stride] (cols of the stride columns, a multiple of 16;
    * ../batchnorm.ts): the biased variance about `mean`.
@@ -625,6 +628,11 @@ export class KernelThreads {
   /** `transposeBlock` (see HeapHelpers) of a whole [rows, cols] block, on every thread, in slices of 4 columns (dst's rows). */
   transposeBlock(src: number, dst: number, rows: number, cols: number): void {
     this.bySlices('transposeBlock', [src, dst, rows, cols, cols], [4, 4 * rows, 0, 0, 0], 4, 8 * rows);
+  }
+
+  /** `transposeTaps` (see HeapHelpers) of all 16 taps, on every thread, in slices of taps. */
+  transposeTaps(w: number, wT: number, ci: number, co: number, flip: number): void {
+    this.bySlices('transposeTaps', [w, wT, ci, co, flip, 0, 16], [0, 0, 0, 0, 0, 1, 0], 1, 8 * ci * co);
   }
 
   /** `packPanels` (see HeapHelpers) on every thread, in slices of rows; panels of `rows` rows. */
