@@ -18,7 +18,7 @@ import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { kernelThreadCount, wasmThreadCount } from './wasm/threads';
-import { fusedMultiplyAdds, slicedHelpers } from './wasm/simd/kernel-threads';
+import { fusedMultiplyAdds, minCallBytes, slicedHelpers } from './wasm/simd/kernel-threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { WasmHeapFullError, markWasmBackendBroken, wasmHeapBytes };
@@ -106,6 +106,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       fusedMultiplyAdds(); // likewise GAN_AUGMENT_WASM_FMA
       slicedHelpers(); // and GAN_AUGMENT_WASM_SLICE_HELPERS
       kernelThreadCount(1); // and GAN_AUGMENT_WASM_KERNEL_THREADS
+      minCallBytes(); // and GAN_AUGMENT_WASM_SLICE_FROM_KB
     } catch (e) {
       throw new BackendUnavailableError(message(e));
     }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { gatherGemm as binaries } from './binaries';
-import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -749,6 +749,31 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => all.bySlices('leakyMul', [64, 64, 100, 0.2, 64], [4, 4, 0, 0])).toThrow(/bad leakyMul call/);
     expect(() => all.bySlices('leakyMul', [64, 64, 100, 0.2, 64], [4, 4, 0, 0, -4])).toThrow(/bad leakyMul call/);
     await Promise.all([all.dispose(), some.dispose()]);
+  });
+
+  it('slices helper calls from MIN_CALL_BYTES, or from GAN_AUGMENT_WASM_SLICE_FROM_KB KiB, and says what is wrong with another setting', async () => {
+    expect(minCallBytes({})).toBe(MIN_CALL_BYTES);
+    expect(minCallBytes({ GAN_AUGMENT_WASM_SLICE_FROM_KB: ' 512 ' })).toBe(512 * 1024);
+    for (const bad of ['0', '-4', '1.5', 'lots', '1048577']) {
+      expect(() => minCallBytes({ GAN_AUGMENT_WASM_SLICE_FROM_KB: bad })).toThrow(`GAN_AUGMENT_WASM_SLICE_FROM_KB is "${bad}"; use a whole number of KiB from 1 to 1048576 (default 8192).`);
+    }
+    // A pool takes it: a 64 KiB LeakyReLU runs in slices from 16 KiB, not by default.
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+    const before = process.env.GAN_AUGMENT_WASM_SLICE_FROM_KB;
+    process.env.GAN_AUGMENT_WASM_SLICE_FROM_KB = '16';
+    const low = new KernelThreads(memory, 2, { sliceAll: true });
+    if (before === undefined) delete process.env.GAN_AUGMENT_WASM_SLICE_FROM_KB;
+    else process.env.GAN_AUGMENT_WASM_SLICE_FROM_KB = before;
+    const plain = new KernelThreads(memory, 2, { sliceAll: true });
+    try {
+      for (const [pool, jobs] of [[low, 1], [plain, 0]] as const) {
+        const before = pool.stats.jobs;
+        pool.leakyMul(64, 64, 5461, 0.2, 64); // 64 KiB read and written
+        expect(pool.stats.jobs - before).toBe(jobs);
+      }
+    } finally {
+      await Promise.all([low.dispose(), plain.dispose()]);
+    }
   });
 
   it('slices every helper where GAN_AUGMENT_WASM_SLICE_HELPERS=all and by default wherever there are worker threads, only those marked always where it says some, and says what is wrong with another setting', async () => {

@@ -115,9 +115,23 @@ const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
  * a worker costs more than it saves. On the build machine (2 threads, medians of 50 alternated calls)
  * slices paid from about 8 MB a call: Adam over 1M floats (28 MB) 1.45-1.85 -> 0.88-1.14 ms,
  * LeakyReLU (12 MB) 0.44-0.64 -> 0.30-0.41, panels (8 MB) 0.24-0.36 -> 0.18-0.26; at 2-4 MB, where
- * the data stays in the cache, they lost (panels of 1 MB 0.036-0.049 -> 0.053-0.081 ms).
+ * the data stays in the cache, they lost (panels of 1 MB 0.036-0.049 -> 0.053-0.081 ms). Whole steps
+ * did not gain from 2 MB or 512 KB either (2026-11-28: DCGAN-32 at batch 16, whose Winograd transforms
+ * all stay under 8 MB, 3 alternated rounds). Set only on 2 cores: GAN_AUGMENT_WASM_SLICE_FROM_KB
+ * (`minCallBytes`) sets it, for measuring where there are more (scripts/gpu/pending.sh part m).
  */
 export const MIN_CALL_BYTES = 8 * 1024 * 1024;
+
+/** MIN_CALL_BYTES, or GAN_AUGMENT_WASM_SLICE_FROM_KB KiB where that is set (a whole number from 1 to 1,048,576). */
+export function minCallBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const setting = env.GAN_AUGMENT_WASM_SLICE_FROM_KB?.trim();
+  if (setting === undefined || setting === '') return MIN_CALL_BYTES;
+  const kb = Number(setting);
+  if (!/^\d+$/.test(setting) || kb < 1 || kb > 1_048_576) {
+    throw new Error(`GAN_AUGMENT_WASM_SLICE_FROM_KB is "${setting}"; use a whole number of KiB from 1 to 1048576 (default ${MIN_CALL_BYTES / 1024}).`);
+  }
+  return kb * 1024;
+}
 
 /**
  * A call of `gatherGemm` (./gather-gemm.wat): out[m, co] = sum_k a[table[k] + mOff[m]] * b[k, co],
@@ -469,12 +483,12 @@ export class KernelThreads {
     /**
      * Tests: how long a call waits for a stalled slice, the workers' script (default WORKER_SOURCE),
      * the variant (default: `fusedMultiplyAdds()`), the smallest helper call run in slices (default
-     * MIN_CALL_BYTES) and which helpers are sliced (default: `slicedHelpers` for `threads`).
+     * `minCallBytes()`) and which helpers are sliced (default: `slicedHelpers` for `threads`).
      */
     testing: { stallMs?: number; workerSource?: string; fma?: boolean; minCallBytes?: number; sliceAll?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
-    this.minCallBytes = testing.minCallBytes ?? MIN_CALL_BYTES;
+    this.minCallBytes = testing.minCallBytes ?? minCallBytes();
     this.sliceAll = testing.sliceAll ?? slicedHelpers(process.env, threads) === 'all';
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
