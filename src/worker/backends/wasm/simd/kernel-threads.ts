@@ -406,8 +406,8 @@ export const SLICE_ALL_FROM_THREADS = 2;
  * from 361 / 390 to 307 / 341 ms, and with our kernels on 16 threads from 267 / 273 to 249 / 237
  * ("NVIDIA H200, fifth visit", part s). With batch norm's passes, the column sums and the transposes
  * sliced too (2026-11-28, afternoon), 2 threads on the build machine: DCGAN-64 at batch 64 faster in
- * 11 of 11 alternated pairs (2-10%), at batch 16 and DCGAN-32 at batch 16 level (faster in 6 of 11
- * pairs, by -3 to +8%), the same losses ("batch norm on every thread").
+ * 11 of 11 alternated pairs (2-10%), at batch 16 and DCGAN-32 at batch 16 level (faster in 6 of 14
+ * pairs, from 12% faster to 6% slower), the same losses ("batch norm on every thread").
  */
 export function slicedHelpers(env: NodeJS.ProcessEnv = process.env, threads = 1): 'some' | 'all' {
   const setting = env.GAN_AUGMENT_WASM_SLICE_HELPERS?.trim();
