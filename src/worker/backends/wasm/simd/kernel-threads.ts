@@ -14,9 +14,9 @@
  * size), and each slice writes its own partial result: results are bit-identical whichever thread
  * computes which slice, with any number of threads. With tfjs's single-threaded module (its memory is
  * not shared) every slice runs on the calling thread. The pool also runs the helpers that work unit
- * by unit (`bySlices`: padding and rearranging images, packing panels, LeakyReLU, Adam's update) in
- * slices of units; each unit's result is computed on its own, so their slices may depend on the
- * thread count.
+ * by unit (`bySlices`: padding and rearranging images, packing panels, LeakyReLU, Adam's update, the
+ * Winograd transforms, batch norm's passes, column sums, transposes) in slices of units; each unit's
+ * result is computed on its own, so their slices may depend on the thread count.
  *
  * Fused multiply-adds: where the JavaScript engine has WebAssembly's relaxed SIMD (Electron's V8
  * does by default; Node 20's V8 behind a flag, which `fusedMultiplyAdds` sets), the gather-GEMM's
