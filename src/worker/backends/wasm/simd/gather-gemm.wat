@@ -193,6 +193,12 @@
     (param $dstRows i32) (param $dstRowBytes i32) (param $top i32) (param $leftBytes i32)
     (local $i i32) (local $r i32) (local $to i32) (local $rightBytes i32)
     (if (i32.eqz (local.get $images)) (then (return)))
+    ;; no rows: every byte is padding
+    (if (i32.eqz (local.get $rows))
+      (then
+        (memory.fill (local.get $dst) (i32.const 0)
+          (i32.mul (i32.mul (local.get $images) (local.get $dstRows)) (local.get $dstRowBytes)))
+        (return)))
     (local.set $rightBytes (i32.sub (i32.sub (local.get $dstRowBytes) (local.get $leftBytes)) (local.get $rowBytes)))
     (local.set $to (local.get $dst))
     (local.set $i (i32.const 0))
@@ -204,7 +210,6 @@
         (i32.add (i32.mul (local.get $top) (local.get $dstRowBytes)) (local.get $leftBytes))))
       (local.set $r (i32.const 0))
       (block $rowsDone
-        (br_if $rowsDone (i32.eqz (local.get $rows)))
         (loop $rs
           (memory.copy (local.get $to) (local.get $src) (local.get $rowBytes))
           (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
@@ -215,10 +220,7 @@
           (memory.fill (local.get $to) (i32.const 0) (i32.add (local.get $rightBytes) (local.get $leftBytes)))
           (local.set $to (i32.add (local.get $to) (i32.add (local.get $rightBytes) (local.get $leftBytes))))
           (br $rs)))
-      ;; the last row's right padding and the rows below (with no rows: the rest of the image, from
-      ;; the first row's left padding on, which is the same bytes)
-      (if (i32.eqz (local.get $rows))
-        (then (local.set $to (i32.sub (local.get $to) (local.get $leftBytes)))))
+      ;; the last row's right padding and the rows below
       (local.set $r (i32.sub (i32.add (local.get $dst) (i32.mul (i32.add (local.get $i) (i32.const 1))
         (i32.mul (local.get $dstRows) (local.get $dstRowBytes)))) (local.get $to)))
       (memory.fill (local.get $to) (i32.const 0) (local.get $r))
