@@ -180,11 +180,13 @@ case " $PARTS " in *" slicemin "*)
   # default 8192 KiB, set on the build machine's 2 cores), each of SLICEKB (default "8192 512")
   # alternated twice at each thread count in THREADSET (default "16"): DCGAN-32 and DCGAN-64 at batch
   # 16, whose Winograd transforms and batch norms mostly stay under 8 MB a call and so on one thread.
+  # Our kernels on t threads too (the module stops at Emscripten's 8, and a thread count set on
+  # purpose would hold our kernels there).
   for t in ${THREADSET:-16}; do
     for round in 1 2; do
       for kb in ${SLICEKB:-8192 512}; do
         for res in ${SLICERES:-32 64}; do
-          GAN_AUGMENT_WASM_SLICE_FROM_KB=$kb GAN_AUGMENT_WASM_THREADS=$t run "slicemin-dcgan$res-b16-t$t-kb$kb-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution $res --batch 16 --backend wasm --steps ${MSTEPS:-10} --warmup 3 --json
+          GAN_AUGMENT_WASM_SLICE_FROM_KB=$kb GAN_AUGMENT_WASM_THREADS=$t GAN_AUGMENT_WASM_KERNEL_THREADS=$t run "slicemin-dcgan$res-b16-t$t-kb$kb-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution $res --batch 16 --backend wasm --steps ${MSTEPS:-10} --warmup 3 --json
         done
       done
     done
