@@ -74,7 +74,7 @@ describe('gan-augment train / generate', () => {
     const words = cli(['train', project, ...tiny, '--classes', 'Bag,Sneaker', '--steps', '400', '--estimate']);
     expect(words.code).toBe(0);
     expect(words.stdout).toMatch(
-      /^Computing on: CPU .+\n(Note: .+\n)?About \d+ (ms|\.\d s) per step: .+ in total for 400 steps \(2 runs, one per class, one after another\)\.\nDisk: each checkpoint takes about \d+ KB; this training needs about [\d.]+ MB on the disk holding the project, which has .+ free\.\n$/,
+      /^Computing on: CPU .+\n(Note: .+\n)?About (\d+ ms|\d+\.\d s) per step: .+ in total for 400 steps \(2 runs, one per class, one after another\)\.\nDisk: each checkpoint takes about \d+ KB; this training needs about [\d.]+ MB on the disk holding the project, which has .+ free\.\n$/,
     );
     const e = json<{ msPerStep: number; etaSeconds: number; checkpointBytes: number; diskNeededBytes: number; diskFreeBytes: number }>(
       ['train', project, ...tiny, '--classes', 'Bag', '--steps', '400', '--estimate', '--json'],
