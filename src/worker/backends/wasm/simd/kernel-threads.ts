@@ -644,7 +644,10 @@ export class KernelThreads {
     this.bySlices('transposeBlock', [src, dst, rows, cols, cols], [4, 4 * rows, 0, 0, 0], 4, 8 * rows);
   }
 
-  /** `transposeTaps` (see HeapHelpers) of all 16 taps, on every thread, in slices of taps. */
+  /**
+   * `transposeTaps` (see HeapHelpers) of all 16 taps, on every thread, in slices of taps: a slice's
+   * first tap is its first unit (tap0 moves on by one per unit, as an address argument by its bytes).
+   */
   transposeTaps(w: number, wT: number, ci: number, co: number, flip: number): void {
     this.bySlices('transposeTaps', [w, wT, ci, co, flip, 0, 16], [0, 0, 0, 0, 0, 1, 0], 1, 8 * ci * co);
   }
