@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { gatherGemm as binaries } from './binaries';
-import { KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { COMPUTE_SLICE_DIVISOR, KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICED_HELPERS, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -726,7 +726,7 @@ describe('our WebAssembly SIMD kernels', () => {
     await pool.dispose();
   });
 
-  it('runs a helper on the calling thread where it would move under MIN_CALL_BYTES, or where it is not to be sliced, and refuses a call it cannot slice', async () => {
+  it('runs a helper on the calling thread where it would move under MIN_CALL_BYTES (a `compute` helper under an eighth of it), or where it is not to be sliced, and refuses a call it cannot slice', async () => {
     const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
     const all = new KernelThreads(memory, 4, { sliceAll: true });
     const some = new KernelThreads(memory, 4, { sliceAll: false });
@@ -737,6 +737,16 @@ describe('our WebAssembly SIMD kernels', () => {
     all.leakyMul(64, 64, Math.ceil(MIN_CALL_BYTES / 12) + 16, 0.2, 64);
     expect(all.stats.jobs).toBe(1);
     expect(all.stats.ms).toBeGreaterThan(0);
+    // a `compute` helper from MIN_CALL_BYTES / COMPUTE_SLICE_DIVISOR: transposeTaps moves 8 bytes per
+    // filter value (16 taps of ci x co), 512 KiB for [4, 4, 64, 64] and 2 MiB for [4, 4, 128, 128]
+    expect(SLICED_HELPERS.transposeTaps.compute && !SLICED_HELPERS.leakyMul.compute).toBe(true);
+    expect(MIN_CALL_BYTES / COMPUTE_SLICE_DIVISOR).toBe(1 << 20);
+    all.transposeTaps(64, 4 << 20, 64, 64, 0);
+    expect(all.stats.jobs).toBe(1);
+    all.transposeTaps(64, 4 << 20, 128, 128, 0);
+    expect(all.stats.jobs).toBe(2);
+    all.leakyMul(64, 8 << 20, Math.ceil((2 << 20) / 12), 0.2, 64); // the same 2 MiB, not `compute`
+    expect(all.stats.jobs).toBe(2);
     // only the helpers marked `always` (phaseRows) unless every helper is to be sliced
     some.leakyMul(64, 64, Math.ceil((4 * MIN_CALL_BYTES) / 12), 0.2, 64);
     expect(some.stats.jobs).toBe(0);

@@ -54,58 +54,62 @@ const C = {
  * The helpers (./gather-gemm.wat) that a call can cut into slices (`KernelThreads.bySlices`): each
  * computes unit i of its result (an image, a row, a float) from unit i of its inputs alone, so a
  * slice is the same call on fewer units with its addresses moved on. `count`: the argument that
- * counts the units; `floats`: the arguments that are float32; `weight`: its time per byte moved
- * against a plain copy's, for the size below which it stays on one thread (MIN_CALL_BYTES):
+ * counts the units; `floats`: the arguments that are float32; `weight`: about the bytes a call moves
+ * against what its steps count, for the size below which it stays on one thread (MIN_CALL_BYTES).
+ * `compute`: its time goes to arithmetic and shuffles more than to memory traffic, so that slices pay
+ * from MIN_CALL_BYTES / COMPUTE_SLICE_DIVISOR already (`COMPUTE_SLICE_DIVISOR` has the measurements).
  * `phaseRows` shuffles every four floats, and paid on two threads already at 2 MB (DCGAN-64 D4 at
- * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so it is sliced from 1 MB
- * (counted as its steps count: x, and one plane's image of dst per image). `always`: sliced whatever
- * GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
- * SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
+ * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so its weight 8 slices it
+ * from 1 MB (counted as its steps count: x, and one plane's image of dst per image); below that it
+ * lost (2026-11-28: 0.21 and 0.84 MB calls, 0.04 and 0.11 ms, 25-40% slower in slices). `always`: sliced whatever GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the
+ * index in SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
  */
 export const SLICED_HELPERS = {
-  phaseRows: { count: 2, floats: [], weight: 8, always: true },
-  padImages: { count: 2, floats: [], weight: 1, always: false },
-  packPanels: { count: 1, floats: [], weight: 1, always: false },
-  leakyMul: { count: 2, floats: [3], weight: 1, always: false },
-  adamUpdate: { count: 7, floats: [8, 9, 10, 11, 12, 13], weight: 1, always: false },
+  phaseRows: { count: 2, floats: [], weight: 8, compute: false, always: true },
+  padImages: { count: 2, floats: [], weight: 1, compute: false, always: false },
+  packPanels: { count: 1, floats: [], weight: 1, compute: false, always: false },
+  leakyMul: { count: 2, floats: [3], weight: 1, compute: false, always: false },
+  adamUpdate: { count: 7, floats: [8, 9, 10, 11, 12, 13], weight: 1, compute: false, always: false },
   // By columns (their sums each the same bits in any slice): sumLeading (Sum, Mean, batch norm's
   // mean), batch norm's two column passes, and transposeBlock (a column of src is a row of dst); by
   // rows: batch norm's element-wise passes.
-  sumLeading: { count: 2, floats: [4], weight: 1, always: false },
-  bnVariance: { count: 2, floats: [5], weight: 1, always: false },
-  bnBackwardSums: { count: 3, floats: [6], weight: 1, always: false },
-  bnNormalize: { count: 1, floats: [7], weight: 1, always: false },
-  bnInputGrad: { count: 2, floats: [9, 10], weight: 1, always: false },
-  transposeBlock: { count: 3, floats: [], weight: 1, always: false },
-  transposeTaps: { count: 6, floats: [], weight: 1, always: false },
+  sumLeading: { count: 2, floats: [4], weight: 1, compute: false, always: false },
+  bnVariance: { count: 2, floats: [5], weight: 1, compute: false, always: false },
+  bnBackwardSums: { count: 3, floats: [6], weight: 1, compute: true, always: false },
+  bnNormalize: { count: 1, floats: [7], weight: 1, compute: false, always: false },
+  bnInputGrad: { count: 2, floats: [9, 10], weight: 1, compute: false, always: false },
+  transposeBlock: { count: 3, floats: [], weight: 1, compute: false, always: false },
+  transposeTaps: { count: 6, floats: [], weight: 1, compute: true, always: false },
   // The Winograd transforms of ../winograd.ts. Their steps count one buffer of each unit, so the
   // weights are the bytes they move against those: winoInput writes nine U rows per tile (about 5x x
   // and one U row), winoOutput reads nine M rows and writes four pixels (about 3x), winoFilter reads
   // a channel's 16 filter rows and writes 36 rows of V (about 40x one row of w).
-  winoInput: { count: 6, floats: [], weight: 5, always: true },
-  winoOutput: { count: 6, floats: [], weight: 3, always: true },
-  winoFilter: { count: 3, floats: [], weight: 40, always: true },
+  winoInput: { count: 6, floats: [], weight: 5, compute: true, always: true },
+  winoOutput: { count: 6, floats: [], weight: 3, compute: false, always: true },
+  winoFilter: { count: 3, floats: [], weight: 40, compute: true, always: true },
   // The filter gradient's: winoInputT's units are groups of four tiles, whose addresses it computes
   // from the first tile's index (a step of 4), so its call passes the bytes a group moves (`bySlices`'
   // unitBytes); winoDy writes nine V rows per tile from four dy pixels (steps: four pixels, one row of
   // a panel); winoFilterOut reads nine M rows per four taps and writes them (steps: one row of each).
-  winoInputT: { count: 7, floats: [], weight: 1, always: true },
-  winoDy: { count: 5, floats: [], weight: 3, always: true },
-  winoFilterOut: { count: 4, floats: [], weight: 6, always: true },
+  winoInputT: { count: 7, floats: [], weight: 1, compute: true, always: true },
+  winoDy: { count: 5, floats: [], weight: 3, compute: true, always: true },
+  winoFilterOut: { count: 4, floats: [], weight: 6, compute: true, always: true },
   // The input gradient's: winoInputS1 as winoInput (of dy), winoOutputPhase as winoOutput (a phase of dx).
-  winoInputS1: { count: 8, floats: [], weight: 5, always: true },
-  winoOutputPhase: { count: 5, floats: [], weight: 3, always: true },
+  winoInputS1: { count: 8, floats: [], weight: 5, compute: true, always: true },
+  winoOutputPhase: { count: 5, floats: [], weight: 3, compute: false, always: true },
   // F(4x4, 2x2)'s (../winograd.ts, tile 4): winoInput4 writes 25 U rows per 16 output pixels
   // (about 3x x), winoOutput4 reads 25 M rows per 16 pixels (about 2x), winoFilter4 100 rows of V per
   // channel (about 100x one row of w).
-  winoInput4: { count: 8, floats: [], weight: 3, always: true },
-  winoOutput4: { count: 5, floats: [], weight: 2, always: true },
-  winoFilter4: { count: 3, floats: [], weight: 100, always: true },
+  winoInput4: { count: 8, floats: [], weight: 3, compute: true, always: true },
+  winoOutput4: { count: 5, floats: [], weight: 2, compute: true, always: true },
+  winoFilter4: { count: 3, floats: [], weight: 100, compute: true, always: true },
   // its filter gradient's: winoDy4 writes 25 V rows per 16 dy pixels (steps: 16 pixels, one row of a
-  // panel), winoFilterOut4 reads 25 M rows per four taps (steps: one row of each)
-  winoDy4: { count: 5, floats: [], weight: 3, always: true },
-  winoFilterOut4: { count: 4, floats: [], weight: 7, always: true },
-} as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; always: boolean }>;
+  // panel), winoFilterOut4 reads 25 M rows per four taps (steps: one row of each). winoFilterOut4's
+  // weight is timed rather than counted: its calls took 4-5x the time per counted byte of the other
+  // transforms (0.40 ms for DCGAN-32's D2 at batch 16, 0.31 in slices on two threads).
+  winoDy4: { count: 5, floats: [], weight: 3, compute: true, always: true },
+  winoFilterOut4: { count: 4, floats: [], weight: 28, compute: true, always: true },
+} as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; compute: boolean; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
 
@@ -121,6 +125,23 @@ const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
  * (`minCallBytes`) sets it, for measuring where there are more (scripts/gpu/pending.sh part m).
  */
 export const MIN_CALL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The helpers marked `compute` in SLICED_HELPERS (the Winograd transforms but the output ones of
+ * F(2x2, 2x2), the input gradient's tap transposes, batch norm's backward sums) run in slices from
+ * MIN_CALL_BYTES / COMPUTE_SLICE_DIVISOR (1 MB): each call's time, alternated step by step in one
+ * process between slices from 8 MB and slices of every call (bench/slice-helpers.bench.ts), showed
+ * which gain from 1-8 MB on the build machine's 2 threads: per step, winoFilter 7.4-8.2 -> 6.3-6.6 ms
+ * (DCGAN-32, batch 16), winoInputS1 4.6 -> 3.7-4.0, winoInput4 1.23 -> 0.82-0.92, winoFilterOut
+ * (DCGAN-64, batch 16) 5.6 -> 4.1-4.4, winoDy4 2.7 -> 1.6-1.7, bnBackwardSums 4.5-4.7 -> 3.7-3.8. The
+ * others lost there: the copies, LeakyReLU, Adam, batch norm's element-wise passes, the column sums,
+ * the output transforms of F(2x2, 2x2) (winoOutputPhase 1.0-1.2 -> 1.6-1.7 ms in 32 calls of 50
+ * us), calls of under 1 MB (winoDy's of 0.8 MB, 0.43 -> 0.46-0.49). Whole steps, 8 MB for all against
+ * this (means of alternated steps; docs/bench-results/2026-11-28-evening-compute-slices.jsonl):
+ * DCGAN-32 at batch 16 83.1 -> 78.2 ms (faster in 27 of 30 pairs), DCGAN-64 at batch 16 345 -> 332
+ * (16 of 20), at batch 64 level (1,070 -> 1,069), the cWGAN-GP 32 449 -> 416 (18 of 20), 64 level.
+ */
+export const COMPUTE_SLICE_DIVISOR = 8;
 
 /** MIN_CALL_BYTES, or GAN_AUGMENT_WASM_SLICE_FROM_KB KiB where that is set (a whole number from 1 to 1,048,576). */
 export function minCallBytes(env: NodeJS.ProcessEnv = process.env): number {
@@ -454,7 +475,13 @@ export class KernelThreads {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly gatherGemmFn: GatherGemmFn;
   private readonly slicedHelpers: ((...args: number[]) => void)[];
-  private readonly minCallBytes: number;
+  /**
+   * Bytes from which a helper call runs in slices (`bySlices`): MIN_CALL_BYTES (or the setting), and
+   * for the `compute` helpers that over COMPUTE_SLICE_DIVISOR. Benchmarks change them between steps
+   * (bench/slice-helpers.bench.ts); results are the same bits either way.
+   */
+  minCallBytes: number;
+  minComputeCallBytes: number;
   /** Whether every helper in SLICED_HELPERS runs in slices, or only those marked `always`. */
   readonly sliceAll: boolean;
   readonly helpers: HeapHelpers;
@@ -489,6 +516,7 @@ export class KernelThreads {
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
     this.minCallBytes = testing.minCallBytes ?? minCallBytes();
+    this.minComputeCallBytes = this.minCallBytes / COMPUTE_SLICE_DIVISOR;
     this.sliceAll = testing.sliceAll ?? slicedHelpers(process.env, threads) === 'all';
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.fma = testing.fma ?? fusedMultiplyAdds();
@@ -558,19 +586,21 @@ export class KernelThreads {
    * (`SLICED_HELPERS`): `steps[i]` is the bytes argument i moves on per unit (0 for the arguments that
    * are not per-unit addresses). The result is what one call on all the units writes, whatever the
    * slices: each unit is computed on its own. Two slices per thread, each a multiple of `align` units,
-   * where the call moves at least MIN_CALL_BYTES (the sum of the steps per unit, times the helper's
-   * weight; or `unitBytes` per unit, where the steps do not count them); with one thread, less work,
+   * where the call moves at least MIN_CALL_BYTES, or a `compute` helper's MIN_CALL_BYTES /
+   * COMPUTE_SLICE_DIVISOR (the sum of the steps per unit, times the helper's weight; or `unitBytes` per
+   * unit, where the steps do not count them); with one thread, less work,
    * too few units, or a helper not sliced (`sliceAll`), the helper runs here.
    */
   bySlices(helper: SlicedHelper, args: readonly number[], steps: readonly number[], align = 1, unitBytes = steps.reduce((a, b) => a + b, 0)): void {
     if (this.disposed) throw new KernelThreadsError('the WebAssembly kernel threads were stopped');
-    const { count, floats, weight, always } = SLICED_HELPERS[helper];
+    const { count, floats, weight, compute, always } = SLICED_HELPERS[helper];
     const units = args[count]!;
     if (args.length > 16 || steps.length !== args.length || !Number.isInteger(units) || units < 0 || !(unitBytes >= 0) || steps.some((b) => !Number.isInteger(b) || b < 0) || !(align >= 1)) {
       throw new KernelThreadsError(`bad ${helper} call (${units} units, ${args.length} arguments, ${steps.length} steps)`);
     }
     const slices = Math.min(2 * (this.workers.length + 1), Math.floor(units / align));
-    if (this.workers.length === 0 || slices < 2 || units * unitBytes * weight < this.minCallBytes || !(always || this.sliceAll)) {
+    const minBytes = compute ? this.minComputeCallBytes : this.minCallBytes;
+    if (this.workers.length === 0 || slices < 2 || units * unitBytes * weight < minBytes || !(always || this.sliceAll)) {
       (this.helpers[helper] as (...a: number[]) => void)(...args);
       return;
     }
