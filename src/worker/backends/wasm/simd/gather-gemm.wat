@@ -413,29 +413,48 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $imgs (i32.lt_u (local.get $i) (local.get $images)))))
 
-;; dst[j] = sum over s in [0, count) of src[s * strideBytes / 4 + j], added in order of s, for j in
-;; [0, floats) (floats a multiple of 4).
+;; dst[j] = sum over s in [0, count) of src[s * strideBytes / 4 + j], added in order of s (from 0,
+;; so -0 sums to +0), for j in [0, floats) (floats a multiple of 4). In blocks of 4 KB of dst, partial
+;; by partial: each partial's block is read as one run (half of them were just written by another
+;; thread's cache), and the block stays in the L1 cache while the partials are added into it. Reading
+;; all partials of one vector of dst at a time, strideBytes apart, as before, took 53 us a call for
+;; DCGAN-32's RGB layer at batch 16 (16 partials of 12 KB; build machine, CPU profile of 400 calls),
+;; this 38 us; the whole filter gradient (about 0.6 ms) within noise of before. The same bits.
   (func (export "sumPartials")
     (param $src i32) (param $count i32) (param $strideBytes i32) (param $dst i32) (param $floats i32)
-    (local $j i32) (local $end i32) (local $p i32) (local $s i32) (local $acc v128)
+    (local $j i32) (local $end i32) (local $blockEnd i32) (local $p i32) (local $q i32) (local $s i32)
     (local.set $end (i32.shl (local.get $floats) (i32.const 2)))
     (local.set $j (i32.const 0))
     (block $done
       (br_if $done (i32.eqz (local.get $floats)))
-      (loop $js
-        (local.set $acc (v128.const i32x4 0 0 0 0))
+      (loop $blocks
+        (local.set $blockEnd (select (local.get $end) (i32.add (local.get $j) (i32.const 4096))
+          (i32.lt_u (i32.sub (local.get $end) (local.get $j)) (i32.const 4096))))
+        ;; dst = 0 + partial 0 (or 0 with no partials)
+        (local.set $q (local.get $j))
         (local.set $p (i32.add (local.get $src) (local.get $j)))
-        (local.set $s (i32.const 0))
-        (block $sumDone
-          (br_if $sumDone (i32.eqz (local.get $count)))
-          (loop $ss
-            (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
-            (local.set $p (i32.add (local.get $p) (local.get $strideBytes)))
+        (loop $first
+          (v128.store (i32.add (local.get $dst) (local.get $q))
+            (select (f32x4.add (v128.const i32x4 0 0 0 0) (v128.load (local.get $p))) (v128.const i32x4 0 0 0 0) (local.get $count)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $q (i32.add (local.get $q) (i32.const 16)))
+          (br_if $first (i32.lt_u (local.get $q) (local.get $blockEnd))))
+        (local.set $s (i32.const 1))
+        (block $partialsDone
+          (br_if $partialsDone (i32.ge_u (local.get $s) (local.get $count)))
+          (loop $partials
+            (local.set $q (local.get $j))
+            (local.set $p (i32.add (i32.add (local.get $src) (i32.mul (local.get $s) (local.get $strideBytes))) (local.get $j)))
+            (loop $adds
+              (v128.store (i32.add (local.get $dst) (local.get $q))
+                (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $q))) (v128.load (local.get $p))))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (local.set $q (i32.add (local.get $q) (i32.const 16)))
+              (br_if $adds (i32.lt_u (local.get $q) (local.get $blockEnd))))
             (local.set $s (i32.add (local.get $s) (i32.const 1)))
-            (br_if $ss (i32.lt_u (local.get $s) (local.get $count)))))
-        (v128.store (i32.add (local.get $dst) (local.get $j)) (local.get $acc))
-        (local.set $j (i32.add (local.get $j) (i32.const 16)))
-        (br_if $js (i32.lt_u (local.get $j) (local.get $end))))))
+            (br_if $partials (i32.lt_u (local.get $s) (local.get $count)))))
+        (local.set $j (local.get $blockEnd))
+        (br_if $blocks (i32.lt_u (local.get $j) (local.get $end))))))
 ;; dst[r, j] += vec[j] for r in [0, rows), j in [0, floats) (floats a multiple of 4; rows of
 ;; `floats` floats, contiguous).
   (func (export "addRowVector")
