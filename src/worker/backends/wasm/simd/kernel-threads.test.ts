@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { gatherGemm as binaries } from './binaries';
+import { Prng } from '../../../training/rng';
 import { COMPUTE_SLICE_DIVISOR, KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICED_HELPERS, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
@@ -568,6 +569,28 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => one.padImages(src, dst, 1, 5, 16, 5, 16, 1, 0)).toThrow(/bad padImages call/);
     expect(() => one.padImages(src, dst, 1, 5, 16, 5, 32, 0, 32)).toThrow(/bad padImages call/);
     await Promise.all([one.dispose(), three.dispose()]);
+  });
+
+  it('adds partials in order (sumPartials), in blocks of 4 KB: each float the float32 sum from partial 0 on, nothing written past dst', async () => {
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
+    const pool = new KernelThreads(memory, 1);
+    const f32 = new Float32Array(memory.buffer);
+    const rng = new Prng(5);
+    const [src, dst] = [64, 512 * 1024];
+    // floats: under one block, one block exactly, blocks and a part; partials spaced by more than their floats
+    for (const [count, floats, strideFloats] of [[1, 4, 4], [3, 1024, 1024], [17, 3000, 3004], [5, 2052, 2100], [2, 8, 12]] as const) {
+      for (let i = 0; i < count * strideFloats; i++) f32[src / 4 + i] = (rng.next() - 0.5) * 10 ** rng.int(6);
+      f32[src / 4] = -0; // 0 + -0 is +0, as the old loop's sum from zero gave
+      new Uint8Array(memory.buffer, dst, 4 * floats + 64).fill(0xa5);
+      pool.helpers.sumPartials(src, count, 4 * strideFloats, dst, floats);
+      for (let j = 0; j < floats; j++) {
+        let want = Math.fround(0);
+        for (let s = 0; s < count; s++) want = Math.fround(want + f32[src / 4 + s * strideFloats + j]!);
+        expect(Object.is(f32[dst / 4 + j], want)).toBe(true);
+      }
+      expect(new Uint8Array(memory.buffer, dst + 4 * floats, 64).every((b) => b === 0xa5)).toBe(true);
+    }
+    await pool.dispose();
   });
   it('runs the Winograd transforms in slices on every thread (images, channels), to the bytes of one call', async () => {
     // 5 images of 14 x 18 pixels of 8 channels (a padded x for 6 x 8 outputs: 3 x 4 tiles of 2 x 2),
