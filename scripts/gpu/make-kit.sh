@@ -7,6 +7,7 @@
 #   .gpu/bench/train-cpu.cjs   the training benchmark with tfjs-backend-wasm bundled in (its threaded module's
 #                              files beside it in node_modules/@tensorflow/tfjs-backend-wasm): the cpu part
 #   .gpu/bench/wasm-conv.cjs   bench/wasm-conv.bench.ts the same way: the wasmconv part
+#   .gpu/bench/slice-helpers.cjs  bench/slice-helpers.bench.ts the same way: the slicehelpers part
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gpu/torch_conv_layers.py  PyTorch's own convolution passes per layer (bench/): the torch part, and wasmconv's --torch
@@ -34,6 +35,7 @@ done
 # files are read from the package folder (src/worker/backends/wasm/threads.ts).
 bundle bench/train.bench.ts .gpu/bench/train-cpu.cjs
 bundle bench/wasm-conv.bench.ts .gpu/bench/wasm-conv.cjs
+bundle bench/slice-helpers.bench.ts .gpu/bench/slice-helpers.cjs
 wp=node_modules/@tensorflow/tfjs-backend-wasm
 wk=.gpu/bench/node_modules/@tensorflow/tfjs-backend-wasm
 mkdir -p $wk/dist $wk/wasm-out

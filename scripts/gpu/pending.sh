@@ -23,9 +23,11 @@
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every
 #      helper sliced over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
 #      (GAN_AUGMENT_WASM_KERNEL_THREADS=16), both, and today's defaults (which should equal both).
-#   m  whole DCGAN-32 and DCGAN-64 steps at batch 16 on 16 threads, helper calls sliced from 8 MB (the
-#      default, set on 2 cores) and from 512 KB (GAN_AUGMENT_WASM_SLICE_FROM_KB), alternated twice: on 2
-#      cores the smaller calls did not pay; where more cores share them, they may;
+#   m  on 16 threads, DCGAN-32 and DCGAN-64 at batch 16 and the cWGAN-GP 32, steps alternated one by
+#      one in one process between two settings of the sizes from which helper calls run in slices
+#      (bench/slice-helpers.bench.ts; every helper timed): the old 8 MB for all against today's (the
+#      `compute` helpers from 1 MB), today's against all from 1 MB, and against all from 256 KB. Set on
+#      2 cores (2026-11-28 evening, COMPUTE_SLICE_DIVISOR); where more cores share a call, smaller calls may pay;
 #   r  the read-back cadences (--read-every 0, 1, 4) alternated twice: DCGAN-64 at batch 64 and 256,
 #      the cWGAN-GP 64 at batch 64; then PyTorch on the GPU (whole steps; cuDNN's passes per layer);
 #   a  whole steps of this build against BASE's (the kit's train-base.cjs), alternated twice;
@@ -59,12 +61,12 @@ part() {
   return $rc
 }
 if [ -n "${QUICK:-}" ]; then WINOQ="WINORES=32 WINOBATCHES=2 VSTEPS=1"; else WINOQ=""; fi
-if [ -n "${QUICK:-}" ]; then SLICEQ="SLICERES=32 MSTEPS=1 SLICEKB=8192"; else SLICEQ=""; fi
+if [ -n "${QUICK:-}" ]; then SLICEQ="SLICERES=32 SLICEMODELS=dcgan SROUNDS=1 SLICEPAIRS=8192:8192/8192:1024"; else SLICEQ=""; fi
 # shellcheck disable=SC2086
 part v PARTS=winocpu THREADSET="8 16" $WINOQ || status=1
 part s PARTS=slicecpu THREADSET="8" || status=1
 # shellcheck disable=SC2086
-part m PARTS=slicemin THREADSET="16" $SLICEQ || status=1
+part m PARTS=slicehelpers THREADSET="16" $SLICEQ || status=1
 part r PARTS="readevery torch" STEPS=32 WSTEPS=8 || status=1
 part a PARTS=abtrain STEPS=20 || status=1
 part i PARTS=toggles TOGGLES="GAN_AUGMENT_MASKED_CONV_GRADS GAN_AUGMENT_IN_PLACE GAN_AUGMENT_LOSS_PROGRAMS" STEPS=20 || status=1

@@ -6,7 +6,8 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicemin" (the size from which helper calls run in slices, SLICEKB, at THREADSET threads), "slicecpu" (every helper
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicemin" (the size from which helper calls run in slices, SLICEKB, at THREADSET threads), "slicehelpers" (pairs of
+# those sizes for the helpers and for the `compute` helpers, SLICEPAIRS, alternated step by step in one process, each helper timed, at THREADSET threads), "slicecpu" (every helper
 # sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "winocpu" (Winograd off and on, on the
 # processor at THREADSET threads), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
@@ -187,6 +188,25 @@ case " $PARTS " in *" slicemin "*)
       for kb in ${SLICEKB:-8192 512}; do
         for res in ${SLICERES:-32 64}; do
           GAN_AUGMENT_WASM_SLICE_FROM_KB=$kb GAN_AUGMENT_WASM_THREADS=$t GAN_AUGMENT_WASM_KERNEL_THREADS=$t run "slicemin-dcgan$res-b16-t$t-kb$kb-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution $res --batch 16 --backend wasm --steps ${MSTEPS:-10} --warmup 3 --json
+        done
+      done
+    done
+  done
+  ;;
+esac
+case " $PARTS " in *" slicehelpers "*)
+  # bench/slice-helpers.bench.ts: each pair A/B of SLICEPAIRS (MEMORY_KIB:COMPUTE_KIB, default: the sizes
+  # before 2026-11-28 evening against today's defaults, today's against all from 1 MB, and against all
+  # from 256 KB), steps alternated in one process, every helper's time per step under each, at each
+  # thread count of THREADSET (default "16"; our kernels on as many), DCGAN-32 and DCGAN-64 at batch 16
+  # and the cWGAN-GP 32 (SLICERES, SLICEMODELS).
+  for t in ${THREADSET:-16}; do
+    for pair in ${SLICEPAIRS:-8192:8192/8192:1024 8192:1024/1024:1024 8192:1024/256:256}; do
+      for model in ${SLICEMODELS:-dcgan cwgan-gp}; do
+        for res in ${SLICERES:-32 64}; do
+          [ "$model" = cwgan-gp ] && [ "$res" != 32 ] && continue
+          GAN_AUGMENT_WASM_THREADS=$t GAN_AUGMENT_WASM_KERNEL_THREADS=$t run "slicehelpers-$model$res-b16-t$t-${pair//[:\/]/_}" $NODE $RUN/slice-helpers.cjs --model $model --resolution $res --batch 16 \
+            --a "${pair%/*}" --b "${pair#*/}" --rounds ${SROUNDS:-20} --warmup 4 --json
         done
       done
     done
