@@ -120,9 +120,11 @@ const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
  * slices paid from about 8 MB a call: Adam over 1M floats (28 MB) 1.45-1.85 -> 0.88-1.14 ms,
  * LeakyReLU (12 MB) 0.44-0.64 -> 0.30-0.41, panels (8 MB) 0.24-0.36 -> 0.18-0.26; at 2-4 MB, where
  * the data stays in the cache, they lost (panels of 1 MB 0.036-0.049 -> 0.053-0.081 ms). Whole steps
- * did not gain from 2 MB or 512 KB either (2026-11-28: DCGAN-32 at batch 16, whose Winograd transforms
- * all stay under 8 MB, 3 alternated rounds). Set only on 2 cores: GAN_AUGMENT_WASM_SLICE_FROM_KB
- * (`minCallBytes`) sets it, for measuring where there are more (scripts/gpu/pending.sh part m).
+ * of separate processes showed no gain from 2 MB or 512 KB (2026-11-28 afternoon, DCGAN-32 at batch
+ * 16, 3 rounds, within this machine's drift); steps alternated in one process did (evening: from 1-4
+ * MB, 4-8% faster in 11-14 of 15-20 pairs), all of it from the helpers now marked `compute`
+ * (COMPUTE_SLICE_DIVISOR). Set only on 2 cores: GAN_AUGMENT_WASM_SLICE_FROM_KB (`minCallBytes`) sets it
+ * (and the `compute` helpers' size with it), for measuring where there are more (scripts/gpu/pending.sh part m).
  */
 export const MIN_CALL_BYTES = 8 * 1024 * 1024;
 
