@@ -154,6 +154,11 @@ export function winogradScratchFloats(g: WinogradGeometry, pass: 'forward' | 'fi
   return shared + xis * (tiles + (pass === 'forward' ? 1 : 0)) * g.co + 2 * tiles + xis * c4 + 16;
 }
 
+/** The direct pass's multiply-adds (any of the three passes): 16 taps for every output pixel, input and output channel. */
+function directMultiplyAdds(g: { n: number; oh: number; ow: number; ci: number; co: number }): number {
+  return 16 * g.n * g.oh * g.ow * g.ci * g.co;
+}
+
 /** Whether F(2x2, 2x2) applies and is expected to be faster than the direct pass (the sizes above). */
 export function winogradPays(g: WinogradGeometry): boolean {
   return winogradApplies(g) && forwardLargeEnough(g) && 4 * winogradScratchFloats(g, 'forward') <= WINOGRAD_MAX_SCRATCH_BYTES;
@@ -161,8 +166,7 @@ export function winogradPays(g: WinogradGeometry): boolean {
 
 /** The forward pass's size from which Winograd pays (the sizes above; either tile). */
 function forwardLargeEnough(g: WinogradGeometry): boolean {
-  const { tiles } = tilesOf(g);
-  return tiles >= WINOGRAD_MIN_TILES && 64 * tiles * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS;
+  return tilesOf(g).tiles >= WINOGRAD_MIN_TILES && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS;
 }
 
 /**
@@ -188,7 +192,7 @@ export function winograd4Pays(g: WinogradGeometry): boolean {
  * -> 5.57 / 4.75, DCGAN-32 batch 8 (2^26) 2.06 / 1.64 -> 1.89 / 1.51 (level).
  */
 export function winogradFilterPays(g: WinogradGeometry): boolean {
-  return winogradApplies(g) && 16 * g.n * g.oh * g.ow * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winogradApplies(g) && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradScratchFloats(g, 'filter') <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -203,7 +207,7 @@ export function winogradFilterPays(g: WinogradGeometry): boolean {
  */
 export function winogradFilter4Pays(g: WinogradGeometry): boolean {
   const { tiles } = tilesOf(g, 4);
-  return winograd4Applies(g) && 16 * g.n * g.oh * g.ow * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winograd4Applies(g) && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     (tiles >= WINOGRAD4_MIN_TILES || (tiles >= 64 && g.ci <= 64)) && 4 * winogradScratchFloats(g, 'filter', 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -413,7 +417,7 @@ export function winogradInputScratchFloats(g: WinogradInputGeometry, tile: Winog
  * 7.18; batch 16 D4 13.93 -> 10.64.
  */
 export function winogradInputPays(g: WinogradInputGeometry): boolean {
-  return winogradInputApplies(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+  return winogradInputApplies(g) && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS &&
     4 * winogradInputScratchFloats(g) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 
@@ -423,7 +427,7 @@ export function winogradInputPays(g: WinogradInputGeometry): boolean {
  */
 export function winogradInput4Pays(g: WinogradInputGeometry): boolean {
   const tiles = Math.max(0, ...inputPhases(g, 4).map((f) => g.n * f.th * f.tw));
-  return winogradInputApplies(g) && g.n * g.oh * g.ow * 16 * g.ci * g.co >= 16 * WINOGRAD_MIN_MULTIPLY_ADDS && tiles >= WINOGRAD4_MIN_TILES &&
+  return winogradInputApplies(g) && directMultiplyAdds(g) >= 16 * WINOGRAD_MIN_MULTIPLY_ADDS && tiles >= WINOGRAD4_MIN_TILES &&
     4 * winogradInputScratchFloats(g, 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
 }
 

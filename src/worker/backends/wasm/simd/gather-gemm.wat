@@ -430,12 +430,14 @@
       (loop $blocks
         (local.set $blockEnd (select (local.get $end) (i32.add (local.get $j) (i32.const 4096))
           (i32.lt_u (i32.sub (local.get $end) (local.get $j)) (i32.const 4096))))
-        ;; dst = 0 + partial 0 (or 0 with no partials)
+        ;; dst = 0 + partial 0 (or 0 with no partials, src not read)
         (local.set $q (local.get $j))
         (local.set $p (i32.add (local.get $src) (local.get $j)))
         (loop $first
           (v128.store (i32.add (local.get $dst) (local.get $q))
-            (select (f32x4.add (v128.const i32x4 0 0 0 0) (v128.load (local.get $p))) (v128.const i32x4 0 0 0 0) (local.get $count)))
+            (if (result v128) (local.get $count)
+              (then (f32x4.add (v128.const i32x4 0 0 0 0) (v128.load (local.get $p))))
+              (else (v128.const i32x4 0 0 0 0))))
           (local.set $p (i32.add (local.get $p) (i32.const 16)))
           (local.set $q (i32.add (local.get $q) (i32.const 16)))
           (br_if $first (i32.lt_u (local.get $q) (local.get $blockEnd))))

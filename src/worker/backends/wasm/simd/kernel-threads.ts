@@ -61,8 +61,9 @@ const C = {
  * `phaseRows` shuffles every four floats, and paid on two threads already at 2 MB (DCGAN-64 D4 at
  * batch 16: 0.45-0.47 ms on one thread, 0.35-0.40 on two; build machine), so its weight 8 slices it
  * from 1 MB (counted as its steps count: x, and one plane's image of dst per image); below that it
- * lost (2026-11-28: 0.21 and 0.84 MB calls, 0.04 and 0.11 ms, 25-40% slower in slices). `always`: sliced whatever GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the
- * index in SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
+ * lost (2026-11-28: 0.21 and 0.84 MB calls, 0.04 and 0.11 ms, 25-40% slower in slices). `always`:
+ * sliced whatever GAN_AUGMENT_WASM_SLICE_HELPERS says (`slicedHelpers`). KIND's value is the index in
+ * SLICED_HELPER_NAMES plus one (0 is the gather-GEMM).
  */
 export const SLICED_HELPERS = {
   phaseRows: { count: 2, floats: [], weight: 8, compute: false, always: true },
