@@ -6,8 +6,8 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead", "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicemin" (the size from which helper calls run in slices, SLICEKB, at THREADSET threads), "slicehelpers" (pairs of
-# those sizes for the helpers and for the `compute` helpers, SLICEPAIRS, alternated step by step in one process, each helper timed, at THREADSET threads), "slicecpu" (every helper
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter", "slicehelpers" (pairs of the sizes from which
+# helper calls run in slices, for the helpers and for the `compute` helpers, SLICEPAIRS, alternated step by step in one process, each helper timed, at THREADSET threads), "slicecpu" (every helper
 # sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "winocpu" (Winograd off and on, on the
 # processor at THREADSET threads), "cpu" (WebAssembly and PyTorch on the
 # processor at THREADSET threads), "abtrain" (an earlier commit's training alternated with this one's; make-kit.sh
@@ -171,24 +171,6 @@ case " $PARTS " in *" slicecpu "*)
         helpers=some; kernels=$t; threads=$t
         case $mode in helpers) helpers=all ;; kernels) kernels=${KTHREADS:-16} ;; both) helpers=all; kernels=${KTHREADS:-16} ;; default) helpers=""; kernels=""; threads="" ;; esac
         GAN_AUGMENT_WASM_SLICE_HELPERS=$helpers GAN_AUGMENT_WASM_KERNEL_THREADS=$kernels GAN_AUGMENT_WASM_THREADS=$threads run "slicecpu-dcgan64-b16-t$t-$mode-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution 64 --batch 16 --backend wasm --steps ${SSTEPS:-8} --warmup 2 --json
-      done
-    done
-  done
-  ;;
-esac
-case " $PARTS " in *" slicemin "*)
-  # The size from which a helper call runs in slices on every thread (GAN_AUGMENT_WASM_SLICE_FROM_KB,
-  # default 8192 KiB, set on the build machine's 2 cores), each of SLICEKB (default "8192 512")
-  # alternated twice at each thread count in THREADSET (default "16"): DCGAN-32 and DCGAN-64 at batch
-  # 16, whose Winograd transforms and batch norms mostly stay under 8 MB a call and so on one thread.
-  # Our kernels on t threads too (the module stops at Emscripten's 8, and a thread count set on
-  # purpose would hold our kernels there).
-  for t in ${THREADSET:-16}; do
-    for round in 1 2; do
-      for kb in ${SLICEKB:-8192 512}; do
-        for res in ${SLICERES:-32 64}; do
-          GAN_AUGMENT_WASM_SLICE_FROM_KB=$kb GAN_AUGMENT_WASM_THREADS=$t GAN_AUGMENT_WASM_KERNEL_THREADS=$t run "slicemin-dcgan$res-b16-t$t-kb$kb-r$round" $NODE $RUN/train-cpu.cjs --model dcgan --resolution $res --batch 16 --backend wasm --steps ${MSTEPS:-10} --warmup 3 --json
-        done
       done
     done
   done
