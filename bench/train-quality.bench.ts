@@ -33,13 +33,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { arg, runBench } from './support';
 import { initBackend, type BackendChoice } from '../src/worker/backends';
 import { tf } from '../src/worker/backends/tf';
 import { makeConfig, type ModelFamily, type Resolution } from '../src/worker/models/config';
 import { createTrainer, datasetFromPixels, type Dataset } from '../src/worker/training';
-import { toUint8 } from '../src/worker/training/images';
+import { gridPngFromPixels, toUint8 } from '../src/worker/training/images';
 import { winogradLevel } from '../src/worker/backends/wasm/winograd';
 import { downsampled, lesionImages, slicedWasserstein } from './quality';
 
@@ -50,39 +49,49 @@ interface Scores {
   crossed16?: number;
 }
 
-/** The 8x8 or 16x16 distance (`size`) between two sets of n uint8 images, times 1,000. */
-function distance(a: Uint8Array, b: Uint8Array, n: number, res: number, size: 8 | 16): number {
-  const factor = res / size;
-  return 1000 * slicedWasserstein(downsampled(a, n, res, factor), downsampled(b, n, res, factor), n, size * size * 3);
+const SIZES = [8, 16] as const;
+
+/** A set of n images per class (class after class), averaged down to 8x8 and 16x16 once: what samples are measured against. */
+interface Reference {
+  n: number;
+  res: number;
+  classes: number;
+  /** [class][size index]: that class's images at SIZES[size index], in [0, 1]. */
+  down: Float32Array[][];
+}
+
+/** The images of class c of a set of n per class. */
+function classOf(set: Uint8Array, c: number, n: number, res: number): Uint8Array {
+  const size = n * res * res * 3;
+  return set.subarray(c * size, (c + 1) * size);
+}
+
+function reference(set: Uint8Array, n: number, res: number, classes: number): Reference {
+  const down = Array.from({ length: classes }, (_, c) => SIZES.map((size) => downsampled(classOf(set, c, n, res), n, res, res / size)));
+  return { n, res, classes, down };
 }
 
 /**
- * The distances of `samples` (n images per class, class after class) from the held-out real ones
- * (likewise), averaged over the classes; with two classes or more also `crossed16`.
+ * The distances (times 1,000) of `samples` (n images per class, class after class) from the
+ * reference's images of the same class, averaged over the classes; with two classes or more also
+ * `crossed16`, from the next class's.
  */
-function scores(samples: Uint8Array, heldOut: Uint8Array, n: number, res: number, classes: number): Scores {
-  const size = n * res * res * 3;
-  const of = (set: Uint8Array, c: number) => set.subarray(c * size, (c + 1) * size);
+function scores(samples: Uint8Array, ref: Reference): Scores {
+  const { n, res, classes } = ref;
+  const mine = reference(samples, n, res, classes).down;
+  const at = (c: number, refClass: number, s: number) => 1000 * slicedWasserstein(mine[c]![s]!, ref.down[refClass]![s]!, n, SIZES[s]! ** 2 * 3);
   const mean = (f: (c: number) => number) => Array.from({ length: classes }, (_, c) => f(c)).reduce((a, b) => a + b, 0) / classes;
-  const out: Scores = {
-    swd8: mean((c) => distance(of(samples, c), of(heldOut, c), n, res, 8)),
-    swd16: mean((c) => distance(of(samples, c), of(heldOut, c), n, res, 16)),
-  };
-  if (classes > 1) out.crossed16 = mean((c) => distance(of(samples, c), of(heldOut, (c + 1) % classes), n, res, 16));
+  const out: Scores = { swd8: mean((c) => at(c, c, 0)), swd16: mean((c) => at(c, c, 1)) };
+  if (classes > 1) out.crossed16 = mean((c) => at(c, (c + 1) % classes, 1));
   return out;
 }
 
-/** 64 images of `samples` (n per class, class after class: 64 / classes of each) as an 8 x 8 PNG grid, 2 px of grey between. */
+/** 64 images of `samples` (n per class, class after class: 64 / classes of each) as an 8 x 8 PNG grid (`gridPngFromPixels`). */
 async function gridOf(samples: Uint8Array, n: number, res: number, classes: number, file: string): Promise<void> {
-  const [cols, gap, per] = [8, 2, 64 / classes];
-  const side = cols * res + (cols - 1) * gap;
-  const px = new Uint8Array(side * side * 3).fill(128);
-  for (let i = 0; i < 64; i++) {
-    const from = Math.floor(i / per) * n + (i % per);
-    const [oy, ox] = [Math.floor(i / cols) * (res + gap), (i % cols) * (res + gap)];
-    for (let y = 0; y < res; y++) px.set(samples.subarray(((from * res + y) * res) * 3, ((from * res + y) * res + res) * 3), ((oy + y) * side + ox) * 3);
-  }
-  await sharp(Buffer.from(px), { raw: { width: side, height: side, channels: 3 } }).png().toFile(file);
+  const per = 64 / classes;
+  const px = new Uint8Array(64 * res * res * 3);
+  for (let c = 0; c < classes; c++) px.set(classOf(samples, c, n, res).subarray(0, per * res * res * 3), c * per * res * res * 3);
+  writeFileSync(file, await gridPngFromPixels(px, res, 3, 8, 8));
 }
 
 interface Row extends Scores {
@@ -126,12 +135,13 @@ async function main(): Promise<void> {
   const labels = Int32Array.from({ length: count }, (_, i) => i % classes);
   const train = lesionImages(count, res, 7, classes > 1 ? labels : undefined);
   const heldLabels = Int32Array.from({ length: classes * n }, (_, i) => Math.floor(i / n));
-  const heldOut = lesionImages(classes * n, res, 8, classes > 1 ? heldLabels : undefined);
+  const heldOut = reference(lesionImages(classes * n, res, 8, classes > 1 ? heldLabels : undefined), n, res, classes);
   const ds = datasetFromPixels(train, labels, res, 3);
+  const floor = firstOfEach(ds, train, n, res);
   const [dataFile, labelFile] = [join(out, `lesions-${model}-${count}-${res}.u8`), join(out, `labels-${model}-${count}.u8`)];
   writeFileSync(dataFile, train);
   writeFileSync(labelFile, Uint8Array.from(labels));
-  await gridOf(firstOfEach(ds, train, n, res), n, res, classes, join(out, 'real.png'));
+  await gridOf(floor, n, res, classes, join(out, 'real.png'));
 
   if (!json) console.log(`${backend.name} (${backend.device}; Winograd ${winogradLevel()}); ${model} ${res} px, batch ${batch}, ${steps} steps; ${count} training images, ${n} samples per class`);
   const rows: Row[] = [];
@@ -143,7 +153,7 @@ async function main(): Promise<void> {
       (row.dLoss === undefined ? '' : `, losses d ${row.dLoss.toFixed(3)} g ${row.gLoss!.toFixed(3)}, ${row.trainSeconds!.toFixed(1)} s`));
   };
   // The floor: real images against real images the same way (the training set's first n of each class against the held-out ones).
-  report({ side: 'real', seed: 0, step: 0, ...scores(firstOfEach(ds, train, n, res), heldOut, n, res, classes) });
+  report({ side: 'real', seed: 0, step: 0, ...scores(floor, heldOut) });
 
   for (const seed of seeds) {
     // Ours: the app's trainer, losses read every step as on the processor.
@@ -170,7 +180,7 @@ async function main(): Promise<void> {
         return all;
       };
       let samples = await sample();
-      report({ side: 'ours', seed, step: 0, ...scores(samples, heldOut, n, res, classes) });
+      report({ side: 'ours', seed, step: 0, ...scores(samples, heldOut) });
       let [d, g, k, t0] = [0, 0, 0, performance.now()];
       for (let s = 1; s <= steps; s++) {
         const m = await trainer.step();
@@ -178,7 +188,7 @@ async function main(): Promise<void> {
         if (s % every === 0 || s === steps) {
           const trainSeconds = (performance.now() - t0) / 1000;
           samples = await sample();
-          report({ side: 'ours', seed, step: s, ...scores(samples, heldOut, n, res, classes), dLoss: d / k, gLoss: g / k, trainSeconds });
+          report({ side: 'ours', seed, step: s, ...scores(samples, heldOut), dLoss: d / k, gLoss: g / k, trainSeconds });
           [d, g, k, t0] = [0, 0, 0, performance.now()];
         }
       }
@@ -197,7 +207,7 @@ async function main(): Promise<void> {
     for (const line of run.stdout.trim().split('\n').filter((l) => l.startsWith('{'))) {
       const r = JSON.parse(line) as { step: number; dLoss?: number; gLoss?: number; trainSeconds?: number };
       last = new Uint8Array(readFileSync(join(out, `torch-s${seed}-${r.step}.u8`)));
-      report({ side: 'torch', seed, step: r.step, ...scores(last, heldOut, n, res, classes), dLoss: r.dLoss, gLoss: r.gLoss, trainSeconds: r.trainSeconds });
+      report({ side: 'torch', seed, step: r.step, ...scores(last, heldOut), dLoss: r.dLoss, gLoss: r.gLoss, trainSeconds: r.trainSeconds });
     }
     if (last) await gridOf(last, n, res, classes, join(out, `torch-s${seed}.png`));
   }

@@ -37,11 +37,17 @@ export async function imagesToPngs(images: tf.Tensor4D): Promise<Buffer[]> {
 export async function gridPng(images: tf.Tensor4D, rows: number, cols: number, gap = 2): Promise<Buffer> {
   const [n, r, , c] = images.shape;
   if (n !== rows * cols) throw new Error(`gridPng: ${n} images for a ${rows}x${cols} grid.`);
-  const px = await toUint8(images);
+  return gridPngFromPixels(await toUint8(images), r, c as 1 | 3, rows, cols, gap);
+}
+
+/** `gridPng` of uint8 NHWC pixels: rows * cols images of res x res x channels, row-major. */
+export async function gridPngFromPixels(px: Uint8Array, res: number, channels: 1 | 3, rows: number, cols: number, gap = 2): Promise<Buffer> {
+  const [r, c] = [res, channels];
+  if (px.length !== rows * cols * r * r * c) throw new Error(`gridPngFromPixels: ${px.length} bytes for a ${rows}x${cols} grid of ${r}x${r}x${c} images.`);
   const W = cols * r + (cols - 1) * gap;
   const H = rows * r + (rows - 1) * gap;
   const out = new Uint8Array(W * H * c).fill(128);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < rows * cols; i++) {
     const oy = Math.floor(i / cols) * (r + gap);
     const ox = (i % cols) * (r + gap);
     for (let y = 0; y < r; y++) {
@@ -49,5 +55,5 @@ export async function gridPng(images: tf.Tensor4D, rows: number, cols: number, g
       out.set(src, ((oy + y) * W + ox) * c);
     }
   }
-  return pngFromPixels(out, W, H, c as 1 | 3);
+  return pngFromPixels(out, W, H, c);
 }
