@@ -33,7 +33,7 @@ import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 import { type Heap, PANEL_CHUNK_ROWS, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
-import { byWinogradInput, winograd4On, winogradInput4Pays, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
+import { byWinogradInput, byWinogradScatter, winogradScatter4Pays, winogradScatterApplies, winogradScatterPays, winograd4On, winogradInput4Pays, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -76,7 +76,7 @@ function subPixelFilter(w: tf.Tensor4D, sh: number, sw: number, outCh = sh * sw 
   return tf.tensor4d(out, [mh, mw, co, outCh]);
 }
 
-export type InputGradMethod = 'subPixel' | 'phases' | 'phasesInHeap' | 'winograd' | 'winograd4';
+export type InputGradMethod = 'subPixel' | 'phases' | 'phasesInHeap' | 'winograd' | 'winograd4' | 'winogradScatter' | 'winograd4Scatter';
 
 type Geometry = ConvGeometry;
 
@@ -445,6 +445,8 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  */
 export function chooseInputGradMethod(g: Geometry): InputGradMethod {
   if (g.sh * g.sw === 1 || g.ci < 8) return 'subPixel';
+  if (activeHeap() !== null && winograd4On() && winogradScatter4Pays(g)) return 'winograd4Scatter';
+  if (activeHeap() !== null && winogradOn() && winogradScatterPays(g)) return 'winogradScatter';
   if (activeHeap() !== null && winograd4On() && winogradInput4Pays(g)) return 'winograd4';
   if (activeHeap() !== null && winogradOn() && winogradInputPays(g)) return 'winograd';
   return activeHeap() !== null && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
@@ -472,6 +474,14 @@ export function conv2dBackpropInputNhwc(
   // Nothing to sum (XNNPACK refuses empty convolutions): dx is zero.
   if (dy.size === 0 || w.size === 0) return tf.zeros<tf.Rank.R4>(dxShape);
   const chosen = method ?? chooseInputGradMethod(g);
+  if (chosen === 'winogradScatter' || chosen === 'winograd4Scatter') {
+    const heap = activeHeap();
+    const tile = chosen === 'winograd4Scatter' ? 4 : 2;
+    if (!heap || !winogradScatterApplies(g, tile)) {
+      throw new Error(`Conv2DBackpropInput: '${chosen}' needs the WebAssembly backend, a 4x4 filter of stride 2, input channels a multiple of 16, output channels of 16, dy's size a multiple of ${tile} and padding that covers dx`);
+    }
+    return byWinogradScatter(dy, w, g, heap, tile);
+  }
   if (chosen === 'winograd' || chosen === 'winograd4') {
     const heap = activeHeap();
     if (!heap || !winogradInputApplies(g)) throw new Error(`Conv2DBackpropInput: '${chosen}' needs the WebAssembly backend, a 4x4 filter of stride 2, input channels a multiple of 16 and output channels of 4`);

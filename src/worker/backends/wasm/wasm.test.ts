@@ -19,7 +19,7 @@ import { chooseInputGradMethod, clearInputGradFilterCache, conv2dBackpropInput, 
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
 import { conv2dForward, gemmApplies } from './conv2d';
-import { WINOGRAD_MAX_SCRATCH_BYTES, WINOGRAD_MIN_MULTIPLY_ADDS, winograd4Applies, winograd4Pays, winogradApplies, winogradFilter4Pays, winogradFilterPays, winogradInput4Pays, winogradInputPays, winogradLevel, winogradPays, winogradScratchFloats } from './winograd';
+import { WINOGRAD_MAX_SCRATCH_BYTES, WINOGRAD_MIN_MULTIPLY_ADDS, winogradScatter4Pays, winogradScatterApplies, winograd4Applies, winograd4Pays, winogradApplies, winogradFilter4Pays, winogradFilterPays, winogradInput4Pays, winogradInputPays, winogradLevel, winogradPays, winogradScratchFloats } from './winograd';
 import { exactAlpha, leakyFactor, leakyMulInHeap } from './leaky-relu';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -31,6 +31,8 @@ interface Case {
   s: number | [number, number];
   pad: Pad;
   nchw?: boolean;
+  /** The transposed Winograd input gradients that apply (checked where given). */
+  scatter?: InputGradMethod[];
 }
 
 const CASES: Case[] = [
@@ -70,6 +72,15 @@ const CASES: Case[] = [
   // Winograd's input gradient: odd dx sizes (phases of unequal lengths, tiles past dx), and no padding
   { x: [2, 9, 7, 16], k: [4, 4], co: 8, s: 2, pad: 'same' },
   { x: [2, 10, 14, 16], k: [4, 4], co: 4, s: 2, pad: 'valid' },
+  // The input gradient as the forward pass transposed (winogradScatter, winograd4Scatter): dy of 4 x 6
+  // (F(2x2, 2x2) only), 8 x 4 in 3 images (F(4x4, 2x2): 6 tiles, 2 a column), 4 x 4 in 3 images (3 tiles:
+  // odd), patches past dx's top and right (pad 2 above, explicit), and 'valid', whose last row no tap
+  // reads (neither: its pixels would get no value)
+  { x: [3, 8, 12, 16], k: [4, 4], co: 16, s: 2, pad: 'same', scatter: ['winogradScatter'] },
+  { x: [3, 16, 8, 32], k: [4, 4], co: 32, s: 2, pad: 'same', scatter: ['winogradScatter', 'winograd4Scatter'] },
+  { x: [3, 8, 8, 16], k: [4, 4], co: 48, s: 2, pad: 'same', scatter: ['winogradScatter', 'winograd4Scatter'] },
+  { x: [2, 8, 7, 16], k: [4, 4], co: 16, s: 2, pad: [[0, 0], [2, 0], [1, 2], [0, 0]], scatter: ['winogradScatter', 'winograd4Scatter'] },
+  { x: [2, 11, 10, 16], k: [4, 4], co: 16, s: 2, pad: 'valid', scatter: [] },
 ];
 
 /** An NHWC explicit padding in the layout of the case (NCHW: [[0, 0], [0, 0], [t, b], [l, r]]). */
@@ -254,10 +265,15 @@ describe('WebAssembly backend', () => {
     const inputMethods: InputGradMethod[] = ['subPixel', 'phases'];
     if (ci % 16 === 0) inputMethods.push('phasesInHeap');
     if (ci % 16 === 0 && c.co % 4 === 0 && c.k[0] === 4 && c.k[1] === 4 && c.s === 2 && !Array.isArray(c.pad)) inputMethods.push('winograd', 'winograd4');
+    // the forward pass transposed, where dy is whole tiles and the patches cover dx
+    const ig = { n, h, w, ci, oh: info.outHeight, ow: info.outWidth, co: c.co, kh: c.k[0], kw: c.k[1], sh: info.strideHeight, sw: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+    if (winogradScatterApplies(ig, 2)) inputMethods.push('winogradScatter');
+    if (winogradScatterApplies(ig, 4)) inputMethods.push('winograd4Scatter');
+    if (c.scatter !== undefined) expect(inputMethods.filter((m) => m.endsWith('Scatter'))).toEqual(c.scatter);
     for (const method of inputMethods) {
       const got = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, method));
       expect(got.shape).toEqual(xShape);
-      expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(method === 'winograd4' ? 3e-5 : 1e-5);
+      expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(method.startsWith('winograd4') ? 3e-5 : 1e-5);
       got.dispose();
     }
     // On another backend (no heap) 'subPixel' reads dx out of its result in JavaScript.
@@ -340,24 +356,33 @@ describe('WebAssembly backend', () => {
     expect(gErrWinograd / gScale).toBeLessThan(4e-6); // 1,024 products a sum
     expect(gErrWinograd).toBeLessThan(2 * gErrDirect);
     // The input gradient of the same layer, from the same dy
+    // (the forward pass transposed: F(4x4, 2x2) from 64 tiles of 4x4, F(2x2, 2x2) below, from 2^27 multiply-adds)
     const iGeometry = { ...fg, h, w: h };
-    expect(chooseInputGradMethod(iGeometry)).toBe('winograd');
-    expect(chooseInputGradMethod({ ...iGeometry, n: n / 4 })).toBe('winograd'); // 2^27
+    expect(chooseInputGradMethod(iGeometry)).toBe('winograd4Scatter');
+    expect(chooseInputGradMethod({ ...iGeometry, n: n / 4 })).toBe('winogradScatter'); // 2^27, 16 tiles of 4x4
     expect(chooseInputGradMethod({ ...iGeometry, n: n / 8 })).toBe('phasesInHeap'); // 2^26
+    // where the transposed passes do not apply (dy's size not whole tiles), the per-phase ones
+    expect(chooseInputGradMethod({ ...iGeometry, h: 14, w: 14, oh: 7, ow: 7 })).toBe('winograd');
     const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
     const dxOf = (method?: InputGradMethod) =>
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
-    const [dxDirect, dxWinograd, dxDefault] = [dxOf('phasesInHeap'), dxOf('winograd'), dxOf()];
-    expect(Array.from(dxDefault)).toEqual(Array.from(dxWinograd));
+    const [dxDirect, dxWinograd, dxScatter, dxDefault] = [dxOf('phasesInHeap'), dxOf('winograd'), dxOf('winogradScatter'), dxOf()];
+    expect(Array.from(dxDefault)).toEqual(Array.from(dxOf('winograd4Scatter')));
     const [iErrDirect, iErrWinograd, iScale] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxWinograd);
     expect(iErrWinograd / iScale).toBeLessThan(4e-6); // 1,024 products a sum
     expect(iErrWinograd).toBeLessThan(2 * iErrDirect);
+    const [, iErrScatter] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxScatter);
+    expect(iErrScatter / iScale).toBeLessThan(4e-6);
+    expect(iErrScatter).toBeLessThan(2 * iErrDirect);
     process.env.GAN_AUGMENT_WASM_WINOGRAD = 'off';
     try {
       expect(chooseFilterGradMethod(fg)).toBe('directRows');
       expect(chooseInputGradMethod(iGeometry)).toBe('phasesInHeap');
       expect(Array.from(dxOf())).toEqual(Array.from(dxDirect));
       expect(Array.from(grad())).toEqual(Array.from(gDirect));
+      process.env.GAN_AUGMENT_WASM_WINOGRAD = '2';
+      expect(chooseInputGradMethod(iGeometry)).toBe('winogradScatter');
+      expect(Array.from(dxOf())).toEqual(Array.from(dxScatter));
     } finally {
       if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_WINOGRAD;
       else process.env.GAN_AUGMENT_WASM_WINOGRAD = saved;
@@ -420,15 +445,24 @@ describe('WebAssembly backend', () => {
     expect([winogradInputPays(iGeometry), winogradInput4Pays(iGeometry)]).toEqual([true, false]); // 2^29
     expect(winogradInput4Pays({ ...iGeometry, n: 64 })).toBe(true); // DCGAN-64's D2 at batch 64: 1,024 tiles a phase
     expect(winogradInput4Pays({ ...iGeometry, n: 64, h: 8, w: 8, oh: 4, ow: 4, ci: 256, co: 512 })).toBe(false); // D4: 64 tiles a phase
-    expect(chooseInputGradMethod({ ...iGeometry, n: 64 })).toBe('winograd4');
-    expect(withSwitch('2', () => chooseInputGradMethod({ ...iGeometry, n: 64 }))).toBe('winograd');
+    // (the per-phase passes; the transposed ones where dy is whole tiles: F(4x4, 2x2) from 64 tiles of 4x4)
+    const odd = { ...iGeometry, n: 64, h: 26, w: 26, oh: 13, ow: 13, co: 256 }; // dy 13 x 13: not whole tiles
+    expect([chooseInputGradMethod(odd), withSwitch('2', () => chooseInputGradMethod(odd))]).toEqual(['winograd4', 'winograd']);
+    expect([chooseInputGradMethod(iGeometry), chooseInputGradMethod({ ...iGeometry, n: 64 })]).toEqual(['winograd4Scatter', 'winograd4Scatter']);
+    expect(withSwitch('2', () => chooseInputGradMethod({ ...iGeometry, n: 64 }))).toBe('winogradScatter');
+    expect(winogradScatter4Pays({ ...iGeometry, n: 64, h: 8, w: 8, oh: 4, ow: 4, ci: 256, co: 512 })).toBe(true); // D4 at batch 64: 64 tiles
+    expect(winogradScatter4Pays({ ...iGeometry, h: 8, w: 8, oh: 4, ow: 4, ci: 256, co: 512 })).toBe(false); // D4 at batch 16: 16 tiles
+    expect(winogradScatter4Pays({ ...iGeometry, oh: 14, ow: 14 })).toBe(false); // 3.5 tiles of 4x4
     const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [n, h, h, ci] } as const;
     const dxOf = (method: InputGradMethod) =>
       tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, [n, h / 2, h / 2, co]), tf.tensor4d(filter, [4, 4, ci, co]), iAttrs as never, method).dataSync() as Float32Array);
-    const [dxDirect, dxF4] = [dxOf('phasesInHeap'), dxOf('winograd4')];
+    const [dxDirect, dxF4, dxF4Scatter] = [dxOf('phasesInHeap'), dxOf('winograd4'), dxOf('winograd4Scatter')];
     const [iErrDirect, iErrF4, iScale] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxF4);
     expect(iErrF4 / iScale).toBeLessThan(2e-5); // 512 products a sum
     expect(iErrF4).toBeLessThan(10 * iErrDirect); // 6.3x measured
+    const [, iErrF4Scatter] = sampledErrors(inputGradSamples(dy, filter, n, h, ci, co), dxDirect, dxF4Scatter);
+    expect(iErrF4Scatter / iScale).toBeLessThan(2e-5);
+    expect(iErrF4Scatter).toBeLessThan(10 * iErrDirect);
     expect(() => tf.tidy(() => conv2dForward(tf.zeros([2, 12, 12, 4]), tf.zeros([4, 4, 4, 16]), attrs as never, 'winograd4'))).toThrow(/output size a multiple of 4/);
   });
 

@@ -483,3 +483,105 @@ export function byWinogradInput(dy: tf.TensorInfo, w: tf.TensorInfo, g: Winograd
     heap.backend.disposeData(scratch.dataId);
   }
 }
+
+/**
+ * Whether `byWinogradScatter` can compute this input gradient with tile `tile`: `winogradInputApplies`,
+ * Co a multiple of 16 (dy's transform), dy's size a multiple of the tile, and every pixel of dx inside
+ * some tile's patch (phase row u = (row + padTop) / 2 at most tile * th = OH: 'same' padding does it;
+ * a pixel that no tap of the forward pass reads would get no value).
+ */
+export function winogradScatterApplies(g: WinogradInputGeometry, tile: WinogradTile = 2): boolean {
+  return winogradInputApplies(g) && g.co % 16 === 0 && g.oh % tile === 0 && g.ow % tile === 0 &&
+    (g.h - 1 + g.padTop) >> 1 <= g.oh && (g.w - 1 + g.padLeft) >> 1 <= g.ow;
+}
+
+/**
+ * Whether `byWinogradScatter` with F(2x2, 2x2) applies and is expected to be faster than
+ * 'phasesInHeap' and than `byWinogradInput` (the per-phase Winograd): from 2^27 multiply-adds, as
+ * `winogradInputPays`. Build machine, 2 threads, --cold --alternate (2026-11-28, night), per-phase
+ * F(2x2, 2x2) -> transposed F(2x2, 2x2) -> transposed F(4x4, 2x2), ms (the forward pass): DCGAN-32
+ * batch 16 D2 (2^27) 2.83 -> 2.32 -> 2.33 (2.35), D3 3.41 -> 3.01 -> 3.81 (2.84); batch 64 D2 8.88 ->
+ * 7.19 -> 6.55 (6.63), D3 8.16 -> 7.19 -> 7.03 (7.25); DCGAN-64 batch 16 D2 (2^29) 10.31 -> 7.84 ->
+ * 7.76 (8.38), D3 8.43 -> 7.41 -> 7.55 (7.42), D4 11.62 -> 11.54 -> 13.80 (10.91); batch 64 (2^31; the
+ * per-phase F(4x4, 2x2) there 32.55, 29.19, 29.89) D2 38.69 -> 29.53 -> 24.68 (25.06), D3 32.65 ->
+ * 28.81 -> 23.44 (23.19), D4 29.78 -> 30.00 -> 26.90 (27.07).
+ */
+export function winogradScatterPays(g: WinogradInputGeometry): boolean {
+  return winogradScatterApplies(g, 2) && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+    4 * winogradScatterScratchFloats(g, 2) <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/**
+ * F(4x4, 2x2)'s tiles (of 4x4 dy pixels) from which `byWinogradScatter` takes it over F(2x2, 2x2): its
+ * V, 6.25 times the filter against 2.25 times, costs per filter value what it saves per tile (the sizes
+ * above: 16 tiles 20% slower, 64 from 2% slower to 10% faster, 256 level or faster).
+ */
+export const WINOGRAD4_SCATTER_MIN_TILES = 64;
+
+/** Whether `byWinogradScatter` with F(4x4, 2x2) is expected to be faster than with F(2x2, 2x2) (above). */
+export function winogradScatter4Pays(g: WinogradInputGeometry): boolean {
+  return winogradScatterApplies(g, 4) && directMultiplyAdds(g) >= WINOGRAD_MIN_MULTIPLY_ADDS &&
+    (g.n * g.oh * g.ow) / 16 >= WINOGRAD4_SCATTER_MIN_TILES && 4 * winogradScatterScratchFloats(g, 4) <= WINOGRAD_MAX_SCRATCH_BYTES;
+}
+
+/** The floats of scratch `byWinogradScatter` takes, to within a few hundred. */
+export function winogradScatterScratchFloats(g: WinogradInputGeometry, tile: WinogradTile = 2): number {
+  const tiles = (g.n * g.oh * g.ow) / (tile * tile);
+  const rows = tiles + (tiles % 2);
+  const xis = xisOf(tile);
+  return 16 * g.ci * g.co + xis * 4 * g.co * g.ci + xis * rows * g.co + xis * rows * 4 * g.ci + xis * g.co + rows + 6 * 16;
+}
+
+/**
+ * dx [N, H, W, Ci] = the input gradient of conv2d(x, w) from dy [N, OH, OW, Co], as the forward pass
+ * transposed (`winogradScatterApplies(g, tile)` must hold): the forward pass's
+ *   y tile = A^T [sum over (p, q, ci) of (B^T d B) . V] A
+ * read backwards gives each tile of dy a patch of dx's four stride phases,
+ *   d = B [sum over Co of (A dy_tile A^T) . V] B^T,
+ * and the patches of neighbouring tiles overlap by a phase row and column, where they are added. So
+ * dy is transformed once, for all four phases (winoDy, winoDy4: the filter gradient's transform of
+ * dy), one batch of `tile` GEMMs computes U'_xi [tiles, 4 Ci] = M'_xi [tiles, Co] x V_xi^T [Co, 4 Ci]
+ * (V_xi^T: the forward's V of w's taps transposed, as `byWinogradInput` builds it, read in panels of Co
+ * rows, so that its columns come in the order (ci / 16, p, q, ci % 16)), and winoScatter (winoScatter4)
+ * adds the patches into dx. `byWinogradInput` instead runs, per stride phase, a transform of dy, a batch
+ * of GEMMs of Ci columns and an output transform.
+ */
+export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
+  const { n, h, ci, oh, ow, co } = g;
+  const kernels = heap.kernels;
+  const xis = xisOf(tile);
+  const [th, tw] = [oh / tile, ow / tile];
+  const tiles = n * th * tw;
+  // The GEMMs take output rows in pairs: an odd tile count gets one more row (a copy of the last).
+  const rows = tiles + (tiles % 2);
+  const c4 = 4 * ci;
+  const out = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
+  const { scratch, at: [wT, v, mT, u, tables, mOff] } = scratchRegions(heap, [16 * ci * co, xis * c4 * co, xis * rows * co, xis * rows * c4, xis * co, rows]);
+  try {
+    // V of w's taps transposed ([Co, Ci] each): V_xi's rows (p * 2 + q) * Co + co in panels of 16 of Ci,
+    // which read as panels of Co rows are V_xi^T [Co, 4 Ci] with its columns in the order above.
+    kernels.transposeTaps(heap.at(w), wT, ci, co, 0);
+    if (tile === 4) kernels.winoFilter4(wT, co, ci, v, 4 * c4 * co);
+    else kernels.winoFilter(wT, co, ci, v, 4 * c4 * co);
+    // M'_xi = A dy A^T [tiles, Co], in panels of 16 columns of `rows` rows
+    if (tile === 4) kernels.winoDy4(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);
+    else kernels.winoDy(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);
+    // a = table_xi[k] + mOff[t]: M'_xi's row t, column k (in its panels)
+    const i32 = new Int32Array(heap.memory.buffer);
+    for (let xi = 0; xi < xis; xi++) {
+      const base = mT + 4 * xi * rows * co;
+      for (let k = 0; k < co; k++) i32[tables / 4 + xi * co + k] = base + (k >> 4) * rows * 64 + 4 * (k & 15);
+    }
+    for (let r = 0; r < rows; r++) i32[mOff / 4 + r] = 64 * Math.min(r, tiles - 1);
+    const sliceRows = kernels.rowSlice(rows);
+    kernels.gatherGemm({
+      table: tables, b: v, bPanelRows: co, mOff, m: rows, co: c4, kCount: co, split: 'm', sliceRows, slices: Math.ceil(rows / sliceRows), out: u,
+      partialBytes: 0, chunkRows: 4096, batch: { count: xis, tableStep: 4 * co, bStep: 4 * c4 * co, outStep: 4 * rows * c4 },
+    });
+    if (tile === 4) kernels.winoScatter4(u, 4 * rows * c4, ci, th, tw, n, heap.at(out), h, g.w, g.padTop, g.padLeft);
+    else kernels.winoScatter(u, 4 * rows * c4, ci, th, tw, n, heap.at(out), h, g.w, g.padTop, g.padLeft);
+    return out;
+  } finally {
+    heap.backend.disposeData(scratch.dataId);
+  }
+}

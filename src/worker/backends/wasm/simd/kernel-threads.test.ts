@@ -710,6 +710,72 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(f32[(outB + dW + 4 * (((3 * 4 + 0) * ci + 6) * co + 29)) / 4]).toBeCloseTo(exactDw, 5);
   });
 
+  it('adds the transposed Winograd patches into dx (winoScatter, winoScatter4) in slices of images to the bits of one call, each pixel B U\' B^T summed over the tiles that cover it (float64, to rounding), nothing written past dx', async () => {
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const KB = 1024;
+    const BT = {
+      2: [[1, -1, 0], [0, 1, 0], [0, -1, 1]],
+      4: [[2, -1, -2, 1, 0], [0, -2, -1, 1, 0], [0, 2, -3, 1, 0], [0, -1, 0, 1, 0], [0, 2, -1, -2, 1]],
+    } as const;
+    // tile, images, tiles an image (th x tw), C, dx's size and the padding above and to the left: 'same'
+    // (tiles past dx's bottom and right), and 2 above / none left (patches past dx's top)
+    const cases = [
+      { tile: 2, n: 3, th: 3, tw: 4, ch: 16, h: 12, w: 16, padTop: 1, padLeft: 1 },
+      { tile: 2, n: 2, th: 2, tw: 3, ch: 32, h: 7, w: 11, padTop: 2, padLeft: 0 },
+      { tile: 4, n: 3, th: 2, tw: 2, ch: 16, h: 16, w: 16, padTop: 1, padLeft: 1 },
+      { tile: 4, n: 2, th: 1, tw: 3, ch: 16, h: 7, w: 23, padTop: 2, padLeft: 0 },
+    ] as const;
+    for (const c of cases) {
+      const { tile, n, th, tw, ch, h, w, padTop, padLeft } = c;
+      const xis = (tile + 1) ** 2;
+      const tiles = n * th * tw;
+      const xiBytes = 4 * tiles * 4 * ch;
+      const [u, dxA, dxB] = [64, 512 * KB, 1024 * KB];
+      f32.set(values(xis * tiles * 4 * ch, tile * 100 + ch), u / 4);
+      const dxBytes = 4 * n * h * w * ch;
+      new Uint8Array(memory.buffer, dxA, dxBytes + 64).fill(0xa5);
+      new Uint8Array(memory.buffer, dxB, dxBytes + 64).fill(0xa5);
+      const run = (pool: KernelThreads, dx: number) =>
+        tile === 4 ? pool.winoScatter4(u, xiBytes, ch, th, tw, n, dx, h, w, padTop, padLeft) : pool.winoScatter(u, xiBytes, ch, th, tw, n, dx, h, w, padTop, padLeft);
+      run(one, dxA);
+      run(four, dxB);
+      expect(Buffer.from(memory.buffer, dxA, dxBytes + 64).equals(Buffer.from(memory.buffer, dxB, dxBytes + 64)), `tile ${tile}, ${h} x ${w}`).toBe(true);
+      // float64: every pixel the sum of the patches over it (U' columns (c / 16, p, q, c % 16))
+      const exact = new Float64Array(n * h * w * ch);
+      const covered = new Uint8Array(n * h * w);
+      const bt = BT[tile];
+      for (let t = 0; t < tiles; t++) {
+        const [img, ti, tj] = [Math.floor(t / (th * tw)), Math.floor((t % (th * tw)) / tw), t % tw];
+        for (let pq = 0; pq < 4; pq++) {
+          for (let k = 0; k < ch; k++) {
+            const col = (k >> 4) * 64 + pq * 16 + (k & 15);
+            for (let r = 0; r <= tile; r++) {
+              for (let sc = 0; sc <= tile; sc++) {
+                const [row, cl] = [2 * (tile * ti + r) + (pq >> 1) - padTop, 2 * (tile * tj + sc) + (pq & 1) - padLeft];
+                if (row < 0 || row >= h || cl < 0 || cl >= w) continue;
+                let v = 0;
+                for (let i = 0; i <= tile; i++) for (let j = 0; j <= tile; j++) v += bt[i]![r]! * bt[j]![sc]! * f32[u / 4 + ((i * (tile + 1) + j) * tiles + t) * 4 * ch + col]!;
+                const at = ((img * h + row) * w + cl) * ch + k;
+                exact[at] = exact[at]! + v;
+                covered[(img * h + row) * w + cl] = 1;
+              }
+            }
+          }
+        }
+      }
+      expect(covered.every((v) => v === 1)).toBe(true); // the cases' patches cover dx
+      const scale = exact.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let worst = 0;
+      for (let i = 0; i < exact.length; i++) worst = Math.max(worst, Math.abs(f32[dxA / 4 + i]! - exact[i]!));
+      expect(worst / scale, `tile ${tile}, ${h} x ${w}`).toBeLessThan(1e-6);
+      expect(new Uint8Array(memory.buffer, dxA + dxBytes, 64).every((b) => b === 0xa5)).toBe(true);
+    }
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
   it('runs a batch of gather-GEMMs in one call (one wait) to the bits of one call each, table, b, out and mOff moved on per GEMM, and refuses a batch it cannot run', async () => {
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
     const pool = new KernelThreads(memory, 4);

@@ -110,6 +110,11 @@ export const SLICED_HELPERS = {
   // transforms (0.40 ms for DCGAN-32's D2 at batch 16, 0.31 in slices on two threads).
   winoDy4: { count: 5, floats: [], weight: 3, compute: true, always: true },
   winoFilterOut4: { count: 4, floats: [], weight: 28, compute: true, always: true },
+  // The input gradient as the forward pass transposed (../winograd.ts, `byWinogradScatter`): each
+  // reads 9 (25) U' rows of 4 Ci floats per tile and writes or adds dx's pixels (steps: one U' row per
+  // tile and an image of dx).
+  winoScatter: { count: 5, floats: [], weight: 3, compute: true, always: true },
+  winoScatter4: { count: 5, floats: [], weight: 3, compute: true, always: true },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; compute: boolean; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -284,6 +289,13 @@ export interface HeapHelpers {
   winoDy4(dy: number, co: number, th: number, tw: number, ow: number, images: number, v: number, xiBytes: number, panelRows: number): void;
   /** F(4x4, 2x2)'s filter gradient: dW's taps of `count` channels = G^T M G from M (25 of [4 Ci, Co]). */
   winoFilterOut4(m: number, xiBytes: number, ci: number, co: number, count: number, dw: number): void;
+  /**
+   * The input gradient by the forward pass transposed: dx [images, h, w, C] from U' (9 of [tiles, 4 C],
+   * columns (c / 16, p, q, c % 16)), each tile's 3x3 patch of every stride phase added in (../winograd.ts).
+   */
+  winoScatter(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void;
+  /** As winoScatter for F(4x4, 2x2): 25 of U', 5x5 patches. */
+  winoScatter4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -763,6 +775,16 @@ export class KernelThreads {
   /** `winoFilterOut4` (see HeapHelpers) on every thread, in slices of channels. */
   winoFilterOut4(m: number, xiBytes: number, ci: number, co: number, dw: number): void {
     this.bySlices('winoFilterOut4', [m, xiBytes, ci, co, ci, dw], [4 * co, 0, 0, 0, 0, 4 * co]);
+  }
+
+  /** `winoScatter` (see HeapHelpers) on every thread, in slices of images. */
+  winoScatter(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void {
+    this.bySlices('winoScatter', [m, xiBytes, ch, th, tw, images, dx, h, w, padTop, padLeft], [th * tw * 16 * ch, 0, 0, 0, 0, 0, h * w * 4 * ch, 0, 0, 0, 0]);
+  }
+
+  /** `winoScatter4` (see HeapHelpers) on every thread, in slices of images. */
+  winoScatter4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void {
+    this.bySlices('winoScatter4', [m, xiBytes, ch, th, tw, images, dx, h, w, padTop, padLeft], [th * tw * 16 * ch, 0, 0, 0, 0, 0, h * w * 4 * ch, 0, 0, 0, 0]);
   }
 
   /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
