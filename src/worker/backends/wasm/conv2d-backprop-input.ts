@@ -11,7 +11,11 @@
  *    (`byPhasesInHeap`; WebAssembly, Ci a multiple of 16);
  *  - 'winograd': each phase's 2x2 convolution by Winograd's F(2x2, 2x2), 9/16 of the multiply-adds
  *    (./winograd.ts `byWinogradInput`; WebAssembly, 4x4 filters of stride 2, Ci a multiple of 16);
- *    'winograd4' by F(4x4, 2x2), 25/64 of them (its transforms round: 5-6x the error).
+ *    'winograd4' by F(4x4, 2x2), 25/64 of them (its transforms round: 5-6x the error);
+ *  - 'winogradScatter' and 'winograd4Scatter': the same multiply-adds as the forward pass's Winograd
+ *    transposed, for all four phases at once (./winograd.ts `byWinogradScatter`; dy whole tiles,
+ *    Co a multiple of 16, padding whose tiles cover dx): 1-22% faster than 'winograd' per call and
+ *    within 0.93-1.06x of the forward pass on the DCGAN layers (build machine), so taken first.
  * The rearranged filters are kept for weights that come back (`rearrangedFilters`; not Winograd's V,
  * whose keeping did not pay in whole steps: docs/PERFORMANCE.md).
  *
@@ -33,7 +37,7 @@ import { tf } from '../tf';
 import type { ConvAttrs } from '../kernels/common';
 import { type ConvGeometry, convGeometry, cropOfNegativePadding, croppedShape, nchwToNhwc, nhwcPad, nhwcToNchw } from './nhwc';
 import { type Heap, PANEL_CHUNK_ROWS, activeHeap, inPanels, lineAligned, panelFloats, uninitialised, writeConvTables } from './heap';
-import { byWinogradInput, byWinogradScatter, winogradScatter4Pays, winogradScatterApplies, winogradScatterPays, winograd4On, winogradInput4Pays, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
+import { byWinogradInput, byWinogradScatter, winogradScatter4Pays, winogradScatterApplies, winogradScatterOn, winogradScatterPays, winograd4On, winogradInput4Pays, winogradInputApplies, winogradInputPays, winogradOn } from './winograd';
 
 interface Conv2DBackpropInputAttrs extends ConvAttrs {
   /** dx's shape, in dataFormat's layout. */
@@ -439,14 +443,18 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  * 'phases' wastes no multiply-adds but runs s*s convolutions with Ci output channels each; below 8
  * channels (XNNPACK's output tile width) 'subPixel' is faster. On WebAssembly with Ci a multiple of
  * 16, 'phasesInHeap' does the same sums without the copies around them, and for 4x4 filters of
- * stride 2 where it pays 'winograd' (./winograd.ts, `winogradInputPays`) 9/16 of them, and on the
- * larger layers 'winograd4' (`winogradInput4Pays`) 25/64 of them. Measured on
+ * stride 2 where it pays the forward pass's Winograd transposed ('winogradScatter', from 2^27
+ * multiply-adds, `winogradScatterPays`; 'winograd4Scatter' from 64 tiles of 4x4,
+ * `winogradScatter4Pays`), else where it cannot (dy not whole tiles) the per-phase 'winograd'
+ * (`winogradInputPays`) 9/16 of them, and on the larger layers 'winograd4' (`winogradInput4Pays`)
+ * 25/64 of them. Measured on
  * the build machine with `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  */
 export function chooseInputGradMethod(g: Geometry): InputGradMethod {
   if (g.sh * g.sw === 1 || g.ci < 8) return 'subPixel';
-  if (activeHeap() !== null && winograd4On() && winogradScatter4Pays(g)) return 'winograd4Scatter';
-  if (activeHeap() !== null && winogradOn() && winogradScatterPays(g)) return 'winogradScatter';
+  const scatter = activeHeap() !== null && winogradScatterOn();
+  if (scatter && winograd4On() && winogradScatter4Pays(g)) return 'winograd4Scatter';
+  if (scatter && winogradOn() && winogradScatterPays(g)) return 'winogradScatter';
   if (activeHeap() !== null && winograd4On() && winogradInput4Pays(g)) return 'winograd4';
   if (activeHeap() !== null && winogradOn() && winogradInputPays(g)) return 'winograd';
   return activeHeap() !== null && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';

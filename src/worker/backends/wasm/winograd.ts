@@ -27,8 +27,10 @@
  * `bench/wasm-conv.bench.ts` (docs/PERFORMANCE.md).
  *
  * The filter gradient is the forward pass differentiated, dy's tiles in the filter's place
- * (`byWinogradFilter`); the input gradient, per stride phase of dx, a 2x2 convolution of stride 1 over
- * dy with the phase's taps flipped (`byWinogradInput`).
+ * (`byWinogradFilter`); the input gradient the forward pass transposed, one dy transform, one batch of
+ * GEMMs and an output transform for all four stride phases at once (`byWinogradScatter`), or where dy
+ * is not whole tiles, per stride phase of dx, a 2x2 convolution of stride 1 over dy with the phase's
+ * taps flipped (`byWinogradInput`).
  *
  * Applies where the filter is 4x4 with stride 2, the output has an even number of rows and columns
  * (F(4x4, 2x2): a multiple of 4), Ci is a multiple of 4 and Co of 16 (the input gradient: Ci a multiple
@@ -62,6 +64,16 @@ export function winogradOn(env: NodeJS.ProcessEnv = process.env): boolean {
 /** Whether F(4x4, 2x2) may run (`winogradLevel` 'all'). */
 export function winograd4On(env: NodeJS.ProcessEnv = process.env): boolean {
   return winogradLevel(env) === 'all';
+}
+
+/**
+ * Whether the input gradient may take the forward pass transposed (`byWinogradScatter`) where it pays:
+ * on unless GAN_AUGMENT_WASM_WINOGRAD_SCATTER is 0, false or off (then the per-phase Winograd,
+ * `byWinogradInput`, as before 2026-11-28 night); read at every call, for A/B runs
+ * (bench/switch-ab.bench.ts).
+ */
+export function winogradScatterOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return switchOn(env.GAN_AUGMENT_WASM_WINOGRAD_SCATTER);
 }
 
 /** What the transforms need of a forward convolution (./conv2d.ts's geometry). */
