@@ -15,6 +15,7 @@ import { Prng } from '../../training/rng';
 import { randomArray } from '../kernels/test-support';
 import { randomDataset, stepLosses } from '../../../../test/helpers/training';
 import { chooseFilterGradMethod, conv2dBackpropFilter, filterGradGeometry, type FilterGradMethod } from './conv2d-backprop-filter';
+import { convGeometry } from './nhwc';
 import { chooseInputGradMethod, clearInputGradFilterCache, conv2dBackpropInput, inputGradFilterCacheSize, type InputGradMethod } from './conv2d-backprop-input';
 import { BROADCAST_KERNELS, channelBroadcastKernel, isTrailingBlock, leadingBlockLength } from './broadcast';
 import { currentKernelThreads, disposeKernelThreads } from './simd/kernel-threads';
@@ -262,7 +263,7 @@ describe('WebAssembly backend', () => {
     const iRef = await runOn('cpu', 'Conv2DBackpropInput', iIn, iAttrs);
     expect(maxRel(await runOn('wasm', 'Conv2DBackpropInput', iIn, iAttrs), iRef)).toBeLessThan(1e-5);
     await tf.setBackend('wasm');
-    const inputMethods: InputGradMethod[] = ['subPixel', 'phases'];
+    const inputMethods: InputGradMethod[] = ['subPixel', 'phases', 'patches'];
     if (ci % 16 === 0) inputMethods.push('phasesInHeap');
     if (ci % 16 === 0 && c.co % 4 === 0 && c.k[0] === 4 && c.k[1] === 4 && c.s === 2 && !Array.isArray(c.pad)) inputMethods.push('winograd', 'winograd4');
     // the forward pass transposed, where dy is whole tiles and the patches cover dx
@@ -276,6 +277,10 @@ describe('WebAssembly backend', () => {
       expect(maxRel((await got.data()) as Float32Array, iRef), method).toBeLessThan(method.startsWith('winograd4') ? 3e-5 : 1e-5);
       got.dispose();
     }
+    // Which one the kernel takes: below 16 input channels on WebAssembly 'patches' where a stride
+    // interleaves phases, 'subPixel' (one plain convolution) at stride 1
+    const defaultInput = chooseInputGradMethod(convGeometry('Conv2DBackpropInput', c.x, filterShape, [n, info.outHeight, info.outWidth, c.co], { strides: c.s, pad: c.pad as never }));
+    if (ci < 16) expect(defaultInput).toBe(info.strideHeight * info.strideWidth === 1 ? 'subPixel' : 'patches');
     // On another backend (no heap) 'subPixel' reads dx out of its result in JavaScript.
     await tf.setBackend('cpu');
     const js = tf.tidy(() => conv2dBackpropInput(tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape), iAttrs as never, 'subPixel'));
@@ -505,6 +510,32 @@ describe('WebAssembly backend', () => {
     expect(clearInputGradFilterCache()).toBe(16);
     tf.dispose([...ws, dy]);
     expect(tf.memory().numTensors).toBe(before - 1);
+  });
+
+  it('keeps the transposed Winograd\'s transposed taps and the patches\' W^T while the weights live: the same bits on a hit, freed with the weights', async () => {
+    await tf.setBackend('wasm');
+    clearInputGradFilterCache();
+    const rng = new Prng(13);
+    const before = tf.memory().numTensors;
+    const dy = tf.tensor4d(randomArray(2 * 4 * 4 * 32, rng), [2, 4, 4, 32]);
+    const w = tf.tensor4d(randomArray(4 * 4 * 16 * 32, rng), [4, 4, 16, 32]);
+    const wRgb = tf.tensor4d(randomArray(4 * 4 * 3 * 32, rng), [4, 4, 3, 32]);
+    const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' } as const;
+    for (const [method, filter, ci] of [['winogradScatter', w, 16], ['winograd4Scatter', w, 16], ['patches', wRgb, 3]] as const) {
+      const run = (f: tf.Tensor4D) => conv2dBackpropInput(dy, f, { ...attrs, inputShape: [2, 8, 8, ci] } as never, method);
+      const first = run(filter);
+      const entries = inputGradFilterCacheSize();
+      const clone = tf.clone(filter); // shares the data id: a hit
+      const again = run(clone);
+      expect(inputGradFilterCacheSize(), method).toBe(entries);
+      expect(Array.from(await again.data()), method).toEqual(Array.from(await first.data()));
+      tf.dispose([first, again, clone]);
+    }
+    expect(inputGradFilterCacheSize()).toBe(2); // w's taps (both tiles share them) and wRgb's W^T
+    tf.dispose([w, wRgb]);
+    expect(inputGradFilterCacheSize()).toBe(0);
+    dy.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('leaves negative padding and convolutions with no output channels to the backend; its gradients read negative padding as a crop, as the CPU backend does', async () => {

@@ -558,7 +558,7 @@ export function winogradScatterScratchFloats(g: WinogradInputGeometry, tile: Win
  * adds the patches into dx. `byWinogradInput` instead runs, per stride phase, a transform of dy, a batch
  * of GEMMs of Ci columns and an output transform.
  */
-export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
+export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2, taps?: tf.TensorInfo): tf.Tensor4D {
   const { n, h, ci, oh, ow, co } = g;
   const kernels = heap.kernels;
   const xis = xisOf(tile);
@@ -568,13 +568,15 @@ export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: Winogr
   const rows = tiles + (tiles % 2);
   const c4 = 4 * ci;
   const out = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
-  const { scratch, at: [wT, v, mT, u, tables, mOff] } = scratchRegions(heap, [16 * ci * co, xis * c4 * co, xis * rows * co, xis * rows * c4, xis * co, rows]);
+  const { scratch, at: [wT, v, mT, u, tables, mOff] } = scratchRegions(heap, [taps ? 0 : 16 * ci * co, xis * c4 * co, xis * rows * co, xis * rows * c4, xis * co, rows]);
   try {
-    // V of w's taps transposed ([Co, Ci] each): V_xi's rows (p * 2 + q) * Co + co in panels of 16 of Ci,
-    // which read as panels of Co rows are V_xi^T [Co, 4 Ci] with its columns in the order above.
-    kernels.transposeTaps(heap.at(w), wT, ci, co, 0);
-    if (tile === 4) kernels.winoFilter4(wT, co, ci, v, 4 * c4 * co);
-    else kernels.winoFilter(wT, co, ci, v, 4 * c4 * co);
+    // V of w's taps transposed ([Co, Ci] each; `taps` where the caller kept them): V_xi's rows (p * 2 +
+    // q) * Co + co in panels of 16 of Ci, which read as panels of Co rows are V_xi^T [Co, 4 Ci] with its
+    // columns in the order above.
+    const tapsAt = taps ? heap.at(taps) : wT;
+    if (!taps) kernels.transposeTaps(heap.at(w), wT, ci, co, 0);
+    if (tile === 4) kernels.winoFilter4(tapsAt, co, ci, v, 4 * c4 * co);
+    else kernels.winoFilter(tapsAt, co, ci, v, 4 * c4 * co);
     // M'_xi = A dy A^T [tiles, Co], in panels of 16 columns of `rows` rows
     if (tile === 4) kernels.winoDy4(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);
     else kernels.winoDy(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);

@@ -921,6 +921,107 @@
               (f32.gt (local.get $xs) (f32.const 0)))))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $one))))
+;; col2im: dx [images, h, w, C] (pixBytes = 4 C apart) = the sum of the patches P [images, oh, ow,
+;; KH x KW x C] (rowBytes apart; ../conv2d-backprop-input.ts, byPatches: P = dy W^T, one patch of the
+;; filter's shape per dy pixel) at their places: patch (oy, ox)'s kernel row r (tapBytes = 4 KW C bytes)
+;; adds into dx row oy * sh + r - padTop from pixel ox * sw - padLeft, KW pixels that lie side by side
+;; in an NHWC row, so one run of floats (whole vectors where the run lies inside dx's row; pixel by
+;; pixel, the ones inside, at its edges). Each image's dx is zeroed first, and its sums run in the order
+;; (oy, r, ox mod ceil(KW / sw), ox), the same in any slice of images (./kernel-threads.ts runs slices
+;; on every thread).
+  (func (export "col2im")
+    (param $p i32) (param $rowBytes i32) (param $images i32) (param $oh i32) (param $ow i32)
+    (param $kh i32) (param $tapBytes i32) (param $sh i32) (param $sw i32) (param $padTop i32) (param $padLeft i32)
+    (param $dx i32) (param $h i32) (param $w i32) (param $pixBytes i32)
+    (local $img i32) (local $oy i32) (local $r i32) (local $ox i32) (local $iy i32) (local $ix i32)
+    (local $kw i32) (local $imgBytes i32) (local $dxImg i32) (local $dxRow i32) (local $src i32) (local $dst i32)
+    (local $b i32) (local $vecEnd i32) (local $j i32) (local $pixEnd i32)
+    (local $rowSrc i32) (local $pass i32) (local $passes i32) (local $passRowBytes i32)
+    (local.set $imgBytes (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $pixBytes)))
+    (local.set $kw (i32.div_u (local.get $tapBytes) (local.get $pixBytes)))
+    ;; ceil(KW / sw) passes over a row's patches, every passes-th one in each: their runs do not
+    ;; overlap, so no load waits for the store just before it to the same floats
+    (local.set $passes (i32.div_u (i32.sub (i32.add (local.get $kw) (local.get $sw)) (i32.const 1)) (local.get $sw)))
+    (local.set $passRowBytes (i32.mul (local.get $passes) (local.get $rowBytes)))
+    (local.set $vecEnd (i32.and (local.get $tapBytes) (i32.const -16)))
+    (local.set $img (i32.const 0))
+    (block $imgsDone
+      (loop $imgs
+        (br_if $imgsDone (i32.ge_u (local.get $img) (local.get $images)))
+        (local.set $dxImg (i32.add (local.get $dx) (i32.mul (local.get $img) (local.get $imgBytes))))
+        (memory.fill (local.get $dxImg) (i32.const 0) (local.get $imgBytes))
+        (local.set $oy (i32.const 0))
+        (block $rowsDone
+          (br_if $rowsDone (i32.eqz (local.get $ow)))
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $oh)))
+            (local.set $r (i32.const 0))
+            (block $tapsDone
+              (loop $taps
+                (br_if $tapsDone (i32.ge_u (local.get $r) (local.get $kh)))
+                (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $r)) (local.get $padTop)))
+                ;; rows past dx's edges (unsigned: negative rows too) take nothing
+                (if (i32.lt_u (local.get $iy) (local.get $h))
+                  (then
+                    (local.set $dxRow (i32.add (local.get $dxImg) (i32.mul (i32.mul (local.get $iy) (local.get $w)) (local.get $pixBytes))))
+                    (local.set $rowSrc (i32.add (i32.add (local.get $p)
+                      (i32.mul (i32.mul (i32.add (i32.mul (local.get $img) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $rowBytes)))
+                      (i32.mul (local.get $r) (local.get $tapBytes))))
+                    (local.set $pass (i32.const 0))
+                    (loop $passes
+                    (local.set $ox (local.get $pass))
+                    (local.set $src (i32.add (local.get $rowSrc) (i32.mul (local.get $pass) (local.get $rowBytes))))
+                    (block $colsDone
+                    (loop $cols
+                      (br_if $colsDone (i32.ge_u (local.get $ox) (local.get $ow)))
+                      (local.set $ix (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $padLeft)))
+                      (local.set $dst (i32.add (local.get $dxRow) (i32.mul (local.get $ix) (local.get $pixBytes))))
+                      (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.le_s (i32.add (local.get $ix) (local.get $kw)) (local.get $w)))
+                        (then
+                          ;; the whole run inside the row: vectors, then the floats left over
+                          (local.set $b (i32.const 0))
+                          (block $vecDone
+                            (loop $vec
+                              (br_if $vecDone (i32.ge_u (local.get $b) (local.get $vecEnd)))
+                              (v128.store (i32.add (local.get $dst) (local.get $b))
+                                (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $b))) (v128.load (i32.add (local.get $src) (local.get $b)))))
+                              (local.set $b (i32.add (local.get $b) (i32.const 16)))
+                              (br $vec)))
+                          (block $tailDone
+                            (loop $tail
+                              (br_if $tailDone (i32.ge_u (local.get $b) (local.get $tapBytes)))
+                              (f32.store (i32.add (local.get $dst) (local.get $b))
+                                (f32.add (f32.load (i32.add (local.get $dst) (local.get $b))) (f32.load (i32.add (local.get $src) (local.get $b)))))
+                              (local.set $b (i32.add (local.get $b) (i32.const 4)))
+                              (br $tail))))
+                        (else
+                          ;; at an edge: the pixels inside the row, float by float
+                          (local.set $j (i32.const 0))
+                          (block $pixDone
+                            (loop $pix
+                              (br_if $pixDone (i32.ge_u (local.get $j) (local.get $kw)))
+                              (if (i32.lt_u (i32.add (local.get $ix) (local.get $j)) (local.get $w))
+                                (then
+                                  (local.set $b (i32.mul (local.get $j) (local.get $pixBytes)))
+                                  (local.set $pixEnd (i32.add (local.get $b) (local.get $pixBytes)))
+                                  (loop $float
+                                    (f32.store (i32.add (local.get $dst) (local.get $b))
+                                      (f32.add (f32.load (i32.add (local.get $dst) (local.get $b))) (f32.load (i32.add (local.get $src) (local.get $b)))))
+                                    (local.set $b (i32.add (local.get $b) (i32.const 4)))
+                                    (br_if $float (i32.lt_u (local.get $b) (local.get $pixEnd))))))
+                              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                              (br $pix)))))
+                      (local.set $src (i32.add (local.get $src) (local.get $passRowBytes)))
+                      (local.set $ox (i32.add (local.get $ox) (local.get $passes)))
+                      (br $cols)))
+                    (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
+                    (br_if $passes (i32.lt_u (local.get $pass) (local.get $passes))))))
+                (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                (br $taps)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $rows)))
+        (local.set $img (i32.add (local.get $img) (i32.const 1)))
+        (br $imgs))))
 ;; The input gradient's sub-pixel result Z [n, zh, zw, zc] interleaved into dx [n, h, w, ci]
 ;; (../conv2d-backprop-input.ts, bySubPixel): dx pixel (img, ih, iw) is ci floats of Z's pixel
 ;; (img, (ih + padTop) / sh, (iw + padLeft) / sw) from channel ((ih + padTop) % sh * sw + (iw + padLeft) % sw) * ci;

@@ -776,6 +776,49 @@ describe('our WebAssembly SIMD kernels', () => {
     await Promise.all([one.dispose(), four.dispose()]);
   });
 
+  it('adds patches at their places (col2im) in slices of images to the bits of one call, each pixel the sum of the patch values over it, dx zeroed where none reaches, nothing written past dx', async () => {
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
+    const one = new KernelThreads(memory, 1);
+    const four = new KernelThreads(memory, 4, { minCallBytes: 1024, sliceAll: true });
+    const f32 = new Float32Array(memory.buffer);
+    const KB = 1024;
+    // images, dy's size, the filter, C, strides, padding, dx's size: the RGB layer's (4x4, stride 2,
+    // 'same'); a 3x5 filter of strides (3, 1) over 5 channels (runs that end in a float, columns past
+    // both edges); stride 3 with a 1x1 filter ('valid': pixels no patch reaches stay zero)
+    const cases = [
+      { n: 3, oh: 4, ow: 5, kh: 4, kw: 4, ch: 3, sh: 2, sw: 2, padTop: 1, padLeft: 1, h: 8, w: 10 },
+      { n: 2, oh: 3, ow: 6, kh: 3, kw: 5, ch: 5, sh: 3, sw: 1, padTop: 1, padLeft: 2, h: 9, w: 6 },
+      { n: 2, oh: 2, ow: 2, kh: 1, kw: 1, ch: 4, sh: 3, sw: 3, padTop: 0, padLeft: 0, h: 5, w: 5 },
+    ] as const;
+    for (const c of cases) {
+      const { n, oh, ow, kh, kw, ch, sh, sw, padTop, padLeft, h, w } = c;
+      const rowFloats = kh * kw * ch + 3; // rows wider than a patch (the GEMM's padded columns)
+      const [p, dxA, dxB] = [64, 256 * KB, 512 * KB];
+      f32.set(values(n * oh * ow * rowFloats, kh * 10 + ch), p / 4);
+      const dxBytes = 4 * n * h * w * ch;
+      new Uint8Array(memory.buffer, dxA, dxBytes + 64).fill(0xa5);
+      new Uint8Array(memory.buffer, dxB, dxBytes + 64).fill(0xa5);
+      for (const [pool, dx] of [[one, dxA], [four, dxB]] as const) pool.col2im(p, 4 * rowFloats, n, oh, ow, kh, 4 * kw * ch, sh, sw, padTop, padLeft, dx, h, w, 4 * ch);
+      expect(Buffer.from(memory.buffer, dxA, dxBytes + 64).equals(Buffer.from(memory.buffer, dxB, dxBytes + 64)), JSON.stringify(c)).toBe(true);
+      const exact = new Float64Array(n * h * w * ch);
+      for (let img = 0; img < n; img++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
+        for (let r = 0; r < kh; r++) for (let t = 0; t < kw; t++) {
+          const [iy, ix] = [oy * sh + r - padTop, ox * sw + t - padLeft];
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+          for (let k = 0; k < ch; k++) {
+            const at = ((img * h + iy) * w + ix) * ch + k;
+            exact[at] = exact[at]! + f32[p / 4 + ((img * oh + oy) * ow + ox) * rowFloats + (r * kw + t) * ch + k]!;
+          }
+        }
+      }
+      let worst = 0;
+      for (let i = 0; i < exact.length; i++) worst = Math.max(worst, Math.abs(f32[dxA / 4 + i]! - exact[i]!));
+      expect(worst, JSON.stringify(c)).toBeLessThan(1e-6);
+      expect(new Uint8Array(memory.buffer, dxA + dxBytes, 64).every((b) => b === 0xa5)).toBe(true);
+    }
+    await Promise.all([one.dispose(), four.dispose()]);
+  });
+
   it('runs a batch of gather-GEMMs in one call (one wait) to the bits of one call each, table, b, out and mOff moved on per GEMM, and refuses a batch it cannot run', async () => {
     const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
     const pool = new KernelThreads(memory, 4);

@@ -115,6 +115,9 @@ export const SLICED_HELPERS = {
   // tile and an image of dx).
   winoScatter: { count: 5, floats: [], weight: 3, compute: true, always: true },
   winoScatter4: { count: 5, floats: [], weight: 3, compute: true, always: true },
+  // The input gradient of layers with few input channels (../conv2d-backprop-input.ts, byPatches): reads
+  // an image's patches and adds them into its dx (steps: both).
+  col2im: { count: 2, floats: [], weight: 1, compute: true, always: false },
 } as const satisfies Record<string, { count: number; floats: readonly number[]; weight: number; compute: boolean; always: boolean }>;
 export type SlicedHelper = keyof typeof SLICED_HELPERS;
 const SLICED_HELPER_NAMES = Object.keys(SLICED_HELPERS) as SlicedHelper[];
@@ -296,6 +299,15 @@ export interface HeapHelpers {
   winoScatter(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void;
   /** As winoScatter for F(4x4, 2x2): 25 of U', 5x5 patches. */
   winoScatter4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void;
+  /**
+   * dx [images, h, w, C] = the patches P [images, oh, ow, KH x KW x C] (rowBytes apart) added at their
+   * places (kernel row r of patch (oy, ox) into dx row oy * sh + r - padTop from pixel ox * sw - padLeft);
+   * tapBytes = 4 KW C, pixBytes = 4 C.
+   */
+  col2im(
+    p: number, rowBytes: number, images: number, oh: number, ow: number, kh: number, tapBytes: number, sh: number, sw: number,
+    padTop: number, padLeft: number, dx: number, h: number, w: number, pixBytes: number,
+  ): void;
   /** out = tanh(x), n floats, within 2 units in the last place (../tanh.ts). */
   tanh(x: number, n: number, out: number): void;
   /** dx [n, h, w, ci] read out of the input gradient's sub-pixel result z [n, zh, zw, zc] (../conv2d-backprop-input.ts). */
@@ -785,6 +797,18 @@ export class KernelThreads {
   /** `winoScatter4` (see HeapHelpers) on every thread, in slices of images. */
   winoScatter4(m: number, xiBytes: number, ch: number, th: number, tw: number, images: number, dx: number, h: number, w: number, padTop: number, padLeft: number): void {
     this.bySlices('winoScatter4', [m, xiBytes, ch, th, tw, images, dx, h, w, padTop, padLeft], [th * tw * 16 * ch, 0, 0, 0, 0, 0, h * w * 4 * ch, 0, 0, 0, 0]);
+  }
+
+  /** `col2im` (see HeapHelpers) on every thread, in slices of images. */
+  col2im(
+    p: number, rowBytes: number, images: number, oh: number, ow: number, kh: number, tapBytes: number, sh: number, sw: number,
+    padTop: number, padLeft: number, dx: number, h: number, w: number, pixBytes: number,
+  ): void {
+    this.bySlices(
+      'col2im',
+      [p, rowBytes, images, oh, ow, kh, tapBytes, sh, sw, padTop, padLeft, dx, h, w, pixBytes],
+      [oh * ow * rowBytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, h * w * pixBytes, 0, 0, 0],
+    );
   }
 
   /** `winoDy` (see HeapHelpers) on every thread, in slices of images. */
