@@ -507,7 +507,7 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  * RGB layer) 'patches' beats both: DCGAN-64's D1 at batch 16 1.80-1.82 ms against 'subPixel''s
  * 2.60-2.83 (the forward pass 1.40-1.49), at batch 64 6.46-7.23 against 8.89-10.21, DCGAN-32's at
  * batch 16 0.58-0.62 against 0.90-0.97 (build machine, 2 threads, medians of 40 calls after a 32 MB
- * element-wise op). With Ci a multiple of
+ * element-wise op; 4 to 15 channels, which no layer of ours has, unmeasured). With Ci a multiple of
  * 16, 'phasesInHeap' does the same sums without the copies around them, and for 4x4 filters of
  * stride 2 where it pays the forward pass's Winograd transposed ('winogradScatter', from 2^27
  * multiply-adds, `winogradScatterPays`; 'winograd4Scatter' from 64 tiles of 4x4,

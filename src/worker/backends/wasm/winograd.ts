@@ -552,7 +552,7 @@ export function winogradScatterScratchFloats(g: WinogradInputGeometry, tile: Win
  *   d = B [sum over Co of (A dy_tile A^T) . V] B^T,
  * and the patches of neighbouring tiles overlap by a phase row and column, where they are added. So
  * dy is transformed once, for all four phases (winoDy, winoDy4: the filter gradient's transform of
- * dy), one batch of `tile` GEMMs computes U'_xi [tiles, 4 Ci] = M'_xi [tiles, Co] x V_xi^T [Co, 4 Ci]
+ * dy), one batch of 9 (F(4x4, 2x2): 25) GEMMs computes U'_xi [tiles, 4 Ci] = M'_xi [tiles, Co] x V_xi^T [Co, 4 Ci]
  * (V_xi^T: the forward's V of w's taps transposed, as `byWinogradInput` builds it, read in panels of Co
  * rows, so that its columns come in the order (ci / 16, p, q, ci % 16)), and winoScatter (winoScatter4)
  * adds the patches into dx. `byWinogradInput` instead runs, per stride phase, a transform of dy, a batch
