@@ -172,7 +172,7 @@ async function main(): Promise<void> {
 
     const winogradToo = ci % 4 === 0 && k === 4 && stride === 2;
     const filterMethods: FilterGradMethod[] = ['dyFilter', 'xFilter', 'direct', 'directNhwc', 'directRows', 'directRowsNhwc', ...(winogradToo ? (['winograd', 'winogradRows', 'winograd4'] as const) : [])];
-    const inputMethods = (['subPixel', 'phases', 'phasesInHeap', 'winograd', 'winograd4', 'winogradScatter', 'winograd4Scatter'] as InputGradMethod[]).filter(
+    const inputMethods = (['subPixel', 'phases', 'phasesInHeap', 'patches', 'winograd', 'winograd4', 'winogradScatter', 'winograd4Scatter'] as InputGradMethod[]).filter(
       (m) => (m !== 'phasesInHeap' && !m.startsWith('winograd')) || (ci % 16 === 0 && (!m.endsWith('Scatter') || co % 16 === 0)),
     );
     // Winograd where it applies (Ci a multiple of 4: not the RGB layer)
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
       filterMethodMs: { dyFilter: r2(byMethod.dyFilter), xFilter: r2(byMethod.xFilter), direct: r2(byMethod.direct), directNhwc: r2(byMethod.directNhwc), directRows: r2(byMethod.directRows), directRowsNhwc: r2(byMethod.directRowsNhwc), winograd: ms(byMethod.winograd), winogradRows: ms(byMethod.winogradRows), winograd4: ms(byMethod.winograd4) },
       inputMs: r2(inputMs),
       inputVsForward: r2(inputMs / forwardMs),
-      inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap), winograd: ms(inputByMethod.winograd), winograd4: ms(inputByMethod.winograd4), winogradScatter: ms(inputByMethod.winogradScatter), winograd4Scatter: ms(inputByMethod.winograd4Scatter) },
+      inputMethodMs: { subPixel: ms(inputByMethod.subPixel), phases: ms(inputByMethod.phases), phasesInHeap: ms(inputByMethod.phasesInHeap), patches: ms(inputByMethod.patches), winograd: ms(inputByMethod.winograd), winograd4: ms(inputByMethod.winograd4), winogradScatter: ms(inputByMethod.winogradScatter), winograd4Scatter: ms(inputByMethod.winograd4Scatter) },
       date: new Date().toISOString(),
       ...torchColumns(torch?.get(layer.name), { forward: forwardMs, filter: filterMs, input: inputMs }),
     };
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
           `filter gradient ${row.filterMs} ms = ${row.filterVsForward}x forward (kernel ${row.filterKernelMs}; dyFilter ${row.filterMethodMs.dyFilter}, ` +
           `xFilter ${row.filterMethodMs.xFilter}, direct ${row.filterMethodMs.direct}, directNhwc ${row.filterMethodMs.directNhwc}, directRows ${row.filterMethodMs.directRows}, directRowsNhwc ${row.filterMethodMs.directRowsNhwc}, winograd ${row.filterMethodMs.winograd ?? '-'}, winogradRows ${row.filterMethodMs.winogradRows ?? '-'}, winograd4 ${row.filterMethodMs.winograd4 ?? '-'}) | ` +
           `input gradient ${row.inputMs} ms = ${row.inputVsForward}x forward (subPixel ${row.inputMethodMs.subPixel}, phases ${row.inputMethodMs.phases}, ` +
-          `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'}, winograd4 ${row.inputMethodMs.winograd4 ?? '-'}, winogradScatter ${row.inputMethodMs.winogradScatter ?? '-'}, winograd4Scatter ${row.inputMethodMs.winograd4Scatter ?? '-'})`,
+          `phasesInHeap ${row.inputMethodMs.phasesInHeap ?? '-'}, patches ${row.inputMethodMs.patches ?? '-'}, winograd ${row.inputMethodMs.winograd ?? '-'}, winograd4 ${row.inputMethodMs.winograd4 ?? '-'}, winogradScatter ${row.inputMethodMs.winogradScatter ?? '-'}, winograd4Scatter ${row.inputMethodMs.winograd4Scatter ?? '-'})`,
       );
       if (row.pytorch) {
         const p = row.pytorch;
