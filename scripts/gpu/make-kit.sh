@@ -8,6 +8,9 @@
 #                              files beside it in node_modules/@tensorflow/tfjs-backend-wasm): the cpu part
 #   .gpu/bench/wasm-conv.cjs   bench/wasm-conv.bench.ts the same way: the wasmconv part
 #   .gpu/bench/slice-helpers.cjs  bench/slice-helpers.bench.ts the same way: the slicehelpers part
+#   .gpu/bench/switch-ab.cjs   bench/switch-ab.bench.ts the same way: the switchab part
+#   (.gpu/bench/adapter.cjs and dispatch-overhead.cjs, for the adapter and overhead parts, only with
+#   KIT_ALL=1: with them the kit passed the 64 MiB a run carries)
 #   .gpu/torch_dcgan.py        the PyTorch reference DCGAN (../shared/bench)
 #   .gpu/torch_cwgan_gp.py     the PyTorch reference conditional WGAN-GP (bench/)
 #   .gpu/torch_conv_layers.py  PyTorch's own convolution passes per layer (bench/): the torch part, and wasmconv's --torch
@@ -28,7 +31,8 @@ bundle() {
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --alias:sharp=./scripts/gpu/no-sharp.cjs --log-level=warning --outfile="$2" "${@:3}"
 }
-for b in train conv-kernels profile-step dispatch-overhead adapter; do
+rm -f .gpu/bench/adapter.cjs .gpu/bench/dispatch-overhead.cjs
+for b in train conv-kernels profile-step ${KIT_ALL:+dispatch-overhead adapter}; do
   bundle "bench/$b.bench.ts" ".gpu/bench/$b.cjs" --external:@tensorflow/tfjs-backend-wasm
 done
 # The WebAssembly backend shares tfjs-core with the bundle, so it is bundled in; its threaded module's
@@ -36,6 +40,7 @@ done
 bundle bench/train.bench.ts .gpu/bench/train-cpu.cjs
 bundle bench/wasm-conv.bench.ts .gpu/bench/wasm-conv.cjs
 bundle bench/slice-helpers.bench.ts .gpu/bench/slice-helpers.cjs
+bundle bench/switch-ab.bench.ts .gpu/bench/switch-ab.cjs
 wp=node_modules/@tensorflow/tfjs-backend-wasm
 wk=.gpu/bench/node_modules/@tensorflow/tfjs-backend-wasm
 mkdir -p $wk/dist $wk/wasm-out

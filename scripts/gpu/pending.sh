@@ -20,6 +20,9 @@
 # the parts that finished), every result in $OUT/results.jsonl and every log in $OUT/log.txt:
 #   v  whole DCGAN-64 steps on the processor at batch 16 and 64, GAN_AUGMENT_WASM_WINOGRAD off, 2
 #      (F(2x2, 2x2) only) and on, alternated twice, at 8 and 16 threads;
+#   x  on 16 threads, whole steps alternated one by one in one process with the input gradient's
+#      transposed Winograd (GAN_AUGMENT_WASM_WINOGRAD_SCATTER) off and on: DCGAN-32 and DCGAN-64 at
+#      batch 16, DCGAN-64 at 64, the cWGAN-GP 32 (2026-11-28 night, measured on 2 cores only: 5% faster);
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every
 #      helper sliced over the threads (GAN_AUGMENT_WASM_SLICE_HELPERS=all), our kernels on 16 threads
 #      (GAN_AUGMENT_WASM_KERNEL_THREADS=16), both, and today's defaults (which should equal both).
@@ -64,6 +67,9 @@ if [ -n "${QUICK:-}" ]; then WINOQ="WINORES=32 WINOBATCHES=2 VSTEPS=1"; else WIN
 if [ -n "${QUICK:-}" ]; then SLICEQ="SLICERES=32 SLICEMODELS=dcgan SROUNDS=1 SLICEPAIRS=8192:8192/8192:1024"; else SLICEQ=""; fi
 # shellcheck disable=SC2086
 part v PARTS=winocpu THREADSET="8 16" $WINOQ || status=1
+if [ -n "${QUICK:-}" ]; then SWQ="XRES=32 XROUNDS=1"; else SWQ=""; fi
+# shellcheck disable=SC2086
+part x PARTS=switchab THREADSET="16" $SWQ || status=1
 part s PARTS=slicecpu THREADSET="8" || status=1
 # shellcheck disable=SC2086
 part m PARTS=slicehelpers THREADSET="16" $SLICEQ || status=1
