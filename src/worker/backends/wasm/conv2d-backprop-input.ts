@@ -179,6 +179,24 @@ function patchFilter(w: tf.Tensor4D, mPad: number): tf.Tensor1D {
   return tf.tensor1d(out);
 }
 
+/** The patches' columns: the filter's rows (KH * KW * Ci) rounded up to 16. */
+function patchColumns(g: Geometry): number {
+  return Math.ceil((g.kh * g.kw * g.ci) / 16) * 16;
+}
+
+/**
+ * The most scratch 'patches' takes by default (P, 4 KH KW / (sh sw) times dx's floats: three times
+ * 'subPixel''s result on the RGB layer): 256 MB, as Winograd's (./winograd.ts); DCGAN-128's RGB layer
+ * at batch 256 needs 201 MB. Beyond it 'subPixel' runs.
+ */
+export const PATCHES_MAX_SCRATCH_BYTES = 256 * 1024 * 1024;
+
+/** Whether 'patches' fits PATCHES_MAX_SCRATCH_BYTES. */
+export function patchesFit(g: Geometry): boolean {
+  const rows = g.n * g.oh * g.ow;
+  return 4 * (rows + 1) * patchColumns(g) <= PATCHES_MAX_SCRATCH_BYTES;
+}
+
 /**
  * 'patches' (WebAssembly): col2im. Each dy pixel's patch of dx, P [N * OH * OW, KH * KW * Ci] = dy [N *
  * OH * OW, Co] x W^T [Co, KH * KW * Ci], one call of our gather-GEMM reading dy where it lies, then the
@@ -190,8 +208,7 @@ function patchFilter(w: tf.Tensor4D, mPad: number): tf.Tensor1D {
  */
 function byPatches(dy: tf.Tensor4D, w: tf.Tensor4D, g: Geometry, heap: Heap): tf.Tensor4D {
   const { n, h, ci, co, oh, ow } = g;
-  const m = g.kh * g.kw * ci;
-  const mPad = Math.ceil(m / 16) * 16;
+  const mPad = patchColumns(g);
   const filter = rearrangedFilters(w, `patches m${mPad}`, () => [patchFilter(w, mPad)])[0]!;
   const rows = n * oh * ow;
   const rowsEven = rows + (rows % 2); // the GEMM takes output rows in pairs (the last row again)
@@ -518,7 +535,7 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  */
 export function chooseInputGradMethod(g: Geometry): InputGradMethod {
   if (g.sh * g.sw === 1) return 'subPixel';
-  if (g.ci < 16 && activeHeap() !== null) return 'patches';
+  if (g.ci < 16 && activeHeap() !== null && patchesFit(g)) return 'patches';
   if (g.ci < 8) return 'subPixel';
   const scatter = activeHeap() !== null && winogradScatterOn();
   if (scatter && winograd4On() && winogradScatter4Pays(g)) return 'winograd4Scatter';

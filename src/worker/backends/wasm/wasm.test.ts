@@ -512,6 +512,13 @@ describe('WebAssembly backend', () => {
     expect(tf.memory().numTensors).toBe(before - 1);
   });
 
+  it('takes the patches below 16 input channels only where they fit 256 MB of scratch (else the sub-pixel convolution)', async () => {
+    await tf.setBackend('wasm');
+    // DCGAN-128's RGB layer: at batch 256 its patches take 201 MB, at 512 twice that
+    const rgb128 = (batch: number) => ({ n: batch, h: 128, w: 128, ci: 3, oh: 64, ow: 64, co: 64, kh: 4, kw: 4, sh: 2, sw: 2, padTop: 1, padLeft: 1 }) as never;
+    expect([chooseInputGradMethod(rgb128(256)), chooseInputGradMethod(rgb128(512))]).toEqual(['patches', 'subPixel']);
+  });
+
   it('keeps the transposed Winograd\'s transposed taps and the patches\' W^T while the weights live: the same bits on a hit, freed with the weights', async () => {
     await tf.setBackend('wasm');
     clearInputGradFilterCache();
