@@ -16,7 +16,7 @@
  *    'winograd4' by F(4x4, 2x2), 25/64 of them (its transforms round: 5-6x the error);
  *  - 'winogradScatter' and 'winograd4Scatter': the same multiply-adds as the forward pass's Winograd
  *    transposed, for all four phases at once (./winograd.ts `byWinogradScatter`; dy whole tiles,
- *    Co a multiple of 16, padding whose tiles cover dx): 1-22% faster than 'winograd' per call and
+ *    Co a multiple of 16, padding whose tiles cover dx): 6-28% faster per call than what ran before and
  *    within 0.93-1.06x of the forward pass on the DCGAN layers (build machine), so taken first.
  * The rearranged filters are kept for weights that come back (`rearrangedFilters`; not Winograd's V,
  * whose keeping did not pay in whole steps: docs/PERFORMANCE.md).
@@ -580,7 +580,7 @@ export function conv2dBackpropInputNhwc(
       heap.kernels.transposeTaps(heap.at(w), heap.at(t), g.ci, g.co, 0);
       return [t];
     })[0]!;
-    return byWinogradScatter(dy, w, g, heap, tile, taps);
+    return byWinogradScatter(dy, taps, g, heap, tile);
   }
   if (chosen === 'winograd' || chosen === 'winograd4') {
     const heap = activeHeap();

@@ -39,7 +39,8 @@
  * `winogradFilter4Pays`, `winogradInputPays`, `winogradInput4Pays`).
  * Scratch: the padded x, V (2.25 times the filter, or dy; F(4x4, 2x2): 6.25 times the filter, 1.56
  * times dy), U (2.25 times the padded x; 1.56) and M (2.25 times y, or the filter; 1.56 times y, 6.25
- * times the filter), freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
+ * times the filter); the transposed input gradient V, M' (2.25 or 1.56 times dy) and U' (as much, four
+ * times Ci columns); freed when the call returns, at most WINOGRAD_MAX_SCRATCH_BYTES by default.
  */
 import type { tf } from '../tf';
 import { switchOn } from '../switches';
@@ -541,7 +542,7 @@ export function winogradScatterScratchFloats(g: WinogradInputGeometry, tile: Win
   const tiles = (g.n * g.oh * g.ow) / (tile * tile);
   const rows = tiles + (tiles % 2);
   const xis = xisOf(tile);
-  return 16 * g.ci * g.co + xis * 4 * g.co * g.ci + xis * rows * g.co + xis * rows * 4 * g.ci + xis * g.co + rows + 6 * 16;
+  return xis * 4 * g.co * g.ci + xis * rows * g.co + xis * rows * 4 * g.ci + xis * g.co + rows + 5 * 16;
 }
 
 /**
@@ -558,7 +559,7 @@ export function winogradScatterScratchFloats(g: WinogradInputGeometry, tile: Win
  * adds the patches into dx. `byWinogradInput` instead runs, per stride phase, a transform of dy, a batch
  * of GEMMs of Ci columns and an output transform.
  */
-export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2, taps?: tf.TensorInfo): tf.Tensor4D {
+export function byWinogradScatter(dy: tf.TensorInfo, taps: tf.TensorInfo, g: WinogradInputGeometry, heap: Heap, tile: WinogradTile = 2): tf.Tensor4D {
   const { n, h, ci, oh, ow, co } = g;
   const kernels = heap.kernels;
   const xis = xisOf(tile);
@@ -568,15 +569,13 @@ export function byWinogradScatter(dy: tf.TensorInfo, w: tf.TensorInfo, g: Winogr
   const rows = tiles + (tiles % 2);
   const c4 = 4 * ci;
   const out = uninitialised<tf.Rank.R4>(heap, [n, h, g.w, ci]);
-  const { scratch, at: [wT, v, mT, u, tables, mOff] } = scratchRegions(heap, [taps ? 0 : 16 * ci * co, xis * c4 * co, xis * rows * co, xis * rows * c4, xis * co, rows]);
+  const { scratch, at: [v, mT, u, tables, mOff] } = scratchRegions(heap, [xis * c4 * co, xis * rows * co, xis * rows * c4, xis * co, rows]);
   try {
-    // V of w's taps transposed ([Co, Ci] each; `taps` where the caller kept them): V_xi's rows (p * 2 +
-    // q) * Co + co in panels of 16 of Ci, which read as panels of Co rows are V_xi^T [Co, 4 Ci] with its
-    // columns in the order above.
-    const tapsAt = taps ? heap.at(taps) : wT;
-    if (!taps) kernels.transposeTaps(heap.at(w), wT, ci, co, 0);
-    if (tile === 4) kernels.winoFilter4(tapsAt, co, ci, v, 4 * c4 * co);
-    else kernels.winoFilter(tapsAt, co, ci, v, 4 * c4 * co);
+    // V of w's taps transposed (`taps`, [16, Co, Ci], as transposeTaps writes them; the caller keeps them
+    // while the weights live): V_xi's rows (p * 2 + q) * Co + co in panels of 16 of Ci, which read as
+    // panels of Co rows are V_xi^T [Co, 4 Ci] with its columns in the order above.
+    if (tile === 4) kernels.winoFilter4(heap.at(taps), co, ci, v, 4 * c4 * co);
+    else kernels.winoFilter(heap.at(taps), co, ci, v, 4 * c4 * co);
     // M'_xi = A dy A^T [tiles, Co], in panels of 16 columns of `rows` rows
     if (tile === 4) kernels.winoDy4(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);
     else kernels.winoDy(heap.at(dy), co, th, tw, ow, n, mT, 4 * rows * co, rows);
