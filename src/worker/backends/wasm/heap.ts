@@ -4,7 +4,7 @@
  * kernels and helpers over that memory (./simd/).
  */
 import { tf } from '../tf';
-import { type KernelThreads, kernelThreadsFor } from './simd/kernel-threads';
+import { type KernelThreads, currentKernelThreadsFor, kernelThreadsFor } from './simd/kernel-threads';
 import { kernelThreadCount } from './threads';
 
 /** What we use of BackendWasm. */
@@ -36,7 +36,7 @@ export function activeHeap(): Heap | null {
     memory,
     // A getter: a caller that only asks where tensors lie does not start the worker threads.
     get kernels() {
-      return kernelThreadsFor(memory, kernelThreadCount(backend.wasm.tfjs?.getThreadsCount?.() ?? 1));
+      return currentKernelThreadsFor(memory) ?? kernelThreadsFor(memory, kernelThreadCount(backend.wasm.tfjs?.getThreadsCount?.() ?? 1));
     },
     at: (t) => backend.dataIdMap.get(t.dataId).memoryOffset,
   };

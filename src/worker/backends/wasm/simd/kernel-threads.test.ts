@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BINARIES_FILE, compileModule, renderBinaries } from '../../../../../scripts/build-wasm.mjs';
 import { gatherGemm as binaries } from './binaries';
 import { Prng } from '../../../training/rng';
-import { COMPUTE_SLICE_DIVISOR, KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICED_HELPERS, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, currentKernelThreads, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
+import { COMPUTE_SLICE_DIVISOR, KernelThreads, KernelThreadsError, MIN_CALL_BYTES, SLICED_HELPERS, SLICE_ALL_FROM_THREADS, awaitSlices, minCallBytes, slicedHelpers, spinMicros, DEFAULT_SPIN_US, currentKernelThreads, currentKernelThreadsFor, disposeKernelThreads, fusedMultiplyAdds, kernelThreadsFor } from './kernel-threads';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -974,6 +974,46 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => awaitSlices(ctrl, 3, 120)).not.toThrow(); // all done: returns at once
   });
 
+  it('spins for GAN_AUGMENT_WASM_SPIN_US microseconds (DEFAULT_SPIN_US unset) before it sleeps, still gives up after the stall time, and says what is wrong with another setting', () => {
+    expect(spinMicros({})).toBe(DEFAULT_SPIN_US);
+    expect(spinMicros({ GAN_AUGMENT_WASM_SPIN_US: ' ' })).toBe(DEFAULT_SPIN_US);
+    expect(spinMicros({ GAN_AUGMENT_WASM_SPIN_US: '0' })).toBe(0);
+    expect(spinMicros({ GAN_AUGMENT_WASM_SPIN_US: '250' })).toBe(250);
+    for (const bad of ['-1', '1.5', 'fast', '100001']) {
+      expect(() => spinMicros({ GAN_AUGMENT_WASM_SPIN_US: bad })).toThrow(`GAN_AUGMENT_WASM_SPIN_US is "${bad}"; use a whole number of microseconds from 0 to 100000.`);
+    }
+    const ctrl = new Int32Array(new SharedArrayBuffer(64));
+    ctrl[3] = 2; // DONE: 2 of 3 slices, nobody computing the third
+    const t0 = Date.now();
+    // A spin longer than the stall time: the spin ends, then the stall is counted from the wait.
+    expect(() => awaitSlices(ctrl, 3, 120, 200_000)).toThrow(new KernelThreadsError('a WebAssembly kernel thread stopped answering (1 of 3 slices unfinished)'));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200 + 115);
+    ctrl[3] = 3;
+    const t1 = performance.now();
+    awaitSlices(ctrl, 3, 120, 100_000); // all done: returns at once, without spinning
+    expect(performance.now() - t1).toBeLessThan(50);
+  });
+
+  it('a call under a bad GAN_AUGMENT_WASM_SPIN_US fails in words before it starts, and the pool still works', async () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+    const pool = new KernelThreads(memory, 2);
+    const l = layOut(memory, problem);
+    const s = sliced(problem.k, problem.slices);
+    const job = { table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 8 };
+    const saved = process.env.GAN_AUGMENT_WASM_SPIN_US;
+    try {
+      process.env.GAN_AUGMENT_WASM_SPIN_US = 'soon';
+      expect(() => pool.gatherGemm(job)).toThrow('GAN_AUGMENT_WASM_SPIN_US is "soon"');
+      expect(pool.broken).toBe(false);
+      process.env.GAN_AUGMENT_WASM_SPIN_US = '0'; // sleeps at once, as before the spin: the same sums
+      expectReference(pool, l, problem, 8);
+    } finally {
+      if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_SPIN_US;
+      else process.env.GAN_AUGMENT_WASM_SPIN_US = saved;
+      await pool.dispose();
+    }
+  });
+
   it('a worker that dies holding a slice: the call fails in words after the stall time, and the pool is not used again', async () => {
     // A worker that takes a slice of the first call as the real ones do (compare-and-swap on NEXT),
     // then ends without computing it or counting it done. It spins rather than waits for the call, so
@@ -1014,11 +1054,15 @@ process.exit(0);
 
   it('the pool of a memory is made once, and made anew once broken (the next call after a stall) or for another memory', async () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
+    expect(currentKernelThreadsFor(memory)).toBeNull(); // none made yet
     const first = kernelThreadsFor(memory, 1);
     expect(kernelThreadsFor(memory, 1)).toBe(first);
+    expect(currentKernelThreadsFor(memory)).toBe(first);
     first.broken = true; // as a stalled call leaves it
+    expect(currentKernelThreadsFor(memory)).toBeNull();
     const second = kernelThreadsFor(memory, 1);
     expect(second).not.toBe(first);
+    expect(currentKernelThreadsFor(new WebAssembly.Memory({ initial: 1 }))).toBeNull(); // another memory's
     expect(kernelThreadsFor(new WebAssembly.Memory({ initial: 1 }), 1)).not.toBe(second);
     await disposeKernelThreads();
     expect(currentKernelThreads()).toBeNull();

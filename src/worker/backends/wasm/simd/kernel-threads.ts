@@ -475,10 +475,51 @@ function canWait(): boolean {
 }
 
 /**
- * Waits until `slices` slices are done (ctrl[DONE]); fails with KernelThreadsError when none finishes
- * for `stallMs` (a worker died holding one). Exported for its test.
+ * Microseconds the calling thread watches the done count before it sleeps (`awaitSlices`): by
+ * default DEFAULT_SPIN_US, GAN_AUGMENT_WASM_SPIN_US when set (0: sleep at once, as before 2026-11-28 23:30 UTC).
+ * Read at every call, so that bench/switch-ab.bench.ts can alternate it.
  */
-export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS): void {
+export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.GAN_AUGMENT_WASM_SPIN_US?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_SPIN_US;
+  const us = Number(raw);
+  if (!Number.isInteger(us) || us < 0 || us > MAX_SPIN_US) {
+    throw new Error(`GAN_AUGMENT_WASM_SPIN_US is "${raw}"; use a whole number of microseconds from 0 to ${MAX_SPIN_US}.`);
+  }
+  return us;
+}
+
+/**
+ * How long the calling thread spins before it sleeps when its slices are done and a worker's are
+ * not. A thread asleep in Atomics.wait is woken by the kernel, and on the build machine (a KVM guest)
+ * that took 30-130 us: a DCGAN-32 step at batch 16 makes 106 calls on the threads, and the calling
+ * thread waited 6.4 ms of a 98 ms step, most of it to be woken. Spinning first (the calling thread
+ * has nothing else to do while a call runs; its slices are done) took the wait to 4.0 ms (what is
+ * left is the workers' last slices), and whole steps about 3% less time, alternated in one process
+ * (bench/switch-ab.bench.ts, 0 against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl:
+ * DCGAN-32 batch 16 -3.0% of the mean, 39 of 60 pairs faster; DCGAN-64 batch 16 -3.1%, 21 of 30;
+ * batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30; 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
+ * costs at most this much processor time more. The workers themselves sleep at once between calls:
+ * letting them spin 300 or 1,000 us for the next call changed nothing measurable (the calling thread
+ * starts each call's slices without them).
+ */
+export const DEFAULT_SPIN_US = 1000;
+const MAX_SPIN_US = 100_000;
+
+/**
+ * Waits until `slices` slices are done (ctrl[DONE]): spins for `spinUs` microseconds (`spinMicros`),
+ * then sleeps; fails with KernelThreadsError when none finishes for `stallMs` (a worker died holding
+ * one). Exported for its test.
+ */
+export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS, spinUs = spinMicros()): void {
+  if (spinUs > 0 && Atomics.load(ctrl, C.DONE) < slices) {
+    const until = performance.now() + spinUs / 1000;
+    spin: for (;;) {
+      // The clock read once per 128 looks: the loop notices the last slice within about a microsecond.
+      for (let i = 0; i < 128; i++) if (Atomics.load(ctrl, C.DONE) >= slices) break spin;
+      if (performance.now() >= until) break;
+    }
+  }
   let done = Atomics.load(ctrl, C.DONE);
   let since = Date.now();
   while (done < slices) {
@@ -839,6 +880,7 @@ export class KernelThreads {
    */
   private publishAndRun(slices: number, write: (c: Int32Array) => void): void {
     const c = this.ctrl;
+    const spinUs = spinMicros(); // before anything is published: a bad setting fails the call, not the pool
     const gen = (Atomics.load(c, C.GEN) + 1) | 0;
     // First, no slice can be taken (this call's generation, no index left): a thread still in an
     // earlier call cannot take one while the arguments change.
@@ -853,7 +895,7 @@ export class KernelThreads {
     Atomics.notify(c, C.GEN);
     runSlices(c, this.gatherGemmFn, this.slicedHelpers, gen);
     try {
-      awaitSlices(c, slices, this.stallMs);
+      awaitSlices(c, slices, this.stallMs, spinUs);
     } catch (e) {
       this.broken = true;
       throw e;
@@ -875,6 +917,16 @@ export class KernelThreads {
 }
 
 let current: KernelThreads | null = null;
+
+/**
+ * The pool already made for this memory, or null (none yet, another module's, or broken): lets the
+ * heap's callers skip working out a thread count that `kernelThreadsFor` would not use. Reading the
+ * environment and the processor count on every access took 1% of a DCGAN-32 step (CPU profile,
+ * 2026-11-28).
+ */
+export function currentKernelThreadsFor(memory: WebAssembly.Memory): KernelThreads | null {
+  return current && current.memory === memory && !current.broken ? current : null;
+}
 
 /**
  * The pool for this memory: made on first use (and again for a new module's memory), with `threads`
