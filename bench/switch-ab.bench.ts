@@ -9,7 +9,8 @@
  *     [--model dcgan|cwgan-gp] [--resolution 32] [--batch 16] [--backend wasm] [--rounds 20] [--warmup 4]
  *
  * Only switches read at call time mean anything here (GAN_AUGMENT_WASM_WINOGRAD,
- * GAN_AUGMENT_WASM_WINOGRAD_SCATTER); the thread counts and FMA are read once, at the backend's start.
+ * GAN_AUGMENT_WASM_WINOGRAD_SCATTER, GAN_AUGMENT_WASM_SPIN_US with numbers: --a 0 --b 1000); the thread
+ * counts and FMA are read once, at the backend's start.
  */
 import { arg, runBench, trainerFromArgs } from './support';
 

@@ -6,7 +6,7 @@
 # the whole log to $OUT/log.txt.
 # QUICK=1 runs tiny sizes (to check the plumbing on the build machine, on lavapipe; PY=/usr/bin/python3 there).
 # PARTS (default "conv torch train wgan"; also "toggles" (each switch of TOGGLES off and on, alternated), "wasmconv", "profile", "overhead" (make-kit.sh with KIT_ALL=1), "cpuprof", "cpuprofwgan", "filtersweep"
-# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter" (make-kit.sh with KIT_ALL=1), "switchab" (whole steps alternated in one process between a call-time switch off and on, SWITCHES, at THREADSET threads), "slicehelpers" (pairs of the sizes from which
+# with FTILES and FLAYERS, "inputsweep" with ITILES and ILAYERS, "readevery" (the read-back cadences of READSET), "forwardsweep" with FWTILES, "convbatches", "adapter" (make-kit.sh with KIT_ALL=1), "switchab" (whole steps alternated in one process between two values of a call-time switch, SWITCHES as NAME or NAME=A/B, at THREADSET threads), "slicehelpers" (pairs of the sizes from which
 # helper calls run in slices, for the helpers and for the `compute` helpers, SLICEPAIRS, alternated step by step in one process, each helper timed, at THREADSET threads), "slicecpu" (every helper
 # sliced over threads, and our kernels on KTHREADS threads, against the default, THREADSET), "winocpu" (Winograd off and on, on the
 # processor at THREADSET threads), "cpu" (WebAssembly and PyTorch on the
@@ -197,16 +197,21 @@ case " $PARTS " in *" slicehelpers "*)
 esac
 case " $PARTS " in *" switchab "*)
   # bench/switch-ab.bench.ts: whole steps alternated one by one in one process between each switch of
-  # SWITCHES (default GAN_AUGMENT_WASM_WINOGRAD_SCATTER, the input gradient as the forward pass's
-  # Winograd transposed) off and on, at each thread count of THREADSET (default "16"; our kernels on as
-  # many): DCGAN-32 and DCGAN-64 at batch 16, DCGAN-64 at batch 64 and the cWGAN-GP 32 (XRES, XROUNDS).
+  # SWITCHES (default: GAN_AUGMENT_WASM_WINOGRAD_SCATTER, the input gradient as the forward pass's
+  # Winograd transposed, off and on; and GAN_AUGMENT_WASM_SPIN_US, the calling thread's spin before it
+  # sleeps, 0 and 1000 us) A and B, each NAME (off and on) or NAME=A/B, at each thread count of THREADSET
+  # (default "16"; our kernels on as many): DCGAN-32 and DCGAN-64 at batch 16, DCGAN-64 at batch 64 and
+  # the cWGAN-GP 32 (XRES, XROUNDS).
   for t in ${THREADSET:-16}; do
-    for sw in ${SWITCHES:-GAN_AUGMENT_WASM_WINOGRAD_SCATTER}; do
+    for spec in ${SWITCHES:-GAN_AUGMENT_WASM_WINOGRAD_SCATTER GAN_AUGMENT_WASM_SPIN_US=0/1000}; do
+      sw=${spec%%=*}
+      values=off/on
+      [ "$spec" != "$sw" ] && values=${spec#*=}
       for cfg in ${XCONFIGS:-dcgan:32:16 dcgan:64:16 dcgan:64:64 cwgan-gp:32:16}; do
         IFS=: read -r model res batch <<<"$cfg"
         [ -n "${XRES:-}" ] && [ "$res" != "$XRES" ] && continue
         GAN_AUGMENT_WASM_THREADS=$t GAN_AUGMENT_WASM_KERNEL_THREADS=$t run "switchab-$sw-$model$res-b$batch-t$t" $NODE $RUN/switch-ab.cjs --switch $sw \
-          --model $model --resolution $res --batch $batch --backend wasm --rounds ${XROUNDS:-20} --warmup 4
+          --a "${values%/*}" --b "${values#*/}" --model $model --resolution $res --batch $batch --backend wasm --rounds ${XROUNDS:-20} --warmup 4
       done
     done
   done

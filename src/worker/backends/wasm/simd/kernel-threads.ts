@@ -499,9 +499,12 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * (bench/switch-ab.bench.ts, 0 against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl:
  * DCGAN-32 batch 16 -3.0% of the mean, 39 of 60 pairs faster; DCGAN-64 batch 16 -3.1%, 21 of 30;
  * batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30; 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
- * costs at most this much processor time more. The workers themselves sleep at once between calls:
- * letting them spin 300 or 1,000 us for the next call changed nothing measurable (the calling thread
- * starts each call's slices without them).
+ * costs at most this much processor time more. The workers themselves sleep at once between calls,
+ * though waking one costs the calling thread 16 us in Atomics.notify and the worker joins a call about
+ * 60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
+ * 300, 400 or 1,000 us for the next call gained 0.5-4.7% in some runs and lost 1.4% in another
+ * (DCGAN-32 at batch 16 over 100 pairs: -0.5%, 57 faster; DCGAN-64 at batch 64: +1.4%, 5 of 12), as
+ * a spinning worker holds a core that tfjs's own threads may want between our calls.
  */
 export const DEFAULT_SPIN_US = 1000;
 const MAX_SPIN_US = 100_000;
