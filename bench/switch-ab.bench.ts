@@ -9,10 +9,12 @@
  *     [--model dcgan|cwgan-gp] [--resolution 32] [--batch 16] [--backend wasm] [--rounds 20] [--warmup 4]
  *
  * Only switches read at call time mean anything here (GAN_AUGMENT_WASM_WINOGRAD,
- * GAN_AUGMENT_WASM_WINOGRAD_SCATTER, GAN_AUGMENT_WASM_SPIN_US with numbers: --a 0 --b 1000); the thread
- * counts and FMA are read once, at the backend's start.
+ * GAN_AUGMENT_WASM_WINOGRAD_SCATTER), or that the kernel threads' pool reads again when told
+ * (`applyEnvironment`: GAN_AUGMENT_WASM_SPIN_US, with numbers: --a 0 --b 1000); the thread counts and
+ * FMA are read once, at the backend's start.
  */
 import { arg, runBench, trainerFromArgs } from './support';
+import { currentKernelThreads } from '../src/worker/backends/wasm/simd/kernel-threads';
 
 async function main(): Promise<void> {
   const name = arg('switch', '');
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
   const saved = process.env[name];
   const step = async (value: string): Promise<number> => {
     process.env[name] = value;
+    currentKernelThreads()?.applyEnvironment(); // the settings the pool keeps (GAN_AUGMENT_WASM_SPIN_US)
     const t0 = performance.now();
     await trainer.step({ forceRead: true });
     return performance.now() - t0;

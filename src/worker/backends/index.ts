@@ -18,7 +18,7 @@ import { installLazyGradients } from './gradients';
 import { existingBackend, replaceBackendInstance } from './replace';
 import { type WasmStart, WasmHeapFullError, clearInputGradFilterCache, markWasmBackendBroken, shrinkWasmHeap, startWasmBackend, wasmHeapBytes } from './wasm';
 import { kernelThreadCount, wasmThreadCount } from './wasm/threads';
-import { fusedMultiplyAdds, minCallBytes, slicedHelpers } from './wasm/simd/kernel-threads';
+import { fusedMultiplyAdds, minCallBytes, slicedHelpers, spinMicros } from './wasm/simd/kernel-threads';
 import { type FastDispatch, type WebGpuBackendInternals, fastDispatchRequested, installFastDispatch } from './webgpu-dispatch';
 
 export { WasmHeapFullError, markWasmBackendBroken, wasmHeapBytes };
@@ -107,6 +107,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       slicedHelpers(); // and GAN_AUGMENT_WASM_SLICE_HELPERS
       kernelThreadCount(1); // and GAN_AUGMENT_WASM_KERNEL_THREADS
       minCallBytes(); // and GAN_AUGMENT_WASM_SLICE_FROM_KB
+      spinMicros(); // and GAN_AUGMENT_WASM_SPIN_US
     } catch (e) {
       throw new BackendUnavailableError(message(e));
     }

@@ -43,6 +43,7 @@ afterAll(() => {
 afterEach(() => {
   delete process.env[ENV];
   delete process.env[KERNEL_ENV];
+  delete process.env.GAN_AUGMENT_WASM_SPIN_US;
   setThreadedModuleCreator(null);
 });
 
@@ -140,6 +141,11 @@ describe('multi-threaded WebAssembly', () => {
     process.env[KERNEL_ENV] = 'lots';
     const err = await initBackend('auto').catch((e: unknown) => e);
     expect((err as Error).message).toBe('GAN_AUGMENT_WASM_KERNEL_THREADS is "lots"; use a whole number from 1 to 64.');
+    // likewise the spin before the calling thread sleeps (read when the kernels' pool is made)
+    delete process.env[KERNEL_ENV];
+    process.env.GAN_AUGMENT_WASM_SPIN_US = '1ms';
+    const spinErr = await initBackend('auto').catch((e: unknown) => e);
+    expect((spinErr as Error).message).toBe('GAN_AUGMENT_WASM_SPIN_US is "1ms"; use a whole number of microseconds from 0 to 100000.');
   }, 60_000);
 
   it('when the threaded module cannot start (too slow, or a thread fails), tfjs single-threaded module is used and the warning says why', async () => {

@@ -994,23 +994,31 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(performance.now() - t1).toBeLessThan(50);
   });
 
-  it('a call under a bad GAN_AUGMENT_WASM_SPIN_US fails in words before it starts, and the pool still works', async () => {
+  it('keeps GAN_AUGMENT_WASM_SPIN_US from when it was made, reads it again when told (a bad value said in words, the pool as it was), and computes the same sums whatever the spin', async () => {
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
-    const pool = new KernelThreads(memory, 2);
-    const l = layOut(memory, problem);
-    const s = sliced(problem.k, problem.slices);
-    const job = { table: l.table, b: l.dy, mOff: l.mOff, m: problem.m, co: problem.co, kCount: problem.k, ...s, out: l.out, partialBytes: 4 * problem.m * problem.co, chunkRows: 8 };
     const saved = process.env.GAN_AUGMENT_WASM_SPIN_US;
+    let pool: KernelThreads | null = null;
     try {
+      process.env.GAN_AUGMENT_WASM_SPIN_US = '0';
+      pool = new KernelThreads(memory, 2);
+      expect(pool.spinUs).toBe(0);
+      process.env.GAN_AUGMENT_WASM_SPIN_US = '250';
+      expect(pool.spinUs).toBe(0); // not read at every call
+      pool.applyEnvironment();
+      expect(pool.spinUs).toBe(250);
       process.env.GAN_AUGMENT_WASM_SPIN_US = 'soon';
-      expect(() => pool.gatherGemm(job)).toThrow('GAN_AUGMENT_WASM_SPIN_US is "soon"');
-      expect(pool.broken).toBe(false);
-      process.env.GAN_AUGMENT_WASM_SPIN_US = '0'; // sleeps at once, as before the spin: the same sums
-      expectReference(pool, l, problem, 8);
+      expect(() => pool!.applyEnvironment()).toThrow('GAN_AUGMENT_WASM_SPIN_US is "soon"');
+      expect(pool.spinUs).toBe(250);
+      expect(() => new KernelThreads(new WebAssembly.Memory({ initial: 1 }), 1)).toThrow('GAN_AUGMENT_WASM_SPIN_US is "soon"');
+      const l = layOut(memory, problem);
+      for (const spin of [0, 250, 100_000]) {
+        pool.spinUs = spin;
+        expectReference(pool, l, problem, 8);
+      }
     } finally {
       if (saved === undefined) delete process.env.GAN_AUGMENT_WASM_SPIN_US;
       else process.env.GAN_AUGMENT_WASM_SPIN_US = saved;
-      await pool.dispose();
+      await pool?.dispose();
     }
   });
 

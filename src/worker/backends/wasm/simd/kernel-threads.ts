@@ -477,7 +477,8 @@ function canWait(): boolean {
 /**
  * Microseconds the calling thread watches the done count before it sleeps (`awaitSlices`): by
  * default DEFAULT_SPIN_US, GAN_AUGMENT_WASM_SPIN_US when set (0: sleep at once, as before 2026-11-28 23:30 UTC).
- * Read at every call, so that bench/switch-ab.bench.ts can alternate it.
+ * Read when a pool is made (`KernelThreads.spinUs`; `applyEnvironment` reads it again): read at every
+ * call, the environment cost 0.5% of a DCGAN-32 step in a CPU profile (about 5 us a call).
  */
 export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.GAN_AUGMENT_WASM_SPIN_US?.trim();
@@ -495,10 +496,11 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * that took 30-130 us: a DCGAN-32 step at batch 16 makes 106 calls on the threads, and the calling
  * thread waited 6.4 ms of a 98 ms step, most of it to be woken. Spinning first (the calling thread
  * has nothing else to do while a call runs; its slices are done) took the wait to 4.0 ms (what is
- * left is the workers' last slices), and whole steps about 3% less time, alternated in one process
+ * left is the workers' last slices), and whole steps 1-5% less time, alternated in one process
  * (bench/switch-ab.bench.ts, 0 against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl:
- * DCGAN-32 batch 16 -3.0% of the mean, 39 of 60 pairs faster; DCGAN-64 batch 16 -3.1%, 21 of 30;
- * batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30; 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
+ * DCGAN-32 batch 16 -3.0% and -1.2% of the mean, 39 and 38 of 60 pairs faster; DCGAN-64 batch 16
+ * -3.1% and -1.5%, 21 and 18 of 30; batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30;
+ * 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
  * costs at most this much processor time more. The workers themselves sleep at once between calls,
  * though waking one costs the calling thread 16 us in Atomics.notify and the worker joins a call about
  * 60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
@@ -514,7 +516,7 @@ const MAX_SPIN_US = 100_000;
  * then sleeps; fails with KernelThreadsError when none finishes for `stallMs` (a worker died holding
  * one). Exported for its test.
  */
-export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS, spinUs = spinMicros()): void {
+export function awaitSlices(ctrl: Int32Array, slices: number, stallMs = STALL_MS, spinUs = DEFAULT_SPIN_US): void {
   if (spinUs > 0 && Atomics.load(ctrl, C.DONE) < slices) {
     const until = performance.now() + spinUs / 1000;
     spin: for (;;) {
@@ -556,6 +558,8 @@ export class KernelThreads {
   minComputeCallBytes: number;
   /** Whether every helper in SLICED_HELPERS runs in slices, or only those marked `always`. */
   readonly sliceAll: boolean;
+  /** How long the calling thread spins before it sleeps while workers finish a call (`spinMicros`, `applyEnvironment`). */
+  spinUs: number;
   readonly helpers: HeapHelpers;
   private workers: Worker[] = [];
   private disposed = false;
@@ -587,6 +591,7 @@ export class KernelThreads {
     testing: { stallMs?: number; workerSource?: string; fma?: boolean; minCallBytes?: number; sliceAll?: boolean } = {},
   ) {
     this.stallMs = testing.stallMs ?? STALL_MS;
+    this.spinUs = spinMicros();
     this.minCallBytes = testing.minCallBytes ?? minCallBytes();
     this.minComputeCallBytes = this.minCallBytes / COMPUTE_SLICE_DIVISOR;
     this.sliceAll = testing.sliceAll ?? slicedHelpers(process.env, threads) === 'all';
@@ -620,6 +625,15 @@ export class KernelThreads {
    * row costs the same), even, within [16, 128]; a slice streams all of b once, so not smaller. The
    * result does not depend on it.
    */
+  /**
+   * Reads again the settings a pool keeps from the environment that may change while it lives
+   * (GAN_AUGMENT_WASM_SPIN_US): bench/switch-ab.bench.ts alternates them step by step. A bad value
+   * throws and leaves the pool as it was.
+   */
+  applyEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+    this.spinUs = spinMicros(env);
+  }
+
   rowSlice(rows: number): number {
     return rowSliceFor(rows, this.workers.length + 1);
   }
@@ -883,7 +897,6 @@ export class KernelThreads {
    */
   private publishAndRun(slices: number, write: (c: Int32Array) => void): void {
     const c = this.ctrl;
-    const spinUs = spinMicros(); // before anything is published: a bad setting fails the call, not the pool
     const gen = (Atomics.load(c, C.GEN) + 1) | 0;
     // First, no slice can be taken (this call's generation, no index left): a thread still in an
     // earlier call cannot take one while the arguments change.
@@ -898,7 +911,7 @@ export class KernelThreads {
     Atomics.notify(c, C.GEN);
     runSlices(c, this.gatherGemmFn, this.slicedHelpers, gen);
     try {
-      awaitSlices(c, slices, this.stallMs, spinUs);
+      awaitSlices(c, slices, this.stallMs, this.spinUs);
     } catch (e) {
       this.broken = true;
       throw e;
