@@ -502,8 +502,8 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * -3.1% and -1.5%, 21 and 18 of 30; batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30;
  * 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
  * costs at most this much processor time more. The workers themselves sleep at once between calls,
- * though waking one costs the calling thread 16 us in Atomics.notify and the worker joins a call about
- * 60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
+ * though waking one costs the calling thread 8-16 us in Atomics.notify and the worker joins a call
+ * 30-60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
  * 300, 400 or 1,000 us for the next call gained 0.5-4.7% in some runs and lost 1.4% in another
  * (DCGAN-32 at batch 16 over 100 pairs: -0.5%, 57 faster; DCGAN-64 at batch 64: +1.4%, 5 of 12), as
  * a spinning worker holds a core that tfjs's own threads may want between our calls. Watching only
