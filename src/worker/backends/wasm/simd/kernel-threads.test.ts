@@ -974,7 +974,7 @@ describe('our WebAssembly SIMD kernels', () => {
     expect(() => awaitSlices(ctrl, 3, 120)).not.toThrow(); // all done: returns at once
   });
 
-  it('spins for GAN_AUGMENT_WASM_SPIN_US microseconds (DEFAULT_SPIN_US unset) before it sleeps, still gives up after the stall time, and says what is wrong with another setting', () => {
+  it('spins for GAN_AUGMENT_WASM_SPIN_US microseconds (DEFAULT_SPIN_US where unset) before it sleeps, still gives up after the stall time, and says what is wrong with another setting', () => {
     expect(spinMicros({})).toBe(DEFAULT_SPIN_US);
     expect(spinMicros({ GAN_AUGMENT_WASM_SPIN_US: ' ' })).toBe(DEFAULT_SPIN_US);
     expect(spinMicros({ GAN_AUGMENT_WASM_SPIN_US: '0' })).toBe(0);

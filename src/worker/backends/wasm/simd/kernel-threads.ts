@@ -494,14 +494,14 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * How long the calling thread spins before it sleeps when its slices are done and a worker's are
  * not. A thread asleep in Atomics.wait is woken by the kernel, and on the build machine (a KVM guest)
  * that took 30-130 us: a DCGAN-32 step at batch 16 makes 106 calls on the threads, and the calling
- * thread waited 6.4 ms of a 98 ms step, most of it to be woken. Spinning first (the calling thread
- * has nothing else to do while a call runs; its slices are done) took the wait to 4.0 ms (what is
- * left is the workers' last slices), and whole steps 1-5% less time, alternated in one process
- * (bench/switch-ab.bench.ts, 0 against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl:
- * DCGAN-32 batch 16 -3.0% and -1.2% of the mean, 39 and 38 of 60 pairs faster; DCGAN-64 batch 16
- * -3.1% and -1.5%, 21 and 18 of 30; batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30;
- * 500 and 2,000 us alike). Calls whose last slice takes longer than this sleep after it, as before, so a long call
- * costs at most this much processor time more. The workers themselves sleep at once between calls,
+ * thread waited 6.4 ms of a 98 ms step. Spinning first (the calling thread has nothing else to do
+ * while a call runs; its slices are done) took the wait to 4.0 ms (what is left is the workers' last
+ * slices), and whole steps 1-5% less time, alternated in one process (bench/switch-ab.bench.ts, 0
+ * against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl: DCGAN-32 batch 16 -3.0% and
+ * -1.2% of the mean, 39 and 38 of 60 pairs faster; DCGAN-64 batch 16 -3.1% and -1.5%, 21 and 18 of 30;
+ * batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30; 500 and 2,000 us alike). Calls
+ * whose last slice takes longer than this sleep after it, as before, so a long call costs at most
+ * this much processor time more. The workers themselves sleep at once between calls,
  * though waking one costs the calling thread 8-16 us in Atomics.notify and the worker joins a call
  * 30-60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
  * 300, 400 or 1,000 us for the next call gained 0.5-4.7% in some runs and lost 1.4% in another
@@ -623,11 +623,6 @@ export class KernelThreads {
   }
 
   /**
-   * Output rows per slice for a split 'm' call of `rows` rows: about four slices per thread (each
-   * row costs the same), even, within [16, 128]; a slice streams all of b once, so not smaller. The
-   * result does not depend on it.
-   */
-  /**
    * Reads again the settings a pool keeps from the environment that may change while it lives
    * (GAN_AUGMENT_WASM_SPIN_US): bench/switch-ab.bench.ts alternates them step by step. A bad value
    * throws and leaves the pool as it was.
@@ -636,6 +631,11 @@ export class KernelThreads {
     this.spinUs = spinMicros(env);
   }
 
+  /**
+   * Output rows per slice for a split 'm' call of `rows` rows: about four slices per thread (each
+   * row costs the same), even, within [16, 128]; a slice streams all of b once, so not smaller. The
+   * result does not depend on it.
+   */
   rowSlice(rows: number): number {
     return rowSliceFor(rows, this.workers.length + 1);
   }
