@@ -10,7 +10,7 @@
  *
  * Only switches read at call time mean anything here (GAN_AUGMENT_WASM_WINOGRAD,
  * GAN_AUGMENT_WASM_WINOGRAD_SCATTER), or that the kernel threads' pool reads again when told
- * (`applyEnvironment`: GAN_AUGMENT_WASM_SPIN_US, with numbers: --a 0 --b 1000); the thread counts and
+ * (`applyEnvironment`: GAN_AUGMENT_WASM_SPIN_US, with numbers: --a 0 --b 200); the thread counts and
  * FMA are read once, at the backend's start.
  */
 import { arg, runBench, trainerFromArgs } from './support';

@@ -22,7 +22,7 @@
 #      (F(2x2, 2x2) only) and on, alternated twice, at 8 and 16 threads;
 #   x  on 16 threads, whole steps alternated one by one in one process with the input gradient's
 #      transposed Winograd (GAN_AUGMENT_WASM_WINOGRAD_SCATTER) off and on, then with the calling
-#      thread's spin before it sleeps (GAN_AUGMENT_WASM_SPIN_US) 0 and 1000 us: DCGAN-32 and DCGAN-64
+#      thread's spin before it sleeps (GAN_AUGMENT_WASM_SPIN_US) 0 and 200 us: DCGAN-32 and DCGAN-64
 #      at batch 16, DCGAN-64 at 64, the cWGAN-GP 32 (2026-11-28, measured on 2 cores only: 5% and 3%
 #      faster);
 #   s  whole steps on the processor at 8 threads, alternated twice: as before 2026-11-28 ("old"), every

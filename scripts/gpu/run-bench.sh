@@ -199,11 +199,11 @@ case " $PARTS " in *" switchab "*)
   # bench/switch-ab.bench.ts: whole steps alternated one by one in one process between each switch of
   # SWITCHES (default: GAN_AUGMENT_WASM_WINOGRAD_SCATTER, the input gradient as the forward pass's
   # Winograd transposed, off and on; and GAN_AUGMENT_WASM_SPIN_US, the calling thread's spin before it
-  # sleeps, 0 and 1000 us) A and B, each NAME (off and on) or NAME=A/B, at each thread count of THREADSET
+  # sleeps, 0 and 200 us) A and B, each NAME (off and on) or NAME=A/B, at each thread count of THREADSET
   # (default "16"; our kernels on as many): DCGAN-32 and DCGAN-64 at batch 16, DCGAN-64 at batch 64 and
   # the cWGAN-GP 32 (XRES, XROUNDS).
   for t in ${THREADSET:-16}; do
-    for spec in ${SWITCHES:-GAN_AUGMENT_WASM_WINOGRAD_SCATTER GAN_AUGMENT_WASM_SPIN_US=0/1000}; do
+    for spec in ${SWITCHES:-GAN_AUGMENT_WASM_WINOGRAD_SCATTER GAN_AUGMENT_WASM_SPIN_US=0/200}; do
       sw=${spec%%=*}
       values=off/on
       [ "$spec" != "$sw" ] && values=${spec#*=}

@@ -496,12 +496,14 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * that took 30-130 us: a DCGAN-32 step at batch 16 makes 106 calls on the threads, and the calling
  * thread waited 6.4 ms of a 98 ms step. Spinning first (the calling thread has nothing else to do
  * while a call runs; its slices are done) took the wait to 4.0 ms (what is left is the workers' last
- * slices), and whole steps 1-5% less time, alternated in one process (bench/switch-ab.bench.ts, 0
- * against 1,000 us; docs/bench-results/2026-11-28-late-spin-ab.jsonl: DCGAN-32 batch 16 -3.0% and
- * -1.2% of the mean, 39 and 38 of 60 pairs faster; DCGAN-64 batch 16 -3.1% and -1.5%, 21 and 18 of 30;
- * batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30; 500 and 2,000 us alike). Calls
- * whose last slice takes longer than this sleep after it, as before, so a long call costs at most
- * this much processor time more. The workers themselves sleep at once between calls,
+ * slices), and whole steps 1-7% less time, alternated in one process (bench/switch-ab.bench.ts;
+ * docs/bench-results/2026-11-28-late-spin-ab.jsonl). 0 against 1,000 us: DCGAN-32 batch 16 -3.0% and
+ * -1.2% of the mean, 39 and 38 of 60 pairs faster; DCGAN-64 batch 16 -3.1% and -1.5%, 21 and 18 of
+ * 30; batch 64 -3.7%, 8 of 12; the cWGAN-GP at 32 px -0.7%, 19 of 30. 0 against 200 us: DCGAN-32 -3.4%
+ * and -6.9%, 38 and 49 of 60; DCGAN-64 batch 16 -3.0%, 20 of 30; 200 against 1,000 us -0.7%, 33 of 60
+ * (level); with another process busy on one of the two cores, 0 against 200 and 1,000 us -3.9% and
+ * -2.2%, 18 of 30 each. So 200 us: as fast, and a call whose worker is held up (a busy machine)
+ * costs the calling thread at most 0.2 ms of spinning before it sleeps, as before. The workers themselves sleep at once between calls,
  * though waking one costs the calling thread 8-16 us in Atomics.notify and the worker joins a call
  * 30-60 us late there: half the gaps between calls are under 100 us, yet letting the workers spin 150,
  * 300, 400 or 1,000 us for the next call gained 0.5-4.7% in some runs and lost 1.4% in another
@@ -510,7 +512,7 @@ export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
  * while the calling thread is inside one of our kernels (55 of a DCGAN-32 step's 106 calls are a
  * kernel's second or later) changed nothing either (-0.2% and -0.3%, 32 of 60 pairs each).
  */
-export const DEFAULT_SPIN_US = 1000;
+export const DEFAULT_SPIN_US = 200;
 const MAX_SPIN_US = 100_000;
 
 /**
