@@ -40,9 +40,8 @@ export async function gridPng(images: tf.Tensor4D, rows: number, cols: number, g
   return gridPngFromPixels(await toUint8(images), r, c as 1 | 3, rows, cols, gap);
 }
 
-/** `gridPng` of uint8 NHWC pixels: rows * cols images of res x res x channels, row-major. */
-export async function gridPngFromPixels(px: Uint8Array, res: number, channels: 1 | 3, rows: number, cols: number, gap = 2): Promise<Buffer> {
-  const [r, c] = [res, channels];
+/** `gridPng` of uint8 NHWC pixels: rows * cols images of r x r pixels of c channels, row-major. */
+export async function gridPngFromPixels(px: Uint8Array, r: number, c: 1 | 3, rows: number, cols: number, gap = 2): Promise<Buffer> {
   if (px.length !== rows * cols * r * r * c) throw new Error(`gridPngFromPixels: ${px.length} bytes for a ${rows}x${cols} grid of ${r}x${r}x${c} images.`);
   const W = cols * r + (cols - 1) * gap;
   const H = rows * r + (rows - 1) * gap;

@@ -535,14 +535,15 @@ function rearrangedFilters<T extends tf.Tensor>(w: tf.Tensor4D, method: string, 
  */
 export function chooseInputGradMethod(g: Geometry): InputGradMethod {
   if (g.sh * g.sw === 1) return 'subPixel';
-  if (g.ci < 16 && activeHeap() !== null && patchesFit(g)) return 'patches';
+  const inHeap = activeHeap() !== null;
+  if (g.ci < 16 && inHeap && patchesFit(g)) return 'patches';
   if (g.ci < 8) return 'subPixel';
-  const scatter = activeHeap() !== null && winogradScatterOn();
+  const scatter = inHeap && winogradScatterOn();
   if (scatter && winograd4On() && winogradScatter4Pays(g)) return 'winograd4Scatter';
   if (scatter && winogradOn() && winogradScatterPays(g)) return 'winogradScatter';
-  if (activeHeap() !== null && winograd4On() && winogradInput4Pays(g)) return 'winograd4';
-  if (activeHeap() !== null && winogradOn() && winogradInputPays(g)) return 'winograd';
-  return activeHeap() !== null && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
+  if (inHeap && winograd4On() && winogradInput4Pays(g)) return 'winograd4';
+  if (inHeap && winogradOn() && winogradInputPays(g)) return 'winograd';
+  return inHeap && g.ci % 16 === 0 ? 'phasesInHeap' : 'phases';
 }
 
 /** dx [N, H, W, Ci] from dy [N, OH, OW, Co] (NHWC). */
