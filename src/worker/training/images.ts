@@ -12,10 +12,13 @@ export async function toUint8(images: tf.Tensor4D): Promise<Uint8Array> {
   }
 }
 
+/**
+ * Raw pixels -> PNG, greyscale where `channels` is 1 (sharp would otherwise write one grey value three
+ * times, as RGB: a greyscale dataset's generated images must be greyscale like its real ones).
+ */
 export async function pngFromPixels(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels } })
-    .png()
-    .toBuffer();
+  const image = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels } });
+  return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }
 
 /**

@@ -15,7 +15,7 @@ import { prngFor } from './rng';
 import { datasetFromPixels, loadDataset, type Dataset } from './dataset';
 import { hashSeed, Prng } from './rng';
 import { DeviceOutOfMemoryError, isOutOfMemory, withOomCheck } from './errors';
-import { imagesToPngs } from './images';
+import { gridPngFromPixels, imagesToPngs } from './images';
 
 let tmp: string;
 
@@ -234,6 +234,12 @@ describe('images', () => {
     expect([meta.width, meta.height, meta.channels]).toEqual([32, 32, 3]);
     await expect(t.generate(5, 1, 1)).rejects.toThrow(/not one this model/);
     t.dispose();
+    // A greyscale model's images are greyscale PNGs, as its real images are (not grey written as RGB).
+    const grey = createTrainer(tinyConfig('dcgan', { channels: 1 }), randomDataset(3, 2, 1), { seed: 4 });
+    const [one] = await grey.generate(0, 1, 5);
+    expect((await sharp(one!.png).metadata()).channels).toBe(1);
+    expect((await sharp(await grey.sampleGrid({ perClass: 2 })).metadata()).channels).toBe(1);
+    grey.dispose();
   });
 
   it('imagesToPngs encodes a batch at once and keeps its order', async () => {
@@ -245,6 +251,20 @@ describe('images', () => {
     expect(pngs).toHaveLength(n);
     const firstPixels = await Promise.all(pngs.map(async (png) => Array.from((await sharp(png).raw().toBuffer()).subarray(0, 3))));
     expect(firstPixels).toEqual(Array.from({ length: n }, (_, i) => Array(3).fill(Math.round((127.5 * i) / 4))));
+  });
+
+  it('gridPngFromPixels lays the images out row by row with grey gaps, and refuses pixels of the wrong size', async () => {
+    // 2 x 3 grid of 2x2 grey images, image i all at level 10 * (i + 1); a 1 px gap.
+    const r = 2;
+    const px = Uint8Array.from({ length: 6 * r * r }, (_, j) => 10 * (Math.floor(j / (r * r)) + 1));
+    const png = await gridPngFromPixels(px, r, 1, 2, 3, 1);
+    expect((await sharp(png).metadata()).channels).toBe(1);
+    const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([3 * r + 2, 2 * r + 1]);
+    const at = (x: number, y: number) => data[y * info.width + x];
+    expect([at(0, 0), at(3, 0), at(6, 1), at(1, 3), at(7, 4)]).toEqual([10, 20, 30, 40, 60]);
+    expect([at(2, 0), at(0, 2), at(5, 4)]).toEqual([128, 128, 128]);
+    await expect(gridPngFromPixels(px.subarray(1), r, 1, 2, 3)).rejects.toThrow('23 bytes for a 2x3 grid of 2x2x1 images');
   });
 });
 
