@@ -68,8 +68,18 @@ export async function serializeModel(model: tfl.LayersModel): Promise<ModelFiles
   return { json: JSON.stringify(rest), weights };
 }
 
-export async function deserializeModel(files: ModelFiles): Promise<tfl.LayersModel> {
+/**
+ * Rebuilds a model from `serializeModel`'s files. The weights' size is checked against their specs
+ * first: tfjs would build the whole model before finding them short, and keep its variables.
+ */
+export async function deserializeModel(files: ModelFiles, name = 'model'): Promise<tfl.LayersModel> {
   const rest = JSON.parse(files.json) as tf.io.ModelArtifacts;
+  const specs = rest.weightSpecs ?? [];
+  // (our models hold float32 weights only; anything else is left for tfjs to check)
+  if (specs.every((spec) => spec.dtype === 'float32' && !spec.quantization)) {
+    const expected = specs.reduce((bytes, spec) => bytes + 4 * spec.shape.reduce((a, b) => a * b, 1), 0);
+    if (expected !== files.weights.byteLength) throw new Error(`The ${name}'s weights in the checkpoint are damaged.`);
+  }
   const weightData = files.weights.buffer.slice(files.weights.byteOffset, files.weights.byteOffset + files.weights.byteLength);
   return tfl.loadLayersModel(tf.io.fromMemory({ ...rest, weightData: weightData as ArrayBuffer }));
 }
@@ -98,6 +108,9 @@ export async function serializeOptimizer(opt: tf.Optimizer): Promise<{ state: Op
 }
 
 export async function restoreOptimizer(opt: tf.Optimizer, state: OptimizerState, bytes: Buffer): Promise<void> {
+  // The size first, before any tensor is made (a short file would leave those made so far behind).
+  const total = state.specs.reduce((sum, s) => sum + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+  if (total !== bytes.byteLength) throw new Error('The optimizer state in the checkpoint is damaged.');
   let offset = 0;
   const named: { name: string; tensor: tf.Tensor }[] = state.specs.map((s) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
@@ -106,7 +119,6 @@ export async function restoreOptimizer(opt: tf.Optimizer, state: OptimizerState,
     const values = s.dtype === 'int32' ? new Int32Array(slice) : new Float32Array(slice);
     return { name: s.name, tensor: tf.tensor(values, s.shape, s.dtype) };
   });
-  if (offset !== bytes.byteLength) throw new Error('The optimizer state in the checkpoint is damaged.');
   await opt.setWeights(named);
   // setWeights turns each accumulator tensor into a variable (a copy): dispose our tensors.
   named.forEach((t) => t.tensor.dispose());
@@ -114,8 +126,12 @@ export async function restoreOptimizer(opt: tf.Optimizer, state: OptimizerState,
   if (adam.accBeta1 && adam.accBeta2) {
     // setWeights recomputes beta^t with pow(); training multiplies step by step. Restore the exact
     // float32 values so that a resumed run is bit-identical.
-    adam.accBeta1.assign(tf.scalar(state.accBeta1));
-    adam.accBeta2.assign(tf.scalar(state.accBeta2));
+    // (assign shares the scalar's data; the scalar itself is ours to dispose, or each resume kept two)
+    for (const [variable, value] of [[adam.accBeta1, state.accBeta1], [adam.accBeta2, state.accBeta2]] as const) {
+      const scalar = tf.scalar(value);
+      variable.assign(scalar);
+      scalar.dispose();
+    }
   }
 }
 

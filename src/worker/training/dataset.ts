@@ -48,8 +48,11 @@ export async function loadDataset(
   const labels = new Int32Array(files.length);
   let next = 0;
   let done = 0;
+  // The first file that cannot be read fails the load: the other loaders stop too, rather than decode
+  // every remaining file for nothing while the next task starts.
+  let failed = false;
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < files.length; i = next++) {
+    for (let i = next++; i < files.length && !failed; i = next++) {
       options.signal?.throwIfAborted(); // a pause while thousands of images load is answered at once
       const f = files[i]!;
       let img = sharp(f.path).resize(resolution, resolution, { fit: 'cover' }).flatten({ background: '#000000' });
@@ -59,6 +62,7 @@ export async function loadDataset(
       try {
         ({ data, info } = await img.raw().toBuffer({ resolveWithObject: true }));
       } catch (e) {
+        failed = true;
         throw new Error(`Could not read the training image ${f.path}: ${(e as Error).message}`, { cause: e });
       }
       if (info.channels !== channels) {

@@ -205,6 +205,29 @@ describe('checkpoint atomicity', () => {
     expect((await fs.readdir(path.dirname(dir))).sort()).toEqual(['latest']);
     t.dispose();
   });
+
+  it('a damaged checkpoint fails to load and leaves no tensors behind', async () => {
+    const ds = randomDataset(1, 4);
+    const t = createTrainer(tinyConfig('dcgan'), ds, { seed: 3 });
+    await t.step();
+    const good = path.join(tmp, 'damaged', 'good');
+    await t.saveCheckpoint(good);
+    t.dispose();
+    const before = tf.memory().numTensors;
+    // Each file damaged in turn: the discriminator (after the generator was built), then the optimizer state (after both).
+    for (const [file, error] of [['discriminator.weights.bin', /discriminator's weights in the checkpoint are damaged/], ['optimizer-d.bin', /optimizer state in the checkpoint is damaged/]] as const) {
+      const dir = path.join(tmp, 'damaged', file);
+      await fs.cp(good, dir, { recursive: true });
+      const bytes = await fs.readFile(path.join(dir, file));
+      await fs.writeFile(path.join(dir, file), bytes.subarray(0, bytes.length - 8));
+      await expect(loadTrainer(dir, ds)).rejects.toThrow(error);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    const loaded = await loadTrainer(good, ds);
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('checkpointBytes', () => {
@@ -291,6 +314,19 @@ describe('loadDataset', () => {
     expect(gray.pixels.length).toBe(3 * 32 * 32);
     expect(progress).toEqual([[1, 3], [2, 3], [3, 3]]); // one call per image read
     await expect(loadDataset([{ path: path.join(tmp, 'missing.png'), classIndex: 0 }], 32, 3)).rejects.toThrow(/missing.png/);
+  });
+
+  it('stops every loader at the first file it cannot read', async () => {
+    const good = path.join(tmp, 'good.png');
+    await sharp({ create: { width: 40, height: 40, channels: 3, background: '#804020' } }).png().toFile(good);
+    const files = [{ path: path.join(tmp, 'missing.png'), classIndex: 0 }, ...Array.from({ length: 200 }, () => ({ path: good, classIndex: 0 }))];
+    let read = 0;
+    await expect(loadDataset(files, 32, 3, { concurrency: 4, onProgress: () => read++ })).rejects.toThrow(/missing.png/);
+    const atFailure = read;
+    await new Promise((r) => setTimeout(r, 300));
+    // Only the reads already under way finish (at most one per other loader).
+    expect(read - atFailure).toBeLessThanOrEqual(3);
+    expect(read).toBeLessThan(20);
   });
 });
 

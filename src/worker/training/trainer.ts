@@ -611,15 +611,32 @@ export async function loadTrainer(dir: string, dataset: Dataset | null, options:
     json: await fs.readFile(path.join(resolved, `${name}.json`), 'utf8'),
     weights: await fs.readFile(path.join(resolved, `${name}.weights.bin`)),
   });
-  const generator = await deserializeModel(await read('generator'));
-  const discriminator = await deserializeModel(await read('discriminator'));
+  // A damaged checkpoint fails part-way: what was built by then is freed (the worker lives on to
+  // run other tasks, and would otherwise keep a model's weights for ever).
+  const generator = await deserializeModel(await read('generator'), 'generator');
+  let discriminator: tfl.LayersModel;
+  try {
+    discriminator = await deserializeModel(await read('discriminator'), 'discriminator');
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
   const models = { generator, discriminator };
   const opts: TrainerOptions = { seed: meta.runSeed, readLossEvery: options.readLossEvery };
-  const trainer =
-    meta.family === 'dcgan'
-      ? new DcganTrainer(meta.config, dataset, opts, models)
-      : new CwganGpTrainer(meta.config, dataset, opts, models);
-  await (trainer as unknown as { restoreState(d: string, m: CheckpointMeta): Promise<void> }).restoreState(resolved, meta);
+  let trainer: Trainer;
+  try {
+    trainer = meta.family === 'dcgan' ? new DcganTrainer(meta.config, dataset, opts, models) : new CwganGpTrainer(meta.config, dataset, opts, models);
+  } catch (e) {
+    generator.dispose();
+    discriminator.dispose();
+    throw e;
+  }
+  try {
+    await (trainer as unknown as { restoreState(d: string, m: CheckpointMeta): Promise<void> }).restoreState(resolved, meta);
+  } catch (e) {
+    trainer.dispose();
+    throw e;
+  }
   return trainer;
 }
 
