@@ -179,6 +179,15 @@ describe.skipIf(reason !== '')(`a full disk${reason ? ` (skipped: ${reason})` : 
     // whichever comes first: main's record of the metrics fails, or the check after a checkpoint finds no room for the next
     expectPlainDiskFull({ code, out }, /The disk holding the project is (full|nearly full \(.+\)), so training stopped at step \d+(, where it saved a checkpoint)?\. Free some space, then resume the run\./);
     expectIntact(project);
+    // No checkpoint newer than the one the project records is left taking space (the worker saves one
+    // when it is stopped, also when main could not record its progress): Resume starts from the recorded one.
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    const runs = db.prepare('SELECT id, checkpoint_step AS step FROM runs').all() as { id: string; step: number | null }[];
+    db.close();
+    const run = runs.find((r) => !earlier.has(r.id))!;
+    const dir = join(project, 'runs', run.id, 'checkpoints');
+    const saved = existsSync(dir) ? readdirSync(dir).map((name) => Number(/^step-(\d+)/.exec(name)?.[1])) : [];
+    expect(saved.filter((step) => !(step <= (run.step ?? 0)))).toEqual([]);
   });
 
   it('generation: stops with a sentence and leaves no images the project does not list; works once there is space', () => {

@@ -105,14 +105,21 @@ describe('JobRunner', () => {
           ctx.signal.addEventListener('abort', () => reject(new AppError('cancelled', 'Cancelled.')));
         }),
     });
-    const queued = runner.enqueue({ type: 'verify', title: 'Never', unit: 'x', run: async () => 'ran' });
+    // What a queued job stands for hears that it ended unstarted (a training run's row: ./training.ts).
+    const notStarted: string[] = [];
+    const spec = (title: string) => ({ type: 'verify' as const, title, unit: 'x', run: async () => 'ran', notStarted: (_p: Project, status: string) => notStarted.push(`${title} ${status}`) });
+    const queued = runner.enqueue(spec('Never'));
+    const paused = runner.enqueue(spec('Paused'));
     await isStarted;
     runner.cancel(queued.id);
+    runner.cancel(paused.id, 'pause');
     runner.cancel(running.id);
     await runner.whenIdle();
     expect(project.jobs.get(running.id)?.status).toBe('stopped');
     expect(project.jobs.get(queued.id)).toMatchObject({ status: 'stopped', result: null });
-    expect(() => runner.cancel(running.id)).toThrow(expect.objectContaining({ kind: 'conflict' }));
+    expect(project.jobs.get(paused.id)).toMatchObject({ status: 'paused', result: null });
+    expect(notStarted).toEqual(['Never stopped', 'Paused paused']);
+    expect(() => runner.cancel(running.id)).toThrow(expect.objectContaining({ kind: 'conflict', message: 'That task has already been stopped.' }));
   });
 });
 
@@ -148,6 +155,8 @@ describe('JobRunner on a full disk', () => {
     expect(runner.get(a.id)).toMatchObject({ status: 'completed', result: 'made it', progress: { done: 3, total: 3 } });
     expect(runner.list().find((j) => j.id === a.id)?.status).toBe('completed');
     expect(events.at(-1)).toMatchObject({ id: a.id, status: 'completed' });
+    // Cancelling it is refused for what it is, finished, not for what its row says.
+    expect(() => runner.cancel(a.id)).toThrow(expect.objectContaining({ kind: 'conflict', message: 'That task has already finished.' }));
 
     // The job's own failure on the full disk, in words.
     const b = runner.enqueue({ type: 'verify', title: 'Writes', unit: 'x', run: async () => full() });
@@ -168,10 +177,12 @@ describe('JobRunner on a full disk', () => {
       throw sqliteFull();
     };
     let ran = false;
-    const j = runner.enqueue({ type: 'verify', title: 'Never', unit: 'x', run: async () => (ran = true) });
+    const ended: unknown[] = [];
+    const j = runner.enqueue({ type: 'verify', title: 'Never', unit: 'x', run: async () => (ran = true), notStarted: (_p, status, error) => ended.push({ status, error }) });
     await runner.whenIdle();
     expect(ran).toBe(false);
     expect(runner.get(j.id)).toMatchObject({ status: 'failed', error: { kind: 'disk-full' } });
+    expect(ended).toEqual([{ status: 'failed', error: expect.objectContaining({ kind: 'disk-full' }) }]);
   });
 });
 

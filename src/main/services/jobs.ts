@@ -29,6 +29,12 @@ export interface JobSpec {
   unit: string; // plural noun: "files"
   params?: unknown;
   run(ctx: JobContext): Promise<unknown>;
+  /**
+   * Called when the job ends without `run` having been called: cancelled while queued ('paused' or
+   * 'stopped'), or its row could not be marked running ('failed', with why), so that what the job
+   * stands for (a training run's row) does not stay queued. Best effort: an error here is dropped.
+   */
+  notStarted?(project: Project, status: 'paused' | 'stopped' | 'failed', error: AppErrorData | null): void;
 }
 
 const EMIT_EVERY_MS = 100; // UI updates at most 10 times a second
@@ -79,6 +85,18 @@ interface Running {
   lastSave: number;
 }
 
+/** How "That task has already …" ends, by the status a job ended with. */
+const ENDED_AS: Record<JobStatus, string> = {
+  completed: 'finished',
+  failed: 'failed',
+  stopped: 'been stopped',
+  paused: 'been paused',
+  interrupted: 'been interrupted',
+  // a row left so by a job whose end could not be recorded
+  running: 'ended',
+  queued: 'ended',
+};
+
 export class JobRunner {
   readonly #project: Project;
   readonly #worker: WorkerClient;
@@ -118,18 +136,28 @@ export class JobRunner {
     if (queued >= 0) {
       // The row first: if it cannot be written (a full disk), the job stays queued and the caller hears why.
       this.#project.jobs.setStatus(id, mode === 'pause' ? 'paused' : 'stopped', { message: mode === 'pause' ? 'Paused before it started.' : 'Cancelled before it started.' });
-      this.#queue.splice(queued, 1);
+      const [removed] = this.#queue.splice(queued, 1);
       const job = this.#project.jobs.get(id)!;
       this.#emit(job);
+      this.#notStarted(removed!.spec, mode === 'pause' ? 'paused' : 'stopped', null);
       return job;
     }
     if (this.#current?.id === id) {
       this.#current.abort.abort(mode);
       return this.#live(this.#current);
     }
-    const job = this.#project.jobs.get(id);
+    // A job that ended with its row unwritten (a full disk) ended as #unsaved says, whatever the row.
+    const job = this.#unsaved.get(id) ?? this.#project.jobs.get(id);
     if (!job) throw new AppError('not-found', 'That task no longer exists.');
-    throw new AppError('conflict', `That task has already ${job.status === 'completed' ? 'finished' : job.status}.`);
+    throw new AppError('conflict', `That task has already ${ENDED_AS[job.status]}.`);
+  }
+
+  #notStarted(spec: JobSpec, status: 'paused' | 'stopped' | 'failed', error: AppErrorData | null): void {
+    try {
+      spec.notStarted?.(this.#project, status, error);
+    } catch {
+      // best effort (see JobSpec.notStarted)
+    }
   }
 
   list(): Job[] {
@@ -187,15 +215,18 @@ export class JobRunner {
   async #runOne(r: Running): Promise<void> {
     const jobs = this.#project.jobs;
     let outcome: [JobStatus, { error?: AppErrorData; message?: string; result?: unknown }];
+    let started = false;
     try {
       jobs.setStatus(r.id, 'running');
       this.#emit(this.#live(r));
+      started = true;
       const result = await r.spec.run(this.#context(r));
       outcome = r.abort.signal.aborted ? this.#stopped(r, result) : ['completed', { result: result ?? null }];
     } catch (err) {
       const data = toErrorData(err);
       if (data.kind === 'cancelled' || r.abort.signal.aborted) outcome = this.#stopped(r, null);
       else outcome = ['failed', { error: data, message: data.message }];
+      if (!started) this.#notStarted(r.spec, 'failed', data);
     }
     this.#emit(this.#finish(r, ...outcome));
   }

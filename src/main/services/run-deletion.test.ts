@@ -6,6 +6,7 @@ import { useTmp } from '../../../test/helpers/tmp';
 import type { Run, RunFootprint } from '../../shared/contract';
 import { Project } from '../store/project';
 import { folderBytes } from '../disk';
+import { deleteRun } from './run-deletion';
 import type { AppSession } from './session';
 
 const tmp = useTmp();
@@ -85,6 +86,12 @@ describe('deleting a training run (real worker, tiny DCGANs on the CPU backend)'
     // the stopped run can go
     await ok(s.dispatch('runs.delete', { runId: sneaker.id }));
     expect(runEntries(project.dir)).toEqual([`generated/${bag.id}`, `runs/${bag.id}`]);
+    // a generation whose end a full disk kept from its row (which still says running): where the
+    // app's job runner knows it ended, the run can go
+    project.jobs.setStatus('job-generating', 'running');
+    await expect(deleteRun(project, bag.id)).rejects.toMatchObject({ kind: 'conflict' });
+    await deleteRun(project, bag.id, (id) => (id === 'job-generating' ? 'failed' : undefined));
+    expect(runEntries(project.dir)).toEqual([]);
   });
 
   it('loses nothing when the database refuses the deletion: the folders get their names back', async () => {

@@ -16,7 +16,7 @@
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { RunFootprint } from '../../shared/contract';
+import type { JobStatus, RunFootprint } from '../../shared/contract';
 import { formatBytes } from '../../shared/disk';
 import { AppError, toErrorData } from '../../shared/errors';
 import { folderBytes } from '../disk';
@@ -46,15 +46,25 @@ export async function footprintOfListedRun(project: Project, runId: string): Pro
   return { runId, diskBytes: runBytes + generatedBytes, generatedImages: generatedCount(project, runId) };
 }
 
+/**
+ * How a job stands where the caller knows better than its row: the app's job runner keeps in memory
+ * how a job ended whose row a full disk kept from being written (the row still says running).
+ */
+export type JobStatusOf = (jobId: string) => JobStatus | undefined;
+
 /** Refuses, in words, to delete a run that is training or that images are being generated from. */
-function checkDeletable(project: Project, runId: string): void {
+function checkDeletable(project: Project, runId: string, statusOf?: JobStatusOf): void {
   const run = getRun(project, runId);
   if (run.status === 'running' || run.status === 'queued') {
     throw new AppError('conflict', `Run ${runId} is training. Pause or stop it first, then delete it.`);
   }
-  const generating = project.db
-    .prepare(`SELECT 1 FROM jobs WHERE type = 'generate' AND status IN ('queued', 'running') AND json_extract(params, '$.runId') = ? LIMIT 1`)
-    .get(runId);
+  const jobs = project.db
+    .prepare(`SELECT id, status FROM jobs WHERE type = 'generate' AND status IN ('queued', 'running') AND json_extract(params, '$.runId') = ?`)
+    .all(runId) as { id: string; status: JobStatus }[];
+  const generating = jobs.some((j) => {
+    const status = statusOf?.(j.id) ?? j.status;
+    return status === 'queued' || status === 'running';
+  });
   if (generating) {
     throw new AppError('conflict', `Images are being generated from run ${runId}. Wait for that to finish, or cancel it, then delete the run.`);
   }
@@ -97,11 +107,11 @@ function restore(moved: readonly { from: string; to: string }[]): void {
  * Deletes a run that is not training: its rows (metrics, generated images) and its folders. Returns
  * what it freed. Folders that cannot be removed now are removed at the next open.
  */
-export async function deleteRun(project: Project, runId: string): Promise<RunFootprint> {
+export async function deleteRun(project: Project, runId: string, statusOf?: JobStatusOf): Promise<RunFootprint> {
   getRun(project, runId); // not found -> a clear error
   const { runBytes, generatedBytes } = await measure(project, runId);
   // From here on synchronous: nothing else runs between the check and the commit.
-  checkDeletable(project, runId);
+  checkDeletable(project, runId, statusOf);
   const footprint = { runId, diskBytes: runBytes + generatedBytes, generatedImages: generatedCount(project, runId) };
   const deleteRows = project.db.transaction(() => {
     project.db.prepare('DELETE FROM generated_images WHERE run_id = ?').run(runId);

@@ -25,7 +25,7 @@ import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
 import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
 import { importDisk, importSpec, normaliseSource } from './import';
-import { createRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, trainSpec } from './training';
+import { createRuns, endUnstartedRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, tooFewSteps, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from './conflicts';
@@ -116,7 +116,9 @@ export class AppSession {
         if (job.type === 'import' && job.status === 'completed' && this.#open?.project === project) this.#emit('project.changed', project.status());
       }),
     };
-    if (previous) void this.#closeOpen(previous);
+    // (not awaited: the new project is open already; a failure while the old one winds down, such as
+    // a full disk when its queued runs are marked paused, is logged rather than left unhandled)
+    if (previous) this.#closeOpen(previous).catch((err: unknown) => console.error('[gan-augment] closing the previous project failed:', err));
     this.#recent.touch(project.dir, project.name);
     const status = project.status();
     this.#emit('project.changed', status);
@@ -241,7 +243,15 @@ export class AppSession {
       'train.start': async (settings) => {
         const { project } = this.#require();
         const ids = createRuns(project, settings);
-        for (const id of ids) this.#enqueueTraining(id);
+        for (const [i, id] of ids.entries()) {
+          try {
+            this.#enqueueTraining(id);
+          } catch (err) {
+            // (a full disk) the runs not queued would otherwise stay "queued" with no job behind them
+            endUnstartedRuns(project, ids.slice(i), 'failed', toErrorData(err));
+            throw err;
+          }
+        }
         return ids.map((id) => getRun(project, id));
       },
       'runs.list': async () => listRuns(this.#require().project),
@@ -251,9 +261,8 @@ export class AppSession {
         const { project, runner } = this.#require();
         const run = getRun(project, runId);
         if ((run.status !== 'running' && run.status !== 'queued') || !run.jobId) throw new AppError('conflict', `This run is ${run.status}, so there is nothing to pause.`);
+        // a run that had not started yet is paused at once (its job's notStarted); a running one when its checkpoint is saved
         runner.cancel(run.jobId, 'pause');
-        // a run that had not started yet is paused at once; a running one when its checkpoint is saved
-        project.db.prepare(`UPDATE runs SET status = 'paused', updated_at = ? WHERE id = ? AND status = 'queued'`).run(new Date().toISOString(), runId);
         return getRun(project, runId);
       },
       'runs.resume': async ({ runId, steps }) => {
@@ -263,6 +272,7 @@ export class AppSession {
         if (run.status === 'completed' && (steps === undefined || steps <= run.step)) {
           throw new AppError('validation', `This run finished at step ${run.step}. Give a larger total number of steps to train it further.`, { field: 'steps' });
         }
+        if (steps !== undefined && steps < run.step) throw tooFewSteps(run.step);
         this.#enqueueTraining(runId, steps);
         return getRun(project, runId);
       },
@@ -291,7 +301,9 @@ export class AppSession {
       },
       'runs.footprint': async ({ runId }) => runFootprint(this.#require().project, runId),
       'runs.delete': async ({ runId }) => {
-        const freed = await deleteRun(this.#require().project, runId);
+        const { project, runner } = this.#require();
+        // the runner knows how jobs ended whose rows a full disk kept from being written
+        const freed = await deleteRun(project, runId, (jobId) => runner.get(jobId)?.status);
         this.#emit('run.deleted', { runId });
         return freed;
       },

@@ -145,6 +145,68 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(readdirSync(checkpoints).sort()).toEqual(['step-12', 'step-14']);
   });
 
+  it('a run that never starts does not stay queued: stopped while waiting, failing before its first step, too few steps to resume', async () => {
+    const s = newSession(tmp());
+    await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle();
+    const project = s.project!;
+    // DCGAN: one run per class, one after the other; the second and third wait their turn
+    const [first, second, third] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag', 'Sneaker', 'Trouser'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 7 }),
+    );
+    const get = async (id: string) => (await ok<{ run: Run; metrics: MetricPoint[] }>(s.dispatch('runs.get', { runId: id })));
+    await expect.poll(async () => (await get(first!.id)).run.step, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+
+    // Stop on a run waiting its turn ends it at once; it can then be deleted.
+    expect((await ok<Run>(s.dispatch('runs.stop', { runId: second!.id }))).status).toBe('stopped');
+    expect(await ok(s.dispatch('runs.delete', { runId: second!.id }))).toMatchObject({ runId: second!.id });
+
+    // The third run's class loses its training images while it waits (as if every one were moved to the
+    // test split): its job fails before its first step, and the run says why instead of staying queued.
+    project.db.prepare(`INSERT OR REPLACE INTO image_splits (image_id, split) SELECT i.id, 'test' FROM images i JOIN classes c ON c.id = i.class_id WHERE c.name = 'Trouser'`).run();
+    await ok(s.dispatch('runs.stop', { runId: first!.id }));
+    await s.runner.whenIdle();
+    const failed = (await get(third!.id)).run;
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.message).toBe('The class "Trouser" has no training images. Import some, or choose another class.');
+
+    // Resuming to fewer steps than it has done is refused when asked, not by a job that then fails.
+    const stopped = (await get(first!.id)).run;
+    expect(stopped.status).toBe('stopped');
+    expect(await s.dispatch('runs.resume', { runId: first!.id, steps: 1 })).toMatchObject({
+      ok: false,
+      error: { kind: 'validation', message: `This run is already at step ${stopped.step}; choose a total of at least that.` },
+    });
+    expect((await get(first!.id)).run.status).toBe('stopped');
+
+    // Loss points past the checkpoint a run resumes from (an attempt that crashed after it) go.
+    const at = stopped.checkpointStep!;
+    project.db.prepare('INSERT INTO run_metrics (run_id, step, d_loss, g_loss, step_ms, images_per_sec) VALUES (?, ?, 9, 9, 1, 1)').run(first!.id, at + 50);
+    await ok(s.dispatch('runs.resume', { runId: first!.id, steps: at + 1 }));
+    await s.runner.whenIdle();
+    const resumed = await get(first!.id);
+    expect(resumed.run).toMatchObject({ status: 'completed', step: at + 1 });
+    expect(resumed.metrics.at(-1)!.step).toBe(at + 1);
+  });
+
+  it('a run that fails because main cannot record its progress leaves no checkpoint the project does not record', async () => {
+    const s = newSession(tmp());
+    await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle();
+    const project = s.project!;
+    // Recording loss points past step 4 fails (as on a full disk); the worker, stopped, saves one more checkpoint.
+    project.db.exec(`CREATE TRIGGER refuse_metrics BEFORE INSERT ON run_metrics WHEN NEW.step > 4 BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    const [run] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 8, checkpointEvery: 2 }),
+    );
+    await s.runner.whenIdle();
+    const { run: failed } = await ok<{ run: Run }>(s.dispatch('runs.get', { runId: run!.id }));
+    expect(failed.status).toBe('failed');
+    expect(failed.checkpointStep).toBeLessThanOrEqual(4);
+    const saved = readdirSync(join(project.dir, 'runs', run!.id, 'checkpoints'));
+    expect(saved).toEqual([`step-${failed.checkpointStep}`]);
+  });
+
   it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {
     const home = tmp();
     const s = newSession(home);

@@ -155,7 +155,7 @@ function diskFullSentence(step: number): string {
 }
 
 export function rowToRun(project: Project, stored: RunRow): Run {
-  const end = stored.status === 'running' ? unsavedEnds.get(project)?.get(stored.id) : undefined;
+  const end = stored.status === 'running' || stored.status === 'queued' ? unsavedEnds.get(project)?.get(stored.id) : undefined;
   const r = end ? { ...stored, ...end } : stored;
   const recent = (
     project.db
@@ -295,25 +295,77 @@ export interface TrainOutcome {
   metrics: MetricPoint | null;
 }
 
+/** The words of the refusal to train a run to fewer steps than it has done (`runs.resume` checks it first). */
+export function tooFewSteps(step: number): AppError {
+  return new AppError('validation', `This run is already at step ${step}; choose a total of at least that.`, { field: 'steps' });
+}
+
+/**
+ * Ends runs that were made or queued to train but whose job never started (its row could not be
+ * written, or it failed before its first step), so that none stays "queued" with nothing behind it.
+ * Best effort, as `endRun` is.
+ */
+export function endUnstartedRuns(project: Project, runIds: readonly string[], status: 'paused' | 'stopped' | 'failed', error: AppErrorData | null): void {
+  for (const runId of runIds) endRun(project, runId, status, error);
+}
+
+/**
+ * Removes a run's checkpoints newer than the one its row records (and their crashed writes): the
+ * worker saves one more when a task is cancelled, also when main cancelled it because it could not
+ * record the run's progress (a full disk). Unrecorded, it would only take space: Resume starts from
+ * the recorded one. Best effort.
+ */
+function removeUnrecordedCheckpoints(project: Project, runId: string): void {
+  try {
+    const recorded = getRow(project, runId).checkpoint_step ?? 0;
+    const dir = join(project.runFolders(runId).run, 'checkpoints');
+    for (const name of readdirSync(dir)) {
+      const m = /^step-(\d+)(\.(tmp|old)-\d+)?$/.exec(name);
+      if (m && Number(m[1]) > recorded) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  } catch {
+    // no checkpoints yet, or the folder cannot be read: nothing to remove
+  }
+}
+
 /** The job that trains (or resumes) one run up to `totalSteps`. */
 export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: number } = {}): JobSpec {
+  const ended = (project: Project, status: 'paused' | 'stopped' | 'failed', error: AppErrorData | null) => {
+    endRun(project, runId, status, error);
+    emit({ run: getRun(project, runId), metrics: [] });
+  };
   return {
     type: 'train',
     title: `Train ${runId}`,
     unit: 'steps',
     params: { runId },
+    notStarted: ended,
     async run(ctx: JobContext) {
       const { project } = ctx;
-      let row = getRow(project, runId);
-      if (opts.totalSteps !== undefined) {
-        if (opts.totalSteps < row.step) throw new AppError('validation', `This run is already at step ${row.step}; choose a total of at least that.`, { field: 'steps' });
-        updateRun(project, runId, { total_steps: opts.totalSteps });
+      let row: RunRow;
+      let files: ReturnType<typeof trainingFiles>['files'];
+      // Up to its first step a failure (too few steps, a class left without training images, a full
+      // disk) ends the run as failed, in words, rather than leave it queued.
+      try {
         row = getRow(project, runId);
+        if (opts.totalSteps !== undefined) {
+          if (opts.totalSteps < row.step) throw tooFewSteps(row.step);
+          updateRun(project, runId, { total_steps: opts.totalSteps });
+          row = getRow(project, runId);
+        }
+        ({ files } = trainingFiles(project, JSON.parse(row.classes) as string[]));
+        // Back to the checkpoint it resumes from: the loss points of steps after it (an attempt that
+        // crashed or failed) go, so that the chart and the health hints read only this attempt's.
+        const from = row.checkpoint_step ?? 0;
+        project.db.transaction(() => {
+          project.db.prepare('DELETE FROM run_metrics WHERE run_id = ? AND step > ?').run(runId, from);
+          updateRun(project, runId, { status: 'running', job_id: ctx.jobId, error: null, step: from });
+        })();
+      } catch (err) {
+        ended(project, 'failed', toErrorData(err));
+        throw err;
       }
-      const classes = JSON.parse(row.classes) as string[];
-      const { files } = trainingFiles(project, classes);
       const resumeFrom = row.checkpoint_dir ? join(project.dir, row.checkpoint_dir) : null;
-      updateRun(project, runId, { status: 'running', job_id: ctx.jobId, error: null, step: row.checkpoint_step ?? 0 });
       unsavedEnds.get(project)?.delete(runId);
       // Where the run has got to, as the worker reported it (the row may not take it: a full disk).
       let reached = row.checkpoint_step ?? 0;
@@ -406,6 +458,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         const failure =
           data.kind === 'disk-full' && !(err instanceof DiskNearlyFull) ? new AppError('disk-full', diskFullSentence(reached), { cause: err }) : err;
         endRun(project, runId, 'failed', toErrorData(failure));
+        removeUnrecordedCheckpoints(project, runId);
         publish();
         throw failure;
       }
