@@ -55,9 +55,11 @@ describe('gan-augment train / generate', () => {
     expect(existsSync(join(first.checkpoint, 'meta.json')) || existsSync(first.checkpoint)).toBe(true);
     const db = new Database(join(project, 'project.sqlite'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) AS n FROM run_metrics WHERE run_id = ?').get(first.run)).toEqual({ n: 3 });
-    const run = db.prepare('SELECT status, sample_file FROM runs WHERE id = ?').get(first.run) as { status: string; sample_file: string };
+    const run = db.prepare('SELECT status, sample_file, settings FROM runs WHERE id = ?').get(first.run) as { status: string; sample_file: string; settings: string };
     db.close();
     expect(run.status).toBe('completed');
+    // DiffAugment unless told otherwise where a class has 500 images or fewer (Bag: 30), as the app's form suggests
+    expect(JSON.parse(run.settings)).toMatchObject({ diffAugment: true });
     expect(existsSync(join(project, run.sample_file))).toBe(true);
   });
 
@@ -86,12 +88,18 @@ describe('gan-augment train / generate', () => {
     expect(e.diskFreeBytes).toBeGreaterThan(0);
     expect(runs()).toBe(before);
     expect(cli(['train', project, '--resume', first.run, '--estimate']).stderr).toMatch(/--estimate is for a new run/);
+    // without --steps, a new run's total is the app's default
+    expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--estimate']).stdout).toMatch(/ in total for 5,000 steps\./);
   });
 
   it('--resume continues a run to a larger total step count', () => {
     const resumed = json<TrainJson>(['train', project, '--resume', first.run, '--steps', '5', '--json']);
     expect(resumed).toMatchObject({ run: first.run, step: 5 });
     expect(resumed.checkpoint).toMatch(/step-5$/);
+    // without --steps a run keeps its own total: this one is done, and says how to go on
+    const again = cli(['train', project, '--resume', first.run]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`Run ${first.run} finished at step 5. Give a larger --steps to train it further.`);
   });
 
   it('generates labelled PNGs with provenance, saying first the disk they take', async () => {
@@ -184,6 +192,9 @@ describe('gan-augment train / generate', () => {
   it('explains bad settings in words', () => {
     expect(cli(['train', project, ...tiny, '--classes', 'Unicorn', '--steps', '2']).stderr).toContain('no class named "Unicorn"');
     expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--steps', '0']).code).toBe(2);
+    // the flag as typed, and what it takes
+    expect(cli(['train', project, ...tiny, '--classes', 'Bag', '--resolution', '48']).stderr).toContain('--resolution "48" is not a setting it takes: give 32, 64 or 128.');
+    expect(cli(['train', project, '--resume', first.run, '--steps', 'ten']).stderr).toContain('--steps must be a whole number of at least 1, not "ten".');
   });
 
   it('runs lists the runs with the disk each takes; delete-run says what it deletes, and deletes only with --yes', () => {

@@ -21,6 +21,7 @@ import { decideConflict, listConflicts, undoConflictDecision } from '../services
 import { generationDisk, projectDisk } from '../services/project-disk';
 import { diskSentence, formatBytes, generationDiskSentence, importDiskSentence, projectDiskParts, projectDiskSentence, runDeletedSentence, runDeletionSentence } from '../../shared/disk';
 import { parseOrThrow } from '../../shared/validate';
+import { DEFAULT_TRAINING_STEPS, DIFFAUGMENT_SUGGESTED_MAX, suggestDiffAugment } from '../../shared/training-defaults';
 import { AppSession } from '../services/session';
 import { verifySpec } from '../services/verify';
 import { WorkerClient } from '../services/worker-client';
@@ -299,18 +300,29 @@ export function buildProgram(): Command {
       }
     });
 
+  /** What each of train's settings takes, in the words its --help and its errors use. */
+  const trainAllows: Record<string, string> = {
+    model: 'dcgan or cwgan-gp',
+    resolution: '32, 64 or 128',
+    preset: 'default, or tiny (small widths, for smoke tests)',
+    steps: 'a whole number of at least 1',
+    batch: 'a whole number from 1 to 1024',
+    backend: 'auto, webgpu, tensorflow, wasm or cpu',
+    seed: `a whole number from 0 to ${2 ** 31 - 1}`,
+  };
   program
     .command('train')
     .description('train a GAN on the project\'s images (DCGAN: one model per class; cwgan-gp: one model for all chosen classes)')
     .argument('<project>', 'project folder')
-    .option('--model <model>', 'dcgan or cwgan-gp', 'cwgan-gp')
-    .option('--resolution <px>', '32, 64 or 128', '64')
-    .option('--preset <preset>', 'default, or tiny (small widths, for smoke tests)', 'default')
+    .option('--model <model>', trainAllows.model, 'cwgan-gp')
+    .option('--resolution <px>', trainAllows.resolution, '64')
+    .option('--preset <preset>', trainAllows.preset, 'default')
     .option('--classes <names>', 'comma-separated classes (default: every class that needs images)')
-    .option('--steps <n>', "the run's total number of steps", '2000')
+    .option('--steps <n>', `the run's total number of steps (a new run: ${DEFAULT_TRAINING_STEPS}; --resume: the run's own total)`)
     .option('--batch <n>', 'images per step (default: the preset\'s)')
-    .option('--backend <backend>', 'auto, webgpu, tensorflow, wasm or cpu', 'auto')
-    .option('--diff-augment', 'differentiable augmentation (for classes with a few hundred images or fewer)')
+    .option('--backend <backend>', trainAllows.backend, 'auto')
+    .option('--diff-augment', `differentiable augmentation (default: on where a chosen class has ${DIFFAUGMENT_SUGGESTED_MAX} images or fewer, as in the app)`)
+    .option('--no-diff-augment', 'no differentiable augmentation')
     .option('--seed <n>', 'random seed of the run')
     .option('--resume <run>', 'continue this run from its last checkpoint up to --steps')
     .option('--estimate', 'time a few steps on the images and say how long the training would take and the disk it needs; trains nothing')
@@ -323,7 +335,7 @@ export function buildProgram(): Command {
           resolution: string;
           preset: string;
           classes?: string;
-          steps: string;
+          steps?: string;
           batch?: string;
           backend: string;
           diffAugment?: boolean;
@@ -339,20 +351,34 @@ export function buildProgram(): Command {
             if (m && !o.json) process.stderr.write(`step ${m.step}: D ${m.dLoss?.toFixed(4) ?? '-'}  G ${m.gLoss?.toFixed(4) ?? '-'}  ${m.imagesPerSec.toFixed(1)} img/s\n`);
           };
           const newRunSettings = () => {
+            const balance = getBalance(project).classes;
             const classes = o.classes
               ? o.classes.split(',').map((c) => c.trim()).filter(Boolean)
-              : getBalance(project).classes.filter((c) => c.needed > 0).map((c) => c.name);
-            return parseOrThrow(TrainSettingsSchema, {
+              : balance.filter((c) => c.needed > 0).map((c) => c.name);
+            if (!o.classes && classes.length === 0) {
+              throw new AppError('validation', 'No class needs more images, so there is no class to train by default. Name the classes with --classes.', { field: 'classes' });
+            }
+            const given = {
               model: o.model,
               classes,
               resolution: Number(o.resolution),
               preset: o.preset,
-              steps: Number(o.steps),
+              steps: o.steps === undefined ? DEFAULT_TRAINING_STEPS : Number(o.steps),
               ...(o.batch ? { batch: Number(o.batch) } : {}),
               backend: o.backend,
-              diffAugment: !!o.diffAugment,
+              diffAugment: o.diffAugment ?? suggestDiffAugment(balance.filter((c) => classes.includes(c.name)).map((c) => c.count)),
               ...(o.seed ? { seed: Number(o.seed) } : {}),
-            }, 'option');
+            };
+            try {
+              return parseOrThrow(TrainSettingsSchema, given, 'option');
+            } catch (err) {
+              // The flag as typed and what it takes, rather than the schema's words ("Invalid input").
+              const field = err instanceof AppError ? err.field : undefined;
+              const allows = field === undefined ? undefined : trainAllows[field];
+              if (!field || !allows) throw err;
+              const typed = (o as Record<string, unknown>)[field];
+              throw new AppError('validation', `--${field} ${JSON.stringify(String(typed))} is not a setting it takes: give ${allows}.`, { field });
+            }
           };
           if (o.estimate) {
             if (o.resume) throw new AppError('validation', '--estimate is for a new run; leave out --resume.', { field: 'estimate' });
@@ -382,9 +408,16 @@ export function buildProgram(): Command {
           let runIds: string[];
           let totalSteps: number | undefined;
           if (o.resume) {
-            getRun(project, o.resume); // not found -> a clear error
+            const run = getRun(project, o.resume); // not found -> a clear error
             runIds = [o.resume];
-            totalSteps = Number(o.steps);
+            // Without --steps the run keeps the total it was given (in the app, or by the first train command).
+            totalSteps = o.steps === undefined ? undefined : Number(o.steps);
+            if (totalSteps !== undefined && !(Number.isInteger(totalSteps) && totalSteps >= 1)) {
+              throw new AppError('validation', `--steps must be a whole number of at least 1, not "${o.steps}".`, { field: 'steps' });
+            }
+            if (run.status === 'completed' && (totalSteps ?? run.totalSteps) <= run.step) {
+              throw new AppError('validation', `Run ${run.id} finished at step ${run.step}. Give a larger --steps to train it further.`, { field: 'steps' });
+            }
           } else runIds = createRuns(project, newRunSettings());
           const outcomes: unknown[] = [];
           for (const id of runIds) {

@@ -25,6 +25,7 @@ import { asApiError, useClient } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 import {
   BACKEND_LABEL,
+  DEFAULT_TRAINING_STEPS,
   DIFFAUGMENT_SUGGESTED_MAX,
   MODEL_INFO,
   epochsNote,
@@ -67,7 +68,7 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
   const [chosen, setChosen] = useState<string[]>([...initialClasses]);
   const [resolution, setResolution] = useState<Resolution>(64);
   const [preset, setPreset] = useState<Preset>('default');
-  const [steps, setSteps] = useState<number | string>(5000);
+  const [steps, setSteps] = useState<number | string>(DEFAULT_TRAINING_STEPS);
   const [batch, setBatch] = useState<number | string>('');
   const [backend, setBackend] = useState<BackendChoice>('auto');
   const chosenCounts = classes.filter((c) => chosen.includes(c.name)).map((c) => c.count);

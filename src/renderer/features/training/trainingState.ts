@@ -16,8 +16,7 @@ export const MAX_CHART_POINTS = 2000;
 /** Critic updates per generator step in the conditional WGAN-GP (the worker's n_critic). */
 export const WGAN_CRITIC_STEPS = 5;
 
-/** DiffAugment is recommended for a class with this many images or fewer. */
-export const DIFFAUGMENT_SUGGESTED_MAX = 500;
+export { DEFAULT_TRAINING_STEPS, DIFFAUGMENT_SUGGESTED_MAX, suggestDiffAugment } from '../../../shared/training-defaults';
 
 export const MODEL_INFO: Record<Model, { label: string; short: string; description: string }> = {
   dcgan: {
@@ -90,10 +89,6 @@ export function defaultClasses(balance: Pick<Balance, 'classes'>): string[] {
   return rare.length > 0 ? rare : balance.classes.map((c) => c.name);
 }
 
-/** Whether DiffAugment is worth switching on for these class sizes. */
-export function suggestDiffAugment(counts: readonly number[]): boolean {
-  return counts.length > 0 && Math.min(...counts) <= DIFFAUGMENT_SUGGESTED_MAX;
-}
 
 export interface RunActions {
   pause: boolean;
