@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ok, useSessions } from '../../../test/helpers/session';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { MetricPoint, Run } from '../../shared/contract';
-import { createRuns, healthHints, trainSpec } from './training';
+import { createRuns, getRun, healthHints, trainSpec } from './training';
 import type { JobContext } from './jobs';
 
 const point = (step: number, p: Partial<MetricPoint> = {}): MetricPoint => ({
@@ -30,6 +30,11 @@ describe('healthHints', () => {
     expect(healthHints('cwgan-gp', wgan, 0.2, 500)[0]).toMatch(/Wasserstein estimate is large and growing/);
     const wins = Array.from({ length: 12 }, (_, i) => point(i, { dLoss: 0.001 }));
     expect(healthHints('dcgan', wins, 0.2, 500)[0]).toMatch(/discriminator wins/);
+    // DiffAugment is suggested only to a run without it
+    expect(healthHints('dcgan', wins, 0.001, 500).join(' ')).toMatch(/DiffAugment/);
+    const withIt = healthHints('dcgan', wins, 0.001, 500, true);
+    expect(withIt).toHaveLength(2);
+    expect(withIt.join(' ')).not.toMatch(/DiffAugment/);
   });
 });
 
@@ -58,6 +63,10 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(stepped).toBeGreaterThan(first);
     const last = /^Loading the training images: ([\d,]+) of ([\d,]+)…$/.exec(messages[first - 1]!);
     expect(last?.[1]).toBe(last?.[2]); // all of them loaded before the first step
+    // A run that chooses no batch records the one the worker trains with (the dashboard shows it).
+    const [tiny] = createRuns(project, { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 2, backend: 'cpu', diffAugment: false });
+    const [large] = createRuns(project, { model: 'dcgan', classes: ['Bag'], resolution: 128, preset: 'default', steps: 2, backend: 'cpu', diffAugment: false });
+    expect([getRun(project, tiny!).batch, getRun(project, large!).batch]).toEqual([4, 32]);
   });
 
   it('streams run updates, pauses at a checkpoint, resumes to completion, and generates', async () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs
 import { dirname, join } from 'node:path';
 import type { MetricPoint, Run, RunPreparing, TrainSettings } from '../../shared/contract';
 import { formatBytes } from '../../shared/disk';
+import { presetBatch } from '../../shared/training-defaults';
 import { AppError, toErrorData, type AppErrorData } from '../../shared/errors';
 import type { TrainItem, TrainTaskSettings } from '../../shared/worker-protocol';
 import type { Project } from '../store/project';
@@ -46,7 +47,6 @@ interface RunRow {
   updated_at: string;
 }
 
-const PRESET_BATCH: Record<string, number> = { tiny: 8, default: 64 }; // images per step when not chosen
 const DIVERSITY_COLLAPSE = 0.03; // mean pixel distance between fixed-seed samples below which they look alike
 
 export function newRunId(): string {
@@ -66,14 +66,19 @@ function metricsOf(project: Project, runId: string, sinceStep = 0): MetricPoint[
   );
 }
 
-/** Plain-language hints from the recent metrics and the latest sample grid. Pure, tested. */
-export function healthHints(model: 'dcgan' | 'cwgan-gp', recent: readonly MetricPoint[], diversity: number | null, step: number): string[] {
+/**
+ * Plain-language hints from the recent metrics and the latest sample grid. Pure, tested. A hint
+ * suggests DiffAugment only to a run that trains without it.
+ */
+export function healthHints(model: 'dcgan' | 'cwgan-gp', recent: readonly MetricPoint[], diversity: number | null, step: number, diffAugment = false): string[] {
   const hints: string[] = [];
   const bad = recent.some((m) => [m.dLoss, m.gLoss, m.wasserstein].some((v) => v !== null && !Number.isFinite(v)));
   if (bad) hints.push('The losses became invalid (not a number): training has diverged. Stop it and start again with a smaller batch or another seed.');
   if (diversity !== null && diversity < DIVERSITY_COLLAPSE && step >= 50) {
     hints.push(
-      'The generator may have collapsed: the samples in the grid look almost identical. Try turning on DiffAugment, or start again with another seed.',
+      diffAugment
+        ? 'The generator may have collapsed: the samples in the grid look almost identical. Start again with another seed, or with more images of this class.'
+        : 'The generator may have collapsed: the samples in the grid look almost identical. Try turning on DiffAugment, or start again with another seed.',
     );
   }
   const last = recent.slice(-20);
@@ -86,7 +91,11 @@ export function healthHints(model: 'dcgan' | 'cwgan-gp', recent: readonly Metric
     }
   }
   if (model === 'dcgan' && last.length >= 10 && last.every((m) => m.dLoss !== null && m.dLoss < 0.01)) {
-    hints.push('The discriminator wins every time (its loss is near zero), so the generator learns little. DiffAugment or more images of this class usually help.');
+    hints.push(
+      diffAugment
+        ? 'The discriminator wins every time (its loss is near zero), so the generator learns little. More images of this class usually help.'
+        : 'The discriminator wins every time (its loss is near zero), so the generator learns little. DiffAugment or more images of this class usually help.',
+    );
   }
   return hints;
 }
@@ -186,7 +195,7 @@ export function rowToRun(project: Project, stored: RunRow): Run {
     sampleStep: r.sample_step,
     imagesPerSec: running && recent.length ? recent[recent.length - 1]!.imagesPerSec : null,
     etaSeconds: running && msPerStep !== null ? ((r.total_steps - r.step) * msPerStep) / 1000 : null,
-    health: healthHints(r.model, recent, r.diversity, r.step),
+    health: healthHints(r.model, recent, r.diversity, r.step, (JSON.parse(r.settings) as { diffAugment?: boolean }).diffAugment === true),
     error: r.error ? (JSON.parse(r.error) as AppErrorData) : null,
     jobId: r.job_id,
     preparing: running ? (preparingRuns.get(project)?.get(r.id) ?? null) : null,
@@ -279,7 +288,7 @@ export function createRuns(project: Project, s: TrainSettings): string[] {
       const seed = s.seed ?? randomBytes(4).readUInt32LE() % 2 ** 31;
       const settings = taskSettings(s, classes, seed, trainingFiles(project, classes).grayscale);
       const checkpointEvery = s.checkpointEvery ?? Math.min(1000, Math.max(1, Math.ceil(s.steps / 20)));
-      insert.run(id, s.model, JSON.stringify(classes), s.resolution, s.preset, s.batch ?? PRESET_BATCH[s.preset] ?? 64, s.steps, seed, checkpointEvery, JSON.stringify(settings), s.backend, now, now);
+      insert.run(id, s.model, JSON.stringify(classes), s.resolution, s.preset, s.batch ?? presetBatch(s.preset, s.resolution), s.steps, seed, checkpointEvery, JSON.stringify(settings), s.backend, now, now);
       ids.push(id);
     }
   })();

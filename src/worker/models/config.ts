@@ -3,6 +3,7 @@
  * (JSON-serialisable): it is stored in each checkpoint and must rebuild the same networks.
  */
 
+import { presetBatch } from '../../shared/training-defaults';
 export type ModelFamily = 'dcgan' | 'cwgan-gp';
 export type Resolution = 32 | 64 | 128;
 export type PresetName = 'default' | 'tiny';
@@ -125,7 +126,7 @@ export function makeConfig(
     // step crash Dawn on Mesa's lavapipe (segfault inside the first step; 1-3 updates pass), so
     // 'layer' stays available but is not the default until that is understood on real GPUs.
     criticNorm: 'none',
-    batchSize: options.batchSize ?? (tiny ? 4 : resolution === 128 ? 32 : 64),
+    batchSize: options.batchSize ?? presetBatch(preset, resolution),
     learningRateG: wgan ? 1e-4 : 2e-4,
     learningRateD: wgan ? 1e-4 : 2e-4,
     beta1: wgan ? 0 : 0.5,

@@ -16,7 +16,7 @@ export const MAX_CHART_POINTS = 2000;
 /** Critic updates per generator step in the conditional WGAN-GP (the worker's n_critic). */
 export const WGAN_CRITIC_STEPS = 5;
 
-export { DEFAULT_TRAINING_STEPS, DIFFAUGMENT_SUGGESTED_MAX, suggestDiffAugment } from '../../../shared/training-defaults';
+export { DEFAULT_TRAINING_STEPS, DIFFAUGMENT_SUGGESTED_MAX, presetBatch, suggestDiffAugment } from '../../../shared/training-defaults';
 
 export const MODEL_INFO: Record<Model, { label: string; short: string; description: string }> = {
   dcgan: {
@@ -40,12 +40,6 @@ export const BACKEND_LABEL: Record<BackendChoice, string> = {
   wasm: 'Processor, WebAssembly (no graphics card needed)',
   cpu: 'Processor, plain JavaScript (very slow)',
 };
-
-/** The images per batch the worker uses when none is chosen (mirrors the worker's presets). */
-export function presetBatch(preset: Preset, resolution: Resolution): number {
-  if (preset === 'tiny') return 4;
-  return resolution === 128 ? 32 : 64;
-}
 
 /**
  * How many times training looks at each real image: steps x real images per step / images.
