@@ -32,6 +32,7 @@ import {
   formatDuration,
   formatMsPerStep,
   presetBatch,
+  runTitle,
   suggestDiffAugment,
   type BackendChoice,
   type Model,
@@ -50,6 +51,8 @@ interface Props {
   classes: readonly ClassOption[];
   initialClasses: readonly string[];
   onStarted: (runs: Run[]) => void;
+  /** The run training now, if any: the estimate would need its processor or graphics card. */
+  training?: Run | null;
 }
 
 type Estimate = CallOutput<'train.estimate'>;
@@ -61,7 +64,7 @@ const toInt = (v: number | string): number | undefined => {
 };
 
 /** The "New training run" panel: settings, a timed estimate, and Start. */
-export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
+export function NewRunForm({ classes, initialClasses, onStarted, training = null }: Props) {
   const client = useClient();
   const ids = { resolution: useId(), preset: useId(), model: useId() };
   const [model, setModel] = useState<Model>('cwgan-gp');
@@ -308,7 +311,7 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
               leftSection={<IconClock size={16} />}
               onClick={runEstimate}
               loading={busy === 'estimate'}
-              disabled={busy === 'start'}
+              disabled={busy === 'start' || training !== null}
               data-testid="train-estimate-button"
             >
               Estimate time
@@ -323,8 +326,10 @@ export function NewRunForm({ classes, initialClasses, onStarted }: Props) {
               Start training
             </Button>
           </Group>
-          <Text size="xs" c="dimmed">
-            The estimate times a few steps on your images before you commit hours, and says the disk space the run needs; it takes a few seconds.
+          <Text size="xs" c="dimmed" data-testid="train-estimate-note">
+            {training
+              ? `No estimate while ${runTitle(training)} (${training.id}) trains: it would need the same processor or graphics card. Pause that run to estimate, or start the new run: it waits its turn.`
+              : 'The estimate times a few steps on your images before you commit hours, and says the disk space the run needs; it takes a few seconds.'}
           </Text>
         </Stack>
       </form>

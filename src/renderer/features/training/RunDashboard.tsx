@@ -63,10 +63,13 @@ function SampleGrid({ run }: { run: Run }) {
   );
 }
 
-/** Continues a finished run from its last checkpoint up to a larger total number of steps. */
+/**
+ * Continues a finished run from its last checkpoint up to a larger total number of steps: a run stopped
+ * before its total is offered that total again (stopped at step 29 of 300: 300), a completed one twice it.
+ */
 function TrainLonger({ run, onRun }: { run: Run; onRun: (run: Run) => void }) {
   const client = useClient();
-  const [steps, setSteps] = useState<number | string>(run.totalSteps * 2);
+  const [steps, setSteps] = useState<number | string>(run.step < run.totalSteps ? run.totalSteps : run.totalSteps * 2);
   const [busy, setBusy] = useState(false);
   const target = typeof steps === 'number' ? steps : Number(steps);
   const valid = Number.isInteger(target) && target > run.step;
@@ -196,8 +199,8 @@ export function RunDashboard({ run, onRun, onDeleted }: Props) {
               <RunStatusBadge status={run.status} />
             </Group>
             <Text size="xs" c="dimmed">
-              {run.resolution} × {run.resolution} pixels · {run.preset === 'tiny' ? 'tiny model' : 'standard model'} · {run.batch} images per
-              batch · seed {run.seed}
+              {run.id} · {run.resolution} × {run.resolution} pixels · {run.preset === 'tiny' ? 'tiny model' : 'standard model'} · {run.batch}{' '}
+              images per batch · seed {run.seed}
             </Text>
           </Stack>
           <Group gap="xs">
@@ -222,8 +225,9 @@ export function RunDashboard({ run, onRun, onDeleted }: Props) {
               Resume
             </Button>
             <Button
-              variant="default"
+              variant="light"
               color="red"
+              title="Ends the run where it is, with a checkpoint there; Train longer can continue it later. Pause, to carry on with Resume."
               leftSection={<IconPlayerStop size={16} />}
               disabled={!allowed.stop || waiting !== null}
               loading={waiting === 'stop'}

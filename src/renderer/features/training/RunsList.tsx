@@ -92,7 +92,7 @@ export function RunsList({ runs, selectedId, onSelect }: Props) {
                     {runProgressLine(run)}
                   </Text>
                   <Text size="xs" c="dimmed">
-                    {run.resolution} × {run.resolution} · {run.device ?? 'device not chosen yet'} · started {formatAgo(run.createdAt)}
+                    {run.id} · {run.resolution} × {run.resolution} · {run.device ?? 'device not chosen yet'} · started {formatAgo(run.createdAt)}
                     <RunDisk run={run} />
                   </Text>
                 </Stack>

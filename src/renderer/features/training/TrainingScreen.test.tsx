@@ -114,6 +114,9 @@ describe('TrainingScreen', () => {
     expect((screen.getByTestId('run-pause') as HTMLButtonElement).disabled).toBe(false);
     expect((screen.getByTestId('run-resume') as HTMLButtonElement).disabled).toBe(true);
     expect((screen.getByTestId('run-stop') as HTMLButtonElement).disabled).toBe(false);
+    // no estimate while it trains (it would need the same device): said, and the button is off
+    expect((screen.getByTestId('train-estimate-button') as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('train-estimate-note').textContent).toMatch(/^No estimate while .+ \(run-1\) trains: .+ Pause that run to estimate/);
 
     // a live update: new step, a new sample grid and a health hint
     run = makeRun({ step: 140, sampleStep: 140, updatedAt: '2025-01-01T10:06:00.000Z', health: ['The critic loss keeps growing: training may be diverging.'] });
@@ -304,6 +307,13 @@ describe('Delete a run', () => {
 });
 
 describe('Train longer', () => {
+  it('offers a run stopped before its total that total again', async () => {
+    const stopped: Run = makeRun({ status: 'stopped', step: 29, totalSteps: 300, checkpointStep: 29 });
+    renderTraining({ 'runs.list': () => [stopped], 'runs.get': () => ({ run: stopped, metrics: makeMetrics(1, 29) }) });
+    const box = await screen.findByTestId('train-longer');
+    expect((within(box).getByLabelText('Train longer, up to step') as HTMLInputElement).value).toBe('300');
+  });
+
   it('continues a completed run up to a larger total', async () => {
     const done: Run = makeRun({ status: 'completed', step: 100, totalSteps: 100, checkpointStep: 100 });
     const { client } = renderTraining({
@@ -313,6 +323,7 @@ describe('Train longer', () => {
     });
     const box = await screen.findByTestId('train-longer');
     const input = within(box).getByLabelText('Train longer, up to step');
+    expect((input as HTMLInputElement).value).toBe('200'); // completed: twice its total
     fireEvent.change(input, { target: { value: '250' } });
     fireEvent.click(within(box).getByRole('button', { name: 'Train longer' }));
     await waitFor(() => expect(client.calls.find((c) => c.name === 'runs.resume')?.input).toEqual({ runId: done.id, steps: 250 }));

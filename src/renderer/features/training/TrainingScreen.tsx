@@ -104,6 +104,7 @@ export function TrainingScreen({ project, onGoToImport }: Props) {
   const form = classes ? (
     <NewRunForm
       classes={classes}
+      training={list?.find((r) => r.status === 'running') ?? null}
       initialClasses={balance.data ? defaultClasses(balance.data) : classes.map((c) => c.name)}
       onStarted={(started) => {
         for (const r of started) applyRun(r);
