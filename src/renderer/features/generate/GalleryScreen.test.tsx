@@ -9,13 +9,6 @@ import { makeRun, testBalance } from '../training/testData';
 import { GalleryScreen } from './GalleryScreen';
 import type { GeneratedImage } from './generateState';
 
-function Harness({ client }: { client: FakeClient }) {
-  const [jobs, setJobs] = useState<Job[]>([]);
-  // what useSession does with job.updated
-  const onJob = (job: Job) => setJobs((j) => applyJobUpdate(j, job));
-  useEffect(() => client.on('job.updated', (job) => setJobs((j) => applyJobUpdate(j, job))), [client]);
-  return <GalleryScreen jobs={jobs} onJob={onJob} onGoToTraining={() => {}} />;
-}
 
 const image = (id: number, className: string): GeneratedImage => ({
   id,
@@ -39,7 +32,36 @@ function renderGallery(handlers: FakeHandlers) {
   return client;
 }
 
+/** The Gallery, its jobs list kept as useSession keeps it (`jobs`: those from before the screen opened). */
+function Harness({ client, jobs: initial = [] }: { client: FakeClient; jobs?: Job[] }) {
+  const [jobs, setJobs] = useState<Job[]>(initial);
+  const onJob = (job: Job) => setJobs((j) => applyJobUpdate(j, job));
+  useEffect(() => client.on('job.updated', (job) => setJobs((j) => applyJobUpdate(j, job))), [client]);
+  return <GalleryScreen jobs={jobs} onJob={onJob} onGoToTraining={() => {}} />;
+}
+
 describe('GalleryScreen generation', () => {
+  it('opened again while a generation runs: its progress and Cancel are there, and Generate waits', async () => {
+    const running = makeJob({ id: 'gen-9', type: 'generate', title: 'Generate 6 images of melanoma', status: 'running', progress: { done: 2, total: 6, unit: 'images', ratePerSecond: null, etaSeconds: null } });
+    const client = createFakeClient({
+      'balance.get': () => testBalance,
+      'generated.list': () => [],
+      'runs.list': () => [makeRun({ status: 'completed', step: 600, checkpointStep: 600 })],
+      'generate.disk': () => ({ bytesPerImage: 9_000, measured: true, freeBytes: 40_000_000 }),
+      'jobs.cancel': () => ({ ...running, status: 'stopped' }),
+    });
+    render(
+      <Root client={client} env="test">
+        <Harness client={client} jobs={[running]} />
+      </Root>,
+    );
+    expect((await screen.findByTestId('job-progress')).textContent).toMatch(/2 of 6 images/);
+    expect((screen.getByTestId('generate-start') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(within(screen.getByTestId('job-progress')).getByRole('button', { name: /Cancel/ }));
+    await waitFor(() => expect(client.calls.find((c) => c.name === 'jobs.cancel')?.input).toEqual({ id: 'gen-9' }));
+  });
+
+
   it('says to train first when no run can generate', async () => {
     renderGallery({ 'runs.list': () => [makeRun({ status: 'running' })] });
     expect((await screen.findByTestId('generate-no-runs')).textContent).toMatch(/No trained model yet/);

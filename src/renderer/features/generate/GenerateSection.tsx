@@ -10,10 +10,10 @@ import { generationDiskSentence } from '../../../shared/disk';
 import { asApiError, useCall, useClient, useEvent, useOnReconnect } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
 import { JobProgress } from '../jobs/JobProgress';
-import { isActive } from '../jobs/jobsState';
+import { activeJobOfType, isActive } from '../jobs/jobsState';
 import { runTitle } from '../training/trainingState';
 import { GeneratedGrid } from './GeneratedGrid';
-import { DEFAULT_COUNT_CAP, defaultCount, usableRuns } from './generateState';
+import { DEFAULT_COUNT_CAP, defaultCount, preferredRun, usableRuns } from './generateState';
 
 interface Props {
   jobs: readonly Job[];
@@ -68,12 +68,14 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   });
 
   const runs = usableRuns(runsCall.data ?? []);
-  const run = runs.find((r) => r.id === runChoice) ?? runs[0];
+  const run = runs.find((r) => r.id === runChoice) ?? preferredRun(runs);
   const className = run && classChoice && run.classes.includes(classChoice) ? classChoice : run?.classes[0];
   const needed = balance.data?.classes.find((c) => c.name === className)?.needed;
   const countKey = `${run?.id}:${className}`;
   const countValue = count?.key === countKey ? count.value : defaultCount(needed);
-  const job = jobId ? jobs.find((j) => j.id === jobId) : undefined;
+  // The generation started here, else one still under way from before (the screen was left and
+  // opened again, or another window started it): its progress and Cancel stay in view.
+  const job = (jobId ? jobs.find((j) => j.id === jobId) : undefined) ?? activeJobOfType(jobs, 'generate');
   const jobRunning = job !== undefined && isActive(job.status);
 
   const submit = async (e: FormEvent) => {

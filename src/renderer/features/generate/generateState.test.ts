@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeRun } from '../training/testData';
-import { chunk, defaultCount, groupByClass, provenance, usableRuns, type GeneratedImage } from './generateState';
+import { chunk, defaultCount, groupByClass, preferredRun, provenance, usableRuns, type GeneratedImage } from './generateState';
 
 const img = (id: number, className: string): GeneratedImage => ({
   id,
@@ -24,6 +24,14 @@ describe('generation helpers', () => {
       makeRun({ id: 'failed', status: 'failed' }),
     ];
     expect(usableRuns(runs).map((r) => r.id)).toEqual(['done', 'paused']);
+  });
+
+  it('starts on the newest run that finished its steps, else the newest usable one', () => {
+    const stoppedEarly = makeRun({ id: 'stopped', status: 'stopped', step: 84, checkpointStep: 84 });
+    const done = makeRun({ id: 'done', status: 'completed' });
+    expect(preferredRun([stoppedEarly, done])?.id).toBe('done');
+    expect(preferredRun([stoppedEarly])?.id).toBe('stopped');
+    expect(preferredRun([])).toBeUndefined();
   });
 
   it('defaults the count to what the class needs, capped', () => {

@@ -16,6 +16,14 @@ export function usableRuns(runs: readonly Run[]): Run[] {
   return runs.filter((r) => (r.status === 'completed' || r.status === 'paused' || r.status === 'stopped') && r.checkpointStep !== null && r.checkpointStep > 0);
 }
 
+/**
+ * The run the form starts on: the newest that finished all its steps, else the newest usable one (a run
+ * stopped or paused early has seen less training). `runs` as `usableRuns` returns them, newest first.
+ */
+export function preferredRun(runs: readonly Run[]): Run | undefined {
+  return runs.find((r) => r.status === 'completed') ?? runs[0];
+}
+
 /** The count to offer for a class: what it needs to reach the target, capped; a few when it needs none. */
 export function defaultCount(needed: number | undefined): number {
   if (needed === undefined || needed <= 0) return DEFAULT_COUNT_WHEN_BALANCED;
