@@ -1,7 +1,8 @@
 /** Where things are: the app's own state folder, the default projects folder, the installed app. */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import { AppError } from '../shared/errors';
 
 export function appHome(): string {
   if (process.env.GAN_AUGMENT_HOME) return process.env.GAN_AUGMENT_HOME;
@@ -49,4 +50,20 @@ export function appVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/**
+ * A path as a person typed it into the app's window: `~` stands for their home folder; a relative path
+ * is refused in words, because the app's process has a working folder of its own that means nothing to
+ * them (in browser mode, wherever `serve` was started). The CLI resolves its relative paths against the
+ * terminal's folder before they get this far. `what`: the thing, for the sentence ("The image folder").
+ */
+export function typedPath(path: string, what: string): string {
+  const p = path.trim();
+  const home = /^~(?=$|[\\/])/.test(p) ? join(homedir(), p.slice(1)) : p;
+  if (!isAbsolute(home)) {
+    const example = process.platform === 'win32' ? 'C:\\Users\\you\\images' : '/home/you/images, or ~/images';
+    throw new AppError('validation', `${what} "${p}" is not a full path. Type it from the top of the disk, such as ${example}.`);
+  }
+  return home;
 }

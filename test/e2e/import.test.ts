@@ -98,6 +98,12 @@ describe('import wizard and class balance', () => {
   });
 
   it('pre-scans the folder: classes, counts and problems', async () => {
+    // a path that is not a full one is refused in words, and the path can be changed from there
+    await page.getByTestId('source-root').fill('data/ds');
+    await page.getByTestId('wizard-next').click();
+    await page.getByTestId('scan-error').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('scan-error').innerText()).toContain('The image folder "data/ds" is not a full path.');
+    await page.getByTestId('scan-change-source').click();
     await page.getByTestId('source-root').fill(dataDir);
     await page.getByTestId('wizard-next').click();
     const summary = page.getByTestId('scan-summary');

@@ -16,8 +16,9 @@ import {
   type ProjectStatus,
 } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
+import type { SourceSpec } from '../../shared/import-types';
 import { parseOrThrow } from '../../shared/validate';
-import { appHome, defaultProjectsDir, sampleDataDir } from '../paths';
+import { appHome, defaultProjectsDir, sampleDataDir, typedPath } from '../paths';
 import { appVersion, Project, resolveProjectDir } from '../store/project';
 import type { WorkerLauncher } from '../worker-host';
 import { JobRunner } from './jobs';
@@ -182,16 +183,17 @@ export class AppSession {
       }),
       'projects.recent': async () => this.#recent.list(),
       'projects.create': async ({ parentDir, name }) => {
-        const project = Project.create(parentDir, name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
+        const project = Project.create(typedPath(parentDir, 'The folder for the project'), name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
         return this.#adopt(project);
       },
       'projects.createSample': async ({ parentDir, name }) => {
-        const project = Project.create(parentDir, name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
+        const project = Project.create(typedPath(parentDir, 'The folder for the project'), name, { purpose: this.#opts.purpose ?? 'GAN Augment', nativeBinding: this.#opts.nativeBinding });
         const status = this.#adopt(project);
         const job = this.#require().runner.enqueue(importSpec({ kind: 'folder', root: sampleDataDir() }));
         return { ...status, jobs: [job, ...status.jobs] };
       },
-      'projects.open': async ({ path }) => {
+      'projects.open': async ({ path: typed }) => {
+        const path = typedPath(typed, 'The project folder');
         if (this.#open && this.#open.project.dir === resolveProjectDir(path)) return this.#open.project.status();
         return this.openProject(path);
       },
@@ -212,13 +214,14 @@ export class AppSession {
           case 'verify':
             return runner.enqueue(verifySpec());
           case 'import':
-            return runner.enqueue(importSpec(input.source));
+            return runner.enqueue(importSpec(typedSource(input.source)));
         }
       },
-      'import.previewCsv': async ({ file }) => (await this.#worker.runTask({ kind: 'preview-csv', file, rows: 10 })) as CallOutput<'import.previewCsv'>,
+      'import.previewCsv': async ({ file }) =>
+        (await this.#worker.runTask({ kind: 'preview-csv', file: typedPath(file, 'The CSV file'), rows: 10 })) as CallOutput<'import.previewCsv'>,
       'import.scan': async ({ source }) => {
         const { project } = this.#require();
-        const scan = (await this.#worker.runTask({ kind: 'scan-source', spec: normaliseSource(source) })) as Omit<CallOutput<'import.scan'>, 'disk'>;
+        const scan = (await this.#worker.runTask({ kind: 'scan-source', spec: normaliseSource(typedSource(source)) })) as Omit<CallOutput<'import.scan'>, 'disk'>;
         return { ...scan, disk: importDisk(project.dir, scan.total) };
       },
       'import.latest': async ({ limit }) => latestImport(this.#require().project, limit),
@@ -331,4 +334,15 @@ export class AppSession {
   get runner(): JobRunner {
     return this.#require().runner;
   }
+}
+
+/** An import source as typed into the window: every path full (`typedPath`). */
+function typedSource(source: SourceSpec): SourceSpec {
+  if (source.kind === 'folder') return { kind: 'folder', root: typedPath(source.root, 'The image folder') };
+  return {
+    ...source,
+    imagesDir: typedPath(source.imagesDir, 'The image folder'),
+    csvFile: typedPath(source.csvFile, 'The CSV file'),
+    ...(source.groupCsv ? { groupCsv: { ...source.groupCsv, file: typedPath(source.groupCsv.file, 'The CSV file of patient groups') } } : {}),
+  };
 }

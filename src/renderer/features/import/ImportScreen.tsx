@@ -97,17 +97,29 @@ function ScanStep({ state, dispatch }: { state: WizardState; dispatch: Dispatch<
       <Alert color="red" icon={<IconAlertTriangle size={18} />} title="The source could not be read" data-testid="scan-error">
         <Stack gap="xs" align="flex-start">
           <Text size="sm">{error}</Text>
-          <Button
-            size="xs"
-            variant="default"
-            leftSection={<IconRefresh size={14} />}
-            onClick={() => {
-              setError(null);
-              setAttempt((a) => a + 1);
-            }}
-          >
-            Try again
-          </Button>
+          <Group gap="xs">
+            <Button
+              size="xs"
+              onClick={() => {
+                setError(null);
+                dispatch({ type: 'back' });
+              }}
+              data-testid="scan-change-source"
+            >
+              Change the path
+            </Button>
+            <Button
+              size="xs"
+              variant="default"
+              leftSection={<IconRefresh size={14} />}
+              onClick={() => {
+                setError(null);
+                setAttempt((a) => a + 1);
+              }}
+            >
+              Try again
+            </Button>
+          </Group>
         </Stack>
       </Alert>
     );
