@@ -173,7 +173,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
     <Stack gap="lg">
       <SectionCard id="generate-title" title="Generate images" testId="generate-panel">
         {form}
-        {job && (isActive(job.status) ? <JobProgress job={job} cancelling={cancelling} onCancel={cancel} /> : null)}
+        {job && (isActive(job.status) ? <JobProgress job={job} jobs={jobs} cancelling={cancelling} onCancel={cancel} /> : null)}
         {job && job.status === 'completed' && (
           <Text size="sm" c="green" data-testid="generate-done">
             {job.message ?? 'The images are ready.'}

@@ -135,8 +135,9 @@ function ScanStep({ state, dispatch }: { state: WizardState; dispatch: Dispatch<
   return <ScanSummaryView scan={state.scan} />;
 }
 
-function ProgressStep({ job, spec, onJob, onRestart, onStartAgain }: {
+function ProgressStep({ job, jobs, spec, onJob, onRestart, onStartAgain }: {
   job: Job | undefined;
+  jobs: readonly Job[];
   spec: ReturnType<typeof sourceSpec>;
   onJob: (job: Job) => void;
   onRestart: () => void;
@@ -189,7 +190,7 @@ function ProgressStep({ job, spec, onJob, onRestart, onStartAgain }: {
   return (
     <Stack gap="sm" maw={760}>
       <Text>Every file is opened and checked. You can leave this screen; the import goes on and its progress stays on the Overview.</Text>
-      <JobProgress job={job} cancelling={cancelling} onCancel={() => void cancel()} />
+      <JobProgress job={job} jobs={jobs} cancelling={cancelling} onCancel={() => void cancel()} />
       <Text size="xs" c="dimmed">
         If you cancel, the files checked so far are kept and running the same import again continues where it stopped.
       </Text>
@@ -348,7 +349,7 @@ export function ImportScreen({ project, jobs, onJob, onGoToBalance }: Props) {
           {state.step === 0 && <SourceTypeStep kind={state.kind} dispatch={dispatch} />}
           {state.step === 1 && <LocationStep state={state} dispatch={dispatch} canBrowse={canBrowse} pickFolder={pickFolder} />}
           {state.step === 2 && <ScanStep state={state} dispatch={dispatch} />}
-          {state.step === 3 && <ProgressStep job={job} spec={spec} onJob={onJob} onRestart={restart} onStartAgain={() => void startImport()} />}
+          {state.step === 3 && <ProgressStep job={job} jobs={jobs} spec={spec} onJob={onJob} onRestart={restart} onStartAgain={() => void startImport()} />}
           {state.step === 4 && <ImportResult onGoToBalance={onGoToBalance} onImportMore={restart} />}
           {footer && <Group gap="sm">{footer}</Group>}
         </Stack>

@@ -1,16 +1,18 @@
 import { Button, Group, Progress, Stack, Text } from '@mantine/core';
 import type { Job } from '../../../shared/contract';
 import { formatProgressLine, progressPercent } from './format';
-import { STATUS_LABEL } from './jobsState';
+import { STATUS_LABEL, waitingSentence } from './jobsState';
 
 interface Props {
   job: Job;
+  /** The project's jobs: a queued job says which one it waits for. */
+  jobs?: readonly Job[];
   cancelling: boolean;
   onCancel: () => void;
 }
 
 /** Live progress of one active job: a bar, counts, rate and time left, and a Cancel button. */
-export function JobProgress({ job, cancelling, onCancel }: Props) {
+export function JobProgress({ job, jobs = [], cancelling, onCancel }: Props) {
   const percent = progressPercent(job.progress);
   const label = `${job.title}: ${STATUS_LABEL[job.status].toLowerCase()}`;
   return (
@@ -29,6 +31,11 @@ export function JobProgress({ job, cancelling, onCancel }: Props) {
           <Text size="sm" aria-live="polite">
             {job.status === 'queued' ? 'Waiting to start…' : formatProgressLine(job.progress)}
           </Text>
+          {job.status === 'queued' && (
+            <Text size="xs" c="dimmed" data-testid="job-waiting">
+              {waitingSentence(job, jobs)}
+            </Text>
+          )}
           {job.message && (
             <Text size="xs" c="dimmed">
               {job.message}

@@ -33,7 +33,7 @@ export function JobsList({ jobs }: { jobs: readonly Job[] }) {
         </Table.Thead>
         <Table.Tbody>
           {jobs.map((job) => {
-            const explanation = statusExplanation(job);
+            const explanation = statusExplanation(job, jobs);
             return (
               <Table.Tr key={job.id} data-testid="job-row" data-job-id={job.id}>
                 <Table.Td>

@@ -53,4 +53,15 @@ describe('statusExplanation', () => {
   it('explains an interrupted job', () => {
     expect(statusExplanation(makeJob({ status: 'interrupted' }))).toBe('The app closed while this was running.');
   });
+
+  it('says what a queued job waits for, and how to go before a training run', () => {
+    const queued = makeJob({ id: 'q', type: 'generate', status: 'queued' });
+    const training = makeJob({ id: 't', type: 'train', title: 'Train run-20261129-005803-fc98', status: 'running' });
+    const verifying = makeJob({ id: 'v', type: 'verify', title: 'Verify project files', status: 'running' });
+    expect(statusExplanation(queued, [queued, training])).toBe(
+      'Waits for “Train run-20261129-005803-fc98” to finish: one task runs at a time. To start this now, pause that run on the Training screen; Resume carries it on afterwards.',
+    );
+    expect(statusExplanation(queued, [queued, verifying])).toBe('Waits for “Verify project files” to finish: one task runs at a time.');
+    expect(statusExplanation(queued, [queued])).toBe('Starts when the job before it has finished.');
+  });
 });

@@ -76,15 +76,26 @@ export const STATUS_COLOR: Record<JobStatus, string> = {
   interrupted: 'orange',
 };
 
-/** A sentence under the badge where the status alone would leave a question. */
-export function statusExplanation(job: Job): string | null {
+/**
+ * What a queued job waits for, from the project's jobs (one runs at a time): the running one by name,
+ * and for a training run (which can take hours) how to go first.
+ */
+export function waitingSentence(job: Job, jobs: readonly Job[]): string {
+  const running = jobs.find((j) => j.status === 'running' && j.id !== job.id);
+  if (!running) return 'Starts when the job before it has finished.';
+  const waits = `Waits for “${running.title}” to finish: one task runs at a time.`;
+  return running.type === 'train' ? `${waits} To start this now, pause that run on the Training screen; Resume carries it on afterwards.` : waits;
+}
+
+/** A sentence under the badge where the status alone would leave a question (`jobs`: the project's, for a queued one). */
+export function statusExplanation(job: Job, jobs: readonly Job[] = []): string | null {
   switch (job.status) {
     case 'interrupted':
       return 'The app closed while this was running.';
     case 'failed':
       return job.error?.message ?? null;
     case 'queued':
-      return 'Starts when the job before it has finished.';
+      return waitingSentence(job, jobs);
     case 'paused':
     case 'running':
     case 'completed':

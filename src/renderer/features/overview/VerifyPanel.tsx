@@ -63,7 +63,7 @@ export function VerifyPanel({ jobs, onJob }: Props) {
             Verify project files
           </Button>
         </Group>
-        {active && <JobProgress job={active} cancelling={cancellingId === active.id} onCancel={() => cancel(active.id)} />}
+        {active && <JobProgress job={active} jobs={jobs} cancelling={cancellingId === active.id} onCancel={() => cancel(active.id)} />}
       </Stack>
     </Card>
   );
