@@ -153,6 +153,7 @@ export const ImportSummarySchema = z.object({
   conflicts: z.array(z.object({ file: z.string(), relPath: z.string(), labels: z.array(z.string()) })),
   problems: z.array(SourceProblemSchema),
   resumed: z.number(),
+  totals: z.object({ rejected: z.number(), duplicates: z.number(), conflicts: z.number(), nearCopies: z.number(), problems: z.number() }).optional(),
 });
 
 export const BalanceTargetSchema = z.discriminatedUnion('mode', [
@@ -389,6 +390,8 @@ export const calls = {
     output: JobSchema,
   },
   'generate.disk': { input: z.object({ runId: z.string().min(1) }).strict(), output: GenerationDiskSchema },
+  /** Generated images per class name, all of them (the list stops at its limit). */
+  'generated.counts': { input: Empty, output: z.record(z.string(), z.number().int()) },
   'generated.list': {
     input: z.object({ runId: z.string().optional(), className: z.string().optional(), limit: z.number().int().min(1).max(1000).default(200) }).strict(),
     output: z.array(GeneratedImageSchema),

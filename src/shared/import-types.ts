@@ -197,4 +197,17 @@ export interface ImportSummary {
   problems: SourceProblem[];
   /** Files a previous, interrupted run of this import had already done. */
   resumed: number;
+  /**
+   * How many there are of each outcome, where the lists above hold only the first few (a report
+   * asked for with a limit): near-copies are the problems of kind 'near-duplicate', `problems` the rest.
+   */
+  totals?: OutcomeTotals;
+}
+
+export interface OutcomeTotals {
+  rejected: number;
+  duplicates: number;
+  conflicts: number;
+  nearCopies: number;
+  problems: number;
 }

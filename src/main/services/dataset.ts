@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { computeBalance, type BalanceTarget } from '../../shared/balance';
 import type { BalanceSchema, SplitsSchema } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
-import type { ImportSummary, RejectKind, SourceProblem } from '../../shared/import-types';
+import type { ImportSummary, OutcomeTotals, RejectKind, SourceProblem } from '../../shared/import-types';
 import type { SplitRatios } from '../../shared/splits';
 import type { Project } from '../store/project';
 import { resplit, splitSettings } from './import';
@@ -113,5 +113,19 @@ export function latestImport(project: Project, limit: number): ImportSummary | n
       }[]
     ).map((p) => ({ kind: p.kind, message: p.message, ...(p.file ? { file: p.file } : {}), ...(p.relPath ? { relPath: p.relPath } : {}), ...(p.row ? { row: p.row } : {}) })),
     resumed: base?.resumed ?? 0,
+    totals: importTotals(project, imp.id),
   };
+}
+
+/** How many files of an import ended in each outcome (the report's lists stop at its limit). */
+function importTotals(project: Project, importId: number): OutcomeTotals {
+  const files = Object.fromEntries(
+    (project.db.prepare('SELECT outcome, COUNT(*) AS n FROM import_files WHERE import_id = ? GROUP BY outcome').all(importId) as { outcome: string; n: number }[]).map(
+      (r) => [r.outcome, r.n],
+    ),
+  );
+  const { near, other } = project.db
+    .prepare(`SELECT COALESCE(SUM(kind = 'near-duplicate'), 0) AS near, COALESCE(SUM(kind != 'near-duplicate'), 0) AS other FROM import_problems WHERE import_id = ?`)
+    .get(importId) as { near: number; other: number };
+  return { rejected: files.rejected ?? 0, duplicates: files.duplicate ?? 0, conflicts: files.conflict ?? 0, nearCopies: near, problems: other };
 }

@@ -1,4 +1,7 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { writePng } from '../../../test/fixtures/images';
 import { useTmp } from '../../../test/helpers/tmp';
 import { nodeWorkerLauncher } from '../worker-host';
 import { AppSession } from './session';
@@ -62,5 +65,32 @@ describe('AppSession.dispatch validates every input against the contract', () =>
     expect(r).toMatchObject({ ok: true, value: { type: 'verify', status: 'queued' } });
     await s.runner.whenIdle();
     expect(updates.at(-1)).toMatchObject({ status: 'completed', message: 'Nothing to verify yet: import images first.' });
+  });
+});
+
+describe('the import report', () => {
+  it('counts every outcome even where its lists stop at the limit asked for; a relative path typed in is refused in words', async () => {
+    const s = session();
+    expect(await s.dispatch('projects.create', { parentDir: 'projects', name: 'x' })).toMatchObject({
+      ok: false,
+      error: { kind: 'validation', message: expect.stringContaining('The folder for the project "projects" is not a full path.') },
+    });
+    await s.dispatch('projects.create', { parentDir: tmp(), name: 'Report' });
+    // 2 readable images, 5 files that are not images, 3 exact copies of the first image
+    const source = tmp();
+    mkdirSync(join(source, 'nevus'));
+    await writePng(join(source, 'nevus', 'a.png'), { seed: 1 });
+    await writePng(join(source, 'nevus', 'b.png'), { seed: 2 });
+    for (let i = 0; i < 5; i++) writeFileSync(join(source, 'nevus', `broken${i}.png`), 'not a picture');
+    for (let i = 0; i < 3; i++) copyFileSync(join(source, 'nevus', 'a.png'), join(source, 'nevus', `copy${i}.png`));
+    expect(await s.dispatch('import.scan', { source: { kind: 'folder', root: 'nevus' } })).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    await s.dispatch('jobs.start', { type: 'import', source: { kind: 'folder', root: source } });
+    await s.runner.whenIdle();
+    const r = await s.dispatch('import.latest', { limit: 2 });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const report = r.value as { imported: number; rejected: unknown[]; duplicates: unknown[]; totals: Record<string, number> };
+    expect(report.imported).toBe(2);
+    expect([report.rejected.length, report.duplicates.length]).toEqual([2, 2]);
+    expect(report.totals).toEqual({ rejected: 5, duplicates: 3, conflicts: 0, nearCopies: 0, problems: 0 });
   });
 });

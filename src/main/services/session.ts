@@ -26,7 +26,7 @@ import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
 import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
 import { importDisk, importSpec, normaliseSource } from './import';
-import { createRuns, endUnstartedRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, tooFewSteps, trainSpec } from './training';
+import { countGenerated, createRuns, endUnstartedRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, tooFewSteps, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from './conflicts';
@@ -314,6 +314,7 @@ export class AppSession {
         this.#require().runner.enqueue(generateSpec(runId, className, count, seed ?? Math.floor(Math.random() * 2 ** 31))),
       'generate.disk': async ({ runId }) => generationDisk(this.#require().project, runId),
       'generated.list': async (filter) => listGenerated(this.#require().project, filter),
+      'generated.counts': async () => countGenerated(this.#require().project),
       'jobs.cancel': async ({ id }) => this.#require().runner.cancel(id),
       'dialog.pickFile': async ({ title, extensions }) => {
         if (!this.#opts.pickFile) {

@@ -616,6 +616,12 @@ function removeUnrecorded(project: Project, outDir: string, where: { runId: stri
   }
 }
 
+/** Generated images per class name, all of them. */
+export function countGenerated(project: Project): Record<string, number> {
+  const rows = project.db.prepare('SELECT class_name AS name, COUNT(*) AS n FROM generated_images GROUP BY class_name').all() as { name: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.name, r.n]));
+}
+
 export function listGenerated(project: Project, filter: { runId?: string; className?: string; limit: number }) {
   const rows = project.db
     .prepare(

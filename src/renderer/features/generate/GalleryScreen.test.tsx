@@ -62,6 +62,15 @@ describe('GalleryScreen generation', () => {
   });
 
 
+  it("says how many images a class has where the list shows only the newest of them", async () => {
+    renderGallery({
+      'runs.list': () => [makeRun({ status: 'completed', step: 600, checkpointStep: 600 })],
+      'generated.list': () => [1, 2, 3].map((i) => image(i, 'melanoma')),
+      'generated.counts': () => ({ melanoma: 1_106 }),
+    });
+    await waitFor(() => expect(screen.getByTestId('generated-class').textContent).toContain('1,106 images, the newest 3 shown'));
+  });
+
   it('says to train first when no run can generate', async () => {
     renderGallery({ 'runs.list': () => [makeRun({ status: 'running' })] });
     expect((await screen.findByTestId('generate-no-runs')).textContent).toMatch(/No trained model yet/);

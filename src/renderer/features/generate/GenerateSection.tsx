@@ -45,6 +45,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   const [runsCall, runsOps] = useCall('runs.list', {});
   const [balance] = useCall('balance.get', {});
   const [generated, generatedOps] = useCall('generated.list', { limit: 1000 });
+  const [counts, countsOps] = useCall('generated.counts', {});
   const [runChoice, setRunChoice] = useState<string | null>(null);
   const [classChoice, setClassChoice] = useState<string | null>(null);
   const [count, setCount] = useState<{ key: string; value: number | string } | null>(null);
@@ -55,16 +56,20 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
   const [cancelling, cancelJob] = useCancelJob(onJob);
 
   useEvent('run.updated', () => runsOps.reload());
+  const reloadImages = () => {
+    generatedOps.reload();
+    countsOps.reload();
+  };
   useEvent('run.deleted', () => {
     runsOps.reload();
-    generatedOps.reload();
+    reloadImages();
   });
   useEvent('job.updated', (job) => {
-    if (job.type === 'generate' && job.status === 'completed') generatedOps.reload();
+    if (job.type === 'generate' && job.status === 'completed') reloadImages();
   });
   useOnReconnect(() => {
     runsOps.reload();
-    generatedOps.reload();
+    reloadImages();
   });
 
   const runs = usableRuns(runsCall.data ?? []);
@@ -200,7 +205,7 @@ export function GenerateSection({ jobs, onJob, onGoToTraining }: Props) {
             <Text size="xs" c="dimmed">
               Hover over or tab to an image to see which run, checkpoint, seed and latent index made it.
             </Text>
-            <GeneratedGrid images={images} />
+            <GeneratedGrid images={images} totals={counts.data} />
           </>
         )}
       </SectionCard>

@@ -75,8 +75,14 @@ function VirtualThumbs({ images }: { images: GeneratedImage[] }) {
   );
 }
 
+/** "12 images", or where the list stopped short of them all, "1,106 images, the newest 1,000 shown". */
+function shownOf(shown: number, total = shown): string {
+  const all = `${total.toLocaleString('en')} ${total === 1 ? 'image' : 'images'}`;
+  return total > shown ? `${all}, the newest ${shown.toLocaleString('en')} shown` : all;
+}
+
 /** Generated images, one block per class; hovering or focusing a thumbnail shows where it came from. */
-export function GeneratedGrid({ images }: { images: readonly GeneratedImage[] }) {
+export function GeneratedGrid({ images, totals }: { images: readonly GeneratedImage[]; totals?: Readonly<Record<string, number>> }) {
   const groups = groupByClass(images);
   return (
     <Stack gap="lg" data-testid="generated-grid">
@@ -85,7 +91,7 @@ export function GeneratedGrid({ images }: { images: readonly GeneratedImage[] })
           <Title order={4} size="h5">
             {g.className}{' '}
             <Text span c="dimmed" size="sm" fw={400}>
-              {g.images.length.toLocaleString('en')} {g.images.length === 1 ? 'image' : 'images'}
+              {shownOf(g.images.length, totals?.[g.className])}
             </Text>
           </Title>
           {g.images.length > VIRTUALISE_ABOVE ? (

@@ -43,6 +43,7 @@ export function ImportReport({ summary, onGoToBalance, onImportMore }: { summary
   const firstNonEmpty = FILTERS.find((f) => counts[f.value] > 0)?.value ?? 'rejected';
   const [filter, setFilter] = useState<OutcomeFilter>(firstNonEmpty);
   const current = FILTERS.find((f) => f.value === filter)!;
+  const rows = outcomeRows(summary, filter);
   const classNames = Object.keys(summary.classes);
   return (
     <Stack gap="md" data-testid="import-result">
@@ -80,7 +81,12 @@ export function ImportReport({ summary, onGoToBalance, onImportMore }: { summary
           {current.explain}
         </Alert>
       )}
-      <OutcomeList rows={outcomeRows(summary, filter)} label={`${current.label} files`} empty={current.empty} />
+      <OutcomeList rows={rows} label={`${current.label} files`} empty={current.empty} />
+      {rows.length < counts[filter] && (
+        <Text size="xs" c="dimmed" data-testid="outcome-shown">
+          Showing the first {rows.length.toLocaleString('en')} of {counts[filter].toLocaleString('en')}.
+        </Text>
+      )}
 
       <Group>
         <Button rightSection={<IconArrowRight size={16} />} onClick={onGoToBalance} data-testid="go-to-balance">

@@ -177,6 +177,20 @@ describe('ImportReport', () => {
     expect(screen.getAllByTestId('outcome-row')).toHaveLength(1);
     expect(screen.getByText('"x.jpg" is in no CSV row.')).toBeTruthy();
   });
+
+  it('counts every file of an outcome whose list stops at the limit, and says how many it shows', () => {
+    const totals = { rejected: 2_100, duplicates: 1, conflicts: 1, nearCopies: 0, problems: 0 };
+    render(
+      <Root client={createFakeClient({})} env="test">
+        <ImportReport summary={{ ...summary, totals }} onGoToBalance={() => {}} />
+      </Root>,
+    );
+    expect(screen.getByTestId('count-rejected').textContent).toBe('2,100');
+    expect(screen.getByText('Rejected (2,100)')).toBeTruthy();
+    expect(screen.getByTestId('outcome-shown').textContent).toBe('Showing the first 2 of 2,100.');
+    fireEvent.click(screen.getByText('Duplicates (1)'));
+    expect(screen.queryByTestId('outcome-shown')).toBeNull();
+  });
 });
 
 describe('ImportScreen while an import runs', () => {

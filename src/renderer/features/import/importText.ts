@@ -111,6 +111,7 @@ export function outcomeRows(summary: ImportSummary, filter: OutcomeFilter): Outc
 }
 
 export function outcomeCounts(summary: ImportSummary): Record<OutcomeFilter, number> {
+  if (summary.totals) return { ...summary.totals };
   return {
     rejected: summary.rejected.length,
     duplicates: summary.duplicates.length,
