@@ -132,6 +132,23 @@ describe('App with an open project', () => {
     expect(await screen.findByRole('button', { name: 'Create project' })).toBeTruthy();
   });
 
+  it('asks before closing a project with tasks under way, saying what happens to them', async () => {
+    const { client } = renderApp();
+    await screen.findByTestId('project-name');
+    act(() => client.emit('job.updated', makeJob({ id: 't1', type: 'train', title: 'Train run-1', status: 'running' })));
+    act(() => client.emit('job.updated', makeJob({ id: 'g1', type: 'generate', title: 'Generate 8 "DF" images from run-1', status: 'queued' })));
+    fireEvent.click(screen.getByRole('button', { name: 'Close project' }));
+    expect((await screen.findByTestId('close-project-sentence')).textContent).toBe(
+      'The training run pauses with a checkpoint of the step it reached; Resume carries it on when you open the project again. The other task (Generate 8 "DF" images from run-1) is cancelled; an import goes on where it stopped when you run it again.',
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Keep it open' }));
+    await waitFor(() => expect(screen.queryByTestId('close-project-sentence')).toBeNull());
+    expect(client.calls.some((c) => c.name === 'projects.close')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Close project' }));
+    fireEvent.click(await screen.findByTestId('close-project-confirm'));
+    expect(await screen.findByRole('button', { name: 'Create project' })).toBeTruthy();
+  });
+
   it('shows the reconnecting banner while the event channel is down, and refetches after', async () => {
     const { client } = renderApp();
     await screen.findByTestId('project-name');

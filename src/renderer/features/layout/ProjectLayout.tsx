@@ -1,4 +1,4 @@
-import { AppShell, Burger, Button, Group, Text, Title } from '@mantine/core';
+import { AppShell, Burger, Button, Group, Modal, Stack, Text, Title } from '@mantine/core';
 import { useDisclosure, useHotkeys } from '@mantine/hooks';
 import { IconLogout } from '@tabler/icons-react';
 import { useState, type ReactNode } from 'react';
@@ -24,6 +24,29 @@ interface Props {
   onClosed: () => void;
 }
 
+/**
+ * What closing the project does to the tasks under way or waiting (`jobs`: those), as the app does it:
+ * a training run pauses with a checkpoint of the step it reached; anything else is cancelled.
+ */
+export function closeSentence(jobs: readonly Job[]): string {
+  const training = jobs.filter((j) => j.type === 'train').length;
+  const others = jobs.length - training;
+  const parts: string[] = [];
+  if (training > 0) {
+    parts.push(
+      training === 1
+        ? 'The training run pauses with a checkpoint of the step it reached; Resume carries it on when you open the project again.'
+        : `The ${training} training runs pause (a running one with a checkpoint of the step it reached); Resume carries them on when you open the project again.`,
+    );
+  }
+  if (others > 0) {
+    parts.push(
+      `${others === 1 ? 'The other task' : `The ${others} other tasks`} (${jobs.filter((j) => j.type !== 'train').map((j) => j.title).join('; ')}) ${others === 1 ? 'is' : 'are'} cancelled; an import goes on where it stopped when you run it again.`,
+    );
+  }
+  return parts.join(' ');
+}
+
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 
 export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
@@ -39,7 +62,13 @@ export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
 
   useHotkeys(SCREENS.map((s, i) => [`mod+${i + 1}`, () => navigate(s.id)]));
 
+  // Tasks under way or waiting when the project closes: training pauses, the rest is cancelled (./closeSentence).
+  const [confirming, setConfirming] = useState(false);
+  const active = jobs.filter((j) => j.status === 'running' || j.status === 'queued');
+  const askToClose = () => (active.length > 0 ? setConfirming(true) : void closeProject());
+
   const closeProject = async () => {
+    setConfirming(false);
     setClosing(true);
     try {
       await client.call('projects.close', {});
@@ -98,9 +127,24 @@ export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
           <Group gap="xs" wrap="nowrap">
             <ShortcutsHelp isMac={IS_MAC} />
             <ThemeToggle />
-            <Button variant="default" leftSection={<IconLogout size={16} />} onClick={closeProject} loading={closing}>
+            <Button variant="default" leftSection={<IconLogout size={16} />} onClick={askToClose} loading={closing}>
               Close project
             </Button>
+            <Modal opened={confirming} onClose={() => setConfirming(false)} title="Close the project while tasks are under way?" centered>
+              <Stack gap="md">
+                <Text size="sm" data-testid="close-project-sentence">
+                  {closeSentence(active)}
+                </Text>
+                <Group justify="flex-end" gap="xs">
+                  <Button variant="default" onClick={() => setConfirming(false)} data-autofocus>
+                    Keep it open
+                  </Button>
+                  <Button onClick={() => void closeProject()} data-testid="close-project-confirm">
+                    Close project
+                  </Button>
+                </Group>
+              </Stack>
+            </Modal>
           </Group>
         </Group>
       </AppShell.Header>
