@@ -71,9 +71,15 @@ describe('ProjectsScreen', () => {
     await waitFor(() => expect(onOpened).toHaveBeenCalledWith(created));
   });
 
-  it('hides Browse… when folder dialogs are not available in the browser', async () => {
-    renderScreen({ 'dialog.pickFolder': () => fail('unsupported', 'Folder dialogs are not available in the browser.') });
-    fireEvent.click(screen.getAllByRole('button', { name: 'Browse…' })[0]!);
+  it('offers no Browse… in the browser, where the path is typed', async () => {
+    renderScreen({});
+    expect(await screen.findByText(/Type the full path of a folder on the computer running GAN Augment/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Browse…' })).toBeNull();
+  });
+
+  it('hides Browse… in the desktop app once its dialog answers that it is not available', async () => {
+    renderScreen({ 'app.info': () => ({ ...info, mode: 'electron' }), 'dialog.pickFolder': () => fail('unsupported', 'Folder dialogs are not available.') });
+    fireEvent.click((await screen.findAllByRole('button', { name: 'Browse…' }))[0]!);
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Browse…' })).toBeNull());
     expect(screen.getByText(/Type the full path of a folder on the computer running GAN Augment/)).toBeTruthy();
   });

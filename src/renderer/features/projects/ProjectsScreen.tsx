@@ -15,7 +15,9 @@ export function ProjectsScreen({ onOpened }: { onOpened: (project: ProjectStatus
   const client = useClient();
   const [info] = useCall('app.info', {});
   const [recent, { setData: setRecent, reload: reloadRecent }] = useCall('projects.recent', {});
-  const [canBrowse, pickFolder] = useFolderPicker();
+  const [pickerAvailable, pickFolder] = useFolderPicker();
+  // Only the desktop app has a native folder dialog: in the browser the path is typed (as on Import).
+  const canBrowse = info.data?.mode === 'electron' && pickerAvailable;
   const [openingPath, setOpeningPath] = useState<string | null>(null);
   const [showOpen, setShowOpen] = useState(false);
 
