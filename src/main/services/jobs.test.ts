@@ -123,6 +123,33 @@ describe('JobRunner', () => {
   });
 });
 
+describe('JobRunner: Stop after Pause', () => {
+  it('a Stop while a pause winds down ends the job stopped, and the job hears it', async () => {
+    const { runner, project } = setup();
+    let started!: () => void;
+    const isStarted = new Promise<void>((r) => (started = r));
+    let heard: string | null = null;
+    const job = runner.enqueue({
+      type: 'verify',
+      title: 'Winds down slowly',
+      unit: 'x',
+      run: (ctx) =>
+        new Promise((resolve) => {
+          started();
+          // (a training run saves its checkpoint before it ends)
+          ctx.signal.addEventListener('abort', () => setTimeout(() => resolve((heard = ctx.cancelMode)), 200));
+        }),
+    });
+    await isStarted;
+    runner.cancel(job.id, 'pause');
+    runner.cancel(job.id, 'stop');
+    runner.cancel(job.id, 'pause'); // a later Pause does not undo the Stop
+    await runner.whenIdle();
+    expect(heard).toBe('stop');
+    expect(project.jobs.get(job.id)?.status).toBe('stopped');
+  });
+});
+
 /** What better-sqlite3 throws when the disk is full. */
 function sqliteFull(): Error {
   return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });

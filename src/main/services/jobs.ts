@@ -21,6 +21,11 @@ export interface JobContext {
   readonly worker: WorkerClient;
   /** Report progress; cheap to call often (events and DB writes are throttled). */
   progress(done: number, total?: number | null, message?: string): void;
+  /**
+   * How the job was asked to end, once `signal` has fired: 'pause', or 'stop' (a Stop after a Pause
+   * still winding down wins; the signal's own reason stays the first). Null while not cancelled.
+   */
+  readonly cancelMode: 'pause' | 'stop' | null;
 }
 
 export interface JobSpec {
@@ -77,6 +82,8 @@ interface Running {
   id: string;
   spec: JobSpec;
   abort: AbortController;
+  /** How it was asked to end (`JobContext.cancelMode`). */
+  mode: 'pause' | 'stop' | null;
   meter: RateMeter;
   done: number;
   total: number | null;
@@ -128,7 +135,7 @@ export class JobRunner {
 
   /**
    * Stops a queued or running job. `pause` ends it as `paused` (a training run keeps its
-   * checkpoint and can go on later); the job sees the mode as `ctx.signal.reason`. Cancelling a
+   * checkpoint and can go on later); the job sees the mode as `ctx.cancelMode`. Cancelling a
    * finished job is a conflict.
    */
   cancel(id: string, mode: 'stop' | 'pause' = 'stop'): Job {
@@ -143,8 +150,10 @@ export class JobRunner {
       return job;
     }
     if (this.#current?.id === id) {
-      this.#current.abort.abort(mode);
-      return this.#live(this.#current);
+      const r = this.#current;
+      if (r.mode !== 'stop') r.mode = mode;
+      r.abort.abort(mode);
+      return this.#live(r);
     }
     // A job that ended with its row unwritten (a full disk) ended as #unsaved says, whatever the row.
     const job = this.#unsaved.get(id) ?? this.#project.jobs.get(id);
@@ -200,7 +209,7 @@ export class JobRunner {
   async #pump(): Promise<void> {
     while (this.#queue.length > 0) {
       const next = this.#queue.shift()!;
-      const r: Running = { ...next, meter: new RateMeter(), done: 0, total: null, message: null, lastEmit: 0, lastSave: 0 };
+      const r: Running = { ...next, mode: null, meter: new RateMeter(), done: 0, total: null, message: null, lastEmit: 0, lastSave: 0 };
       this.#current = r;
       await this.#runOne(r);
       this.#current = undefined;
@@ -209,7 +218,7 @@ export class JobRunner {
   }
 
   #stopped(r: Running, result: unknown): ['paused' | 'stopped', { message: string; result: unknown }] {
-    return r.abort.signal.reason === 'pause' ? ['paused', { message: 'Paused.', result: result ?? null }] : ['stopped', { message: 'Cancelled.', result: result ?? null }];
+    return r.mode === 'pause' ? ['paused', { message: 'Paused.', result: result ?? null }] : ['stopped', { message: 'Cancelled.', result: result ?? null }];
   }
 
   async #runOne(r: Running): Promise<void> {
@@ -235,6 +244,9 @@ export class JobRunner {
     return {
       jobId: r.id,
       signal: r.abort.signal,
+      get cancelMode() {
+        return r.mode;
+      },
       project: this.#project,
       worker: this.#worker,
       progress: (done, total, message) => {

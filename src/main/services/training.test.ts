@@ -50,7 +50,7 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     const [runId] = createRuns(project, { model: 'dcgan', classes: ['Bag'], resolution: 32, preset: 'tiny', steps: 2, batch: 4, backend: 'cpu', diffAugment: false, seed: 3 });
     // The job's own context, every message kept (the job runner passes on at most 10 a second).
     const messages: string[] = [];
-    const ctx: JobContext = { jobId: 'job-under-test', signal: new AbortController().signal, project, worker: s.worker, progress: (_d, _t, m) => m && messages.push(m) };
+    const ctx: JobContext = { jobId: 'job-under-test', signal: new AbortController().signal, cancelMode: null, project, worker: s.worker, progress: (_d, _t, m) => m && messages.push(m) };
     await trainSpec(runId!, () => {}).run(ctx);
     const at = (re: RegExp) => messages.findIndex((m) => re.test(m));
     const counting = at(/^Loading [\d,]+ training images…$/);

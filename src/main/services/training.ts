@@ -460,7 +460,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
         preparing.delete(runId);
         const data = toErrorData(err);
         if (data.kind === 'cancelled' || ctx.signal.aborted) {
-          endRun(project, runId, ctx.signal.reason === 'pause' ? 'paused' : 'stopped');
+          endRun(project, runId, ctx.cancelMode === 'pause' ? 'paused' : 'stopped');
           publish();
           throw err;
         }
@@ -473,7 +473,7 @@ export function trainSpec(runId: string, emit: EmitRun, opts: { totalSteps?: num
       }
       preparing.delete(runId);
       if (ctx.signal.aborted) {
-        endRun(project, runId, ctx.signal.reason === 'pause' ? 'paused' : 'stopped');
+        endRun(project, runId, ctx.cancelMode === 'pause' ? 'paused' : 'stopped');
         publish();
         return null;
       }
