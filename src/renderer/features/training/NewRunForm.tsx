@@ -23,6 +23,7 @@ import { diskIsEnough, diskSentence } from '../../../shared/disk';
 import { type ApiError } from '../../api/client';
 import { asApiError, useClient } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
+import { useDraft } from '../../lib/useDraft';
 import {
   BACKEND_LABEL,
   DEFAULT_TRAINING_STEPS,
@@ -53,6 +54,8 @@ interface Props {
   onStarted: (runs: Run[]) => void;
   /** The run training now, if any: the estimate would need its processor or graphics card. */
   training?: Run | null;
+  /** The project's folder: the settings typed so far are kept per project while the window is open. */
+  draftKey?: string;
 }
 
 type Estimate = CallOutput<'train.estimate'>;
@@ -64,19 +67,22 @@ const toInt = (v: number | string): number | undefined => {
 };
 
 /** The "New training run" panel: settings, a timed estimate, and Start. */
-export function NewRunForm({ classes, initialClasses, onStarted, training = null }: Props) {
+export function NewRunForm({ classes, initialClasses, onStarted, training = null, draftKey = '' }: Props) {
   const client = useClient();
   const ids = { resolution: useId(), preset: useId(), model: useId() };
-  const [model, setModel] = useState<Model>('cwgan-gp');
-  const [chosen, setChosen] = useState<string[]>([...initialClasses]);
-  const [resolution, setResolution] = useState<Resolution>(64);
-  const [preset, setPreset] = useState<Preset>('default');
-  const [steps, setSteps] = useState<number | string>(DEFAULT_TRAINING_STEPS);
-  const [batch, setBatch] = useState<number | string>('');
-  const [backend, setBackend] = useState<BackendChoice>('auto');
+  // The settings survive going to another screen and back (`useDraft`).
+  const draft = (field: string) => `new-run:${draftKey}:${field}`;
+  const [model, setModel] = useDraft<Model>(draft('model'), 'cwgan-gp');
+  const [kept, setChosen] = useDraft<string[]>(draft('classes'), [...initialClasses]);
+  const chosen = kept.filter((name) => classes.some((c) => c.name === name)); // (a class since merged away drops out)
+  const [resolution, setResolution] = useDraft<Resolution>(draft('resolution'), 64);
+  const [preset, setPreset] = useDraft<Preset>(draft('preset'), 'default');
+  const [steps, setSteps] = useDraft<number | string>(draft('steps'), DEFAULT_TRAINING_STEPS);
+  const [batch, setBatch] = useDraft<number | string>(draft('batch'), '');
+  const [backend, setBackend] = useDraft<BackendChoice>(draft('backend'), 'auto');
   const chosenCounts = classes.filter((c) => chosen.includes(c.name)).map((c) => c.count);
-  const [diffAugment, setDiffAugment] = useState<boolean>(suggestDiffAugment(classes.filter((c) => initialClasses.includes(c.name)).map((c) => c.count)));
-  const [seed, setSeed] = useState<number | string>('');
+  const [diffAugment, setDiffAugment] = useDraft<boolean>(draft('diffAugment'), suggestDiffAugment(classes.filter((c) => initialClasses.includes(c.name)).map((c) => c.count)));
+  const [seed, setSeed] = useDraft<number | string>(draft('seed'), '');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<'estimate' | 'start' | null>(null);
   const [estimate, setEstimate] = useState<{ key: string; value: Estimate } | null>(null);

@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { ProjectStatus, Run } from '../../../shared/contract';
 import { Root } from '../../Root';
@@ -90,6 +90,23 @@ describe('TrainingScreen', () => {
     });
     expect(await screen.findByTestId('run-dashboard')).toBeTruthy();
     expect(screen.getAllByTestId('run-row')).toHaveLength(1);
+  });
+
+  it('keeps the settings typed so far when the screen is left and opened again (per project)', async () => {
+    renderTraining({});
+    const classes = await screen.findByTestId('train-classes');
+    fireEvent.click(within(classes).getByLabelText(/^nevus/));
+    fireEvent.click(screen.getByLabelText(/DiffAugment/));
+    fireEvent.change(screen.getByTestId('train-steps'), { target: { value: '1234' } });
+    cleanup(); // another screen
+    renderTraining({});
+    const again = await screen.findByTestId('train-classes');
+    expect((within(again).getByLabelText(/^nevus/) as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByLabelText(/DiffAugment/) as HTMLInputElement).checked).toBe(false);
+    expect((screen.getByTestId('train-steps') as HTMLInputElement).value).toBe('1,234');
+    cleanup();
+    renderTraining({}, { ...project, path: '/other/project.ganaug' }); // another project starts afresh
+    expect(((await screen.findByTestId('train-steps')) as HTMLInputElement).value).toBe('5,000');
   });
 
   it('shows the dashboard of a running run with curves, samples and live updates', async () => {

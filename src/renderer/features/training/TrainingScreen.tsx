@@ -105,6 +105,7 @@ export function TrainingScreen({ project, onGoToImport }: Props) {
     <NewRunForm
       classes={classes}
       training={list?.find((r) => r.status === 'running') ?? null}
+      draftKey={project.path}
       initialClasses={balance.data ? defaultClasses(balance.data) : classes.map((c) => c.name)}
       onStarted={(started) => {
         for (const r of started) applyRun(r);
