@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { ProjectStatus } from '../../../shared/contract';
 import { Root } from '../../Root';
@@ -60,6 +60,19 @@ describe('ImportScreen', () => {
     expect((within(classes).getByLabelText('MEL') as HTMLInputElement).checked).toBe(true);
     expect((within(classes).getByLabelText('lesion_id') as HTMLInputElement).checked).toBe(false);
     expect(screen.getByText(/keeps one person’s images in one split/)).toBeTruthy();
+  });
+
+  it('keeps the source typed so far when the screen is left and opened again', async () => {
+    renderImport({}, { imageCount: 12 });
+    fireEvent.click(screen.getByTestId('add-more'));
+    fireEvent.click(screen.getByText('Images in a folder, plus a CSV file of labels'));
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    fireEvent.change(screen.getByLabelText(/^Folder with the images/), { target: { value: '/data/img' } });
+    fireEvent.change(screen.getByLabelText(/^CSV file with the labels/), { target: { value: '/data/labels.csv' } });
+    cleanup(); // another screen
+    renderImport({}, { imageCount: 12 });
+    expect((screen.getByLabelText(/^Folder with the images/) as HTMLInputElement).value).toBe('/data/img');
+    expect((screen.getByLabelText(/^CSV file with the labels/) as HTMLInputElement).value).toBe('/data/labels.csv');
   });
 
   it('shows the pre-scan and warns clearly when no images were found', async () => {

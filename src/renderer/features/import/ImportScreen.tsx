@@ -1,4 +1,5 @@
 import { Alert, Button, Card, Code, Group, Loader, Radio, Stack, Stepper, Text, Title } from '@mantine/core';
+import { useSessionStorage } from '@mantine/hooks';
 import { useCancelJob } from '../jobs/useCancelJob';
 import { IconAlertTriangle, IconArrowLeft, IconArrowRight, IconFileImport, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { useEffect, useReducer, useState, type Dispatch } from 'react';
@@ -15,12 +16,15 @@ import { plural } from './importText';
 import {
   STEPS,
   canStartImport,
+  fromDraft,
   initialWizard,
   scanIsCurrent,
   sourceSpec,
+  wizardDraft,
   wizardReducer,
   type SourceKind,
   type WizardAction,
+  type WizardDraft,
   type WizardState,
 } from './wizardState';
 
@@ -205,10 +209,17 @@ export function ImportScreen({ project, jobs, onJob, onGoToBalance }: Props) {
   const [pickerAvailable, pickFolder] = useFolderPicker();
   const canBrowse = info.data?.mode === 'electron' && pickerAvailable;
   const running = activeJobOfType(jobs, 'import');
+  // The source typed so far survives leaving the screen (sessionStorage, per project; `wizardDraft`).
+  const [draft, setDraft] = useSessionStorage<WizardDraft | null>({ key: `gan-augment:draft:import:${project.path}`, defaultValue: null, getInitialValueInEffect: false, sync: false });
   const [state, dispatch] = useReducer(wizardReducer, running, (job): WizardState =>
-    job ? { ...initialWizard, step: 3, jobId: job.id } : initialWizard,
+    job ? { ...initialWizard, step: 3, jobId: job.id } : draft ? fromDraft(draft) : initialWizard,
   );
-  const [started, setStarted] = useState(project.imageCount === 0 || running !== undefined);
+  const [started, setStarted] = useState(project.imageCount === 0 || running !== undefined || draft !== null);
+  const nextDraft = wizardDraft(state);
+  const nextDraftKey = JSON.stringify(nextDraft);
+  useEffect(() => {
+    setDraft(JSON.parse(nextDraftKey) as WizardDraft | null);
+  }, [nextDraftKey, setDraft]);
   const [starting, setStarting] = useState(false);
   const job = state.jobId ? jobs.find((j) => j.id === state.jobId) : undefined;
   const spec = sourceSpec(state);

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { CsvPreview } from './types';
 import {
   canStartImport,
+  fromDraft,
   initialWizard,
   oneHotCandidates,
   scanIsCurrent,
   sourceSpec,
   validateLocation,
+  wizardDraft,
   wizardReducer,
   type WizardAction,
   type WizardState,
@@ -130,5 +132,16 @@ describe('CSV mapping', () => {
 
   it('finds 0/1 columns as class candidates', () => {
     expect(oneHotCandidates(isic, ['image'])).toEqual(['MEL', 'NV', 'BCC']);
+  });
+});
+
+describe('wizardDraft', () => {
+  it('keeps the source typed before the import starts, and nothing after', () => {
+    const typed: WizardState = { ...initialWizard, step: 2, kind: 'csv', imagesDir: '/d/img', csvFile: '/d/l.csv' };
+    const draft = wizardDraft(typed)!;
+    expect(draft).toEqual({ kind: 'csv', root: '', imagesDir: '/d/img', csvFile: '/d/l.csv' });
+    expect(fromDraft(draft)).toEqual({ ...initialWizard, kind: 'csv', imagesDir: '/d/img', csvFile: '/d/l.csv', step: 1 });
+    expect(wizardDraft({ ...typed, step: 3, jobId: 'j' })).toBeNull();
+    expect(wizardDraft(initialWizard)).toBeNull();
   });
 });

@@ -221,3 +221,26 @@ export function scanIsCurrent(state: WizardState): boolean {
 export function canStartImport(state: WizardState): boolean {
   return scanIsCurrent(state) && (state.scan?.total ?? 0) > 0;
 }
+
+/** What the wizard keeps of a source being chosen while the screen is left (`wizardDraft`). */
+export interface WizardDraft {
+  kind: SourceKind;
+  root: string;
+  imagesDir: string;
+  csvFile: string;
+}
+
+/**
+ * The part of the wizard worth keeping when the person leaves the screen before importing: the source
+ * typed so far. Nothing once the import has started (the job is followed instead) or nothing typed.
+ */
+export function wizardDraft(state: WizardState): WizardDraft | null {
+  if (state.step > 2) return null;
+  const draft = { kind: state.kind, root: state.root, imagesDir: state.imagesDir, csvFile: state.csvFile };
+  return draft.root || draft.imagesDir || draft.csvFile ? draft : null;
+}
+
+/** The wizard opened again from a draft: at the location step, with the paths as they were (the scan runs again). */
+export function fromDraft(draft: WizardDraft): WizardState {
+  return { ...initialWizard, ...draft, step: 1 };
+}
