@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LATEST_VERSION } from '../src/main/store/migrations';
 import { useTmp } from './helpers/tmp';
 
 const root = join(__dirname, '..');
@@ -59,7 +60,7 @@ describe('gan-augment CLI', () => {
     expect(init.stdout).toContain('Dermoscopy.ganaug');
     const status = cli(['status', join(dir, 'Dermoscopy.ganaug'), '--json']);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: 3 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'Dermoscopy', imageCount: 0, classes: [], schemaVersion: LATEST_VERSION });
     expect(cli(['status', join(dir, 'Dermoscopy')]).stdout).toContain('none yet (import images first)');
     expect(cli(['init', join(dir, 'Dermoscopy')])).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
   });
