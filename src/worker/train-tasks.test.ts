@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, writePng, writeTrainingImages } from '../../test/fixtures/images';
 import { AppError } from '../shared/errors';
 import type { TrainItem, TrainTaskSettings, WorkerToMain } from '../shared/worker-protocol';
-import { MetricsWindow, retryIfDeviceLostAtStart, runTrain } from './train-tasks';
+import { MetricsWindow, gridDiversity, retryIfDeviceLostAtStart, runTrain } from './train-tasks';
+import { gridPngFromPixels } from './training/images';
 import { runTask } from './tasks';
 import type { StepMetrics } from './training';
 
@@ -27,6 +28,20 @@ describe('MetricsWindow (loss-curve points when losses are read every few steps)
     expect(p.imagesPerSec).toBeCloseTo(640, 6);
     // Reading every step (the CPU) gives every step its own point and time.
     expect(w.add(step(5, 42, true))).toMatchObject({ step: 5, stepMs: 42 });
+  });
+});
+
+describe('gridDiversity (the sample grid: does the generator make one image?)', () => {
+  it('is 0 for a grid of one image and clearly above it for different images, in RGB and in grey', async () => {
+    const r = 8;
+    for (const c of [1, 3] as const) {
+      const tile = Uint8Array.from({ length: r * r * c }, (_, i) => (i * 37) % 256);
+      const same = new Uint8Array(2 * 4 * tile.length);
+      for (let t = 0; t < 8; t++) same.set(tile, t * tile.length);
+      expect(await gridDiversity(await gridPngFromPixels(same, r, c, 2, 4), 2, 4)).toBe(0);
+      const different = Uint8Array.from({ length: same.length }, (_, i) => (i * 7919 + Math.floor(i / tile.length) * 101) % 256);
+      expect(await gridDiversity(await gridPngFromPixels(different, r, c, 2, 4), 2, 4)).toBeGreaterThan(0.1);
+    }
   });
 });
 

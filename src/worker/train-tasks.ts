@@ -21,11 +21,20 @@ function configFor(s: TrainTaskSettings) {
   });
 }
 
-/** Mean absolute difference between samples of a grid (0..1): near 0 when the generator makes one image. */
-async function gridDiversity(png: Buffer, rows: number, cols: number): Promise<number> {
-  const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const tw = Math.floor(info.width / cols);
-  const th = Math.floor(info.height / rows);
+/**
+ * Mean absolute difference between samples of a grid (0..1): near 0 when the generator makes one image.
+ * Read as one grey channel whatever the grid's own (sharp's greyscale() alone keeps an RGB image's
+ * three channels, which this loop, one byte a pixel, would misread: until 2026-11-29 it compared
+ * shifted pieces of the grid, and a collapsed RGB generator went unnoticed).
+ */
+export async function gridDiversity(png: Buffer, rows: number, cols: number, gap = 2): Promise<number> {
+  const { data, info } = await sharp(png).greyscale().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1) throw new Error(`gridDiversity: ${info.channels} channels where one grey one was asked for.`);
+  // The tiles as `gridPng` lays them out: `gap` pixels between them (before, the gaps were counted in
+  // the tiles, so tile b was compared shifted by b - a pixels against tile a).
+  const tw = (info.width - (cols - 1) * gap) / cols;
+  const th = (info.height - (rows - 1) * gap) / rows;
+  if (!Number.isInteger(tw) || !Number.isInteger(th)) throw new Error(`gridDiversity: a ${info.width}x${info.height} grid is not ${rows}x${cols} tiles with ${gap} px gaps.`);
   let total = 0;
   let pairs = 0;
   for (let r = 0; r < rows; r++) {
@@ -34,8 +43,8 @@ async function gridDiversity(png: Buffer, rows: number, cols: number): Promise<n
         let diff = 0;
         for (let y = 0; y < th; y += 2) {
           for (let x = 0; x < tw; x += 2) {
-            const ia = (r * th + y) * info.width + a * tw + x;
-            const ib = (r * th + y) * info.width + b * tw + x;
+            const ia = (r * (th + gap) + y) * info.width + a * (tw + gap) + x;
+            const ib = (r * (th + gap) + y) * info.width + b * (tw + gap) + x;
             diff += Math.abs(data[ia]! - data[ib]!);
           }
         }
