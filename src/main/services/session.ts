@@ -60,6 +60,8 @@ export class AppSession {
   readonly #recent: RecentProjects;
   readonly #worker: WorkerClient;
   #open: Open | undefined;
+  /** Projects left for another one and still winding down (their running job pausing), by folder. */
+  readonly #closing = new Map<string, Promise<void>>();
   readonly handlers: Handlers;
 
   constructor(opts: SessionOptions) {
@@ -119,7 +121,13 @@ export class AppSession {
     };
     // (not awaited: the new project is open already; a failure while the old one winds down, such as
     // a full disk when its queued runs are marked paused, is logged rather than left unhandled)
-    if (previous) this.#closeOpen(previous).catch((err: unknown) => console.error('[gan-augment] closing the previous project failed:', err));
+    if (previous) {
+      const dir = previous.project.dir;
+      const closing = this.#closeOpen(previous)
+        .catch((err: unknown) => console.error('[gan-augment] closing the previous project failed:', err))
+        .finally(() => this.#closing.delete(dir));
+      this.#closing.set(dir, closing);
+    }
     this.#recent.touch(project.dir, project.name);
     const status = project.status();
     this.#emit('project.changed', status);
@@ -168,6 +176,7 @@ export class AppSession {
 
   async dispose(): Promise<void> {
     await this.closeProject();
+    await Promise.all(this.#closing.values()); // projects left for another, still winding down
     this.#worker.dispose();
     this.#events.removeAllListeners();
   }
@@ -195,6 +204,9 @@ export class AppSession {
       'projects.open': async ({ path: typed }) => {
         const path = typedPath(typed, 'The project folder');
         if (this.#open && this.#open.project.dir === resolveProjectDir(path)) return this.#open.project.status();
+        // Opened again while it still winds down from being left for another project (a training run
+        // saving its pause checkpoint): once that is done, rather than "already open in this window".
+        await this.#closing.get(resolveProjectDir(path));
         return this.openProject(path);
       },
       'projects.forget': async ({ path }) => {

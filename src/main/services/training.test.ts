@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ok, useSessions } from '../../../test/helpers/session';
 import { useTmp } from '../../../test/helpers/tmp';
 import type { MetricPoint, Run } from '../../shared/contract';
@@ -214,6 +214,34 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect(failed.checkpointStep).toBeLessThanOrEqual(4);
     const saved = readdirSync(join(project.dir, 'runs', run!.id, 'checkpoints'));
     expect(saved).toEqual([`step-${failed.checkpointStep}`]);
+  });
+
+  it('another project opened while a run trains: the first winds down in the background, can be opened again at once, and a failure there is logged', async () => {
+    const s = newSession(tmp());
+    const first = await ok<{ path: string }>(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle();
+    const updates: Run[] = [];
+    s.onEvent((name, payload) => name === 'run.updated' && updates.push((payload as { run: Run }).run));
+    const [run, waiting] = await ok<Run[]>(
+      s.dispatch('train.start', { model: 'dcgan', classes: ['Bag', 'Sneaker'], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 9 }),
+    );
+    await expect.poll(() => updates.filter((u) => u.id === run!.id).at(-1)?.step ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    // Marking the waiting run paused fails as the project closes (as on a full disk)
+    s.project!.db.exec(`CREATE TRIGGER refuse_pause BEFORE UPDATE OF status ON runs WHEN OLD.status = 'queued' AND NEW.status = 'paused' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await ok(s.dispatch('projects.create', { parentDir: tmp(), name: 'Second' }));
+      // the first project again, while its run may still be saving its pause checkpoint
+      const reopened = await ok<{ path: string }>(s.dispatch('projects.open', { path: first.path }));
+      expect(reopened.path).toBe(first.path);
+      expect(logged).toHaveBeenCalledWith('[gan-augment] closing the previous project failed:', expect.objectContaining({ message: 'refused by a test trigger' }));
+    } finally {
+      logged.mockRestore();
+    }
+    const { run: paused } = await ok<{ run: Run }>(s.dispatch('runs.get', { runId: run!.id }));
+    expect(paused.status).toBe('paused');
+    // the run that waited: left queued by the failure, marked interrupted when the project opened again
+    expect((await ok<{ run: Run }>(s.dispatch('runs.get', { runId: waiting!.id }))).run.status).toBe('interrupted');
   });
 
   it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {
