@@ -71,6 +71,26 @@ describe('GalleryScreen generation', () => {
     await waitFor(() => expect(screen.getByTestId('generated-class').textContent).toContain('1,106 images, the newest 3 shown'));
   });
 
+  it('a generation waiting behind a training run says so, and can pause that run to go first', async () => {
+    const queued = makeJob({ id: 'gen-2', type: 'generate', title: 'Generate 6 images of melanoma', status: 'queued', progress: { done: 0, total: 6, unit: 'images', ratePerSecond: null, etaSeconds: null } });
+    const training = makeJob({ id: 'train-7', type: 'train', title: 'Train run-7', status: 'running' });
+    const runs = [makeRun({ id: 'done', status: 'completed', step: 600, checkpointStep: 600 }), makeRun({ id: 'run-7', status: 'running', jobId: 'train-7' })];
+    const client = createFakeClient({
+      'balance.get': () => testBalance,
+      'generated.list': () => [],
+      'runs.list': () => runs,
+      'runs.pause': () => runs[1]!,
+    });
+    render(
+      <Root client={client} env="test">
+        <Harness client={client} jobs={[queued, training]} />
+      </Root>,
+    );
+    expect((await screen.findByTestId('job-waiting')).textContent).toMatch(/^Waits for “Train run-7” to finish/);
+    fireEvent.click(screen.getByTestId('job-pause-training'));
+    await waitFor(() => expect(client.calls.find((c) => c.name === 'runs.pause')?.input).toEqual({ runId: 'run-7' }));
+  });
+
   it('says to train first when no run can generate', async () => {
     renderGallery({ 'runs.list': () => [makeRun({ status: 'running' })] });
     expect((await screen.findByTestId('generate-no-runs')).textContent).toMatch(/No trained model yet/);
