@@ -100,6 +100,13 @@ describe('gan-augment train / generate', () => {
     const again = cli(['train', project, '--resume', first.run]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`Run ${first.run} finished at step 5. Give a larger --steps to train it further.`);
+    // fewer steps than it has done: refused before anything starts, and the run is left as it was
+    const fewer = cli(['train', project, '--resume', first.run, '--steps', '2']);
+    expect(fewer.code).toBe(2);
+    expect(fewer.stderr).toContain('This run is already at step 5; choose a total of at least that.');
+    const db = new Database(join(project, 'project.sqlite'), { readonly: true });
+    expect(db.prepare('SELECT status, total_steps AS total FROM runs WHERE id = ?').get(first.run)).toEqual({ status: 'completed', total: 5 });
+    db.close();
   });
 
   it('generates labelled PNGs with provenance, saying first the disk they take', async () => {

@@ -15,7 +15,7 @@ import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
 import { getBalance, balanceTarget } from '../services/dataset';
 import { importDisk, importSpec } from '../services/import';
-import { createRuns, estimate, generateSpec, getRun, listRuns, trainSpec, type RunEvent } from '../services/training';
+import { createRuns, estimate, generateSpec, getRun, listRuns, tooFewSteps, trainSpec, type RunEvent } from '../services/training';
 import { deleteRun, footprintOfListedRun, runFootprint } from '../services/run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from '../services/conflicts';
 import { generationDisk, projectDisk } from '../services/project-disk';
@@ -415,6 +415,8 @@ export function buildProgram(): Command {
             if (totalSteps !== undefined && !(Number.isInteger(totalSteps) && totalSteps >= 1)) {
               throw new AppError('validation', `--steps must be a whole number of at least 1, not "${o.steps}".`, { field: 'steps' });
             }
+            // refused here, as the app's Resume does, rather than by the job (which would end the run failed)
+            if (totalSteps !== undefined && totalSteps < run.step) throw tooFewSteps(run.step);
             if (run.status === 'completed' && (totalSteps ?? run.totalSteps) <= run.step) {
               throw new AppError('validation', `Run ${run.id} finished at step ${run.step}. Give a larger --steps to train it further.`, { field: 'steps' });
             }

@@ -103,8 +103,16 @@ export function latestImport(project: Project, limit: number): ImportSummary | n
     rejected: list('rejected', (r) => ({ file: String(r.file), relPath: String(r.rel_path), kind: String(r.reason_kind) as RejectKind, reason: String(r.reason ?? '') })),
     duplicates: list('duplicate', (r) => ({ file: String(r.file), relPath: String(r.rel_path), duplicateOf: String(r.duplicate_of ?? '') })),
     conflicts: list('conflict', (r) => ({ file: String(r.file), relPath: String(r.rel_path), labels: JSON.parse(String(r.conflict_labels ?? '[]')) as string[] })),
+    // Near-copies (found last) and the other problems each up to the limit: thousands of CSV rows
+    // without a file must not push every near-copy out of the report.
     problems: (
-      db.prepare('SELECT kind, message, file, rel_path AS relPath, row FROM import_problems WHERE import_id = ? ORDER BY id LIMIT ?').all(imp.id, limit) as {
+      db
+        .prepare(
+          `SELECT * FROM (SELECT id, kind, message, file, rel_path AS relPath, row FROM import_problems WHERE import_id = @id AND kind = 'near-duplicate' ORDER BY id LIMIT @limit)
+           UNION ALL SELECT * FROM (SELECT id, kind, message, file, rel_path AS relPath, row FROM import_problems WHERE import_id = @id AND kind != 'near-duplicate' ORDER BY id LIMIT @limit)
+           ORDER BY id`,
+        )
+        .all({ id: imp.id, limit }) as {
         kind: SourceProblem['kind'];
         message: string;
         file: string | null;

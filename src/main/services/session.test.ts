@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import { writePng } from '../../../test/fixtures/images';
 import { useTmp } from '../../../test/helpers/tmp';
 import { nodeWorkerLauncher } from '../worker-host';
@@ -83,14 +84,21 @@ describe('the import report', () => {
     await writePng(join(source, 'nevus', 'b.png'), { seed: 2 });
     for (let i = 0; i < 5; i++) writeFileSync(join(source, 'nevus', `broken${i}.png`), 'not a picture');
     for (let i = 0; i < 3; i++) copyFileSync(join(source, 'nevus', 'a.png'), join(source, 'nevus', `copy${i}.png`));
+    // a near-copy (the first image saved again as a JPEG) and two files outside any class folder
+    await sharp(join(source, 'nevus', 'a.png')).jpeg({ quality: 90 }).toFile(join(source, 'nevus', 'a-again.jpg'));
+    for (const loose of ['loose1.png', 'loose2.png']) copyFileSync(join(source, 'nevus', 'b.png'), join(source, loose));
     expect(await s.dispatch('import.scan', { source: { kind: 'folder', root: 'nevus' } })).toMatchObject({ ok: false, error: { kind: 'validation' } });
     await s.dispatch('jobs.start', { type: 'import', source: { kind: 'folder', root: source } });
     await s.runner.whenIdle();
-    const r = await s.dispatch('import.latest', { limit: 2 });
+    const r = await s.dispatch('import.latest', { limit: 1 });
     if (!r.ok) throw new Error(JSON.stringify(r.error));
-    const report = r.value as { imported: number; rejected: unknown[]; duplicates: unknown[]; totals: Record<string, number> };
-    expect(report.imported).toBe(2);
-    expect([report.rejected.length, report.duplicates.length]).toEqual([2, 2]);
-    expect(report.totals).toEqual({ rejected: 5, duplicates: 3, conflicts: 0, nearCopies: 0, problems: 0 });
+    const report = r.value as { imported: number; rejected: unknown[]; duplicates: unknown[]; problems: { kind: string }[]; totals: Record<string, number> };
+    expect(report.imported).toBe(3);
+    expect([report.rejected.length, report.duplicates.length]).toEqual([1, 1]);
+    expect(report.totals).toMatchObject({ rejected: 5, duplicates: 3, conflicts: 0, problems: 2 });
+    expect(report.totals.nearCopies).toBeGreaterThanOrEqual(1);
+    // the limit holds for near-copies and for the other problems each: neither hides the other
+    expect(report.problems.filter((p) => p.kind === 'near-duplicate')).toHaveLength(1);
+    expect(report.problems.filter((p) => p.kind !== 'near-duplicate')).toHaveLength(1);
   });
 });

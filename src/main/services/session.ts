@@ -26,7 +26,7 @@ import { RecentProjects } from './recent';
 import { verifySpec } from './verify';
 import { classSamples, getBalance, getSplits, latestImport, setBalanceTarget, setSplits } from './dataset';
 import { importDisk, importSpec, normaliseSource } from './import';
-import { countGenerated, createRuns, endUnstartedRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, runDetail, tooFewSteps, trainSpec } from './training';
+import { countGenerated, createRuns, endUnstartedRuns, estimate, generateSpec, getRun, latestSample, listGenerated, listRuns, markQueued, runDetail, tooFewSteps, trainSpec } from './training';
 import { WorkerClient } from './worker-client';
 import { deleteRun, runFootprint } from './run-deletion';
 import { decideConflict, listConflicts, undoConflictDecision } from './conflicts';
@@ -171,7 +171,7 @@ export class AppSession {
   #enqueueTraining(runId: string, totalSteps?: number): void {
     const { project, runner } = this.#require();
     const job = runner.enqueue(trainSpec(runId, (e) => this.#emit('run.updated', e), totalSteps === undefined ? {} : { totalSteps }));
-    project.db.prepare(`UPDATE runs SET status = 'queued', job_id = ?, updated_at = ? WHERE id = ?`).run(job.id, new Date().toISOString(), runId);
+    markQueued(project, runId, job.id);
   }
 
   async dispose(): Promise<void> {

@@ -244,6 +244,32 @@ describe('training through the session (real worker, tiny DCGAN on the CPU backe
     expect((await ok<{ run: Run }>(s.dispatch('runs.get', { runId: waiting!.id }))).run.status).toBe('interrupted');
   });
 
+  it('a run whose end was kept only in memory (its row could not be written) shows as queued once resumed', async () => {
+    const s = newSession(tmp());
+    await ok(s.dispatch('projects.createSample', { parentDir: tmp() }));
+    await s.runner.whenIdle();
+    const project = s.project!;
+    const start = async (className: string) =>
+      (await ok<Run[]>(s.dispatch('train.start', { model: 'dcgan', classes: [className], resolution: 32, preset: 'tiny', steps: 100_000, batch: 4, backend: 'cpu', seed: 10 })))[0]!;
+    const status = async (id: string) => (await ok<{ run: Run }>(s.dispatch('runs.get', { runId: id }))).run.status;
+    const bag = await start('Bag');
+    await expect.poll(() => status(bag.id), { timeout: 60_000, interval: 50 }).toBe('running');
+    // its end cannot be written (as on a full disk): the app knows it stopped, the row still says running
+    project.db.exec(`CREATE TRIGGER refuse_end BEFORE UPDATE OF status ON runs WHEN NEW.status = 'stopped' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    await ok(s.dispatch('runs.stop', { runId: bag.id }));
+    await s.runner.whenIdle();
+    expect(await status(bag.id)).toBe('stopped');
+    project.db.exec('DROP TRIGGER refuse_end');
+    // another run trains; Bag, resumed, waits its turn and says so (not "stopped", which would offer Resume twice)
+    const sneaker = await start('Sneaker');
+    await expect.poll(() => status(sneaker.id), { timeout: 60_000, interval: 50 }).toBe('running');
+    await ok(s.dispatch('runs.resume', { runId: bag.id }));
+    expect(await status(bag.id)).toBe('queued');
+    await ok(s.dispatch('runs.stop', { runId: bag.id }));
+    await ok(s.dispatch('runs.stop', { runId: sneaker.id }));
+    await s.runner.whenIdle();
+  });
+
   it('pauses a run that is training when its project closes, so that Resume carries on after reopening', async () => {
     const home = tmp();
     const s = newSession(home);

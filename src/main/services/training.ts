@@ -304,6 +304,15 @@ export interface TrainOutcome {
   metrics: MetricPoint | null;
 }
 
+/**
+ * Records a run as waiting its turn for job `jobId`. An end kept only in memory from before (a full
+ * disk, `unsavedEnds`) no longer applies: the run is queued again.
+ */
+export function markQueued(project: Project, runId: string, jobId: string): void {
+  project.db.prepare(`UPDATE runs SET status = 'queued', job_id = ?, updated_at = ? WHERE id = ?`).run(jobId, new Date().toISOString(), runId);
+  unsavedEnds.get(project)?.delete(runId);
+}
+
 /** The words of the refusal to train a run to fewer steps than it has done (`runs.resume` checks it first). */
 export function tooFewSteps(step: number): AppError {
   return new AppError('validation', `This run is already at step ${step}; choose a total of at least that.`, { field: 'steps' });

@@ -149,6 +149,21 @@ describe('App with an open project', () => {
     expect(await screen.findByRole('button', { name: 'Create project' })).toBeTruthy();
   });
 
+  it('another project opened in its place (the menu, another window) gets fresh screens, not this one\'s drafts', async () => {
+    const { client } = renderApp();
+    await screen.findByTestId('project-name');
+    fireEvent.keyDown(document.documentElement, { key: '2', code: 'Digit2', ctrlKey: true });
+    fireEvent.click(await screen.findByTestId('add-more'));
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    fireEvent.change(screen.getByLabelText(/^Folder with one subfolder per class/), { target: { value: '/patients/A' } });
+    act(() => client.emit('project.changed', { ...project, path: '/p/Other.ganaug', name: 'Other' }));
+    await waitFor(() => expect(screen.getByTestId('project-name').textContent).toBe('Other'));
+    fireEvent.click(await screen.findByTestId('add-more'));
+    fireEvent.click(screen.getByTestId('wizard-next'));
+    expect((screen.getByLabelText(/^Folder with one subfolder per class/) as HTMLInputElement).value).toBe('');
+    expect(Object.keys(window.sessionStorage).filter((k) => k.includes('/p/Other.ganaug'))).toEqual([]);
+  });
+
   it('shows the reconnecting banner while the event channel is down, and refetches after', async () => {
     const { client } = renderApp();
     await screen.findByTestId('project-name');

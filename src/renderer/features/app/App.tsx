@@ -35,7 +35,9 @@ export function App() {
       break;
     case 'ready':
       body = session.project ? (
-        <ProjectLayout project={session.project} jobs={session.jobs} onJob={applyJob} onClosed={() => setProject(null)} />
+        // keyed by the project: another project opened in its place (the menu, another window) gets
+        // fresh screens, not this one's forms and drafts
+        <ProjectLayout key={session.project.path} project={session.project} jobs={session.jobs} onJob={applyJob} onClosed={() => setProject(null)} />
       ) : (
         <ProjectsScreen onOpened={setProject} />
       );
