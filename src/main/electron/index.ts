@@ -7,8 +7,11 @@ import { app, BrowserWindow, dialog, Menu, net, protocol, session as electronSes
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Job } from '../../shared/contract';
 import { errorTitle } from '../../shared/errors';
+import { activeJobs, closeSentence } from '../../shared/jobs-text';
 import { AppSession } from '../services/session';
+import { resolveProjectDir } from '../store/project';
 import { registerIpc } from './ipc';
 import { sqliteNativeBindingStatus } from './native';
 import {
@@ -246,9 +249,36 @@ async function runMenuCall(name: string, input: unknown): Promise<void> {
   else await dialog.showMessageBox(options);
 }
 
+/**
+ * Before the menu closes the project (or opens another in its place) while tasks are under way: says
+ * what happens to them, as the window's Close project does (`closeSentence`), and asks. True to go on.
+ */
+async function leaveProjectFromMenu(action: string): Promise<boolean> {
+  const jobs = appSession ? await appSession.dispatch('jobs.list', {}) : null;
+  const active = jobs?.ok ? activeJobs(jobs.value as Job[]) : [];
+  if (active.length === 0) return true;
+  const options: Electron.MessageBoxOptions = {
+    type: 'question',
+    title: PRODUCT_NAME,
+    message: 'Close the project while tasks are under way?',
+    detail: closeSentence(active),
+    buttons: ['Keep it open', action],
+    defaultId: 0,
+    cancelId: 0,
+  };
+  const { response } = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options);
+  return response === 1;
+}
+
 async function openProjectFromMenu(): Promise<void> {
   const path = await pickFolder('Open a GAN Augment project folder');
-  if (path) await runMenuCall('projects.open', { path });
+  if (!path) return;
+  const same = appSession?.project?.dir === resolveProjectDir(path); // (opening the open project changes nothing)
+  if (same || (await leaveProjectFromMenu('Open the other project'))) await runMenuCall('projects.open', { path });
+}
+
+async function closeProjectFromMenu(): Promise<void> {
+  if (await leaveProjectFromMenu('Close project')) await runMenuCall('projects.close', {});
 }
 
 function buildMenu(): Menu {
@@ -259,7 +289,7 @@ function buildMenu(): Menu {
       label: 'File',
       submenu: [
         { label: 'Open Project Folder…', accelerator: 'CmdOrCtrl+O', click: () => void openProjectFromMenu() },
-        { label: 'Close Project', click: () => void runMenuCall('projects.close', {}) },
+        { label: 'Close Project', click: () => void closeProjectFromMenu() },
         { type: 'separator' },
         isMac ? { role: 'close' } : { role: 'quit' },
       ],

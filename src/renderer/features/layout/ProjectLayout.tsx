@@ -3,6 +3,7 @@ import { useDisclosure, useHotkeys } from '@mantine/hooks';
 import { IconLogout } from '@tabler/icons-react';
 import { useState, type ReactNode } from 'react';
 import type { Job, ProjectStatus } from '../../../shared/contract';
+import { activeJobs, closeSentence } from '../../../shared/jobs-text';
 import { useClient } from '../../api/hooks';
 import { ThemeToggle } from '../../components/ThemeToggle';
 import { notifyError } from '../../lib/notify';
@@ -24,29 +25,6 @@ interface Props {
   onClosed: () => void;
 }
 
-/**
- * What closing the project does to the tasks under way or waiting (`jobs`: those), as the app does it:
- * a training run pauses with a checkpoint of the step it reached; anything else is cancelled.
- */
-export function closeSentence(jobs: readonly Job[]): string {
-  const training = jobs.filter((j) => j.type === 'train').length;
-  const others = jobs.length - training;
-  const parts: string[] = [];
-  if (training > 0) {
-    parts.push(
-      training === 1
-        ? 'The training run pauses with a checkpoint of the step it reached; Resume carries it on when you open the project again.'
-        : `The ${training} training runs pause (a running one with a checkpoint of the step it reached); Resume carries them on when you open the project again.`,
-    );
-  }
-  if (others > 0) {
-    parts.push(
-      `${others === 1 ? 'The other task' : `The ${others} other tasks`} (${jobs.filter((j) => j.type !== 'train').map((j) => j.title).join('; ')}) ${others === 1 ? 'is' : 'are'} cancelled; an import goes on where it stopped when you run it again.`,
-    );
-  }
-  return parts.join(' ');
-}
-
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 
 export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
@@ -62,9 +40,9 @@ export function ProjectLayout({ project, jobs, onJob, onClosed }: Props) {
 
   useHotkeys(SCREENS.map((s, i) => [`mod+${i + 1}`, () => navigate(s.id)]));
 
-  // Tasks under way or waiting when the project closes: training pauses, the rest is cancelled (./closeSentence).
+  // Tasks under way or waiting when the project closes: training pauses, the rest is cancelled (`closeSentence`).
   const [confirming, setConfirming] = useState(false);
-  const active = jobs.filter((j) => j.status === 'running' || j.status === 'queued');
+  const active = activeJobs(jobs);
   const askToClose = () => (active.length > 0 ? setConfirming(true) : void closeProject());
 
   const closeProject = async () => {
