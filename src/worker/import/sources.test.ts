@@ -168,6 +168,21 @@ describe('CSV source, ISIC one-hot format', () => {
     ]);
   });
 
+  it('reads an ISIC CSV saved by a European spreadsheet: semicolons, decimal commas, a blank cell as 0', async () => {
+    const d = join(dir, 'isic-eu');
+    for (const i of [0, 1, 2]) await writeJpeg(join(d, `ISIC_${i}.jpg`), { seed: 10 + i });
+    const csv = join(d, 'gt.csv');
+    await writeFile(csv, 'image;MEL;NV;UNK\nISIC_0;1,0;0,0;0,0\nISIC_1;;1,0;0,0\nISIC_2;;;\n');
+    const p = await previewCsv(csv);
+    expect(p.suggested).toEqual({ format: 'one-hot', fileColumn: 'image', labelColumns: ['MEL', 'NV', 'UNK'] });
+    const { entries, problems } = await collect({ kind: 'csv', imagesDir: d, csvFile: csv });
+    expect(entries.map((e) => [e.relPath, e.label])).toEqual([
+      ['ISIC_0.jpg', 'MEL'],
+      ['ISIC_1.jpg', 'NV'],
+    ]);
+    expect(problems.map((pr) => [pr.kind, pr.row])).toEqual([['no-label', 4]]);
+  });
+
   it('names the missing column and lists the real ones', async () => {
     const err = await collect({
       kind: 'csv',
@@ -241,7 +256,15 @@ describe('CSV source, filename,label columns', () => {
   it('reports an unreadable CSV in words', async () => {
     const bad = join(d, 'bad.csv');
     await writeFile(bad, 'file,label\n"a.jpg,benign\n');
-    await expect(previewCsv(bad)).rejects.toThrow(/The CSV file "bad.csv" could not be read/);
+    await expect(previewCsv(bad)).rejects.toThrow(
+      'The CSV file "bad.csv" could not be read: a quotation mark opened at line 2 is never closed. Open it in a spreadsheet program and save it again as CSV, or correct that line.',
+    );
+    const quote = join(d, 'quote.csv');
+    await writeFile(quote, 'file,label\na.jpg,be"nign\n');
+    await expect(previewCsv(quote)).rejects.toThrow(/^The CSV file "quote.csv" could not be read: a quotation mark stands in the middle of a value at line 2\./);
+    // an image chosen as the CSV of labels
+    const picture = await writeJpeg(join(d, 'photo.jpg'), { seed: 3 });
+    await expect(previewCsv(picture)).rejects.toThrow('"photo.jpg" is not a CSV file of labels: it holds binary data');
     await expect(previewCsv(join(d, 'none.csv'))).rejects.toThrow(/cannot be opened: it does not exist/);
   });
 });
@@ -252,5 +275,20 @@ describe('detectCsvFormat', () => {
       format: 'columns',
       suggested: { format: 'columns', fileColumn: 'file', labelColumn: 'malignant' },
     });
+  });
+
+  it('takes a column named "label" over 0/1 flag columns beside it', () => {
+    const rows = [['a.jpg', 'benign', '0', '1'], ['b.jpg', 'malignant', '1', '1']];
+    expect(detectCsvFormat(['filename', 'label', 'flipped', 'reviewed'], rows)).toEqual({
+      format: 'columns',
+      suggested: { format: 'columns', fileColumn: 'filename', labelColumn: 'label' },
+    });
+  });
+
+  it('reads one-hot columns with a blank cell, and with decimal commas', () => {
+    const blank = detectCsvFormat(['image', 'MEL', 'NV', 'UNK'], [['i0', '1.0', '0.0', '0.0'], ['i1', '', '1.0', '0.0'], ['i2', '0.0', '1.0', '0.0']]);
+    expect(blank.suggested).toEqual({ format: 'one-hot', fileColumn: 'image', labelColumns: ['MEL', 'NV', 'UNK'] });
+    const comma = detectCsvFormat(['image', 'MEL', 'NV'], [['i0', '1,0', '0,0'], ['i1', '0,0', '1,0']]);
+    expect(comma.suggested).toEqual({ format: 'one-hot', fileColumn: 'image', labelColumns: ['MEL', 'NV'] });
   });
 });

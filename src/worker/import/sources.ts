@@ -298,6 +298,36 @@ async function detectDelimiter(file: string): Promise<Delimiter> {
   }
 }
 
+/** Whether the first 8 KiB of a file hold a NUL byte: no text file of labels does (images, .xlsx and .zip do). */
+async function looksBinary(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(8192);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).includes(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The CSV parser's error (csv-parse's codes) as a sentence for a person, with where and what to do. */
+export function csvErrorSentence(name: string, err: Error & { code?: string; lines?: number }): string {
+  const at = err.lines ? ` at line ${err.lines.toLocaleString('en')}` : '';
+  const fix = 'Open it in a spreadsheet program and save it again as CSV, or correct that line.';
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return `The CSV file "${name}" could not be read: a quotation mark opened${at} is never closed. ${fix}`;
+    case 'CSV_INVALID_OPENING_QUOTE':
+    case 'INVALID_OPENING_QUOTE':
+      return `The CSV file "${name}" could not be read: a quotation mark stands in the middle of a value${at}. ${fix}`;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return `The CSV file "${name}" could not be read: text follows a closing quotation mark${at}. ${fix}`;
+    default:
+      return `The CSV file "${name}" could not be read${at}: ${err.message}`;
+  }
+}
+
 /**
  * Streams a CSV's records as string arrays, header first. `limit` stops after that many data
  * rows (the stream is destroyed, so the file handle is released).
@@ -307,6 +337,9 @@ async function* csvRecords(file: string, limit = Infinity): AsyncGenerator<{ lin
     throw new AppError('not-found', `The CSV file "${file}" cannot be opened: ${describeFsError(err)}.`, { cause: err });
   });
   if (!s.isFile()) throw new AppError('validation', `"${file}" is a folder, not a CSV file.`);
+  if (await looksBinary(file)) {
+    throw new AppError('validation', `"${basename(file)}" is not a CSV file of labels: it holds binary data (an image, a spreadsheet or an archive?). Choose the .csv file, or save the spreadsheet as CSV.`);
+  }
   const delimiter = await detectDelimiter(file);
   const stream = createReadStream(file);
   const parser = stream.pipe(
@@ -327,15 +360,15 @@ async function* csvRecords(file: string, limit = Infinity): AsyncGenerator<{ lin
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    const msg = (err as Error).message;
-    throw new AppError('validation', `The CSV file "${basename(file)}" could not be read: ${msg}`, { cause: err });
+    throw new AppError('validation', csvErrorSentence(basename(file), err as Error & { code?: string; lines?: number }), { cause: err });
   } finally {
     parser.destroy();
     stream.destroy();
   }
 }
 
-const ONE_HOT_VALUE = /^[01](\.0*)?$/;
+/** A one-hot cell: 0 or 1, also written 1.0 or (a decimal comma, as European spreadsheets save) 1,0. */
+const ONE_HOT_VALUE = /^[01]([.,]0*)?$/;
 const FILE_HINT = /^(image|image_?id|img|file|file_?name|filename|path|name|id)$/i;
 const FILE_HINT_LOOSE = /image|file|path|name|id/i;
 const LABEL_HINT = /^(label|class|diagnosis|dx|target|category|y)$/i;
@@ -348,12 +381,17 @@ function pick(columns: string[], exact: RegExp, loose: RegExp, exclude: Set<stri
 
 /**
  * Detects the ISIC one-hot format: an id column plus at least two columns whose every sampled
- * value is 0 or 1 (also `1.0` / `0.0`). Other text columns are allowed and offered as groups.
+ * value is 0 or 1 (also `1.0` / `0.0`, or `1,0`), or blank (a cell Excel left empty, read as 0).
+ * Other text columns are allowed and offered as groups. A column named exactly as a label column
+ * (label, class, diagnosis...) whose values are not 0/1 wins over any 0/1 columns: with
+ * `filename,label,flipped,reviewed`, "label" holds the classes, not the two flags.
  */
 export function detectCsvFormat(columns: string[], rows: string[][]): { format: 'one-hot' | 'columns'; suggested: CsvMapping } {
   const fileColumn = pick(columns, FILE_HINT, FILE_HINT_LOOSE, new Set()) ?? columns[0] ?? '';
-  const binary = columns.filter((c, i) => c !== fileColumn && rows.length > 0 && rows.every((r) => ONE_HOT_VALUE.test(r[i] ?? '')));
-  if (binary.length >= 2) {
+  const binaryAt = (i: number) => rows.some((r) => (r[i] ?? '') !== '') && rows.every((r) => (r[i] ?? '') === '' || ONE_HOT_VALUE.test(r[i] ?? ''));
+  const binary = columns.filter((c, i) => c !== fileColumn && rows.length > 0 && binaryAt(i));
+  const namedLabel = columns.findIndex((c) => c !== fileColumn && LABEL_HINT.test(c));
+  if (binary.length >= 2 && !(namedLabel >= 0 && !binaryAt(namedLabel))) {
     const groupColumn = pick(
       columns.filter((c) => c !== fileColumn && !binary.includes(c)),
       GROUP_HINT,
@@ -561,6 +599,7 @@ async function* enumerateCsv(
       const bad: string[] = [];
       labelIdxs.forEach((ci, k) => {
         const v = cells[ci] ?? '';
+        if (v === '') return; // a blank cell is 0 (a spreadsheet's empty cell); a row with no 1 at all is reported below
         if (!ONE_HOT_VALUE.test(v)) bad.push(`${mapping.labelColumns[k]}="${v}"`);
         else if (v.startsWith('1')) marked.push(mapping.labelColumns[k]!);
       });
