@@ -3,7 +3,7 @@
  * duplicates, conflicts, an ISIC one-hot CSV, re-import without doubles, kill -9 and resume.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +188,23 @@ describe('gan-augment import --labels (ISIC one-hot CSV)', () => {
     expect(kinds).toEqual(expect.arrayContaining(['missing-file', 'several-labels', 'no-label', 'duplicate-row', 'no-row']));
     const missing = s.problems.find((p) => p.kind === 'missing-file')!;
     expect(missing.message).toContain('ISIC_0000003');
+  });
+
+  it('--group-column alone takes the patient column beside the detected ones (it was ignored)', async () => {
+    const d = join(work, 'grouped-source');
+    for (const i of [1, 2, 3]) await writeJpeg(join(d, `ISIC_${i}.jpg`), { seed: 40 + i });
+    writeFileSync(join(d, 'gt.csv'), 'image,patient,MEL,NV\nISIC_1,P7,1,0\nISIC_2,P7,0,1\nISIC_3,P8,0,1\n');
+    cli(['init', join(work, 'grouped')]);
+    json(['import', join(work, 'grouped.ganaug'), d, '--labels', join(d, 'gt.csv'), '--group-column', 'patient', '--json']);
+    const db = new Database(join(work, 'grouped.ganaug', 'project.sqlite'), { readonly: true });
+    const groups = (db.prepare('SELECT group_id AS g FROM images ORDER BY id').all() as { g: string | null }[]).map((r) => r.g);
+    db.close();
+    expect(groups.sort()).toEqual(['P7', 'P7', 'P8']);
+    // a group column the CSV does not have: said, with the columns it has
+    cli(['init', join(work, 'grouped2')]);
+    const r = cli(['import', join(work, 'grouped2.ganaug'), d, '--labels', join(d, 'gt.csv'), '--group-column', 'lesion']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('has no column named "lesion". Its columns are: image, patient, MEL, NV.');
   });
 
   it('says which columns exist when the CSV does not have the ones asked for', async () => {

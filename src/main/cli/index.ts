@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TrainSettingsSchema, type Conflict, type Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
-import { splitNearCopies, type CsvMapping, type ImportSummary, type SourceSpec } from '../../shared/import-types';
+import { splitNearCopies, type CsvMapping, type CsvPreview, type ImportSummary, type SourceSpec } from '../../shared/import-types';
 import { AppError, errorTitle, toErrorData } from '../../shared/errors';
 import { appRoot, sampleDataDir } from '../paths';
 import { startServer } from '../server/server';
@@ -227,6 +227,16 @@ export function buildProgram(): Command {
           if (o.fileColumn || o.labelColumn) {
             if (!o.fileColumn || !o.labelColumn) throw new AppError('validation', 'Give both --file-column and --label-column, or neither (then they are detected).');
             mapping = { format: 'columns', fileColumn: o.fileColumn, labelColumn: o.labelColumn, ...(o.groupColumn ? { groupColumn: o.groupColumn } : {}) };
+          } else if (o.groupColumn) {
+            // The columns detected as the app's wizard detects them, with this group column: without it
+            // one patient's images could land in both the training and the test split.
+            const worker = new WorkerClient(nodeWorkerLauncher);
+            try {
+              const preview = (await worker.runTask({ kind: 'preview-csv', file: resolve(o.labels), rows: 1 })) as CsvPreview;
+              mapping = { ...preview.suggested, groupColumn: o.groupColumn };
+            } finally {
+              worker.dispose();
+            }
           }
           source = { kind: 'csv', imagesDir: sourceDir, csvFile: o.labels, ...(mapping ? { mapping } : {}) };
         } else source = { kind: 'folder', root: sourceDir };
