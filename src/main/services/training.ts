@@ -591,6 +591,15 @@ export function generateSpec(runId: string, className: string, count: number, se
               const { latentIndex, file } = raw as { latentIndex: number; file: string };
               const id = Number(insert.run(runId, row.checkpoint_step, className, seed, latentIndex, project.relative(file), ctx.jobId, new Date().toISOString()).lastInsertRowid);
               generated.push({ id, file, class: className, seed, latentIndex });
+              // Stops before the disk is full, as imports and training do (the room SQLite and the
+              // rest of the computer need); the images made so far are kept and listed.
+              const free = shortOfRoom(project.dir);
+              if (free !== null) {
+                throw new AppError(
+                  'disk-full',
+                  `The disk holding the project is nearly full (${formatBytes(free)} free), so generation stopped after ${generated.length.toLocaleString('en')} of ${count.toLocaleString('en')} images; those are kept. Free some space, then generate the rest.`,
+                );
+              }
             },
           },
         );
