@@ -43,6 +43,12 @@ export class AppError extends Error {
 }
 
 /** A short title for each kind, shown above the message in notifications. */
+/** An error as one line, "Title: message", where the message is not just the title again ("Cancelled."). */
+export function errorLine(e: { kind: ErrorKind; message: string }): string {
+  const title = errorTitle(e.kind);
+  return e.message.replace(/\.$/, '') === title ? e.message : `${title}: ${e.message}`;
+}
+
 export function errorTitle(kind: ErrorKind): string {
   switch (kind) {
     case 'validation':

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { TrainSettingsSchema, type Conflict, type Job } from '../../shared/contract';
 import type { BalanceTarget } from '../../shared/balance';
 import { splitNearCopies, type CsvMapping, type CsvPreview, type ImportSummary, type SourceSpec } from '../../shared/import-types';
-import { AppError, errorTitle, toErrorData } from '../../shared/errors';
+import { AppError, errorLine, toErrorData } from '../../shared/errors';
 import { appRoot, sampleDataDir } from '../paths';
 import { startServer } from '../server/server';
 import { JobRunner, type JobSpec } from '../services/jobs';
@@ -32,7 +32,7 @@ import { formatDuration, renderProgress } from './progress';
 function fail(err: unknown, json: boolean): never {
   const e = toErrorData(err);
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: e }) + '\n');
-  process.stderr.write(`${errorTitle(e.kind)}: ${e.message}\n`);
+  process.stderr.write(`${errorLine(e)}\n`);
   process.exit(e.kind === 'validation' ? 2 : e.kind === 'cancelled' ? 130 : 1);
 }
 
