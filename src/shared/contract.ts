@@ -13,6 +13,7 @@ export const ErrorKindSchema = z.enum([
   'newer-version',
   'locked',
   'read-only',
+  'damaged',
   'disk-full',
   'out-of-memory',
   'device-lost',

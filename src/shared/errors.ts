@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'newer-version' // project written by a newer version of the app; refused, never touched
   | 'locked' // another process is writing this project
   | 'read-only' // the folder or disk refuses writes
+  | 'damaged' // a file the project made (a training copy, a checkpoint) was changed or damaged outside the app
   | 'disk-full' // no space left on the device
   | 'out-of-memory' // the GPU (or the worker's heap) ran out of memory; the message suggests a smaller batch or resolution
   | 'device-lost' // the GPU stopped (driver reset, device removed) during the task; the next task gets a new device
@@ -63,6 +64,8 @@ export function errorTitle(kind: ErrorKind): string {
       return 'Project in use';
     case 'read-only':
       return 'Cannot write here';
+    case 'damaged':
+      return 'A project file is damaged';
     case 'disk-full':
       return 'Disk full';
     case 'out-of-memory':

@@ -149,6 +149,8 @@ export interface ProbeOk {
   info: ImageInfo;
   /** `<cacheDir>/<sha256[0:2]>/<sha256>.png` */
   cacheFile: string;
+  /** sha256 of the training copy's bytes (Verify tells a damaged copy by it). */
+  cacheSha256: string;
   /** `<thumbDir>/<sha256[0:2]>/<sha256>.jpg` (or `.webp` with thumbFormat 'webp') */
   thumbFile: string;
 }

@@ -131,7 +131,7 @@ function stageBatch(project: Project, importId: number, batch: ImportBatch): voi
           bitDepth: r.info.bitDepth,
           colourSpace: r.info.colourSpace,
           cacheFile: project.relative(r.cacheFile),
-          cacheSha256: (r as { cacheSha256?: string }).cacheSha256 ?? null,
+          cacheSha256: r.cacheSha256,
           thumbFile: project.relative(r.thumbFile),
         });
       } else if (r.status === 'rejected') {

@@ -102,3 +102,25 @@ describe('the import report', () => {
     expect(report.problems.filter((p) => p.kind !== 'near-duplicate')).toHaveLength(1);
   });
 });
+
+describe('Verify project files', () => {
+  it('tells a training copy changed outside the app (its hash is recorded at import)', async () => {
+    const s = session();
+    await s.dispatch('projects.create', { parentDir: tmp(), name: 'Copies' });
+    const source = tmp();
+    mkdirSync(join(source, 'nevus'));
+    await writePng(join(source, 'nevus', 'a.png'), { seed: 1 });
+    await writePng(join(source, 'nevus', 'b.png'), { seed: 2 });
+    await s.dispatch('jobs.start', { type: 'import', source: { kind: 'folder', root: source } });
+    await s.runner.whenIdle();
+    const project = s.project!;
+    const copies = project.db.prepare('SELECT cache_file AS file, cache_sha256 AS sha FROM images ORDER BY id').all() as { file: string; sha: string | null }[];
+    expect(copies.every((c) => /^[0-9a-f]{64}$/.test(c.sha ?? ''))).toBe(true);
+    writeFileSync(join(project.dir, copies[0]!.file), 'junk');
+    const started = await s.dispatch('jobs.start', { type: 'verify' });
+    if (!started.ok) throw new Error(JSON.stringify(started.error));
+    await s.runner.whenIdle();
+    const job = s.runner.get((started.value as { id: string }).id)!;
+    expect(job.result).toMatchObject({ changed: [{ file: join(project.dir, copies[0]!.file), kind: 'cache' }], missing: [] });
+  });
+});

@@ -31,7 +31,7 @@
  *   oddities such as padding after the end marker do not trigger it.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -495,21 +495,28 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
   const thumb = { width: Math.max(1, Math.round(info.width * fit)), height: Math.max(1, Math.round(info.height * fit)) };
   const cacheFile = cachePathFor(options.cacheDir, sha256);
   if (squareOnly) {
+    let cacheSha256: string;
     try {
       // Content-addressed: an existing file already holds exactly these pixels.
-      if (!existsSync(cacheFile)) writeFileAtomicSync(cacheFile, encodeRgbPng(raster.data, raster.width, raster.height), signal);
+      if (!existsSync(cacheFile)) {
+        const png = encodeRgbPng(raster.data, raster.width, raster.height);
+        writeFileAtomicSync(cacheFile, png, signal);
+        cacheSha256 = sha256Hex(png);
+      } else cacheSha256 = sha256Hex(readFileSync(cacheFile));
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       throw fsErrorIsFatal(err) ?? err;
     }
-    return { status: 'ok', sha256, bytes, phash, info, cacheFile, thumbFile: cacheFile };
+    return { status: 'ok', sha256, bytes, phash, info, cacheFile, cacheSha256, thumbFile: cacheFile };
   }
   const thumbFormat: ThumbFormat = options.thumbFormat === 'webp' ? 'webp' : 'jpeg';
   const thumbFile = thumbPathFor(options.thumbDir, sha256, thumbFormat);
+  let cacheSha256: string;
   try {
     // Content-addressed: an existing file already holds exactly these pixels. The cache file is
     // written after the thumbnail, so its presence means both are there (one check, not two).
-    if (!(await exists(cacheFile))) {
+    if (await exists(cacheFile)) cacheSha256 = sha256Hex(await readFile(cacheFile));
+    else {
       const rawIn = { raw: { width: raster.width, height: raster.height, channels: 3 as const } };
       const thumbPipeline = sharp(raster.data, rawIn).resize(thumb.width, thumb.height, { fit: 'fill' });
       const [cachePng, thumbData] = await Promise.all([
@@ -529,6 +536,7 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
       ]);
       await writeFileAtomic(thumbFile, thumbData, signal);
       await writeFileAtomic(cacheFile, cachePng, signal);
+      cacheSha256 = sha256Hex(cachePng);
     }
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
@@ -536,7 +544,12 @@ export async function probeFile(file: string, options: ProbeOptions): Promise<Pr
     if (fatal) throw fatal;
     throw err;
   }
-  return { status: 'ok', sha256, bytes, phash, info, cacheFile, thumbFile };
+  return { status: 'ok', sha256, bytes, phash, info, cacheFile, cacheSha256, thumbFile };
+}
+
+/** sha256 of bytes, lower-case hex (the training copy's, so that Verify can tell a damaged copy). */
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Runs the decode pipeline to 8-bit sRGB RGB at `size` (fill: the aspect ratio is already right). */

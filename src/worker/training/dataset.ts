@@ -4,6 +4,7 @@
  * take 4.9 GB); each batch becomes a float32 tensor in [-1, 1] on the device.
  */
 import sharp from 'sharp';
+import { AppError } from '../../shared/errors';
 import { tf } from '../backends/tf';
 import type { Prng } from './rng';
 import { bytesThroughTable, deviceUnpackAvailable } from '../backends/kernels/unpack-bytes';
@@ -63,7 +64,13 @@ export async function loadDataset(
         ({ data, info } = await img.raw().toBuffer({ resolveWithObject: true }));
       } catch (e) {
         failed = true;
-        throw new Error(`Could not read the training image ${f.path}: ${(e as Error).message}`, { cause: e });
+        const missing = (e as Error).message.includes('missing') || (e as NodeJS.ErrnoException).code === 'ENOENT';
+        throw new AppError(
+          missing ? 'not-found' : 'damaged',
+          `The training copy of an image ${missing ? 'is missing' : 'cannot be read'} (${f.path}): it was ${missing ? 'deleted' : 'changed or damaged'} outside GAN Augment. ` +
+            'Run "Verify project files" on the Overview to find every such file.',
+          { cause: e },
+        );
       }
       if (info.channels !== channels) {
         // sharp keeps 3 channels for grayscale PNGs converted to srgb: extract what we need.

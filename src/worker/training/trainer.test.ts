@@ -316,6 +316,16 @@ describe('loadDataset', () => {
     await expect(loadDataset([{ path: path.join(tmp, 'missing.png'), classIndex: 0 }], 32, 3)).rejects.toThrow(/missing.png/);
   });
 
+  it('names a training copy changed or deleted outside the app, and says how to find every such file', async () => {
+    const junk = path.join(tmp, 'junk.png');
+    await fs.writeFile(junk, 'not a picture');
+    await expect(loadDataset([{ path: junk, classIndex: 0 }], 32, 3)).rejects.toMatchObject({
+      kind: 'damaged',
+      message: `The training copy of an image cannot be read (${junk}): it was changed or damaged outside GAN Augment. Run "Verify project files" on the Overview to find every such file.`,
+    });
+    await expect(loadDataset([{ path: path.join(tmp, 'gone.png'), classIndex: 0 }], 32, 3)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringMatching(/is missing .*gone\.png.*deleted outside/) });
+  });
+
   it('stops every loader at the first file it cannot read', async () => {
     const good = path.join(tmp, 'good.png');
     await sharp({ create: { width: 40, height: 40, channels: 3, background: '#804020' } }).png().toFile(good);
