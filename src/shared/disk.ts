@@ -1,4 +1,5 @@
 /** Disk sizes in words, before a training run (the app and `train --estimate`) and an import (the wizard). Pure. */
+import { plural } from './words';
 
 /** 26,214,400 -> "26 MB"; decimal units, as file managers show them; two significant digits below 10. */
 export function formatBytes(bytes: number): string {
@@ -88,7 +89,6 @@ export interface ProjectDiskUse {
   freeBytes: number | null;
 }
 
-const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 
 /** The project's parts in words, in a fixed order (the Overview's bar and legend); parts that take nothing are left out. */
 export function projectDiskParts(d: ProjectDiskUse): { key: 'images' | 'runs' | 'generated' | 'records'; label: string; bytes: number }[] {

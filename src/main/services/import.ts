@@ -7,6 +7,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
+import { plural } from '../../shared/words';
 import { formatBytes, type ImportDisk } from '../../shared/disk';
 import { AppError } from '../../shared/errors';
 import { splitNearCopies, type ImportBatch, type ImportSummary, type RejectKind, type SourceProblem, type SourceSpec } from '../../shared/import-types';
@@ -386,14 +387,13 @@ export function importSpec(source: SourceSpec, opts: ImportJobOptions = {}): Job
       if (ctx.signal.aborted) throw new AppError('cancelled', 'Import cancelled. Run it again to continue where it stopped.');
       const summary = finish(project, importId, resumed);
       opts.onSummary?.(summary);
-      const count = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
-      const parts = [`Imported ${count(summary.imported, 'image', 'images')}`];
-      if (summary.duplicates.length) parts.push(count(summary.duplicates.length, 'duplicate', 'duplicates'));
-      if (summary.conflicts.length) parts.push(count(summary.conflicts.length, 'conflict', 'conflicts'));
+      const parts = [`Imported ${plural(summary.imported, 'image', 'images')}`];
+      if (summary.duplicates.length) parts.push(plural(summary.duplicates.length, 'duplicate', 'duplicates'));
+      if (summary.conflicts.length) parts.push(plural(summary.conflicts.length, 'conflict', 'conflicts'));
       if (summary.rejected.length) parts.push(`${summary.rejected.length.toLocaleString('en')} rejected`);
       const { nearCopies, others } = splitNearCopies(summary.problems);
-      if (nearCopies.length) parts.push(`${count(nearCopies.length, 'image', 'images')} with near-copies to check`);
-      if (others.length) parts.push(count(others.length, 'other problem', 'other problems'));
+      if (nearCopies.length) parts.push(`${plural(nearCopies.length, 'image', 'images')} with near-copies to check`);
+      if (others.length) parts.push(plural(others.length, 'other problem', 'other problems'));
       const staged = (project.db.prepare('SELECT COUNT(*) AS n FROM import_files WHERE import_id = ?').get(importId) as { n: number }).n;
       ctx.progress(staged, staged, parts.join(', ') + '.');
       return trimSummary(summary);

@@ -130,6 +130,9 @@ function endRun(project: Project, runId: string, status: RunRow['status'], error
   }
 }
 
+/** A checkpoint folder's name, `step-N`, or what a crashed write of it left (`step-N.tmp-PID`, `step-N.old-PID`). */
+const CHECKPOINT_NAME = /^step-(\d+)(\.(tmp|old)-\d+)?$/;
+
 /**
  * Removes a run's checkpoints older than the one just recorded (`keep`, at step `step`), and what
  * crashed writes of them left (`step-N.tmp-PID`, `step-N.old-PID`), except those that generated
@@ -146,7 +149,7 @@ function pruneCheckpoints(project: Project, runId: string, keep: string, step: n
       (project.db.prepare('SELECT DISTINCT checkpoint_step AS step FROM generated_images WHERE run_id = ?').all(runId) as { step: number }[]).map((r) => r.step),
     );
     for (const name of readdirSync(dir)) {
-      const m = /^step-(\d+)(\.(tmp|old)-\d+)?$/.exec(name);
+      const m = CHECKPOINT_NAME.exec(name);
       if (!m || Number(m[1]) >= step || (used.has(Number(m[1])) && m[2] === undefined)) continue;
       rmSync(join(dir, name), { recursive: true, force: true });
     }
@@ -338,7 +341,7 @@ function removeUnrecordedCheckpoints(project: Project, runId: string): void {
     const recorded = getRow(project, runId).checkpoint_step ?? 0;
     const dir = join(project.runFolders(runId).run, 'checkpoints');
     for (const name of readdirSync(dir)) {
-      const m = /^step-(\d+)(\.(tmp|old)-\d+)?$/.exec(name);
+      const m = CHECKPOINT_NAME.exec(name);
       if (m && Number(m[1]) > recorded) rmSync(join(dir, name), { recursive: true, force: true });
     }
   } catch {

@@ -15,6 +15,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../../shared/errors';
 import { tf, tfl } from '../backends/tf';
 import type { GanConfig } from '../models/config';
 
@@ -77,8 +78,8 @@ export async function deserializeModel(files: ModelFiles, name = 'model'): Promi
   const specs = rest.weightSpecs ?? [];
   // (our models hold float32 weights only; anything else is left for tfjs to check)
   if (specs.every((spec) => spec.dtype === 'float32' && !spec.quantization)) {
-    const expected = specs.reduce((bytes, spec) => bytes + 4 * spec.shape.reduce((a, b) => a * b, 1), 0);
-    if (expected !== files.weights.byteLength) throw new Error(`The ${name}'s weights in the checkpoint are damaged.`);
+    const expected = specs.reduce((bytes, spec) => bytes + 4 * tf.util.sizeFromShape(spec.shape), 0);
+    if (expected !== files.weights.byteLength) throw new AppError('damaged', `The ${name}'s weights in the checkpoint are damaged.`);
   }
   const weightData = files.weights.buffer.slice(files.weights.byteOffset, files.weights.byteOffset + files.weights.byteLength);
   return tfl.loadLayersModel(tf.io.fromMemory({ ...rest, weightData: weightData as ArrayBuffer }));
@@ -109,11 +110,11 @@ export async function serializeOptimizer(opt: tf.Optimizer): Promise<{ state: Op
 
 export async function restoreOptimizer(opt: tf.Optimizer, state: OptimizerState, bytes: Buffer): Promise<void> {
   // The size first, before any tensor is made (a short file would leave those made so far behind).
-  const total = state.specs.reduce((sum, s) => sum + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
-  if (total !== bytes.byteLength) throw new Error('The optimizer state in the checkpoint is damaged.');
+  const total = state.specs.reduce((sum, s) => sum + 4 * tf.util.sizeFromShape(s.shape), 0);
+  if (total !== bytes.byteLength) throw new AppError('damaged', 'The optimizer state in the checkpoint is damaged.');
   let offset = 0;
   const named: { name: string; tensor: tf.Tensor }[] = state.specs.map((s) => {
-    const n = s.shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(s.shape);
     const slice = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4);
     offset += n * 4;
     const values = s.dtype === 'int32' ? new Int32Array(slice) : new Float32Array(slice);

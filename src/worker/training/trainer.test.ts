@@ -221,6 +221,7 @@ describe('checkpoint atomicity', () => {
       const bytes = await fs.readFile(path.join(dir, file));
       await fs.writeFile(path.join(dir, file), bytes.subarray(0, bytes.length - 8));
       await expect(loadTrainer(dir, ds)).rejects.toThrow(error);
+      await expect(loadTrainer(dir, ds)).rejects.toMatchObject({ kind: 'damaged' });
       expect(tf.memory().numTensors).toBe(before);
     }
     const loaded = await loadTrainer(good, ds);

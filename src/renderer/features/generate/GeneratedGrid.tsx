@@ -2,6 +2,7 @@ import { Box, Group, Stack, Text, Title, Tooltip } from '@mantine/core';
 import { useElementSize } from '@mantine/hooks';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRef } from 'react';
+import { plural } from '../../../shared/words';
 import { VIRTUALISE_ABOVE, chunk, groupByClass, provenance, type GeneratedImage } from './generateState';
 
 const THUMB = 80;
@@ -77,7 +78,7 @@ function VirtualThumbs({ images }: { images: GeneratedImage[] }) {
 
 /** "12 images", or where the list stopped short of them all, "1,106 images, the newest 1,000 shown". */
 function shownOf(shown: number, total = shown): string {
-  const all = `${total.toLocaleString('en')} ${total === 1 ? 'image' : 'images'}`;
+  const all = plural(total, 'image', 'images');
   return total > shown ? `${all}, the newest ${shown.toLocaleString('en')} shown` : all;
 }
 

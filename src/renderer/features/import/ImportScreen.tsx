@@ -5,7 +5,7 @@ import { useEffect, useReducer, useState, type Dispatch } from 'react';
 import type { Job, ProjectStatus } from '../../../shared/contract';
 import { useCall, useClient, asApiError } from '../../api/hooks';
 import { notifyError } from '../../lib/notify';
-import { readDraft } from '../../lib/useDraft';
+import { readDraft, writeDraft } from '../../lib/useDraft';
 import { JobProgress } from '../jobs/JobProgress';
 import { activeJobOfType } from '../jobs/jobsState';
 import { useFolderPicker } from '../projects/useFolderPicker';
@@ -210,21 +210,14 @@ export function ImportScreen({ project, jobs, onJob, onGoToBalance }: Props) {
   const canBrowse = info.data?.mode === 'electron' && pickerAvailable;
   const running = activeJobOfType(jobs, 'import');
   // The source typed so far survives leaving the screen (sessionStorage, per project; `wizardDraft`).
-  const draftKey = `gan-augment:draft:import:${project.path}`;
+  const draftKey = `import:${project.path}`;
   const [draft] = useState(() => readDraft<WizardDraft>(draftKey) ?? null);
   const [state, dispatch] = useReducer(wizardReducer, running, (job): WizardState =>
     job ? { ...initialWizard, step: 3, jobId: job.id } : draft ? fromDraft(draft) : initialWizard,
   );
   const [started, setStarted] = useState(project.imageCount === 0 || running !== undefined || draft !== null);
-  const nextDraft = JSON.stringify(wizardDraft(state));
-  useEffect(() => {
-    try {
-      if (nextDraft === 'null') window.sessionStorage.removeItem(draftKey);
-      else window.sessionStorage.setItem(draftKey, nextDraft);
-    } catch {
-      // storage refused: the wizard still works, its source is only not kept
-    }
-  }, [draftKey, nextDraft]);
+  const nextDraft = JSON.stringify(wizardDraft(state)); // (a string: the effect runs when it changes, not at every render)
+  useEffect(() => writeDraft(draftKey, JSON.parse(nextDraft)), [draftKey, nextDraft]);
   const [starting, setStarting] = useState(false);
   const job = state.jobId ? jobs.find((j) => j.id === state.jobId) : undefined;
   const spec = sourceSpec(state);

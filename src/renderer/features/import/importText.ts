@@ -1,6 +1,7 @@
 /** Plain words for what the import finds: problem groups, outcome lists, counts. Pure. */
 import type { ImportSummary, SourceProblem } from './types';
 import { splitNearCopies } from '../../../shared/import-types';
+export { plural } from '../../../shared/words';
 
 /** A heading per problem kind, saying what it means for the import. Unknown kinds get a general one. */
 export const PROBLEM_HEADINGS: Record<string, string> = {
@@ -125,8 +126,4 @@ export function outcomeCounts(summary: ImportSummary): Record<OutcomeFilter, num
 export function joinWords(words: readonly string[]): string {
   if (words.length <= 1) return words[0] ?? '';
   return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
-}
-
-export function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 }
